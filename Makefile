@@ -1,0 +1,203 @@
+# natter: natterd (IRC server, server/) and natter (curses client, tui/).
+#
+#   make            build server/natterd (and tui/natter once tui/*.c exists)
+#   make run        install missing build deps, build, run natterd on 127.0.0.1:6667
+#   make check      install missing deps, build normal + ASan + TSan, run every suite
+#   make asan       build/asan/natterd and build/asan/tests/test_* (ASan + UBSan)
+#   make tsan       build/tsan/natterd (ThreadSanitizer)
+#   make install    PREFIX=/usr/local DESTDIR= (both honoured)
+#   make deps       apt-get install whatever the build and tests need, if missing
+#
+# Local overrides go in config.mk (not tracked), e.g. CC = clang.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+
+PKG_CONFIG ?= pkg-config
+INSTALL ?= install
+
+# Optimisation and debug flags; override freely (make CFLAGS=-O0).
+CFLAGS ?= -O2 -g
+
+-include config.mk
+
+# Flags every build needs; not meant to be overridden.  _GNU_SOURCE: the
+# server uses pthread_setname_np, ppoll and crypt_gensalt.
+NATTER_CPPFLAGS = -D_GNU_SOURCE -Ishared
+WARNFLAGS = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wwrite-strings
+
+# -Werror in CI (CI=true in the environment) or with WERROR=1.
+WERROR ?= $(if $(filter-out false 0 no,$(CI)),1,0)
+ifeq ($(WERROR),1)
+WARNFLAGS += -Werror
+endif
+
+BASE_CFLAGS = -std=c11 $(NATTER_CPPFLAGS) $(WARNFLAGS) -MMD -MP $(CPPFLAGS)
+
+ASAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -O1 -g \
+	-DNATTERD_STACK_SIZE=262144
+ASAN_LDFLAGS = -fsanitize=address,undefined
+TSAN_CFLAGS = -fsanitize=thread -O1 -g -DNATTERD_STACK_SIZE=524288
+TSAN_LDFLAGS = -fsanitize=thread
+
+# Libraries.  Recursive (=) so pkg-config only runs when a recipe needs it.
+SERVER_LIBS = -lpthread -lcrypt
+CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
+NCURSES_CFLAGS = $(shell $(PKG_CONFIG) --cflags ncursesw)
+NCURSES_LIBS = $(shell $(PKG_CONFIG) --libs ncursesw)
+TUI_LIBS = $(NCURSES_LIBS) -lpthread
+
+# Sources, by wildcard.
+SHARED_SRC = $(wildcard shared/*.c)
+SERVER_SRC = $(wildcard server/*.c)
+TUI_SRC = $(wildcard tui/*.c)
+TEST_SRC = $(wildcard tests/test_*.c)
+
+SERVER = server/natterd
+CLIENT = $(if $(TUI_SRC),tui/natter)
+
+# Normal build: objects in build/obj/<dir>/<file>.o.
+OBJ = build/obj
+SHARED_OBJ = $(SHARED_SRC:%.c=$(OBJ)/%.o)
+SERVER_OBJ = $(SERVER_SRC:%.c=$(OBJ)/%.o)
+TUI_OBJ = $(TUI_SRC:%.c=$(OBJ)/%.o)
+TEST_OBJ = $(TEST_SRC:%.c=$(OBJ)/%.o)
+TEST_BIN = $(TEST_SRC:tests/%.c=build/tests/%)
+
+# Sanitizer builds: their own object folders.
+ASAN_SHARED_OBJ = $(SHARED_SRC:%.c=build/asan/obj/%.o)
+ASAN_SERVER_OBJ = $(SERVER_SRC:%.c=build/asan/obj/%.o)
+ASAN_TEST_OBJ = $(TEST_SRC:%.c=build/asan/obj/%.o)
+ASAN_TEST_BIN = $(TEST_SRC:tests/%.c=build/asan/tests/%)
+TSAN_SHARED_OBJ = $(SHARED_SRC:%.c=build/tsan/obj/%.o)
+TSAN_SERVER_OBJ = $(SERVER_SRC:%.c=build/tsan/obj/%.o)
+
+ALL_OBJ = $(SHARED_OBJ) $(SERVER_OBJ) $(TUI_OBJ) $(TEST_OBJ) \
+	$(ASAN_SHARED_OBJ) $(ASAN_SERVER_OBJ) $(ASAN_TEST_OBJ) \
+	$(TSAN_SHARED_OBJ) $(TSAN_SERVER_OBJ)
+
+.PHONY: all run check asan tsan tests install uninstall clean deps
+
+all: $(SERVER) $(CLIENT)
+
+# Extra compile flags per group of objects.
+$(TEST_OBJ) $(ASAN_TEST_OBJ): XCFLAGS = $(CMOCKA_CFLAGS)
+$(TUI_OBJ): XCFLAGS = $(NCURSES_CFLAGS)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(XCFLAGS) -c $< -o $@
+
+build/asan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(ASAN_CFLAGS) $(XCFLAGS) -c $< -o $@
+
+build/tsan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(TSAN_CFLAGS) $(XCFLAGS) -c $< -o $@
+
+$(SERVER): $(SERVER_OBJ) $(SHARED_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(LDLIBS)
+
+tui/natter: $(TUI_OBJ) $(SHARED_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TUI_LIBS) $(LDLIBS)
+
+# Unit tests: each tests/test_*.c linked with every shared object.
+tests: $(TEST_BIN)
+
+build/tests/%: $(OBJ)/tests/%.o $(SHARED_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
+asan: build/asan/natterd $(ASAN_TEST_BIN)
+
+build/asan/natterd: $(ASAN_SERVER_OBJ) $(ASAN_SHARED_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(LDLIBS)
+
+build/asan/tests/%: build/asan/obj/tests/%.o $(ASAN_SHARED_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
+tsan: build/tsan/natterd
+
+build/tsan/natterd: $(TSAN_SERVER_OBJ) $(TSAN_SHARED_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(TSAN_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(LDLIBS)
+
+# The link step's objects are intermediate to nothing: keep them.
+.SECONDARY: $(ALL_OBJ)
+
+run: deps
+	$(MAKE) $(SERVER)
+	./$(SERVER) -l 127.0.0.1 -p 6667
+
+check: deps
+	$(MAKE) all asan tsan tests
+	bash tests/check.sh
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL) -m 755 $(SERVER) $(DESTDIR)$(SBINDIR)/natterd
+	$(INSTALL) -m 644 man/natterd.8 $(DESTDIR)$(MANDIR)/man8/natterd.8
+	$(if $(CLIENT),$(INSTALL) -d $(DESTDIR)$(BINDIR))
+	$(if $(CLIENT),$(INSTALL) -m 755 tui/natter $(DESTDIR)$(BINDIR)/natter)
+	$(if $(wildcard man/natter.1),$(INSTALL) -d $(DESTDIR)$(MANDIR)/man1)
+	$(if $(wildcard man/natter.1),$(INSTALL) -m 644 man/natter.1 $(DESTDIR)$(MANDIR)/man1/natter.1)
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/natterd $(DESTDIR)$(MANDIR)/man8/natterd.8
+	rm -f $(DESTDIR)$(BINDIR)/natter $(DESTDIR)$(MANDIR)/man1/natter.1
+
+clean:
+	rm -rf build $(SERVER) tui/natter
+
+# make deps: find what is missing, install only that (Debian packages).
+# Silent but for one line when everything is present.
+define DEPS_SCRIPT
+missing=
+need() { case " $$missing " in *" $$1 "*) ;; *) missing="$$missing $$1";; esac; }
+have() { command -v "$$1" >/dev/null 2>&1; }
+have make || need make
+have pkg-config || need pkg-config
+if have pkg-config; then
+	pkg-config --exists cmocka || need libcmocka-dev
+	pkg-config --exists sqlite3 || need libsqlite3-dev
+	pkg-config --exists openssl || need libssl-dev
+	pkg-config --exists ncursesw || need libncurses-dev
+else
+	need libcmocka-dev; need libsqlite3-dev; need libssl-dev; need libncurses-dev
+fi
+if have cc; then
+	t=$$(mktemp -d)
+	printf '#include <crypt.h>\nint main(void) { return crypt("a", "$$6$$a") == 0; }\n' >"$$t/c.c"
+	cc -o "$$t/c" "$$t/c.c" -lcrypt >/dev/null 2>&1 || need libcrypt-dev
+	printf 'int main(void) { return 0; }\n' >"$$t/s.c"
+	cc -fsanitize=thread -o "$$t/t" "$$t/s.c" >/dev/null 2>&1 || need libtsan2
+	cc -fsanitize=address,undefined -o "$$t/a" "$$t/s.c" >/dev/null 2>&1 || { need libasan8; need libubsan1; }
+	rm -rf "$$t"
+else
+	need gcc; need libc6-dev; need libcrypt-dev
+fi
+have python3 || need python3
+have tmux || need tmux
+have mandoc || need mandoc
+have weechat-headless || need weechat-headless
+if [ -z "$$missing" ]; then
+	echo "deps: all present"
+	exit 0
+fi
+echo "deps: installing$$missing"
+sudo=
+[ "$$(id -u)" = 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
+endef
+export DEPS_SCRIPT
+
+deps:
+	@sh -c "$$DEPS_SCRIPT"
+
+-include $(ALL_OBJ:.o=.d)

@@ -1,0 +1,402 @@
+/*
+ * client.c: one thread per connection.  The thread owns its socket: it
+ * reads, splits lines, dispatches commands, flushes its output queue
+ * when others have queued more than the socket took at once, runs the
+ * registration and ping timers, and tears the client down.
+ *
+ * Other threads reach a client only through server.lock (nick table,
+ * rooms, the client list) and its out_lock (client_send, client_kill),
+ * and wake it with SIGUSR1, which stays blocked except inside ppoll(),
+ * so a wake-up can never be lost between checking the queue and
+ * sleeping.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "natterd.h"
+#include "utf8.h"
+
+#define READ_CHUNK	4096
+
+/* The client this thread serves, so a thread never signals itself. */
+static _Thread_local struct client *self;
+
+static long long
+mono_ms(const struct timespec *ts)
+{
+	return (long long)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return mono_ms(&ts);
+}
+
+struct client *
+client_new(int fd, const char *ip)
+{
+	struct client *c;
+	int rc;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((rc = pthread_mutex_init(&c->out_lock, NULL)) != 0) {
+		log_warnx("client_new: pthread_mutex_init: %s", strerror(rc));
+		free(c);
+		return NULL;
+	}
+	c->fd = fd;
+	snprintf(c->ip, sizeof(c->ip), "%s", ip);
+	snprintf(c->host, sizeof(c->host), "%s", ip);
+	snprintf(c->nick, sizeof(c->nick), "*");
+	c->signon = time(NULL);
+	c->last_spoke = c->signon;
+	frame_init(&c->frame);
+	clock_gettime(CLOCK_MONOTONIC, &c->connected);
+	c->last_read = c->connected;
+	if (config.password == NULL)
+		c->reg |= REG_PASS;
+	return c;
+}
+
+static void
+client_free(struct client *c)
+{
+	outq_clear(&c->q);
+	frame_free(&c->frame);
+	pthread_mutex_destroy(&c->out_lock);
+	free(c->close_reason);
+	free(c->away);
+	free(c->rooms);
+	free(c);
+}
+
+void
+client_wake_locked(struct client *c)
+{
+	int rc;
+
+	if (c == self)
+		return;
+	if ((rc = pthread_kill(c->thread, SIGUSR1)) != 0)
+		log_warnx("pthread_kill: %s", strerror(rc));
+}
+
+void
+client_kill(struct client *c, const char *reason)
+{
+	pthread_mutex_lock(&c->out_lock);
+	if (!c->closing) {
+		c->closing = 1;
+		c->close_reason = strdup(reason);
+		client_wake_locked(c);
+	}
+	pthread_mutex_unlock(&c->out_lock);
+}
+
+static int
+client_closing(struct client *c)
+{
+	int closing;
+
+	pthread_mutex_lock(&c->out_lock);
+	closing = c->closing;
+	pthread_mutex_unlock(&c->out_lock);
+	return closing;
+}
+
+struct client *
+client_find_locked(const char *nick)
+{
+	char key[NICK_MAX + 1];
+
+	if (casemap_fold(key, nick, sizeof(key)) >= sizeof(key))
+		return NULL;
+	return map_get(server.nicks, key);
+}
+
+void
+client_mask(struct client *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s!%s@%s", c->nick, c->user, c->host);
+}
+
+void
+client_send_common_locked(struct client *c, struct buf *b, int with_self)
+{
+	unsigned long gen = ++server.gen;
+	struct room *r;
+	int i, j;
+
+	c->mark = gen;
+	if (with_self)
+		client_send(c, b);
+	for (i = 0; i < c->nrooms; i++) {
+		r = c->rooms[i];
+		for (j = 0; j < r->nmembers; j++) {
+			if (r->members[j].c->mark == gen)
+				continue;
+			r->members[j].c->mark = gen;
+			client_send(r->members[j].c, b);
+		}
+	}
+}
+
+void
+whowas_add_locked(struct client *c)
+{
+	struct whowas *w = &server.whowas[server.whowas_next];
+
+	snprintf(w->nick, sizeof(w->nick), "%s", c->nick);
+	snprintf(w->user, sizeof(w->user), "%s", c->user);
+	snprintf(w->host, sizeof(w->host), "%s", c->host);
+	snprintf(w->realname, sizeof(w->realname), "%s", c->realname);
+	w->when = time(NULL);
+	server.whowas_next = (server.whowas_next + 1) % WHOWAS_MAX;
+}
+
+void
+client_try_register(struct client *c)
+{
+	if ((c->reg & (REG_NICK | REG_USER)) != (REG_NICK | REG_USER) ||
+	    (c->reg & REG_CAP) || (c->flags & CLIENT_REGISTERED))
+		return;
+	if (!(c->reg & REG_PASS)) {
+		reply(c, ERR_PASSWDMISMATCH);
+		client_kill(c, "Bad password");
+		return;
+	}
+	pthread_mutex_lock(&server.lock);
+	c->flags |= CLIENT_REGISTERED;
+	c->signon = time(NULL);
+	c->last_spoke = c->signon;
+	server.nusers++;
+	if (server.nusers > server.max_users)
+		server.max_users = server.nusers;
+	pthread_mutex_unlock(&server.lock);
+	log_info("%s registered as %s!%s", c->ip, c->nick, c->user);
+	send_welcome(c);
+}
+
+/* frame_cb: one complete line, or notice of an overlong one. */
+static int
+client_line(void *arg, enum frame_event ev, char *line, size_t len)
+{
+	struct client *c = arg;
+	struct irc_msg m;
+	char *p;
+	int valid;
+
+	if (ev == FRAME_TOOLONG) {
+		reply(c, ERR_INPUTTOOLONG);
+		return client_closing(c);
+	}
+	if (log_enabled(LOG_LVL_TRACE))
+		log_trace("%s <- %.*s", c->nick, (int)len, line);
+	if (memchr(line, '\0', len) != NULL) {
+		reply(c, ERR_UNKNOWNERROR, "*", "Line contains a NUL byte");
+		return client_closing(c);
+	}
+	valid = utf8_valid(line, len);
+	if (irc_parse(line, &m) == -1)
+		return 0;
+	for (p = m.command; *p != '\0'; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p -= 'a' - 'A';
+	/* NICK answers bad bytes with 432 itself. */
+	if (!valid && strcmp(m.command, "NICK") != 0) {
+		client_sendf(c, ":%s FAIL %s INVALID_UTF8 :Message rejected, "
+		    "your IRC software must use UTF-8 on this network",
+		    config.server_name, m.command);
+		return client_closing(c);
+	}
+	command_dispatch(c, &m);
+	return client_closing(c);
+}
+
+/* Milliseconds until the next timer is due, at least 0. */
+static long long
+client_next_timer(struct client *c, long long now)
+{
+	long long due;
+
+	if (!(c->flags & CLIENT_REGISTERED))
+		due = mono_ms(&c->connected) + config.reg_timeout * 1000LL;
+	else if (!c->ping_sent)
+		due = mono_ms(&c->last_read) + config.ping_interval * 1000LL;
+	else
+		due = mono_ms(&c->last_read) +
+		    (config.ping_interval + config.ping_timeout) * 1000LL;
+	return due > now ? due - now : 0;
+}
+
+static void
+client_timers(struct client *c, long long now)
+{
+	char why[64];
+	long long idle = now - mono_ms(&c->last_read);
+
+	if (!(c->flags & CLIENT_REGISTERED)) {
+		if (now - mono_ms(&c->connected) >= config.reg_timeout * 1000LL)
+			client_kill(c, "Registration timed out");
+		return;
+	}
+	if (!c->ping_sent && idle >= config.ping_interval * 1000LL) {
+		client_sendf(c, "PING :%s", config.server_name);
+		c->ping_sent = 1;
+	} else if (c->ping_sent && idle >=
+	    (config.ping_interval + config.ping_timeout) * 1000LL) {
+		snprintf(why, sizeof(why), "Ping timeout: %d seconds",
+		    config.ping_timeout);
+		client_kill(c, why);
+	}
+}
+
+/*
+ * Unlinks c from every shared structure, tells its rooms, then says
+ * goodbye on the socket.  After the unlock nobody can reach c.
+ */
+static void
+client_teardown(struct client *c)
+{
+	char mask[MASK_MAX + 1], line[OUT_LINE_MAX], drain[512];
+	const char *reason;
+	struct buf *b;
+	uintptr_t n;
+	int len;
+
+	pthread_mutex_lock(&c->out_lock);
+	reason = c->close_reason != NULL ? c->close_reason : "Connection closed";
+	pthread_mutex_unlock(&c->out_lock);
+
+	pthread_mutex_lock(&server.lock);
+	if (c->flags & CLIENT_REGISTERED) {
+		client_mask(c, mask, sizeof(mask));
+		b = buf_printf(":%s QUIT :%s", mask, reason);
+		client_send_common_locked(c, b, 0);
+		buf_unref(b);
+		whowas_add_locked(c);
+		server.nusers--;
+		if (c->flags & CLIENT_INVISIBLE)
+			server.ninvisible--;
+		if (c->flags & CLIENT_OPER)
+			server.nopers--;
+	}
+	while (c->nrooms > 0)
+		room_remove_locked(c->rooms[c->nrooms - 1], c);
+	if (c->nickkey[0] != '\0' && map_get(server.nicks, c->nickkey) == c)
+		map_del(server.nicks, c->nickkey);
+	n = (uintptr_t)map_get(server.ips, c->ip);
+	if (n <= 1)
+		map_del(server.ips, c->ip);
+	else
+		map_put(server.ips, c->ip, (void *)(n - 1));
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		server.clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	if (--server.nclients == 0)
+		pthread_cond_broadcast(&server.drained);
+	pthread_mutex_unlock(&server.lock);
+
+	log_info("%s (%s) closed: %s", c->ip, c->nick, reason);
+
+	/* Best effort: what is queued, then the ERROR line. */
+	(void)client_flush(c);
+	len = snprintf(line, sizeof(line), "ERROR :Closing Link: %s (%s)\r\n",
+	    c->host, reason);
+	if (len > 0 && (size_t)len < sizeof(line) && !client_has_output(c))
+		(void)send(c->fd, line, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	shutdown(c->fd, SHUT_WR);
+	/* Unread input would turn our FIN into a RST that can destroy the
+	 * ERROR line before the peer reads it. */
+	while (recv(c->fd, drain, sizeof(drain), MSG_DONTWAIT) > 0)
+		;
+	close(c->fd);
+	client_free(c);
+}
+
+void *
+client_main(void *arg)
+{
+	struct client *c = arg;
+	char buf[READ_CHUNK];
+	struct pollfd pfd;
+	struct timespec ts;
+	sigset_t waitmask;
+	long long now, wait;
+	ssize_t n;
+	char why[128];
+
+	self = c;
+	pthread_setname_np(pthread_self(), "natterd-client");
+	pthread_sigmask(SIG_SETMASK, NULL, &waitmask);
+	sigdelset(&waitmask, SIGUSR1);
+
+	for (;;) {
+		if (client_closing(c))
+			break;
+		now = now_ms();
+		client_timers(c, now);
+		if (client_closing(c))
+			break;
+		wait = client_next_timer(c, now);
+		ts.tv_sec = wait / 1000;
+		ts.tv_nsec = (wait % 1000) * 1000000;
+		pfd.fd = c->fd;
+		pfd.events = POLLIN;
+		if (client_has_output(c))
+			pfd.events |= POLLOUT;
+		pfd.revents = 0;
+		if (ppoll(&pfd, 1, &ts, &waitmask) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(why, sizeof(why), "Poll error: %s",
+			    strerror(errno));
+			client_kill(c, why);
+			break;
+		}
+		if ((pfd.revents & POLLOUT) && client_flush(c) == -1) {
+			client_kill(c, "Write error");
+			break;
+		}
+		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+			continue;
+		n = read(c->fd, buf, sizeof(buf));
+		if (n == 0) {
+			client_kill(c, "Connection closed");
+			break;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				continue;
+			snprintf(why, sizeof(why), "Read error: %s",
+			    strerror(errno));
+			client_kill(c, why);
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &c->last_read);
+		c->ping_sent = 0;
+		if (frame_feed(&c->frame, buf, (size_t)n, client_line, c) == -1)
+			client_kill(c, "Out of memory");
+	}
+	client_teardown(c);
+	return NULL;
+}

@@ -1,0 +1,837 @@
+/*
+ * command_query.c: the commands that only look at the server's state
+ * (WHO, WHOIS, WHOWAS, LIST, NAMES, LUSERS, MOTD, ISON, USERHOST,
+ * VERSION, TIME, ADMIN, INFO) and AWAY, plus the NAMES, LUSERS, MOTD
+ * and ISUPPORT bursts that JOIN and registration reuse.
+ *
+ * Every handler runs on the asking client's own thread.  Other clients,
+ * rooms and struct server are read only with server.lock held; replies
+ * are queued under it (reply() never blocks), so what a client sees is
+ * one consistent snapshot.  Time formatting and allocation happen
+ * outside the lock.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "casemap.h"
+#include "log.h"
+#include "natterd.h"
+#include "utf8.h"
+
+#define ISUPPORT_PER_LINE	13	/* tokens per 005 line */
+#define USERHOST_MAX		5	/* nicks answered per USERHOST */
+
+/* query_time_format() styles */
+#define QUERY_TIME_SHORT	0	/* "Thu Nov 26 02:20:00 2026 UTC" */
+#define QUERY_TIME_LONG		1	/* RPL_TIME's, spelled out */
+
+/*
+ * A space-separated list being built for one reply line: budget is what
+ * the line has left once its fixed part and CRLF are counted, so a list
+ * that fits keeps the whole line within IRC_LINE_MAX.
+ */
+struct query_list {
+	char	 buf[IRC_LINE_MAX];
+	size_t	 len;
+	size_t	 budget;
+};
+
+struct query_list_arg {
+	struct client	*c;
+};
+
+static int	 query_target_ok(struct client *, const char *);
+static void	 query_time_format(time_t, int, char *, size_t);
+static size_t	 query_budget(struct client *, size_t);
+static void	 query_list_init(struct query_list *, size_t);
+static int	 query_list_add(struct query_list *, const char *,
+		    const char *);
+static int	 query_shares_room_locked(struct client *, struct client *);
+static unsigned	 query_visible_count_locked(struct client *,
+		    struct room *);
+static void	 query_who_reply_locked(struct client *, struct client *,
+		    const char *, int);
+static void	 query_who_room_locked(struct client *, struct room *, int);
+static void	 query_who_mask_locked(struct client *, const char *, int);
+static void	 query_whois_locked(struct client *, struct client *);
+static void	 query_list_room_locked(struct client *, struct room *);
+static void	 query_list_each(const char *, void *, void *);
+static void	 query_isupport_add(struct client *, struct query_list *,
+		    int *, const char *);
+
+/*
+ * 1 if target (a server parameter, NULL when absent) names this server,
+ * by name or by a glob that matches it; otherwise answers 402.  There
+ * is only one server, so anything else does not exist.
+ */
+static int
+query_target_ok(struct client *c, const char *target)
+{
+	if (target == NULL || target[0] == '\0')
+		return 1;
+	if (casemap_cmp(target, config.server_name) == 0 ||
+	    casemap_match(target, config.server_name))
+		return 1;
+	reply(c, ERR_NOSUCHSERVER, target);
+	return 0;
+}
+
+/*
+ * UTC, so replies do not depend on the host's time zone files.  The
+ * formats are literals here so -Wformat=2 can check them.
+ */
+static void
+query_time_format(time_t t, int style, char *buf, size_t len)
+{
+	struct tm	 tm;
+	size_t		 n = 0;
+
+	if (gmtime_r(&t, &tm) != NULL) {
+		switch (style) {
+		case QUERY_TIME_LONG:
+			n = strftime(buf, len, "%A %B %d %Y -- %H:%M:%S +00:00",
+			    &tm);
+			break;
+		default:
+			n = strftime(buf, len, "%a %b %d %H:%M:%S %Y UTC", &tm);
+			break;
+		}
+	}
+	if (n == 0)
+		(void)snprintf(buf, len, "%lld", (long long)t);
+}
+
+/*
+ * Room left in a numeric for c whose text after "<nick> " has fixed
+ * bytes besides the list: ":<server> NNN <nick> " and CRLF.
+ */
+static size_t
+query_budget(struct client *c, size_t fixed)
+{
+	size_t	used;
+
+	used = 1 + strlen(config.server_name) + 5 + strlen(c->nick) + 1 +
+	    fixed + 2;
+	if (used >= IRC_LINE_MAX)
+		return 0;
+	return IRC_LINE_MAX - used;
+}
+
+static void
+query_list_init(struct query_list *l, size_t budget)
+{
+	l->buf[0] = '\0';
+	l->len = 0;
+	l->budget = budget < sizeof(l->buf) - 1 ? budget : sizeof(l->buf) - 1;
+}
+
+/*
+ * Appends " <pfx><word>".  Returns -1, leaving l as it was, when that
+ * would pass the budget; the caller flushes and retries.  An empty list
+ * always takes the word (cut if need be) so a retry cannot loop.
+ */
+static int
+query_list_add(struct query_list *l, const char *pfx, const char *word)
+{
+	size_t	need;
+	int	n;
+
+	need = (l->len > 0) + strlen(pfx) + strlen(word);
+	if (l->len > 0 && l->len + need > l->budget)
+		return -1;
+	n = snprintf(l->buf + l->len, sizeof(l->buf) - l->len, "%s%s%s",
+	    l->len > 0 ? " " : "", pfx, word);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof(l->buf) - l->len)
+		l->len = sizeof(l->buf) - 1;	/* cut; only when alone */
+	else
+		l->len += (size_t)n;
+	return 0;
+}
+
+/* 1 if a and b are the same client or are both in some room. */
+static int
+query_shares_room_locked(struct client *a, struct client *b)
+{
+	int	i;
+
+	if (a == b)
+		return 1;
+	/* Walk whichever joined fewer rooms. */
+	if (b->nrooms < a->nrooms) {
+		for (i = 0; i < b->nrooms; i++)
+			if (room_member_locked(b->rooms[i], a) != NULL)
+				return 1;
+		return 0;
+	}
+	for (i = 0; i < a->nrooms; i++)
+		if (room_member_locked(a->rooms[i], b) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Members of r that c may see: all if c is in r, else those not +i. */
+static unsigned
+query_visible_count_locked(struct client *c, struct room *r)
+{
+	unsigned	n = 0;
+	int		i;
+
+	if (room_member_locked(r, c) != NULL)
+		return (unsigned)r->nmembers;
+	for (i = 0; i < r->nmembers; i++)
+		if (!(r->members[i].c->flags & CLIENT_INVISIBLE))
+			n++;
+	return n;
+}
+
+/* --- NAMES --- */
+
+void
+send_names_locked(struct client *c, struct room *r)
+{
+	struct query_list	 l;
+	struct member		*m;
+	char			 pfx[2];
+	int			 in, i;
+
+	in = room_member_locked(r, c) != NULL;
+	/* "= <room> :" before the names. */
+	query_list_init(&l, query_budget(c, 2 + strlen(r->name) + 2));
+	for (i = 0; i < r->nmembers; i++) {
+		m = &r->members[i];
+		if (!in && (m->c->flags & CLIENT_INVISIBLE))
+			continue;
+		pfx[0] = (char)member_prefix(m);
+		pfx[1] = '\0';
+		if (query_list_add(&l, pfx, m->c->nick) == -1) {
+			reply(c, RPL_NAMREPLY, '=', r->name, l.buf);
+			l.len = 0;
+			l.buf[0] = '\0';
+			(void)query_list_add(&l, pfx, m->c->nick);
+		}
+	}
+	if (l.len > 0)
+		reply(c, RPL_NAMREPLY, '=', r->name, l.buf);
+	reply(c, RPL_ENDOFNAMES, r->name);
+}
+
+/* NAMES [<room>{,<room>} [<server>]] */
+void
+cmd_names(struct client *c, struct irc_msg *m)
+{
+	char		 list[IRC_LINE_MAX], *p, *name;
+	struct room	*r;
+
+	if (m->nparams > 1 && !query_target_ok(c, m->params[1]))
+		return;
+	/* Listing every room's members at once is a flood; modern
+	 * servers answer a bare NAMES with only the end marker. */
+	if (m->nparams == 0 || m->params[0][0] == '\0') {
+		reply(c, RPL_ENDOFNAMES, "*");
+		return;
+	}
+	if ((size_t)snprintf(list, sizeof(list), "%s", m->params[0]) >=
+	    sizeof(list))
+		list[sizeof(list) - 1] = '\0';
+	pthread_mutex_lock(&server.lock);
+	p = list;
+	while ((name = strsep(&p, ",")) != NULL) {
+		if (name[0] == '\0')
+			continue;
+		if ((r = room_find_locked(name)) != NULL)
+			send_names_locked(c, r);
+		else
+			reply(c, RPL_ENDOFNAMES, name);
+	}
+	pthread_mutex_unlock(&server.lock);
+}
+
+/* --- WHO --- */
+
+/* One 352 line about t; room is "*" outside a room, prefix 0 if none. */
+static void
+query_who_reply_locked(struct client *c, struct client *t, const char *room,
+    int prefix)
+{
+	char	flags[4];
+	size_t	n = 0;
+
+	flags[n++] = t->away != NULL ? 'G' : 'H';
+	if (t->flags & CLIENT_OPER)
+		flags[n++] = '*';
+	if (prefix != 0)
+		flags[n++] = (char)prefix;
+	flags[n] = '\0';
+	reply(c, RPL_WHOREPLY, room, t->user, t->host, config.server_name,
+	    t->nick, flags, t->realname);
+}
+
+static void
+query_who_room_locked(struct client *c, struct room *r, int opers)
+{
+	struct member	*m;
+	int		 in, i;
+
+	in = room_member_locked(r, c) != NULL;
+	for (i = 0; i < r->nmembers; i++) {
+		m = &r->members[i];
+		if (!in && (m->c->flags & CLIENT_INVISIBLE))
+			continue;
+		if (opers && !(m->c->flags & CLIENT_OPER))
+			continue;
+		query_who_reply_locked(c, m->c, r->name, member_prefix(m));
+	}
+}
+
+/*
+ * RFC 2812: a mask search shows +i users only to those sharing a room
+ * with them.  A mask that is exactly a nick shows that user anyway, as
+ * WHOIS would, the way solanum and ergo answer "WHO nick".
+ */
+static void
+query_who_mask_locked(struct client *c, const char *mask, int opers)
+{
+	struct client	*t;
+
+	if (strpbrk(mask, "*?") == NULL && strlen(mask) <= NICK_MAX &&
+	    (t = client_find_locked(mask)) != NULL &&
+	    (t->flags & CLIENT_REGISTERED)) {
+		if (!opers || (t->flags & CLIENT_OPER))
+			query_who_reply_locked(c, t, "*", 0);
+		return;
+	}
+	for (t = server.clients; t != NULL; t = t->next) {
+		if (!(t->flags & CLIENT_REGISTERED))
+			continue;
+		if (opers && !(t->flags & CLIENT_OPER))
+			continue;
+		if ((t->flags & CLIENT_INVISIBLE) &&
+		    !query_shares_room_locked(c, t))
+			continue;
+		if (casemap_match(mask, t->nick) ||
+		    casemap_match(mask, t->user) ||
+		    casemap_match(mask, t->host) ||
+		    casemap_match(mask, t->realname))
+			query_who_reply_locked(c, t, "*", 0);
+	}
+}
+
+/* WHO [<mask> [o]] */
+void
+cmd_who(struct client *c, struct irc_msg *m)
+{
+	const char	*mask = "*", *given = "*";
+	struct room	*r;
+	size_t		 flen;
+	int		 opers = 0;
+
+	if (m->nparams > 0 && m->params[0][0] != '\0') {
+		mask = given = m->params[0];
+		/* RFC 2812: "0" is the same as "*". */
+		if (strcmp(mask, "0") == 0)
+			mask = "*";
+	}
+	/* Only the flags before any WHOX '%' field list, which natterd
+	 * does not implement. */
+	if (m->nparams > 1) {
+		flen = strcspn(m->params[1], "%");
+		opers = memchr(m->params[1], 'o', flen) != NULL;
+	}
+
+	pthread_mutex_lock(&server.lock);
+	if (mask[0] == '#') {
+		if ((r = room_find_locked(mask)) != NULL)
+			query_who_room_locked(c, r, opers);
+	} else
+		query_who_mask_locked(c, mask, opers);
+	reply(c, RPL_ENDOFWHO, given);
+	pthread_mutex_unlock(&server.lock);
+}
+
+/* --- WHOIS --- */
+
+static void
+query_whois_locked(struct client *c, struct client *t)
+{
+	struct query_list	 l;
+	struct member		*mb;
+	struct room		*r;
+	char			 pfx[2];
+	time_t			 now, idle;
+	int			 i, all;
+
+	reply(c, RPL_WHOISUSER, t->nick, t->user, t->host, t->realname);
+
+	/* A +i user's rooms show only where the asker is too. */
+	all = !(t->flags & CLIENT_INVISIBLE) || t == c;
+	query_list_init(&l, query_budget(c, strlen(t->nick) + 2));
+	for (i = 0; i < t->nrooms; i++) {
+		r = t->rooms[i];
+		if (!all && room_member_locked(r, c) == NULL)
+			continue;
+		if ((mb = room_member_locked(r, t)) == NULL)
+			continue;
+		pfx[0] = (char)member_prefix(mb);
+		pfx[1] = '\0';
+		if (query_list_add(&l, pfx, r->name) == -1) {
+			reply(c, RPL_WHOISCHANNELS, t->nick, l.buf);
+			l.len = 0;
+			l.buf[0] = '\0';
+			(void)query_list_add(&l, pfx, r->name);
+		}
+	}
+	if (l.len > 0)
+		reply(c, RPL_WHOISCHANNELS, t->nick, l.buf);
+
+	reply(c, RPL_WHOISSERVER, t->nick, config.server_name,
+	    "natter chat server");
+	if (t->away != NULL)
+		reply(c, RPL_AWAY, t->nick, t->away);
+	if (t->flags & CLIENT_OPER)
+		reply(c, RPL_WHOISOPERATOR, t->nick);
+	/* The real address only to its owner and to operators. */
+	if ((t == c || (c->flags & CLIENT_OPER)) &&
+	    strcmp(t->host, t->ip) != 0)
+		reply(c, RPL_WHOISACTUALLY, t->nick, t->ip);
+	now = time(NULL);
+	idle = now - (t->last_spoke != 0 ? t->last_spoke : t->signon);
+	if (idle < 0)
+		idle = 0;
+	reply(c, RPL_WHOISIDLE, t->nick, (long long)idle,
+	    (long long)t->signon);
+}
+
+/* WHOIS [<server>] <nick>[,<nick>...]: only the first nick is answered
+ * (TARGMAX WHOIS:1). */
+void
+cmd_whois(struct client *c, struct irc_msg *m)
+{
+	char		 nick[IRC_LINE_MAX];
+	const char	*arg;
+	struct client	*t;
+	size_t		 n;
+
+	arg = m->nparams > 1 ? m->params[1] : m->params[0];
+	n = strcspn(arg, ",");
+	if (n >= sizeof(nick))
+		n = sizeof(nick) - 1;
+	memcpy(nick, arg, n);
+	nick[n] = '\0';
+	if (nick[0] == '\0') {
+		reply(c, ERR_NONICKNAMEGIVEN);
+		return;
+	}
+
+	pthread_mutex_lock(&server.lock);
+	t = n <= NICK_MAX ? client_find_locked(nick) : NULL;
+	if (t != NULL && (t->flags & CLIENT_REGISTERED))
+		query_whois_locked(c, t);
+	else
+		reply(c, ERR_NOSUCHNICK, nick);
+	reply(c, RPL_ENDOFWHOIS, nick);
+	pthread_mutex_unlock(&server.lock);
+}
+
+/* --- WHOWAS --- */
+
+/* WHOWAS <nick>[,<nick>...] [<count> [<server>]]: first nick only. */
+void
+cmd_whowas(struct client *c, struct irc_msg *m)
+{
+	char		 nick[IRC_LINE_MAX], when[64];
+	struct whowas	*w;
+	const char	*arg;
+	char		*end;
+	size_t		 n;
+	long		 count = 0, found = 0;
+	unsigned	 i, slot;
+
+	if (m->nparams > 2 && !query_target_ok(c, m->params[2]))
+		return;
+	arg = m->params[0];
+	n = strcspn(arg, ",");
+	if (n >= sizeof(nick))
+		n = sizeof(nick) - 1;
+	memcpy(nick, arg, n);
+	nick[n] = '\0';
+	if (nick[0] == '\0') {
+		reply(c, ERR_NONICKNAMEGIVEN);
+		return;
+	}
+	if (m->nparams > 1) {
+		errno = 0;
+		count = strtol(m->params[1], &end, 10);
+		/* Junk, zero or negative: no limit, as RFC 2812 says. */
+		if (errno != 0 || *end != '\0' || count < 0)
+			count = 0;
+	}
+
+	pthread_mutex_lock(&server.lock);
+	/* Newest first: whowas_next is the slot written next. */
+	for (i = 1; i <= WHOWAS_MAX; i++) {
+		slot = (server.whowas_next + WHOWAS_MAX - i) % WHOWAS_MAX;
+		w = &server.whowas[slot];
+		if (w->nick[0] == '\0' || casemap_cmp(w->nick, nick) != 0)
+			continue;
+		reply(c, RPL_WHOWASUSER, w->nick, w->user, w->host,
+		    w->realname);
+		query_time_format(w->when, QUERY_TIME_SHORT, when,
+		    sizeof(when));
+		reply(c, RPL_WHOISSERVER, w->nick, config.server_name, when);
+		if (++found == count)
+			break;
+	}
+	if (found == 0)
+		reply(c, ERR_WASNOSUCHNICK, nick);
+	reply(c, RPL_ENDOFWHOWAS, nick);
+	pthread_mutex_unlock(&server.lock);
+}
+
+/* --- LIST --- */
+
+static void
+query_list_room_locked(struct client *c, struct room *r)
+{
+	reply(c, RPL_LIST, r->name, query_visible_count_locked(c, r),
+	    r->topic != NULL ? r->topic : "");
+}
+
+static void
+query_list_each(const char *key, void *val, void *arg)
+{
+	struct query_list_arg	*a = arg;
+
+	(void)key;
+	query_list_room_locked(a->c, val);
+}
+
+/*
+ * LIST [<room>{,<room>} [<server>]].  Every room is public, so all are
+ * listed.  A first parameter that is not a room (an ELIST condition
+ * such as ">3", which natterd does not advertise) lists everything.
+ */
+void
+cmd_list(struct client *c, struct irc_msg *m)
+{
+	char			 list[IRC_LINE_MAX], *p, *name;
+	struct query_list_arg	 a;
+	struct room		*r;
+
+	if (m->nparams > 1 && !query_target_ok(c, m->params[1]))
+		return;
+	reply(c, RPL_LISTSTART);
+	pthread_mutex_lock(&server.lock);
+	if (m->nparams == 0 || m->params[0][0] != '#') {
+		a.c = c;
+		map_foreach(server.rooms, query_list_each, &a);
+	} else {
+		if ((size_t)snprintf(list, sizeof(list), "%s",
+		    m->params[0]) >= sizeof(list))
+			list[sizeof(list) - 1] = '\0';
+		p = list;
+		while ((name = strsep(&p, ",")) != NULL)
+			if (name[0] != '\0' &&
+			    (r = room_find_locked(name)) != NULL)
+				query_list_room_locked(c, r);
+	}
+	pthread_mutex_unlock(&server.lock);
+	reply(c, RPL_LISTEND);
+}
+
+/* --- LUSERS, MOTD --- */
+
+void
+send_lusers_locked(struct client *c)
+{
+	unsigned	visible, unknown;
+
+	visible = server.nusers - server.ninvisible;
+	reply(c, RPL_LUSERCLIENT, visible, server.ninvisible);
+	if (server.nopers > 0)
+		reply(c, RPL_LUSEROP, server.nopers);
+	unknown = server.nclients > server.nusers ?
+	    server.nclients - server.nusers : 0;
+	if (unknown > 0)
+		reply(c, RPL_LUSERUNKNOWN, unknown);
+	reply(c, RPL_LUSERCHANNELS, (unsigned)map_count(server.rooms));
+	reply(c, RPL_LUSERME, server.nusers);
+	reply(c, RPL_LOCALUSERS, server.nusers, server.max_users,
+	    server.nusers, server.max_users);
+	reply(c, RPL_GLOBALUSERS, server.nusers, server.max_users,
+	    server.nusers, server.max_users);
+}
+
+/* LUSERS [<mask> [<server>]]: one server, so the mask changes nothing. */
+void
+cmd_lusers(struct client *c, struct irc_msg *m)
+{
+	if (m->nparams > 1 && !query_target_ok(c, m->params[1]))
+		return;
+	pthread_mutex_lock(&server.lock);
+	send_lusers_locked(c);
+	pthread_mutex_unlock(&server.lock);
+}
+
+void
+send_motd_locked(struct client *c)
+{
+	int	i;
+
+	if (server.motd == NULL) {
+		reply(c, ERR_NOMOTD);
+		return;
+	}
+	reply(c, RPL_MOTDSTART, config.server_name);
+	for (i = 0; i < server.nmotd; i++)
+		reply(c, RPL_MOTD, server.motd[i]);
+	reply(c, RPL_ENDOFMOTD);
+}
+
+/* MOTD [<server>] */
+void
+cmd_motd(struct client *c, struct irc_msg *m)
+{
+	if (m->nparams > 0 && !query_target_ok(c, m->params[0]))
+		return;
+	pthread_mutex_lock(&server.lock);
+	send_motd_locked(c);
+	pthread_mutex_unlock(&server.lock);
+}
+
+/* --- ISON, USERHOST --- */
+
+/* ISON <nick>{ <nick>}: the nicks may also come as one trailing
+ * parameter with spaces in it. */
+void
+cmd_ison(struct client *c, struct irc_msg *m)
+{
+	struct query_list	 l;
+	char			 word[IRC_LINE_MAX], *p, *nick;
+	struct client		*t;
+	int			 i;
+
+	query_list_init(&l, query_budget(c, 1));
+	pthread_mutex_lock(&server.lock);
+	for (i = 0; i < m->nparams; i++) {
+		if ((size_t)snprintf(word, sizeof(word), "%s",
+		    m->params[i]) >= sizeof(word))
+			word[sizeof(word) - 1] = '\0';
+		p = word;
+		while ((nick = strsep(&p, " ")) != NULL) {
+			if (nick[0] == '\0' || strlen(nick) > NICK_MAX)
+				continue;
+			t = client_find_locked(nick);
+			if (t == NULL || !(t->flags & CLIENT_REGISTERED))
+				continue;
+			/* 303 is one line: a full list just stops. */
+			if (query_list_add(&l, "", t->nick) == -1)
+				goto done;
+		}
+	}
+done:
+	pthread_mutex_unlock(&server.lock);
+	reply(c, RPL_ISON, l.buf);
+}
+
+/* USERHOST <nick>{ <nick>}: at most USERHOST_MAX answered. */
+void
+cmd_userhost(struct client *c, struct irc_msg *m)
+{
+	struct query_list	 l;
+	char			 entry[NICK_MAX + USER_MAX + HOST_MAX + 8];
+	struct client		*t;
+	int			 i;
+
+	query_list_init(&l, query_budget(c, 1));
+	pthread_mutex_lock(&server.lock);
+	for (i = 0; i < m->nparams && i < USERHOST_MAX; i++) {
+		if (strlen(m->params[i]) > NICK_MAX)
+			continue;
+		t = client_find_locked(m->params[i]);
+		if (t == NULL || !(t->flags & CLIENT_REGISTERED))
+			continue;
+		/* Fields are bounded by their arrays; entry holds them. */
+		(void)snprintf(entry, sizeof(entry), "%s%s=%c%s@%s", t->nick,
+		    (t->flags & CLIENT_OPER) ? "*" : "",
+		    t->away != NULL ? '-' : '+', t->user, t->host);
+		if (query_list_add(&l, "", entry) == -1)
+			break;
+	}
+	pthread_mutex_unlock(&server.lock);
+	reply(c, RPL_USERHOST, l.buf);
+}
+
+/* --- VERSION, ISUPPORT, TIME, ADMIN, INFO --- */
+
+/* Adds tok to the 005 line being built, sending it when full. */
+static void
+query_isupport_add(struct client *c, struct query_list *l, int *ntok,
+    const char *tok)
+{
+	if (*ntok == ISUPPORT_PER_LINE || query_list_add(l, "", tok) == -1) {
+		if (l->len > 0)
+			reply(c, RPL_ISUPPORT, l->buf);
+		l->len = 0;
+		l->buf[0] = '\0';
+		*ntok = 0;
+		(void)query_list_add(l, "", tok);
+	}
+	(*ntok)++;
+}
+
+void
+send_isupport(struct client *c)
+{
+	struct query_list	 l;
+	char			 tok[128];
+	int			 ntok = 0;
+
+	/* " :are supported by this server" follows the tokens. */
+	query_list_init(&l, query_budget(c,
+	    strlen(" :are supported by this server")));
+
+#define ISUPPORT_FMT(...) do {						\
+	if ((size_t)snprintf(tok, sizeof(tok), __VA_ARGS__) < sizeof(tok)) \
+		query_isupport_add(c, &l, &ntok, tok);			\
+	else								\
+		log_warnx("isupport: token too long");			\
+} while (0)
+
+	ISUPPORT_FMT("AWAYLEN=%d", AWAY_MAX);
+	query_isupport_add(c, &l, &ntok, "CASEMAPPING=rfc1459");
+	ISUPPORT_FMT("CHANLIMIT=#:%d", ROOMS_PER_CLIENT);
+	query_isupport_add(c, &l, &ntok, "CHANMODES=b,k,l,imnt");
+	ISUPPORT_FMT("CHANNELLEN=%d", ROOM_NAME_MAX);
+	query_isupport_add(c, &l, &ntok, "CHANTYPES=#");
+	ISUPPORT_FMT("HOSTLEN=%d", HOST_MAX);
+	ISUPPORT_FMT("KICKLEN=%d", KICK_MAX);
+	ISUPPORT_FMT("MAXLIST=b:%d", BAN_LIST_MAX);
+	ISUPPORT_FMT("MAXTARGETS=%d", MSG_TARGETS_MAX);
+	ISUPPORT_FMT("MODES=%d", MODES_PER_LINE);
+	if (config.network != NULL && config.network[0] != '\0')
+		ISUPPORT_FMT("NETWORK=%s", config.network);
+	ISUPPORT_FMT("NICKLEN=%d", NICK_MAX);
+	query_isupport_add(c, &l, &ntok, "PREFIX=(ov)@+");
+	query_isupport_add(c, &l, &ntok, "SAFELIST");
+	ISUPPORT_FMT("TARGMAX=JOIN:,KICK:1,LIST:,NAMES:,NOTICE:%d,PART:,"
+	    "PRIVMSG:%d,WHOIS:1", MSG_TARGETS_MAX, MSG_TARGETS_MAX);
+	ISUPPORT_FMT("TOPICLEN=%d", TOPIC_MAX);
+	ISUPPORT_FMT("USERLEN=%d", USER_MAX);
+	query_isupport_add(c, &l, &ntok, "UTF8ONLY");
+
+#undef ISUPPORT_FMT
+
+	if (l.len > 0)
+		reply(c, RPL_ISUPPORT, l.buf);
+}
+
+/* VERSION [<server>] */
+void
+cmd_version(struct client *c, struct irc_msg *m)
+{
+	if (m->nparams > 0 && !query_target_ok(c, m->params[0]))
+		return;
+	reply(c, RPL_VERSION, NATTERD_VERSION, config.server_name,
+	    "natter thread-per-client IRC server");
+	send_isupport(c);
+}
+
+/* TIME [<server>] */
+void
+cmd_time(struct client *c, struct irc_msg *m)
+{
+	char	now[64];
+
+	if (m->nparams > 0 && !query_target_ok(c, m->params[0]))
+		return;
+	query_time_format(time(NULL), QUERY_TIME_LONG, now,
+	    sizeof(now));
+	reply(c, RPL_TIME, config.server_name, now);
+}
+
+/* ADMIN [<server>] */
+void
+cmd_admin(struct client *c, struct irc_msg *m)
+{
+	char	line[128];
+
+	if (m->nparams > 0 && !query_target_ok(c, m->params[0]))
+		return;
+	reply(c, RPL_ADMINME, config.server_name);
+	/* server_name is 64 bytes, so these never cut; if they did the
+	 * text would still be harmless. */
+	(void)snprintf(line, sizeof(line), "natter server %s",
+	    config.server_name);
+	reply(c, RPL_ADMINLOC1, line);
+	reply(c, RPL_ADMINLOC2, "Run by the local administrator");
+	(void)snprintf(line, sizeof(line), "root@%s", config.server_name);
+	reply(c, RPL_ADMINEMAIL, line);
+}
+
+/* INFO [<server>] */
+void
+cmd_info(struct client *c, struct irc_msg *m)
+{
+	char	line[128], when[64];
+	time_t	started;
+
+	if (m->nparams > 0 && !query_target_ok(c, m->params[0]))
+		return;
+	pthread_mutex_lock(&server.lock);
+	started = server.started;
+	pthread_mutex_unlock(&server.lock);
+
+	reply(c, RPL_INFO, NATTERD_VERSION);
+	reply(c, RPL_INFO, "natter: chat rooms for the terminal");
+	reply(c, RPL_INFO, "A thread-per-client IRC server "
+	    "(RFC 1459, RFC 2812).");
+	query_time_format(started, QUERY_TIME_SHORT, when,
+	    sizeof(when));
+	(void)snprintf(line, sizeof(line), "Started %s", when);
+	reply(c, RPL_INFO, line);
+	reply(c, RPL_ENDOFINFO);
+}
+
+/* --- AWAY --- */
+
+/* AWAY [<text>]: text sets the message (cut to AWAY_MAX bytes at a
+ * character boundary), none or empty clears it. */
+void
+cmd_away(struct client *c, struct irc_msg *m)
+{
+	const char	*text;
+	char		*msg = NULL, *old;
+	size_t		 len;
+
+	text = m->nparams > 0 ? m->params[0] : "";
+	if (text[0] != '\0') {
+		len = strlen(text);
+		len = utf8_cut(text, len, AWAY_MAX);
+		if ((msg = malloc(len + 1)) == NULL) {
+			log_warn("away");
+			reply(c, ERR_UNKNOWNERROR, "AWAY", "Out of memory");
+			return;
+		}
+		memcpy(msg, text, len);
+		msg[len] = '\0';
+	}
+
+	pthread_mutex_lock(&server.lock);
+	old = c->away;
+	c->away = msg;
+	pthread_mutex_unlock(&server.lock);
+	free(old);
+
+	if (msg != NULL)
+		reply(c, RPL_NOWAWAY);
+	else
+		reply(c, RPL_UNAWAY);
+}

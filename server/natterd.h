@@ -1,0 +1,371 @@
+/*
+ * natterd.h: natterd's one internal header.
+ *
+ * Threads: the main thread accepts; each client has one detached thread
+ * (client.c); one thread waits for signals (natterd.c).
+ *
+ * Locks, in the only order they may be taken:
+ *   1. server.lock   guards struct server, every struct room, and the
+ *                    fields of struct client marked [S].
+ *   2. client->out_lock  guards that client's output queue and the
+ *                    fields marked [O].
+ * Never block on a socket, the disk or DNS while holding either lock:
+ * sends under them are MSG_DONTWAIT.  Fields marked [T] belong to the
+ * client's own thread and are never touched by others.  Fields marked
+ * [R] are set before the client is published and never change.
+ */
+#ifndef NATTERD_H
+#define NATTERD_H
+
+#include <sys/types.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "casemap.h"
+#include "frame.h"
+#include "irc.h"
+#include "numeric.h"
+
+#define NATTERD_VERSION		"natterd-0.1.0"
+
+#ifndef NATTERD_STACK_SIZE
+#define NATTERD_STACK_SIZE	(64 * 1024)
+#endif
+
+#define USER_MAX	16	/* USERLEN */
+#define HOST_MAX	64	/* a numeric IPv6 address fits */
+#define REALNAME_MAX	128
+#define TOPIC_MAX	390	/* TOPICLEN */
+#define AWAY_MAX	200	/* AWAYLEN */
+#define KICK_MAX	390	/* KICKLEN */
+#define KEY_MAX		23	/* channel key */
+#define ROOMS_PER_CLIENT 50	/* CHANLIMIT */
+#define BAN_LIST_MAX	100	/* MAXLIST */
+#define MSG_TARGETS_MAX	4	/* TARGMAX for PRIVMSG and NOTICE */
+#define MODES_PER_LINE	4	/* MODES */
+#define WHOWAS_MAX	256	/* remembered nicks */
+#define OUT_LINE_MAX	1024	/* a formatted outgoing line, CRLF included */
+#define MASK_MAX	(NICK_MAX + USER_MAX + HOST_MAX + 3)
+
+/* --- a reference-counted, formatted line (output.c) --- */
+struct buf {
+	atomic_int	 refs;
+	size_t		 len;
+	char		 data[];	/* CRLF-terminated, not NUL-terminated */
+};
+
+/* --- per-client output queue (output.c), guarded by out_lock --- */
+struct outq {
+	struct buf	**ring;		/* NULL while empty */
+	unsigned	 head;
+	unsigned	 count;
+	unsigned	 cap;
+	size_t		 off;		/* bytes of ring[head] already sent */
+	size_t		 bytes;		/* unsent bytes queued */
+};
+
+struct room;
+
+struct client {
+	int		 fd;				/* [R] */
+	pthread_t	 thread;			/* [S] set at accept */
+	char		 ip[HOST_MAX];			/* [R] numeric */
+	char		 host[HOST_MAX];		/* [R] shown host */
+	time_t		 signon;			/* [S] wall clock */
+
+	/* Identity: written by the own thread under server.lock. */
+	char		 nick[NICK_MAX + 1];		/* [S] "*" until NICK */
+	char		 nickkey[NICK_MAX + 1];		/* [S] casefolded */
+	char		 user[USER_MAX + 1];		/* [S] */
+	char		 realname[REALNAME_MAX + 1];	/* [S] */
+	char		*away;				/* [S] NULL if here */
+	unsigned	 flags;				/* [S] */
+#define CLIENT_REGISTERED	0x01
+#define CLIENT_INVISIBLE	0x02	/* +i */
+#define CLIENT_OPER		0x04	/* +o */
+#define CLIENT_WALLOPS		0x08	/* +w */
+	time_t		 last_spoke;			/* [S] for WHOIS idle */
+
+	struct room	**rooms;			/* [S] joined rooms */
+	int		 nrooms;			/* [S] */
+	int		 roomcap;			/* [S] */
+	unsigned long	 mark;				/* [S] broadcast dedup */
+	struct client	*next;				/* [S] server.clients */
+	struct client	*prev;				/* [S] */
+
+	pthread_mutex_t	 out_lock;
+	struct outq	 q;				/* [O] */
+	int		 closing;			/* [O] */
+	char		*close_reason;			/* [O] set by others */
+
+	/* Own thread only. */
+	struct frame	 frame;				/* [T] */
+	unsigned	 reg;				/* [T] */
+#define REG_PASS	0x01	/* a correct PASS came, or none needed */
+#define REG_NICK	0x02
+#define REG_USER	0x04
+#define REG_CAP		0x08	/* CAP LS/REQ seen, END not yet */
+	int		 cap_version;			/* [T] 0, or 302 */
+	struct timespec	 connected;			/* [T] monotonic */
+	struct timespec	 last_read;			/* [T] monotonic */
+	int		 ping_sent;			/* [T] awaiting PONG */
+	char		*quit_reason;			/* [T] set by QUIT */
+};
+
+/* A member of a room, and its prefix modes. */
+struct member {
+	struct client	*c;
+	unsigned	 modes;
+#define MEMBER_OP	0x01	/* @ */
+#define MEMBER_VOICE	0x02	/* + */
+};
+
+struct ban {
+	char		*mask;
+	char		*setter;
+	time_t		 when;
+};
+
+/* All fields guarded by server.lock.  Membership changes only through
+ * room_add_locked()/room_remove_locked(), which keep client->rooms in
+ * step and free the room when its last member leaves. */
+struct room {
+	char		 name[ROOM_NAME_MAX + 1];
+	char		 key_folded[ROOM_NAME_MAX + 1];
+	time_t		 created;
+	char		*topic;		/* NULL if none */
+	char		*topic_who;	/* nick!user@host of the setter */
+	time_t		 topic_time;
+	unsigned	 modes;
+#define ROOM_INVITE	0x01	/* +i */
+#define ROOM_MODERATED	0x02	/* +m */
+#define ROOM_NOEXTERNAL	0x04	/* +n */
+#define ROOM_TOPICLOCK	0x08	/* +t */
+	char		 key[KEY_MAX + 1];	/* +k, "" if unset */
+	unsigned	 limit;			/* +l, 0 if unset */
+	struct ban	*bans;
+	int		 nbans;
+	char		**invites;	/* casefolded nicks invited */
+	int		 ninvites;
+	struct member	*members;
+	int		 nmembers;
+	int		 memcap;
+};
+
+/* One operator block: name and either a crypt(3) hash or a plain
+ * password given with --oper. */
+struct oper {
+	char		*name;
+	char		*secret;
+	int		 hashed;
+};
+
+struct config {
+	const char	*listen;	/* NULL: all interfaces */
+	const char	*port;
+	char		 server_name[64];
+	const char	*network;
+	char		*password;	/* NULL: none */
+	const char	*oper_file;
+	struct oper	*cli_opers;	/* from --oper */
+	int		 ncli_opers;
+	const char	*motd_file;
+	unsigned	 max_clients;
+	unsigned	 max_per_ip;	/* 0: no limit */
+	size_t		 sendq;
+	int		 reg_timeout;
+	int		 ping_interval;
+	int		 ping_timeout;
+};
+
+struct whowas {
+	char		 nick[NICK_MAX + 1];
+	char		 user[USER_MAX + 1];
+	char		 host[HOST_MAX];
+	char		 realname[REALNAME_MAX + 1];
+	time_t		 when;
+};
+
+struct map;
+
+struct server {
+	pthread_mutex_t	 lock;		/* guards everything below */
+	pthread_cond_t	 drained;	/* signalled when nclients hits 0 */
+	struct map	*nicks;		/* casefolded nick -> struct client */
+	struct map	*rooms;		/* casefolded name -> struct room */
+	struct map	*ips;		/* ip -> connection count (uintptr_t) */
+	struct client	*clients;	/* every connection */
+	unsigned	 nclients;	/* connections */
+	unsigned	 nusers;	/* registered */
+	unsigned	 ninvisible;	/* registered and +i */
+	unsigned	 nopers;
+	unsigned	 max_users;	/* peak of nusers */
+	unsigned long	 gen;		/* broadcast generation */
+	struct whowas	 whowas[WHOWAS_MAX];
+	unsigned	 whowas_next;
+	char		**motd;		/* lines, NULL if none */
+	int		 nmotd;
+	struct oper	*file_opers;	/* from --oper-file */
+	int		 nfile_opers;
+	int		 stopping;
+	time_t		 started;
+	char		 created[64];	/* for 003 */
+};
+
+extern struct server	 server;
+extern struct config	 config;	/* read-only once threads run */
+
+/* map.c: string-keyed hash map; keys are copied, values borrowed. */
+struct map	*map_new(void);
+void		 map_free(struct map *);
+void		*map_get(struct map *, const char *key);
+int		 map_put(struct map *, const char *key, void *val);
+void		*map_del(struct map *, const char *key);
+size_t		 map_count(struct map *);
+/* Calls fn for every entry; fn must not change the map. */
+void		 map_foreach(struct map *, void (*fn)(const char *key,
+		    void *val, void *arg), void *arg);
+
+/* output.c */
+struct buf	*buf_new(size_t len);
+/* Formats one line, appends CRLF.  Never fails: a line longer than
+ * OUT_LINE_MAX - 2 is cut at a UTF-8 boundary (never happens for lines
+ * built from a 512-byte input). */
+struct buf	*buf_printf(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+struct buf	*buf_ref(struct buf *);
+void		 buf_unref(struct buf *);
+/* Queues b on c (taking its own reference); sends at once when the
+ * queue is empty.  Disconnects c at the SendQ limit.  Safe from any
+ * thread, with or without server.lock. */
+void		 client_send(struct client *c, struct buf *b);
+void		 client_sendf(struct client *c, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+/* Numeric reply: see numeric.h. */
+void		 reply(struct client *c, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+/* Writes as much queued output as the socket takes.  Own thread only.
+ * Returns -1 on a write error. */
+int		 client_flush(struct client *c);
+int		 client_has_output(struct client *c);
+void		 outq_clear(struct outq *q);
+
+/* client.c */
+void		*client_main(void *);
+struct client	*client_new(int fd, const char *ip);
+/* Asks c's thread to close the connection with reason (ERROR line,
+ * QUIT to shared rooms).  Safe from any thread; the first reason wins. */
+void		 client_kill(struct client *c, const char *reason);
+/* Wakes c's thread from ppoll().  Caller holds c->out_lock. */
+void		 client_wake_locked(struct client *c);
+struct client	*client_find_locked(const char *nick);
+/* nick!user@host */
+void		 client_mask(struct client *c, char *buf, size_t len);
+/* Sends b once to everyone who shares a room with c, and to c itself
+ * if self. */
+void		 client_send_common_locked(struct client *c, struct buf *b,
+		    int self);
+/* Registration completes once NICK, USER, PASS and CAP END are in. */
+void		 client_try_register(struct client *c);
+void		 whowas_add_locked(struct client *c);
+
+/* room.c */
+struct room	*room_find_locked(const char *name);
+struct room	*room_create_locked(const char *name);
+struct member	*room_member_locked(struct room *r, struct client *c);
+int		 room_add_locked(struct room *r, struct client *c,
+		    unsigned modes);
+/* Removes c; frees r and returns 1 when it became empty. */
+int		 room_remove_locked(struct room *r, struct client *c);
+/* Sends b to every member except except (may be NULL). */
+void		 room_send_locked(struct room *r, struct buf *b,
+		    struct client *except);
+int		 room_banned_locked(struct room *r, struct client *c);
+int		 room_invited_locked(struct room *r, struct client *c);
+void		 room_invite_add_locked(struct room *r, const char *nickkey);
+void		 room_invite_del_locked(struct room *r, const char *nickkey);
+/* 0 added, 1 already there, -1 list full. */
+int		 room_ban_add_locked(struct room *r, const char *mask,
+		    const char *setter);
+/* 0 removed, 1 not there. */
+int		 room_ban_del_locked(struct room *r, const char *mask);
+/* "+nt", "+ntk key", "+ntkl key 10" for 324; with_key 0 hides the key. */
+void		 room_modes_string(struct room *r, char *buf, size_t len,
+		    int with_key);
+/* '@', '+' or 0: the highest prefix of m. */
+int		 member_prefix(const struct member *m);
+/* All of m's prefixes, highest first ("@+" or "@" or ""), for
+ * multi-prefix; into buf of at least 3 bytes. */
+void		 member_prefixes(const struct member *m, char *buf);
+
+/* command.c */
+void		 command_dispatch(struct client *c, struct irc_msg *m);
+/* "n!u@h" from a mask like "n", "n!u", "*@h": completes missing parts
+ * with '*'. */
+void		 mask_normalize(const char *in, char *out, size_t len);
+void		 cmd_cap(struct client *, struct irc_msg *);
+void		 cmd_pass(struct client *, struct irc_msg *);
+void		 cmd_nick(struct client *, struct irc_msg *);
+void		 cmd_user(struct client *, struct irc_msg *);
+void		 cmd_ping(struct client *, struct irc_msg *);
+void		 cmd_pong(struct client *, struct irc_msg *);
+void		 cmd_quit(struct client *, struct irc_msg *);
+void		 cmd_join(struct client *, struct irc_msg *);
+void		 cmd_part(struct client *, struct irc_msg *);
+void		 cmd_privmsg(struct client *, struct irc_msg *);
+void		 cmd_notice(struct client *, struct irc_msg *);
+/* Sends the welcome burst: 001-005, LUSERS, MOTD. */
+void		 send_welcome(struct client *c);
+
+/* command_query.c */
+void		 cmd_who(struct client *, struct irc_msg *);
+void		 cmd_whois(struct client *, struct irc_msg *);
+void		 cmd_whowas(struct client *, struct irc_msg *);
+void		 cmd_list(struct client *, struct irc_msg *);
+void		 cmd_names(struct client *, struct irc_msg *);
+void		 cmd_lusers(struct client *, struct irc_msg *);
+void		 cmd_motd(struct client *, struct irc_msg *);
+void		 cmd_ison(struct client *, struct irc_msg *);
+void		 cmd_userhost(struct client *, struct irc_msg *);
+void		 cmd_version(struct client *, struct irc_msg *);
+void		 cmd_time(struct client *, struct irc_msg *);
+void		 cmd_admin(struct client *, struct irc_msg *);
+void		 cmd_info(struct client *, struct irc_msg *);
+void		 cmd_away(struct client *, struct irc_msg *);
+/* 353/366 for r as seen by c (secret rules: +i rooms list members only
+ * to members). */
+void		 send_names_locked(struct client *c, struct room *r);
+void		 send_lusers_locked(struct client *c);
+void		 send_motd_locked(struct client *c);
+void		 send_isupport(struct client *c);
+
+/* command_chan.c */
+void		 cmd_mode(struct client *, struct irc_msg *);
+void		 cmd_topic(struct client *, struct irc_msg *);
+void		 cmd_kick(struct client *, struct irc_msg *);
+void		 cmd_invite(struct client *, struct irc_msg *);
+
+/* command_oper.c */
+void		 cmd_oper(struct client *, struct irc_msg *);
+void		 cmd_kill(struct client *, struct irc_msg *);
+void		 cmd_wallops(struct client *, struct irc_msg *);
+void		 cmd_rehash(struct client *, struct irc_msg *);
+void		 cmd_die(struct client *, struct irc_msg *);
+/* Loads --motd and --oper-file into server (takes server.lock).
+ * Returns -1 and logs when a file cannot be read (old data kept). */
+int		 config_reload(void);
+/* 1 if password matches o (crypt_r on the heap for hashed secrets,
+ * constant-time compare for plain ones). */
+int		 oper_check(const struct oper *o, const char *password);
+/* A new yescrypt (or SHA-512 if unavailable) crypt(3) hash of password
+ * into out.  Returns 0, or -1 with errno set. */
+int		 oper_hash(const char *password, char *out, size_t outlen);
+
+/* natterd.c */
+/* Starts shutdown as SIGTERM does: stop accepting, ERROR to all. */
+void		 server_stop(const char *why);
+
+#endif

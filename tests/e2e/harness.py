@@ -1,0 +1,662 @@
+"""
+harness.py: what the natterd end-to-end tests are built from.
+
+    def test_something(f):               # f: a Fixture, made by run.py
+        s = Server(f, "--motd", path)    # one natterd on a free port
+        alice = s.user("alice")          # connected and registered
+        bob = s.user("bob")
+        join(alice, bob, room="#r")      # both in #r, each saw its 366
+        alice.send("PRIVMSG #r :hi")
+        bob.expect(":alice!alice@127.0.0.1 PRIVMSG #r :hi")
+        alice.no_line(re.compile(".* PRIVMSG .*"), sync=True)
+
+Patterns: a str matches a line exactly; a compiled regex must fullmatch.
+Every process and socket a test opens is registered with its Fixture and
+closed by Fixture.cleanup(), which also reports sanitizer output.
+"""
+
+import os
+import re
+import select
+import shlex
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+SERVER_NAME = "irc.test"
+HOST = "127.0.0.1"
+
+# Markers of a sanitizer report in the server's stderr.
+SANITIZER_MARKERS = (
+    "ERROR: AddressSanitizer",
+    "runtime error:",
+    "WARNING: ThreadSanitizer",
+    "ERROR: LeakSanitizer",
+)
+
+# Timeouts are multiplied by this (run.py sets it for sanitizer builds).
+SLOW = float(os.environ.get("NATTER_E2E_SLOW", "1"))
+
+
+class Skip(Exception):
+    """Raised (through Fixture.skip) to skip a test."""
+
+
+def scaled(seconds):
+    return seconds * SLOW
+
+
+def slow(fn):
+    """Marks a test as slow: run.py starts those first."""
+    fn.slow = True
+    return fn
+
+
+def timeout(seconds):
+    """Decorator: a per-test timeout other than run.py's default."""
+    def mark(fn):
+        fn.timeout = seconds
+        return fn
+    return mark
+
+
+def _show(pattern):
+    if isinstance(pattern, re.Pattern):
+        return "/%s/" % pattern.pattern
+    return repr(pattern)
+
+
+def matches(pattern, line):
+    if isinstance(pattern, re.Pattern):
+        return pattern.fullmatch(line) is not None
+    return pattern == line
+
+
+def sanitizer_report(text):
+    """The first lines of a sanitizer report in text, or None."""
+    for marker in SANITIZER_MARKERS:
+        i = text.find(marker)
+        if i >= 0:
+            start = text.rfind("\n", 0, i) + 1
+            return "\n".join(text[start:].splitlines()[:25])
+    return None
+
+
+class Fixture:
+    """Per-test state: the server binary, a temp dir, and everything the
+    test started (cleaned up in reverse order)."""
+
+    def __init__(self, server_path, wrapper="", test_id="test", verbose=False):
+        self.server_path = os.path.abspath(server_path)
+        self.wrapper = shlex.split(wrapper) if wrapper else []
+        self.test_id = test_id
+        self.verbose = verbose
+        self.tmpdir = tempfile.mkdtemp(prefix="natter-e2e-")
+        self.servers = []
+        self.clients = []
+        self.procs = []          # other processes: (name, Popen)
+        self.problems = []       # sanitizer reports, crashes
+        self._counter = 0
+
+    # --- helpers for tests ---
+
+    def skip(self, reason):
+        raise Skip(reason)
+
+    def path(self, name):
+        return os.path.join(self.tmpdir, name)
+
+    def write_file(self, name, text):
+        p = self.path(name)
+        with open(p, "w", encoding="utf-8") as fp:
+            fp.write(text)
+        return p
+
+    def unique(self, prefix):
+        self._counter += 1
+        return "%s%d" % (prefix, self._counter)
+
+    def command(self, *args):
+        """The server command line (with the wrapper) for args."""
+        return self.wrapper + [self.server_path] + [str(a) for a in args]
+
+    def run(self, *args, input=None, timeout=10):
+        """Runs natterd with args to completion (CLI tests); returns the
+        CompletedProcess (text).  Sanitizer output counts as a failure."""
+        cp = subprocess.run(self.command(*args), input=input,
+                            capture_output=True, text=True,
+                            errors="replace", timeout=scaled(timeout))
+        report = sanitizer_report(cp.stderr)
+        if report:
+            self.problems.append("sanitizer report from natterd %s:\n%s"
+                                 % (" ".join(map(str, args)), report))
+        return cp
+
+    def spawn(self, name, argv, **kw):
+        """Starts a helper process (its own process group) stopped at
+        cleanup."""
+        p = subprocess.Popen(argv, start_new_session=True, **kw)
+        self.procs.append((name, p))
+        return p
+
+    # --- cleanup and reporting ---
+
+    def cleanup(self):
+        for c in self.clients:
+            c.close()
+        for name, p in reversed(self.procs):
+            _stop_process(p, signal.SIGTERM, 5, group=True)
+        for s in reversed(self.servers):
+            s.stop()
+            s.check()
+
+    def details(self, lines=20):
+        """Text for a failure report: client traffic and server logs."""
+        out = []
+        for c in self.clients:
+            out.append("  client %s (last lines received):" % c.name)
+            tail = c.history[-lines:]
+            if not tail:
+                out.append("    (nothing received)")
+            for line in tail:
+                out.append("    << " + line)
+            if c.closed:
+                out.append("    (connection closed)")
+        for s in self.servers:
+            out.append("  server %s port %s%s:" % (
+                " ".join(s.argv[-len(s.flags):]) if s.flags else "(no flags)",
+                s.port,
+                "" if s.returncode is None else ", exit status %s" % s.returncode))
+            log = s.log_text().splitlines()
+            if not log:
+                out.append("    (stderr empty)")
+            for line in log[-lines:]:
+                out.append("    | " + line)
+        return "\n".join(out)
+
+    def remove_tmpdir(self):
+        import shutil
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+
+def _stop_process(p, sig, wait, group=False):
+    """Signal p, wait up to wait seconds, then SIGKILL.  Returns True if
+    it had to be killed."""
+    if p.poll() is not None:
+        return False
+    try:
+        if group:
+            os.killpg(p.pid, sig)
+        else:
+            p.send_signal(sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        p.wait(timeout=wait)
+        return False
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        if group:
+            os.killpg(p.pid, signal.SIGKILL)
+        else:
+            p.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+    p.wait()
+    return True
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def _listening(port):
+    """True if something listens on 127.0.0.1:port, per /proc/net/tcp
+    (no probe connection that the server would count), or None if that
+    file cannot be read."""
+    try:
+        with open("/proc/net/tcp") as fp:
+            rows = fp.read().splitlines()[1:]
+    except OSError:
+        return None
+    want = "%s:%04X" % ("0100007F", port)
+    want_any = "%s:%04X" % ("00000000", port)
+    for row in rows:
+        f = row.split()
+        if len(f) > 3 and f[1] in (want, want_any) and f[3] == "0A":
+            return True
+    return False
+
+
+class Server:
+    """One natterd process: `natterd -l 127.0.0.1 -p PORT -n irc.test
+    <flags>`, stderr to a log file in the fixture's temp dir."""
+
+    def __init__(self, fixture, *flags, start=True):
+        self.f = fixture
+        self.flags = [str(x) for x in flags]
+        self.port = None
+        self.proc = None
+        self.argv = []
+        self.returncode = None
+        self.stopped_by_us = False
+        self.killed = False
+        self._checked = False
+        fixture.servers.append(self)
+        n = len(fixture.servers)
+        self.log_path = fixture.path("natterd-%d.log" % n)
+        if start:
+            self.start()
+
+    def start(self):
+        for attempt in range(10):
+            port = free_port()
+            self.port = port
+            self.argv = self.f.command("-l", HOST, "-p", port,
+                                       "-n", SERVER_NAME, *self.flags)
+            self._log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                         stdout=self._log, stderr=self._log,
+                                         start_new_session=True)
+            self.returncode = None
+            if self._wait_ready():
+                return self
+            text = self.log_text()
+            if self.proc.poll() is not None and "in use" in text.lower():
+                self._log.close()
+                os.truncate(self.log_path, 0)
+                continue
+            self.stop()
+            raise AssertionError("natterd did not start (exit status %s):\n%s"
+                                 % (self.returncode, text[-2000:]))
+        raise AssertionError("natterd: no free port after 10 attempts")
+
+    def _wait_ready(self, limit=None):
+        deadline = time.monotonic() + (limit or scaled(20))
+        delay = 0.005
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.returncode = self.proc.returncode
+                return False
+            up = _listening(self.port)
+            if up is None:      # no /proc: probe once with a connection
+                try:
+                    socket.create_connection((HOST, self.port), 1).close()
+                    return True
+                except OSError:
+                    up = False
+            if up:
+                return True
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return False
+
+    # --- convenience ---
+
+    def client(self, name=None, **kw):
+        return Client(self, name=name, **kw)
+
+    def user(self, nick, user=None, realname=None, **kw):
+        """A connected, registered client (its welcome burst consumed)."""
+        c = Client(self, name=nick, **kw)
+        c.register(nick, user, realname)
+        return c
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout):
+        """Waits for the process to exit; returns its status or None."""
+        try:
+            self.returncode = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.returncode
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as fp:
+                return fp.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        """SIGTERM, up to 5 s, then SIGKILL.  Idempotent."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.stopped_by_us = True
+            self.killed = _stop_process(self.proc, signal.SIGTERM,
+                                        scaled(5))
+        self.returncode = self.proc.returncode
+        try:
+            self._log.close()
+        except Exception:
+            pass
+
+    def check(self):
+        """Records a problem if the server printed a sanitizer report or
+        died of a signal we did not send."""
+        if self._checked or self.proc is None:
+            return
+        self._checked = True
+        report = sanitizer_report(self.log_text())
+        if report:
+            self.f.problems.append("sanitizer report (port %s):\n%s"
+                                   % (self.port, report))
+        rc = self.returncode
+        if rc is not None and rc < 0 and not self.stopped_by_us:
+            self.f.problems.append("natterd (port %s) died of signal %d"
+                                   % (self.port, -rc))
+        elif self.killed:
+            self.f.problems.append(
+                "natterd (port %s) ignored SIGTERM for %gs and was killed"
+                % (self.port, scaled(5)))
+
+
+class Client:
+    """A line-oriented IRC connection to a Server.
+
+    Lines received wait in `pending` until a method consumes them; all of
+    them stay in `history`.  Server PINGs are answered unless
+    auto_pong=False (the PING line is still delivered)."""
+
+    def __init__(self, server, name=None, rcvbuf=None, auto_pong=True,
+                 connect=True, port=None):
+        self.server = server
+        self.f = server.f
+        self.name = name or self.f.unique("client")
+        self.port = port or server.port
+        self.auto_pong = auto_pong
+        self.history = []
+        self.pending = []
+        self.closed = False
+        self._buf = b""
+        self._syncs = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.f.clients.append(self)
+        if connect:
+            self.sock.settimeout(scaled(5))
+            self.sock.connect((HOST, self.port))
+            self.sock.settimeout(None)
+
+    def __repr__(self):
+        return "<Client %s>" % self.name
+
+    # --- sending ---
+
+    def send(self, line):
+        self.send_raw(line.encode("utf-8") + b"\r\n")
+
+    def send_raw(self, data):
+        try:
+            self.sock.sendall(data)
+        except OSError as e:
+            raise AssertionError("%s: send failed: %s" % (self.name, e))
+
+    # --- receiving ---
+
+    def _read(self, deadline):
+        """Reads once (until deadline); appends complete lines to pending.
+        Returns False on timeout, True otherwise (EOF sets closed)."""
+        if self.closed:
+            return False
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        r, _, _ = select.select([self.sock], [], [], left)
+        if not r:
+            return False
+        try:
+            data = self.sock.recv(65536)
+        except (ConnectionResetError, ConnectionAbortedError):
+            data = b""
+        if not data:
+            self.closed = True
+            if self._buf:
+                self._deliver(self._buf)
+                self._buf = b""
+            return True
+        self._buf += data
+        *lines, self._buf = self._buf.split(b"\n")
+        for raw in lines:
+            self._deliver(raw[:-1] if raw.endswith(b"\r") else raw)
+        return True
+
+    def _deliver(self, raw):
+        line = raw.decode("utf-8", "replace")
+        self.history.append(line)
+        self.pending.append(line)
+        if self.auto_pong:
+            m = re.fullmatch(r"(?::\S+ )?PING :?(.*)", line)
+            if m:
+                try:
+                    self.sock.sendall(("PONG :%s\r\n" % m.group(1)).encode())
+                except OSError:
+                    pass
+
+    def _fail(self, what, skipped):
+        shown = skipped[-12:]
+        more = "" if len(shown) == len(skipped) else \
+            " (%d earlier lines not shown)" % (len(skipped) - len(shown))
+        return AssertionError("%s: %s; lines seen meanwhile%s: %s"
+                              % (self.name, what, more, shown))
+
+    def expect(self, pattern, timeout=5):
+        """Waits for a line matching pattern; lines before it are consumed
+        (kept in history).  Returns the line."""
+        return self.read_until(pattern, timeout)[-1]
+
+    def read_until(self, pattern, timeout=5):
+        """Like expect, but returns every line consumed, the match last."""
+        deadline = time.monotonic() + scaled(timeout)
+        seen = []
+        while True:
+            while self.pending:
+                line = self.pending.pop(0)
+                seen.append(line)
+                if matches(pattern, line):
+                    return seen
+            if self.closed:
+                raise self._fail("connection closed while waiting for %s"
+                                 % _show(pattern), seen)
+            if not self._read(deadline) and time.monotonic() >= deadline:
+                raise self._fail("no line matching %s within %gs"
+                                 % (_show(pattern), scaled(timeout)), seen)
+
+    def next_line(self, timeout=5, skip_pings=True):
+        """The next line (consumed)."""
+        deadline = time.monotonic() + scaled(timeout)
+        while True:
+            while self.pending:
+                line = self.pending.pop(0)
+                if skip_pings and self.auto_pong and \
+                        re.fullmatch(r"(?::\S+ )?PING .*", line):
+                    continue
+                return line
+            if self.closed:
+                raise self._fail("connection closed while waiting for a line",
+                                 [])
+            if not self._read(deadline) and time.monotonic() >= deadline:
+                raise self._fail("no line within %gs" % scaled(timeout), [])
+
+    def expect_exact_sequence(self, patterns, timeout=5):
+        """The next lines must match patterns, in order, none between
+        (answered server PINGs aside).  Returns them."""
+        got = []
+        for p in patterns:
+            try:
+                line = self.next_line(timeout)
+            except AssertionError:
+                raise self._fail("expected %s after %r, got nothing"
+                                 % (_show(p), got), got)
+            got.append(line)
+            if not matches(p, line):
+                raise AssertionError(
+                    "%s: line %d of the sequence: expected %s, got %r "
+                    "(sequence so far %r)" % (self.name, len(got), _show(p),
+                                              line, got))
+        return got
+
+    def expect_unordered(self, patterns, timeout=5):
+        """Waits until every pattern matched some line (any order, other
+        lines skipped).  Returns the matching lines in pattern order."""
+        deadline = time.monotonic() + scaled(timeout)
+        todo = list(enumerate(patterns))
+        found = [None] * len(patterns)
+        seen = []
+        while todo:
+            while self.pending and todo:
+                line = self.pending.pop(0)
+                seen.append(line)
+                for k, (i, p) in enumerate(todo):
+                    if matches(p, line):
+                        found[i] = line
+                        del todo[k]
+                        break
+            if not todo:
+                break
+            if self.closed or (not self._read(deadline)
+                               and time.monotonic() >= deadline):
+                raise self._fail("still waiting for %s" % ", ".join(
+                    _show(p) for _, p in todo), seen)
+        return found
+
+    def sync(self, timeout=5):
+        """Round trip through the server (PING/PONG): output the server
+        queued for us before it handled our PING is then in pending.
+        Only the PONG is consumed."""
+        self._syncs += 1
+        token = "sync-%d" % self._syncs
+        self.send("PING :%s" % token)
+        want = ":%s PONG %s :%s" % (SERVER_NAME, SERVER_NAME, token)
+        deadline = time.monotonic() + scaled(timeout)
+        while True:
+            if want in self.pending:
+                self.pending.remove(want)
+                return
+            if self.closed:
+                raise self._fail("connection closed during sync",
+                                 self.pending)
+            if not self._read(deadline) and time.monotonic() >= deadline:
+                raise self._fail("no PONG for sync within %gs"
+                                 % scaled(timeout), self.pending)
+
+    def no_line(self, pattern, wait=0.5, sync=False):
+        """Asserts no line matching pattern arrives within wait seconds
+        (pending lines included; nothing is consumed).  sync=True first
+        makes a PING round trip, so wait can be short."""
+        if sync and not self.closed:
+            self.sync()
+        deadline = time.monotonic() + scaled(wait)
+        while not self.closed and time.monotonic() < deadline:
+            self._read(deadline)
+        for line in self.pending:
+            if matches(pattern, line):
+                raise AssertionError("%s: got unexpected line %r (matches %s)"
+                                     % (self.name, line, _show(pattern)))
+
+    def drain(self, wait=0.0):
+        """Consumes and returns everything pending (after reading for
+        wait seconds)."""
+        deadline = time.monotonic() + scaled(wait)
+        while not self.closed and self._read(deadline):
+            pass
+        out, self.pending = self.pending, []
+        return out
+
+    def expect_closed(self, timeout=5):
+        """Waits for EOF; returns the lines received (and consumed) before
+        it."""
+        deadline = time.monotonic() + scaled(timeout)
+        while not self.closed:
+            if not self._read(deadline) and time.monotonic() >= deadline:
+                raise self._fail("connection still open after %gs"
+                                 % scaled(timeout), self.pending)
+        out, self.pending = self.pending, []
+        return out
+
+    # --- IRC helpers ---
+
+    def register(self, nick, user=None, realname=None, timeout=10):
+        """NICK + USER, then waits for 001 and the end of the MOTD (376 or
+        422).  Returns the lines from 001 on."""
+        self.name = nick
+        self.nick = nick
+        self.send("NICK %s" % nick)
+        self.send("USER %s 0 * :%s" % (user or nick, realname or nick))
+        return self.expect_welcome(nick, timeout)
+
+    def expect_welcome(self, nick, timeout=10):
+        before = self.read_until(re.compile(r":\S+ 001 .*"), timeout)
+        rest = self.read_until(re.compile(r":\S+ (376|422) .*"), timeout)
+        return before[-1:] + rest
+
+    def join(self, room, key=None, timeout=5):
+        """JOIN room [key], waits for its 366; returns the lines from our
+        JOIN echo to the 366."""
+        self.send("JOIN %s%s" % (room, " " + key if key else ""))
+        return self.expect_joined(room, timeout)
+
+    def expect_joined(self, room, timeout=5):
+        nick = re.escape(getattr(self, "nick", self.name))
+        lines = self.read_until(re.compile(
+            r":%s!\S+ JOIN :?%s" % (nick, re.escape(room)), re.I), timeout)
+        rest = self.read_until(re.compile(
+            r":\S+ 366 \S+ %s :.*" % re.escape(room), re.I), timeout)
+        return lines[-1:] + rest
+
+    def close(self):
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            self.sock = None
+            self.closed = True
+
+    def reset(self):
+        """Closes with an RST (SO_LINGER 0)."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             struct.pack("ii", 1, 0))
+        self.close()
+
+
+def join(*clients, room, key=None):
+    """Each client joins room in turn and waits for its own 366; the
+    others' JOIN notices are then consumed from earlier joiners."""
+    for i, c in enumerate(clients):
+        c.join(room, key)
+        for earlier in clients[:i]:
+            earlier.expect(re.compile(r":%s!\S+ JOIN :?%s"
+                                      % (re.escape(c.nick), re.escape(room)),
+                                      re.I))
+
+
+def prefix(nick, user=None):
+    """nick!user@127.0.0.1"""
+    return "%s!%s@%s" % (nick, user or nick, HOST)
+
+
+def numeric(code, nick, rest):
+    """The exact numeric line ":irc.test CODE nick rest"."""
+    return ":%s %s %s %s" % (SERVER_NAME, code, nick, rest)
+
+
+def rx(fmt, *args):
+    """A regex from fmt where every %s argument is escaped literally."""
+    return re.compile(fmt % tuple(re.escape(str(a)) for a in args))
