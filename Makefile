@@ -1,7 +1,8 @@
 # natter: natterd (IRC server, server/) and natter (curses client, tui/).
 #
 #   make            build server/natterd (and tui/natter once tui/*.c exists)
-#   make run        install missing build deps, build, run natterd on 127.0.0.1:6667
+#   make run        install missing build deps, build, start natterd on a free
+#                   loopback port and open natter in #lobby
 #   make check      install missing deps, build normal + ASan + TSan, run every suite
 #   make asan       build/asan/natterd and build/asan/tests/test_* (ASan + UBSan)
 #   make tsan       build/tsan/natterd (ThreadSanitizer)
@@ -55,6 +56,9 @@ TUI_LIBS = $(NCURSES_LIBS) -lpthread
 SHARED_SRC = $(wildcard shared/*.c)
 SERVER_SRC = $(wildcard server/*.c)
 TUI_SRC = $(wildcard tui/*.c)
+# The client's curses-free model, which unit tests link.
+TUI_APP_SRC = tui/natter.c tui/ui.c tui/net.c
+TUI_MODEL_SRC = $(filter-out $(TUI_APP_SRC),$(TUI_SRC))
 TEST_SRC = $(wildcard tests/test_*.c)
 
 SERVER = server/natterd
@@ -65,12 +69,14 @@ OBJ = build/obj
 SHARED_OBJ = $(SHARED_SRC:%.c=$(OBJ)/%.o)
 SERVER_OBJ = $(SERVER_SRC:%.c=$(OBJ)/%.o)
 TUI_OBJ = $(TUI_SRC:%.c=$(OBJ)/%.o)
+TUI_MODEL_OBJ = $(TUI_MODEL_SRC:%.c=$(OBJ)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(OBJ)/%.o)
 TEST_BIN = $(TEST_SRC:tests/%.c=build/tests/%)
 
 # Sanitizer builds: their own object folders.
 ASAN_SHARED_OBJ = $(SHARED_SRC:%.c=build/asan/obj/%.o)
 ASAN_SERVER_OBJ = $(SERVER_SRC:%.c=build/asan/obj/%.o)
+ASAN_TUI_MODEL_OBJ = $(TUI_MODEL_SRC:%.c=build/asan/obj/%.o)
 ASAN_TEST_OBJ = $(TEST_SRC:%.c=build/asan/obj/%.o)
 ASAN_TEST_BIN = $(TEST_SRC:tests/%.c=build/asan/tests/%)
 TSAN_SHARED_OBJ = $(SHARED_SRC:%.c=build/tsan/obj/%.o)
@@ -78,6 +84,7 @@ TSAN_SERVER_OBJ = $(SERVER_SRC:%.c=build/tsan/obj/%.o)
 
 ALL_OBJ = $(SHARED_OBJ) $(SERVER_OBJ) $(TUI_OBJ) $(TEST_OBJ) \
 	$(ASAN_SHARED_OBJ) $(ASAN_SERVER_OBJ) $(ASAN_TEST_OBJ) \
+	$(ASAN_TUI_MODEL_OBJ) \
 	$(TSAN_SHARED_OBJ) $(TSAN_SERVER_OBJ)
 
 .PHONY: all run check asan tsan tests install uninstall clean deps
@@ -106,10 +113,11 @@ $(SERVER): $(SERVER_OBJ) $(SHARED_OBJ)
 tui/natter: $(TUI_OBJ) $(SHARED_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TUI_LIBS) $(LDLIBS)
 
-# Unit tests: each tests/test_*.c linked with every shared object.
+# Unit tests: each tests/test_*.c linked with every shared object and
+# the client's model.
 tests: $(TEST_BIN)
 
-build/tests/%: $(OBJ)/tests/%.o $(SHARED_OBJ)
+build/tests/%: $(OBJ)/tests/%.o $(SHARED_OBJ) $(TUI_MODEL_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 
@@ -118,7 +126,7 @@ asan: build/asan/natterd $(ASAN_TEST_BIN)
 build/asan/natterd: $(ASAN_SERVER_OBJ) $(ASAN_SHARED_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(LDLIBS)
 
-build/asan/tests/%: build/asan/obj/tests/%.o $(ASAN_SHARED_OBJ)
+build/asan/tests/%: build/asan/obj/tests/%.o $(ASAN_SHARED_OBJ) $(ASAN_TUI_MODEL_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 
@@ -130,9 +138,11 @@ build/tsan/natterd: $(TSAN_SERVER_OBJ) $(TSAN_SHARED_OBJ)
 # The link step's objects are intermediate to nothing: keep them.
 .SECONDARY: $(ALL_OBJ)
 
+# Starts natterd on the first free loopback port from 6667 and opens
+# natter in #lobby; quitting the client stops the server.
 run: deps
-	$(MAKE) $(SERVER)
-	./$(SERVER) -l 127.0.0.1 -p 6667
+	$(MAKE) all
+	sh scripts/run.sh
 
 check: deps
 	$(MAKE) all asan tsan tests

@@ -311,8 +311,6 @@ client_teardown(struct client *c)
 		server.clients = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	if (--server.nclients == 0)
-		pthread_cond_broadcast(&server.drained);
 	pthread_mutex_unlock(&server.lock);
 
 	log_info("%s (%s) closed: %s", c->ip, c->nick, reason);
@@ -330,6 +328,12 @@ client_teardown(struct client *c)
 		;
 	close(c->fd);
 	client_free(c);
+
+	/* Counted until now so that shutdown waits for the ERROR line. */
+	pthread_mutex_lock(&server.lock);
+	if (--server.nclients == 0)
+		pthread_cond_broadcast(&server.drained);
+	pthread_mutex_unlock(&server.lock);
 }
 
 void *

@@ -455,12 +455,15 @@ message(struct client *c, struct irc_msg *m, const char *cmd, int notice)
 	struct buf *b;
 	int ntargets = 0;
 
+	/* RFC 2812 3.3.2: never an automatic reply to a NOTICE. */
 	if (m->nparams < 1 || m->params[0][0] == '\0') {
-		reply(c, ERR_NORECIPIENT, cmd);
+		if (!notice)
+			reply(c, ERR_NORECIPIENT, cmd);
 		return;
 	}
 	if (m->nparams < 2 || m->params[1][0] == '\0') {
-		reply(c, ERR_NOTEXTTOSEND);
+		if (!notice)
+			reply(c, ERR_NOTEXTTOSEND);
 		return;
 	}
 	text = m->params[1];

@@ -321,8 +321,6 @@ config_reload(void)
 	return motd_ok && opers_ok ? 0 : -1;
 }
 
-/* TODO: move to natterd.h under the command_oper.c banner. */
-void		 config_unload(void);
 
 /* Frees what config_reload() loaded; at exit, once no client is left. */
 void

@@ -385,12 +385,14 @@ accept_one(int lfd, pthread_attr_t *attr)
 	log_debug("%s connected", shown);
 }
 
-/* Tells every client goodbye and waits up to 1.5 s for them to go. */
-static void
+/* Tells every client goodbye and waits up to 1.5 s for them to go.
+ * Returns how many are still closing. */
+static unsigned
 drain_clients(void)
 {
 	struct timespec deadline;
 	struct client *c;
+	unsigned left;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_nsec += 500000000L;
@@ -403,9 +405,11 @@ drain_clients(void)
 		if (pthread_cond_timedwait(&server.drained, &server.lock,
 		    &deadline) != 0)
 			break;
-	if (server.nclients > 0)
-		log_warnx("%u clients still closing at exit", server.nclients);
+	left = server.nclients;
 	pthread_mutex_unlock(&server.lock);
+	if (left > 0)
+		log_warnx("%u clients still closing at exit", left);
+	return left;
 }
 
 static void
@@ -584,6 +588,7 @@ main(int argc, char *argv[])
 	sigdelset(&set, SIGUSR1);
 	if ((rc = pthread_create(&sigthread, NULL, signal_main, &set)) != 0)
 		errx(1, "pthread_create: %s", strerror(rc));
+	pthread_detach(sigthread);
 
 	if ((rc = pthread_attr_init(&attr)) != 0 ||
 	    (rc = pthread_attr_setdetachstate(&attr,
@@ -613,7 +618,8 @@ main(int argc, char *argv[])
 
 	for (i = 0; i < nlisteners; i++)
 		close(listeners[i]);
-	drain_clients();
+	if (drain_clients() == 0)
+		config_unload();
 	pthread_attr_destroy(&attr);
 	log_info("stopped");
 	return 0;

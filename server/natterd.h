@@ -335,8 +335,8 @@ void		 cmd_time(struct client *, struct irc_msg *);
 void		 cmd_admin(struct client *, struct irc_msg *);
 void		 cmd_info(struct client *, struct irc_msg *);
 void		 cmd_away(struct client *, struct irc_msg *);
-/* 353/366 for r as seen by c (secret rules: +i rooms list members only
- * to members). */
+/* 353/366 for r as seen by c: a +i user is listed only to other
+ * members of r. */
 void		 send_names_locked(struct client *c, struct room *r);
 void		 send_lusers_locked(struct client *c);
 void		 send_motd_locked(struct client *c);
@@ -357,6 +357,8 @@ void		 cmd_die(struct client *, struct irc_msg *);
 /* Loads --motd and --oper-file into server (takes server.lock).
  * Returns -1 and logs when a file cannot be read (old data kept). */
 int		 config_reload(void);
+/* Frees what config_reload() loaded; at exit, after the clients are gone. */
+void		 config_unload(void);
 /* 1 if password matches o (crypt_r on the heap for hashed secrets,
  * constant-time compare for plain ones). */
 int		 oper_check(const struct oper *o, const char *password);

@@ -24,6 +24,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 
 SERVER_NAME = "irc.test"
@@ -89,7 +90,8 @@ class Fixture:
     """Per-test state: the server binary, a temp dir, and everything the
     test started (cleaned up in reverse order)."""
 
-    def __init__(self, server_path, wrapper="", test_id="test", verbose=False):
+    def __init__(self, server_path, wrapper="", test_id="test", verbose=False,
+                 pidfile=None):
         self.server_path = os.path.abspath(server_path)
         self.wrapper = shlex.split(wrapper) if wrapper else []
         self.test_id = test_id
@@ -99,6 +101,7 @@ class Fixture:
         self.clients = []
         self.procs = []          # other processes: (name, Popen)
         self.problems = []       # sanitizer reports, crashes
+        self.pidfile = pidfile   # run.py kills what is listed if left over
         self._counter = 0
 
     # --- helpers for tests ---
@@ -140,7 +143,13 @@ class Fixture:
         cleanup."""
         p = subprocess.Popen(argv, start_new_session=True, **kw)
         self.procs.append((name, p))
+        self.note_pid(p.pid)
         return p
+
+    def note_pid(self, pid):
+        if self.pidfile:
+            with open(self.pidfile, "a") as fp:
+                fp.write("%d\n" % pid)
 
     # --- cleanup and reporting ---
 
@@ -267,6 +276,7 @@ class Server:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
                                          stdout=self._log, stderr=self._log,
                                          start_new_session=True)
+            self.f.note_pid(self.proc.pid)
             self.returncode = None
             if self._wait_ready():
                 return self
@@ -369,15 +379,19 @@ class Server:
 class Client:
     """A line-oriented IRC connection to a Server.
 
-    Lines received wait in `pending` until a method consumes them; all of
-    them stay in `history`.  Server PINGs are answered unless
-    auto_pong=False (the PING line is still delivered)."""
+    A reader thread receives continuously (like a real client), so the
+    server never sees us stall unless reader=False (then we read only
+    inside the methods below).  Lines received wait in `pending` until a
+    method consumes them; all of them stay in `history`.  Server PINGs are
+    answered at once unless auto_pong=False (the PING line is still
+    delivered)."""
 
     def __init__(self, server, name=None, rcvbuf=None, auto_pong=True,
-                 connect=True, port=None):
+                 connect=True, port=None, reader=True):
         self.server = server
         self.f = server.f
         self.name = name or self.f.unique("client")
+        self.nick = self.name
         self.port = port or server.port
         self.auto_pong = auto_pong
         self.history = []
@@ -385,14 +399,27 @@ class Client:
         self.closed = False
         self._buf = b""
         self._syncs = 0
+        self._gen = 0
+        self._cv = threading.Condition()
+        self._thread = None
+        self._wake = None
+        self._want_reader = reader
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.f.clients.append(self)
         if connect:
-            self.sock.settimeout(scaled(5))
-            self.sock.connect((HOST, self.port))
-            self.sock.settimeout(None)
+            self.connect()
+
+    def connect(self):
+        self.sock.settimeout(scaled(5))
+        self.sock.connect((HOST, self.port))
+        self.sock.settimeout(None)
+        if self._want_reader:
+            self._wake = os.pipe()
+            self._thread = threading.Thread(target=self._reader, daemon=True,
+                                            name="reader-" + self.name)
+            self._thread.start()
 
     def __repr__(self):
         return "<Client %s>" % self.name
@@ -405,37 +432,43 @@ class Client:
     def send_raw(self, data):
         try:
             self.sock.sendall(data)
-        except OSError as e:
+        except (OSError, AttributeError) as e:
             raise AssertionError("%s: send failed: %s" % (self.name, e))
 
     # --- receiving ---
 
-    def _read(self, deadline):
-        """Reads once (until deadline); appends complete lines to pending.
-        Returns False on timeout, True otherwise (EOF sets closed)."""
-        if self.closed:
-            return False
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        r, _, _ = select.select([self.sock], [], [], left)
-        if not r:
-            return False
-        try:
-            data = self.sock.recv(65536)
-        except (ConnectionResetError, ConnectionAbortedError):
-            data = b""
-        if not data:
-            self.closed = True
-            if self._buf:
-                self._deliver(self._buf)
-                self._buf = b""
-            return True
-        self._buf += data
-        *lines, self._buf = self._buf.split(b"\n")
-        for raw in lines:
-            self._deliver(raw[:-1] if raw.endswith(b"\r") else raw)
-        return True
+    def _reader(self):
+        sock, wake = self.sock, self._wake[0]
+        while True:
+            try:
+                r, _, _ = select.select([sock, wake], [], [])
+            except (OSError, ValueError):
+                break
+            if wake in r:
+                return
+            try:
+                data = sock.recv(65536)
+            except OSError:
+                data = b""
+            self._feed(data)
+            if not data:
+                return
+
+    def _feed(self, data):
+        """Adds received bytes (b"" for EOF) under the lock."""
+        with self._cv:
+            if not data:
+                self.closed = True
+                if self._buf:
+                    self._deliver(self._buf)
+                    self._buf = b""
+            else:
+                self._buf += data
+                *lines, self._buf = self._buf.split(b"\n")
+                for raw in lines:
+                    self._deliver(raw[:-1] if raw.endswith(b"\r") else raw)
+            self._gen += 1
+            self._cv.notify_all()
 
     def _deliver(self, raw):
         line = raw.decode("utf-8", "replace")
@@ -448,6 +481,47 @@ class Client:
                     self.sock.sendall(("PONG :%s\r\n" % m.group(1)).encode())
                 except OSError:
                     pass
+
+    def _pump(self, deadline, gen):
+        """Waits until something arrived after generation gen (or EOF),
+        or the deadline passed.  Call with the lock held."""
+        if self._thread is not None:
+            left = deadline - time.monotonic()
+            if left > 0 and self._gen == gen and not self.closed:
+                self._cv.wait(left)
+            return
+        if self.closed or self.sock is None:
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        r, _, _ = select.select([self.sock], [], [], left)
+        if r:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                data = b""
+            self._cv.release()
+            try:
+                self._feed(data)
+            finally:
+                self._cv.acquire()
+
+    def _wait_for(self, step, timeout, what):
+        """Calls step() (lock held) until it returns non-None; step
+        consumes from pending.  what() describes the failure."""
+        deadline = time.monotonic() + scaled(timeout)
+        with self._cv:
+            while True:
+                gen = self._gen
+                got = step()
+                if got is not None:
+                    return got
+                if self.closed:
+                    raise what("connection closed")
+                if time.monotonic() >= deadline:
+                    raise what("nothing within %gs" % scaled(timeout))
+                self._pump(deadline, gen)
 
     def _fail(self, what, skipped):
         shown = skipped[-12:]
@@ -463,36 +537,30 @@ class Client:
 
     def read_until(self, pattern, timeout=5):
         """Like expect, but returns every line consumed, the match last."""
-        deadline = time.monotonic() + scaled(timeout)
         seen = []
-        while True:
+
+        def step():
             while self.pending:
                 line = self.pending.pop(0)
                 seen.append(line)
                 if matches(pattern, line):
                     return seen
-            if self.closed:
-                raise self._fail("connection closed while waiting for %s"
-                                 % _show(pattern), seen)
-            if not self._read(deadline) and time.monotonic() >= deadline:
-                raise self._fail("no line matching %s within %gs"
-                                 % (_show(pattern), scaled(timeout)), seen)
+            return None
+        return self._wait_for(step, timeout, lambda why: self._fail(
+            "%s while waiting for %s" % (why, _show(pattern)), seen))
 
     def next_line(self, timeout=5, skip_pings=True):
-        """The next line (consumed)."""
-        deadline = time.monotonic() + scaled(timeout)
-        while True:
+        """The next line (consumed); answered server PINGs are skipped."""
+        def step():
             while self.pending:
                 line = self.pending.pop(0)
                 if skip_pings and self.auto_pong and \
                         re.fullmatch(r"(?::\S+ )?PING .*", line):
                     continue
                 return line
-            if self.closed:
-                raise self._fail("connection closed while waiting for a line",
-                                 [])
-            if not self._read(deadline) and time.monotonic() >= deadline:
-                raise self._fail("no line within %gs" % scaled(timeout), [])
+            return None
+        return self._wait_for(step, timeout, lambda why: self._fail(
+            "%s while waiting for the next line" % why, []))
 
     def expect_exact_sequence(self, patterns, timeout=5):
         """The next lines must match patterns, in order, none between
@@ -501,9 +569,9 @@ class Client:
         for p in patterns:
             try:
                 line = self.next_line(timeout)
-            except AssertionError:
-                raise self._fail("expected %s after %r, got nothing"
-                                 % (_show(p), got), got)
+            except AssertionError as e:
+                raise AssertionError("%s: expected %s after %r: %s"
+                                     % (self.name, _show(p), got, e))
             got.append(line)
             if not matches(p, line):
                 raise AssertionError(
@@ -515,11 +583,11 @@ class Client:
     def expect_unordered(self, patterns, timeout=5):
         """Waits until every pattern matched some line (any order, other
         lines skipped).  Returns the matching lines in pattern order."""
-        deadline = time.monotonic() + scaled(timeout)
         todo = list(enumerate(patterns))
         found = [None] * len(patterns)
         seen = []
-        while todo:
+
+        def step():
             while self.pending and todo:
                 line = self.pending.pop(0)
                 seen.append(line)
@@ -528,13 +596,10 @@ class Client:
                         found[i] = line
                         del todo[k]
                         break
-            if not todo:
-                break
-            if self.closed or (not self._read(deadline)
-                               and time.monotonic() >= deadline):
-                raise self._fail("still waiting for %s" % ", ".join(
-                    _show(p) for _, p in todo), seen)
-        return found
+            return found if not todo else None
+        return self._wait_for(step, timeout, lambda why: self._fail(
+            "%s while still waiting for %s" % (
+                why, ", ".join(_show(p) for _, p in todo)), seen))
 
     def sync(self, timeout=5):
         """Round trip through the server (PING/PONG): output the server
@@ -544,17 +609,14 @@ class Client:
         token = "sync-%d" % self._syncs
         self.send("PING :%s" % token)
         want = ":%s PONG %s :%s" % (SERVER_NAME, SERVER_NAME, token)
-        deadline = time.monotonic() + scaled(timeout)
-        while True:
+
+        def step():
             if want in self.pending:
                 self.pending.remove(want)
-                return
-            if self.closed:
-                raise self._fail("connection closed during sync",
-                                 self.pending)
-            if not self._read(deadline) and time.monotonic() >= deadline:
-                raise self._fail("no PONG for sync within %gs"
-                                 % scaled(timeout), self.pending)
+                return True
+            return None
+        self._wait_for(step, timeout, lambda why: self._fail(
+            "%s while waiting for the PONG of a sync" % why, self.pending))
 
     def no_line(self, pattern, wait=0.5, sync=False):
         """Asserts no line matching pattern arrives within wait seconds
@@ -563,32 +625,41 @@ class Client:
         if sync and not self.closed:
             self.sync()
         deadline = time.monotonic() + scaled(wait)
-        while not self.closed and time.monotonic() < deadline:
-            self._read(deadline)
-        for line in self.pending:
-            if matches(pattern, line):
-                raise AssertionError("%s: got unexpected line %r (matches %s)"
-                                     % (self.name, line, _show(pattern)))
+        with self._cv:
+            while not self.closed and time.monotonic() < deadline:
+                self._pump(deadline, self._gen)
+            for line in self.pending:
+                if matches(pattern, line):
+                    raise AssertionError("%s: got unexpected line %r "
+                                         "(matches %s)"
+                                         % (self.name, line, _show(pattern)))
 
     def drain(self, wait=0.0):
         """Consumes and returns everything pending (after reading for
         wait seconds)."""
         deadline = time.monotonic() + scaled(wait)
-        while not self.closed and self._read(deadline):
-            pass
-        out, self.pending = self.pending, []
+        with self._cv:
+            while not self.closed and time.monotonic() < deadline:
+                self._pump(deadline, self._gen)
+            out, self.pending = self.pending, []
         return out
 
     def expect_closed(self, timeout=5):
         """Waits for EOF; returns the lines received (and consumed) before
         it."""
+        def step():
+            if self.closed:
+                out, self.pending[:] = list(self.pending), []
+                return out
+            return None
         deadline = time.monotonic() + scaled(timeout)
-        while not self.closed:
-            if not self._read(deadline) and time.monotonic() >= deadline:
+        with self._cv:
+            while not self.closed and time.monotonic() < deadline:
+                self._pump(deadline, self._gen)
+            if not self.closed:
                 raise self._fail("connection still open after %gs"
                                  % scaled(timeout), self.pending)
-        out, self.pending = self.pending, []
-        return out
+            return step()
 
     # --- IRC helpers ---
 
@@ -599,9 +670,9 @@ class Client:
         self.nick = nick
         self.send("NICK %s" % nick)
         self.send("USER %s 0 * :%s" % (user or nick, realname or nick))
-        return self.expect_welcome(nick, timeout)
+        return self.expect_welcome(timeout)
 
-    def expect_welcome(self, nick, timeout=10):
+    def expect_welcome(self, timeout=10):
         before = self.read_until(re.compile(r":\S+ 001 .*"), timeout)
         rest = self.read_until(re.compile(r":\S+ (376|422) .*"), timeout)
         return before[-1:] + rest
@@ -613,21 +684,32 @@ class Client:
         return self.expect_joined(room, timeout)
 
     def expect_joined(self, room, timeout=5):
-        nick = re.escape(getattr(self, "nick", self.name))
+        nick = re.escape(self.nick)
         lines = self.read_until(re.compile(
             r":%s!\S+ JOIN :?%s" % (nick, re.escape(room)), re.I), timeout)
         rest = self.read_until(re.compile(
             r":\S+ 366 \S+ %s :.*" % re.escape(room), re.I), timeout)
         return lines[-1:] + rest
 
+    def _stop_reader(self):
+        if self._thread is not None:
+            os.write(self._wake[1], b"x")
+            self._thread.join(5)
+            os.close(self._wake[0])
+            os.close(self._wake[1])
+            self._thread = None
+
     def close(self):
         if self.sock is not None:
+            self._stop_reader()
             try:
                 self.sock.close()
             except OSError:
                 pass
             self.sock = None
-            self.closed = True
+            with self._cv:
+                self.closed = True
+                self._cv.notify_all()
 
     def reset(self):
         """Closes with an RST (SO_LINGER 0)."""

@@ -71,7 +71,7 @@ def worker(args):
     tid = "%s::%s" % (os.path.splitext(os.path.basename(path))[0], name)
     result = {"id": tid, "status": "ok", "message": "", "details": ""}
     f = harness.Fixture(args.server, args.server_wrapper or "", tid,
-                        args.verbose)
+                        args.verbose, pidfile=args.worker_result + ".pids")
 
     def on_alarm(signum, frame):
         raise TestTimeout("timed out after %gs" % args.worker_timeout)
@@ -101,6 +101,7 @@ def worker(args):
         result["message"] = "%s: %s" % (type(e).__name__, e)
         result["trace"] = traceback.format_exc()
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             signal.setitimer(signal.ITIMER_REAL, 30)
             f.cleanup()
@@ -194,7 +195,6 @@ def main():
     def launch(test):
         tid, path, name, tmo, _ = test
         tmo = (tmo or args.timeout) * scale
-        rpath = os.path.join(resdir, "%d.json" % len(results + list(running)))
         rpath = os.path.join(resdir, tid.replace(":", "_") + ".json")
         cmd = [sys.executable, os.path.abspath(__file__),
                "--server", args.server, "--name", args.name,
@@ -204,19 +204,22 @@ def main():
             cmd += ["--server-wrapper", args.server_wrapper]
         if args.verbose:
             cmd.append("-v")
+        out = open(rpath + ".out", "wb")
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             stdout=out, stderr=subprocess.STDOUT,
                              start_new_session=True)
+        out.close()
         running[p] = (test, rpath, time.monotonic() + tmo + 45,
                       time.monotonic())
 
     def finish(p, note=None):
         test, rpath, _, t0 = running.pop(p)
-        out = p.stdout.read().decode("utf-8", "replace") if p.stdout else ""
+        out = _read_text(rpath + ".out")
         try:
             with open(rpath) as fp:
                 r = json.load(fp)
         except (OSError, ValueError):
+            _kill_leftovers(rpath + ".pids")
             r = {"id": test[0], "status": "fail",
                  "message": note or "worker exited with status %s and no result"
                  % p.returncode, "details": ""}
@@ -281,6 +284,27 @@ def main():
         ", time scale %g" % scale if scale != 1 else ""), flush=True)
     summary(npass, len(failed) + (1 if interrupted else 0), nskip)
     return 1 if failed or interrupted else 0
+
+
+def _read_text(path):
+    try:
+        with open(path, "rb") as fp:
+            return fp.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _kill_leftovers(pidfile):
+    """SIGKILLs the process groups of servers a worker started and did not
+    stop (a worker killed mid-cleanup).  Each started its own session, so
+    its pid is its group id."""
+    for word in _read_text(pidfile).split():
+        try:
+            pid = int(word)
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+        except (ValueError, ProcessLookupError, PermissionError):
+            pass
 
 
 def _kill_group(p):

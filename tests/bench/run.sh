@@ -1,0 +1,355 @@
+#!/usr/bin/env bash
+# Benchmark natterd against the peers that are installed (ngIRCd, InspIRCd).
+#
+#   sh tests/bench/run.sh            full run (3 repetitions, a few minutes)
+#   BENCH_QUICK=1 sh tests/bench/run.sh   small sizes, 1 repetition, < 30 s
+#
+# Needs server/natterd (run "make" first).  Builds build/bench/loadgen
+# itself if it is missing; builds nothing else.  Every server runs in the
+# foreground on a free 127.0.0.1 port with a throwaway working directory
+# under build/bench/; each run of a scenario gets a fresh server process.
+# Environment: BENCH_REPS (repetitions), BENCH_SCENARIOS (names),
+# BENCH_SERVERS (natterd ngircd inspircd), BENCH_KEEP=1 keeps the logs.
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 1
+BENCH=build/bench
+LOADGEN=$BENCH/loadgen
+NATTERD=server/natterd
+PEERS=tests/bench/peers
+CC=${CC:-cc}
+
+QUICK=${BENCH_QUICK:-0}
+[ "$QUICK" = 0 ] || QUICK=1
+if [ "$QUICK" = 1 ]; then
+	REPS=${BENCH_REPS:-1}
+else
+	REPS=${BENCH_REPS:-3}
+fi
+SCENARIOS=${BENCH_SCENARIOS:-fanout rooms paced slow connect idle}
+WANT_SERVERS=${BENCH_SERVERS:-natterd ngircd inspircd}
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+
+# Scenario sizes.  --max-secs caps a message phase so the whole run stays
+# within its time budget; a capped run reports rates over what was sent.
+scenario_args() {
+	if [ "$QUICK" = 1 ]; then
+		case $1 in
+		fanout)  echo "-n 100 -r 1 -s 2 -m 300 -w 20 --max-secs 2" ;;
+		rooms)   echo "-n 200 -r 20 -s 20 -m 200 -w 20 --max-secs 2" ;;
+		paced)   echo "-n 100 -r 1 -s 2 --rate 20 -m 20" ;;
+		slow)    echo "-n 200 -r 20 -s 20 -m 200 -w 20 --stalled 5 --max-secs 2" ;;
+		connect) echo "-n 300 -k 50 --reg-timeout 3" ;;
+		idle)    echo "-n 500 --idle-secs 1 --reg-timeout 5" ;;
+		esac
+		return
+	fi
+	case $1 in
+	fanout)  echo "-n 500 -r 1 -s 5 -m 2000 -w 20 --max-secs 4" ;;
+	rooms)   echo "-n 1000 -r 100 -s 100 -m 2000 -w 20 --max-secs 4" ;;
+	paced)   echo "-n 500 -r 1 -s 5 --rate 20 -m 40" ;;
+	slow)    echo "-n 1000 -r 100 -s 100 -m 2000 -w 20 --stalled 5 --max-secs 4" ;;
+	connect) echo "-n 2000 -k 200 --reg-timeout 6" ;;
+	idle)    echo "-n 10000 --idle-secs 1 --reg-timeout 12" ;;
+	esac
+}
+
+# Registrations in flight while setting up the other scenarios (connect
+# always uses its own -k).  ngIRCd listens with a fixed backlog of 10, so
+# more parallel connects only get SYNs dropped and retried a second later;
+# InspIRCd completes registrations on a once-a-second timer, so it needs
+# many in flight to set up quickly.
+setup_inflight() {
+	case $1 in
+	ngircd) echo 8 ;;
+	inspircd) echo 2000 ;;
+	*) echo 200 ;;
+	esac
+}
+
+# --- processes -------------------------------------------------------------
+
+SPID=
+LPID=
+WORK=
+cleanup() {
+	trap - EXIT INT TERM
+	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null
+	if [ -n "$SPID" ]; then
+		kill "$SPID" 2>/dev/null
+		wait "$SPID" 2>/dev/null
+	fi
+	if [ -n "$WORK" ] && [ "${BENCH_KEEP:-0}" = 0 ]; then
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+
+port_free() {
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+free_port() {
+	local p i
+	for i in $(seq 1 200); do
+		p=$((20000 + RANDOM % 30000))
+		if port_free "$p"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	die "no free port on 127.0.0.1"
+}
+
+wait_listen() {
+	local i
+	for i in $(seq 1 100); do
+		if ! port_free "$1"; then
+			return 0
+		fi
+		kill -0 "$SPID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+stop_server() {
+	local i
+	[ -n "$SPID" ] || return 0
+	kill "$SPID" 2>/dev/null
+	for i in $(seq 1 50); do
+		kill -0 "$SPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$SPID" 2>/dev/null
+	wait "$SPID" 2>/dev/null
+	SPID=
+}
+
+# start_server NAME PORT: start NAME in the foreground (as a child of this
+# script) and wait until it listens.
+start_server() {
+	local name=$1 port=$2 dir="$WORK/$1" uid gid
+	mkdir -p "$dir"
+	case $name in
+	natterd)
+		"$NATTERD" -l 127.0.0.1 -p "$port" -n bench.test \
+		    --max-clients 20000 --max-per-ip 0 --sendq 4194304 \
+		    --ping-interval 3600 --ping-timeout 3600 \
+		    >>"$dir/log" 2>&1 &
+		;;
+	ngircd)
+		# ngIRCd refuses to run as root without ServerUID.
+		if [ "$(id -u)" = 0 ]; then
+			uid=$(id -u nobody) gid=$(id -g nobody)
+		else
+			uid=$(id -u) gid=$(id -g)
+		fi
+		sed -e "s|@PORT@|$port|" -e "s|@UID@|$uid|" \
+		    -e "s|@GID@|$gid|" "$PEERS/ngircd.conf" >"$dir/ngircd.conf"
+		chmod 755 "$dir"
+		chmod 644 "$dir/ngircd.conf"
+		ngircd -n -f "$dir/ngircd.conf" >>"$dir/log" 2>&1 &
+		;;
+	inspircd)
+		sed -e "s|@PORT@|$port|" -e "s|@DIR@|$dir|g" \
+		    "$PEERS/inspircd.conf" >"$dir/inspircd.conf"
+		if [ "$(id -u)" = 0 ]; then
+			inspircd --nofork --nopid --runasroot \
+			    --config "$dir/inspircd.conf" >>"$dir/log" 2>&1 &
+		else
+			inspircd --nofork --nopid \
+			    --config "$dir/inspircd.conf" >>"$dir/log" 2>&1 &
+		fi
+		;;
+	esac
+	SPID=$!
+	if ! wait_listen "$port"; then
+		tail -n 20 "$dir/log" >&2
+		stop_server
+		return 1
+	fi
+}
+
+# --- setup -----------------------------------------------------------------
+
+[ -x "$NATTERD" ] || die "$NATTERD not built: run make first"
+mkdir -p "$BENCH"
+if [ ! -x "$LOADGEN" ]; then
+	say "building $LOADGEN"
+	$CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -o "$LOADGEN" \
+	    tests/bench/loadgen.c || die "cannot build $LOADGEN"
+fi
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+WORK=$(mktemp -d "$ROOT/$BENCH/run.XXXXXX") || die "mktemp failed"
+chmod 755 "$WORK"
+RESULTS=$WORK/results
+
+SERVERS=
+for s in $WANT_SERVERS; do
+	case $s in
+	natterd) SERVERS="$SERVERS natterd" ;;
+	ngircd|inspircd)
+		if command -v "$s" >/dev/null 2>&1; then
+			SERVERS="$SERVERS $s"
+		else
+			say "skipping $s: not installed (apt-get install ngircd inspircd)"
+		fi
+		;;
+	*) die "unknown server $s" ;;
+	esac
+done
+# shellcheck disable=SC2086
+set -- $SERVERS
+NSERVERS=$#
+SERVER_LIST=("$@")
+
+say "natterd benchmark: ${SERVERS# } x ($SCENARIOS), $REPS repetition(s)$([ "$QUICK" = 1 ] && echo ', quick sizes'), $(nproc) CPUs"
+START=$(date +%s)
+FAILED=0
+
+# --- runs ------------------------------------------------------------------
+
+for rep in $(seq 1 "$REPS"); do
+	for sc in $SCENARIOS; do
+		# Alternate the order of the servers from one repetition
+		# to the next.
+		for i in $(seq 0 $((NSERVERS - 1))); do
+			srv=${SERVER_LIST[$(((i + rep - 1) % NSERVERS))]}
+			port=$(free_port)
+			if ! start_server "$srv" "$port"; then
+				say "rep $rep $sc $srv: server did not start"
+				FAILED=1
+				continue
+			fi
+			args=$(scenario_args "$sc")
+			[ "$sc" = connect ] || args="$args -k $(setup_inflight "$srv")"
+			# shellcheck disable=SC2086
+			"$LOADGEN" -p "$port" --server-pid "$SPID" --label "$srv" \
+			    $args "$sc" >"$WORK/out" 2>&1 &
+			LPID=$!
+			wait "$LPID"
+			rc=$?
+			LPID=
+			cat "$WORK/out" >>"$WORK/loadgen.log"
+			line=$(grep '^RESULT ' "$WORK/out" | tail -n 1)
+			if [ -z "$line" ]; then
+				line="RESULT scenario=$sc server=$srv ok=0"
+			fi
+			if [ "$rc" != 0 ]; then
+				FAILED=1
+				grep -E 'error|closed' "$WORK/out" | head -n 3 |
+				    sed "s/^/rep $rep $sc $srv: /"
+			fi
+			echo "rep=$rep ${line#RESULT }" >>"$RESULTS"
+			printf 'rep %d %-7s %-8s %s\n' "$rep" "$sc" "$srv" \
+			    "$(echo "$line" | tr ' ' '\n' | grep -E '^(ok|deliveries_per_s|p99_us|lost|reg_per_s|rss_per_client_kb|cpu_s)=' | tr '\n' ' ')"
+			stop_server
+		done
+	done
+done
+
+# --- tables ----------------------------------------------------------------
+
+# table SCENARIO "key:label ..." prints medians per server and the ratio
+# natterd/peer for each key.
+table() {
+	local sc=$1 keys=$2
+	say ""
+	say "== $sc: $(scenario_args "$sc" | sed 's/ *--max-secs [0-9]*//') (median of $REPS)"
+	awk -v sc="$sc" -v keys="$keys" -v servers="$SERVERS" '
+	function median(arr, n,    i, j, t) {
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && arr[j - 1] > arr[j]; j--) {
+				t = arr[j]; arr[j] = arr[j - 1]; arr[j - 1] = t
+			}
+		if (n % 2)
+			return arr[(n + 1) / 2]
+		return (arr[n / 2] + arr[n / 2 + 1]) / 2
+	}
+	function fmt(v) {
+		if (v == "")
+			return "-"
+		if (v >= 100)
+			return sprintf("%.0f", v)
+		return sprintf("%.2f", v)
+	}
+	{
+		delete kv
+		for (i = 1; i <= NF; i++) {
+			split($i, p, "=")
+			kv[p[1]] = p[2]
+		}
+		if (kv["scenario"] != sc)
+			next
+		s = kv["server"]
+		if (kv["ok"] != 1)
+			bad[s]++
+		for (k in kv) {
+			n = ++cnt[s, k]
+			val[s, k, n] = kv[k]
+		}
+	}
+	END {
+		ns = split(servers, srv, " ")
+		nk = split(keys, key, " ")
+		hdr = sprintf("%-22s", "")
+		for (j = 1; j <= ns; j++)
+			hdr = hdr sprintf(" %12s", srv[j])
+		for (j = 1; j <= ns; j++)
+			if (srv[j] != "natterd")
+				hdr = hdr sprintf(" %16s", "natterd/" srv[j])
+		print hdr
+		for (i = 1; i <= nk; i++) {
+			split(key[i], kl, ":")
+			line = sprintf("%-22s", kl[2])
+			for (j = 1; j <= ns; j++) {
+				s = srv[j]
+				n = cnt[s, kl[1]]
+				for (m = 1; m <= n; m++)
+					a[m] = val[s, kl[1], m] + 0
+				med[s] = n > 0 ? median(a, n) : ""
+				line = line sprintf(" %12s", fmt(med[s]))
+			}
+			for (j = 1; j <= ns; j++) {
+				s = srv[j]
+				if (s == "natterd")
+					continue
+				if (med["natterd"] == "" || med[s] == "" || med[s] == 0)
+					r = "-"
+				else
+					r = sprintf("%.2f", med["natterd"] / med[s])
+				line = line sprintf(" %16s", r)
+			}
+			print line
+		}
+		for (j = 1; j <= ns; j++)
+			if (bad[srv[j]])
+				printf("  (%s: %d run(s) not ok: stalled, lost messages or incomplete registration)\n", srv[j], bad[srv[j]])
+	}' "$RESULTS"
+}
+
+for sc in $SCENARIOS; do
+	case $sc in
+	fanout|rooms)
+		table "$sc" "deliveries_per_s:deliveries/s p50_us:p50_us p99_us:p99_us max_us:max_us lost:lost cpu_s:server_cpu_s gen_cpu_s:loadgen_cpu_s" ;;
+	paced)
+		table "$sc" "p50_us:p50_us p99_us:p99_us max_us:max_us lost:lost deliveries_per_s:deliveries/s cpu_s:server_cpu_s" ;;
+	slow)
+		table "$sc" "deliveries_per_s:reader_deliveries/s p99_us:p99_us lost:lost stalled_dropped:stalled_dropped cpu_s:server_cpu_s" ;;
+	connect)
+		table "$sc" "reg_per_s:registrations/s clients:registered cpu_s:server_cpu_s" ;;
+	idle)
+		table "$sc" "rss_per_client_kb:rss_per_client_kb clients:registered peak_rss_kb:peak_rss_kb reg_per_s:registrations/s cpu_s:idle_cpu_s" ;;
+	esac
+done
+say ""
+say "total time: $(($(date +%s) - START)) s; raw results: $([ "${BENCH_KEEP:-0}" = 0 ] && echo "set BENCH_KEEP=1 to keep $WORK" || echo "$RESULTS")"
+exit "$FAILED"

@@ -1,0 +1,106 @@
+"""The command line: usage errors, --help, --version, port in use."""
+
+import re
+import socket
+
+from harness import HOST, Server
+
+# Every flag natterd.8 documents.
+FLAGS = ["-h", "--help", "--hash-password", "-l", "--listen", "--max-clients",
+         "--max-per-ip", "--motd", "-n", "--server-name", "--network", "--oper",
+         "--oper-file", "--password", "--password-file", "--ping-interval",
+         "--ping-timeout", "-p", "--port", "--reg-timeout", "--sendq", "-V",
+         "--version", "-v", "--verbose"]
+
+# (arguments, why): each must exit 2 with a usage message on stderr.
+USAGE_ERRORS = [
+    (["--bogus"], "unknown long flag"),
+    (["-Z"], "unknown short flag"),
+    (["--port", "abc"], "port not a number"),
+    (["-p", "70000"], "port out of range"),
+    (["--port"], "missing value"),
+    (["--max-clients", "-3"], "negative count"),
+    (["--max-clients", "lots"], "count not a number"),
+    (["--sendq", "12k3"], "junk after a number"),
+    (["--ping-interval", "0"], "zero interval"),
+    (["--oper", "nocolon"], "--oper without name:password"),
+    (["extra-argument"], "stray operand"),
+]
+
+
+def test_usage_errors(f):
+    bad = []
+    for args, why in USAGE_ERRORS:
+        cp = f.run(*args, "-l", HOST, "-p", "1") if args[0] == "--ping-interval" \
+            else f.run(*args)
+        if cp.returncode != 2 or "usage" not in cp.stderr.lower():
+            bad.append("%s (%s): exit %s, stderr %r" % (" ".join(args), why,
+                                                         cp.returncode, cp.stderr[:200]))
+    assert not bad, "; ".join(bad)
+
+
+def test_bogus_flag_exact(f):
+    cp = f.run("--bogus")
+    assert cp.returncode == 2, cp.returncode
+    assert cp.stdout == "", "usage error wrote to stdout: %r" % cp.stdout
+    assert re.search(r"(?im)^usage: natterd", cp.stderr), cp.stderr
+
+
+def test_help(f):
+    cp = f.run("--help")
+    assert cp.returncode == 0, (cp.returncode, cp.stderr)
+    missing = [fl for fl in FLAGS
+               if not re.search(r"(^|[\s,\[|])%s\b" % re.escape(fl), cp.stdout)]
+    assert not missing, "--help does not mention %s" % missing
+    cp2 = f.run("-h")
+    assert cp2.returncode == 0 and cp2.stdout == cp.stdout
+
+
+def test_version(f):
+    for flag in ("--version", "-V"):
+        cp = f.run(flag)
+        assert cp.returncode == 0, (flag, cp.returncode)
+        assert re.fullmatch(r"natterd[- ]v?0\.1\.0\s*", cp.stdout), (flag, cp.stdout)
+
+
+def test_port_in_use(f):
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        holder.bind((HOST, 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        cp = f.run("-l", HOST, "-p", port, "-n", "irc.test")
+    finally:
+        holder.close()
+    assert cp.returncode == 1, "exit %s: %r" % (cp.returncode, cp.stderr)
+    lines = cp.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(port) in lines[0], \
+        "expected one line naming port %d: %r" % (port, cp.stderr)
+
+
+def test_bad_listen_address(f):
+    cp = f.run("-l", "999.1.2.3", "-p", "6667")
+    assert cp.returncode in (1, 2), cp.returncode
+    assert cp.stderr.strip(), "no message"
+
+
+def test_missing_files(f):
+    for flag in ("--motd", "--oper-file", "--password-file"):
+        cp = f.run("-l", HOST, "-p", "1", flag, f.path("does-not-exist"))
+        assert cp.returncode in (1, 2), "%s missing file: exit %s" % (flag, cp.returncode)
+        assert "does-not-exist" in cp.stderr, (flag, cp.stderr)
+
+
+def test_hash_password_empty_input(f):
+    cp = f.run("--hash-password", input="")
+    assert cp.returncode != 0 and cp.stdout == "", (cp.returncode, cp.stdout)
+
+
+def test_flags_accepted(f):
+    """A server with every value flag starts and works."""
+    motd = f.write_file("motd", "hi\n")
+    s = Server(f, "--network", "Net", "--max-clients", "5", "--max-per-ip", "5",
+               "--motd", motd, "--oper", "a:b", "--sendq", "100000",
+               "--reg-timeout", "10", "--ping-interval", "30",
+               "--ping-timeout", "30", "-v")
+    s.user("alice")

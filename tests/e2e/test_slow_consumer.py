@@ -1,0 +1,103 @@
+"""A client that stops reading is dropped at its SendQ; nobody else
+loses anything; abrupt disconnects (RST) mid-send do not hurt the
+server (no SIGPIPE)."""
+
+import re
+import threading
+import time
+
+from harness import Server, join, numeric, rx, slow
+
+# The kernel buffers a few MB for a socket that is not read (the server's
+# send buffer grows on loopback), so the SendQ only fills after that: the
+# flooder goes on in batches until the stalled client is dropped.
+MAX_COUNT = 20000
+PAD = "p" * 420
+
+
+def flood(client, room, count, errors, stop=None, sent=None):
+    """Sends numbered PRIVMSGs to room in batches of 100 until count or
+    stop is set; sent[0] is the number sent."""
+    try:
+        i = 0
+        while i < count and not (stop and stop.is_set()):
+            n = min(100, count - i)
+            client.send_raw("".join("PRIVMSG %s :%05d %s\r\n" % (room, k, PAD)
+                                    for k in range(i, i + n)).encode())
+            i += n
+            if sent is not None:
+                sent[0] = i
+    except Exception as e:       # reported by the main thread
+        errors.append(e)
+
+
+@slow
+def test_sendq_drops_stalled_reader_only(f):
+    s = Server(f, "--sendq", "20000")
+    sender, reader = s.user("flooder"), s.user("reader")
+    x = s.client("x", rcvbuf=4096, reader=False)
+    x.register("x")
+    join(sender, reader, room="#flood")
+    x.join("#flood")
+    sender.expect(":x!x@127.0.0.1 JOIN #flood")
+    reader.expect(":x!x@127.0.0.1 JOIN #flood")
+    # x reads nothing from here on.
+    errors, stop, sent = [], threading.Event(), [0]
+    t = threading.Thread(target=flood, args=(sender, "#flood", MAX_COUNT,
+                                             errors, stop, sent))
+    t.start()
+    got = []
+    quit_line = ":x!x@127.0.0.1 QUIT :SendQ exceeded"
+    msg = re.compile(r":flooder!flooder@127\.0\.0\.1 PRIVMSG #flood :(\d{5}) " + PAD)
+    try:
+        while not (stop.is_set() and not t.is_alive() and len(got) >= sent[0]):
+            line = reader.next_line(timeout=20)
+            m = msg.fullmatch(line)
+            if m:
+                n = int(m.group(1))
+                assert n == len(got), "reader: got message %d after %d " \
+                    "(lost or reordered)" % (n, len(got) - 1)
+                got.append(n)
+            elif line == quit_line:
+                stop.set()
+            else:
+                raise AssertionError("reader: unexpected line %r after %d "
+                                     "messages" % (line, len(got)))
+            if not t.is_alive() and not stop.is_set():
+                raise AssertionError("%d messages (%d bytes each) flooded, x "
+                                     "never dropped for SendQ" % (sent[0], len(line)))
+    finally:
+        stop.set()
+        t.join(30)
+    assert not errors, "flooder: %s" % errors
+    sender.expect(quit_line, timeout=10)
+    lines = x.expect_closed(timeout=10)
+    errs = [l for l in lines if l.startswith("ERROR")]
+    assert errs in ([], ["ERROR :Closing Link: 127.0.0.1 (SendQ exceeded)"]), errs
+    # Everyone left still works.
+    reader.send("PRIVMSG #flood :after")
+    sender.expect(":reader!reader@127.0.0.1 PRIVMSG #flood :after")
+
+
+@slow
+def test_rst_while_sending_no_sigpipe(f):
+    s = Server(f)
+    sender, watcher = s.user("sender"), s.user("watcher")
+    join(sender, watcher, room="#rst")
+    for round_ in range(4):
+        v = s.client("victim%d" % round_, rcvbuf=4096, reader=False)
+        v.register("victim%d" % round_)
+        v.join("#rst")
+        errors = []
+        t = threading.Thread(target=flood, args=(sender, "#rst", 2000, errors))
+        t.start()
+        time.sleep(0.05)
+        v.reset()                       # RST while the server writes to it
+        t.join(30)
+        assert not errors, errors
+        watcher.expect(rx(r":victim%s!victim%s@127\.0\.0\.1 QUIT :.*", round_, round_),
+                       timeout=20)
+    sender.send("PING alive")
+    sender.expect(":irc.test PONG irc.test :alive", timeout=20)
+    assert s.alive(), "natterd died (SIGPIPE?)"
+    s.user("newcomer")

@@ -1,0 +1,179 @@
+/*
+ * test_window.c: windows and activity (tui/window.c): the status
+ * window, opening and closing, marks that skip the current window,
+ * next_active order, and room nick lists.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../tui/natter.h"
+
+static void
+test_open_find_close(void **state)
+{
+	struct windows	ws;
+
+	(void)state;
+	windows_init(&ws);
+	assert_int_equal(ws.n, 1);
+	assert_int_equal(ws.cur, 0);
+	assert_string_equal(ws.v[0]->name, "status");
+	assert_int_equal(ws.v[0]->kind, WIN_STATUS);
+	assert_int_equal(windows_find(&ws, "status"), 0);
+
+	assert_int_equal(windows_open(&ws, "#a", WIN_ROOM), 1);
+	assert_int_equal(windows_open(&ws, "bob", WIN_QUERY), 2);
+	assert_int_equal(windows_open(&ws, "#B", WIN_ROOM), 3);
+	/* Found again, case-insensitively (rfc1459: [ is {). */
+	assert_int_equal(windows_open(&ws, "#A", WIN_ROOM), 1);
+	assert_int_equal(windows_find(&ws, "BOB"), 2);
+	assert_int_equal(windows_find(&ws, "#b"), 3);
+	assert_int_equal(windows_find(&ws, "#c"), -1);
+	assert_int_equal(windows_open(&ws, "x[1]", WIN_QUERY), 4);
+	assert_int_equal(windows_find(&ws, "X{1}"), 4);
+	assert_int_equal(ws.v[1]->kind, WIN_ROOM);
+	assert_int_equal(ws.v[2]->kind, WIN_QUERY);
+	assert_int_equal(ws.n, 5);
+	/* A nick called "status" gets a query of its own. */
+	assert_int_equal(windows_open(&ws, "status", WIN_QUERY), 5);
+	windows_close(&ws, 5);
+
+	/* Closing: never the status window; cur follows. */
+	windows_close(&ws, 0);
+	assert_int_equal(ws.n, 5);
+	windows_close(&ws, 99);
+	windows_close(&ws, -1);
+	assert_int_equal(ws.n, 5);
+	windows_switch(&ws, 3);
+	windows_close(&ws, 1);
+	assert_int_equal(ws.n, 4);
+	assert_int_equal(ws.cur, 2);
+	assert_string_equal(ws.v[ws.cur]->name, "#B");
+	windows_close(&ws, 2);		/* the current one */
+	assert_int_equal(ws.cur, 1);
+	assert_string_equal(ws.v[1]->name, "bob");
+	windows_close(&ws, 1);
+	assert_int_equal(ws.cur, 0);
+	windows_close(&ws, 1);
+	assert_int_equal(ws.n, 1);
+	assert_int_equal(ws.cur, 0);
+	windows_free(&ws);
+}
+
+static void
+test_activity(void **state)
+{
+	struct windows	ws;
+
+	(void)state;
+	windows_init(&ws);
+	windows_open(&ws, "#a", WIN_ROOM);
+	windows_open(&ws, "#b", WIN_ROOM);
+	windows_open(&ws, "#c", WIN_ROOM);
+	windows_open(&ws, "dave", WIN_QUERY);
+	assert_int_equal(windows_next_active(&ws), -1);
+
+	/* The current window is never marked. */
+	windows_mark(&ws, 0, ACT_HIGHLIGHT);
+	assert_int_equal(ws.v[0]->act, ACT_NONE);
+	/* Marks only go up. */
+	windows_mark(&ws, 1, ACT_MSG);
+	windows_mark(&ws, 1, ACT_EVENT);
+	assert_int_equal(ws.v[1]->act, ACT_MSG);
+	windows_mark(&ws, 1, ACT_HIGHLIGHT);
+	assert_int_equal(ws.v[1]->act, ACT_HIGHLIGHT);
+	windows_mark(&ws, 2, ACT_EVENT);
+	windows_mark(&ws, 3, ACT_MSG);
+	windows_mark(&ws, 99, ACT_MSG);
+	windows_mark(&ws, -1, ACT_MSG);
+
+	/* Highlights first, then messages, then events. */
+	assert_int_equal(windows_next_active(&ws), 1);
+	windows_switch(&ws, 1);
+	assert_int_equal(ws.v[1]->act, ACT_NONE);
+	assert_int_equal(windows_next_active(&ws), 3);
+	windows_switch(&ws, 3);
+	assert_int_equal(windows_next_active(&ws), 2);
+	windows_switch(&ws, 2);
+	assert_int_equal(windows_next_active(&ws), -1);
+
+	/* Same level: the first after cur, wrapping round. */
+	windows_mark(&ws, 1, ACT_MSG);
+	windows_mark(&ws, 4, ACT_MSG);
+	assert_int_equal(windows_next_active(&ws), 4);
+	windows_switch(&ws, 4);
+	assert_int_equal(windows_next_active(&ws), 1);
+	windows_mark(&ws, 0, ACT_EVENT);
+	assert_int_equal(windows_next_active(&ws), 1);
+	windows_switch(&ws, 1);
+	assert_int_equal(windows_next_active(&ws), 0);
+	windows_switch(&ws, 99);	/* ignored */
+	assert_int_equal(ws.cur, 1);
+	windows_free(&ws);
+}
+
+static void
+test_nicks(void **state)
+{
+	struct windows	 ws;
+	struct window	*w;
+	int		 i;
+
+	(void)state;
+	windows_init(&ws);
+	/* Not ws.v[windows_open(...)]: the call may move ws.v. */
+	i = windows_open(&ws, "#a", WIN_ROOM);
+	w = ws.v[i];
+	assert_int_equal(window_nick_add(w, "carol", ' '), 0);
+	assert_int_equal(window_nick_add(w, "alice", '@'), 0);
+	assert_int_equal(window_nick_add(w, "Bob", '+'), 0);
+	assert_int_equal(window_nick_add(w, "dave", 'x'), 0);
+	assert_int_equal(w->nnicks, 4);
+	/* Kept sorted, prefixes alongside. */
+	assert_string_equal(w->nicks[0], "alice");
+	assert_int_equal(w->prefixes[0], '@');
+	assert_string_equal(w->nicks[1], "Bob");
+	assert_int_equal(w->prefixes[1], '+');
+	assert_string_equal(w->nicks[2], "carol");
+	assert_int_equal(w->prefixes[2], ' ');
+	assert_int_equal(w->prefixes[3], ' ');	/* unknown prefix */
+	/* Adding again updates the prefix only. */
+	assert_int_equal(window_nick_add(w, "BOB", '@'), 0);
+	assert_int_equal(w->nnicks, 4);
+	assert_int_equal(w->prefixes[1], '@');
+	window_nick_rename(w, "bob", "zed");
+	assert_int_equal(w->nnicks, 4);
+	assert_string_equal(w->nicks[3], "zed");
+	assert_int_equal(w->prefixes[3], '@');
+	window_nick_rename(w, "nobody", "x");
+	assert_int_equal(w->nnicks, 4);
+	window_nick_del(w, "ALICE");
+	window_nick_del(w, "nobody");
+	assert_int_equal(w->nnicks, 3);
+	assert_string_equal(w->nicks[0], "carol");
+	window_nicks_clear(w);
+	assert_int_equal(w->nnicks, 0);
+	assert_null(w->nicks);
+	window_nick_add(w, "again", ' ');
+	/* windows_free frees nick lists, topics and scrollback. */
+	w->topic = strdup("a topic");
+	scroll_push(&w->sb, 1, LINE_MSG, "again", "hi", 0, 0);
+	windows_free(&ws);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest	tests[] = {
+		cmocka_unit_test(test_open_find_close),
+		cmocka_unit_test(test_activity),
+		cmocka_unit_test(test_nicks),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

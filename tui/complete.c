@@ -1,0 +1,136 @@
+/*
+ * complete.c: Tab completion of commands and nicks in the input line.
+ * The first Tab remembers the typed prefix; further Tabs replace the
+ * previous completion with the next match.  Any other key ends the
+ * cycle (the UI calls complete_reset).  Guarded by ui_lock.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "casemap.h"
+#include "natter.h"
+
+/* Suffixes after a completed word. */
+#define SUFFIX_FIRST	", "	/* a nick addressed at the line start */
+#define SUFFIX_OTHER	" "
+
+void
+complete_reset(struct complete *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+/* Case-insensitive prefix test under rfc1459 folding ("{x" finds
+ * "[x]"); for command names that is plain ASCII folding. */
+static int
+has_prefix(const char *s, const char *prefix)
+{
+	for (; *prefix != '\0'; s++, prefix++)
+		if (*s == '\0' || casemap_lower((unsigned char)*s) !=
+		    casemap_lower((unsigned char)*prefix))
+			return 0;
+	return 1;
+}
+
+/* The i-th candidate, or NULL past the end. */
+static const char *
+candidate(int cmdmode, const struct window *w, int i)
+{
+	int	n;
+
+	if (cmdmode) {
+		/* cmd_names is NULL-terminated: never index past it. */
+		for (n = 0; cmd_names[n] != NULL; n++)
+			if (n == i)
+				return cmd_names[n];
+		return NULL;
+	}
+	if (w == NULL || i < 0)
+		return NULL;
+	if (w->kind == WIN_QUERY)
+		return i == 0 ? w->name : NULL;
+	return i < w->nnicks ? w->nicks[i] : NULL;
+}
+
+/* Replaces buf[start..pos) with pre word suffix.  Returns -1 (line
+ * unchanged) if it would not fit. */
+static int
+replace(struct edit *e, struct edit *tmp, size_t start, const char *pre,
+    const char *word, const char *suffix)
+{
+	char	text[256];
+	size_t	cut;
+	int	n;
+
+	n = snprintf(text, sizeof(text), "%s%s%s", pre, word, suffix);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return -1;
+	/* edit_set decodes UTF-8 the way typed text is. */
+	edit_set(tmp, text);
+	cut = e->pos - start;
+	if (e->len - cut + tmp->len > EDIT_MAX)
+		return -1;
+	memmove(&e->buf[start + tmp->len], &e->buf[e->pos],
+	    (e->len - e->pos) * sizeof(wchar_t));
+	memcpy(&e->buf[start], tmp->buf, tmp->len * sizeof(wchar_t));
+	e->len = e->len - cut + tmp->len;
+	e->pos = start + tmp->len;
+	return 0;
+}
+
+int
+complete_word(struct complete *c, struct edit *e, const struct window *w)
+{
+	struct edit		 tmp;	/* scratch for UTF-8 <-> wchar_t */
+	const char		*cand = NULL, *suffix, *pre = "";
+	size_t			 start;
+	int			 cmdmode, n, k, idx = 0;
+
+	/* The line moved under an unreset cycle: start afresh rather
+	 * than cut at a stale offset. */
+	if (c->active && c->start > e->pos)
+		complete_reset(c);
+	if (!c->active) {
+		start = e->pos;
+		while (start > 0 && e->buf[start - 1] != L' ')
+			start--;
+		if (start == e->pos)
+			return -1;
+		/* edit_get gives the UTF-8 of buf[start..pos). */
+		tmp.len = e->pos - start;
+		memcpy(tmp.buf, &e->buf[start], tmp.len * sizeof(wchar_t));
+		if (edit_get(&tmp, c->prefix, sizeof(c->prefix)) >=
+		    sizeof(c->prefix) - 4)
+			return -1;	/* nothing that long to complete */
+		c->start = start;
+		c->index = -1;
+	}
+	start = c->start;
+	cmdmode = start == 0 && c->prefix[0] == '/' && c->prefix[1] != '/';
+	for (n = 0; candidate(cmdmode, w, n) != NULL; n++)
+		continue;
+	/* Look once round the list, starting after the last match. */
+	for (k = 1; k <= n; k++) {
+		idx = (c->index + k) % n;
+		if (idx < 0)
+			idx += n;
+		cand = candidate(cmdmode, w, idx);
+		if (has_prefix(cand, c->prefix + cmdmode))
+			break;
+	}
+	if (k > n)
+		return -1;
+	if (cmdmode) {
+		pre = "/";
+		suffix = SUFFIX_OTHER;
+	} else if (start == 0)
+		suffix = SUFFIX_FIRST;
+	else
+		suffix = SUFFIX_OTHER;
+	if (replace(e, &tmp, start, pre, cand, suffix) == -1)
+		return -1;
+	c->index = idx;
+	c->active = 1;
+	return 0;
+}

@@ -1,0 +1,708 @@
+/*
+ * natter.c: main, flags, signals, the input thread and chat logs.
+ *
+ * Threads: main (takes every asynchronous signal with sigwait: resize,
+ * quit), the input thread (keyboard, line editor, commands; below) and
+ * the message thread (net.c).  The session, editor and completion state
+ * below belong to the model and are guarded by ui_lock (ui.c).
+ */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <locale.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "casemap.h"
+#include "irc.h"
+#include "natter.h"
+
+/* Guarded by ui_lock. */
+static struct session	 sess;
+static struct edit	 edit;
+static struct complete	 comp;
+
+static const char	*log_dir;	/* set once in main */
+static atomic_int	 quit_sent;	/* the QUIT went out */
+
+/* Lines the input thread sends once it let go of ui_lock. */
+struct outbox {
+	char		(*lines)[512];
+	int		 n;
+	int		 cap;
+	int		 quit;
+	struct chatlog	*log;
+};
+
+struct chatlog {
+	struct chatlog	*next;
+	char		*window;
+	time_t		 when;
+	enum line_kind	 kind;
+	char		*nick;
+	char		*text;
+};
+
+static _Noreturn void
+usage(void)
+{
+	fprintf(stderr, "usage: natter [-hV] [-j rooms] [-n nick] [-p port] "
+	    "[--log-dir dir] [--no-color]\n"
+	    "              [--password pass] [--realname name] "
+	    "[host[:port]]\n");
+	exit(2);
+}
+
+static void
+help(void)
+{
+	printf("usage: natter [-hV] [-j rooms] [-n nick] [-p port] "
+	    "[--log-dir dir] [--no-color]\n"
+	    "              [--password pass] [--realname name] "
+	    "[host[:port]]\n"
+	    "\n"
+	    "Connects to an IRC server (default 127.0.0.1 port 6667).\n"
+	    "\n"
+	    "  -n, --nick NICK       nickname (default: $USER, else natter)\n"
+	    "  -j, --join ROOMS      rooms to join, comma separated; a bare "
+	    "number N\n"
+	    "                        means #N (default: none)\n"
+	    "  -p, --port PORT       server port (default 6667, or the one "
+	    "in host:port)\n"
+	    "      --password PASS   server password sent with PASS "
+	    "(default: none)\n"
+	    "      --realname NAME   real name (default: the nick)\n"
+	    "      --no-color        no colours; mIRC formatting is "
+	    "stripped\n"
+	    "      --log-dir DIR     append each window's lines to "
+	    "DIR/<window>.log\n"
+	    "                        (default: no logs)\n"
+	    "  -h, --help            print this help and exit\n"
+	    "  -V, --version         print the version and exit\n");
+}
+
+/* --- chat logs --- */
+
+void
+chatlog_add(struct chatlog **q, const char *window, time_t when,
+    enum line_kind kind, const char *nick, const char *text)
+{
+	struct chatlog *c;
+
+	if (log_dir == NULL)
+		return;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return;
+	c->window = strdup(window);
+	c->nick = strdup(nick != NULL ? nick : "");
+	c->text = strdup(text);
+	if (c->window == NULL || c->nick == NULL || c->text == NULL) {
+		free(c->window);
+		free(c->nick);
+		free(c->text);
+		free(c);
+		return;
+	}
+	c->when = when;
+	c->kind = kind;
+	c->next = *q;
+	*q = c;
+}
+
+static void
+chatlog_write(const struct chatlog *c)
+{
+	char path[PATH_MAX], name[WIN_NAME_MAX], stamp[32], *text;
+	struct tm tm;
+	size_t i, len;
+	FILE *fp;
+
+	len = strlen(c->window);
+	if (len >= sizeof(name))
+		len = sizeof(name) - 1;
+	for (i = 0; i < len; i++) {
+		name[i] = (char)casemap_lower((unsigned char)c->window[i]);
+		if (name[i] == '/' || (i == 0 && name[i] == '.'))
+			name[i] = '_';
+	}
+	name[len] = '\0';
+	if (snprintf(path, sizeof(path), "%s/%s.log", log_dir, name) >=
+	    (int)sizeof(path))
+		return;
+	len = strlen(c->text) + 1;
+	if ((text = malloc(len)) == NULL)
+		return;
+	mirc_strip(c->text, text, len);
+	localtime_r(&c->when, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	if ((fp = fopen(path, "a")) != NULL) {
+		switch (c->kind) {
+		case LINE_MSG:
+			fprintf(fp, "%s <%s> %s\n", stamp, c->nick, text);
+			break;
+		case LINE_ACTION:
+			fprintf(fp, "%s * %s %s\n", stamp, c->nick, text);
+			break;
+		case LINE_NOTICE:
+			fprintf(fp, "%s -%s- %s\n", stamp, c->nick, text);
+			break;
+		default:
+			fprintf(fp, "%s %s\n", stamp, text);
+			break;
+		}
+		fclose(fp);
+	}
+	free(text);
+}
+
+void
+chatlog_flush(struct chatlog **q)
+{
+	struct chatlog *c, *next, *rev = NULL;
+
+	/* Queued newest first. */
+	for (c = *q; c != NULL; c = next) {
+		next = c->next;
+		c->next = rev;
+		rev = c;
+	}
+	*q = NULL;
+	for (c = rev; c != NULL; c = next) {
+		next = c->next;
+		chatlog_write(c);
+		free(c->window);
+		free(c->nick);
+		free(c->text);
+		free(c);
+	}
+}
+
+void
+say_locked(struct session *s, int i, enum line_kind kind, const char *fmt,
+    ...)
+{
+	char buf[1024];
+	va_list ap;
+	time_t now = time(NULL);
+	int k;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	for (k = 0; k < s->wins.n; k++)
+		if (i == -1 || k == i)
+			scroll_push(&s->wins.v[k]->sb, now, kind, NULL, buf,
+			    0, 0);
+	s->dirty = 1;
+}
+
+/* --- the input thread --- */
+
+static int
+is_room(const char *name)
+{
+	return name[0] == '#' || name[0] == '&';
+}
+
+/* Shows our own PRIVMSG or NOTICE in its window (there is no
+ * echo-message) and queues it for the log. */
+static void
+echo_locked(struct outbox *ob, const char *line)
+{
+	char copy[512], *text, *end;
+	struct irc_msg m;
+	enum line_kind kind;
+	struct window *w;
+	time_t now = time(NULL);
+	int i;
+
+	snprintf(copy, sizeof(copy), "%s", line);
+	if (irc_parse(copy, &m) == -1 || m.nparams < 2)
+		return;
+	if (strcmp(m.command, "PRIVMSG") == 0)
+		kind = LINE_MSG;
+	else if (strcmp(m.command, "NOTICE") == 0)
+		kind = LINE_NOTICE;
+	else
+		return;
+	text = m.params[1];
+	if (text[0] == '\001') {
+		if (kind != LINE_MSG || strncmp(text, "\001ACTION ", 8) != 0)
+			return;		/* CTCP: not shown */
+		kind = LINE_ACTION;
+		text += 8;
+		if ((end = strchr(text, '\001')) != NULL)
+			*end = '\0';
+	}
+	if ((i = windows_find(&sess.wins, m.params[0])) == -1) {
+		if (is_room(m.params[0]) || kind == LINE_NOTICE)
+			i = sess.wins.cur;
+		else if ((i = windows_open(&sess.wins, m.params[0],
+		    WIN_QUERY)) == -1)
+			i = sess.wins.cur;
+	}
+	w = sess.wins.v[i];
+	scroll_push(&w->sb, now, kind, sess.nick, text, 0, 1);
+	if (i != sess.wins.cur)
+		windows_mark(&sess.wins, i, ACT_MSG);
+	chatlog_add(&ob->log, w->name, now, kind, sess.nick, text);
+}
+
+static void
+queue_locked(struct outbox *ob, const char *line)
+{
+	void *v;
+	int cap;
+
+	if (ob->n == ob->cap) {
+		cap = ob->cap ? ob->cap * 2 : 16;
+		if ((v = reallocarray(ob->lines, cap, sizeof(*ob->lines))) ==
+		    NULL)
+			return;
+		ob->lines = v;
+		ob->cap = cap;
+	}
+	snprintf(ob->lines[ob->n++], sizeof(ob->lines[0]), "%s", line);
+	echo_locked(ob, line);
+}
+
+/* Queues r's lines if connected; else says why not.  Returns 0 if they
+ * were queued. */
+static int
+queue_all_locked(struct outbox *ob, const struct cmd_result *r)
+{
+	int i;
+
+	if (r->nlines == 0)
+		return 0;
+	if (!net_connected()) {
+		say_locked(&sess, sess.wins.cur, LINE_ERROR,
+		    "Not connected: nothing sent");
+		return -1;
+	}
+	for (i = 0; i < r->nlines; i++)
+		queue_locked(ob, r->lines[i]);
+	return 0;
+}
+
+/* What the user entered (ui_line_cb, ui_lock held). */
+static void
+input_line_locked(const char *text, void *arg)
+{
+	static struct cmd_result r;
+	struct outbox *ob = arg;
+	struct window *w = sess.wins.v[sess.wins.cur];
+	char *p, *nl;
+	int i;
+
+	cmd_parse(text, w->kind == WIN_STATUS ? NULL : w->name, &r);
+	switch (r.action) {
+	case CMD_NONE:
+		break;
+	case CMD_SEND:
+		queue_all_locked(ob, &r);
+		break;
+	case CMD_ERROR:
+		say_locked(&sess, sess.wins.cur, LINE_ERROR, "%s", r.msg);
+		break;
+	case CMD_INFO:
+		for (p = r.msg; p != NULL; p = nl) {
+			if ((nl = strchr(p, '\n')) != NULL)
+				*nl++ = '\0';
+			say_locked(&sess, sess.wins.cur, LINE_INFO, "%s", p);
+		}
+		break;
+	case CMD_WIN:
+		if (r.arg >= 1 && r.arg <= sess.wins.n)
+			windows_switch(&sess.wins, r.arg - 1);
+		else
+			say_locked(&sess, sess.wins.cur, LINE_ERROR,
+			    "No window %d (there are %d)", r.arg,
+			    sess.wins.n);
+		break;
+	case CMD_QUERY:
+		if ((i = windows_open(&sess.wins, r.target, WIN_QUERY)) != -1)
+			windows_switch(&sess.wins, i);
+		queue_all_locked(ob, &r);
+		break;
+	case CMD_CLOSE:
+		if (sess.wins.cur == 0) {
+			say_locked(&sess, 0, LINE_ERROR,
+			    "The status window cannot be closed");
+			break;
+		}
+		if (r.nlines > 0 && net_connected())
+			queue_all_locked(ob, &r);
+		windows_close(&sess.wins, sess.wins.cur);
+		break;
+	case CMD_CLEAR:
+		scroll_clear(&w->sb);
+		break;
+	case CMD_QUIT:
+		if (net_connected())
+			queue_all_locked(ob, &r);
+		ob->quit = 1;
+		break;
+	}
+}
+
+static void
+outbox_send(struct outbox *ob)
+{
+	int i, failed = 0;
+
+	for (i = 0; i < ob->n; i++) {
+		if (strncmp(ob->lines[i], "QUIT", 4) == 0)
+			atomic_store(&quit_sent, 1);
+		if (net_send(ob->lines[i]) == -1)
+			failed++;
+	}
+	if (failed > 0 && !ob->quit) {
+		ui_lock();
+		say_locked(&sess, sess.wins.cur, LINE_ERROR,
+		    "Not connected: %d line%s not sent", failed,
+		    failed == 1 ? "" : "s");
+		ui_draw_locked(&sess, &edit);
+		ui_unlock();
+	}
+	ob->n = 0;
+	chatlog_flush(&ob->log);
+}
+
+static void *
+input_main(void *arg)
+{
+	struct outbox ob;
+	struct pollfd pfd;
+
+	(void)arg;
+	memset(&ob, 0, sizeof(ob));
+	pfd.fd = STDIN_FILENO;
+	pfd.events = POLLIN;
+	for (;;) {
+		if (poll(&pfd, 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))
+			break;
+		ui_lock();
+		ui_keys_locked(&sess, &edit, &comp, input_line_locked, &ob);
+		ui_unlock();
+		outbox_send(&ob);
+		if (ob.quit) {
+			kill(getpid(), SIGUSR1);
+			break;
+		}
+	}
+	if (!ob.quit)			/* the terminal went away */
+		kill(getpid(), SIGHUP);
+	free(ob.lines);
+	return NULL;
+}
+
+/* --- signals and exit --- */
+
+static void
+on_crash(int sig)
+{
+	ui_fini();
+	raise(sig);
+}
+
+static void
+crash_handlers(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_crash;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* Leaves: QUIT (unless sent), close the connection, restore the
+ * terminal.  sig 0: exit 0; else die of sig. */
+static _Noreturn void
+leave(int sig)
+{
+	sigset_t set;
+
+	if (!atomic_exchange(&quit_sent, 1))
+		net_send("QUIT :Leaving");
+	net_stop();
+	ui_lock();
+	ui_fini();
+	if (sig == 0)
+		exit(0);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+/* --- flags --- */
+
+/* "7" -> "#7", "lobby" -> "#lobby"; NULL if not a valid room. */
+static char *
+room_arg(const char *s)
+{
+	char buf[ROOM_NAME_MAX + 2];
+
+	if (s[0] == '#' || s[0] == '&')
+		snprintf(buf, sizeof(buf), "%s", s);
+	else if (snprintf(buf, sizeof(buf), "#%s", s) >= (int)sizeof(buf))
+		return NULL;
+	if (!casemap_valid_room(buf, ROOM_NAME_MAX))
+		return NULL;
+	return strdup(buf);
+}
+
+static int
+add_rooms(const char *list)
+{
+	char *copy, *p, *word, *room;
+	void *v;
+
+	if ((copy = strdup(list)) == NULL)
+		return -1;
+	p = copy;
+	while ((word = strsep(&p, ",")) != NULL) {
+		if (word[0] == '\0')
+			continue;
+		if ((room = room_arg(word)) == NULL) {
+			fprintf(stderr, "natter: %s: not a valid room\n",
+			    word);
+			free(copy);
+			return -1;
+		}
+		v = reallocarray(sess.rooms, sess.nrooms + 1,
+		    sizeof(*sess.rooms));
+		if (v == NULL) {
+			free(room);
+			free(copy);
+			return -1;
+		}
+		sess.rooms = v;
+		sess.rooms[sess.nrooms++] = room;
+	}
+	free(copy);
+	return 0;
+}
+
+static int
+valid_port(const char *s)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	return s[0] != '\0' && *end == '\0' && errno == 0 && n >= 1 &&
+	    n <= 65535;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "nick", required_argument, NULL, 'n' },
+		{ "join", required_argument, NULL, 'j' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "password", required_argument, NULL, 'P' },
+		{ "realname", required_argument, NULL, 'R' },
+		{ "no-color", no_argument, NULL, 'C' },
+		{ "no-colour", no_argument, NULL, 'C' },
+		{ "log-dir", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char hostbuf[256], label[300], *p;
+	const char *nick = NULL, *realname = NULL, *password = NULL;
+	const char *host = "127.0.0.1", *port = NULL, *hostport = "6667";
+	const char *user;
+	sigset_t set;
+	pthread_t input;
+	int ch, colour = 1, sig, rc;
+
+	setlocale(LC_ALL, "");
+	session_init(&sess);
+	while ((ch = getopt_long(argc, argv, "hVn:j:p:", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'n':
+			if (!casemap_valid_nick(optarg, NICK_MAX)) {
+				fprintf(stderr, "natter: %s: not a valid "
+				    "nick\n", optarg);
+				usage();
+			}
+			nick = optarg;
+			break;
+		case 'j':
+			if (add_rooms(optarg) == -1)
+				usage();
+			break;
+		case 'p':
+			if (!valid_port(optarg)) {
+				fprintf(stderr, "natter: %s: not a valid "
+				    "port\n", optarg);
+				usage();
+			}
+			port = optarg;
+			break;
+		case 'P':
+			password = optarg;
+			break;
+		case 'R':
+			realname = optarg;
+			break;
+		case 'C':
+			colour = 0;
+			break;
+		case 'L':
+			log_dir = optarg;
+			break;
+		case 'h':
+			help();
+			exit(0);
+		case 'V':
+			puts(NATTER_VERSION);
+			exit(0);
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage();
+	if (argc == 1) {
+		snprintf(hostbuf, sizeof(hostbuf), "%s", argv[0]);
+		host = hostbuf;
+		if (hostbuf[0] == '[' && (p = strchr(hostbuf, ']')) != NULL) {
+			*p++ = '\0';
+			host = hostbuf + 1;
+			if (*p == ':')
+				hostport = p + 1;
+			else if (*p != '\0')
+				usage();
+		} else if ((p = strchr(hostbuf, ':')) != NULL &&
+		    strchr(p + 1, ':') == NULL) {
+			*p = '\0';
+			hostport = p + 1;
+		}
+		if (host[0] == '\0' || !valid_port(hostport)) {
+			fprintf(stderr, "natter: %s: not host[:port]\n",
+			    argv[0]);
+			usage();
+		}
+	}
+	if (port == NULL)
+		port = hostport;
+	if (nick == NULL) {
+		user = getenv("USER");
+		nick = user != NULL && casemap_valid_nick(user, NICK_MAX) ?
+		    user : "natter";
+	}
+	if (log_dir != NULL && mkdir(log_dir, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "natter: %s: %s\n", log_dir, strerror(errno));
+		exit(1);
+	}
+	snprintf(sess.nick, sizeof(sess.nick), "%s", nick);
+	snprintf(sess.want_nick, sizeof(sess.want_nick), "%s", nick);
+	snprintf(sess.user, sizeof(sess.user), "%s", nick);
+	snprintf(sess.realname, sizeof(sess.realname), "%s",
+	    realname != NULL ? realname : nick);
+	if (password != NULL && (sess.password = strdup(password)) == NULL) {
+		fprintf(stderr, "natter: out of memory\n");
+		exit(1);
+	}
+	if (log_dir != NULL && (sess.log_dir = strdup(log_dir)) == NULL) {
+		fprintf(stderr, "natter: out of memory\n");
+		exit(1);
+	}
+	edit_init(&edit);
+	memset(&comp, 0, sizeof(comp));
+	complete_reset(&comp);
+
+	/* Every asynchronous signal is taken here with sigwait; threads
+	 * inherit the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGUSR1);
+	if ((rc = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0) {
+		fprintf(stderr, "natter: pthread_sigmask: %s\n", strerror(rc));
+		exit(1);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	crash_handlers();
+	atexit(ui_fini);
+	ui_init(colour);
+
+	if (strchr(host, ':') != NULL)
+		snprintf(label, sizeof(label), "[%s]:%s", host, port);
+	else
+		snprintf(label, sizeof(label), "%s:%s", host, port);
+	ui_lock();
+	ui_set_server_locked(label);
+	say_locked(&sess, 0, LINE_INFO, "%s: connecting to %s as %s",
+	    NATTER_VERSION, label, sess.nick);
+	ui_draw_locked(&sess, &edit);
+	ui_unlock();
+
+	net_init(&sess, &edit, host, port);
+	if (net_start() == -1) {
+		ui_fini();
+		fprintf(stderr, "natter: cannot start the message thread\n");
+		exit(1);
+	}
+	if ((rc = pthread_create(&input, NULL, input_main, NULL)) != 0) {
+		ui_fini();
+		fprintf(stderr, "natter: pthread_create: %s\n", strerror(rc));
+		exit(1);
+	}
+	pthread_setname_np(input, "input");
+	/* Never joined: it may sit in poll() when we leave. */
+	pthread_detach(input);
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		switch (sig) {
+		case SIGWINCH:
+			ui_lock();
+			ui_resize_locked();
+			ui_draw_locked(&sess, &edit);
+			ui_unlock();
+			break;
+		case SIGINT:
+		case SIGUSR1:
+			leave(0);
+		default:
+			leave(sig);
+		}
+	}
+}

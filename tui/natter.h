@@ -1,0 +1,350 @@
+/*
+ * natter.h: the natter client's one internal header.
+ *
+ * Threads (natter.c): the input thread owns the keyboard and the input
+ * line; the message thread owns the socket and appends to windows.  One
+ * mutex, ui_lock (ui.c), guards every curses call AND the model below
+ * (struct session, its windows, the editor): take it, change the model,
+ * draw, release.  Never block (socket, disk, sleep) while holding it.
+ *
+ * Everything above the "ui.c" banner is plain C with no curses, tested
+ * by cmocka (tests/test_edit.c, test_wrap.c, test_scroll.c, test_cmd.c,
+ * test_complete.c, test_window.c, test_mirc.c, test_handle.c).
+ */
+#ifndef NATTER_H
+#define NATTER_H
+
+#include <stddef.h>
+#include <time.h>
+#include <wchar.h>
+
+#include "irc.h"
+
+#define NATTER_VERSION	"natter-0.1.0"
+
+#define EDIT_MAX	2048	/* wide characters in the input line */
+#define HISTORY_MAX	200	/* remembered input lines */
+#define SCROLL_MAX	2000	/* lines kept per window */
+#define WIN_NAME_MAX	64
+#define TEXT_CHUNK	400	/* bytes of text per PRIVMSG when splitting */
+
+/* --- edit.c: the line editor (wchar_t) and input history --- */
+enum edit_op {
+	EDIT_HOME,		/* C-a, Home */
+	EDIT_END,		/* C-e, End */
+	EDIT_LEFT,		/* C-b, Left */
+	EDIT_RIGHT,		/* C-f, Right */
+	EDIT_WORD_LEFT,		/* M-b */
+	EDIT_WORD_RIGHT,	/* M-f */
+	EDIT_BACKSPACE,		/* Backspace, C-h */
+	EDIT_DELETE,		/* Del, C-d */
+	EDIT_KILL_END,		/* C-k */
+	EDIT_KILL_START,	/* C-u */
+	EDIT_KILL_WORD,		/* C-w: the word before the cursor */
+	EDIT_YANK,		/* C-y: paste what was killed last */
+	EDIT_TRANSPOSE,		/* C-t */
+	EDIT_HIST_PREV,		/* Up */
+	EDIT_HIST_NEXT		/* Down */
+};
+
+struct edit {
+	wchar_t		 buf[EDIT_MAX];
+	size_t		 len;
+	size_t		 pos;		/* cursor, 0..len */
+	wchar_t		 kill[EDIT_MAX];
+	size_t		 killlen;
+	char		*hist[HISTORY_MAX];	/* UTF-8, oldest first */
+	int		 nhist;
+	int		 histpos;	/* nhist when not browsing */
+	char		*draft;		/* the line being typed before Up */
+};
+
+void	 edit_init(struct edit *);
+void	 edit_free(struct edit *);
+/* Inserts wc at the cursor; -1 if the line is full or wc is a control
+ * character. */
+int	 edit_insert(struct edit *, wchar_t wc);
+void	 edit_do(struct edit *, enum edit_op);
+/* The line as UTF-8 into out (always NUL-terminated); returns its byte
+ * length. */
+size_t	 edit_get(const struct edit *, char *out, size_t outlen);
+void	 edit_set(struct edit *, const char *utf8);
+/* Adds the current line to history (if non-empty and not equal to the
+ * last entry) and clears it. */
+void	 edit_commit(struct edit *);
+/* Display columns of buf[from..to). */
+int	 edit_width(const struct edit *, size_t from, size_t to);
+
+/* --- wrap.c: display width and word wrap --- */
+/* Display width of UTF-8 text, skipping mIRC format codes; invalid bytes
+ * count as one column each (they are shown as U+FFFD). */
+int	 text_width(const char *s, size_t len);
+/*
+ * Breaks s (len bytes, UTF-8, may hold mIRC codes) into rows: the first
+ * at most width columns, the others at most width - indent columns.
+ * Breaks after a space when one is in the row, else between characters
+ * (never inside a character or between a base and its combining marks).
+ * Writes the byte offset where each row starts into starts (starts[0] is
+ * 0) and returns the row count (at least 1; at most maxrows, the last
+ * row then holds the rest).  Leading spaces of continuation rows are
+ * skipped.
+ */
+int	 wrap_rows(const char *s, size_t len, int width, int indent,
+	    size_t *starts, int maxrows);
+
+/* --- mirc.c: mIRC formatting codes --- */
+#define MIRC_BOLD	0x01
+#define MIRC_ITALIC	0x02
+#define MIRC_UNDERLINE	0x04
+#define MIRC_REVERSE	0x08
+#define MIRC_STRIKE	0x10
+#define MIRC_MONOSPACE	0x20
+
+struct mirc_style {
+	unsigned	 attrs;
+	int		 fg;		/* 0-98, or -1 default */
+	int		 bg;
+};
+
+void	 mirc_reset(struct mirc_style *);
+/* If s[0..len) starts with a format code (^B ^C[fg[,bg]] ^D ^F ^I? no:
+ * ^] ^_ ^V ^O ^Q ^^ ^X ^R), applies it to st and returns the bytes it
+ * takes; else returns 0. */
+size_t	 mirc_code(const char *s, size_t len, struct mirc_style *st);
+/* Copies in to out without format codes; returns the length. */
+size_t	 mirc_strip(const char *in, char *out, size_t outlen);
+
+/* --- scroll.c: a window's scrollback ring --- */
+enum line_kind {
+	LINE_MSG,		/* <nick> text */
+	LINE_ACTION,		/* * nick text */
+	LINE_NOTICE,		/* -nick- text */
+	LINE_EVENT,		/* joins, parts, quits, nicks, modes, topics */
+	LINE_INFO,		/* client messages, server numerics */
+	LINE_ERROR		/* errors, shown in the error colour */
+};
+
+struct line {
+	time_t		 when;
+	enum line_kind	 kind;
+	int		 highlight;	/* mentions our nick */
+	int		 self;		/* we sent it */
+	char		*nick;		/* NULL for INFO/ERROR/EVENT */
+	char		*text;		/* UTF-8, may hold mIRC codes */
+};
+
+struct scroll {
+	struct line	*lines;		/* ring of SCROLL_MAX */
+	int		 head;		/* oldest */
+	int		 count;
+	int		 offset;	/* lines scrolled up from the bottom */
+};
+
+void	 scroll_init(struct scroll *);
+void	 scroll_free(struct scroll *);
+/* Copies nick/text; drops the oldest line when full.  While scrolled up
+ * the view stays put (offset grows by one). */
+void	 scroll_push(struct scroll *, time_t when, enum line_kind kind,
+	    const char *nick, const char *text, int highlight, int self);
+/* i-th line, 0 = oldest; NULL out of range. */
+const struct line *scroll_get(const struct scroll *, int i);
+void	 scroll_clear(struct scroll *);
+/* Moves the view by n lines (positive: up, back in time), clamped. */
+void	 scroll_move(struct scroll *, int n);
+
+/* --- window.c: windows and activity --- */
+enum win_kind {
+	WIN_STATUS,		/* server messages; always window 1 */
+	WIN_ROOM,
+	WIN_QUERY		/* private conversation */
+};
+
+enum activity {
+	ACT_NONE,
+	ACT_EVENT,		/* joins/parts only */
+	ACT_MSG,		/* unread messages */
+	ACT_HIGHLIGHT		/* our nick mentioned, or a private message */
+};
+
+struct window {
+	char		 name[WIN_NAME_MAX];	/* "status", "#room", "nick" */
+	enum win_kind	 kind;
+	char		*topic;
+	struct scroll	 sb;
+	enum activity	 act;
+	int		 joined;	/* rooms: we are in it now */
+	char		**nicks;	/* rooms: members, no prefixes */
+	char		*prefixes;	/* rooms: '@', '+' or ' ' per nick */
+	int		 nnicks;
+	time_t		 last_seen;	/* newest line time, for catch-up */
+};
+
+struct windows {
+	struct window	**v;		/* v[0] is the status window */
+	int		 n;
+	int		 cur;
+};
+
+void	 windows_init(struct windows *);
+void	 windows_free(struct windows *);
+/* Case-insensitive (rfc1459) lookup; -1 if none. */
+int	 windows_find(const struct windows *, const char *name);
+/* Finds or opens a window, returns its index. */
+int	 windows_open(struct windows *, const char *name, enum win_kind);
+/* Closes window i (never the status window); fixes cur. */
+void	 windows_close(struct windows *, int i);
+/* Makes i current and clears its activity. */
+void	 windows_switch(struct windows *, int i);
+/* Raises window i's activity to at least act unless it is current. */
+void	 windows_mark(struct windows *, int i, enum activity act);
+/* The next window after cur with activity, highlights first; -1 if
+ * none. */
+int	 windows_next_active(const struct windows *);
+int	 window_nick_add(struct window *, const char *nick, char prefix);
+void	 window_nick_del(struct window *, const char *nick);
+void	 window_nick_rename(struct window *, const char *from,
+	    const char *to);
+void	 window_nicks_clear(struct window *);
+
+/* --- complete.c: Tab completion --- */
+struct complete {
+	int		 active;	/* cycling through candidates */
+	size_t		 start;		/* word start in the edit buffer */
+	char		 prefix[128];	/* what was typed */
+	int		 index;		/* last candidate used */
+};
+
+/* Completes the word before the cursor: a command if the line starts
+ * with '/' and the word is the first, else a nick of w (", " appended
+ * at the line start, " " elsewhere).  Repeated calls cycle.  Returns 0,
+ * or -1 if nothing matched. */
+int	 complete_word(struct complete *, struct edit *,
+	    const struct window *w);
+void	 complete_reset(struct complete *);
+
+/* --- cmd.c: what the user typed --- */
+enum cmd_action {
+	CMD_NONE,
+	CMD_SEND,		/* send lines[] */
+	CMD_ERROR,		/* show msg as an error in the window */
+	CMD_INFO,		/* show msg (e.g. /help lines, '\n' separated) */
+	CMD_WIN,		/* switch to window number arg (1-based) */
+	CMD_QUERY,		/* open (and switch to) a window for target;
+				   lines[] may hold a PRIVMSG too */
+	CMD_CLOSE,		/* close the current window (PART a room) */
+	CMD_CLEAR,		/* clear the current window */
+	CMD_QUIT		/* lines[] holds the QUIT */
+};
+
+#define CMD_LINES_MAX	16
+
+struct cmd_result {
+	enum cmd_action	 action;
+	char		 lines[CMD_LINES_MAX][512];	/* without CRLF */
+	int		 nlines;
+	char		 msg[1024];
+	int		 arg;
+	char		 target[WIN_NAME_MAX];
+};
+
+/*
+ * Turns one input line into an action.  target is the current window's
+ * name (NULL in the status window).  A plain line (or "//text", which
+ * sends "/text") becomes PRIVMSGs to target, split at word boundaries
+ * into chunks of at most TEXT_CHUNK bytes.  Commands: /join /part /msg
+ * /query /me /nick /topic /names /who /whois /away /back /quote /win
+ * /close /clear /help /quit (and aliases /j /q /w? see cmd.c).  A bare
+ * number N as a room means #N.  Wrong usage gives CMD_ERROR with a
+ * one-line message; nothing malformed is ever put in lines[].
+ */
+void	 cmd_parse(const char *input, const char *target,
+	    struct cmd_result *out);
+/* NULL-terminated list of command names ("join", ...), for completion
+ * and /help. */
+extern const char *const cmd_names[];
+
+/* --- handle.c: what the server sent, applied to the model --- */
+struct session {
+	char		 nick[64];	/* our current nick */
+	char		 want_nick[64];	/* the nick we asked for */
+	char		 user[64];
+	char		 realname[128];
+	char		*password;
+	char		 server_name[128];
+	int		 registered;
+	struct windows	 wins;
+	char		**rooms;	/* rooms to (re)join */
+	int		 nrooms;
+	int		 bell;		/* set when a highlight should ring */
+	int		 dirty;		/* the screen needs a redraw */
+	char		*log_dir;	/* NULL: no logs */
+};
+
+void	 session_init(struct session *);
+void	 session_free(struct session *);
+/*
+ * Applies one parsed server line: PING is answered through out/nout
+ * (lines to send, like cmd_result), messages go to their windows with
+ * activity and highlights, JOIN/PART/KICK/QUIT/NICK/TOPIC/353/366/332/
+ * 333/MODE update the windows, 433 during registration retries with '_'
+ * appended (and says so), 001 joins sess->rooms, numerics and notices
+ * go to the status (or current) window.
+ */
+void	 handle_line(struct session *, struct irc_msg *m, time_t now,
+	    char out[][512], int *nout, int maxout);
+/* 1 if text mentions nick as a word (case-insensitive). */
+int	 mentions(const char *text, const char *nick);
+/* A stable colour index 0..n-1 for nick. */
+int	 nick_colour(const char *nick, int n);
+
+/* ui.c: the only file that includes curses.  ui_lock guards every
+ * curses call and the model above; the *_locked functions expect it
+ * held. */
+#define UI_LINE_MAX	(EDIT_MAX * 4 + 1)	/* an input line as UTF-8 */
+
+typedef void	ui_line_cb(const char *line, void *arg);
+
+void	 ui_lock(void);
+void	 ui_unlock(void);
+/* Starts curses (before any thread).  colour 0: monochrome, no mIRC
+ * formatting. */
+void	 ui_init(int colour);
+/* Ends curses; idempotent, takes no lock (atexit and crash paths). */
+void	 ui_fini(void);
+/* What the status window's title line shows ("host:port"). */
+void	 ui_set_server_locked(const char *label);
+void	 ui_resize_locked(void);
+void	 ui_draw_locked(struct session *, struct edit *);
+void	 ui_bell_locked(void);
+/* Reads every key waiting (never blocks) and applies it; each line
+ * entered goes to cb, in order.  Returns 1 if the terminal was
+ * resized. */
+int	 ui_keys_locked(struct session *, struct edit *, struct complete *,
+	    ui_line_cb *cb, void *arg);
+
+/* net.c: the message thread (socket, reading, reconnect). */
+void	 net_init(struct session *, struct edit *, const char *host,
+	    const char *port);
+/* Starts the message thread; -1 on failure. */
+int	 net_start(void);
+/* Closes the connection (after sending what is queued) and joins the
+ * thread. */
+void	 net_stop(void);
+/* Sends line plus CRLF; 0, or -1 when not connected.  Never call with
+ * ui_lock held. */
+int	 net_send(const char *line);
+int	 net_connected(void);
+
+/* natter.c: logs, messages to the user, the input thread. */
+struct chatlog;
+
+/* Queues a log line (under ui_lock); chatlog_flush writes and frees
+ * the queue (without it: disk I/O). */
+void	 chatlog_add(struct chatlog **, const char *window, time_t when,
+	    enum line_kind kind, const char *nick, const char *text);
+void	 chatlog_flush(struct chatlog **);
+/* A client message in window i (-1: every window). */
+void	 say_locked(struct session *, int i, enum line_kind kind,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif

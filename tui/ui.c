@@ -1,0 +1,896 @@
+/*
+ * ui.c: the curses view.  The only file that includes curses.
+ *
+ * Screen, top to bottom: a title line (topic), the message pane, the
+ * status line (clock, nick, window, activity) and the input line.
+ * Every function here runs with ui_lock held (the *_locked ones say
+ * so) except ui_lock/ui_unlock, ui_init (before any thread) and
+ * ui_fini (exit paths).  ui_lock also guards the model in natter.h:
+ * Debian's ncursesw is not the thread-aware build, and the message
+ * thread draws what the input thread edits.
+ */
+
+#include <sys/ioctl.h>
+
+#include <curses.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include "natter.h"
+
+/* Guards curses and the model (see the top of natter.h). */
+static pthread_mutex_t ui_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static int	 ui_started;
+static int	 ui_colour;		/* colours and mIRC formatting */
+static char	 ui_server[128] = "";
+static size_t	 ui_hscroll;		/* first editor char shown */
+static int	 ui_meta;		/* ESC seen: the next key is Alt-key */
+static int	 key_alt_left, key_alt_right;	/* xterm kLFT3, kRIT3 */
+static int	 key_ctl_left, key_ctl_right;	/* kLFT5, kRIT5 */
+
+/* Colour pairs made on demand: pair i + 1 is (pair_fg[i], pair_bg[i]). */
+#define PAIRS_MAX	512
+static short	 pair_fg[PAIRS_MAX], pair_bg[PAIRS_MAX];
+static int	 npairs;
+
+#define ROWS_MAX	1024	/* wrapped rows of one line */
+
+/* mIRC colours 0-15 as terminal colours (16-colour terminals). */
+static const short mirc16[16] = {
+	15, 0, 4, 2, 9, 1, 5, 3, 11, 10, 6, 14, 12, 13, 8, 7
+};
+/* ... and on 8-colour terminals. */
+static const short mirc8[16] = {
+	7, 0, 4, 2, 1, 1, 5, 3, 3, 2, 6, 6, 4, 5, 7, 7
+};
+/* mIRC colours 16-98 as xterm-256 colours. */
+static const short mirc256[83] = {
+	52, 94, 100, 58, 22, 29, 23, 24, 17, 54, 53, 89,
+	88, 130, 142, 64, 28, 35, 30, 25, 18, 91, 90, 125,
+	124, 166, 184, 106, 34, 49, 37, 33, 19, 129, 127, 161,
+	196, 208, 226, 154, 46, 86, 51, 75, 21, 171, 201, 198,
+	203, 215, 227, 191, 83, 122, 87, 111, 63, 177, 207, 205,
+	217, 223, 229, 193, 157, 158, 159, 153, 147, 183, 219, 212,
+	16, 233, 235, 237, 239, 241, 244, 247, 250, 254, 231
+};
+/* Nick colours, picked by nick_colour(). */
+static const short nick16[] = { 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14 };
+static const short nick8[] = { 1, 2, 3, 4, 5, 6 };
+
+void
+ui_lock(void)
+{
+	int rc;
+
+	if ((rc = pthread_mutex_lock(&ui_mutex)) != 0)
+		abort();
+}
+
+void
+ui_unlock(void)
+{
+	int rc;
+
+	if ((rc = pthread_mutex_unlock(&ui_mutex)) != 0)
+		abort();
+}
+
+/* The pair number for fg on bg (-1: default), 0 when out of pairs. */
+static short
+colour_pair(short fg, short bg)
+{
+	int i;
+
+	if (!ui_colour || (fg == -1 && bg == -1))
+		return 0;
+	if (fg >= COLORS)
+		fg = -1;
+	if (bg >= COLORS)
+		bg = -1;
+	for (i = 0; i < npairs; i++)
+		if (pair_fg[i] == fg && pair_bg[i] == bg)
+			return i + 1;
+	if (npairs >= PAIRS_MAX || npairs + 1 >= COLOR_PAIRS)
+		return 0;
+	if (init_pair(npairs + 1, fg, bg) == ERR)
+		return 0;
+	pair_fg[npairs] = fg;
+	pair_bg[npairs] = bg;
+	return ++npairs;
+}
+
+static short
+mirc_colour(int c)
+{
+	if (c < 0 || c > 98)
+		return -1;
+	if (c < 16)
+		return COLORS >= 16 ? mirc16[c] : mirc8[c];
+	return COLORS >= 256 ? mirc256[c - 16] : -1;
+}
+
+static short
+nick_pair(const char *nick)
+{
+	if (!ui_colour || nick == NULL)
+		return 0;
+	if (COLORS >= 16)
+		return colour_pair(nick16[nick_colour(nick,
+		    (int)(sizeof(nick16) / sizeof(nick16[0])))], -1);
+	return colour_pair(nick8[nick_colour(nick,
+	    (int)(sizeof(nick8) / sizeof(nick8[0])))], -1);
+}
+
+/* The bars (title and status line): colour, else reverse video. */
+static void
+bar_attr(void)
+{
+	if (ui_colour)
+		attr_set(A_NORMAL, colour_pair(COLOR_WHITE, COLOR_BLUE), NULL);
+	else
+		attr_set(A_REVERSE, 0, NULL);
+}
+
+static void
+on_winch(int sig)
+{
+	(void)sig;
+}
+
+void
+ui_init(int colour)
+{
+	struct sigaction sa;
+	const char *seq;
+
+	/* Our own SIGWINCH disposition keeps ncurses from installing its
+	 * handler: natter.c takes the signal with sigwait. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_winch;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGWINCH, &sa, NULL);
+
+	set_escdelay(25);
+	if (initscr() == NULL) {
+		fprintf(stderr, "natter: cannot start curses\n");
+		exit(1);
+	}
+	ui_started = 1;
+	cbreak();
+	noecho();
+	nonl();
+	intrflush(stdscr, FALSE);
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	leaveok(stdscr, FALSE);
+	ui_colour = colour && has_colors();
+	if (ui_colour) {
+		start_color();
+		use_default_colors();
+	}
+
+	/* Home and End as other terminals (and tmux, whatever TERM says)
+	 * send them. */
+	define_key("\033[1~", KEY_HOME);
+	define_key("\033[7~", KEY_HOME);
+	define_key("\033[H", KEY_HOME);
+	define_key("\033OH", KEY_HOME);
+	define_key("\033[4~", KEY_END);
+	define_key("\033[8~", KEY_END);
+	define_key("\033[F", KEY_END);
+	define_key("\033OF", KEY_END);
+
+	/* xterm's Alt- and Ctrl-arrows, as extended key codes. */
+	if ((seq = tigetstr("kLFT3")) != NULL && seq != (char *)-1)
+		key_alt_left = key_defined(seq);
+	if ((seq = tigetstr("kRIT3")) != NULL && seq != (char *)-1)
+		key_alt_right = key_defined(seq);
+	if ((seq = tigetstr("kLFT5")) != NULL && seq != (char *)-1)
+		key_ctl_left = key_defined(seq);
+	if ((seq = tigetstr("kRIT5")) != NULL && seq != (char *)-1)
+		key_ctl_right = key_defined(seq);
+}
+
+void
+ui_fini(void)
+{
+	if (ui_started && !isendwin()) {
+		endwin();
+		fflush(stdout);
+	}
+}
+
+void
+ui_set_server_locked(const char *label)
+{
+	snprintf(ui_server, sizeof(ui_server), "%s", label);
+}
+
+void
+ui_resize_locked(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 &&
+	    ws.ws_col > 0)
+		resizeterm(ws.ws_row, ws.ws_col);
+	clearok(curscr, TRUE);
+}
+
+void
+ui_bell_locked(void)
+{
+	beep();
+}
+
+/* Decodes one UTF-8 character of s[0..len); invalid bytes give
+ * U+FFFD and 1.  Returns the bytes taken. */
+static size_t
+utf8_decode(const char *s, size_t len, wchar_t *wc)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned long c;
+	size_t n, i;
+
+	if (u[0] < 0x80) {
+		*wc = u[0];
+		return 1;
+	}
+	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+		n = 2;
+		c = u[0] & 0x1f;
+	} else if (u[0] >= 0xe0 && u[0] <= 0xef) {
+		n = 3;
+		c = u[0] & 0x0f;
+	} else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+		n = 4;
+		c = u[0] & 0x07;
+	} else
+		goto bad;
+	if (n > len)
+		goto bad;
+	for (i = 1; i < n; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			goto bad;
+		c = (c << 6) | (u[i] & 0x3f);
+	}
+	if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+	    (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+		goto bad;
+	*wc = (wchar_t)c;
+	return n;
+bad:
+	*wc = 0xfffd;
+	return 1;
+}
+
+/* curses attributes for a mIRC style on top of base. */
+static void
+style_set(const struct mirc_style *st, attr_t base, short basepair)
+{
+	attr_t a = base;
+	short pair = basepair, fg, bg;
+
+	if (ui_colour) {
+		if (st->attrs & MIRC_BOLD)
+			a |= A_BOLD;
+		if (st->attrs & MIRC_ITALIC)
+			a |= A_ITALIC;
+		if (st->attrs & MIRC_UNDERLINE)
+			a |= A_UNDERLINE;
+		if (st->attrs & MIRC_REVERSE)
+			a |= A_REVERSE;
+		if (st->fg >= 0 || st->bg >= 0) {
+			fg = mirc_colour(st->fg);
+			bg = mirc_colour(st->bg);
+			pair = colour_pair(fg, bg);
+		}
+	}
+	attr_set(a, pair, NULL);
+}
+
+/*
+ * Walks s[from..to), applying mIRC codes to st, and (when draw) writes
+ * the characters at the cursor, at most maxcols columns.  Returns the
+ * columns written.
+ */
+static int
+text_run(const char *s, size_t from, size_t to, struct mirc_style *st,
+    int draw, int maxcols, attr_t base, short basepair)
+{
+	wchar_t wc, buf[2];
+	size_t i = from, n;
+	int cols = 0, w;
+
+	if (draw)
+		style_set(st, base, basepair);
+	while (i < to) {
+		n = mirc_code(s + i, to - i, st);
+		if (n > 0) {
+			i += n;
+			if (draw)
+				style_set(st, base, basepair);
+			continue;
+		}
+		n = utf8_decode(s + i, to - i, &wc);
+		i += n;
+		if (wc == L'\t')
+			wc = L' ';
+		if (wc < 0x20 || wc == 0x7f || (wc >= 0x80 && wc < 0xa0))
+			continue;
+		w = wcwidth(wc);
+		if (w < 0) {
+			wc = 0xfffd;
+			w = 1;
+		}
+		if (cols + w > maxcols)
+			break;
+		if (draw) {
+			buf[0] = wc;
+			buf[1] = L'\0';
+			addnwstr(buf, 1);
+		}
+		cols += w;
+	}
+	return cols;
+}
+
+/* Writes plain UTF-8 text (no formatting) at the cursor, clipped. */
+static int
+put_text(const char *s, int maxcols)
+{
+	struct mirc_style st;
+	attr_t a;
+	short pair;
+
+	mirc_reset(&st);
+	attr_get(&a, &pair, NULL);
+	return text_run(s, 0, strlen(s), &st, 1, maxcols, a, pair);
+}
+
+/* The prefix of a line ("HH:MM <nick> "), drawn when draw is set;
+ * returns its width. */
+static int
+line_prefix(const struct line *l, int draw, int maxcols)
+{
+	struct tm tm;
+	char stamp[16];
+	const char *open = "", *close = "";
+	attr_t na = A_NORMAL;
+	short np = 0;
+	int cols;
+
+	localtime_r(&l->when, &tm);
+	strftime(stamp, sizeof(stamp), "%H:%M ", &tm);
+	if (l->nick != NULL) {
+		switch (l->kind) {
+		case LINE_MSG:
+			open = "<";
+			close = "> ";
+			break;
+		case LINE_ACTION:
+			open = "* ";
+			close = " ";
+			break;
+		case LINE_NOTICE:
+			open = "-";
+			close = "- ";
+			break;
+		default:
+			open = "";
+			close = " ";
+			break;
+		}
+	}
+	if (!draw) {
+		cols = text_width(stamp, strlen(stamp));
+		if (l->nick != NULL)
+			cols += text_width(open, strlen(open)) +
+			    text_width(l->nick, strlen(l->nick)) +
+			    text_width(close, strlen(close));
+		return cols < maxcols ? cols : maxcols;
+	}
+	attr_set(A_NORMAL, 0, NULL);
+	cols = put_text(stamp, maxcols);
+	if (l->nick == NULL)
+		return cols;
+	cols += put_text(open, maxcols - cols);
+	if (l->highlight && !l->self) {
+		if (ui_colour)
+			np = colour_pair(COLOR_BLACK, COLOR_YELLOW);
+		else
+			na = A_REVERSE;
+	} else if (ui_colour) {
+		np = nick_pair(l->nick);
+	} else if (l->self)
+		na = A_BOLD;
+	attr_set(na, np, NULL);
+	cols += put_text(l->nick, maxcols - cols);
+	attr_set(A_NORMAL, 0, NULL);
+	cols += put_text(close, maxcols - cols);
+	return cols;
+}
+
+/* Base attributes of a line's text. */
+static void
+line_base(const struct line *l, attr_t *a, short *pair)
+{
+	*a = A_NORMAL;
+	*pair = 0;
+	switch (l->kind) {
+	case LINE_ERROR:
+		if (ui_colour)
+			*pair = colour_pair(COLOR_RED, -1);
+		else
+			*a = A_BOLD;
+		break;
+	case LINE_EVENT:
+		if (ui_colour)
+			*pair = colour_pair(COLORS >= 16 ? 8 : COLOR_CYAN, -1);
+		break;
+	case LINE_NOTICE:
+	case LINE_INFO:
+		if (ui_colour)
+			*pair = colour_pair(COLOR_CYAN, -1);
+		break;
+	default:
+		break;
+	}
+}
+
+static size_t rowstart[ROWS_MAX + 1];
+
+/* Wraps line l for the pane width; fills rowstart; returns the rows. */
+static int
+line_rows(const struct line *l, int cols, int *pre)
+{
+	size_t len = strlen(l->text);
+	int width, n;
+
+	*pre = line_prefix(l, 0, cols);
+	if (cols - *pre < 10)
+		*pre = 0;	/* too narrow to indent */
+	width = cols - *pre;
+	if (width < 1)
+		width = 1;
+	n = wrap_rows(l->text, len, width, 0, rowstart, ROWS_MAX);
+	if (n < 1)
+		n = 1;
+	rowstart[n] = len;
+	return n;
+}
+
+/* Draws rows [skip..n) of line l from screen row y. */
+static void
+line_draw(const struct line *l, int y, int skip, int n, int pre, int cols)
+{
+	struct mirc_style st;
+	attr_t a;
+	short pair;
+	int r;
+
+	mirc_reset(&st);
+	line_base(l, &a, &pair);
+	for (r = 0; r < n; r++) {
+		if (r < skip) {
+			text_run(l->text, rowstart[r], rowstart[r + 1], &st, 0,
+			    cols, a, pair);
+			continue;
+		}
+		move(y + r - skip, 0);
+		if (r == 0 && pre > 0)
+			line_prefix(l, 1, cols);
+		else
+			move(y + r - skip, pre);
+		text_run(l->text, rowstart[r], rowstart[r + 1], &st, 1,
+		    cols - pre, a, pair);
+	}
+	attr_set(A_NORMAL, 0, NULL);
+}
+
+/* The message pane: rows top..bottom (inclusive). */
+static void
+draw_pane(struct window *w, int top, int bottom)
+{
+	const struct line *l;
+	int cols = COLS, y = bottom, i, n, pre;
+
+	if (bottom < top)
+		return;
+	if (w->sb.offset > 0) {
+		move(bottom, 0);
+		if (ui_colour)
+			attr_set(A_BOLD, colour_pair(COLOR_YELLOW, -1), NULL);
+		else
+			attr_set(A_REVERSE, 0, NULL);
+		put_text("-- more below (PgDn) --", cols);
+		attr_set(A_NORMAL, 0, NULL);
+		y--;
+	}
+	for (i = w->sb.count - 1 - w->sb.offset; i >= 0 && y >= top; i--) {
+		if ((l = scroll_get(&w->sb, i)) == NULL || l->text == NULL)
+			continue;
+		n = line_rows(l, cols, &pre);
+		if (n > y - top + 1) {
+			line_draw(l, top, n - (y - top + 1), n, pre, cols);
+			break;
+		}
+		line_draw(l, y - n + 1, 0, n, pre, cols);
+		y -= n;
+	}
+}
+
+static void
+draw_title(struct session *s, struct window *w)
+{
+	char buf[512];
+
+	move(0, 0);
+	bar_attr();
+	hline(' ', COLS);
+	switch (w->kind) {
+	case WIN_STATUS:
+		snprintf(buf, sizeof(buf), "%s%s%s%s%s%s", NATTER_VERSION,
+		    ui_server[0] != '\0' ? " - " : "", ui_server,
+		    s->server_name[0] != '\0' ? " (" : "", s->server_name,
+		    s->server_name[0] != '\0' ? ")" : "");
+		put_text(buf, COLS);
+		break;
+	case WIN_ROOM:
+		snprintf(buf, sizeof(buf), "%s%s", w->name,
+		    w->topic != NULL && w->topic[0] != '\0' ? ": " : "");
+		move(0, put_text(buf, COLS));
+		if (w->topic != NULL) {
+			struct mirc_style st;
+			attr_t a;
+			short pair;
+
+			mirc_reset(&st);
+			attr_get(&a, &pair, NULL);
+			text_run(w->topic, 0, strlen(w->topic), &st, 1,
+			    COLS - getcurx(stdscr), a, pair);
+		}
+		break;
+	case WIN_QUERY:
+		snprintf(buf, sizeof(buf), "Query: %s", w->name);
+		put_text(buf, COLS);
+		break;
+	}
+	attr_set(A_NORMAL, 0, NULL);
+}
+
+/* "[12:34] [alice] [2:#lobby] [Act: 3,4*]" */
+static void
+draw_status(struct session *s, int y)
+{
+	struct windows *ws = &s->wins;
+	struct window *w = ws->v[ws->cur];
+	char buf[256];
+	struct tm tm;
+	time_t now = time(NULL);
+	int i, x, first = 1;
+	attr_t a;
+	short pair;
+
+	move(y, 0);
+	bar_attr();
+	hline(' ', COLS);
+	localtime_r(&now, &tm);
+	snprintf(buf, sizeof(buf), "[%02d:%02d] [%s] [%d:%s]", tm.tm_hour,
+	    tm.tm_min, s->nick, ws->cur + 1, w->name);
+	x = put_text(buf, COLS);
+	for (i = 0; i < ws->n && x < COLS; i++) {
+		if (ws->v[i]->act < ACT_MSG || i == ws->cur)
+			continue;
+		x += put_text(first ? " [Act: " : ",", COLS - x);
+		first = 0;
+		snprintf(buf, sizeof(buf), "%d%s", i + 1,
+		    ws->v[i]->act == ACT_HIGHLIGHT ? "*" : "");
+		attr_get(&a, &pair, NULL);
+		if (ws->v[i]->act == ACT_HIGHLIGHT) {
+			if (ui_colour)
+				attr_set(A_BOLD, colour_pair(COLOR_YELLOW,
+				    COLOR_BLUE), NULL);
+			else
+				attr_set(A_BOLD | A_REVERSE, 0, NULL);
+		}
+		x += put_text(buf, COLS - x);
+		attr_set(a, pair, NULL);
+	}
+	if (!first && x < COLS)
+		put_text("]", COLS - x);
+	attr_set(A_NORMAL, 0, NULL);
+}
+
+/* The input line, scrolled sideways to keep the cursor on screen. */
+static void
+draw_input(struct edit *e, int y)
+{
+	wchar_t buf[2];
+	size_t i;
+	int x = 0, w, cx, cols = COLS;
+
+	if (ui_hscroll > e->pos)
+		ui_hscroll = e->pos;
+	if (ui_hscroll > e->len)
+		ui_hscroll = 0;
+	while (ui_hscroll < e->pos &&
+	    edit_width(e, ui_hscroll, e->pos) > cols - 1)
+		ui_hscroll++;
+	move(y, 0);
+	clrtoeol();
+	attr_set(A_NORMAL, 0, NULL);
+	cx = edit_width(e, ui_hscroll, e->pos);
+	for (i = ui_hscroll; i < e->len; i++) {
+		w = wcwidth(e->buf[i]);
+		if (w < 0)
+			w = 1;
+		if (x + w > cols)
+			break;
+		buf[0] = e->buf[i];
+		buf[1] = L'\0';
+		addnwstr(buf, 1);
+		x += w;
+	}
+	if (cx >= cols)
+		cx = cols - 1;
+	move(y, cx);
+}
+
+void
+ui_draw_locked(struct session *s, struct edit *e)
+{
+	struct window *w;
+
+	if (!ui_started || isendwin())
+		return;
+	if (s->wins.n == 0)
+		return;
+	w = s->wins.v[s->wins.cur];
+	erase();
+	if (LINES >= 1)
+		draw_title(s, w);
+	if (LINES >= 4)
+		draw_pane(w, 1, LINES - 3);
+	if (LINES >= 3)
+		draw_status(s, LINES - 2);
+	draw_input(e, LINES - 1);
+	refresh();
+	s->dirty = 0;
+}
+
+static void
+win_switch(struct session *s, int i)
+{
+	if (i >= 0 && i < s->wins.n)
+		windows_switch(&s->wins, i);
+}
+
+static int
+pane_rows(void)
+{
+	return LINES - 3 > 2 ? LINES - 4 : 1;
+}
+
+/* The furthest back the view goes: the oldest line at the top of the
+ * pane (with the marker row at the bottom). */
+static int
+offset_max(struct window *w)
+{
+	const struct line *l;
+	int i, rows = 0, pre, height = LINES - 4;
+
+	for (i = 0; i < w->sb.count; i++) {
+		if ((l = scroll_get(&w->sb, i)) != NULL && l->text != NULL)
+			rows += line_rows(l, COLS, &pre);
+		if (rows >= height)
+			return w->sb.count - 1 - i;
+	}
+	return 0;
+}
+
+/* Alt-key (ESC then ch). */
+static void
+key_meta(struct session *s, struct edit *e, int fkey, wint_t ch)
+{
+	struct windows *ws = &s->wins;
+
+	if (fkey) {
+		if (ch == KEY_LEFT)
+			win_switch(s, (ws->cur + ws->n - 1) % ws->n);
+		else if (ch == KEY_RIGHT)
+			win_switch(s, (ws->cur + 1) % ws->n);
+		return;
+	}
+	if (ch >= L'1' && ch <= L'9')
+		win_switch(s, (int)(ch - L'1'));
+	else if (ch == L'0')
+		win_switch(s, 9);
+	else if (ch == L'b' || ch == L'B')
+		edit_do(e, EDIT_WORD_LEFT);
+	else if (ch == L'f' || ch == L'F')
+		edit_do(e, EDIT_WORD_RIGHT);
+	else if (ch == L'a' || ch == L'A')
+		win_switch(s, windows_next_active(ws));
+	else if (ch == 0x7f || ch == 0x08)
+		edit_do(e, EDIT_KILL_WORD);
+}
+
+/* A function key (KEY_*). */
+static int
+key_code(struct session *s, struct edit *e, wint_t ch, ui_line_cb *cb,
+    void *arg, char *line)
+{
+	struct windows *ws = &s->wins;
+	struct window *w = ws->v[ws->cur];
+
+	switch (ch) {
+	case KEY_LEFT:
+		edit_do(e, EDIT_LEFT);
+		break;
+	case KEY_RIGHT:
+		edit_do(e, EDIT_RIGHT);
+		break;
+	case KEY_HOME:
+		edit_do(e, EDIT_HOME);
+		break;
+	case KEY_END:
+		edit_do(e, EDIT_END);
+		break;
+	case KEY_BACKSPACE:
+		edit_do(e, EDIT_BACKSPACE);
+		break;
+	case KEY_DC:
+		edit_do(e, EDIT_DELETE);
+		break;
+	case KEY_UP:
+		edit_do(e, EDIT_HIST_PREV);
+		break;
+	case KEY_DOWN:
+		edit_do(e, EDIT_HIST_NEXT);
+		break;
+	case KEY_PPAGE:
+		scroll_move(&w->sb, pane_rows());
+		if (w->sb.offset > offset_max(w))
+			scroll_move(&w->sb, offset_max(w) - w->sb.offset);
+		break;
+	case KEY_NPAGE:
+		scroll_move(&w->sb, -pane_rows());
+		break;
+	case KEY_ENTER:
+		edit_get(e, line, UI_LINE_MAX);
+		if (line[0] != '\0') {
+			edit_commit(e);
+			cb(line, arg);
+		}
+		break;
+	case KEY_RESIZE:
+		return 1;
+	default:
+		if (ch == (wint_t)key_alt_left && key_alt_left != 0)
+			win_switch(s, (ws->cur + ws->n - 1) % ws->n);
+		else if (ch == (wint_t)key_alt_right && key_alt_right != 0)
+			win_switch(s, (ws->cur + 1) % ws->n);
+		else if (ch == (wint_t)key_ctl_left && key_ctl_left != 0)
+			edit_do(e, EDIT_WORD_LEFT);
+		else if (ch == (wint_t)key_ctl_right && key_ctl_right != 0)
+			edit_do(e, EDIT_WORD_RIGHT);
+		break;
+	}
+	return 0;
+}
+
+/* An ordinary character or control key. */
+static void
+key_char(struct session *s, struct edit *e, struct complete *c, wint_t ch,
+    ui_line_cb *cb, void *arg, char *line)
+{
+	struct windows *ws = &s->wins;
+
+	switch (ch) {
+	case 0x01:			/* C-a */
+		edit_do(e, EDIT_HOME);
+		break;
+	case 0x02:			/* C-b */
+		edit_do(e, EDIT_LEFT);
+		break;
+	case 0x04:			/* C-d */
+		edit_do(e, EDIT_DELETE);
+		break;
+	case 0x05:			/* C-e */
+		edit_do(e, EDIT_END);
+		break;
+	case 0x06:			/* C-f */
+		edit_do(e, EDIT_RIGHT);
+		break;
+	case 0x08:			/* C-h */
+	case 0x7f:			/* DEL, as most terminals send */
+		edit_do(e, EDIT_BACKSPACE);
+		break;
+	case 0x09:			/* Tab */
+		if (complete_word(c, e, ws->v[ws->cur]) < 0)
+			beep();
+		return;			/* keeps the completion state */
+	case 0x0a:			/* Enter (LF: also pasted newlines) */
+	case 0x0d:
+		edit_get(e, line, UI_LINE_MAX);
+		if (line[0] != '\0') {
+			edit_commit(e);
+			cb(line, arg);
+		}
+		break;
+	case 0x0b:			/* C-k */
+		edit_do(e, EDIT_KILL_END);
+		break;
+	case 0x0c:			/* C-l */
+		clearok(curscr, TRUE);
+		break;
+	case 0x0e:			/* C-n */
+		win_switch(s, (ws->cur + 1) % ws->n);
+		break;
+	case 0x10:			/* C-p */
+		win_switch(s, (ws->cur + ws->n - 1) % ws->n);
+		break;
+	case 0x14:			/* C-t */
+		edit_do(e, EDIT_TRANSPOSE);
+		break;
+	case 0x15:			/* C-u */
+		edit_do(e, EDIT_KILL_START);
+		break;
+	case 0x17:			/* C-w */
+		edit_do(e, EDIT_KILL_WORD);
+		break;
+	case 0x19:			/* C-y */
+		edit_do(e, EDIT_YANK);
+		break;
+	default:
+		if (ch >= 0x20 && ch != 0x7f)
+			edit_insert(e, (wchar_t)ch);
+		break;
+	}
+	complete_reset(c);
+}
+
+int
+ui_keys_locked(struct session *s, struct edit *e, struct complete *c,
+    ui_line_cb *cb, void *arg)
+{
+	static char line[UI_LINE_MAX];
+	wint_t ch;
+	int r, resized = 0;
+
+	if (!ui_started || isendwin())
+		return 0;
+	while ((r = get_wch(&ch)) != ERR) {
+		if (s->wins.n == 0)
+			continue;
+		if (r == OK && ch == 0x1b) {
+			ui_meta = 1;
+			continue;
+		}
+		if (ui_meta) {
+			ui_meta = 0;
+			key_meta(s, e, r == KEY_CODE_YES, ch);
+			complete_reset(c);
+			continue;
+		}
+		if (r == KEY_CODE_YES) {
+			if (key_code(s, e, ch, cb, arg, line))
+				resized = 1;
+			complete_reset(c);
+		} else
+			key_char(s, e, c, ch, cb, arg, line);
+	}
+	if (resized)
+		ui_resize_locked();
+	ui_draw_locked(s, e);
+	return resized;
+}

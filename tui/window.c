@@ -1,0 +1,237 @@
+/*
+ * window.c: the window list (status, rooms, queries), their activity
+ * levels and room nick lists.  Window 0 is the status window and lives
+ * as long as the list.  Guarded by ui_lock.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "casemap.h"
+#include "natter.h"
+
+static void
+window_free(struct window *w)
+{
+	if (w == NULL)
+		return;
+	window_nicks_clear(w);
+	free(w->topic);
+	scroll_free(&w->sb);
+	free(w);
+}
+
+void
+windows_init(struct windows *ws)
+{
+	memset(ws, 0, sizeof(*ws));
+	windows_open(ws, "status", WIN_STATUS);
+}
+
+void
+windows_free(struct windows *ws)
+{
+	int	i;
+
+	for (i = 0; i < ws->n; i++)
+		window_free(ws->v[i]);
+	free(ws->v);
+	memset(ws, 0, sizeof(*ws));
+}
+
+/* from: the first index to look at; 1 keeps a nick called "status"
+ * from landing in the status window. */
+static int
+find_from(const struct windows *ws, const char *name, int from)
+{
+	int	i;
+
+	for (i = from; i < ws->n; i++)
+		if (casemap_cmp(ws->v[i]->name, name) == 0)
+			return i;
+	return -1;
+}
+
+int
+windows_find(const struct windows *ws, const char *name)
+{
+	return find_from(ws, name, 0);
+}
+
+int
+windows_open(struct windows *ws, const char *name, enum win_kind kind)
+{
+	struct window	**v, *w;
+	size_t		  n;
+	int		  i;
+
+	if ((i = find_from(ws, name, kind == WIN_STATUS ? 0 : 1)) != -1)
+		return i;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	if ((v = reallocarray(ws->v, ws->n + 1, sizeof(*v))) == NULL) {
+		free(w);
+		return -1;
+	}
+	ws->v = v;
+	/* Cut a too-long name on a character boundary. */
+	n = strlen(name);
+	if (n >= sizeof(w->name)) {
+		n = sizeof(w->name) - 1;
+		while (n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(w->name, name, n);
+	w->name[n] = '\0';
+	w->kind = kind;
+	scroll_init(&w->sb);
+	ws->v[ws->n] = w;
+	return ws->n++;
+}
+
+void
+windows_close(struct windows *ws, int i)
+{
+	if (i <= 0 || i >= ws->n)
+		return;
+	window_free(ws->v[i]);
+	memmove(&ws->v[i], &ws->v[i + 1], (ws->n - i - 1) * sizeof(ws->v[0]));
+	ws->n--;
+	if (ws->cur > i)
+		ws->cur--;
+	else if (ws->cur == i) {
+		/* Back to the window before, as irssi does. */
+		ws->cur = i - 1;
+		ws->v[ws->cur]->act = ACT_NONE;
+	}
+}
+
+void
+windows_switch(struct windows *ws, int i)
+{
+	if (i < 0 || i >= ws->n)
+		return;
+	ws->cur = i;
+	ws->v[i]->act = ACT_NONE;
+}
+
+void
+windows_mark(struct windows *ws, int i, enum activity act)
+{
+	if (i < 0 || i >= ws->n || i == ws->cur)
+		return;
+	if (act > ws->v[i]->act)
+		ws->v[i]->act = act;
+}
+
+int
+windows_next_active(const struct windows *ws)
+{
+	static const enum activity	order[] = {
+		ACT_HIGHLIGHT, ACT_MSG, ACT_EVENT
+	};
+	size_t				k;
+	int				i, j;
+
+	for (k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+		for (i = 1; i < ws->n; i++) {
+			j = (ws->cur + i) % ws->n;
+			if (ws->v[j]->act == order[k])
+				return j;
+		}
+	return -1;
+}
+
+static int
+nick_find(const struct window *w, const char *nick)
+{
+	int	i;
+
+	for (i = 0; i < w->nnicks; i++)
+		if (casemap_cmp(w->nicks[i], nick) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Keeps the list sorted (rfc1459 order) so the nick list and completion
+ * need no sorting of their own.  An existing nick only gets its prefix
+ * updated.  Returns 0, or -1 if out of memory.
+ */
+int
+window_nick_add(struct window *w, const char *nick, char prefix)
+{
+	char	**nicks, *prefixes, *dup;
+	int	  i, at;
+
+	if (prefix != '@' && prefix != '+')
+		prefix = ' ';
+	if ((i = nick_find(w, nick)) != -1) {
+		w->prefixes[i] = prefix;
+		return 0;
+	}
+	if ((dup = strdup(nick)) == NULL)
+		return -1;
+	if ((nicks = reallocarray(w->nicks, w->nnicks + 1,
+	    sizeof(*nicks))) == NULL) {
+		free(dup);
+		return -1;
+	}
+	w->nicks = nicks;
+	if ((prefixes = realloc(w->prefixes, w->nnicks + 1)) == NULL) {
+		free(dup);
+		return -1;
+	}
+	w->prefixes = prefixes;
+	for (at = 0; at < w->nnicks; at++)
+		if (casemap_cmp(w->nicks[at], nick) > 0)
+			break;
+	memmove(&w->nicks[at + 1], &w->nicks[at],
+	    (w->nnicks - at) * sizeof(*nicks));
+	memmove(&w->prefixes[at + 1], &w->prefixes[at], w->nnicks - at);
+	w->nicks[at] = dup;
+	w->prefixes[at] = prefix;
+	w->nnicks++;
+	return 0;
+}
+
+void
+window_nick_del(struct window *w, const char *nick)
+{
+	int	i;
+
+	if ((i = nick_find(w, nick)) == -1)
+		return;
+	free(w->nicks[i]);
+	memmove(&w->nicks[i], &w->nicks[i + 1],
+	    (w->nnicks - i - 1) * sizeof(w->nicks[0]));
+	memmove(&w->prefixes[i], &w->prefixes[i + 1], w->nnicks - i - 1);
+	w->nnicks--;
+}
+
+void
+window_nick_rename(struct window *w, const char *from, const char *to)
+{
+	char	prefix;
+	int	i;
+
+	if ((i = nick_find(w, from)) == -1)
+		return;
+	prefix = w->prefixes[i];
+	/* Delete and re-add to keep the order. */
+	window_nick_del(w, from);
+	window_nick_add(w, to, prefix);
+}
+
+void
+window_nicks_clear(struct window *w)
+{
+	int	i;
+
+	for (i = 0; i < w->nnicks; i++)
+		free(w->nicks[i]);
+	free(w->nicks);
+	free(w->prefixes);
+	w->nicks = NULL;
+	w->prefixes = NULL;
+	w->nnicks = 0;
+}
