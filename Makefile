@@ -87,7 +87,7 @@ ALL_OBJ = $(SHARED_OBJ) $(SERVER_OBJ) $(TUI_OBJ) $(TEST_OBJ) \
 	$(ASAN_TUI_MODEL_OBJ) \
 	$(TSAN_SHARED_OBJ) $(TSAN_SERVER_OBJ)
 
-.PHONY: all run check asan tsan tests install uninstall clean deps
+.PHONY: all run check asan tsan tests bench install uninstall clean deps
 
 all: $(SERVER) $(CLIENT)
 
@@ -148,6 +148,13 @@ check: deps
 	$(MAKE) all asan tsan tests
 	bash tests/check.sh
 
+# make bench: natterd against ngIRCd and InspIRCd (those installed), see
+# tests/bench/run.sh; BENCH_QUICK=1 for a short run.  Not part of check.
+bench: all
+	@mkdir -p build/bench
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARNFLAGS) -O2 -g -o build/bench/loadgen tests/bench/loadgen.c
+	bash tests/bench/run.sh
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 755 $(SERVER) $(DESTDIR)$(SBINDIR)/natterd
@@ -195,6 +202,8 @@ have python3 || need python3
 have tmux || need tmux
 have mandoc || need mandoc
 have weechat-headless || need weechat-headless
+# ngircd: the client's interoperability test runs it on a private port.
+have ngircd || [ -x /usr/sbin/ngircd ] || { need ngircd; new_ngircd=1; }
 if [ -z "$$missing" ]; then
 	echo "deps: all present"
 	exit 0
@@ -203,7 +212,11 @@ echo "deps: installing$$missing"
 sudo=
 [ "$$(id -u)" = 0 ] || sudo=sudo
 export DEBIAN_FRONTEND=noninteractive
-$$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
+$$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing || exit 1
+# The tests start their own ngircd; the system service is not wanted.
+if [ -n "$${new_ngircd:-}" ] && command -v systemctl >/dev/null 2>&1; then
+	$$sudo systemctl disable --now ngircd >/dev/null 2>&1 || true
+fi
 endef
 export DEPS_SCRIPT
 

@@ -11,6 +11,7 @@
  * sleeping.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -26,7 +27,9 @@
 #include "natterd.h"
 #include "utf8.h"
 
-#define READ_CHUNK	4096
+#define READ_CHUNK	8192
+#define OUT_GATHER	8192	/* replies gathered per read */
+#define PAGE_TRIM	4096
 
 /* The client this thread serves, so a thread never signals itself. */
 static _Thread_local struct client *self;
@@ -59,6 +62,7 @@ client_new(int fd, const char *ip)
 		free(c);
 		return NULL;
 	}
+	atomic_init(&c->refs, 1);
 	c->fd = fd;
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
 	snprintf(c->host, sizeof(c->host), "%s", ip);
@@ -73,9 +77,10 @@ client_new(int fd, const char *ip)
 	return c;
 }
 
-static void
+void
 client_free(struct client *c)
 {
+	close(c->fd);
 	outq_clear(&c->q);
 	frame_free(&c->frame);
 	pthread_mutex_destroy(&c->out_lock);
@@ -217,6 +222,11 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 	for (p = m.command; *p != '\0'; p++)
 		if (*p >= 'a' && *p <= 'z')
 			*p -= 'a' - 'A';
+	/* A QUIT always quits; a reason that is not UTF-8 is not relayed. */
+	if (!valid && strcmp(m.command, "QUIT") == 0) {
+		client_kill(c, "Quit");
+		return 1;
+	}
 	/* NICK answers bad bytes with 432 itself. */
 	if (!valid && strcmp(m.command, "NICK") != 0) {
 		client_sendf(c, ":%s FAIL %s INVALID_UTF8 :Message rejected, "
@@ -277,12 +287,13 @@ client_teardown(struct client *c)
 	const char *reason;
 	struct buf *b;
 	uintptr_t n;
-	int len;
+	int len, queued;
 
 	pthread_mutex_lock(&c->out_lock);
 	reason = c->close_reason != NULL ? c->close_reason : "Connection closed";
 	pthread_mutex_unlock(&c->out_lock);
 
+	batch_begin();
 	pthread_mutex_lock(&server.lock);
 	if (c->flags & CLIENT_REGISTERED) {
 		client_mask(c, mask, sizeof(mask));
@@ -312,22 +323,26 @@ client_teardown(struct client *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	pthread_mutex_unlock(&server.lock);
+	batch_end();
 
 	log_info("%s (%s) closed: %s", c->ip, c->nick, reason);
 
 	/* Best effort: what is queued, then the ERROR line. */
 	(void)client_flush(c);
+	pthread_mutex_lock(&c->out_lock);
+	queued = c->q.count > 0;
+	pthread_mutex_unlock(&c->out_lock);
 	len = snprintf(line, sizeof(line), "ERROR :Closing Link: %s (%s)\r\n",
 	    c->host, reason);
-	if (len > 0 && (size_t)len < sizeof(line) && !client_has_output(c))
+	if (len > 0 && (size_t)len < sizeof(line) && !queued)
 		(void)send(c->fd, line, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	shutdown(c->fd, SHUT_WR);
 	/* Unread input would turn our FIN into a RST that can destroy the
 	 * ERROR line before the peer reads it. */
 	while (recv(c->fd, drain, sizeof(drain), MSG_DONTWAIT) > 0)
 		;
-	close(c->fd);
-	client_free(c);
+	/* A batch elsewhere may still hold c; it sees c->closing. */
+	client_unref(c);
 
 	/* Counted until now so that shutdown waits for the ERROR line. */
 	pthread_mutex_lock(&server.lock);
@@ -336,37 +351,126 @@ client_teardown(struct client *c)
 	pthread_mutex_unlock(&server.lock);
 }
 
+/*
+ * Reads once and handles every complete line, as one batch.  Its own
+ * frame holds the read buffer, so the loop's frame stays small and an
+ * idle thread can give these pages back (stack_trim).  Returns -1 when
+ * the connection is done.
+ */
+static __attribute__((noinline)) int
+client_read(struct client *c)
+{
+	char buf[READ_CHUNK], out[OUT_GATHER], why[128];
+	ssize_t n;
+	int rc;
+
+	n = read(c->fd, buf, sizeof(buf));
+	if (n == 0) {
+		client_kill(c, "Connection closed");
+		return -1;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		snprintf(why, sizeof(why), "Read error: %s", strerror(errno));
+		client_kill(c, why);
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &c->last_read);
+	c->ping_sent = 0;
+	batch_begin_self(c, out, sizeof(out));
+	rc = frame_feed(&c->frame, buf, (size_t)n, client_line, c);
+	batch_end();
+	if (rc == -1)
+		client_kill(c, "Out of memory");
+	return 0;
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define STACK_TRIM	0	/* the sanitizers keep their own stack state */
+#else
+#define STACK_TRIM	1
+#endif
+
+/*
+ * Gives back the stack pages below the caller's frame that deeper calls
+ * touched (registration, a burst of commands): an idle client then
+ * holds about one page of stack instead of four.  Rate-limited, since a
+ * busy thread would only fault them in again.
+ */
+static __attribute__((noinline)) void
+stack_trim(char *stack_lo)
+{
+	char here;
+	uintptr_t top;
+
+	if (!STACK_TRIM || stack_lo == NULL)
+		return;
+	/* Keep the page this frame is on: ppoll() runs there. */
+	top = (uintptr_t)&here & ~(uintptr_t)(PAGE_TRIM - 1);
+	if (top > (uintptr_t)stack_lo)
+		(void)madvise(stack_lo, top - (uintptr_t)stack_lo,
+		    MADV_DONTNEED);
+}
+
+/* The lowest address of this thread's stack, or NULL. */
+static char *
+stack_low(void)
+{
+	pthread_attr_t attr;
+	void *addr = NULL;
+	size_t size;
+
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return NULL;
+	if (pthread_attr_getstack(&attr, &addr, &size) != 0)
+		addr = NULL;
+	pthread_attr_destroy(&attr);
+	return addr;
+}
+
 void *
 client_main(void *arg)
 {
 	struct client *c = arg;
-	char buf[READ_CHUNK];
 	struct pollfd pfd;
 	struct timespec ts;
 	sigset_t waitmask;
-	long long now, wait;
-	ssize_t n;
-	char why[128];
+	long long now, wait, trimmed = 0;
+	char why[128], *stack_lo;
+	int closing, busy = 1;
 
 	self = c;
 	pthread_setname_np(pthread_self(), "natterd-client");
 	pthread_sigmask(SIG_SETMASK, NULL, &waitmask);
 	sigdelset(&waitmask, SIGUSR1);
+	stack_lo = stack_low();
 
 	for (;;) {
-		if (client_closing(c))
-			break;
 		now = now_ms();
 		client_timers(c, now);
-		if (client_closing(c))
-			break;
-		wait = client_next_timer(c, now);
-		ts.tv_sec = wait / 1000;
-		ts.tv_nsec = (wait % 1000) * 1000000;
 		pfd.fd = c->fd;
 		pfd.events = POLLIN;
-		if (client_has_output(c))
+		pthread_mutex_lock(&c->out_lock);
+		closing = c->closing;
+		c->want_out = c->q.count > 0;
+		if (c->want_out)
 			pfd.events |= POLLOUT;
+		pthread_mutex_unlock(&c->out_lock);
+		if (closing)
+			break;
+		wait = client_next_timer(c, now);
+		if (busy) {
+			/* Trim at most once a second; come back to do it. */
+			if (now - trimmed >= 1000) {
+				stack_trim(stack_lo);
+				trimmed = now;
+				busy = 0;
+			} else if (wait > 1000 - (now - trimmed))
+				wait = 1000 - (now - trimmed);
+		}
+		ts.tv_sec = wait / 1000;
+		ts.tv_nsec = (wait % 1000) * 1000000;
 		pfd.revents = 0;
 		if (ppoll(&pfd, 1, &ts, &waitmask) == -1) {
 			if (errno == EINTR)
@@ -376,30 +480,16 @@ client_main(void *arg)
 			client_kill(c, why);
 			break;
 		}
+		if (pfd.revents == 0)
+			continue;
+		busy = 1;
 		if ((pfd.revents & POLLOUT) && client_flush(c) == -1) {
 			client_kill(c, "Write error");
 			break;
 		}
-		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
-			continue;
-		n = read(c->fd, buf, sizeof(buf));
-		if (n == 0) {
-			client_kill(c, "Connection closed");
+		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) &&
+		    client_read(c) == -1)
 			break;
-		}
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				continue;
-			snprintf(why, sizeof(why), "Read error: %s",
-			    strerror(errno));
-			client_kill(c, why);
-			break;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &c->last_read);
-		c->ping_sent = 0;
-		if (frame_feed(&c->frame, buf, (size_t)n, client_line, c) == -1)
-			client_kill(c, "Out of memory");
 	}
 	client_teardown(c);
 	return NULL;

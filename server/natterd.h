@@ -70,6 +70,7 @@ struct outq {
 struct room;
 
 struct client {
+	atomic_int	 refs;		/* own thread 1, plus each holder */
 	int		 fd;				/* [R] */
 	pthread_t	 thread;			/* [S] set at accept */
 	char		 ip[HOST_MAX];			/* [R] numeric */
@@ -98,6 +99,7 @@ struct client {
 
 	pthread_mutex_t	 out_lock;
 	struct outq	 q;				/* [O] */
+	int		 want_out;	/* [O] owner polls POLLOUT or is woken */
 	int		 closing;			/* [O] */
 	char		*close_reason;			/* [O] set by others */
 
@@ -238,10 +240,26 @@ struct buf	*buf_printf(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 struct buf	*buf_ref(struct buf *);
 void		 buf_unref(struct buf *);
-/* Queues b on c (taking its own reference); sends at once when the
- * queue is empty.  Disconnects c at the SendQ limit.  Safe from any
- * thread, with or without server.lock. */
+/*
+ * Queues b on c (taking its own reference).  Disconnects c at the SendQ
+ * limit.  Safe from any thread, with or without server.lock.  Inside a
+ * batch the write happens at batch_end(); outside one, at once.
+ */
 void		 client_send(struct client *c, struct buf *b);
+/*
+ * A batch gathers the clients a thread queued output for, so that each
+ * gets one writev() for everything one read of input produced, made
+ * after server.lock is released.  Per thread; batches do not nest.
+ */
+void		 batch_begin(void);
+/* A batch whose output to c (the thread's own client) is gathered in
+ * out (outcap bytes, on the caller's stack) and written at batch_end()
+ * without allocating. */
+void		 batch_begin_self(struct client *c, char *out, size_t outcap);
+void		 batch_end(void);
+struct client	*client_ref(struct client *c);
+/* Closes the socket and frees c with the last reference. */
+void		 client_unref(struct client *c);
 void		 client_sendf(struct client *c, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 /* Numeric reply: see numeric.h. */
@@ -250,12 +268,12 @@ void		 reply(struct client *c, const char *, ...)
 /* Writes as much queued output as the socket takes.  Own thread only.
  * Returns -1 on a write error. */
 int		 client_flush(struct client *c);
-int		 client_has_output(struct client *c);
 void		 outq_clear(struct outq *q);
 
 /* client.c */
 void		*client_main(void *);
 struct client	*client_new(int fd, const char *ip);
+void		 client_free(struct client *c);
 /* Asks c's thread to close the connection with reason (ERROR line,
  * QUIT to shared rooms).  Safe from any thread; the first reason wins. */
 void		 client_kill(struct client *c, const char *reason);

@@ -2,15 +2,19 @@
  * output.c: formatted lines and the per-client output queue.
  *
  * A line for many recipients is formatted once into a reference-counted
- * struct buf and queued on each.  The fast path: when a recipient's
- * queue is empty the sender writes straight to its socket with
- * MSG_DONTWAIT and queues only what the kernel did not take.  The
- * recipient's own thread flushes the rest when the socket is writable.
- * A client whose unsent output would pass its SendQ is disconnected
- * instead, so one stalled reader never slows a room down.
+ * struct buf and queued on each.  Queuing never writes: the thread that
+ * turns a recipient's queue from empty to non-empty adds the recipient
+ * to its batch, and at batch_end() (after it has processed one read of
+ * input and released server.lock) writes each recipient's whole queue
+ * with one writev(MSG_DONTWAIT-like, the sockets are non-blocking).
+ * What the kernel does not take stays queued, and the recipient's own
+ * thread, woken once, writes it when the socket is writable.  A client
+ * whose unsent output would pass its SendQ is disconnected instead, so
+ * one stalled reader never slows a room down.
  *
  * Each queue is guarded by its client's out_lock (see natterd.h for the
- * lock order: server.lock, then out_lock).
+ * lock order: server.lock, then out_lock).  A batch holds a reference
+ * on each client in it, so a client that quits meanwhile stays valid.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -164,45 +168,236 @@ client_doom_locked(struct client *c, const char *reason)
 	client_wake_locked(c);
 }
 
+/* Writes what the socket takes.  Caller holds c->out_lock.  Returns -1
+ * on a write error, else 0 (output may remain queued). */
+static int
+outq_write_locked(struct client *c)
+{
+	struct iovec iov[OUTQ_IOV_MAX];
+	struct outq *q = &c->q;
+	struct buf *b;
+	unsigned i, n;
+	size_t total;
+	ssize_t w;
+
+	while (q->count > 0) {
+		n = q->count < OUTQ_IOV_MAX ? q->count : OUTQ_IOV_MAX;
+		total = 0;
+		for (i = 0; i < n; i++) {
+			b = q->ring[(q->head + i) % q->cap];
+			iov[i].iov_base = b->data;
+			iov[i].iov_len = b->len;
+			total += b->len;
+		}
+		iov[0].iov_base = (char *)iov[0].iov_base + q->off;
+		iov[0].iov_len -= q->off;
+		total -= q->off;
+		w = writev(c->fd, iov, (int)n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		outq_consume(q, (size_t)w);
+		if ((size_t)w < total)
+			return 0;	/* the socket is full */
+	}
+	return 0;
+}
+
+/*
+ * Another thread's write to c: what the socket takes now; the owner is
+ * woken to wait for POLLOUT only if something is left and it does not
+ * know yet.
+ */
+static void
+client_push(struct client *c)
+{
+	pthread_mutex_lock(&c->out_lock);
+	if (!c->closing) {
+		if (outq_write_locked(c) == -1)
+			client_doom_locked(c, "Write error");
+		else if (c->q.count > 0 && !c->want_out) {
+			c->want_out = 1;
+			client_wake_locked(c);
+		}
+	}
+	pthread_mutex_unlock(&c->out_lock);
+}
+
+#define BATCH_INLINE	32
+
+struct batch {
+	struct client	**v;		/* inl, or a heap array when larger */
+	int		 n;
+	int		 cap;
+	int		 active;
+	struct client	*inl[BATCH_INLINE];
+	/* The batch owner's own output, gathered without allocating. */
+	struct client	*self;
+	char		*out;
+	size_t		 outlen;
+	size_t		 outcap;
+};
+
+static _Thread_local struct batch batch;
+
+void
+batch_begin(void)
+{
+	batch.active = 1;
+	if (batch.v == NULL) {
+		batch.v = batch.inl;
+		batch.cap = BATCH_INLINE;
+	}
+}
+
+void
+batch_begin_self(struct client *c, char *out, size_t outcap)
+{
+	batch_begin();
+	batch.self = c;
+	batch.out = out;
+	batch.outlen = 0;
+	batch.outcap = outcap;
+}
+
+/* Moves the gathered own output into c's queue (in order). */
+static void
+batch_spill_locked(struct client *c)
+{
+	struct buf *b;
+
+	if (batch.outlen == 0)
+		return;
+	b = buf_new(batch.outlen);
+	memcpy(b->data, batch.out, batch.outlen);
+	batch.outlen = 0;
+	if (outq_push(&c->q, b) == -1)
+		client_doom_locked(c, "Out of memory");
+	else
+		c->q.bytes += b->len;
+	buf_unref(b);
+}
+
+/* Writes the owner's gathered output, straight from the stack when
+ * nothing is queued before it. */
+static void
+batch_flush_self(struct client *c)
+{
+	ssize_t w = 0;
+
+	pthread_mutex_lock(&c->out_lock);
+	if (c->q.count == 0) {
+		w = send(c->fd, batch.out, batch.outlen,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0)
+			w = 0;
+		batch.out += w;
+		batch.outlen -= (size_t)w;
+	}
+	batch_spill_locked(c);
+	pthread_mutex_unlock(&c->out_lock);
+}
+
+void
+batch_end(void)
+{
+	int i;
+
+	if (batch.self != NULL && batch.outlen > 0)
+		batch_flush_self(batch.self);
+	batch.self = NULL;
+	batch.out = NULL;
+	batch.outlen = batch.outcap = 0;
+	batch.active = 0;
+	for (i = 0; i < batch.n; i++) {
+		client_push(batch.v[i]);
+		client_unref(batch.v[i]);
+	}
+	batch.n = 0;
+	if (batch.v != batch.inl) {
+		/* A big room's burst; do not keep its array. */
+		free(batch.v);
+		batch.v = batch.inl;
+		batch.cap = BATCH_INLINE;
+	}
+}
+
+/* Adds c to this thread's batch; returns -1 if it cannot. */
+static int
+batch_add(struct client *c)
+{
+	struct client **nv;
+	int ncap;
+
+	if (batch.n == batch.cap) {
+		ncap = batch.cap * 2;
+		if ((nv = malloc((size_t)ncap * sizeof(*nv))) == NULL)
+			return -1;
+		memcpy(nv, batch.v, (size_t)batch.n * sizeof(*nv));
+		if (batch.v != batch.inl)
+			free(batch.v);
+		batch.v = nv;
+		batch.cap = ncap;
+	}
+	batch.v[batch.n++] = client_ref(c);
+	return 0;
+}
+
+struct client *
+client_ref(struct client *c)
+{
+	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	return c;
+}
+
+void
+client_unref(struct client *c)
+{
+	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+		client_free(c);
+}
+
 void
 client_send(struct client *c, struct buf *b)
 {
-	ssize_t n = 0;
 	int was_empty;
 
+	if (c == batch.self && b->len <= batch.outcap - batch.outlen) {
+		memcpy(batch.out + batch.outlen, b->data, b->len);
+		batch.outlen += b->len;
+		return;
+	}
 	pthread_mutex_lock(&c->out_lock);
-	if (c->closing)
-		goto out;
-	was_empty = c->q.count == 0;
-	if (was_empty) {
-		n = send(c->fd, b->data, b->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n == (ssize_t)b->len)
-			goto out;
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR) {
-				client_doom_locked(c, "Write error");
-				goto out;
-			}
-			n = 0;
-		}
+	if (c == batch.self)
+		batch_spill_locked(c);
+	if (c->closing) {
+		pthread_mutex_unlock(&c->out_lock);
+		return;
 	}
-	if (c->q.bytes + (b->len - (size_t)n) > config.sendq) {
+	if (c->q.bytes + b->len > config.sendq) {
 		client_doom_locked(c, "SendQ exceeded");
-		goto out;
+		pthread_mutex_unlock(&c->out_lock);
+		return;
 	}
+	was_empty = c->q.count == 0;
 	if (outq_push(&c->q, b) == -1) {
 		client_doom_locked(c, "Out of memory");
-		goto out;
+		pthread_mutex_unlock(&c->out_lock);
+		return;
 	}
-	if (was_empty)
-		c->q.off = (size_t)n;
-	c->q.bytes += b->len - (size_t)n;
-	/* The owner polls for POLLOUT only while its queue is non-empty. */
-	if (was_empty)
-		client_wake_locked(c);
-out:
+	c->q.bytes += b->len;
 	pthread_mutex_unlock(&c->out_lock);
+	/*
+	 * Whoever fills an empty queue writes it out.  A non-empty queue is
+	 * already someone's: a batch that will write it, or an owner that
+	 * waits for POLLOUT.
+	 */
+	if (was_empty && (!batch.active || batch_add(c) == -1))
+		client_push(c);
 }
 
 void
@@ -210,7 +405,23 @@ client_sendf(struct client *c, const char *fmt, ...)
 {
 	struct buf *b;
 	va_list ap;
+	size_t room;
+	int n;
 
+	if (c == batch.self && batch.outcap - batch.outlen > 2) {
+		/* The common reply: no allocation at all. */
+		room = batch.outcap - batch.outlen;
+		if (room > OUT_LINE_MAX)
+			room = OUT_LINE_MAX;
+		va_start(ap, fmt);
+		n = vsnprintf(batch.out + batch.outlen, room - 2, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < room - 2) {
+			memcpy(batch.out + batch.outlen + n, "\r\n", 2);
+			batch.outlen += (size_t)n + 2;
+			return;
+		}
+	}
 	va_start(ap, fmt);
 	b = buf_vprintf(fmt, ap);
 	va_end(ap);
@@ -235,44 +446,10 @@ reply(struct client *c, const char *fmt, ...)
 int
 client_flush(struct client *c)
 {
-	struct iovec iov[OUTQ_IOV_MAX];
-	struct outq *q = &c->q;
-	struct buf *b;
-	unsigned i, n;
-	ssize_t w;
-	int rc = 0;
+	int rc;
 
 	pthread_mutex_lock(&c->out_lock);
-	while (q->count > 0) {
-		n = q->count < OUTQ_IOV_MAX ? q->count : OUTQ_IOV_MAX;
-		for (i = 0; i < n; i++) {
-			b = q->ring[(q->head + i) % q->cap];
-			iov[i].iov_base = b->data;
-			iov[i].iov_len = b->len;
-		}
-		iov[0].iov_base = (char *)iov[0].iov_base + q->off;
-		iov[0].iov_len -= q->off;
-		w = writev(c->fd, iov, (int)n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				rc = -1;
-			break;
-		}
-		outq_consume(q, (size_t)w);
-	}
+	rc = outq_write_locked(c);
 	pthread_mutex_unlock(&c->out_lock);
 	return rc;
-}
-
-int
-client_has_output(struct client *c)
-{
-	int n;
-
-	pthread_mutex_lock(&c->out_lock);
-	n = c->q.count > 0;
-	pthread_mutex_unlock(&c->out_lock);
-	return n;
 }

@@ -1283,6 +1283,8 @@ main(int argc, char *argv[])
 			while (mono_ns() - t0 < (uint64_t)(o.idle_secs *
 			    (double)NS_PER_S))
 				poll_once(100);
+			/* Memory per client is what an idle one holds. */
+			rss1 = proc_status_kb("VmRSS");
 		} else {
 			for (i = 0; i < o.nclients; i++)
 				if (conns[i].stalled) {

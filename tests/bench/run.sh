@@ -10,6 +10,8 @@
 # under build/bench/; each run of a scenario gets a fresh server process.
 # Environment: BENCH_REPS (repetitions), BENCH_SCENARIOS (names),
 # BENCH_SERVERS (natterd ngircd inspircd), BENCH_KEEP=1 keeps the logs.
+# Exit status 1 when a natterd run stalls, loses messages or does not
+# register every client, or a server does not start.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -41,21 +43,21 @@ die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 scenario_args() {
 	if [ "$QUICK" = 1 ]; then
 		case $1 in
-		fanout)  echo "-n 100 -r 1 -s 2 -m 300 -w 20 --max-secs 2" ;;
-		rooms)   echo "-n 200 -r 20 -s 20 -m 200 -w 20 --max-secs 2" ;;
+		fanout)  echo "-n 100 -r 1 -s 2 -m 300 -w 20 --max-secs 1" ;;
+		rooms)   echo "-n 200 -r 20 -s 20 -m 200 -w 20 --max-secs 1" ;;
 		paced)   echo "-n 100 -r 1 -s 2 --rate 20 -m 20" ;;
-		slow)    echo "-n 200 -r 20 -s 20 -m 200 -w 20 --stalled 5 --max-secs 2" ;;
-		connect) echo "-n 300 -k 50 --reg-timeout 3" ;;
+		slow)    echo "-n 200 -r 20 -s 20 -m 200 -w 20 --stalled 5 --max-secs 1" ;;
+		connect) echo "-n 300 -k 50 --reg-timeout 2" ;;
 		idle)    echo "-n 500 --idle-secs 1 --reg-timeout 5" ;;
 		esac
 		return
 	fi
 	case $1 in
-	fanout)  echo "-n 500 -r 1 -s 5 -m 2000 -w 20 --max-secs 4" ;;
-	rooms)   echo "-n 1000 -r 100 -s 100 -m 2000 -w 20 --max-secs 4" ;;
-	paced)   echo "-n 500 -r 1 -s 5 --rate 20 -m 40" ;;
-	slow)    echo "-n 1000 -r 100 -s 100 -m 2000 -w 20 --stalled 5 --max-secs 4" ;;
-	connect) echo "-n 2000 -k 200 --reg-timeout 6" ;;
+	fanout)  echo "-n 500 -r 1 -s 5 -m 2000 -w 20 --max-secs 3" ;;
+	rooms)   echo "-n 1000 -r 100 -s 100 -m 2000 -w 20 --max-secs 3" ;;
+	paced)   echo "-n 500 -r 1 -s 5 --rate 20 -m 30" ;;
+	slow)    echo "-n 1000 -r 100 -s 100 -m 2000 -w 20 --stalled 5 --max-secs 3" ;;
+	connect) echo "-n 2000 -k 200 --reg-timeout 4" ;;
 	idle)    echo "-n 10000 --idle-secs 1 --reg-timeout 12" ;;
 	esac
 }
@@ -244,7 +246,9 @@ for rep in $(seq 1 "$REPS"); do
 				line="RESULT scenario=$sc server=$srv ok=0"
 			fi
 			if [ "$rc" != 0 ]; then
-				FAILED=1
+				# Peers hitting their own limits (e.g. in
+				# connect) are reported, not failures.
+				[ "$srv" = natterd ] && FAILED=1
 				grep -E 'error|closed' "$WORK/out" | head -n 3 |
 				    sed "s/^/rep $rep $sc $srv: /"
 			fi
@@ -252,6 +256,9 @@ for rep in $(seq 1 "$REPS"); do
 			printf 'rep %d %-7s %-8s %s\n' "$rep" "$sc" "$srv" \
 			    "$(echo "$line" | tr ' ' '\n' | grep -E '^(ok|deliveries_per_s|p99_us|lost|reg_per_s|rss_per_client_kb|cpu_s)=' | tr '\n' ' ')"
 			stop_server
+			# Let the kernel tear down thousands of sockets
+			# before the next measurement.
+			case $sc in connect|idle) sleep 1 ;; esac
 		done
 	done
 done

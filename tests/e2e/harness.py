@@ -15,6 +15,7 @@ Every process and socket a test opens is registered with its Fixture and
 closed by Fixture.cleanup(), which also reports sanitizer output.
 """
 
+import collections
 import os
 import re
 import select
@@ -134,8 +135,8 @@ class Fixture:
                             errors="replace", timeout=scaled(timeout))
         report = sanitizer_report(cp.stderr)
         if report:
-            self.problems.append("sanitizer report from natterd %s:\n%s"
-                                 % (" ".join(map(str, args)), report))
+            self.problems.append("sanitizer report from natterd %s: %s"
+                                 % (" ".join(map(str, args)), report.strip()))
         return cp
 
     def spawn(self, name, argv, **kw):
@@ -364,8 +365,8 @@ class Server:
         self._checked = True
         report = sanitizer_report(self.log_text())
         if report:
-            self.f.problems.append("sanitizer report (port %s):\n%s"
-                                   % (self.port, report))
+            self.f.problems.append("sanitizer report from natterd (port %s): %s"
+                                   % (self.port, report.strip()))
         rc = self.returncode
         if rc is not None and rc < 0 and not self.stopped_by_us:
             self.f.problems.append("natterd (port %s) died of signal %d"
@@ -395,7 +396,7 @@ class Client:
         self.port = port or server.port
         self.auto_pong = auto_pong
         self.history = []
-        self.pending = []
+        self.pending = collections.deque()
         self.closed = False
         self._buf = b""
         self._syncs = 0
@@ -524,6 +525,7 @@ class Client:
                 self._pump(deadline, gen)
 
     def _fail(self, what, skipped):
+        skipped = list(skipped)
         shown = skipped[-12:]
         more = "" if len(shown) == len(skipped) else \
             " (%d earlier lines not shown)" % (len(skipped) - len(shown))
@@ -541,7 +543,7 @@ class Client:
 
         def step():
             while self.pending:
-                line = self.pending.pop(0)
+                line = self.pending.popleft()
                 seen.append(line)
                 if matches(pattern, line):
                     return seen
@@ -553,7 +555,7 @@ class Client:
         """The next line (consumed); answered server PINGs are skipped."""
         def step():
             while self.pending:
-                line = self.pending.pop(0)
+                line = self.pending.popleft()
                 if skip_pings and self.auto_pong and \
                         re.fullmatch(r"(?::\S+ )?PING .*", line):
                     continue
@@ -589,7 +591,7 @@ class Client:
 
         def step():
             while self.pending and todo:
-                line = self.pending.pop(0)
+                line = self.pending.popleft()
                 seen.append(line)
                 for k, (i, p) in enumerate(todo):
                     if matches(p, line):
@@ -641,7 +643,8 @@ class Client:
         with self._cv:
             while not self.closed and time.monotonic() < deadline:
                 self._pump(deadline, self._gen)
-            out, self.pending = self.pending, []
+            out = list(self.pending)
+            self.pending.clear()
         return out
 
     def expect_closed(self, timeout=5):
@@ -649,7 +652,8 @@ class Client:
         it."""
         def step():
             if self.closed:
-                out, self.pending[:] = list(self.pending), []
+                out = list(self.pending)
+                self.pending.clear()
                 return out
             return None
         deadline = time.monotonic() + scaled(timeout)

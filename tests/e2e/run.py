@@ -111,6 +111,7 @@ def worker(args):
     if f.problems and result["status"] != "fail":
         result["status"] = "fail"
         result["message"] = f.problems[0].splitlines()[0]
+        result["trace"] = ""
     if f.problems:
         result["problems"] = f.problems
     result["duration"] = time.monotonic() - start
@@ -261,8 +262,12 @@ def main():
         for r in failed:
             print("\n---- %s" % r["id"])
             print("  " + r["message"].replace("\n", "\n  "))
-            for prob in r.get("problems", [])[1 if r["message"] else 0:]:
-                print("  " + prob.replace("\n", "\n  "))
+            for prob in r.get("problems", []):
+                lines = prob.splitlines()
+                if lines and lines[0] == r["message"]:
+                    lines = lines[1:]      # already shown
+                for line in lines:
+                    print("  " + line)
             if r.get("trace"):
                 print("  at:\n    " + r["trace"].rstrip().replace("\n", "\n    "))
             if r.get("details"):

@@ -301,17 +301,28 @@ def test_names(f):
     c.expect_exact_sequence([numeric("366", "carol", "#none :End of /NAMES list")])
 
 
-def test_names_invite_only_room_hidden(f):
+def test_names_hides_invisible_users_from_outsiders(f):
+    # RFC 2812 3.2.5: invisible (+i) users are listed only to those who
+    # share the room with them.
     s = Server(f)
     a, b, c = s.user("alice"), s.user("bob"), s.user("carol")
     join(a, b, room="#hid")
-    a.send("MODE #hid +i")
-    a.expect(":alice!alice@127.0.0.1 MODE #hid +i")
+    b.send("MODE bob +i")
+    b.expect(":bob MODE bob :+i")
     c.send("NAMES #hid")
-    lines = c.read_until(numeric("366", "carol", "#hid :End of /NAMES list"))
-    assert lines == [numeric("366", "carol", "#hid :End of /NAMES list")], \
-        "NAMES of a +i room by a non-member lists its members (natterd.h: " \
-        "+i rooms list members only to members): %s" % lines
-    b.send("NAMES #hid")
-    line = b.expect(rx(r":irc\.test 353 bob [=*@] #hid :.*"))
+    line = c.expect(rx(r":irc\.test 353 carol = #hid :.*"))
+    assert set(line.split(" :", 1)[1].split()) == {"@alice"}, line
+    c.expect(numeric("366", "carol", "#hid :End of /NAMES list"))
+    a.send("NAMES #hid")
+    line = a.expect(rx(r":irc\.test 353 alice = #hid :.*"))
     assert set(line.split(" :", 1)[1].split()) == {"@alice", "bob"}, line
+
+
+def test_names_without_argument(f):
+    s = Server(f)
+    a = s.user("alice")
+    a.join("#room")
+    a.send("NAMES")
+    lines = a.read_until(rx(r":irc\.test 366 alice \S+ :End of /NAMES list"))
+    assert lines[-1] in (numeric("366", "alice", "* :End of /NAMES list"),
+                         numeric("366", "alice", "#room :End of /NAMES list")), lines

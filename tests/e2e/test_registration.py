@@ -99,6 +99,8 @@ def test_cap_ls_without_version(f):
     c = s.client()
     c.send("CAP LS")
     c.expect(":irc.test CAP * LS :")
+    c.send("CAP REQ :foo")
+    c.expect(":irc.test CAP * NAK :foo")
     c.send("CAP END")
     c.register("alice")
 

@@ -13,14 +13,20 @@ from harness import Server, join, numeric, rx, slow
 # flooder goes on in batches until the stalled client is dropped.
 MAX_COUNT = 20000
 PAD = "p" * 420
+WINDOW = 1000
 
 
-def flood(client, room, count, errors, stop=None, sent=None):
+def flood(client, room, count, errors, stop=None, sent=None, acked=None):
     """Sends numbered PRIVMSGs to room in batches of 100 until count or
-    stop is set; sent[0] is the number sent."""
+    stop is set; sent[0] is the number sent.  With acked (a callable: how
+    many a reading member got), stays at most WINDOW messages ahead of it,
+    so that member never falls behind and hits the SendQ itself."""
     try:
         i = 0
         while i < count and not (stop and stop.is_set()):
+            if acked is not None and i - acked() >= WINDOW:
+                time.sleep(0.001)
+                continue
             n = min(100, count - i)
             client.send_raw("".join("PRIVMSG %s :%05d %s\r\n" % (room, k, PAD)
                                     for k in range(i, i + n)).encode())
@@ -42,15 +48,19 @@ def test_sendq_drops_stalled_reader_only(f):
     sender.expect(":x!x@127.0.0.1 JOIN #flood")
     reader.expect(":x!x@127.0.0.1 JOIN #flood")
     # x reads nothing from here on.
-    errors, stop, sent = [], threading.Event(), [0]
+    errors, stop, sent, got = [], threading.Event(), [0], []
     t = threading.Thread(target=flood, args=(sender, "#flood", MAX_COUNT,
-                                             errors, stop, sent))
+                                             errors, stop, sent,
+                                             lambda: len(got)))
     t.start()
-    got = []
     quit_line = ":x!x@127.0.0.1 QUIT :SendQ exceeded"
     msg = re.compile(r":flooder!flooder@127\.0\.0\.1 PRIVMSG #flood :(\d{5}) " + PAD)
     try:
-        while not (stop.is_set() and not t.is_alive() and len(got) >= sent[0]):
+        while True:
+            if stop.is_set() or not t.is_alive():
+                t.join(30)              # sent[0] is final now
+                if len(got) >= sent[0]:
+                    break
             line = reader.next_line(timeout=20)
             m = msg.fullmatch(line)
             if m:
@@ -63,7 +73,10 @@ def test_sendq_drops_stalled_reader_only(f):
             else:
                 raise AssertionError("reader: unexpected line %r after %d "
                                      "messages" % (line, len(got)))
-            if not t.is_alive() and not stop.is_set():
+        if not stop.is_set():
+            try:
+                reader.expect(quit_line, timeout=5)
+            except AssertionError:
                 raise AssertionError("%d messages (%d bytes each) flooded, x "
                                      "never dropped for SendQ" % (sent[0], len(line)))
     finally:

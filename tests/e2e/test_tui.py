@@ -223,6 +223,8 @@ def test_tui_resize_redraws(f):
             bob.send("PRIVMSG #lobby :line %02d %s" % (i, "abc " * (i % 20)))
         a.wait(rx(STAMP + r" <bob> line 29 .*"))
         a.type("draft text")
+        # The capture must not race the echo of the typing.
+        a.wait(lambda rows: "draft text" in rows)
         before = a.lines()
 
         def layout_ok(w, h):
