@@ -202,6 +202,8 @@ have python3 || need python3
 have tmux || need tmux
 have mandoc || need mandoc
 have weechat-headless || need weechat-headless
+# The real-client test drives weechat through its fifo plugin.
+ls /usr/lib/*/weechat/plugins/fifo.so >/dev/null 2>&1 || need weechat-plugins
 # ngircd: the client's interoperability test runs it on a private port.
 have ngircd || [ -x /usr/sbin/ngircd ] || { need ngircd; new_ngircd=1; }
 if [ -z "$$missing" ]; then
