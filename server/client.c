@@ -453,7 +453,8 @@ client_main(void *arg)
 		pfd.events = POLLIN;
 		pthread_mutex_lock(&c->out_lock);
 		closing = c->closing;
-		c->want_out = c->q.count > 0;
+		/* While another thread writes for c, it wakes c if needed. */
+		c->want_out = c->q.count > 0 && !c->writing;
 		if (c->want_out)
 			pfd.events |= POLLOUT;
 		pthread_mutex_unlock(&c->out_lock);

@@ -100,6 +100,7 @@ struct client {
 	pthread_mutex_t	 out_lock;
 	struct outq	 q;				/* [O] */
 	int		 want_out;	/* [O] owner polls POLLOUT or is woken */
+	int		 writing;	/* [O] a thread is in writev() for c */
 	int		 closing;			/* [O] */
 	char		*close_reason;			/* [O] set by others */
 

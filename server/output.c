@@ -168,8 +168,28 @@ client_doom_locked(struct client *c, const char *reason)
 	client_wake_locked(c);
 }
 
-/* Writes what the socket takes.  Caller holds c->out_lock.  Returns -1
- * on a write error, else 0 (output may remain queued). */
+/* Puts b in front of everything queued (the rest of a write that
+ * must go out before what others queued meanwhile). */
+static int
+outq_push_front(struct outq *q, struct buf *b)
+{
+	if (outq_push(q, b) == -1)
+		return -1;
+	/* outq_push appended it; rotate it to the head. */
+	q->head = (q->head + q->cap - 1) % q->cap;
+	q->ring[q->head] = q->ring[(q->head + q->count) % q->cap];
+	q->off = 0;
+	return 0;
+}
+
+/*
+ * Writes what the socket takes.  Caller holds c->out_lock, which is
+ * dropped around each writev() so that threads queuing for c (under
+ * server.lock) never wait for a system call; c->writing keeps this the
+ * only writer meanwhile, and the queued bufs it writes from stay put
+ * until it consumes them.  Returns -1 on a write error, else 0 (output
+ * may remain queued: the socket is full, or another thread is writing).
+ */
 static int
 outq_write_locked(struct client *c)
 {
@@ -179,7 +199,11 @@ outq_write_locked(struct client *c)
 	unsigned i, n;
 	size_t total;
 	ssize_t w;
+	int rc = 0, err;
 
+	if (c->writing)
+		return 0;
+	c->writing = 1;
 	while (q->count > 0) {
 		n = q->count < OUTQ_IOV_MAX ? q->count : OUTQ_IOV_MAX;
 		total = 0;
@@ -192,19 +216,23 @@ outq_write_locked(struct client *c)
 		iov[0].iov_base = (char *)iov[0].iov_base + q->off;
 		iov[0].iov_len -= q->off;
 		total -= q->off;
+		pthread_mutex_unlock(&c->out_lock);
 		w = writev(c->fd, iov, (int)n);
+		err = errno;
+		pthread_mutex_lock(&c->out_lock);
 		if (w < 0) {
-			if (errno == EINTR)
+			if (err == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			return -1;
+			if (err != EAGAIN && err != EWOULDBLOCK)
+				rc = -1;
+			break;
 		}
 		outq_consume(q, (size_t)w);
 		if ((size_t)w < total)
-			return 0;	/* the socket is full */
+			break;		/* the socket is full */
 	}
-	return 0;
+	c->writing = 0;
+	return rc;
 }
 
 /*
@@ -219,7 +247,7 @@ client_push(struct client *c)
 	if (!c->closing) {
 		if (outq_write_locked(c) == -1)
 			client_doom_locked(c, "Write error");
-		else if (c->q.count > 0 && !c->want_out) {
+		else if (c->q.count > 0 && !c->writing && !c->want_out) {
 			c->want_out = 1;
 			client_wake_locked(c);
 		}
@@ -282,23 +310,48 @@ batch_spill_locked(struct client *c)
 	buf_unref(b);
 }
 
-/* Writes the owner's gathered output, straight from the stack when
- * nothing is queued before it. */
+/*
+ * Writes the owner's gathered output straight from the stack when
+ * nothing is queued before it; only a part the socket did not take is
+ * copied to the heap.
+ */
 static void
 batch_flush_self(struct client *c)
 {
-	ssize_t w = 0;
+	struct buf *b;
+	ssize_t w;
+	int err;
 
 	pthread_mutex_lock(&c->out_lock);
-	if (c->q.count == 0) {
+	if (c->q.count == 0 && !c->writing) {
+		c->writing = 1;
+		pthread_mutex_unlock(&c->out_lock);
 		w = send(c->fd, batch.out, batch.outlen,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		err = errno;
+		pthread_mutex_lock(&c->out_lock);
+		c->writing = 0;
+		if (w < 0 && err != EAGAIN && err != EWOULDBLOCK &&
+		    err != EINTR)
+			client_doom_locked(c, "Write error");
 		if (w < 0)
 			w = 0;
-		batch.out += w;
-		batch.outlen -= (size_t)w;
+		if ((size_t)w < batch.outlen) {
+			/* Ahead of whatever others queued meanwhile. */
+			b = buf_new(batch.outlen - (size_t)w);
+			memcpy(b->data, batch.out + w, b->len);
+			if (outq_push_front(&c->q, b) == -1)
+				client_doom_locked(c, "Out of memory");
+			else
+				c->q.bytes += b->len;
+			buf_unref(b);
+		}
+		batch.outlen = 0;
 	}
 	batch_spill_locked(c);
+	/* Others may have queued for c while it was writing. */
+	if (c->q.count > 0 && outq_write_locked(c) == -1)
+		client_doom_locked(c, "Write error");
 	pthread_mutex_unlock(&c->out_lock);
 }
 
