@@ -328,10 +328,7 @@ client_teardown(struct client *c)
 	log_info("%s (%s) closed: %s", c->ip, c->nick, reason);
 
 	/* Best effort: what is queued, then the ERROR line. */
-	(void)client_flush(c);
-	pthread_mutex_lock(&c->out_lock);
-	queued = c->q.count > 0;
-	pthread_mutex_unlock(&c->out_lock);
+	queued = !client_flush_final(c);
 	len = snprintf(line, sizeof(line), "ERROR :Closing Link: %s (%s)\r\n",
 	    c->host, reason);
 	if (len > 0 && (size_t)len < sizeof(line) && !queued)
@@ -445,6 +442,7 @@ client_main(void *arg)
 	pthread_sigmask(SIG_SETMASK, NULL, &waitmask);
 	sigdelset(&waitmask, SIGUSR1);
 	stack_lo = stack_low();
+	trimmed = now_ms();	/* a new thread has nothing to give back */
 
 	for (;;) {
 		now = now_ms();

@@ -29,6 +29,7 @@
 #include "natterd.h"
 
 #define LISTEN_MAX	8
+#define CLIENT_SNDBUF	65536	/* the kernel doubles it */
 
 struct server	 server = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -325,7 +326,7 @@ accept_one(int lfd, pthread_attr_t *attr)
 	const char *shown;
 	struct client *c;
 	uintptr_t n;
-	int fd, rc, one = 1;
+	int fd, rc, one = 1, sndbuf = CLIENT_SNDBUF;
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
@@ -341,6 +342,9 @@ accept_one(int lfd, pthread_attr_t *attr)
 		snprintf(ip, sizeof(ip), "unknown");
 	shown = strncmp(ip, "::ffff:", 7) == 0 ? ip + 7 : ip;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A fixed kernel buffer: autotuning would let a stalled reader's
+	 * socket absorb megabytes, so the SendQ would never be reached. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 
 	pthread_mutex_lock(&server.lock);
 	if (server.nclients >= config.max_clients) {

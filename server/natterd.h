@@ -269,6 +269,9 @@ void		 reply(struct client *c, const char *, ...)
 /* Writes as much queued output as the socket takes.  Own thread only.
  * Returns -1 on a write error. */
 int		 client_flush(struct client *c);
+/* At teardown: writes what is queued, after any write in progress by
+ * another thread.  Returns 1 if nothing is left. */
+int		 client_flush_final(struct client *c);
 void		 outq_clear(struct outq *q);
 
 /* client.c */

@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -494,6 +495,25 @@ reply(struct client *c, const char *fmt, ...)
 	/* text is "NNN rest": the code, then what follows the nick. */
 	client_sendf(c, ":%s %.3s %s%s", config.server_name, text, c->nick,
 	    text + 3);
+}
+
+int
+client_flush_final(struct client *c)
+{
+	int done;
+
+	pthread_mutex_lock(&c->out_lock);
+	/* c is closing, so no new writer starts; one already in writev()
+	 * finishes in a moment. */
+	while (c->writing) {
+		pthread_mutex_unlock(&c->out_lock);
+		sched_yield();
+		pthread_mutex_lock(&c->out_lock);
+	}
+	(void)outq_write_locked(c);
+	done = c->q.count == 0;
+	pthread_mutex_unlock(&c->out_lock);
+	return done;
 }
 
 int

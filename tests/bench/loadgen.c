@@ -58,6 +58,7 @@ enum cstate {
 
 #define PARTIAL_MAX	1024		/* longest line kept across reads */
 #define SCRATCH_SIZE	(256 * 1024)
+#define PAD_MAX		400	/* keeps a padded PRIVMSG under 512 bytes */
 #define HIST_LINEAR	(1u << 21)	/* exact histogram up to ~2.1 s */
 #define MAX_EVENTS	512
 #define NS_PER_S	1000000000ULL
@@ -109,6 +110,7 @@ struct opts {
 	int		 window;
 	double		 rate;
 	int		 nstalled;
+	int		 pad;		/* bytes of padding per message */
 	int		 inflight;
 	long		 server_pid;
 	int		 timeout;	/* seconds, whole message phase */
@@ -125,6 +127,7 @@ static struct sender	*senders;
 static struct room	*rooms;
 static int		 epfd;
 static char		*scratch;
+static char		 padding[PAD_MAX];
 
 static struct sender	**dirty;
 static int		 ndirty;
@@ -208,7 +211,9 @@ usage(void)
 	    "  -m, --messages M     messages per sender (2000; paced 100)\n"
 	    "  -w, --window W       messages in flight per sender (20)\n"
 	    "      --rate R         paced: messages/s per sender (20)\n"
-	    "      --stalled K      slow: receivers that stop reading (5)\n"
+	    "      --stalled K      slow: receivers that stop reading (5); they\n"
+	    "                       connect with a 4 KiB receive buffer\n"
+	    "      --pad N          add N bytes of text to each message (0)\n"
 	    "  -k, --inflight K     registrations in flight (200)\n"
 	    "      --server-pid PID read VmHWM/VmRSS and CPU time of PID\n"
 	    "      --timeout SEC    message phase limit (120)\n"
@@ -383,13 +388,17 @@ conn_launch(struct conn *c)
 {
 	struct sockaddr_in sin;
 	struct epoll_event ev;
-	int one = 1;
+	int one = 1, small = 4096;
 
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (c->fd == -1)
 		fatal("socket: %s", strerror(errno));
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A stalled reader's kernel buffer stays small, as a real slow
+	 * link's would, so the server's own queue (SendQ) fills. */
+	if (c->stalled)
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)o.port);
@@ -662,9 +671,13 @@ sender_fill(struct sender *s)
 	while (s->sent < (uint32_t)o.msgs && !capped &&
 	    (o.sc == SC_PACED || s->sent - s->acked < (uint32_t)o.window)) {
 		n = snprintf(buf, sizeof(buf), "PRIVMSG #r%d :%d %" PRIu32
-		    " %" PRIu64 "\r\n", s->room, (int)(s - senders), s->sent,
-		    ts);
+		    " %" PRIu64 "%s", s->room, (int)(s - senders), s->sent,
+		    ts, o.pad > 0 ? " " : "\r\n");
 		conn_send(c, buf, (size_t)n);
+		if (o.pad > 0) {
+			conn_send(c, padding, (size_t)o.pad);
+			conn_send(c, "\r\n", 2);
+		}
 		s->sent++;
 		if (o.sc == SC_PACED)
 			break;
@@ -1086,6 +1099,7 @@ main(int argc, char *argv[])
 		{ "inflight", required_argument, NULL, 'k' },
 		{ "rate", required_argument, NULL, 'R' },
 		{ "stalled", required_argument, NULL, 'K' },
+		{ "pad", required_argument, NULL, 'D' },
 		{ "server-pid", required_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "stall", required_argument, NULL, 'S' },
@@ -1105,6 +1119,7 @@ main(int argc, char *argv[])
 	size_t si;
 
 	memset(&o, 0, sizeof(o));
+	memset(padding, 'x', sizeof(padding));
 	o.window = 20;
 	o.rate = 20;
 	o.nstalled = 5;
@@ -1150,6 +1165,9 @@ main(int argc, char *argv[])
 		case 'K':
 			o.nstalled = (int)parse_num("stalled", optarg, 0,
 			    100000);
+			break;
+		case 'D':
+			o.pad = (int)parse_num("pad", optarg, 0, PAD_MAX);
 			break;
 		case 'P':
 			o.server_pid = parse_num("server-pid", optarg, 1,

@@ -46,7 +46,7 @@ scenario_args() {
 		fanout)  echo "-n 100 -r 1 -s 2 -m 300 -w 20 --max-secs 1" ;;
 		rooms)   echo "-n 200 -r 20 -s 20 -m 200 -w 20 --max-secs 1" ;;
 		paced)   echo "-n 100 -r 1 -s 2 --rate 20 -m 20" ;;
-		slow)    echo "-n 200 -r 20 -s 20 -m 200 -w 20 --stalled 5 --max-secs 1" ;;
+		slow)    echo "-n 200 -r 20 -s 20 -m 1000 -w 20 --stalled 5 --pad 200 --max-secs 1" ;;
 		connect) echo "-n 300 -k 50 --reg-timeout 2" ;;
 		idle)    echo "-n 500 --idle-secs 1 --reg-timeout 5" ;;
 		esac
@@ -56,7 +56,7 @@ scenario_args() {
 	fanout)  echo "-n 500 -r 1 -s 5 -m 2000 -w 20 --max-secs 3" ;;
 	rooms)   echo "-n 1000 -r 100 -s 100 -m 2000 -w 20 --max-secs 3" ;;
 	paced)   echo "-n 500 -r 1 -s 5 --rate 20 -m 30" ;;
-	slow)    echo "-n 1000 -r 100 -s 100 -m 2000 -w 20 --stalled 5 --max-secs 3" ;;
+	slow)    echo "-n 1000 -r 100 -s 100 -m 2000 -w 20 --stalled 5 --pad 200 --max-secs 3" ;;
 	connect) echo "-n 2000 -k 200 --reg-timeout 4" ;;
 	idle)    echo "-n 10000 --idle-secs 1 --reg-timeout 12" ;;
 	esac
@@ -142,8 +142,11 @@ start_server() {
 	mkdir -p "$dir"
 	case $name in
 	natterd)
+		# slow runs with the default SendQ, to see stalled readers
+		# dropped at it; the others with room for any burst.
 		"$NATTERD" -l 127.0.0.1 -p "$port" -n bench.test \
-		    --max-clients 20000 --max-per-ip 0 --sendq 4194304 \
+		    --max-clients 20000 --max-per-ip 0 \
+		    --sendq "$([ "${CUR_SCENARIO:-}" = slow ] && echo 262144 || echo 4194304)" \
 		    --ping-interval 3600 --ping-timeout 3600 \
 		    >>"$dir/log" 2>&1 &
 		;;
@@ -221,6 +224,7 @@ FAILED=0
 
 for rep in $(seq 1 "$REPS"); do
 	for sc in $SCENARIOS; do
+		CUR_SCENARIO=$sc
 		# Alternate the order of the servers from one repetition
 		# to the next.
 		for i in $(seq 0 $((NSERVERS - 1))); do

@@ -8,12 +8,13 @@ import time
 
 from harness import Server, join, numeric, rx, slow
 
-# The kernel buffers a few MB for a socket that is not read (the server's
-# send buffer grows on loopback), so the SendQ only fills after that: the
-# flooder goes on in batches until the stalled client is dropped.
+# natterd fixes each socket's kernel send buffer (about 128 KiB), so the
+# SendQ fills once that is full: the flooder goes on in batches until the
+# stalled client is dropped.  The reading member is kept at most WINDOW
+# (plus one batch) behind, well inside its kernel buffer and SendQ.
 MAX_COUNT = 20000
 PAD = "p" * 420
-WINDOW = 1000
+WINDOW = 100
 
 
 def flood(client, room, count, errors, stop=None, sent=None, acked=None):
@@ -94,7 +95,10 @@ def test_sendq_drops_stalled_reader_only(f):
 
 @slow
 def test_rst_while_sending_no_sigpipe(f):
-    s = Server(f)
+    # The watcher reads from Python while 2000 long lines arrive at full
+    # speed: a SendQ with room for all of them keeps it from being the
+    # one dropped.
+    s = Server(f, "--sendq", "4194304")
     sender, watcher = s.user("sender"), s.user("watcher")
     join(sender, watcher, room="#rst")
     for round_ in range(4):
