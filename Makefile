@@ -45,7 +45,9 @@ TSAN_CFLAGS = -fsanitize=thread -O1 -g -DNATTERD_STACK_SIZE=524288
 TSAN_LDFLAGS = -fsanitize=thread
 
 # Libraries.  Recursive (=) so pkg-config only runs when a recipe needs it.
-SERVER_LIBS = -lpthread -lcrypt
+SQLITE_CFLAGS = $(shell $(PKG_CONFIG) --cflags sqlite3)
+SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3)
+SERVER_LIBS = -lpthread -lcrypt $(SQLITE_LIBS)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 NCURSES_CFLAGS = $(shell $(PKG_CONFIG) --cflags ncursesw)
@@ -94,6 +96,10 @@ all: $(SERVER) $(CLIENT)
 # Extra compile flags per group of objects.
 $(TEST_OBJ) $(ASAN_TEST_OBJ): XCFLAGS = $(CMOCKA_CFLAGS)
 $(TUI_OBJ): XCFLAGS = $(NCURSES_CFLAGS)
+$(OBJ)/server/store.o build/asan/obj/server/store.o \
+    build/tsan/obj/server/store.o: XCFLAGS = $(SQLITE_CFLAGS)
+$(OBJ)/tests/test_store.o build/asan/obj/tests/test_store.o: \
+    XCFLAGS = $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
@@ -121,6 +127,14 @@ build/tests/%: $(OBJ)/tests/%.o $(SHARED_OBJ) $(TUI_MODEL_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 
+# The store's test links server/store.c alone, with SQLite; the other
+# unit tests need neither.
+build/tests/test_store: $(OBJ)/tests/test_store.o $(OBJ)/server/store.o \
+    $(SHARED_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SQLITE_LIBS) \
+	    -lpthread $(LDLIBS)
+
 asan: build/asan/natterd $(ASAN_TEST_BIN)
 
 build/asan/natterd: $(ASAN_SERVER_OBJ) $(ASAN_SHARED_OBJ)
@@ -129,6 +143,12 @@ build/asan/natterd: $(ASAN_SERVER_OBJ) $(ASAN_SHARED_OBJ)
 build/asan/tests/%: build/asan/obj/tests/%.o $(ASAN_SHARED_OBJ) $(ASAN_TUI_MODEL_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
+build/asan/tests/test_store: build/asan/obj/tests/test_store.o \
+    build/asan/obj/server/store.o $(ASAN_SHARED_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) \
+	    $(SQLITE_LIBS) -lpthread $(LDLIBS)
 
 tsan: build/tsan/natterd
 

@@ -287,12 +287,13 @@ client_teardown(struct client *c)
 	const char *reason;
 	struct buf *b;
 	uintptr_t n;
-	int len, queued;
+	int i, len, queued;
 
 	pthread_mutex_lock(&c->out_lock);
 	reason = c->close_reason != NULL ? c->close_reason : "Connection closed";
 	pthread_mutex_unlock(&c->out_lock);
 
+	history_deliver(c);
 	batch_begin();
 	pthread_mutex_lock(&server.lock);
 	if (c->flags & CLIENT_REGISTERED) {
@@ -300,6 +301,10 @@ client_teardown(struct client *c)
 		b = buf_printf(":%s QUIT :%s", mask, reason);
 		client_send_common_locked(c, b, 0);
 		buf_unref(b);
+		snprintf(line, sizeof(line), ":%s", reason);
+		for (i = 0; i < c->nrooms; i++)
+			history_event_locked(c->rooms[i]->key_folded, c, "QUIT",
+			    line);
 		whowas_add_locked(c);
 		server.nusers--;
 		if (c->flags & CLIENT_INVISIBLE)
@@ -377,6 +382,7 @@ client_read(struct client *c)
 	c->ping_sent = 0;
 	batch_begin_self(c, out, sizeof(out));
 	rc = frame_feed(&c->frame, buf, (size_t)n, client_line, c);
+	history_deliver(c);
 	batch_end();
 	if (rc == -1)
 		client_kill(c, "Out of memory");

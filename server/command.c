@@ -57,6 +57,9 @@ static const struct command commands[] = {
 	{ "WALLOPS",	cmd_wallops,	1, 0 },
 	{ "REHASH",	cmd_rehash,	0, 0 },
 	{ "DIE",	cmd_die,	0, 0 },
+	{ "TAGMSG",	cmd_tagmsg,	1, 0 },
+	{ "CHATHISTORY", cmd_chathistory, 1, 0 },
+	{ "SETNAME",	cmd_setname,	1, 0 },
 };
 
 void
@@ -71,6 +74,11 @@ command_dispatch(struct client *c, struct irc_msg *m)
 			break;
 		}
 	}
+	/* Messages queued from earlier lines go out before anything else
+	 * this client asked for can be seen. */
+	if (cmd == NULL || (cmd->handler != cmd_privmsg &&
+	    cmd->handler != cmd_notice))
+		history_deliver(c);
 	if (cmd == NULL) {
 		if (c->flags & CLIENT_REGISTERED)
 			reply(c, ERR_UNKNOWNCOMMAND, m->command);
@@ -125,33 +133,6 @@ send_welcome(struct client *c)
 /* --- registration --- */
 
 void
-cmd_cap(struct client *c, struct irc_msg *m)
-{
-	const char *sub = m->params[0];
-
-	if (strcasecmp(sub, "LS") == 0) {
-		if (!(c->flags & CLIENT_REGISTERED))
-			c->reg |= REG_CAP;
-		if (m->nparams > 1 && atoi(m->params[1]) >= 302)
-			c->cap_version = 302;
-		client_sendf(c, ":%s CAP %s LS :", config.server_name, c->nick);
-	} else if (strcasecmp(sub, "LIST") == 0) {
-		client_sendf(c, ":%s CAP %s LIST :", config.server_name,
-		    c->nick);
-	} else if (strcasecmp(sub, "REQ") == 0) {
-		if (!(c->flags & CLIENT_REGISTERED))
-			c->reg |= REG_CAP;
-		/* No capability exists yet, so every request is refused. */
-		client_sendf(c, ":%s CAP %s NAK :%s", config.server_name,
-		    c->nick, m->nparams > 1 ? m->params[1] : "");
-	} else if (strcasecmp(sub, "END") == 0) {
-		c->reg &= ~REG_CAP;
-		client_try_register(c);
-	} else
-		reply(c, ERR_INVALIDCAPCMD, sub);
-}
-
-void
 cmd_pass(struct client *c, struct irc_msg *m)
 {
 	if (c->flags & CLIENT_REGISTERED) {
@@ -176,6 +157,7 @@ cmd_nick(struct client *c, struct irc_msg *m)
 	const char *nick;
 	struct client *other;
 	struct buf *b;
+	int i;
 
 	if (m->nparams < 1 || m->params[0][0] == '\0') {
 		reply(c, ERR_NONICKNAMEGIVEN);
@@ -205,6 +187,9 @@ cmd_nick(struct client *c, struct irc_msg *m)
 		client_send_common_locked(c, b, 1);
 		buf_unref(b);
 		whowas_add_locked(c);
+		for (i = 0; i < c->nrooms; i++)
+			history_event_locked(c->rooms[i]->key_folded, c, "NICK",
+			    nick);
 	}
 	if (c->nickkey[0] != '\0' && strcmp(c->nickkey, key) != 0)
 		map_del(server.nicks, c->nickkey);
@@ -293,12 +278,17 @@ part_locked(struct client *c, struct room *r, const char *mask,
 {
 	struct buf *b;
 
+	char params[OUT_LINE_MAX];
+
 	if (reason != NULL)
 		b = buf_printf(":%s PART %s :%s", mask, r->name, reason);
 	else
 		b = buf_printf(":%s PART %s", mask, r->name);
 	room_send_locked(r, b, NULL);
 	buf_unref(b);
+	snprintf(params, sizeof(params), "%s%s%s", r->name,
+	    reason != NULL ? " :" : "", reason != NULL ? reason : "");
+	history_event_locked(r->key_folded, c, "PART", params);
 	room_remove_locked(r, c);
 }
 
@@ -328,13 +318,38 @@ join_allowed_locked(struct client *c, struct room *r, const char *key)
 	return 0;
 }
 
+/* The JOIN line, in its extended-join form ("JOIN #r * :realname",
+ * no accounts here) for members who asked for that. */
+static void
+join_announce_locked(struct client *c, struct room *r, const char *mask)
+{
+	struct buf *plain, *ext = NULL;
+	struct client *m;
+	int i;
+
+	plain = buf_printf(":%s JOIN %s", mask, r->name);
+	for (i = 0; i < r->nmembers; i++) {
+		m = r->members[i].c;
+		if (m->caps & CAP(CAP_EXTENDED_JOIN)) {
+			if (ext == NULL)
+				ext = buf_printf(":%s JOIN %s * :%s", mask,
+				    r->name, c->realname);
+			client_send(m, ext);
+		} else
+			client_send(m, plain);
+	}
+	buf_unref(plain);
+	buf_unref(ext);
+}
+
 static void
 join_one(struct client *c, const char *name, const char *key,
     const char *mask)
 {
+	char shown[ROOM_NAME_MAX + 1], folded[ROOM_NAME_MAX + 1];
 	struct room *r;
-	struct buf *b;
-	int created = 0;
+	int64_t cutoff = 0;
+	int created = 0, replay = 0;
 
 	if (!casemap_valid_room(name, ROOM_NAME_MAX)) {
 		reply(c, ERR_BADCHANMASK, name);
@@ -364,17 +379,24 @@ join_one(struct client *c, const char *name, const char *key,
 		goto out;
 	}
 	room_invite_del_locked(r, c->nickkey);
-	b = buf_printf(":%s JOIN %s", mask, r->name);
-	room_send_locked(r, b, NULL);
-	buf_unref(b);
+	join_announce_locked(c, r, mask);
+	away_notify_join_locked(c, r);
 	if (r->topic != NULL) {
 		reply(c, RPL_TOPIC, r->name, r->topic);
 		reply(c, RPL_TOPICWHOTIME, r->name, r->topic_who,
 		    (long long)r->topic_time);
 	}
 	send_names_locked(c, r);
+	history_event_locked(r->key_folded, c, "JOIN", r->name);
+	snprintf(shown, sizeof(shown), "%s", r->name);
+	snprintf(folded, sizeof(folded), "%s", r->key_folded);
+	/* Replay only what was stored before this JOIN. */
+	cutoff = store_last_seq();
+	replay = 1;
 out:
 	pthread_mutex_unlock(&server.lock);
+	if (replay)
+		history_replay_join(c, shown, folded, cutoff);
 }
 
 void
@@ -445,15 +467,20 @@ can_send_locked(struct client *c, struct room *r)
 	return 0;
 }
 
+/*
+ * PRIVMSG and NOTICE: checks each target under server.lock, then stores
+ * the message and queues its delivery (history.c), which happens once
+ * the store holds it.
+ */
 static void
 message(struct client *c, struct irc_msg *m, const char *cmd, int notice)
 {
-	char mask[MASK_MAX + 1], *target, *sn;
+	char key[STORE_KEY_MAX + 1], name[ROOM_NAME_MAX + 1], *target, *sn;
+	char ctags[IRC_TAGS_MAX + 1];
 	const char *text;
 	struct client *to;
 	struct room *r;
-	struct buf *b;
-	int ntargets = 0;
+	int ntargets = 0, ok;
 
 	/* RFC 2812 3.3.2: never an automatic reply to a NOTICE. */
 	if (m->nparams < 1 || m->params[0][0] == '\0') {
@@ -467,7 +494,10 @@ message(struct client *c, struct irc_msg *m, const char *cmd, int notice)
 		return;
 	}
 	text = m->params[1];
-	client_mask(c, mask, sizeof(mask));
+	/* Client-only tags travel only with message-tags. */
+	if (!(c->caps & CAP(CAP_MESSAGE_TAGS)) ||
+	    tags_client_only(m->tags, ctags, sizeof(ctags)) == -1)
+		ctags[0] = '\0';
 	for (target = strtok_r(m->params[0], ",", &sn); target != NULL;
 	    target = strtok_r(NULL, ",", &sn)) {
 		if (++ntargets > MSG_TARGETS_MAX) {
@@ -476,6 +506,7 @@ message(struct client *c, struct irc_msg *m, const char *cmd, int notice)
 				    MSG_TARGETS_MAX);
 			break;
 		}
+		ok = 0;
 		pthread_mutex_lock(&server.lock);
 		if (target[0] == '#') {
 			if ((r = room_find_locked(target)) == NULL) {
@@ -485,25 +516,84 @@ message(struct client *c, struct irc_msg *m, const char *cmd, int notice)
 				if (!notice)
 					reply(c, ERR_CANNOTSENDTOCHAN, r->name);
 			} else {
-				b = buf_printf(":%s %s %s :%s", mask, cmd,
-				    r->name, text);
-				room_send_locked(r, b, c);
-				buf_unref(b);
+				snprintf(name, sizeof(name), "%s", r->name);
+				snprintf(key, sizeof(key), "%s",
+				    r->key_folded);
+				ok = 1;
 			}
 		} else if ((to = client_find_locked(target)) == NULL ||
 		    !(to->flags & CLIENT_REGISTERED)) {
 			if (!notice)
 				reply(c, ERR_NOSUCHNICK, target);
 		} else {
-			client_sendf(to, ":%s %s %s :%s", mask, cmd, to->nick,
-			    text);
+			snprintf(name, sizeof(name), "%s", to->nick);
+			history_key(c->nick, to->nick, key, sizeof(key));
 			if (!notice && to->away != NULL)
 				reply(c, RPL_AWAY, to->nick, to->away);
+			ok = 1;
 		}
 		if (!notice)
 			c->last_spoke = time(NULL);
+		/* Stored (and so ordered) under the lock, delivered once
+		 * the row is committed. */
+		if (ok && history_message_locked(c, key, name, cmd, text,
+		    ctags) == -1)
+			reply(c, ERR_UNKNOWNERROR, cmd, "Out of memory");
 		pthread_mutex_unlock(&server.lock);
 	}
+}
+
+/*
+ * TAGMSG carries only tags (typing notices, reactions): it goes at once
+ * to those who negotiated message-tags and is not stored.
+ */
+void
+cmd_tagmsg(struct client *c, struct irc_msg *m)
+{
+	char ctags[IRC_TAGS_MAX + 1], mask[MASK_MAX + 1];
+	const char *target = m->params[0];
+	struct client *to;
+	struct room *r;
+	struct buf *b;
+	int i;
+
+	if (!(c->caps & CAP(CAP_MESSAGE_TAGS))) {
+		reply(c, ERR_UNKNOWNCOMMAND, "TAGMSG");
+		return;
+	}
+	if (tags_client_only(m->tags, ctags, sizeof(ctags)) == -1 ||
+	    ctags[0] == '\0')
+		return;
+	client_mask(c, mask, sizeof(mask));
+	pthread_mutex_lock(&server.lock);
+	if (target[0] == '#') {
+		if ((r = room_find_locked(target)) == NULL)
+			reply(c, ERR_NOSUCHCHANNEL, target);
+		else if (can_send_locked(c, r) == -1)
+			reply(c, ERR_CANNOTSENDTOCHAN, r->name);
+		else {
+			b = buf_printf_long("@%s :%s TAGMSG %s", ctags, mask,
+			    r->name);
+			for (i = 0; i < r->nmembers; i++)
+				if ((r->members[i].c != c ||
+				    (c->caps & CAP(CAP_ECHO_MESSAGE))) &&
+				    (r->members[i].c->caps &
+				    CAP(CAP_MESSAGE_TAGS)))
+					client_send(r->members[i].c, b);
+			buf_unref(b);
+		}
+	} else if ((to = client_find_locked(target)) == NULL ||
+	    !(to->flags & CLIENT_REGISTERED))
+		reply(c, ERR_NOSUCHNICK, target);
+	else {
+		b = buf_printf_long("@%s :%s TAGMSG %s", ctags, mask, to->nick);
+		if (to->caps & CAP(CAP_MESSAGE_TAGS))
+			client_send(to, b);
+		if (to != c && (c->caps & CAP(CAP_ECHO_MESSAGE)))
+			client_send(c, b);
+		buf_unref(b);
+	}
+	pthread_mutex_unlock(&server.lock);
 }
 
 void

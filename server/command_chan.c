@@ -1,9 +1,10 @@
 /*
  * command_chan.c: the room commands that need more than membership:
- * MODE (user and room modes), TOPIC, KICK and INVITE.  Every room and
- * every other client is touched only under server.lock; each command
- * takes it once so that what it checks is still true when it acts, and
- * builds its broadcast under it so the line matches what was applied.
+ * MODE (user and room modes), TOPIC, KICK and INVITE (with its
+ * invite-notify copies).  Every room and every other client is touched
+ * only under server.lock; each command takes it once so that what it
+ * checks is still true when it acts, and builds its broadcast under it
+ * so the line matches what was applied.
  */
 #include <errno.h>
 #include <limits.h>
@@ -51,6 +52,8 @@ static void		 mode_out_format(const struct mode_out *, unsigned,
 static int		 mode_key_valid(const char *);
 static int		 mode_limit_parse(const char *, unsigned *);
 static int		 chan_append(char *, size_t, size_t *, const char *);
+static void		 chan_invite_notify_locked(struct room *,
+			    struct client *, struct client *);
 
 /*
  * A registered client by nick.  The nick table may also hold clients
@@ -549,7 +552,7 @@ cmd_topic(struct client *c, struct irc_msg *m)
 	struct room	*r;
 	struct member	*me;
 	const char	*name = m->params[0];
-	char		 mask[MASK_MAX + 1];
+	char		 mask[MASK_MAX + 1], params[OUT_LINE_MAX];
 	char		*text = NULL, *who = NULL, *oldtext, *oldwho;
 	size_t		 len;
 	struct buf	*b;
@@ -608,6 +611,9 @@ cmd_topic(struct client *c, struct irc_msg *m)
 	    r->topic != NULL ? r->topic : "");
 	room_send_locked(r, b, NULL);
 	buf_unref(b);
+	snprintf(params, sizeof(params), "%s :%s", r->name,
+	    r->topic != NULL ? r->topic : "");
+	history_event_locked(r->key_folded, c, "TOPIC", params);
 done:
 	pthread_mutex_unlock(&server.lock);
 	free(text);
@@ -622,7 +628,7 @@ cmd_kick(struct client *c, struct irc_msg *m)
 	struct client	*t;
 	const char	*name = m->params[0];
 	char		 mask[MASK_MAX + 1], list[IRC_LINE_MAX];
-	char		 reason[KICK_MAX + 1];
+	char		 reason[KICK_MAX + 1], params[OUT_LINE_MAX];
 	char		*p, *nick;
 	size_t		 len;
 	struct buf	*b;
@@ -668,9 +674,44 @@ cmd_kick(struct client *c, struct irc_msg *m)
 		    reason);
 		room_send_locked(r, b, NULL);
 		buf_unref(b);
+		snprintf(params, sizeof(params), "%s %s :%s", r->name, t->nick,
+		    reason);
+		history_event_locked(r->key_folded, c, "KICK", params);
 		(void)room_remove_locked(r, t);
 	}
 	pthread_mutex_unlock(&server.lock);
+}
+
+/*
+ * invite-notify: the INVITE also goes to the members of r who enabled
+ * it and could have sent it themselves (the ops while r is +i, else
+ * everyone), except the inviter.  The target is not a member.
+ */
+static void
+chan_invite_notify_locked(struct room *r, struct client *c,
+    struct client *t)
+{
+	struct member	*mb;
+	struct buf	*b = NULL;
+	char		 mask[MASK_MAX + 1];
+	int		 i;
+
+	for (i = 0; i < r->nmembers; i++) {
+		mb = &r->members[i];
+		if (mb->c == c || mb->c == t ||
+		    !(mb->c->caps & CAP(CAP_INVITE_NOTIFY)))
+			continue;
+		if ((r->modes & ROOM_INVITE) && !(mb->modes & MEMBER_OP))
+			continue;
+		/* Built only once someone wants it. */
+		if (b == NULL) {
+			client_mask(c, mask, sizeof(mask));
+			b = buf_printf(":%s INVITE %s %s", mask, t->nick,
+			    r->name);
+		}
+		client_send(mb->c, b);
+	}
+	buf_unref(b);
 }
 
 void
@@ -711,6 +752,8 @@ cmd_invite(struct client *c, struct irc_msg *m)
 	}
 	reply(c, RPL_INVITING, t->nick, name);
 	client_sendf(t, ":%s INVITE %s %s", mask, t->nick, name);
+	if (r != NULL)
+		chan_invite_notify_locked(r, c, t);
 	if (t->away != NULL)
 		reply(c, RPL_AWAY, t->nick, t->away);
 done:

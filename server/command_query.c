@@ -56,7 +56,7 @@ static int	 query_shares_room_locked(struct client *, struct client *);
 static unsigned	 query_visible_count_locked(struct client *,
 		    struct room *);
 static void	 query_who_reply_locked(struct client *, struct client *,
-		    const char *, int);
+		    const char *, const struct member *);
 static void	 query_who_room_locked(struct client *, struct room *, int);
 static void	 query_who_mask_locked(struct client *, const char *, int);
 static void	 query_whois_locked(struct client *, struct client *);
@@ -194,28 +194,44 @@ query_visible_count_locked(struct client *c, struct room *r)
 
 /* --- NAMES --- */
 
+/*
+ * With multi-prefix every prefix a member has ("@+nick"), else the
+ * highest; with userhost-in-names "nick!user@host", else the nick.
+ */
 void
 send_names_locked(struct client *c, struct room *r)
 {
 	struct query_list	 l;
 	struct member		*m;
-	char			 pfx[2];
-	int			 in, i;
+	char			 pfx[3], mask[MASK_MAX + 1];
+	const char		*word;
+	int			 in, multi, uhnames, i;
 
 	in = room_member_locked(r, c) != NULL;
+	multi = (c->caps & CAP(CAP_MULTI_PREFIX)) != 0;
+	uhnames = (c->caps & CAP(CAP_USERHOST_IN_NAMES)) != 0;
 	/* "= <room> :" before the names. */
 	query_list_init(&l, query_budget(c, 2 + strlen(r->name) + 2));
 	for (i = 0; i < r->nmembers; i++) {
 		m = &r->members[i];
 		if (!in && (m->c->flags & CLIENT_INVISIBLE))
 			continue;
-		pfx[0] = (char)member_prefix(m);
-		pfx[1] = '\0';
-		if (query_list_add(&l, pfx, m->c->nick) == -1) {
+		if (multi)
+			member_prefixes(m, pfx);
+		else {
+			pfx[0] = (char)member_prefix(m);
+			pfx[1] = '\0';
+		}
+		word = m->c->nick;
+		if (uhnames) {
+			client_mask(m->c, mask, sizeof(mask));
+			word = mask;
+		}
+		if (query_list_add(&l, pfx, word) == -1) {
 			reply(c, RPL_NAMREPLY, '=', r->name, l.buf);
 			l.len = 0;
 			l.buf[0] = '\0';
-			(void)query_list_add(&l, pfx, m->c->nick);
+			(void)query_list_add(&l, pfx, word);
 		}
 	}
 	if (l.len > 0)
@@ -256,20 +272,27 @@ cmd_names(struct client *c, struct irc_msg *m)
 
 /* --- WHO --- */
 
-/* One 352 line about t; room is "*" outside a room, prefix 0 if none. */
+/*
+ * One 352 line about t; room is "*" outside a room, m t's membership
+ * there or NULL.  With multi-prefix the flags carry every prefix.
+ */
 static void
 query_who_reply_locked(struct client *c, struct client *t, const char *room,
-    int prefix)
+    const struct member *m)
 {
-	char	flags[4];
+	char	flags[5];	/* H or G, *, up to two prefixes */
 	size_t	n = 0;
 
 	flags[n++] = t->away != NULL ? 'G' : 'H';
 	if (t->flags & CLIENT_OPER)
 		flags[n++] = '*';
-	if (prefix != 0)
-		flags[n++] = (char)prefix;
 	flags[n] = '\0';
+	if (m != NULL && (c->caps & CAP(CAP_MULTI_PREFIX)))
+		member_prefixes(m, flags + n);
+	else if (m != NULL && member_prefix(m) != 0) {
+		flags[n++] = (char)member_prefix(m);
+		flags[n] = '\0';
+	}
 	reply(c, RPL_WHOREPLY, room, t->user, t->host, config.server_name,
 	    t->nick, flags, t->realname);
 }
@@ -287,7 +310,7 @@ query_who_room_locked(struct client *c, struct room *r, int opers)
 			continue;
 		if (opers && !(m->c->flags & CLIENT_OPER))
 			continue;
-		query_who_reply_locked(c, m->c, r->name, member_prefix(m));
+		query_who_reply_locked(c, m->c, r->name, m);
 	}
 }
 
@@ -305,7 +328,7 @@ query_who_mask_locked(struct client *c, const char *mask, int opers)
 	    (t = client_find_locked(mask)) != NULL &&
 	    (t->flags & CLIENT_REGISTERED)) {
 		if (!opers || (t->flags & CLIENT_OPER))
-			query_who_reply_locked(c, t, "*", 0);
+			query_who_reply_locked(c, t, "*", NULL);
 		return;
 	}
 	for (t = server.clients; t != NULL; t = t->next) {
@@ -320,7 +343,7 @@ query_who_mask_locked(struct client *c, const char *mask, int opers)
 		    casemap_match(mask, t->user) ||
 		    casemap_match(mask, t->host) ||
 		    casemap_match(mask, t->realname))
-			query_who_reply_locked(c, t, "*", 0);
+			query_who_reply_locked(c, t, "*", NULL);
 	}
 }
 
@@ -711,11 +734,13 @@ send_isupport(struct client *c)
 	query_isupport_add(c, &l, &ntok, "CHANMODES=b,k,l,imnt");
 	ISUPPORT_FMT("CHANNELLEN=%d", ROOM_NAME_MAX);
 	query_isupport_add(c, &l, &ntok, "CHANTYPES=#");
+	ISUPPORT_FMT("CHATHISTORY=%d", CHATHISTORY_MAX);
 	ISUPPORT_FMT("HOSTLEN=%d", HOST_MAX);
 	ISUPPORT_FMT("KICKLEN=%d", KICK_MAX);
 	ISUPPORT_FMT("MAXLIST=b:%d", BAN_LIST_MAX);
 	ISUPPORT_FMT("MAXTARGETS=%d", MSG_TARGETS_MAX);
 	ISUPPORT_FMT("MODES=%d", MODES_PER_LINE);
+	query_isupport_add(c, &l, &ntok, "MSGREFTYPES=msgid,timestamp");
 	if (config.network != NULL && config.network[0] != '\0')
 		ISUPPORT_FMT("NETWORK=%s", config.network);
 	ISUPPORT_FMT("NICKLEN=%d", NICK_MAX);
@@ -802,13 +827,19 @@ cmd_info(struct client *c, struct irc_msg *m)
 
 /* --- AWAY --- */
 
-/* AWAY [<text>]: text sets the message (cut to AWAY_MAX bytes at a
- * character boundary), none or empty clears it. */
+/*
+ * AWAY [<text>]: text sets the message (cut to AWAY_MAX bytes at a
+ * character boundary), none or empty clears it.  Room mates with
+ * away-notify hear of each set, change or clear (not of clearing an
+ * away state that was not set); the line is built before the lock
+ * from c's own identity, which only this thread writes.
+ */
 void
 cmd_away(struct client *c, struct irc_msg *m)
 {
 	const char	*text;
-	char		*msg = NULL, *old;
+	char		*msg = NULL, *old, mask[MASK_MAX + 1];
+	struct buf	*b;
 	size_t		 len;
 
 	text = m->nparams > 0 ? m->params[0] : "";
@@ -823,11 +854,19 @@ cmd_away(struct client *c, struct irc_msg *m)
 		memcpy(msg, text, len);
 		msg[len] = '\0';
 	}
+	client_mask(c, mask, sizeof(mask));
+	if (msg != NULL)
+		b = buf_printf(":%s AWAY :%s", mask, msg);
+	else
+		b = buf_printf(":%s AWAY", mask);
 
 	pthread_mutex_lock(&server.lock);
 	old = c->away;
 	c->away = msg;
+	if (msg != NULL || old != NULL)
+		cap_send_common_locked(c, b, CAP(CAP_AWAY_NOTIFY), 0);
 	pthread_mutex_unlock(&server.lock);
+	buf_unref(b);
 	free(old);
 
 	if (msg != NULL)

@@ -44,6 +44,7 @@ struct config	 config = {
 	.reg_timeout = 30,
 	.ping_interval = 90,
 	.ping_timeout = 120,
+	.history_lines = 50,
 };
 
 static int	 listeners[LISTEN_MAX];
@@ -54,7 +55,8 @@ enum {
 	OPT_NETWORK = 256, OPT_PASSWORD, OPT_PASSWORD_FILE, OPT_OPER,
 	OPT_OPER_FILE, OPT_HASH_PASSWORD, OPT_MOTD, OPT_MAX_CLIENTS,
 	OPT_MAX_PER_IP, OPT_SENDQ, OPT_REG_TIMEOUT, OPT_PING_INTERVAL,
-	OPT_PING_TIMEOUT
+	OPT_PING_TIMEOUT, OPT_DB, OPT_HISTORY_LINES, OPT_HISTORY_DAYS,
+	OPT_HISTORY_MAX
 };
 
 static const struct option long_options[] = {
@@ -74,6 +76,10 @@ static const struct option long_options[] = {
 	{ "reg-timeout",	required_argument, NULL, OPT_REG_TIMEOUT },
 	{ "ping-interval",	required_argument, NULL, OPT_PING_INTERVAL },
 	{ "ping-timeout",	required_argument, NULL, OPT_PING_TIMEOUT },
+	{ "db",			required_argument, NULL, OPT_DB },
+	{ "history-lines",	required_argument, NULL, OPT_HISTORY_LINES },
+	{ "history-days",	required_argument, NULL, OPT_HISTORY_DAYS },
+	{ "history-max",	required_argument, NULL, OPT_HISTORY_MAX },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
@@ -86,7 +92,8 @@ static const char synopsis[] =
     "               [--oper name:password] [--oper-file file] [--motd file]\n"
     "               [--max-clients n] [--max-per-ip n] [--sendq bytes]\n"
     "               [--reg-timeout sec] [--ping-interval sec]\n"
-    "               [--ping-timeout sec]\n"
+    "               [--ping-timeout sec] [--db path] [--history-lines n]\n"
+    "               [--history-days n] [--history-max n]\n"
     "       natterd --hash-password\n";
 
 static const char options_help[] =
@@ -117,6 +124,16 @@ static const char options_help[] =
     "                              (default 90)\n"
     "      --ping-timeout SECONDS  time to answer that PING before disconnect\n"
     "                              (default 120)\n"
+    "      --db PATH            history database, or :memory: to keep\n"
+    "                           nothing (default:\n"
+    "                           $XDG_STATE_HOME/natterd/history.db, else\n"
+    "                           ~/.local/state/natterd/history.db)\n"
+    "      --history-lines N    lines replayed to a client joining a room\n"
+    "                           (default 50)\n"
+    "      --history-days N     forget lines older than N days, 0 = keep\n"
+    "                           forever (default 0)\n"
+    "      --history-max N      keep at most N lines per room or private\n"
+    "                           conversation, 0 = no limit (default 0)\n"
     "  -v, --verbose            more logging; repeat for more (-v debug, -vv\n"
     "                           every line)\n"
     "  -h, --help               print this help and exit\n"
@@ -243,7 +260,25 @@ listen_on(struct addrinfo *ai)
 	if (listen(fd, 1024) == -1)
 		err(1, "listen on %s port %s", host, config.port);
 	listeners[nlisteners++] = fd;
-	log_info("listening on %s port %s", host, config.port);
+}
+
+/* Logged once everything opened, so a start-up error is the only line. */
+static void
+log_listeners(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char host[NI_MAXHOST];
+	int i;
+
+	for (i = 0; i < nlisteners; i++) {
+		len = sizeof(ss);
+		if (getsockname(listeners[i], (struct sockaddr *)&ss,
+		    &len) == -1 || getnameinfo((struct sockaddr *)&ss, len,
+		    host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
+			snprintf(host, sizeof(host), "?");
+		log_info("listening on %s port %s", host, config.port);
+	}
 }
 
 static void
@@ -416,6 +451,26 @@ drain_clients(void)
 	return left;
 }
 
+/* Opens the history store, or exits 1 with the reason in one line. */
+static void
+open_history(void)
+{
+	char path[PATH_MAX], why[512];
+
+	if (config.db_path == NULL) {
+		if (store_default_path(path, sizeof(path)) == -1)
+			errx(1, "no place for the history database: set "
+			    "XDG_STATE_HOME or HOME, or use --db");
+		config.db_path = path;
+	}
+	if (store_open(config.db_path, config.history_days,
+	    config.history_max, why, sizeof(why)) == -1)
+		errx(1, "%s", why);
+	log_info("history in %s", config.db_path);
+	if (config.db_path == path)
+		config.db_path = NULL;	/* path goes out of scope */
+}
+
 static void
 server_init(void)
 {
@@ -518,6 +573,21 @@ main(int argc, char *argv[])
 			config.ping_timeout = (int)number("--ping-timeout",
 			    optarg, 1, 86400);
 			break;
+		case OPT_DB:
+			config.db_path = optarg;
+			break;
+		case OPT_HISTORY_LINES:
+			config.history_lines = (int)number("--history-lines",
+			    optarg, 0, CHATHISTORY_MAX * 10);
+			break;
+		case OPT_HISTORY_DAYS:
+			config.history_days = (int)number("--history-days",
+			    optarg, 0, 365000);
+			break;
+		case OPT_HISTORY_MAX:
+			config.history_max = (int)number("--history-max",
+			    optarg, 0, 1000000000);
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -570,10 +640,6 @@ main(int argc, char *argv[])
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 
-	open_listeners();
-	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
-		err(1, "pipe");
-
 	/* Every thread inherits this mask: signals go to signal_main, and
 	 * SIGUSR1 is unblocked only inside a client's ppoll(). */
 	memset(&sa, 0, sizeof(sa));
@@ -590,6 +656,14 @@ main(int argc, char *argv[])
 	if ((rc = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
 		errx(1, "pthread_sigmask: %s", strerror(rc));
 	sigdelset(&set, SIGUSR1);
+	/* The port first: "address already in use" is the likelier
+	 * mistake, and it must be the one line printed. */
+	open_listeners();
+	open_history();
+	log_listeners();
+	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
+		err(1, "pipe");
+
 	if ((rc = pthread_create(&sigthread, NULL, signal_main, &set)) != 0)
 		errx(1, "pthread_create: %s", strerror(rc));
 	pthread_detach(sigthread);
@@ -624,6 +698,7 @@ main(int argc, char *argv[])
 		close(listeners[i]);
 	if (drain_clients() == 0)
 		config_unload();
+	store_close();
 	pthread_attr_destroy(&attr);
 	log_info("stopped");
 	return 0;

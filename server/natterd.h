@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "casemap.h"
@@ -49,6 +50,35 @@
 #define WHOWAS_MAX	256	/* remembered nicks */
 #define OUT_LINE_MAX	1024	/* a formatted outgoing line, CRLF included */
 #define MASK_MAX	(NICK_MAX + USER_MAX + HOST_MAX + 3)
+
+/*
+ * IRCv3 capabilities natterd offers, in the order CAP LS lists them:
+ * X(bit name, wire name, value for CAP LS 302 or NULL).
+ */
+#define CAP_LIST(X)							\
+	X(CAP_AWAY_NOTIFY,	"away-notify",		NULL)		\
+	X(CAP_BATCH,		"batch",		NULL)		\
+	X(CAP_CAP_NOTIFY,	"cap-notify",		NULL)		\
+	X(CAP_CHATHISTORY,	"draft/chathistory",	NULL)		\
+	X(CAP_CHGHOST,		"chghost",		NULL)		\
+	X(CAP_ECHO_MESSAGE,	"echo-message",		NULL)		\
+	X(CAP_EXTENDED_JOIN,	"extended-join",	NULL)		\
+	X(CAP_INVITE_NOTIFY,	"invite-notify",	NULL)		\
+	X(CAP_MESSAGE_TAGS,	"message-tags",		NULL)		\
+	X(CAP_MULTI_PREFIX,	"multi-prefix",		NULL)		\
+	X(CAP_SERVER_TIME,	"server-time",		NULL)		\
+	X(CAP_SETNAME,		"setname",		NULL)		\
+	X(CAP_USERHOST_IN_NAMES, "userhost-in-names",	NULL)
+
+#define CAP_ENUM(bit, name, value)	bit,
+enum cap_bit {
+	CAP_LIST(CAP_ENUM)
+	CAP_COUNT
+};
+#undef CAP_ENUM
+#define CAP(bit)	(1u << (bit))
+
+#define CHATHISTORY_MAX	100	/* ISUPPORT CHATHISTORY: most lines a query */
 
 /* --- a reference-counted, formatted line (output.c) --- */
 struct buf {
@@ -83,6 +113,7 @@ struct client {
 	char		 user[USER_MAX + 1];		/* [S] */
 	char		 realname[REALNAME_MAX + 1];	/* [S] */
 	char		*away;				/* [S] NULL if here */
+	unsigned	 caps;		/* [S] CAP(...) bits it enabled */
 	unsigned	 flags;				/* [S] */
 #define CLIENT_REGISTERED	0x01
 #define CLIENT_INVISIBLE	0x02	/* +i */
@@ -182,6 +213,10 @@ struct config {
 	int		 reg_timeout;
 	int		 ping_interval;
 	int		 ping_timeout;
+	const char	*db_path;	/* NULL: the default under XDG_STATE_HOME */
+	int		 history_lines;	/* replayed on JOIN */
+	int		 history_days;	/* 0: keep forever */
+	int		 history_max;	/* rows per target, 0: no limit */
 };
 
 struct whowas {
@@ -238,6 +273,10 @@ struct buf	*buf_new(size_t len);
  * OUT_LINE_MAX - 2 is cut at a UTF-8 boundary (never happens for lines
  * built from a 512-byte input). */
 struct buf	*buf_printf(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+/* Like buf_printf, for a line with message tags: up to IRC_TAGS_MAX
+ * more bytes. */
+struct buf	*buf_printf_long(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 struct buf	*buf_ref(struct buf *);
 void		 buf_unref(struct buf *);
@@ -323,6 +362,48 @@ int		 member_prefix(const struct member *m);
  * multi-prefix; into buf of at least 3 bytes. */
 void		 member_prefixes(const struct member *m, char *buf);
 
+/* cap.c */
+/* One line for many recipients, formatted lazily once per variant of
+ * tags (none, server-time, msgid and client tags, both). */
+struct msgvar {
+	const char	*line;		/* without tags or CRLF */
+	int64_t		 time_ms;	/* 0: no time tag */
+	const char	*msgid;		/* NULL: none */
+	const char	*ctags;		/* client-only tags, or NULL */
+	struct buf	*v[4];
+};
+void		 msgvar_init(struct msgvar *, const char *line, int64_t time_ms,
+		    const char *msgid, const char *ctags);
+/* The variant for a client with caps; borrowed, freed by msgvar_free. */
+struct buf	*msgvar_get(struct msgvar *, unsigned caps);
+void		 msgvar_free(struct msgvar *);
+/* "2026-11-26T02:20:00.123Z" */
+void		 tag_time(int64_t ms, char *buf, size_t len);
+int		 tag_time_parse(const char *s, int64_t *ms);
+/* The client-only (+) tags of a raw tag string, into out. */
+int		 tags_client_only(const char *tags, char *out, size_t len);
+
+/* history.c */
+/* The store key of a private conversation between nicks a and b. */
+void		 history_key(const char *a, const char *b, char *key,
+		    size_t len);
+/* Stores a PRIVMSG/NOTICE from c to target and queues its delivery
+ * for history_deliver(); -1 if it cannot (out of memory). */
+int		 history_message_locked(struct client *c, const char *key,
+		    const char *target, const char *cmd, const char *text,
+		    const char *ctags);
+/* Waits for the store to keep the messages this thread queued, then
+ * delivers every queued message up to them, in store order.  Takes
+ * server.lock. */
+void		 history_deliver(struct client *c);
+/* Stores a room event (JOIN, PART, QUIT, NICK, TOPIC, KICK). */
+void		 history_event_locked(const char *key, struct client *c,
+		    const char *cmd, const char *params);
+/* The last --history-lines lines of room with seq <= max_seq, to c. */
+void		 history_replay_join(struct client *c, const char *room,
+		    const char *key, int64_t max_seq);
+void		 cmd_chathistory(struct client *, struct irc_msg *);
+
 /* command.c */
 void		 command_dispatch(struct client *c, struct irc_msg *m);
 /* "n!u@h" from a mask like "n", "n!u", "*@h": completes missing parts
@@ -339,6 +420,7 @@ void		 cmd_join(struct client *, struct irc_msg *);
 void		 cmd_part(struct client *, struct irc_msg *);
 void		 cmd_privmsg(struct client *, struct irc_msg *);
 void		 cmd_notice(struct client *, struct irc_msg *);
+void		 cmd_tagmsg(struct client *, struct irc_msg *);
 /* Sends the welcome burst: 001-005, LUSERS, MOTD. */
 void		 send_welcome(struct client *c);
 
@@ -370,6 +452,17 @@ void		 cmd_topic(struct client *, struct irc_msg *);
 void		 cmd_kick(struct client *, struct irc_msg *);
 void		 cmd_invite(struct client *, struct irc_msg *);
 
+/* command_v3.c */
+void		 cmd_setname(struct client *, struct irc_msg *);
+/* Sends b once to everyone sharing a room with c who enabled cap (a
+ * CAP() bit), and to c itself if self and c enabled it. */
+void		 cap_send_common_locked(struct client *c, struct buf *b,
+		    unsigned cap, int self);
+/* For JOIN (away-notify): tells the other members of r who enabled
+ * away-notify that c, who just joined r, is away.  Nothing if c is
+ * here. */
+void		 away_notify_join_locked(struct client *c, struct room *r);
+
 /* command_oper.c */
 void		 cmd_oper(struct client *, struct irc_msg *);
 void		 cmd_kill(struct client *, struct irc_msg *);
@@ -387,6 +480,91 @@ int		 oper_check(const struct oper *o, const char *password);
 /* A new yescrypt (or SHA-512 if unavailable) crypt(3) hash of password
  * into out.  Returns 0, or -1 with errno set. */
 int		 oper_hash(const char *password, char *out, size_t outlen);
+
+/*
+ * store.c: room and private message history in SQLite (one file, WAL).
+ * One writer thread commits what store_append() queues, in groups; a
+ * pruner applies --history-days and --history-max.  Every function may
+ * block on the disk except store_append() and store_last_seq(): never
+ * call the others while holding server.lock.
+ */
+#define STORE_MSGID_LEN	20
+#define STORE_KEY_MAX	(2 * NICK_MAX + 2)	/* "a b" pair of nicks */
+
+struct store_rec {
+	int64_t		 seq;		/* set by store_append, increasing */
+	char		 msgid[STORE_MSGID_LEN + 1];	/* set by store_append */
+	int64_t		 time_ms;	/* set by store_append if 0 */
+	/* What queries match: a casefolded room name, or for a private
+	 * message the two casefolded nicks, sorted, joined by a space. */
+	char		 key[STORE_KEY_MAX + 1];
+	char		 source[MASK_MAX + 1];		/* nick!user@host */
+	char		 command[16];	/* PRIVMSG NOTICE TAGMSG JOIN PART
+					   QUIT NICK TOPIC KICK */
+	char		*params;	/* the line after the command, e.g.
+					   "#room :hi", ":bye", "newnick" */
+	char		*tags;		/* client-only tags ("+a=b"), or NULL */
+};
+
+/* Selects a point in history: a msgid or a time. */
+struct store_sel {
+	enum {
+		SEL_NONE,	/* "*": no bound */
+		SEL_MSGID,
+		SEL_TIME
+	}		 kind;
+	char		 msgid[STORE_MSGID_LEN + 1];
+	int64_t		 time_ms;
+};
+
+/* Called once per row, oldest first; rec is valid during the call. */
+typedef void	 store_cb(const struct store_rec *rec, void *arg);
+/* TARGETS: one call per target, ordered by latest activity. */
+typedef void	 store_target_cb(const char *key, const char *target,
+		    int64_t latest_ms, void *arg);
+
+/* Opens (creating 0700 folders and a 0600 file) or migrates path
+ * (":memory:" keeps nothing); starts the writer and pruner threads.
+ * Returns -1 with one line in err for a file that cannot be opened,
+ * created or written, is corrupt, or has a newer schema. */
+int		 store_open(const char *path, int history_days, int history_max,
+		    char *err, size_t errlen);
+/* Commits everything queued, stops the threads, closes. */
+void		 store_close(void);
+/* The default path: $XDG_STATE_HOME/natterd/history.db, else
+ * ~/.local/state/natterd/history.db. */
+int		 store_default_path(char *buf, size_t len);
+/* Queues rec (copied) for the writer; fills rec->seq, rec->msgid and,
+ * if zero, rec->time_ms.  Never waits for the disk. */
+int64_t		 store_append(struct store_rec *rec);
+/* Waits until every row up to seq is committed.  Returns 0, or -1 if
+ * the store failed (logged). */
+int		 store_wait(int64_t seq);
+int64_t		 store_last_seq(void);
+/* Messages (PRIVMSG, NOTICE, TAGMSG; events are stored but not
+ * returned) of key, oldest first, at most limit, with seq <= max_seq (0: no
+ * bound).  Bounds are exclusive.  Return the row count or -1.
+ * latest: the newest rows, after sel if given. */
+int		 store_latest(const char *key, const struct store_sel *after,
+		    int limit, int64_t max_seq, store_cb *cb, void *arg);
+int		 store_before(const char *key, const struct store_sel *sel,
+		    int limit, store_cb *cb, void *arg);
+int		 store_after(const char *key, const struct store_sel *sel,
+		    int limit, store_cb *cb, void *arg);
+/* About limit/2 rows on each side of sel, sel's own row included. */
+int		 store_around(const char *key, const struct store_sel *sel,
+		    int limit, store_cb *cb, void *arg);
+/* Between two points in either order, oldest first, at most limit
+ * (from the first point's side). */
+int		 store_between(const char *key, const struct store_sel *a,
+		    const struct store_sel *b, int limit, store_cb *cb,
+		    void *arg);
+/* Targets with activity in (from_ms, to_ms) among keys (the rooms
+ * the user is in) and the private conversations of nickkey; target is
+ * the room name or the other nick as last stored. */
+int		 store_targets(const char *nickkey, const char *const *keys,
+		    int nkeys, int64_t from_ms, int64_t to_ms, int limit,
+		    store_target_cb *cb, void *arg);
 
 /* natterd.c */
 /* Starts shutdown as SIGTERM does: stop accepting, ERROR to all. */

@@ -80,6 +80,33 @@ buf_printf(const char *fmt, ...)
 }
 
 struct buf *
+buf_printf_long(const char *fmt, ...)
+{
+	struct buf *b;
+	va_list ap;
+	char probe[1];
+	int n;
+
+	/* Measure first: tags can make the line up to 8 KiB longer.  (The
+	 * NULL test quiets a false -Wformat-truncation under UBSan.) */
+	if (fmt == NULL)
+		fmt = "";
+	va_start(ap, fmt);
+	n = vsnprintf(probe, sizeof(probe), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	b = buf_new((size_t)n + 3);
+	va_start(ap, fmt);
+	vsnprintf(b->data, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->data[n] = '\r';
+	b->data[n + 1] = '\n';
+	b->len = (size_t)n + 2;
+	return b;
+}
+
+struct buf *
 buf_ref(struct buf *b)
 {
 	atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);

@@ -2,7 +2,9 @@
  * test_handle.c: server lines applied to the model (tui/handle.c): each
  * message kind into its window, highlights and the bell, registration
  * (001 auto-join, 433 retry), PING, nick lists from 353/366 and MODE,
- * and the mentions() and nick_colour() helpers.
+ * the mentions() and nick_colour() helpers, and IRCv3: CAP negotiation,
+ * server-time, chathistory batches (history lines, divider, order,
+ * msgid dedupe), plain-text replays and the catch-up after a reconnect.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -568,6 +571,412 @@ test_colour(void **state)
 	assert_int_equal(nick_colour("alice", 0), 0);
 }
 
+/* Index of the line in window i whose text is text; -1 if none. */
+static int
+find_text(int i, const char *text)
+{
+	const struct scroll	*sb = &sess.wins.v[i]->sb;
+	int			 k;
+
+	for (k = 0; k < sb->count; k++)
+		if (strcmp(scroll_get(sb, k)->text, text) == 0)
+			return k;
+	return -1;
+}
+
+static int
+find_last_text(int i, const char *text)
+{
+	const struct scroll	*sb = &sess.wins.v[i]->sb;
+	int			 k;
+
+	for (k = sb->count - 1; k >= 0; k--)
+		if (strcmp(scroll_get(sb, k)->text, text) == 0)
+			return k;
+	return -1;
+}
+
+static int
+count_text(int i, const char *text)
+{
+	const struct scroll	*sb = &sess.wins.v[i]->sb;
+	int			 k, n = 0;
+
+	for (k = 0; k < sb->count; k++)
+		if (strcmp(scroll_get(sb, k)->text, text) == 0)
+			n++;
+	return n;
+}
+
+static int
+has_out(const char *line)
+{
+	int	k;
+
+	for (k = 0; k < nout; k++)
+		if (strcmp(out[k], line) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+test_cap(void **state)
+{
+	(void)state;
+	session_free(&sess);
+	session_init(&sess);
+	snprintf(sess.nick, sizeof(sess.nick), "me");
+	snprintf(sess.want_nick, sizeof(sess.want_nick), "me");
+	snprintf(sess.user, sizeof(sess.user), "u");
+	snprintf(sess.realname, sizeof(sess.realname), "Me");
+
+	/* CAP LS 302 goes first, NICK and USER right behind it. */
+	session_hello(&sess, out, &nout, OUT_MAX);
+	assert_int_equal(nout, 3);
+	assert_string_equal(out[0], "CAP LS 302");
+	assert_string_equal(out[1], "NICK me");
+	assert_string_equal(out[2], "USER u 0 * :Me");
+	assert_true(sess.cap_busy);
+
+	/* A multi-line LS: the REQ waits for the last line and asks for
+	 * only what natter wants among what is offered. */
+	feed(":irc.test CAP * LS * :away-notify batch cap-notify "
+	    "draft/chathistory chghost");
+	assert_int_equal(nout, 0);
+	feed(":irc.test CAP * LS :echo-message extended-join message-tags "
+	    "multi-prefix server-time setname=x userhost-in-names");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "CAP REQ :server-time batch message-tags "
+	    "echo-message draft/chathistory");
+	feed(":irc.test CAP * ACK :server-time batch message-tags "
+	    "echo-message draft/chathistory");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "CAP END");
+	assert_int_equal(sess.caps, CAP_SERVER_TIME | CAP_BATCH |
+	    CAP_MESSAGE_TAGS | CAP_ECHO_MESSAGE | CAP_CHATHISTORY);
+	assert_false(sess.cap_busy);
+	/* Nothing CAP says ends up on screen. */
+	assert_int_equal(count(0), 0);
+	feed(":irc.test CAP me DEL :echo-message");
+	assert_false(sess.caps & CAP_ECHO_MESSAGE);
+
+	/* A new connection starts afresh; without batch, no chathistory;
+	 * a NAK still ends negotiation. */
+	session_hello(&sess, out, &nout, OUT_MAX);
+	assert_int_equal(sess.caps, 0);
+	feed(":irc.test CAP * LS :draft/chathistory server-time");
+	assert_string_equal(out[0], "CAP REQ :server-time");
+	feed(":irc.test CAP * NAK :server-time");
+	assert_string_equal(out[0], "CAP END");
+	assert_int_equal(sess.caps, 0);
+
+	/* Nothing wanted: straight to CAP END. */
+	session_hello(&sess, out, &nout, OUT_MAX);
+	feed(":irc.test CAP * LS :multi-prefix sasl=PLAIN");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "CAP END");
+
+	/* A server without CAP: 421 ends it quietly, 001 registers. */
+	session_hello(&sess, out, &nout, OUT_MAX);
+	feed(":irc.test 421 me CAP :Unknown command");
+	assert_int_equal(nout, 0);
+	assert_false(sess.cap_busy);
+	assert_int_equal(count(0), 0);
+	session_hello(&sess, out, &nout, OUT_MAX);
+	feed(":irc.test 001 me :Welcome");
+	assert_false(sess.cap_busy);
+	assert_int_equal(sess.registered, 1);
+
+	/* PASS goes before NICK. */
+	sess.password = strdup("sekrit");
+	session_hello(&sess, out, &nout, OUT_MAX);
+	assert_int_equal(nout, 4);
+	assert_string_equal(out[1], "PASS :sekrit");
+}
+
+static void
+test_server_time(void **state)
+{
+	time_t	t;
+	int	ms;
+
+	(void)state;
+	assert_int_equal(parse_server_time("2026-11-26T02:20:00.123Z", &t,
+	    &ms), 0);
+	assert_int_equal(t, 1795659600);
+	assert_int_equal(ms, 123);
+	assert_int_equal(parse_server_time("1970-01-01T00:10:00Z", &t, &ms),
+	    0);
+	assert_int_equal(t, 600);
+	assert_int_equal(ms, 0);
+	assert_int_equal(parse_server_time("1970-01-01T00:10:00.5Z", &t,
+	    &ms), 0);
+	assert_int_equal(ms, 500);
+	assert_int_equal(parse_server_time("1970-01-01T00:10:00.123456Z", &t,
+	    &ms), 0);
+	assert_int_equal(ms, 123);
+	assert_int_equal(parse_server_time("1970-01-01T00:10:00", &t, &ms),
+	    -1);
+	assert_int_equal(parse_server_time("1970-01-01T00:10:00.Z", &t, &ms),
+	    -1);
+	assert_int_equal(parse_server_time("yesterday", &t, &ms), -1);
+
+	/* A live line takes its time from the tag; a bad tag is ignored. */
+	feed("@time=1970-01-01T00:20:00.250Z;msgid=m1 :alice!a@h PRIVMSG #a "
+	    ":hi");
+	assert_int_equal(last(win("#a"))->when, 1200);
+	assert_int_equal(last(win("#a"))->msec, 250);
+	assert_int_equal(last(win("#a"))->history, 0);
+	assert_string_equal(sess.wins.v[win("#a")]->last_msgid, "m1");
+	assert_int_equal(sess.wins.v[win("#a")]->last_ms, 1200250);
+	feed("@time=garbage :alice!a@h PRIVMSG #a :later");
+	assert_int_equal(last(win("#a"))->when, 1000);
+	/* The same msgid twice is shown once. */
+	feed("@time=1970-01-01T00:20:00.250Z;msgid=m1 :alice!a@h PRIVMSG #a "
+	    ":hi");
+	assert_int_equal(count_text(win("#a"), "hi"), 1);
+}
+
+static void
+test_history_batch(void **state)
+{
+	int	a = win("#a"), n0, d, k;
+
+	(void)state;
+	n0 = count(a);
+	sess.bell = 0;
+	feed("@time=1970-01-01T00:09:00.000Z :irc.test BATCH +h1 chathistory "
+	    "#a");
+	feed("@batch=h1;time=1970-01-01T00:10:00.000Z;msgid=x1 "
+	    ":alice!a@h PRIVMSG #a :old one");
+	feed("@batch=h1;time=1970-01-01T00:10:00.000Z;msgid=x2 "
+	    ":bob!b@h PRIVMSG #a :me: old two");
+	/* Events in a replay change nothing but the scrollback. */
+	feed("@batch=h1;time=1970-01-01T00:11:00.000Z;msgid=x3 "
+	    ":alice!a@h QUIT :gone");
+	feed("@batch=h1;time=1970-01-01T00:11:30.000Z;msgid=x4 "
+	    ":me!u@h PART #a :bye");
+	feed("@batch=h1;time=1970-01-01T00:12:00.000Z;msgid=x5 "
+	    ":dave!d@h JOIN #a");
+	feed("@batch=h1;time=1970-01-01T00:12:00.000Z;msgid=x6 "
+	    ":bob!b@h TOPIC #a :old topic");
+	feed("@batch=h1;time=1970-01-01T00:12:00.000Z;msgid=x7 "
+	    ":carol!c@h PRIVMSG #a :\001VERSION\001");
+	assert_int_equal(nout, 0);		/* no CTCP reply to a replay */
+	feed(":irc.test BATCH -h1");
+	assert_int_equal(sess.nbatches, 0);
+	assert_true(has_nick(a, "alice", 0));
+	assert_false(has_nick(a, "dave", 0));
+	assert_true(sess.wins.v[a]->joined);
+	assert_null(sess.wins.v[a]->topic);
+	assert_int_equal(sess.bell, 0);
+
+	/* All older than the window's lines (stamped 1000): a divider, the
+	 * replay in order, dimmed, then what was there. */
+	assert_int_equal(count(a), n0 + 7);
+	d = 0;
+	assert_int_equal(scroll_get(&sess.wins.v[a]->sb, d)->kind,
+	    LINE_DIVIDER);
+	assert_string_equal(scroll_get(&sess.wins.v[a]->sb, d)->text,
+	    "history");
+	assert_int_equal(find_text(a, "old one"), 1);
+	assert_int_equal(find_text(a, "me: old two"), 2);
+	assert_int_equal(find_text(a, "alice has quit (gone)"), 3);
+	assert_int_equal(find_text(a, "me has left #a (bye)"), 4);
+	assert_int_equal(find_text(a, "dave has joined #a"), 5);
+	assert_int_equal(find_text(a, "bob changed the topic of #a to: "
+	    "old topic"), 6);
+	for (k = 1; k <= 6; k++) {
+		assert_int_equal(scroll_get(&sess.wins.v[a]->sb, k)->history,
+		    1);
+		assert_true(scroll_get(&sess.wins.v[a]->sb, k)->when < 1000);
+	}
+	assert_int_equal(scroll_get(&sess.wins.v[a]->sb, 1)->when, 600);
+	/* Highlighted, but no bell for the past. */
+	assert_int_equal(scroll_get(&sess.wins.v[a]->sb, 2)->highlight, 1);
+	assert_int_equal(scroll_get(&sess.wins.v[a]->sb, 7)->history, 0);
+
+	/* After the batch, lines are live again. */
+	feed("@batch=h1;time=1970-01-01T00:30:00.000Z :alice!a@h PRIVMSG #a "
+	    ":now");
+	assert_int_equal(last(a)->history, 0);
+
+	/* The replay's newest stored line is the window's last msgid only
+	 * when it is newer than what was seen live. */
+	assert_string_equal(sess.wins.v[a]->last_msgid, "x6");
+}
+
+static void
+test_history_order_dedupe(void **state)
+{
+	int	a = win("#a"), n;
+
+	(void)state;
+	/* Live lines at 00:20, 00:25, 00:30. */
+	feed("@time=1970-01-01T00:20:00.000Z;msgid=l1 :alice!a@h PRIVMSG #a "
+	    ":live 1");
+	feed("@time=1970-01-01T00:25:00.000Z;msgid=l2 :alice!a@h PRIVMSG #a "
+	    ":live 2");
+	feed("@time=1970-01-01T00:30:00.000Z;msgid=l3 :alice!a@h PRIVMSG #a "
+	    ":live 3");
+	n = count(a);
+	/* A replay overlapping them: seen msgids are dropped, the others
+	 * go where their time says, under one divider per block. */
+	feed(":irc.test BATCH +r chathistory #a");
+	feed("@batch=r;time=1970-01-01T00:20:00.000Z;msgid=l1 "
+	    ":alice!a@h PRIVMSG #a :live 1");
+	feed("@batch=r;time=1970-01-01T00:22:00.000Z;msgid=h1 "
+	    ":bob!b@h PRIVMSG #a :missed 1");
+	feed("@batch=r;time=1970-01-01T00:23:00.000Z;msgid=h2 "
+	    ":bob!b@h PRIVMSG #a :missed 2");
+	feed("@batch=r;time=1970-01-01T00:25:00.000Z;msgid=l2 "
+	    ":alice!a@h PRIVMSG #a :live 2");
+	feed("@batch=r;time=1970-01-01T00:26:00.000Z;msgid=h3 "
+	    ":bob!b@h PRIVMSG #a :missed 3");
+	feed(":irc.test BATCH -r");
+	assert_int_equal(count_text(a, "live 1"), 1);
+	assert_int_equal(count_text(a, "live 2"), 1);
+	assert_int_equal(count(a), n + 5);	/* 3 lines, 2 dividers */
+	assert_int_equal(find_text(a, "history"), find_text(a, "live 1") + 1);
+	assert_int_equal(find_text(a, "missed 1"), find_text(a, "live 1") + 2);
+	assert_int_equal(find_text(a, "missed 2"), find_text(a, "live 1") + 3);
+	assert_int_equal(find_text(a, "live 2"), find_text(a, "live 1") + 4);
+	assert_int_equal(scroll_get(&sess.wins.v[a]->sb,
+	    find_text(a, "live 2") + 1)->kind, LINE_DIVIDER);
+	assert_int_equal(find_text(a, "missed 3"), find_text(a, "live 2") + 2);
+	assert_int_equal(find_text(a, "live 3"), find_text(a, "live 2") + 3);
+
+	/* The same replay again adds nothing. */
+	n = count(a);
+	feed(":irc.test BATCH +s chathistory #a");
+	feed("@batch=s;time=1970-01-01T00:22:00.000Z;msgid=h1 "
+	    ":bob!b@h PRIVMSG #a :missed 1");
+	feed("@batch=s;time=1970-01-01T00:26:00.000Z;msgid=h3 "
+	    ":bob!b@h PRIVMSG #a :missed 3");
+	feed(":irc.test BATCH -s");
+	assert_int_equal(count(a), n);
+
+	/* An older line joins the block below its divider rather than
+	 * opening a new one. */
+	feed(":irc.test BATCH +t chathistory #a");
+	feed("@batch=t;time=1970-01-01T00:21:00.000Z;msgid=h0 "
+	    ":bob!b@h PRIVMSG #a :missed 0");
+	feed(":irc.test BATCH -t");
+	assert_int_equal(count(a), n + 1);
+	assert_int_equal(find_text(a, "missed 0"), find_text(a, "live 1") + 2);
+	assert_int_equal(find_text(a, "missed 1"), find_text(a, "live 1") + 3);
+	/* The last msgid stays the newest live one. */
+	assert_string_equal(sess.wins.v[a]->last_msgid, "l3");
+}
+
+static void
+test_plain_history(void **state)
+{
+	int	a = win("#a"), n;
+
+	(void)state;
+	feed(":alice!a@h PRIVMSG #a :said before");
+	n = count(a);
+	feed(":irc.test NOTICE #a :--- Recent history of #a ---");
+	feed(":alice!a@h PRIVMSG #a :said before");	/* shown already */
+	feed(":bob!b@h PRIVMSG #a :said while away");
+	feed(":irc.test NOTICE #a :--- End of history (2 lines) ---");
+	assert_int_equal(count_text(a, "said before"), 1);
+	assert_int_equal(count(a), n + 2);
+	assert_int_equal(scroll_get(&sess.wins.v[a]->sb, n)->kind,
+	    LINE_DIVIDER);
+	assert_int_equal(last(a)->history, 1);
+	assert_string_equal(last(a)->text, "said while away");
+	assert_int_equal(find_text(0, "--- End of history (2 lines) ---"), -1);
+	feed(":bob!b@h PRIVMSG #a :live again");
+	assert_int_equal(last(a)->history, 0);
+}
+
+static void
+reconnect(unsigned caps)
+{
+	session_hello(&sess, out, &nout, OUT_MAX);
+	sess.caps = caps;
+	sess.cap_busy = 0;
+	feed(":irc.test 001 me :Welcome back");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "JOIN #a");
+}
+
+static void
+test_catch_up(void **state)
+{
+	unsigned	all = CAP_SERVER_TIME | CAP_BATCH | CAP_MESSAGE_TAGS |
+			    CAP_CHATHISTORY;
+
+	(void)state;
+	feed("@time=1970-01-01T00:20:00.000Z;msgid=z1 :alice!a@h PRIVMSG #a "
+	    ":before");
+	/* The first JOIN is not a reconnect: no catch-up. */
+	feed(":irc.test 366 me #a :End of /NAMES list");
+	assert_int_equal(nout, 0);
+
+	reconnect(all);
+	feed(":irc.test 005 me CHATHISTORY=50 NETWORK=x :are supported");
+	/* Our JOIN's msgid is not where we catch up from. */
+	feed("@time=1970-01-01T00:40:00.000Z;msgid=j1 :me!u@h JOIN #a");
+	assert_string_equal(sess.wins.v[win("#a")]->last_msgid, "j1");
+	feed("@time=1970-01-01T00:40:00.000Z :irc.test 353 me = #a :me alice");
+	feed("@time=1970-01-01T00:40:00.000Z :irc.test 366 me #a :End");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "CHATHISTORY AFTER #a msgid=z1 50");
+	/* Once only. */
+	feed("@time=1970-01-01T00:40:00.000Z :irc.test 366 me #a :End");
+	assert_int_equal(nout, 0);
+
+	/* The missed lines land between the disconnect and the JOIN. */
+	feed(":irc.test BATCH +c chathistory #a");
+	feed("@batch=c;time=1970-01-01T00:30:00.000Z;msgid=z2 "
+	    ":bob!b@h PRIVMSG #a :while away");
+	feed(":irc.test BATCH -c");
+	assert_int_equal(scroll_get(&sess.wins.v[win("#a")]->sb,
+	    find_text(win("#a"), "while away") - 1)->kind, LINE_DIVIDER);
+	assert_true(find_text(win("#a"), "while away") >
+	    find_text(win("#a"), "before"));
+	assert_true(find_text(win("#a"), "while away") <
+	    find_last_text(win("#a"), "me (u@h) has joined #a"));
+
+	/* Without a msgid: the time; the ISUPPORT limit is per
+	 * connection. */
+	sess.wins.v[win("#a")]->last_msgid[0] = '\0';
+	sess.wins.v[win("#a")]->last_ms = 1801234;
+	reconnect(all);
+	feed(":irc.test 366 me #a :End of /NAMES list");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "CHATHISTORY AFTER #a "
+	    "timestamp=1970-01-01T00:30:01.234Z 100");
+
+	/* Without the cap nothing is asked. */
+	reconnect(CAP_SERVER_TIME | CAP_BATCH | CAP_MESSAGE_TAGS);
+	feed(":irc.test 366 me #a :End of /NAMES list");
+	assert_int_equal(nout, 0);
+	assert_false(has_out("CHATHISTORY"));
+}
+
+static void
+test_no_caps(void **state)
+{
+	int	a = win("#a"), n = count(a);
+
+	(void)state;
+	/* A plain server: lines are live, stamped now, nothing replayed,
+	 * no catch-up. */
+	feed(":alice!a@h PRIVMSG #a :plain");
+	assert_int_equal(last(a)->when, 1000);
+	assert_int_equal(last(a)->history, 0);
+	assert_int_equal(count(a), n + 1);
+	assert_string_equal(sess.wins.v[a]->last_msgid, "");
+	reconnect(0);
+	feed(":me!u@h JOIN #a");
+	feed(":irc.test 366 me #a :End of /NAMES list");
+	assert_int_equal(nout, 0);
+}
+
 int
 main(void)
 {
@@ -589,6 +998,18 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_numerics_errors, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_time, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_history_batch, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_history_order_dedupe,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_history, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_catch_up, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_no_caps, setup, teardown),
 		cmocka_unit_test(test_mentions),
 		cmocka_unit_test(test_colour),
 	};

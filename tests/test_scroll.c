@@ -1,6 +1,7 @@
 /*
  * test_scroll.c: the scrollback ring (tui/scroll.c): order, overflow,
- * clamped scrolling, and a view that stays put while scrolled up.
+ * clamped scrolling, a view that stays put while scrolled up, and
+ * insertion in the middle (history lines).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -150,6 +151,80 @@ test_view_stays(void **state)
 	scroll_free(&sb);
 }
 
+static void
+insert_at(struct scroll *sb, int i, time_t when, const char *text)
+{
+	struct line	l;
+
+	memset(&l, 0, sizeof(l));
+	l.when = when;
+	l.kind = LINE_MSG;
+	l.history = 1;
+	l.nick = (char *)"old";
+	l.text = (char *)text;
+	assert_int_equal(scroll_insert(sb, i, &l), i);
+}
+
+static void
+test_insert(void **state)
+{
+	struct scroll		 sb;
+	struct line		 nl;
+	const struct line	*l;
+	int			 i;
+
+	(void)state;
+	scroll_init(&sb);
+	insert_at(&sb, 0, 5, "first");		/* into an empty ring */
+	push_n(&sb, 10, 3);			/* line 10..12 */
+	insert_at(&sb, 0, 1, "zero");
+	insert_at(&sb, 3, 11, "mid");
+	insert_at(&sb, sb.count, 20, "end");
+	assert_int_equal(sb.count, 7);
+	assert_string_equal(scroll_get(&sb, 0)->text, "zero");
+	assert_string_equal(scroll_get(&sb, 1)->text, "first");
+	assert_string_equal(scroll_get(&sb, 2)->text, "line 10");
+	assert_string_equal(scroll_get(&sb, 3)->text, "mid");
+	assert_string_equal(scroll_get(&sb, 4)->text, "line 11");
+	assert_string_equal(scroll_get(&sb, 6)->text, "end");
+	l = scroll_get(&sb, 3);
+	assert_int_equal(l->history, 1);
+	assert_string_equal(l->nick, "old");
+	assert_int_equal(scroll_get(&sb, 4)->history, 0);
+	/* Out of range. */
+	assert_int_equal(scroll_insert(&sb, 8, l), -1);
+	assert_int_equal(scroll_insert(&sb, -1, l), -1);
+
+	/* Scrolled up: a line inserted above the view's bottom leaves
+	 * the offset alone; one below it moves the offset. */
+	sb.offset = 2;				/* bottom shows "line 11" */
+	insert_at(&sb, 1, 2, "above");
+	assert_int_equal(sb.offset, 2);
+	assert_string_equal(scroll_get(&sb, sb.count - 1 - sb.offset)->text,
+	    "line 11");
+	insert_at(&sb, sb.count - 1, 15, "below");
+	assert_int_equal(sb.offset, 3);
+	assert_string_equal(scroll_get(&sb, sb.count - 1 - sb.offset)->text,
+	    "line 11");
+	scroll_free(&sb);
+
+	/* Full: the oldest goes, the insert lands one lower. */
+	scroll_init(&sb);
+	push_n(&sb, 0, SCROLL_MAX);
+	l = scroll_get(&sb, 10);
+	assert_string_equal(l->text, "line 10");
+	memset(&nl, 0, sizeof(nl));
+	nl.text = (char *)"x";
+	assert_int_equal(scroll_insert(&sb, 10, &nl), 9);
+	assert_int_equal(sb.count, SCROLL_MAX);
+	assert_string_equal(scroll_get(&sb, 0)->text, "line 1");
+	assert_string_equal(scroll_get(&sb, 9)->text, "x");
+	assert_string_equal(scroll_get(&sb, 10)->text, "line 10");
+	for (i = 11; i < SCROLL_MAX; i++)
+		assert_int_equal(scroll_get(&sb, i)->when, (time_t)i);
+	scroll_free(&sb);
+}
+
 int
 main(void)
 {
@@ -158,6 +233,7 @@ main(void)
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_view_stays),
+		cmocka_unit_test(test_insert),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

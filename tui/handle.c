@@ -7,8 +7,15 @@
  *
  * Every text that reaches a window was parsed from one IRC line, so it
  * holds no CR or LF; what goes to out[] is built from such text too.
+ *
+ * IRCv3: CAP negotiation, server-time (a line's time is its time tag),
+ * msgids (a window shows a msgid once), and history: lines in a
+ * chathistory batch, or between natterd's plain-text history NOTICEs,
+ * only ever add dimmed lines, in time order under a divider; they
+ * change no nick list, topic or membership.
  */
 #include <ctype.h>
+#include <strings.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +54,72 @@ session_free(struct session *s)
 	free(s->password);
 	free(s->log_dir);
 	memset(s, 0, sizeof(*s));
+}
+
+/* Capabilities natter asks for, in the order it asks. */
+static const struct {
+	const char	*name;
+	unsigned	 bit;
+} cap_names[] = {
+	{ "server-time",	CAP_SERVER_TIME },
+	{ "batch",		CAP_BATCH },
+	{ "message-tags",	CAP_MESSAGE_TAGS },
+	{ "echo-message",	CAP_ECHO_MESSAGE },
+	{ "draft/chathistory",	CAP_CHATHISTORY },
+};
+
+static void	reply(char out[][512], int *nout, int maxout,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+void
+session_hello(struct session *s, char out[][512], int *nout, int maxout)
+{
+	int	i;
+
+	*nout = 0;
+	s->caps = 0;
+	s->caps_offered = 0;
+	s->cap_busy = 1;
+	s->chathistory_max = 0;
+	s->nbatches = 0;
+	for (i = 0; i < s->wins.n; i++)
+		s->wins.v[i]->plain_hist = 0;
+	reply(out, nout, maxout, "CAP LS 302");
+	if (s->password != NULL)
+		reply(out, nout, maxout, "PASS :%s", s->password);
+	reply(out, nout, maxout, "NICK %s",
+	    s->want_nick[0] != '\0' ? s->want_nick : s->nick);
+	reply(out, nout, maxout, "USER %s 0 * :%s", s->user, s->realname);
+}
+
+int
+parse_server_time(const char *str, time_t *when, int *msec)
+{
+	struct tm	 tm;
+	const char	*p;
+	time_t		 t;
+	int		 ms = 0, n;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((p = strptime(str, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*p == '.') {
+		/* Any number of digits; the first three are the ms. */
+		for (p++, n = 0; isdigit((unsigned char)*p); p++, n++)
+			if (n < 3)
+				ms = ms * 10 + (*p - '0');
+		if (n == 0)
+			return -1;
+		for (; n < 3; n++)
+			ms *= 10;
+	}
+	if (p[0] != 'Z' || p[1] != '\0')
+		return -1;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	*when = t;
+	*msec = ms;
+	return 0;
 }
 
 static void
@@ -97,10 +170,6 @@ param(const struct irc_msg *m, int i)
  * would be cut (a cut line could mean something else). */
 static void
 reply(char out[][512], int *nout, int maxout, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-reply(char out[][512], int *nout, int maxout, const char *fmt, ...)
 {
 	va_list	ap;
 	int	n;
@@ -115,19 +184,126 @@ reply(char out[][512], int *nout, int maxout, const char *fmt, ...)
 	(*nout)++;
 }
 
+/* 1 if a is later than b. */
+static int
+line_later(const struct line *a, const struct line *b)
+{
+	return a->when > b->when || (a->when == b->when && a->msec > b->msec);
+}
+
+/*
+ * Puts history line l where its time says, after every line not later
+ * than it, with a divider above the block it starts (a block: history
+ * lines with nothing else between them).
+ */
+static void
+history_insert(struct scroll *sb, const struct line *l)
+{
+	const struct line	*p;
+	struct line		 div;
+	int			 i = sb->count, j;
+
+	while (i > 0 && (p = scroll_get(sb, i - 1)) != NULL &&
+	    line_later(p, l))
+		i--;
+	p = scroll_get(sb, i - 1);
+	if (p != NULL && (p->history || p->kind == LINE_DIVIDER)) {
+		scroll_insert(sb, i, l);
+		return;
+	}
+	p = scroll_get(sb, i);
+	if (p != NULL && p->kind == LINE_DIVIDER) {
+		/* Older than the block below: it opens that block. */
+		scroll_insert(sb, i + 1, l);
+		return;
+	}
+	memset(&div, 0, sizeof(div));
+	div.when = l->when;
+	div.msec = l->msec;
+	div.kind = LINE_DIVIDER;
+	div.history = 1;
+	div.text = (char *)"history";
+	if ((j = scroll_insert(sb, i, &div)) != -1)
+		scroll_insert(sb, j + 1, l);
+}
+
+/* A line replayed without a msgid (plain-text history) that the window
+ * already shows. */
+static int
+shown(const struct scroll *sb, const struct line *l)
+{
+	const struct line	*p;
+	int			 i;
+
+	for (i = sb->count - 1; i >= 0; i--) {
+		p = scroll_get(sb, i);
+		if (p->kind == l->kind && strcmp(p->text, l->text) == 0 &&
+		    ((p->nick == NULL && l->nick == NULL) ||
+		    (p->nick != NULL && l->nick != NULL &&
+		    strcmp(p->nick, l->nick) == 0)))
+			return 1;
+	}
+	return 0;
+}
+
+/* Remembers the line being applied as the newest the server stored
+ * for w, unless it is an older replay. */
+static void
+note_last(struct window *w, const struct session *s)
+{
+	long long	ms = 0;
+
+	if (!s->line_stored)
+		return;
+	if (s->line_timed)
+		ms = (long long)s->line_when * 1000 + s->line_msec;
+	if (s->line_history && (ms == 0 || ms < w->last_ms))
+		return;
+	if (s->line_msgid[0] != '\0')
+		snprintf(w->last_msgid, sizeof(w->last_msgid), "%s",
+		    s->line_msgid);
+	if (ms > w->last_ms)
+		w->last_ms = ms;
+}
+
 /* Adds a line to window i and raises its activity (act may be
- * ACT_NONE). */
+ * ACT_NONE).  The line being applied says whether it is history, its
+ * msgid and its milliseconds. */
 static void
 win_line(struct session *s, int i, time_t now, enum line_kind kind,
     const char *nick, const char *text, int hl, int self, enum activity act)
 {
 	struct window	*w;
+	struct line	 l;
 
 	if (i < 0 || i >= s->wins.n)
 		return;
 	w = s->wins.v[i];
-	scroll_push(&w->sb, now, kind, nick, text, hl, self);
-	w->last_seen = now;
+	if (window_seen(w, s->line_msgid))
+		return;
+	memset(&l, 0, sizeof(l));
+	l.when = now;
+	l.msec = s->line_msec;
+	l.kind = kind;
+	l.highlight = hl;
+	l.self = self;
+	l.nick = (char *)nick;
+	l.text = (char *)text;
+	if (s->line_history) {
+		if (s->line_msgid[0] == '\0' && shown(&w->sb, &l))
+			return;
+		l.history = 1;
+		history_insert(&w->sb, &l);
+		/* Missed, so worth a look, but never a bell. */
+		if (act > ACT_MSG)
+			act = ACT_MSG;
+	} else
+		scroll_insert(&w->sb, w->sb.count, &l);
+	window_seen_add(w, s->line_msgid);
+	if (w->kind != WIN_STATUS)
+		note_last(w, s);
+	if (now > w->last_seen)
+		w->last_seen = now;
 	windows_mark(&s->wins, i, act);
 	s->dirty = 1;
 }
@@ -289,6 +465,31 @@ ctcp_query(struct session *s, const struct source *src, const char *body,
 	    src->nick);
 }
 
+/*
+ * natterd without batch replays a room's history between two NOTICEs
+ * from the server to the room: "--- Recent history of #room ---" and
+ * "--- End of history (N lines) ---".  Returns 1 if text is one of
+ * them (and notes it in the window).
+ */
+static int
+plain_marker(struct session *s, const char *target, const char *text)
+{
+	int	i, start;
+
+	if (strncmp(text, "--- ", 4) != 0)
+		return 0;
+	if (strncasecmp(text + 4, "recent history", 14) == 0 ||
+	    strncasecmp(text + 4, "history", 7) == 0)
+		start = 1;
+	else if (strncasecmp(text + 4, "end of history", 14) == 0)
+		start = 0;
+	else
+		return 0;
+	if ((i = windows_find(&s->wins, room_of(target))) > 0)
+		s->wins.v[i]->plain_hist = start;
+	return 1;
+}
+
 static void
 on_message(struct session *s, const struct irc_msg *m, time_t now,
     char out[][512], int *nout, int maxout)
@@ -321,7 +522,7 @@ on_message(struct session *s, const struct irc_msg *m, time_t now,
 			kind = LINE_ACTION;
 			text = body[6] == ' ' ? body + 7 : "";
 		} else if (!notice) {
-			if (!self)
+			if (!self && !s->line_history)
 				ctcp_query(s, &src, body, now, out, nout,
 				    maxout);
 			return;
@@ -331,6 +532,8 @@ on_message(struct session *s, const struct irc_msg *m, time_t now,
 		}
 	}
 
+	if (notice && src.server && !priv && plain_marker(s, target, text))
+		return;
 	if (notice && (src.server || !s->registered)) {
 		win_line(s, 0, now, LINE_NOTICE, src.nick, text, 0, 0,
 		    ACT_MSG);
@@ -358,7 +561,7 @@ on_message(struct session *s, const struct irc_msg *m, time_t now,
 		act = ACT_HIGHLIGHT;
 	else
 		act = ACT_MSG;
-	if (act == ACT_HIGHLIGHT)
+	if (act == ACT_HIGHLIGHT && !s->line_history)
 		s->bell = 1;
 	win_line(s, i, now, kind, src.nick, text, hl, self, act);
 }
@@ -664,9 +867,41 @@ on_names(struct session *s, const struct irc_msg *m, time_t now)
 	s->dirty = 1;
 }
 
+/* After a reconnect, once a room's JOIN is done: ask for what was said
+ * there since the last line we saw. */
+static void
+catch_up(struct session *s, struct window *w, char out[][512], int *nout,
+    int maxout)
+{
+	char		when[64];
+	struct tm	tm;
+	time_t		t;
+	int		limit;
+
+	if (!w->catch_pending)
+		return;
+	w->catch_pending = 0;
+	if (!(s->caps & CAP_CHATHISTORY))
+		return;
+	limit = s->chathistory_max > 0 ? s->chathistory_max :
+	    CHATHISTORY_DEFAULT;
+	if (w->catch_msgid[0] != '\0') {
+		reply(out, nout, maxout, "CHATHISTORY AFTER %s msgid=%s %d",
+		    w->name, w->catch_msgid, limit);
+		return;
+	}
+	t = (time_t)(w->catch_ms / 1000);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		return;
+	reply(out, nout, maxout, "CHATHISTORY AFTER %s timestamp=%s.%03dZ %d",
+	    w->name, when, (int)(w->catch_ms % 1000), limit);
+}
+
 /* 366 me #room :End of /NAMES list: the list is complete, show it. */
 static void
-on_end_names(struct session *s, const struct irc_msg *m, time_t now)
+on_end_names(struct session *s, const struct irc_msg *m, time_t now,
+    char out[][512], int *nout, int maxout)
 {
 	struct window	*w;
 	char		 text[4096];
@@ -677,6 +912,7 @@ on_end_names(struct session *s, const struct irc_msg *m, time_t now)
 	if (i <= 0 || !s->wins.v[i]->joined)
 		return;
 	w = s->wins.v[i];
+	catch_up(s, w, out, nout, maxout);
 	n = snprintf(text, sizeof(text), "Nicks on %s (%d):", w->name,
 	    w->nnicks);
 	if (n < 0 || (size_t)n >= sizeof(text))
@@ -700,11 +936,24 @@ static void
 on_welcome(struct session *s, const struct irc_msg *m, time_t now,
     char out[][512], int *nout, int maxout)
 {
-	char	line[OUT_MAX_BYTES + 1];
-	size_t	used = 0, n;
-	int	i;
+	struct window	*w;
+	char		 line[OUT_MAX_BYTES + 1];
+	size_t		 used = 0, n;
+	int		 i;
 
 	s->registered = 1;
+	s->cap_busy = 0;
+	/* A re-registration: each room catches up from where it was, not
+	 * from the JOIN about to come. */
+	if (++s->nregistered > 1)
+		for (i = 1; i < s->wins.n; i++) {
+			w = s->wins.v[i];
+			w->catch_pending = w->kind == WIN_ROOM &&
+			    (w->last_msgid[0] != '\0' || w->last_ms > 0);
+			snprintf(w->catch_msgid, sizeof(w->catch_msgid), "%s",
+			    w->last_msgid);
+			w->catch_ms = w->last_ms;
+		}
 	if (m->nparams >= 1 && m->params[0][0] != '\0')
 		snprintf(s->nick, sizeof(s->nick), "%s", m->params[0]);
 	if (m->prefix != NULL)
@@ -809,6 +1058,20 @@ join_params(const struct irc_msg *m, char *text, size_t len)
 	}
 }
 
+/* 005: the tokens we use. */
+static void
+isupport(struct session *s, const struct irc_msg *m)
+{
+	int	k, n;
+
+	for (k = 1; k < m->nparams - 1; k++) {
+		if (strncmp(m->params[k], "CHATHISTORY=", 12) != 0)
+			continue;
+		n = atoi(m->params[k] + 12);
+		s->chathistory_max = n > 0 ? n : 0;
+	}
+}
+
 static void
 on_numeric(struct session *s, const struct irc_msg *m, int numeric,
     time_t now, char out[][512], int *nout, int maxout)
@@ -828,8 +1091,18 @@ on_numeric(struct session *s, const struct irc_msg *m, int numeric,
 		on_names(s, m, now);
 		return;
 	case 366:
-		on_end_names(s, m, now);
+		on_end_names(s, m, now, out, nout, maxout);
 		return;
+	case 5:
+		isupport(s, m);
+		break;
+	case 421:
+		/* A server without CAP: registration goes on without. */
+		if (strcasecmp(param(m, 1), "CAP") == 0) {
+			s->cap_busy = 0;
+			return;
+		}
+		break;
 	case 265:
 	case 266:
 		/* The leading counts repeat what the text says. */
@@ -852,6 +1125,208 @@ on_numeric(struct session *s, const struct irc_msg *m, int numeric,
 		win_line(s, 0, now, LINE_INFO, NULL, text, 0, 0, ACT_EVENT);
 }
 
+static void
+cap_end(struct session *s, char out[][512], int *nout, int maxout)
+{
+	if (!s->cap_busy)
+		return;
+	s->cap_busy = 0;
+	reply(out, nout, maxout, "CAP END");
+}
+
+/* CAP <nick> LS|ACK|NAK|NEW|DEL [*] :caps */
+static void
+on_cap(struct session *s, const struct irc_msg *m, char out[][512],
+    int *nout, int maxout)
+{
+	const char	*sub = param(m, 1);
+	char		 list[512], req[512], *p, *tok;
+	unsigned	 bits = 0, gone = 0, want;
+	size_t		 k, used;
+	int		 more, minus;
+
+	more = m->nparams >= 4 && strcmp(param(m, 2), "*") == 0;
+	snprintf(list, sizeof(list), "%s", param(m, m->nparams - 1));
+	p = list;
+	while ((tok = strsep(&p, " ")) != NULL) {
+		if ((minus = tok[0] == '-'))
+			tok++;
+		tok[strcspn(tok, "=")] = '\0';	/* LS 302: name=value */
+		for (k = 0; k < sizeof(cap_names) / sizeof(cap_names[0]); k++)
+			if (strcmp(tok, cap_names[k].name) == 0) {
+				if (minus)
+					gone |= cap_names[k].bit;
+				else
+					bits |= cap_names[k].bit;
+			}
+	}
+	if (strcmp(sub, "LS") == 0) {
+		s->caps_offered |= bits;
+		if (more || !s->cap_busy)
+			return;
+		want = s->caps_offered;
+		/* History without batches could not be told from live. */
+		if (!(want & CAP_BATCH))
+			want &= ~CAP_CHATHISTORY;
+		used = 0;
+		req[0] = '\0';
+		for (k = 0; k < sizeof(cap_names) / sizeof(cap_names[0]); k++)
+			if (want & cap_names[k].bit)
+				used += (size_t)snprintf(req + used,
+				    sizeof(req) - used, "%s%s",
+				    used > 0 ? " " : "", cap_names[k].name);
+		if (used == 0)
+			cap_end(s, out, nout, maxout);
+		else
+			reply(out, nout, maxout, "CAP REQ :%s", req);
+	} else if (strcmp(sub, "ACK") == 0) {
+		s->caps = (s->caps | bits) & ~gone;
+		if (!more)
+			cap_end(s, out, nout, maxout);
+	} else if (strcmp(sub, "NAK") == 0) {
+		if (!more)
+			cap_end(s, out, nout, maxout);
+	} else if (strcmp(sub, "DEL") == 0)
+		s->caps &= ~bits;
+}
+
+static struct batch *
+batch_find(struct session *s, const char *ref)
+{
+	int	i;
+
+	for (i = 0; i < s->nbatches; i++)
+		if (strcmp(s->batches[i].ref, ref) == 0)
+			return &s->batches[i];
+	return NULL;
+}
+
+/* BATCH +ref type [params], BATCH -ref */
+static void
+on_batch(struct session *s, const struct irc_msg *m)
+{
+	const char	*ref = param(m, 0), *type = param(m, 1);
+	struct batch	*b;
+	int		 i;
+
+	if (ref[0] == '+' && ref[1] != '\0') {
+		if (s->nbatches == BATCH_OPEN_MAX || batch_find(s, ref + 1))
+			return;
+		b = &s->batches[s->nbatches++];
+		memset(b, 0, sizeof(*b));
+		snprintf(b->ref, sizeof(b->ref), "%s", ref + 1);
+		/* A batch inside a history batch is history too. */
+		b->history = s->line_history ||
+		    strcmp(type, "chathistory") == 0 ||
+		    strcmp(type, "draft/chathistory") == 0;
+		snprintf(b->target, sizeof(b->target), "%s",
+		    m->nparams >= 3 ? param(m, 2) : s->line_target);
+	} else if (ref[0] == '-' && (b = batch_find(s, ref + 1)) != NULL) {
+		i = (int)(b - s->batches);
+		memmove(b, b + 1, (s->nbatches - i - 1) * sizeof(*b));
+		s->nbatches--;
+	}
+}
+
+/*
+ * A replayed JOIN, PART, KICK, QUIT, NICK, TOPIC or MODE: a line in the
+ * replay's window and nothing more (the nick list and topic are the
+ * present's).
+ */
+static void
+on_history_event(struct session *s, const struct irc_msg *m, time_t now)
+{
+	struct source	 src;
+	const char	*cmd = m->command, *p0 = param(m, 0);
+	char		 text[1024];
+	int		 i;
+
+	if ((i = windows_find(&s->wins, s->line_target)) <= 0)
+		return;
+	source_parse(m, s, &src);
+	if (strcmp(cmd, "JOIN") == 0)
+		snprintf(text, sizeof(text), "%s has joined %s", src.nick, p0);
+	else if (strcmp(cmd, "PART") == 0)
+		snprintf(text, sizeof(text), "%s has left %s%s%s%s", src.nick,
+		    p0, m->nparams >= 2 ? " (" : "", param(m, 1),
+		    m->nparams >= 2 ? ")" : "");
+	else if (strcmp(cmd, "KICK") == 0)
+		snprintf(text, sizeof(text), "%s was kicked by %s%s%s%s",
+		    param(m, 1), src.nick, m->nparams >= 3 ? " (" : "",
+		    param(m, 2), m->nparams >= 3 ? ")" : "");
+	else if (strcmp(cmd, "QUIT") == 0)
+		snprintf(text, sizeof(text), "%s has quit%s%s%s", src.nick,
+		    m->nparams >= 1 ? " (" : "", p0,
+		    m->nparams >= 1 ? ")" : "");
+	else if (strcmp(cmd, "NICK") == 0)
+		snprintf(text, sizeof(text), "%s is now known as %s",
+		    src.nick, p0);
+	else if (strcmp(cmd, "TOPIC") == 0 && param(m, 1)[0] != '\0')
+		snprintf(text, sizeof(text),
+		    "%s changed the topic of %s to: %s", src.nick, p0,
+		    param(m, 1));
+	else if (strcmp(cmd, "TOPIC") == 0)
+		snprintf(text, sizeof(text), "%s removed the topic of %s",
+		    src.nick, p0);
+	else if (strcmp(cmd, "MODE") == 0 && m->nparams >= 2) {
+		join_params(m, text, sizeof(text));
+		win_linef(s, i, now, LINE_EVENT, ACT_NONE, "%s sets mode %s",
+		    src.nick, text);
+		return;
+	} else
+		return;
+	win_line(s, i, now, LINE_EVENT, NULL, text, 0, 0, ACT_NONE);
+}
+
+/* What the tags (and a plain-text replay) say about line m: its time,
+ * msgid, and whether it is history.  now becomes the line's time. */
+static void
+line_begin(struct session *s, const struct irc_msg *m, time_t *now)
+{
+	static const char *const stored[] = {
+		"PRIVMSG", "NOTICE", "TAGMSG", "JOIN", "PART", "QUIT", "NICK",
+		"TOPIC", "KICK", NULL
+	};
+	const struct batch	*b;
+	const char		*p0 = param(m, 0);
+	char			 v[64];
+	int			 i;
+
+	s->line_when = *now;
+	s->line_msec = 0;
+	s->line_msgid[0] = '\0';
+	s->line_history = 0;
+	s->line_timed = 0;
+	s->line_stored = 0;
+	s->line_target[0] = '\0';
+	for (i = 0; stored[i] != NULL; i++)
+		if (strcmp(m->command, stored[i]) == 0)
+			s->line_stored = 1;
+	if (m->tags != NULL) {
+		if (irc_tag_get(m->tags, "time", v, sizeof(v)) == 1 &&
+		    parse_server_time(v, &s->line_when, &s->line_msec) == 0) {
+			s->line_timed = 1;
+			*now = s->line_when;
+		}
+		if (irc_tag_get(m->tags, "msgid", s->line_msgid,
+		    sizeof(s->line_msgid)) != 1)
+			s->line_msgid[0] = '\0';
+		if (irc_tag_get(m->tags, "batch", v, sizeof(v)) == 1 &&
+		    (b = batch_find(s, v)) != NULL && b->history) {
+			s->line_history = 1;
+			snprintf(s->line_target, sizeof(s->line_target), "%s",
+			    b->target);
+		}
+	}
+	if (!s->line_history && s->line_stored && is_room(p0) &&
+	    (i = windows_find(&s->wins, room_of(p0))) > 0 &&
+	    s->wins.v[i]->plain_hist) {
+		s->line_history = 1;
+		snprintf(s->line_target, sizeof(s->line_target), "%s",
+		    room_of(p0));
+	}
+}
+
 void
 handle_line(struct session *s, struct irc_msg *m, time_t now,
     char out[][512], int *nout, int maxout)
@@ -863,12 +1338,23 @@ handle_line(struct session *s, struct irc_msg *m, time_t now,
 	*nout = 0;
 	if (cmd == NULL)
 		return;
+	line_begin(s, m, &now);
 	if (isdigit((unsigned char)cmd[0]) && isdigit((unsigned char)cmd[1]) &&
 	    isdigit((unsigned char)cmd[2]) && cmd[3] == '\0') {
 		on_numeric(s, m, atoi(cmd), now, out, nout, maxout);
 		return;
 	}
-	if (strcmp(cmd, "PING") == 0) {
+	if (strcmp(cmd, "CAP") == 0)
+		on_cap(s, m, out, nout, maxout);
+	else if (strcmp(cmd, "BATCH") == 0)
+		on_batch(s, m);
+	else if (s->line_history && strcmp(cmd, "PRIVMSG") != 0 &&
+	    strcmp(cmd, "NOTICE") != 0) {
+		if (s->line_target[0] == '\0' && is_room(param(m, 0)))
+			snprintf(s->line_target, sizeof(s->line_target), "%s",
+			    room_of(param(m, 0)));
+		on_history_event(s, m, now);
+	} else if (strcmp(cmd, "PING") == 0) {
 		if (m->nparams >= 1)
 			reply(out, nout, maxout, "PONG :%s", m->params[0]);
 		else
@@ -896,7 +1382,7 @@ handle_line(struct session *s, struct irc_msg *m, time_t now,
 		source_parse(m, s, &src);
 		win_linef(s, s->wins.cur, now, LINE_EVENT, ACT_NONE,
 		    "%s invites you to %s", src.nick, param(m, 1));
-	} else if (strcmp(cmd, "PONG") != 0 && strcmp(cmd, "CAP") != 0) {
+	} else if (strcmp(cmd, "PONG") != 0 && strcmp(cmd, "TAGMSG") != 0) {
 		/* Anything else: show it raw rather than lose it. */
 		join_params(m, text, sizeof(text));
 		win_linef(s, 0, now, LINE_INFO, ACT_NONE, "%s %s %s", cmd,

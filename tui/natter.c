@@ -215,8 +215,9 @@ is_room(const char *name)
 	return name[0] == '#' || name[0] == '&';
 }
 
-/* Shows our own PRIVMSG or NOTICE in its window (there is no
- * echo-message) and queues it for the log. */
+/* Shows our own PRIVMSG or NOTICE in its window and queues it for the
+ * log, unless the server echoes it (echo-message): then it is shown
+ * and logged when it comes back, once. */
 static void
 echo_locked(struct outbox *ob, const char *line)
 {
@@ -227,6 +228,8 @@ echo_locked(struct outbox *ob, const char *line)
 	time_t now = time(NULL);
 	int i;
 
+	if (sess.caps & CAP_ECHO_MESSAGE)
+		return;
 	snprintf(copy, sizeof(copy), "%s", line);
 	if (irc_parse(copy, &m) == -1 || m.nparams < 2)
 		return;

@@ -27,6 +27,10 @@
 #define SCROLL_MAX	2000	/* lines kept per window */
 #define WIN_NAME_MAX	64
 #define TEXT_CHUNK	400	/* bytes of text per PRIVMSG when splitting */
+#define MSGID_MAX	64	/* a msgid tag value, NUL included */
+#define SEEN_MAX	512	/* msgids remembered per window, for dedupe */
+#define BATCH_OPEN_MAX	8	/* batches open at once that we follow */
+#define CHATHISTORY_DEFAULT	100	/* lines per CHATHISTORY query */
 
 /* --- edit.c: the line editor (wchar_t) and input history --- */
 enum edit_op {
@@ -121,14 +125,17 @@ enum line_kind {
 	LINE_NOTICE,		/* -nick- text */
 	LINE_EVENT,		/* joins, parts, quits, nicks, modes, topics */
 	LINE_INFO,		/* client messages, server numerics */
-	LINE_ERROR		/* errors, shown in the error colour */
+	LINE_ERROR,		/* errors, shown in the error colour */
+	LINE_DIVIDER		/* "---- history ----" before history lines */
 };
 
 struct line {
 	time_t		 when;
+	int		 msec;		/* 0-999: orders lines within a second */
 	enum line_kind	 kind;
 	int		 highlight;	/* mentions our nick */
 	int		 self;		/* we sent it */
+	int		 history;	/* replayed by the server: shown dimmed */
 	char		*nick;		/* NULL for INFO/ERROR/EVENT */
 	char		*text;		/* UTF-8, may hold mIRC codes */
 };
@@ -148,6 +155,11 @@ void	 scroll_push(struct scroll *, time_t when, enum line_kind kind,
 	    const char *nick, const char *text, int highlight, int self);
 /* i-th line, 0 = oldest; NULL out of range. */
 const struct line *scroll_get(const struct scroll *, int i);
+/* Inserts a copy of l (nick and text copied) before the i-th line
+ * (i == count: at the end), dropping the oldest line when full; the
+ * view stays put while scrolled up.  Returns the new line's index, or
+ * -1. */
+int	 scroll_insert(struct scroll *, int i, const struct line *l);
 void	 scroll_clear(struct scroll *);
 /* Moves the view by n lines (positive: up, back in time), clamped. */
 void	 scroll_move(struct scroll *, int n);
@@ -177,6 +189,20 @@ struct window {
 	char		*prefixes;	/* rooms: '@', '+' or ' ' per nick */
 	int		 nnicks;
 	time_t		 last_seen;	/* newest line time, for catch-up */
+	/* The newest message the server stored for this window (from its
+	 * msgid and time tags), and the point a reconnect catches up
+	 * from (copied at re-registration, used once the JOIN is done). */
+	char		 last_msgid[MSGID_MAX];
+	long long	 last_ms;	/* ms since the epoch, 0: unknown */
+	char		 catch_msgid[MSGID_MAX];
+	long long	 catch_ms;
+	int		 catch_pending;
+	/* Recent msgids (a ring, allocated on first use): a line seen
+	 * twice, live and replayed, is shown once. */
+	char		(*seen)[MSGID_MAX];
+	int		 nseen;
+	int		 seenpos;
+	int		 plain_hist;	/* between plain-text history NOTICEs */
 };
 
 struct windows {
@@ -205,6 +231,9 @@ void	 window_nick_del(struct window *, const char *nick);
 void	 window_nick_rename(struct window *, const char *from,
 	    const char *to);
 void	 window_nicks_clear(struct window *);
+/* 1 if msgid was recorded in w (window_seen_add); "" is never seen. */
+int	 window_seen(const struct window *w, const char *msgid);
+void	 window_seen_add(struct window *w, const char *msgid);
 
 /* --- complete.c: Tab completion --- */
 struct complete {
@@ -264,6 +293,20 @@ void	 cmd_parse(const char *input, const char *target,
 extern const char *const cmd_names[];
 
 /* --- handle.c: what the server sent, applied to the model --- */
+/* IRCv3 capabilities natter asks for (struct session caps). */
+#define CAP_SERVER_TIME		0x01
+#define CAP_BATCH		0x02
+#define CAP_ECHO_MESSAGE	0x04
+#define CAP_MESSAGE_TAGS	0x08
+#define CAP_CHATHISTORY		0x10
+
+/* A batch the server opened (BATCH +ref type params). */
+struct batch {
+	char		 ref[32];
+	int		 history;	/* type chathistory: lines are replays */
+	char		 target[WIN_NAME_MAX];	/* its room or nick */
+};
+
 struct session {
 	char		 nick[64];	/* our current nick */
 	char		 want_nick[64];	/* the nick we asked for */
@@ -278,17 +321,51 @@ struct session {
 	int		 bell;		/* set when a highlight should ring */
 	int		 dirty;		/* the screen needs a redraw */
 	char		*log_dir;	/* NULL: no logs */
+	int		 nregistered;	/* 001s seen: > 1 after a reconnect */
+	unsigned	 caps;		/* CAP_* the server ACKed */
+	unsigned	 caps_offered;	/* CAP_* in CAP LS (so far) */
+	int		 cap_busy;	/* negotiating: CAP END not sent */
+	int		 chathistory_max;	/* ISUPPORT CHATHISTORY */
+	struct batch	 batches[BATCH_OPEN_MAX];
+	int		 nbatches;
+	/* The line handle_line is applying: its server time, msgid, and
+	 * whether it is a history replay. */
+	time_t		 line_when;
+	int		 line_msec;
+	char		 line_msgid[MSGID_MAX];
+	int		 line_history;
+	int		 line_timed;	/* it had a time tag */
+	int		 line_stored;	/* a kind of line the server stores */
+	char		 line_target[WIN_NAME_MAX];	/* a replay's window */
 };
 
 void	 session_init(struct session *);
 void	 session_free(struct session *);
+/*
+ * A new connection: forgets what the last one negotiated and fills out
+ * with the registration (CAP LS 302, PASS if set, NICK, USER).  The
+ * server holds registration until CAP END, which handle_line sends
+ * once the capabilities are settled; a server that ignores CAP just
+ * registers.
+ */
+void	 session_hello(struct session *, char out[][512], int *nout,
+	    int maxout);
+/* "2026-11-26T02:20:00.123Z" -> seconds and milliseconds; -1 if it is
+ * not such a time. */
+int	 parse_server_time(const char *s, time_t *when, int *msec);
 /*
  * Applies one parsed server line: PING is answered through out/nout
  * (lines to send, like cmd_result), messages go to their windows with
  * activity and highlights, JOIN/PART/KICK/QUIT/NICK/TOPIC/353/366/332/
  * 333/MODE update the windows, 433 during registration retries with '_'
  * appended (and says so), 001 joins sess->rooms, numerics and notices
- * go to the status (or current) window.
+ * go to the status (or current) window.  CAP LS/ACK/NAK negotiate
+ * (see session_hello).  With server-time a line's time is its time
+ * tag; lines in a chathistory batch (or between the plain-text
+ * history NOTICEs) are history lines, put in time order under a
+ * divider and dropped when their msgid was seen.  After a reconnect,
+ * with draft/chathistory, 366 of a rejoined room sends CHATHISTORY
+ * AFTER the last msgid (or time) seen there.
  */
 void	 handle_line(struct session *, struct irc_msg *m, time_t now,
 	    char out[][512], int *nout, int maxout);

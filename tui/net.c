@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "casemap.h"
 #include "frame.h"
 #include "irc.h"
 #include "natter.h"
@@ -290,8 +291,12 @@ log_message_locked(struct netctx *c, struct irc_msg *m, time_t now)
 		if ((end = strchr(text, '\001')) != NULL)
 			*end = '\0';
 	}
-	chatlog_add(&c->log, is_room(m->params[0]) ? m->params[0] : from,
-	    now, kind, from, text);
+	/* Our own message echoed back (echo-message) belongs with whom
+	 * we sent it to. */
+	if (is_room(m->params[0]) || casemap_cmp(from, ns->nick) == 0)
+		chatlog_add(&c->log, m->params[0], now, kind, from, text);
+	else
+		chatlog_add(&c->log, from, now, kind, from, text);
 }
 
 static int
@@ -306,9 +311,11 @@ on_frame(void *arg, enum frame_event ev, char *line, size_t len)
 	(void)len;
 	if (ev != FRAME_LINE || irc_parse(line, &m) == -1)
 		return 0;
-	log_message_locked(c, &m, now);
 	was = ns->registered;
 	handle_line(ns, &m, now, out, &nout, OUT_MAX);
+	/* Replayed history was logged when it was live. */
+	if (!ns->line_history)
+		log_message_locked(c, &m, now);
 	for (i = 0; i < nout; i++)
 		ctx_add(c, out[i]);
 	if (!was && ns->registered) {
@@ -364,9 +371,9 @@ converse(int fd, char *why, size_t whylen)
 	struct pollfd pfd[2];
 	struct netctx c;
 	struct frame fr;
-	char buf[4096], line[IRC_LINE_MAX];
+	char buf[4096], out[OUT_MAX][512];
 	ssize_t n;
-	int rc, registered = 0;
+	int rc, registered = 0, nout, i;
 
 	memset(&c, 0, sizeof(c));
 	frame_init(&fr);
@@ -378,20 +385,11 @@ converse(int fd, char *why, size_t whylen)
 	ui_lock();
 	ns->registered = 0;
 	say_locked(ns, 0, LINE_INFO, "Connected to %s", nlabel);
-	if (ns->want_nick[0] != '\0')
-		snprintf(line, sizeof(line), "NICK %s", ns->want_nick);
-	else
-		snprintf(line, sizeof(line), "NICK %s", ns->nick);
-	if (ns->password != NULL) {
-		char pass[IRC_LINE_MAX];
-
-		snprintf(pass, sizeof(pass), "PASS :%s", ns->password);
-		ctx_add(&c, pass);
-	}
-	ctx_add(&c, line);
-	snprintf(line, sizeof(line), "USER %s 0 * :%s", ns->user,
-	    ns->realname);
-	ctx_add(&c, line);
+	/* CAP LS 302 with NICK and USER at once: a server without CAP
+	 * registers us straight away. */
+	session_hello(ns, out, &nout, OUT_MAX);
+	for (i = 0; i < nout; i++)
+		ctx_add(&c, out[i]);
 	ui_draw_locked(ns, ned);
 	ui_unlock();
 

@@ -48,38 +48,58 @@ scroll_push(struct scroll *sb, time_t when, enum line_kind kind,
     const char *nick, const char *text, int highlight, int self)
 {
 	struct line	 l;
-	int		 slot;
 
-	if (sb->lines == NULL &&
-	    (sb->lines = calloc(SCROLL_MAX, sizeof(*sb->lines))) == NULL)
-		return;
 	memset(&l, 0, sizeof(l));
 	l.when = when;
 	l.kind = kind;
 	l.highlight = highlight;
 	l.self = self;
-	if (nick != NULL && (l.nick = strdup(nick)) == NULL)
-		return;
-	if ((l.text = strdup(text != NULL ? text : "")) == NULL) {
+	l.nick = (char *)nick;
+	l.text = (char *)text;
+	scroll_insert(sb, sb->count, &l);
+}
+
+int
+scroll_insert(struct scroll *sb, int i, const struct line *src)
+{
+	struct line	 l;
+	int		 k, below;
+
+	if (i < 0 || i > sb->count)
+		return -1;
+	if (sb->lines == NULL &&
+	    (sb->lines = calloc(SCROLL_MAX, sizeof(*sb->lines))) == NULL)
+		return -1;
+	l = *src;
+	l.nick = NULL;
+	if (src->nick != NULL && (l.nick = strdup(src->nick)) == NULL)
+		return -1;
+	if ((l.text = strdup(src->text != NULL ? src->text : "")) == NULL) {
 		free(l.nick);
-		return;
+		return -1;
 	}
+	/* Lines added below the bottom of a scrolled-up view push it up
+	 * by one, so the text being read does not slide away. */
+	below = sb->offset > 0 && i > sb->count - 1 - sb->offset;
 	if (sb->count == SCROLL_MAX) {
-		/* Full: the new line takes the oldest one's slot. */
-		slot = sb->head;
-		line_free(&sb->lines[slot]);
+		/* Full: forget the oldest line. */
+		line_free(&sb->lines[sb->head]);
 		sb->head = (sb->head + 1) % SCROLL_MAX;
-	} else {
-		slot = (sb->head + sb->count) % SCROLL_MAX;
-		sb->count++;
+		sb->count--;
+		if (i > 0)
+			i--;
 	}
-	sb->lines[slot] = l;
-	/* Someone reading back should not have the text slide away. */
-	if (sb->offset > 0) {
+	for (k = sb->count; k > i; k--)
+		sb->lines[(sb->head + k) % SCROLL_MAX] =
+		    sb->lines[(sb->head + k - 1) % SCROLL_MAX];
+	sb->lines[(sb->head + i) % SCROLL_MAX] = l;
+	sb->count++;
+	if (below) {
 		sb->offset++;
 		if (sb->offset > sb->count - 1)
 			sb->offset = sb->count - 1;
 	}
+	return i;
 }
 
 const struct line *

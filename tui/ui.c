@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 
 #include <curses.h>
+#include <langinfo.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ static pthread_mutex_t ui_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 static int	 ui_started;
 static int	 ui_colour;		/* colours and mIRC formatting */
+static int	 ui_utf8;		/* the locale's charset is UTF-8 */
 static char	 ui_server[128] = "";
 static size_t	 ui_hscroll;		/* first editor char shown */
 static int	 ui_meta;		/* ESC seen: the next key is Alt-key */
@@ -171,6 +173,7 @@ ui_init(int colour)
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
 	leaveok(stdscr, FALSE);
+	ui_utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
 	ui_colour = colour && has_colors();
 	if (ui_colour) {
 		start_color();
@@ -364,7 +367,7 @@ line_prefix(const struct line *l, int draw, int maxcols)
 	struct tm tm;
 	char stamp[16];
 	const char *open = "", *close = "";
-	attr_t na = A_NORMAL;
+	attr_t base = l->history ? A_DIM : A_NORMAL, na = base;
 	short np = 0;
 	int cols;
 
@@ -398,7 +401,7 @@ line_prefix(const struct line *l, int draw, int maxcols)
 			    text_width(close, strlen(close));
 		return cols < maxcols ? cols : maxcols;
 	}
-	attr_set(A_NORMAL, 0, NULL);
+	attr_set(base, 0, NULL);
 	cols = put_text(stamp, maxcols);
 	if (l->nick == NULL)
 		return cols;
@@ -407,14 +410,14 @@ line_prefix(const struct line *l, int draw, int maxcols)
 		if (ui_colour)
 			np = colour_pair(COLOR_BLACK, COLOR_YELLOW);
 		else
-			na = A_REVERSE;
+			na |= A_REVERSE;
 	} else if (ui_colour) {
 		np = nick_pair(l->nick);
 	} else if (l->self)
-		na = A_BOLD;
+		na |= A_BOLD;
 	attr_set(na, np, NULL);
 	cols += put_text(l->nick, maxcols - cols);
-	attr_set(A_NORMAL, 0, NULL);
+	attr_set(base, 0, NULL);
 	cols += put_text(close, maxcols - cols);
 	return cols;
 }
@@ -444,9 +447,26 @@ line_base(const struct line *l, attr_t *a, short *pair)
 	default:
 		break;
 	}
+	/* Replayed history is dimmed, whatever its kind. */
+	if (l->history)
+		*a |= A_DIM;
 }
 
 static size_t rowstart[ROWS_MAX + 1];
+
+/* The rule above replayed history: "──── history ────". */
+static void
+divider_draw(const struct line *l, int y, int cols)
+{
+	const char *rule = ui_utf8 ? "\u2500\u2500\u2500\u2500" : "----";
+	char text[128];
+
+	snprintf(text, sizeof(text), "%s %s %s", rule, l->text, rule);
+	move(y, 0);
+	attr_set(A_DIM, 0, NULL);
+	put_text(text, cols);
+	attr_set(A_NORMAL, 0, NULL);
+}
 
 /* Wraps line l for the pane width; fills rowstart; returns the rows. */
 static int
@@ -455,6 +475,10 @@ line_rows(const struct line *l, int cols, int *pre)
 	size_t len = strlen(l->text);
 	int width, n;
 
+	if (l->kind == LINE_DIVIDER) {
+		*pre = 0;
+		return 1;
+	}
 	*pre = line_prefix(l, 0, cols);
 	if (cols - *pre < 10)
 		*pre = 0;	/* too narrow to indent */
@@ -477,6 +501,11 @@ line_draw(const struct line *l, int y, int skip, int n, int pre, int cols)
 	short pair;
 	int r;
 
+	if (l->kind == LINE_DIVIDER) {
+		if (skip == 0)
+			divider_draw(l, y, cols);
+		return;
+	}
 	mirc_reset(&st);
 	line_base(l, &a, &pair);
 	for (r = 0; r < n; r++) {

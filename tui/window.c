@@ -3,6 +3,7 @@
  * levels and room nick lists.  Window 0 is the status window and lives
  * as long as the list.  Guarded by ui_lock.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ window_free(struct window *w)
 		return;
 	window_nicks_clear(w);
 	free(w->topic);
+	free(w->seen);
 	scroll_free(&w->sb);
 	free(w);
 }
@@ -234,4 +236,33 @@ window_nicks_clear(struct window *w)
 	w->nicks = NULL;
 	w->prefixes = NULL;
 	w->nnicks = 0;
+}
+
+int
+window_seen(const struct window *w, const char *msgid)
+{
+	int	i;
+
+	if (msgid == NULL || msgid[0] == '\0' || w->seen == NULL)
+		return 0;
+	for (i = 0; i < w->nseen; i++)
+		if (strcmp(w->seen[i], msgid) == 0)
+			return 1;
+	return 0;
+}
+
+void
+window_seen_add(struct window *w, const char *msgid)
+{
+	if (msgid == NULL || msgid[0] == '\0' || window_seen(w, msgid))
+		return;
+	if (w->seen == NULL &&
+	    (w->seen = calloc(SEEN_MAX, sizeof(*w->seen))) == NULL)
+		return;
+	/* The ring forgets the oldest: replays only reach back a little
+	 * way. */
+	snprintf(w->seen[w->seenpos], sizeof(w->seen[0]), "%s", msgid);
+	w->seenpos = (w->seenpos + 1) % SEEN_MAX;
+	if (w->nseen < SEEN_MAX)
+		w->nseen++;
 }

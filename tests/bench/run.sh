@@ -138,14 +138,21 @@ stop_server() {
 # start_server NAME PORT: start NAME in the foreground (as a child of this
 # script) and wait until it listens.
 start_server() {
-	local name=$1 port=$2 dir="$WORK/$1" uid gid
+	local name=$1 port=$2 dir="$WORK/$1" uid gid db
 	mkdir -p "$dir"
 	case $name in
-	natterd)
+	natterd|natterd-db)
+		# natterd keeps history in memory; natterd-db in a file, to
+		# measure what the store costs.
+		if [ "$name" = natterd-db ]; then
+			db=$dir/history.db
+		else
+			db=:memory:
+		fi
 		# slow runs with the default SendQ, to see stalled readers
 		# dropped at it; the others with room for any burst.
 		"$NATTERD" -l 127.0.0.1 -p "$port" -n bench.test \
-		    --max-clients 20000 --max-per-ip 0 \
+		    --max-clients 20000 --max-per-ip 0 --db "$db" \
 		    --sendq "$([ "${CUR_SCENARIO:-}" = slow ] && echo 262144 || echo 4194304)" \
 		    --ping-interval 3600 --ping-timeout 3600 \
 		    >>"$dir/log" 2>&1 &
@@ -200,7 +207,7 @@ RESULTS=$WORK/results
 SERVERS=
 for s in $WANT_SERVERS; do
 	case $s in
-	natterd) SERVERS="$SERVERS natterd" ;;
+	natterd|natterd-db) SERVERS="$SERVERS $s" ;;
 	ngircd|inspircd)
 		if command -v "$s" >/dev/null 2>&1; then
 			SERVERS="$SERVERS $s"

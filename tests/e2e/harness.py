@@ -98,6 +98,9 @@ class Fixture:
         self.test_id = test_id
         self.verbose = verbose
         self.tmpdir = tempfile.mkdtemp(prefix="natter-e2e-")
+        # Every natterd this test starts keeps its default history
+        # database in the test's own folder, never in the real HOME.
+        os.environ["XDG_STATE_HOME"] = os.path.join(self.tmpdir, "state")
         self.servers = []
         self.clients = []
         self.procs = []          # other processes: (name, Popen)

@@ -1,0 +1,291 @@
+/*
+ * cap.c: IRCv3 capability negotiation (CAP LS 302, REQ, LIST, END;
+ * cap-notify is implied by 302) and the message tags that capabilities
+ * add to a line: server-time, msgid and client-only tags.
+ *
+ * A client's caps field is written by its own thread under server.lock,
+ * because other threads read it (under that lock) to choose which
+ * variant of a line to queue for it.
+ */
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+#include "natterd.h"
+
+#define CAP_NAME(bit, name, value)	name,
+static const char *const cap_names[CAP_COUNT] = {
+	CAP_LIST(CAP_NAME)
+};
+#undef CAP_NAME
+#define CAP_VALUE(bit, name, value)	value,
+static const char *const cap_values[CAP_COUNT] = {
+	CAP_LIST(CAP_VALUE)
+};
+#undef CAP_VALUE
+
+/* Bytes of CAP LS list per line, so ":server CAP nick LS * :" fits. */
+#define CAP_LS_CHUNK	400
+
+static int
+cap_find(const char *name)
+{
+	int i;
+
+	for (i = 0; i < CAP_COUNT; i++)
+		if (strcmp(cap_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static void
+cap_ls(struct client *c, int with_values)
+{
+	char line[CAP_LS_CHUNK + 64];
+	size_t len = 0;
+	int i, n;
+
+	for (i = 0; i < CAP_COUNT; i++) {
+		if (len > CAP_LS_CHUNK) {
+			/* 302: more lines follow, marked with "*". */
+			client_sendf(c, ":%s CAP %s LS * :%s",
+			    config.server_name, c->nick, line);
+			len = 0;
+		}
+		n = snprintf(line + len, sizeof(line) - len, "%s%s%s%s",
+		    len > 0 ? " " : "", cap_names[i],
+		    with_values && cap_values[i] != NULL ? "=" : "",
+		    with_values && cap_values[i] != NULL ? cap_values[i] : "");
+		if (n > 0 && (size_t)n < sizeof(line) - len)
+			len += (size_t)n;
+	}
+	line[len] = '\0';
+	client_sendf(c, ":%s CAP %s LS :%s", config.server_name, c->nick,
+	    line);
+}
+
+static void
+cap_list(struct client *c)
+{
+	char line[CAP_LS_CHUNK + 64];
+	size_t len = 0;
+	unsigned caps;
+	int i, n;
+
+	pthread_mutex_lock(&server.lock);
+	caps = c->caps;
+	pthread_mutex_unlock(&server.lock);
+	line[0] = '\0';
+	for (i = 0; i < CAP_COUNT; i++) {
+		if (!(caps & CAP(i)))
+			continue;
+		n = snprintf(line + len, sizeof(line) - len, "%s%s",
+		    len > 0 ? " " : "", cap_names[i]);
+		if (n > 0 && (size_t)n < sizeof(line) - len)
+			len += (size_t)n;
+	}
+	client_sendf(c, ":%s CAP %s LIST :%s", config.server_name, c->nick,
+	    line);
+}
+
+/* REQ is all or nothing: one unknown name refuses the whole list. */
+static void
+cap_req(struct client *c, const char *list)
+{
+	char copy[512], *p, *name;
+	unsigned add = 0, del = 0;
+	int bit, neg;
+
+	if (strlen(list) >= sizeof(copy))
+		goto nak;
+	snprintf(copy, sizeof(copy), "%s", list);
+	p = copy;
+	while ((name = strsep(&p, " ")) != NULL) {
+		if (*name == '\0')
+			continue;
+		neg = *name == '-';
+		if ((bit = cap_find(name + neg)) == -1)
+			goto nak;
+		if (neg)
+			del |= CAP(bit);
+		else
+			add |= CAP(bit);
+	}
+	if (add == 0 && del == 0)
+		goto nak;
+	/* cap-notify cannot be turned off by a 302 client. */
+	if ((del & CAP(CAP_CAP_NOTIFY)) && c->cap_version >= 302)
+		goto nak;
+	pthread_mutex_lock(&server.lock);
+	c->caps = (c->caps | add) & ~del;
+	pthread_mutex_unlock(&server.lock);
+	client_sendf(c, ":%s CAP %s ACK :%s", config.server_name, c->nick,
+	    list);
+	return;
+nak:
+	client_sendf(c, ":%s CAP %s NAK :%s", config.server_name, c->nick,
+	    list);
+}
+
+void
+cmd_cap(struct client *c, struct irc_msg *m)
+{
+	const char *sub = m->params[0];
+
+	if (strcasecmp(sub, "LS") == 0) {
+		if (!(c->flags & CLIENT_REGISTERED))
+			c->reg |= REG_CAP;
+		if (m->nparams > 1 && atoi(m->params[1]) >= 302) {
+			c->cap_version = 302;
+			pthread_mutex_lock(&server.lock);
+			c->caps |= CAP(CAP_CAP_NOTIFY);
+			pthread_mutex_unlock(&server.lock);
+		}
+		cap_ls(c, c->cap_version >= 302);
+	} else if (strcasecmp(sub, "LIST") == 0) {
+		cap_list(c);
+	} else if (strcasecmp(sub, "REQ") == 0) {
+		if (!(c->flags & CLIENT_REGISTERED))
+			c->reg |= REG_CAP;
+		cap_req(c, m->nparams > 1 ? m->params[1] : "");
+	} else if (strcasecmp(sub, "END") == 0) {
+		c->reg &= ~REG_CAP;
+		client_try_register(c);
+	} else
+		reply(c, ERR_INVALIDCAPCMD, sub);
+}
+
+void
+tag_time(int64_t ms, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t t = (time_t)(ms / 1000);
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+int
+tag_time_parse(const char *s, int64_t *ms)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, frac = 0, n = 0;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
+	    &sec, &n) != 6 || n != 19)
+		return -1;
+	s += n;
+	if (*s == '.') {
+		if (sscanf(s + 1, "%3d%n", &frac, &n) != 1 || n != 3)
+			return -1;
+		s += 4;
+	}
+	if (strcmp(s, "Z") != 0 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || sec > 60)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	*ms = (int64_t)t * 1000 + frac;
+	return 0;
+}
+
+int
+tags_client_only(const char *tags, char *out, size_t len)
+{
+	const char *p = tags, *end;
+	size_t n, used = 0;
+
+	out[0] = '\0';
+	if (tags == NULL)
+		return 0;
+	while (*p != '\0') {
+		end = strchr(p, ';');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (n > 1 && p[0] == '+') {
+			if (used + n + 2 > len)
+				return -1;
+			if (used > 0)
+				out[used++] = ';';
+			memcpy(out + used, p, n);
+			used += n;
+			out[used] = '\0';
+		}
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+/*
+ * A line for many recipients, formatted once per variant of tags the
+ * recipients asked for: none, time, msgid (with client tags), or both.
+ */
+void
+msgvar_init(struct msgvar *v, const char *line, int64_t time_ms,
+    const char *msgid, const char *ctags)
+{
+	memset(v, 0, sizeof(*v));
+	v->line = line;
+	v->time_ms = time_ms;
+	v->msgid = msgid;
+	v->ctags = ctags != NULL && ctags[0] != '\0' ? ctags : NULL;
+}
+
+struct buf *
+msgvar_get(struct msgvar *v, unsigned caps)
+{
+	char tags[IRC_TAGS_MAX + 1], when[32];
+	int k = 0, n;
+
+	if ((caps & CAP(CAP_SERVER_TIME)) && v->time_ms != 0)
+		k |= 1;
+	if ((caps & CAP(CAP_MESSAGE_TAGS)) && (v->msgid != NULL ||
+	    v->ctags != NULL))
+		k |= 2;
+	if (v->v[k] != NULL)
+		return v->v[k];
+	if (k == 0) {
+		v->v[k] = buf_printf("%s", v->line);
+		return v->v[k];
+	}
+	n = 0;
+	tags[0] = '\0';
+	if (k & 1) {
+		tag_time(v->time_ms, when, sizeof(when));
+		n = snprintf(tags, sizeof(tags), "time=%s", when);
+	}
+	if ((k & 2) && v->msgid != NULL && n >= 0 && (size_t)n < sizeof(tags))
+		n += snprintf(tags + n, sizeof(tags) - (size_t)n, "%smsgid=%s",
+		    n > 0 ? ";" : "", v->msgid);
+	if ((k & 2) && v->ctags != NULL && n >= 0 && (size_t)n < sizeof(tags))
+		snprintf(tags + n, sizeof(tags) - (size_t)n, "%s%s",
+		    n > 0 ? ";" : "", v->ctags);
+	v->v[k] = buf_printf_long("@%s %s", tags, v->line);
+	return v->v[k];
+}
+
+void
+msgvar_free(struct msgvar *v)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		buf_unref(v->v[i]);
+	memset(v->v, 0, sizeof(v->v));
+}

@@ -1,0 +1,1698 @@
+/*
+ * store.c: message history in one SQLite file (WAL), for chathistory
+ * and JOIN replay.  Knows nothing of clients or rooms: it stores and
+ * returns struct store_rec.
+ *
+ * store_append() only copies the row into a queue and assigns seq,
+ * msgid and time; the writer thread commits whatever is queued in one
+ * transaction (group commit), then publishes committed_seq, which
+ * store_wait() waits for.  The pruner thread applies --history-days and
+ * --history-max every STORE_PRUNE_MS, in small chunks on the writer's
+ * connection, and checkpoints the WAL on its own connection so the
+ * writer never waits for fsync.  Queries run on a read connection of
+ * their own, which WAL lets read beside the writer.  For ":memory:"
+ * there is one connection, shared under wlock.
+ *
+ * Locks, in the only order they may be taken:
+ *   1. store.rlock  guards the read connection and its statements.
+ *   2. store.wlock  guards the write connection and its statements
+ *                   (and, for ":memory:", the read statements too).
+ *   3. store.plock  guards the pruner's wake-up flags.
+ * store.qlock (the queue) and store.clock (committed_seq) are leaves:
+ * nothing else is taken while holding them.  No callback runs under any
+ * of them: rows are copied out first.
+ */
+#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "casemap.h"
+#include "log.h"
+#include "natterd.h"
+
+#define STORE_SCHEMA		2	/* PRAGMA user_version we write */
+#define STORE_TRIES		4	/* commit attempts before giving up */
+#define STORE_RETRY_MS		50	/* first pause between attempts */
+#define STORE_PRUNE_MS		60000	/* between retention passes */
+#define STORE_PRUNE_FIRST_MS	1000	/* first pass after open */
+#define STORE_PRUNE_CHUNK	1000	/* rows per DELETE */
+#define STORE_CKPT_PAGES	1000	/* WAL pages: ask for a checkpoint */
+#define STORE_CKPT_FORCE_PAGES	16000	/* WAL pages: writer checkpoints */
+#define STORE_BUSY_MS		5000
+#define STORE_MEMORY		":memory:"
+
+_Static_assert(STORE_MSGID_LEN == 20, "msgid is 11 + 9 base32 digits");
+
+/* A queued row: the record, then its params and tags strings. */
+struct store_ent {
+	struct store_ent	*next;
+	struct store_rec	 rec;
+	char			 text[];
+};
+
+/* Statements on the write connection. */
+enum {
+	SW_BEGIN,
+	SW_COMMIT,
+	SW_ROLLBACK,
+	SW_INSERT,
+	SW_PEER,
+	SW_NEXT_KEY,
+	SW_DEL_OLD,
+	SW_EDGE,
+	SW_DEL_BELOW,
+	SW_DEL_PEERS,
+	SW_COUNT
+};
+
+static const char *const store_wsql[SW_COUNT] = {
+	[SW_BEGIN] = "BEGIN IMMEDIATE",
+	[SW_COMMIT] = "COMMIT",
+	[SW_ROLLBACK] = "ROLLBACK",
+	[SW_INSERT] = "INSERT INTO message (seq, msgid, time_ms, key, "
+	    "source, command, params, tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7, ?8)",
+	[SW_PEER] = "INSERT OR IGNORE INTO peer (nick, key) VALUES (?1, ?2)",
+	[SW_NEXT_KEY] = "SELECT key FROM message WHERE key > ?1 "
+	    "ORDER BY key LIMIT 1",
+	[SW_DEL_OLD] = "DELETE FROM message WHERE seq IN (SELECT seq FROM "
+	    "message WHERE key = ?1 AND time_ms < ?2 LIMIT ?3)",
+	[SW_EDGE] = "SELECT seq FROM message WHERE key = ?1 "
+	    "ORDER BY seq DESC LIMIT 1 OFFSET ?2",
+	[SW_DEL_BELOW] = "DELETE FROM message WHERE seq IN (SELECT seq FROM "
+	    "message WHERE key = ?1 AND seq < ?2 LIMIT ?3)",
+	[SW_DEL_PEERS] = "DELETE FROM peer WHERE NOT EXISTS (SELECT 1 FROM "
+	    "message WHERE message.key = peer.key)",
+};
+
+/* Statements on the read connection. */
+enum {
+	SR_ASC,
+	SR_DESC,
+	SR_POINT,
+	SR_LAST,
+	SR_PEERS,
+	SR_COUNT
+};
+
+/*
+ * Queries return messages only: events (JOIN, PART, TOPIC...) are kept
+ * but neither returned nor counted against a limit, and do not make a
+ * room a target.
+ */
+#define STORE_MESSAGES	"command IN ('PRIVMSG', 'NOTICE', 'TAGMSG') "
+#define STORE_COLS	"seq, msgid, time_ms, source, command, params, tags"
+#define STORE_RANGE	"FROM message WHERE key = ?1 AND " \
+	"(time_ms, seq) > (?2, ?3) AND (time_ms, seq) < (?4, ?5) AND " \
+	"seq <= ?6 AND " STORE_MESSAGES
+
+static const char *const store_rsql[SR_COUNT] = {
+	[SR_ASC] = "SELECT " STORE_COLS " " STORE_RANGE
+	    "ORDER BY time_ms, seq LIMIT ?7",
+	[SR_DESC] = "SELECT " STORE_COLS " " STORE_RANGE
+	    "ORDER BY time_ms DESC, seq DESC LIMIT ?7",
+	[SR_POINT] = "SELECT time_ms, seq FROM message "
+	    "WHERE msgid = ?1 AND key = ?2",
+	[SR_LAST] = "SELECT time_ms, source, params FROM message "
+	    "WHERE key = ?1 AND time_ms > ?2 AND time_ms < ?3 AND "
+	    STORE_MESSAGES "ORDER BY time_ms DESC, seq DESC LIMIT 1",
+	[SR_PEERS] = "SELECT key FROM peer WHERE nick = ?1",
+};
+
+/*
+ * Schema migrations: migration[v] takes a file from user_version v to
+ * v + 1.  A new file runs them all, so the upgrade path is always the
+ * one tested.  Version 1 had no tags column and no peer table.
+ */
+static const char *const store_migration[STORE_SCHEMA] = {
+	/* 0 -> 1 */
+	"CREATE TABLE message ("
+	" seq INTEGER PRIMARY KEY,"
+	" msgid TEXT NOT NULL UNIQUE,"
+	" time_ms INTEGER NOT NULL,"
+	" key TEXT NOT NULL,"
+	" source TEXT NOT NULL,"
+	" command TEXT NOT NULL,"
+	" params TEXT NOT NULL);"
+	"CREATE INDEX message_key_seq ON message (key, seq);"
+	"CREATE INDEX message_key_time ON message (key, time_ms);"
+	"PRAGMA user_version = 1;",
+	/* 1 -> 2: tags, and peer: nick -> private keys, for TARGETS. */
+	"ALTER TABLE message ADD COLUMN tags TEXT;"
+	"CREATE INDEX IF NOT EXISTS message_key_seq ON message (key, seq);"
+	"CREATE INDEX IF NOT EXISTS message_key_time ON message "
+	"(key, time_ms);"
+	"CREATE TABLE peer ("
+	" nick TEXT NOT NULL,"
+	" key TEXT NOT NULL,"
+	" PRIMARY KEY (nick, key)) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO peer (nick, key)"
+	" SELECT DISTINCT substr(key, 1, instr(key, ' ') - 1), key"
+	" FROM message WHERE instr(key, ' ') > 0;"
+	"INSERT OR IGNORE INTO peer (nick, key)"
+	" SELECT DISTINCT substr(key, instr(key, ' ') + 1), key"
+	" FROM message WHERE instr(key, ' ') > 0;"
+	"PRAGMA user_version = 2;",
+};
+
+/* An exclusive bound in (time_ms, seq) order, the order of results. */
+struct store_pos {
+	int64_t		 t;
+	int64_t		 s;
+};
+
+/* Rows copied out of a query, handed to the callback after unlocking. */
+struct store_rows {
+	struct store_rec	*v;
+	int			 n;
+	int			 cap;
+};
+
+struct store_target {
+	char		 key[STORE_KEY_MAX + 1];
+	char		 target[STORE_KEY_MAX + 1];
+	int64_t		 latest;
+};
+
+static struct store {
+	/* Set by store_open before the threads start, cleared by
+	 * store_close after they stop; read-only in between. */
+	char		 path[PATH_MAX];
+	int		 memory;	/* one shared connection */
+	int		 lockfd;	/* flock: one natterd per file */
+	int		 days;
+	int		 max;
+	long		 prune_ms;
+	uint64_t	 rnd;		/* msgid prefix, new each open */
+	sqlite3		*ckdb;		/* pruner thread only: checkpoints */
+	pthread_t	 writer;
+	pthread_t	 pruner;
+	int		 threads;	/* 1 writer, 2 both started */
+
+	pthread_mutex_t	 qlock;		/* guards the queue and below */
+	pthread_cond_t	 qcond;		/* wakes the writer */
+	struct store_ent *head;
+	struct store_ent *tail;
+	int		 accepting;	/* store_append queues */
+	int		 stopping;	/* writer: exit when the queue is empty */
+	int		 writer_idle;	/* writer waits on qcond */
+	_Atomic int64_t	 last_seq;	/* written under qlock */
+
+	pthread_mutex_t	 clock;		/* guards failed, wdone */
+	pthread_cond_t	 ccond;		/* committed_seq moved */
+	_Atomic int64_t	 committed;	/* written under clock */
+	int		 failed;	/* writer gave up: history is off */
+	int		 wdone;		/* writer exited */
+
+	pthread_mutex_t	 wlock;		/* guards wdb and wst */
+	sqlite3		*wdb;
+	sqlite3_stmt	*wst[SW_COUNT];
+
+	pthread_mutex_t	 rlock;		/* guards rdb and rst */
+	sqlite3		*rdb;		/* == wdb for ":memory:" */
+	sqlite3_stmt	*rst[SR_COUNT];
+
+	pthread_mutex_t	 plock;		/* guards ckpt_wanted, and pstop's
+					   writes */
+	pthread_cond_t	 pcond;		/* CLOCK_MONOTONIC */
+	int		 pcond_init;
+	atomic_int	 pstop;		/* read between prune chunks */
+	int		 ckpt_wanted;
+} store = {
+	.lockfd = -1,
+	.qlock = PTHREAD_MUTEX_INITIALIZER,
+	.qcond = PTHREAD_COND_INITIALIZER,
+	.clock = PTHREAD_MUTEX_INITIALIZER,
+	.ccond = PTHREAD_COND_INITIALIZER,
+	.wlock = PTHREAD_MUTEX_INITIALIZER,
+	.rlock = PTHREAD_MUTEX_INITIALIZER,
+	.plock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static void	 store_errf(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static void	 store_lock(pthread_mutex_t *);
+static void	 store_unlock(pthread_mutex_t *);
+static int64_t	 store_now_ms(void);
+static void	 store_msgid(int64_t, char *);
+static int	 store_mkdirs(const char *, char *, size_t);
+static int	 store_create_file(const char *, char *, size_t);
+static int	 store_connect(const char *, int, sqlite3 **, char *, size_t);
+static int	 store_schema(char *, size_t);
+static int	 store_prepare(sqlite3 *, const char *const *, sqlite3_stmt **,
+		    int, char *, size_t);
+static void	 store_finalize(sqlite3_stmt **, int);
+static void	 store_teardown(void);
+static int	 store_wal_hook(void *, sqlite3 *, const char *, int);
+static int	 store_step_done(sqlite3_stmt *);
+static int	 store_commit_locked(struct store_ent *);
+static void	 store_write(struct store_ent *);
+static void	*store_writer_main(void *);
+static void	 store_checkpoint(void);
+static int	 store_next_key(char *, size_t);
+static int64_t	 store_delete_chunks(int, const char *, int64_t);
+static void	 store_prune(void);
+static void	*store_pruner_main(void *);
+static int	 store_read_begin(void);
+static void	 store_read_end(void);
+static void	 store_copy(char *, size_t, const unsigned char *);
+static int	 store_point_locked(const char *, const struct store_sel *,
+		    int, struct store_pos *);
+static int	 store_range_locked(const char *, const struct store_pos *,
+		    const struct store_pos *, int, int, int64_t,
+		    struct store_rows *);
+static void	 store_rows_reverse(struct store_rows *, int);
+static int	 store_rows_emit(struct store_rows *, store_cb *, void *);
+static void	 store_rows_free(struct store_rows *);
+static int	 store_target_locked(const char *, const char *, int64_t,
+		    int64_t, struct store_target *);
+static int	 store_target_cmp(const void *, const void *);
+
+static const struct store_pos store_first = { INT64_MIN, INT64_MIN };
+static const struct store_pos store_end = { INT64_MAX, INT64_MAX };
+
+static void
+store_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Only a broken program fails these; carrying on would corrupt state. */
+static void
+store_lock(pthread_mutex_t *m)
+{
+	int	 rc;
+
+	if ((rc = pthread_mutex_lock(m)) != 0)
+		fatalx("store: pthread_mutex_lock: %s", strerror(rc));
+}
+
+static void
+store_unlock(pthread_mutex_t *m)
+{
+	int	 rc;
+
+	if ((rc = pthread_mutex_unlock(m)) != 0)
+		fatalx("store: pthread_mutex_unlock: %s", strerror(rc));
+}
+
+static int64_t
+store_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * 11 base32 digits of the per-open random value, then 9 of seq (45
+ * bits): unique within a run, unique across runs unless two opens draw
+ * the same 55 bits.  Rising within a run, so the UNIQUE index grows at
+ * one edge instead of touching a random page per row.
+ */
+static void
+store_msgid(int64_t seq, char *out)
+{
+	static const char	 digits[] = "0123456789abcdefghjkmnpqrstvwxyz";
+	uint64_t		 r = store.rnd, s = (uint64_t)seq;
+	int			 i;
+
+	for (i = 10; i >= 0; i--) {
+		out[i] = digits[r & 31];
+		r >>= 5;
+	}
+	for (i = 19; i >= 11; i--) {
+		out[i] = digits[s & 31];
+		s >>= 5;
+	}
+	out[STORE_MSGID_LEN] = '\0';
+}
+
+int
+store_default_path(char *buf, size_t len)
+{
+	const char	*xdg, *home;
+	int		 n;
+
+	xdg = getenv("XDG_STATE_HOME");
+	if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(buf, len, "%s/natterd/history.db", xdg);
+	else {
+		home = getenv("HOME");
+		if (home == NULL || home[0] == '\0') {
+			errno = ENOENT;
+			return -1;
+		}
+		n = snprintf(buf, len, "%s/.local/state/natterd/history.db",
+		    home);
+	}
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* Creates path's missing parent folders, 0700. */
+static int
+store_mkdirs(const char *path, char *err, size_t errlen)
+{
+	char		 dir[PATH_MAX];
+	char		*p, c;
+	struct stat	 sb;
+	int		 n;
+
+	n = snprintf(dir, sizeof(dir), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(dir)) {
+		store_errf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	if ((p = strrchr(dir, '/')) == NULL || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST &&
+		    (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
+			store_errf(err, errlen, "%s: cannot create folder "
+			    "%s: %s", path, dir, strerror(errno));
+			return -1;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return 0;
+}
+
+/*
+ * Creates the file 0600 if missing (SQLite gives -wal and -shm the same
+ * mode) and holds an flock on it: two servers on one file would hand
+ * out the same seq.  Returns the descriptor, kept until every
+ * connection is closed (closing a descriptor of the file drops SQLite's
+ * POSIX locks).
+ */
+static int
+store_create_file(const char *path, char *err, size_t errlen)
+{
+	int	 fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		store_errf(err, errlen, "%s: cannot open for writing: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			store_errf(err, errlen, "%s: in use by another natterd",
+			    path);
+		else
+			store_errf(err, errlen, "%s: flock: %s", path,
+			    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+store_connect(const char *path, int flags, sqlite3 **dbp, char *err,
+    size_t errlen)
+{
+	int	 rc;
+
+	*dbp = NULL;
+	rc = sqlite3_open_v2(path, dbp, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		store_errf(err, errlen, "%s: cannot open: %s", path,
+		    *dbp != NULL ? sqlite3_errmsg(*dbp) : sqlite3_errstr(rc));
+		sqlite3_close(*dbp);
+		*dbp = NULL;
+		return -1;
+	}
+	sqlite3_extended_result_codes(*dbp, 1);
+	sqlite3_busy_timeout(*dbp, STORE_BUSY_MS);
+	return 0;
+}
+
+/* Sets WAL and brings the schema to STORE_SCHEMA, on store.wdb. */
+static int
+store_schema(char *err, size_t errlen)
+{
+	sqlite3		*db = store.wdb;
+	sqlite3_stmt	*st = NULL;
+	const char	*mode;
+	int		 version, objects, v;
+
+	/* Reading the header here is what finds a corrupt file. */
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st,
+	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		switch (sqlite3_errcode(db) & 0xff) {
+		case SQLITE_NOTADB:
+		case SQLITE_CORRUPT:
+			store_errf(err, errlen, "%s: corrupt or not a "
+			    "database: %s", store.path, sqlite3_errmsg(db));
+			break;
+		case SQLITE_READONLY:
+		case SQLITE_CANTOPEN:
+		case SQLITE_PERM:
+			store_errf(err, errlen, "%s: cannot write (the file "
+			    "and its folder must be writable): %s", store.path,
+			    sqlite3_errmsg(db));
+			break;
+		default:
+			store_errf(err, errlen, "%s: cannot read: %s",
+			    store.path, sqlite3_errmsg(db));
+			break;
+		}
+		goto fail;
+	}
+	mode = (const char *)sqlite3_column_text(st, 0);
+	if (!store.memory && (mode == NULL || strcmp(mode, "wal") != 0))
+		log_warnx("store: %s: journal mode %s, not wal", store.path,
+		    mode != NULL ? mode : "unknown");
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		store_errf(err, errlen, "%s: cannot write: %s", store.path,
+		    sqlite3_errmsg(db));
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT (SELECT user_version FROM "
+	    "pragma_user_version), (SELECT count(*) FROM sqlite_schema)", -1,
+	    &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		store_errf(err, errlen, "%s: cannot read: %s", store.path,
+		    sqlite3_errmsg(db));
+		goto fail;
+	}
+	version = sqlite3_column_int(st, 0);
+	objects = sqlite3_column_int(st, 1);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (version > STORE_SCHEMA) {
+		store_errf(err, errlen, "%s: schema version %d is newer than "
+		    "this natterd (%d); upgrade natterd", store.path, version,
+		    STORE_SCHEMA);
+		goto fail;
+	}
+	if (version < 0 || (version == 0 && objects > 0)) {
+		store_errf(err, errlen, "%s: not a natterd history file",
+		    store.path);
+		goto fail;
+	}
+	for (v = version; v < STORE_SCHEMA; v++) {
+		if (sqlite3_exec(db, store_migration[v], NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			store_errf(err, errlen, "%s: cannot upgrade schema "
+			    "%d to %d: %s", store.path, v, v + 1,
+			    sqlite3_errmsg(db));
+			goto fail;
+		}
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		store_errf(err, errlen, "%s: cannot write: %s", store.path,
+		    sqlite3_errmsg(db));
+		goto fail;
+	}
+	if (version > 0 && version < STORE_SCHEMA)
+		log_info("store: %s: schema upgraded from version %d to %d",
+		    store.path, version, STORE_SCHEMA);
+	return 0;
+
+fail:
+	sqlite3_finalize(st);
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static int
+store_prepare(sqlite3 *db, const char *const *sql, sqlite3_stmt **st, int n,
+    char *err, size_t errlen)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		if (sqlite3_prepare_v3(db, sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st[i], NULL) != SQLITE_OK) {
+			store_errf(err, errlen, "%s: cannot read: %s",
+			    store.path, sqlite3_errmsg(db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+store_finalize(sqlite3_stmt **st, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		sqlite3_finalize(st[i]);
+		st[i] = NULL;
+	}
+}
+
+/* Closes what store_open opened; the threads have stopped. */
+static void
+store_teardown(void)
+{
+	struct store_ent	*e;
+	int			 rc;
+
+	store_lock(&store.rlock);
+	store_finalize(store.rst, SR_COUNT);
+	if (store.rdb != store.wdb)
+		sqlite3_close(store.rdb);
+	store.rdb = NULL;
+	store_unlock(&store.rlock);
+
+	store_lock(&store.wlock);
+	store_finalize(store.wst, SW_COUNT);
+	if (store.wdb != NULL && (rc = sqlite3_close(store.wdb)) != SQLITE_OK)
+		log_warnx("store: %s: close: %s", store.path,
+		    sqlite3_errstr(rc));
+	store.wdb = NULL;
+	store_unlock(&store.wlock);
+
+	sqlite3_close(store.ckdb);
+	store.ckdb = NULL;
+	if (store.lockfd != -1) {
+		close(store.lockfd);
+		store.lockfd = -1;
+	}
+	if (store.pcond_init) {
+		pthread_cond_destroy(&store.pcond);
+		store.pcond_init = 0;
+	}
+	/* Only if store_open failed with rows queued, which it cannot. */
+	while ((e = store.head) != NULL) {
+		store.head = e->next;
+		free(e);
+	}
+	store.tail = NULL;
+}
+
+int
+store_open(const char *path, int history_days, int history_max, char *err,
+    size_t errlen)
+{
+	pthread_condattr_t	 ca;
+	sqlite3_stmt		*st = NULL;
+	const char		*env;
+	char			*end;
+	int64_t			 maxseq;
+	long			 ms;
+	int			 rc, n;
+
+	if (store.wdb != NULL) {
+		store_errf(err, errlen, "%s: a store is already open", path);
+		return -1;
+	}
+	n = snprintf(store.path, sizeof(store.path), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(store.path)) {
+		store_errf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	store.memory = strcmp(path, STORE_MEMORY) == 0;
+	store.days = history_days > 0 ? history_days : 0;
+	store.max = history_max > 0 ? history_max : 0;
+	store.prune_ms = STORE_PRUNE_MS;
+	if ((env = getenv("NATTERD_PRUNE_INTERVAL_MS")) != NULL) {
+		errno = 0;
+		ms = strtol(env, &end, 10);
+		if (errno == 0 && end != env && *end == '\0' && ms > 0)
+			store.prune_ms = ms;
+	}
+	if (getrandom(&store.rnd, sizeof(store.rnd), 0) !=
+	    (ssize_t)sizeof(store.rnd))
+		store.rnd = ((uint64_t)store_now_ms() *
+		    6364136223846793005ULL) ^ ((uint64_t)getpid() << 32) ^
+		    (uint64_t)(uintptr_t)&st;
+
+	if (!store.memory) {
+		if (store_mkdirs(path, err, errlen) == -1)
+			goto fail;
+		if ((store.lockfd = store_create_file(path, err, errlen)) == -1)
+			goto fail;
+	}
+	if (store_connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	    &store.wdb, err, errlen) == -1)
+		goto fail;
+	if (store_schema(err, errlen) == -1)
+		goto fail;
+	if (store_prepare(store.wdb, store_wsql, store.wst, SW_COUNT, err,
+	    errlen) == -1)
+		goto fail;
+	if (store.memory)
+		store.rdb = store.wdb;
+	else {
+		if (store_connect(path, SQLITE_OPEN_READWRITE, &store.rdb, err,
+		    errlen) == -1 ||
+		    store_connect(path, SQLITE_OPEN_READWRITE, &store.ckdb, err,
+		    errlen) == -1)
+			goto fail;
+		sqlite3_exec(store.rdb, "PRAGMA query_only = 1", NULL, NULL,
+		    NULL);
+		/* Checkpoints run on the pruner's connection instead. */
+		sqlite3_wal_hook(store.wdb, store_wal_hook, NULL);
+	}
+	if (store_prepare(store.rdb, store_rsql, store.rst, SR_COUNT, err,
+	    errlen) == -1)
+		goto fail;
+
+	if (sqlite3_prepare_v2(store.wdb, "SELECT max(seq) FROM message", -1,
+	    &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		store_errf(err, errlen, "%s: cannot read: %s", path,
+		    sqlite3_errmsg(store.wdb));
+		goto fail;
+	}
+	maxseq = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if ((rc = pthread_condattr_init(&ca)) != 0 ||
+	    (rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) != 0 ||
+	    (rc = pthread_cond_init(&store.pcond, &ca)) != 0) {
+		store_errf(err, errlen, "%s: pthread_cond_init: %s", path,
+		    strerror(rc));
+		goto fail;
+	}
+	pthread_condattr_destroy(&ca);
+	store.pcond_init = 1;
+
+	store_lock(&store.clock);
+	atomic_store(&store.committed, maxseq);
+	store.failed = 0;
+	store.wdone = 0;
+	store_unlock(&store.clock);
+	store_lock(&store.plock);
+	atomic_store(&store.pstop, 0);
+	store.ckpt_wanted = 0;
+	store_unlock(&store.plock);
+	store_lock(&store.qlock);
+	atomic_store(&store.last_seq, maxseq);
+	store.stopping = 0;
+	store.writer_idle = 0;
+	store.accepting = 1;
+	store_unlock(&store.qlock);
+	if ((rc = pthread_create(&store.writer, NULL, store_writer_main,
+	    NULL)) != 0) {
+		store_lock(&store.qlock);
+		store.accepting = 0;
+		store_unlock(&store.qlock);
+		store_errf(err, errlen, "%s: pthread_create: %s", path,
+		    strerror(rc));
+		goto fail;
+	}
+	store.threads = 1;
+	if ((rc = pthread_create(&store.pruner, NULL, store_pruner_main,
+	    NULL)) != 0) {
+		store_errf(err, errlen, "%s: pthread_create: %s", path,
+		    strerror(rc));
+		store_close();
+		return -1;
+	}
+	store.threads = 2;
+	log_debug("store: %s: %lld rows%s", store.memory ? "memory" : path,
+	    (long long)maxseq, store.memory ? " (nothing is kept)" : "");
+	return 0;
+
+fail:
+	sqlite3_finalize(st);
+	store_teardown();
+	return -1;
+}
+
+void
+store_close(void)
+{
+	int	 rc;
+
+	if (store.threads == 0)
+		return;
+	if (store.threads == 2) {
+		store_lock(&store.plock);
+		atomic_store(&store.pstop, 1);
+		pthread_cond_signal(&store.pcond);
+		store_unlock(&store.plock);
+		if ((rc = pthread_join(store.pruner, NULL)) != 0)
+			log_warnx("store: pthread_join: %s", strerror(rc));
+	}
+
+	store_lock(&store.qlock);
+	store.accepting = 0;
+	store.stopping = 1;
+	pthread_cond_signal(&store.qcond);
+	store_unlock(&store.qlock);
+	if ((rc = pthread_join(store.writer, NULL)) != 0)
+		log_warnx("store: pthread_join: %s", strerror(rc));
+	store.threads = 0;
+
+	store_teardown();
+	log_debug("store: %s: closed at seq %lld",
+	    store.memory ? "memory" : store.path,
+	    (long long)atomic_load(&store.committed));
+}
+
+int64_t
+store_append(struct store_rec *rec)
+{
+	struct store_ent	*e;
+	size_t			 plen, tlen;
+	int64_t			 seq, t;
+
+	plen = rec->params != NULL ? strlen(rec->params) + 1 : 1;
+	tlen = rec->tags != NULL ? strlen(rec->tags) + 1 : 0;
+	if ((e = malloc(sizeof(*e) + plen + tlen)) == NULL)
+		return -1;
+	e->next = NULL;
+	e->rec = *rec;
+	e->rec.params = e->text;
+	if (rec->params != NULL)
+		memcpy(e->text, rec->params, plen);
+	else
+		e->text[0] = '\0';
+	if (rec->tags != NULL) {
+		e->rec.tags = e->text + plen;
+		memcpy(e->rec.tags, rec->tags, tlen);
+	}
+
+	store_lock(&store.qlock);
+	if (!store.accepting) {
+		store_unlock(&store.qlock);
+		free(e);
+		errno = EINVAL;
+		return -1;
+	}
+	/* Inside the lock, so that times rise with seq. */
+	seq = atomic_load_explicit(&store.last_seq, memory_order_relaxed) + 1;
+	atomic_store_explicit(&store.last_seq, seq, memory_order_relaxed);
+	e->rec.seq = seq;
+	if (e->rec.time_ms == 0)
+		e->rec.time_ms = store_now_ms();
+	t = e->rec.time_ms;
+	store_msgid(seq, e->rec.msgid);
+	if (store.tail != NULL)
+		store.tail->next = e;
+	else
+		store.head = e;
+	store.tail = e;
+	if (store.writer_idle)
+		pthread_cond_signal(&store.qcond);
+	store_unlock(&store.qlock);
+
+	/* e belongs to the writer now. */
+	rec->seq = seq;
+	rec->time_ms = t;
+	store_msgid(seq, rec->msgid);
+	return seq;
+}
+
+int
+store_wait(int64_t seq)
+{
+	int	 rc;
+
+	if (seq <= atomic_load_explicit(&store.committed,
+	    memory_order_acquire))
+		return 0;
+	if (seq > atomic_load(&store.last_seq)) {
+		errno = EINVAL;
+		return -1;
+	}
+	store_lock(&store.clock);
+	while (atomic_load(&store.committed) < seq && !store.failed &&
+	    !store.wdone)
+		if ((rc = pthread_cond_wait(&store.ccond, &store.clock)) != 0)
+			fatalx("store: pthread_cond_wait: %s", strerror(rc));
+	rc = atomic_load(&store.committed) >= seq ? 0 : -1;
+	store_unlock(&store.clock);
+	return rc;
+}
+
+int64_t
+store_last_seq(void)
+{
+	return atomic_load(&store.last_seq);
+}
+
+/*
+ * Runs on the connection that just committed, under wlock.  Asks the
+ * pruner thread to checkpoint; checkpoints here only if the WAL keeps
+ * growing because the pruner's passive checkpoints never catch up with
+ * a busy writer.
+ */
+static int
+store_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	(void)arg;
+	if (pages < STORE_CKPT_PAGES)
+		return SQLITE_OK;
+	store_lock(&store.plock);
+	if (!store.ckpt_wanted) {
+		store.ckpt_wanted = 1;
+		pthread_cond_signal(&store.pcond);
+	}
+	store_unlock(&store.plock);
+	if (pages >= STORE_CKPT_FORCE_PAGES)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+	return SQLITE_OK;
+}
+
+static int
+store_step_done(sqlite3_stmt *st)
+{
+	int	 rc;
+
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* One transaction for the whole list.  Caller holds wlock. */
+static int
+store_commit_locked(struct store_ent *list)
+{
+	sqlite3_stmt		*ins = store.wst[SW_INSERT];
+	sqlite3_stmt		*peer = store.wst[SW_PEER];
+	struct store_ent	*e;
+	const struct store_rec	*r;
+	const char		*sp;
+
+	if (store_step_done(store.wst[SW_BEGIN]) == -1)
+		goto fail;
+	for (e = list; e != NULL; e = e->next) {
+		r = &e->rec;
+		sqlite3_bind_int64(ins, 1, r->seq);
+		sqlite3_bind_text(ins, 2, r->msgid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 3, r->time_ms);
+		sqlite3_bind_text(ins, 4, r->key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 5, r->source, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 6, r->command, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 7, r->params, -1, SQLITE_STATIC);
+		if (r->tags != NULL)
+			sqlite3_bind_text(ins, 8, r->tags, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(ins, 8);
+		if (store_step_done(ins) == -1)
+			goto fail;
+		/* A private key "a b": remember it under both nicks. */
+		if ((sp = strchr(r->key, ' ')) == NULL)
+			continue;
+		sqlite3_bind_text(peer, 1, r->key, (int)(sp - r->key),
+		    SQLITE_STATIC);
+		sqlite3_bind_text(peer, 2, r->key, -1, SQLITE_STATIC);
+		if (store_step_done(peer) == -1)
+			goto fail;
+		sqlite3_bind_text(peer, 1, sp + 1, -1, SQLITE_STATIC);
+		if (store_step_done(peer) == -1)
+			goto fail;
+	}
+	if (store_step_done(store.wst[SW_COMMIT]) == -1)
+		goto fail;
+	return 0;
+
+fail:
+	log_warnx("store: %s: commit: %s", store.path,
+	    sqlite3_errmsg(store.wdb));
+	if (!sqlite3_get_autocommit(store.wdb))
+		store_step_done(store.wst[SW_ROLLBACK]);
+	return -1;
+}
+
+/* Commits list, retrying a few times, publishes, frees it. */
+static void
+store_write(struct store_ent *list)
+{
+	struct store_ent	*e, *next;
+	struct timespec		 ts;
+	int64_t			 last = 0;
+	long			 ms = STORE_RETRY_MS;
+	int			 n = 0, try, ok = 0, failed;
+
+	for (e = list; e != NULL; e = e->next) {
+		last = e->rec.seq;
+		n++;
+	}
+	store_lock(&store.clock);
+	failed = store.failed;
+	store_unlock(&store.clock);
+	for (try = 0; !failed && try < STORE_TRIES; try++) {
+		if (try > 0) {
+			ts.tv_sec = ms / 1000;
+			ts.tv_nsec = ms % 1000 * 1000000;
+			nanosleep(&ts, NULL);
+			ms *= 4;
+		}
+		store_lock(&store.wlock);
+		ok = store_commit_locked(list) == 0;
+		store_unlock(&store.wlock);
+		if (ok)
+			break;
+	}
+
+	store_lock(&store.clock);
+	if (ok)
+		atomic_store_explicit(&store.committed, last,
+		    memory_order_release);
+	else if (!store.failed) {
+		store.failed = 1;
+		log_warnx("store: %s: %d rows lost after %d attempts; history "
+		    "is off until restart", store.path, n, STORE_TRIES);
+	}
+	pthread_cond_broadcast(&store.ccond);
+	store_unlock(&store.clock);
+
+	for (e = list; e != NULL; e = next) {
+		next = e->next;
+		free(e);
+	}
+}
+
+static void *
+store_writer_main(void *arg)
+{
+	struct store_ent	*list;
+	int			 rc;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "natterd-store");
+	store_lock(&store.qlock);
+	for (;;) {
+		while (store.head == NULL && !store.stopping) {
+			store.writer_idle = 1;
+			rc = pthread_cond_wait(&store.qcond, &store.qlock);
+			store.writer_idle = 0;
+			if (rc != 0)
+				fatalx("store: pthread_cond_wait: %s",
+				    strerror(rc));
+		}
+		if (store.head == NULL)
+			break;
+		/* Everything queued goes into one transaction. */
+		list = store.head;
+		store.head = store.tail = NULL;
+		store_unlock(&store.qlock);
+		store_write(list);
+		store_lock(&store.qlock);
+	}
+	store_unlock(&store.qlock);
+
+	store_lock(&store.clock);
+	store.wdone = 1;
+	pthread_cond_broadcast(&store.ccond);
+	store_unlock(&store.clock);
+	return NULL;
+}
+
+static void
+store_checkpoint(void)
+{
+	int	 rc;
+
+	if (store.ckdb == NULL)
+		return;
+	rc = sqlite3_wal_checkpoint_v2(store.ckdb, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warnx("store: %s: checkpoint: %s", store.path,
+		    sqlite3_errmsg(store.ckdb));
+}
+
+/* The first key after key (in place).  1 found, 0 none, -1 error. */
+static int
+store_next_key(char *key, size_t len)
+{
+	sqlite3_stmt	*st = store.wst[SW_NEXT_KEY];
+	int		 rc;
+
+	store_lock(&store.wlock);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		store_copy(key, len, sqlite3_column_text(st, 0));
+	else if (rc != SQLITE_DONE)
+		log_warnx("store: %s: prune: %s", store.path,
+		    sqlite3_errmsg(store.wdb));
+	sqlite3_reset(st);
+	store_unlock(&store.wlock);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Deletes key's rows older than arg (SW_DEL_OLD) or with seq below it
+ * (SW_DEL_BELOW), a chunk per transaction so the writer never waits
+ * long.  Returns the rows deleted, or -1.
+ */
+static int64_t
+store_delete_chunks(int which, const char *key, int64_t arg)
+{
+	static const struct timespec	 pause = { 0, 1000000 };
+	sqlite3_stmt			*st = store.wst[which];
+	int64_t				 total = 0;
+	int				 n, rc;
+
+	for (;;) {
+		store_lock(&store.wlock);
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, arg);
+		sqlite3_bind_int(st, 3, STORE_PRUNE_CHUNK);
+		rc = sqlite3_step(st);
+		n = sqlite3_changes(store.wdb);
+		if (rc != SQLITE_DONE)
+			log_warnx("store: %s: prune: %s", store.path,
+			    sqlite3_errmsg(store.wdb));
+		sqlite3_reset(st);
+		store_unlock(&store.wlock);
+		if (rc != SQLITE_DONE)
+			return -1;
+		total += n;
+		if (n < STORE_PRUNE_CHUNK || atomic_load(&store.pstop))
+			return total;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* One retention pass over every key. */
+static void
+store_prune(void)
+{
+	sqlite3_stmt	*edge = store.wst[SW_EDGE];
+	char		 key[STORE_KEY_MAX + 1] = "";
+	int64_t		 total = 0, n, below;
+	int		 rc;
+
+	if (store.days == 0 && store.max == 0)
+		return;
+	while (!atomic_load(&store.pstop) &&
+	    (rc = store_next_key(key, sizeof(key))) == 1) {
+		if (store.days > 0) {
+			n = store_delete_chunks(SW_DEL_OLD, key,
+			    store_now_ms() - (int64_t)store.days * 86400000);
+			if (n == -1)
+				return;
+			total += n;
+		}
+		if (store.max == 0)
+			continue;
+		store_lock(&store.wlock);
+		sqlite3_bind_text(edge, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int(edge, 2, store.max - 1);
+		rc = sqlite3_step(edge);
+		below = rc == SQLITE_ROW ? sqlite3_column_int64(edge, 0) : 0;
+		sqlite3_reset(edge);
+		store_unlock(&store.wlock);
+		if (below > 0) {
+			if ((n = store_delete_chunks(SW_DEL_BELOW, key,
+			    below)) == -1)
+				return;
+			total += n;
+		}
+	}
+	if (total == 0)
+		return;
+	store_lock(&store.wlock);
+	if (store_step_done(store.wst[SW_DEL_PEERS]) == -1)
+		log_warnx("store: %s: prune: %s", store.path,
+		    sqlite3_errmsg(store.wdb));
+	store_unlock(&store.wlock);
+	log_info("store: pruned %lld rows", (long long)total);
+}
+
+static void *
+store_pruner_main(void *arg)
+{
+	struct timespec	 now, due;
+	int		 ckpt, prune, rc;
+	long		 ms;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "natterd-prune");
+	ms = store.prune_ms < STORE_PRUNE_FIRST_MS ? store.prune_ms :
+	    STORE_PRUNE_FIRST_MS;
+	clock_gettime(CLOCK_MONOTONIC, &due);
+	due.tv_sec += ms / 1000;
+	due.tv_nsec += ms % 1000 * 1000000;
+	if (due.tv_nsec >= 1000000000) {
+		due.tv_sec++;
+		due.tv_nsec -= 1000000000;
+	}
+
+	store_lock(&store.plock);
+	while (!atomic_load(&store.pstop)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		prune = now.tv_sec > due.tv_sec || (now.tv_sec == due.tv_sec &&
+		    now.tv_nsec >= due.tv_nsec);
+		ckpt = store.ckpt_wanted;
+		if (!prune && !ckpt) {
+			rc = pthread_cond_timedwait(&store.pcond, &store.plock,
+			    &due);
+			if (rc != 0 && rc != ETIMEDOUT)
+				fatalx("store: pthread_cond_timedwait: %s",
+				    strerror(rc));
+			continue;
+		}
+		store.ckpt_wanted = 0;
+		store_unlock(&store.plock);
+		if (ckpt)
+			store_checkpoint();
+		if (prune) {
+			store_prune();
+			clock_gettime(CLOCK_MONOTONIC, &due);
+			due.tv_sec += store.prune_ms / 1000;
+			due.tv_nsec += store.prune_ms % 1000 * 1000000;
+			if (due.tv_nsec >= 1000000000) {
+				due.tv_sec++;
+				due.tv_nsec -= 1000000000;
+			}
+		}
+		store_lock(&store.plock);
+	}
+	store_unlock(&store.plock);
+	return NULL;
+}
+
+/* Takes the read side; -1 (nothing held) if the store is closed. */
+static int
+store_read_begin(void)
+{
+	store_lock(&store.rlock);
+	if (store.rdb == NULL) {
+		store_unlock(&store.rlock);
+		errno = EINVAL;
+		return -1;
+	}
+	if (store.memory)
+		store_lock(&store.wlock);
+	return 0;
+}
+
+static void
+store_read_end(void)
+{
+	if (store.memory)
+		store_unlock(&store.wlock);
+	store_unlock(&store.rlock);
+}
+
+static void
+store_copy(char *dst, size_t len, const unsigned char *src)
+{
+	snprintf(dst, len, "%s", src != NULL ? (const char *)src : "");
+}
+
+/*
+ * Where sel is, as an exclusive bound: a msgid is its row's position; a
+ * time T as a lower bound means time_ms > T, as an upper one time_ms < T.
+ * Returns 1, 0 for a msgid not in key, or -1.
+ */
+static int
+store_point_locked(const char *key, const struct store_sel *sel, int upper,
+    struct store_pos *p)
+{
+	sqlite3_stmt	*st = store.rst[SR_POINT];
+	int		 rc;
+
+	switch (sel != NULL ? sel->kind : SEL_NONE) {
+	case SEL_NONE:
+		*p = upper ? store_end : store_first;
+		return 1;
+	case SEL_TIME:
+		p->t = sel->time_ms;
+		p->s = upper ? INT64_MIN : INT64_MAX;
+		return 1;
+	case SEL_MSGID:
+		break;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, sel->msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		p->t = sqlite3_column_int64(st, 0);
+		p->s = sqlite3_column_int64(st, 1);
+	} else if (rc != SQLITE_DONE)
+		log_warnx("store: %s: query: %s", store.path,
+		    sqlite3_errmsg(store.rdb));
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Appends to rows key's rows strictly between lo and hi. */
+static int
+store_range_locked(const char *key, const struct store_pos *lo,
+    const struct store_pos *hi, int desc, int limit, int64_t max_seq,
+    struct store_rows *rows)
+{
+	sqlite3_stmt		*st = store.rst[desc ? SR_DESC : SR_ASC];
+	struct store_rec	*r, *v;
+	int			 rc, cap, n = 0;
+
+	if (limit <= 0)
+		return 0;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, lo->t);
+	sqlite3_bind_int64(st, 3, lo->s);
+	sqlite3_bind_int64(st, 4, hi->t);
+	sqlite3_bind_int64(st, 5, hi->s);
+	sqlite3_bind_int64(st, 6, max_seq > 0 ? max_seq : INT64_MAX);
+	sqlite3_bind_int(st, 7, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (rows->n == rows->cap) {
+			cap = rows->cap == 0 ? 16 : rows->cap * 2;
+			if ((v = reallocarray(rows->v, cap, sizeof(*v))) ==
+			    NULL)
+				goto fail;
+			rows->v = v;
+			rows->cap = cap;
+		}
+		r = &rows->v[rows->n];
+		memset(r, 0, sizeof(*r));
+		r->seq = sqlite3_column_int64(st, 0);
+		store_copy(r->msgid, sizeof(r->msgid),
+		    sqlite3_column_text(st, 1));
+		r->time_ms = sqlite3_column_int64(st, 2);
+		store_copy(r->key, sizeof(r->key), (const unsigned char *)key);
+		store_copy(r->source, sizeof(r->source),
+		    sqlite3_column_text(st, 3));
+		store_copy(r->command, sizeof(r->command),
+		    sqlite3_column_text(st, 4));
+		r->params = strdup(sqlite3_column_text(st, 5) != NULL ?
+		    (const char *)sqlite3_column_text(st, 5) : "");
+		if (r->params == NULL)
+			goto fail;
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL &&
+		    (r->tags = strdup((const char *)sqlite3_column_text(st,
+		    6))) == NULL) {
+			free(r->params);
+			goto fail;
+		}
+		rows->n++;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		log_warnx("store: %s: query: %s", store.path,
+		    sqlite3_errmsg(store.rdb));
+		goto fail;
+	}
+	sqlite3_reset(st);
+	return n;
+
+fail:
+	sqlite3_reset(st);
+	return -1;
+}
+
+/* Reverses rows[from..n), which a DESC query filled newest first. */
+static void
+store_rows_reverse(struct store_rows *rows, int from)
+{
+	struct store_rec	 tmp;
+	int			 i, j;
+
+	for (i = from, j = rows->n - 1; i < j; i++, j--) {
+		tmp = rows->v[i];
+		rows->v[i] = rows->v[j];
+		rows->v[j] = tmp;
+	}
+}
+
+/* Hands rows to cb (no lock held) and frees them; returns the count. */
+static int
+store_rows_emit(struct store_rows *rows, store_cb *cb, void *arg)
+{
+	int	 i;
+
+	for (i = 0; i < rows->n; i++)
+		cb(&rows->v[i], arg);
+	i = rows->n;
+	store_rows_free(rows);
+	return i;
+}
+
+static void
+store_rows_free(struct store_rows *rows)
+{
+	int	 i;
+
+	for (i = 0; i < rows->n; i++) {
+		free(rows->v[i].params);
+		free(rows->v[i].tags);
+	}
+	free(rows->v);
+	rows->v = NULL;
+	rows->n = rows->cap = 0;
+}
+
+int
+store_latest(const char *key, const struct store_sel *after, int limit,
+    int64_t max_seq, store_cb *cb, void *arg)
+{
+	struct store_rows	 rows = { NULL, 0, 0 };
+	struct store_pos	 lo;
+	int			 rc;
+
+	if (limit <= 0)
+		return 0;
+	if (store_read_begin() == -1)
+		return -1;
+	if ((rc = store_point_locked(key, after, 0, &lo)) == 1 &&
+	    (rc = store_range_locked(key, &lo, &store_end, 1, limit, max_seq,
+	    &rows)) >= 0)
+		store_rows_reverse(&rows, 0);
+	store_read_end();
+	if (rc == -1) {
+		store_rows_free(&rows);
+		return -1;
+	}
+	return store_rows_emit(&rows, cb, arg);
+}
+
+int
+store_before(const char *key, const struct store_sel *sel, int limit,
+    store_cb *cb, void *arg)
+{
+	struct store_rows	 rows = { NULL, 0, 0 };
+	struct store_pos	 hi;
+	int			 rc;
+
+	if (limit <= 0)
+		return 0;
+	if (store_read_begin() == -1)
+		return -1;
+	if ((rc = store_point_locked(key, sel, 1, &hi)) == 1 &&
+	    (rc = store_range_locked(key, &store_first, &hi, 1, limit, 0,
+	    &rows)) >= 0)
+		store_rows_reverse(&rows, 0);
+	store_read_end();
+	if (rc == -1) {
+		store_rows_free(&rows);
+		return -1;
+	}
+	return store_rows_emit(&rows, cb, arg);
+}
+
+int
+store_after(const char *key, const struct store_sel *sel, int limit,
+    store_cb *cb, void *arg)
+{
+	struct store_rows	 rows = { NULL, 0, 0 };
+	struct store_pos	 lo;
+	int			 rc;
+
+	if (limit <= 0)
+		return 0;
+	if (store_read_begin() == -1)
+		return -1;
+	if ((rc = store_point_locked(key, sel, 0, &lo)) == 1)
+		rc = store_range_locked(key, &lo, &store_end, 0, limit, 0,
+		    &rows);
+	store_read_end();
+	if (rc == -1) {
+		store_rows_free(&rows);
+		return -1;
+	}
+	return store_rows_emit(&rows, cb, arg);
+}
+
+int
+store_around(const char *key, const struct store_sel *sel, int limit,
+    store_cb *cb, void *arg)
+{
+	struct store_rows	 rows = { NULL, 0, 0 };
+	struct store_pos	 p, lo, hi;
+	int			 rc, nbefore, nafter;
+
+	if (limit <= 0)
+		return 0;
+	if (sel == NULL || sel->kind == SEL_NONE)
+		return store_latest(key, NULL, limit, 0, cb, arg);
+	if (store_read_begin() == -1)
+		return -1;
+	if ((rc = store_point_locked(key, sel, 1, &p)) != 1)
+		goto done;
+	if (sel->kind == SEL_MSGID) {
+		/* The row itself, then (limit - 1) split around it. */
+		nbefore = (limit - 1) / 2;
+		nafter = limit - 1 - nbefore;
+	} else {
+		nbefore = limit / 2;
+		nafter = limit - nbefore;
+	}
+	if ((rc = store_range_locked(key, &store_first, &p, 1, nbefore, 0,
+	    &rows)) == -1)
+		goto done;
+	store_rows_reverse(&rows, 0);
+	if (sel->kind == SEL_MSGID) {
+		/* The row itself, if it is a message. */
+		lo.t = hi.t = p.t;
+		lo.s = p.s - 1;
+		hi.s = p.s + 1;
+		if ((rc = store_range_locked(key, &lo, &hi, 0, 1, 0,
+		    &rows)) == -1)
+			goto done;
+	}
+	/* For a time, p (T, INT64_MIN) as a lower bound: time_ms >= T. */
+	rc = store_range_locked(key, &p, &store_end, 0, nafter, 0, &rows);
+
+done:
+	store_read_end();
+	if (rc == -1) {
+		store_rows_free(&rows);
+		return -1;
+	}
+	return store_rows_emit(&rows, cb, arg);
+}
+
+int
+store_between(const char *key, const struct store_sel *a,
+    const struct store_sel *b, int limit, store_cb *cb, void *arg)
+{
+	struct store_rows	 rows = { NULL, 0, 0 };
+	struct store_pos	 pa, pb;
+	int			 rc, forward;
+
+	if (limit <= 0)
+		return 0;
+	if (a == NULL || b == NULL || a->kind == SEL_NONE ||
+	    b->kind == SEL_NONE) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (store_read_begin() == -1)
+		return -1;
+	/* Try a as the lower bound; if it is later than b, swap roles. */
+	if ((rc = store_point_locked(key, a, 0, &pa)) != 1 ||
+	    (rc = store_point_locked(key, b, 1, &pb)) != 1)
+		goto done;
+	forward = pa.t < pb.t || (pa.t == pb.t && pa.s <= pb.s);
+	if (forward)
+		rc = store_range_locked(key, &pa, &pb, 0, limit, 0, &rows);
+	else if ((rc = store_point_locked(key, a, 1, &pa)) == 1 &&
+	    (rc = store_point_locked(key, b, 0, &pb)) == 1 &&
+	    (rc = store_range_locked(key, &pb, &pa, 1, limit, 0, &rows)) >= 0)
+		store_rows_reverse(&rows, 0);
+
+done:
+	store_read_end();
+	if (rc == -1) {
+		store_rows_free(&rows);
+		return -1;
+	}
+	return store_rows_emit(&rows, cb, arg);
+}
+
+/*
+ * key's latest row in (from, to) into t.  other: for a private key, the
+ * other nick (casefolded); NULL for a room.  Returns 1, 0 or -1.
+ */
+static int
+store_target_locked(const char *key, const char *other, int64_t from,
+    int64_t to, struct store_target *t)
+{
+	sqlite3_stmt	*st = store.rst[SR_LAST];
+	const char	*source, *params, *want;
+	char		 word[STORE_KEY_MAX + 1];
+	size_t		 n;
+	int		 rc;
+
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			log_warnx("store: %s: query: %s", store.path,
+			    sqlite3_errmsg(store.rdb));
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
+	t->latest = sqlite3_column_int64(st, 0);
+	source = (const char *)sqlite3_column_text(st, 1);
+	params = (const char *)sqlite3_column_text(st, 2);
+	want = other != NULL ? other : key;
+	store_copy(t->key, sizeof(t->key), (const unsigned char *)key);
+	store_copy(t->target, sizeof(t->target), (const unsigned char *)want);
+	/* As last written: the other nick as the source, else the room or
+	 * the other nick as params' first word (the target); else the key. */
+	if (other != NULL && source != NULL &&
+	    (n = strcspn(source, "!@")) < sizeof(word)) {
+		memcpy(word, source, n);
+		word[n] = '\0';
+		if (casemap_cmp(word, other) == 0) {
+			store_copy(t->target, sizeof(t->target),
+			    (const unsigned char *)word);
+			goto done;
+		}
+	}
+	if (params != NULL && (n = strcspn(params, " ")) < sizeof(word)) {
+		memcpy(word, params, n);
+		word[n] = '\0';
+		if (casemap_cmp(word, want) == 0)
+			store_copy(t->target, sizeof(t->target),
+			    (const unsigned char *)word);
+	}
+
+done:
+	sqlite3_reset(st);
+	return 1;
+}
+
+static int
+store_target_cmp(const void *a, const void *b)
+{
+	const struct store_target	*x = a, *y = b;
+
+	if (x->latest != y->latest)
+		return x->latest < y->latest ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+int
+store_targets(const char *nickkey, const char *const *keys, int nkeys,
+    int64_t from_ms, int64_t to_ms, int limit, store_target_cb *cb,
+    void *arg)
+{
+	struct store_target	*v = NULL, *nv;
+	char			**peers = NULL, **np;
+	sqlite3_stmt		*st;
+	const char		*key, *sp, *other;
+	char			 word[STORE_KEY_MAX + 1];
+	int64_t			 lo, hi;
+	int			 n = 0, cap = 0, npeers = 0, i, first, rc = 0;
+	size_t			 len;
+
+	if (limit <= 0)
+		return 0;
+	lo = from_ms < to_ms ? from_ms : to_ms;
+	hi = from_ms < to_ms ? to_ms : from_ms;
+	if (store_read_begin() == -1)
+		return -1;
+
+	/* The private keys naming nickkey, read before stepping others. */
+	st = store.rst[SR_PEERS];
+	sqlite3_bind_text(st, 1, nickkey, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((np = reallocarray(peers, npeers + 1, sizeof(*np))) ==
+		    NULL) {
+			rc = -1;
+			break;
+		}
+		peers = np;
+		if ((peers[npeers] = strdup((const char *)
+		    sqlite3_column_text(st, 0))) == NULL) {
+			rc = -1;
+			break;
+		}
+		npeers++;
+	}
+	if (rc != SQLITE_DONE && rc != -1)
+		log_warnx("store: %s: query: %s", store.path,
+		    sqlite3_errmsg(store.rdb));
+	sqlite3_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : -1;
+
+	for (i = 0; rc == 0 && i < nkeys + npeers; i++) {
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+				rc = -1;
+				break;
+			}
+			v = nv;
+		}
+		other = NULL;
+		if (i < nkeys)
+			key = keys[i];
+		else {
+			key = peers[i - nkeys];
+			if ((sp = strchr(key, ' ')) == NULL)
+				continue;
+			len = (size_t)(sp - key);
+			if (len == strlen(nickkey) &&
+			    strncmp(key, nickkey, len) == 0)
+				other = sp + 1;
+			else {
+				if (len >= sizeof(word))
+					continue;
+				memcpy(word, key, len);
+				word[len] = '\0';
+				other = word;
+			}
+		}
+		if ((rc = store_target_locked(key, other, lo, hi, &v[n])) ==
+		    1)
+			n++;
+		if (rc == 1)
+			rc = 0;
+	}
+	store_read_end();
+
+	if (rc == 0) {
+		if (n > 1)
+			qsort(v, n, sizeof(*v), store_target_cmp);
+		/* From the first point's side, as for BETWEEN. */
+		first = from_ms <= to_ms || n <= limit ? 0 : n - limit;
+		for (i = first; i < n && i - first < limit; i++)
+			cb(v[i].key, v[i].target, v[i].latest, arg);
+		rc = i - first;
+	}
+	for (i = 0; i < npeers; i++)
+		free(peers[i]);
+	free(peers);
+	free(v);
+	return rc;
+}

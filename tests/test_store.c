@@ -1,0 +1,1158 @@
+/*
+ * test_store.c: the history store (server/store.c) against real SQLite
+ * files, one temporary folder per test: every chathistory selector,
+ * private keys and TARGETS, retention, persistence across close and
+ * SIGKILL, schema migration and refusal, file modes, :memory:, and
+ * concurrent appenders.  STORE_BENCH_ROWS sets the benchmark's size.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "../server/natterd.h"
+#include "log.h"
+
+#define GOT_MAX		64
+#define NTHREADS	8
+#define PER_THREAD	2000
+
+struct fixture {
+	char	 dir[256];
+	char	 path[320];
+};
+
+/* What a query passed to its callback. */
+struct got {
+	int	 n;
+	int64_t	 seq[GOT_MAX];
+	int64_t	 time_ms[GOT_MAX];
+	char	 msgid[GOT_MAX][STORE_MSGID_LEN + 1];
+	char	 key[GOT_MAX][STORE_KEY_MAX + 1];
+	char	 source[GOT_MAX][MASK_MAX + 1];
+	char	 command[GOT_MAX][16];
+	char	 params[GOT_MAX][128];
+	char	 tags[GOT_MAX][64];	/* "(null)" for NULL */
+};
+
+struct targets {
+	int	 n;
+	char	 key[GOT_MAX][STORE_KEY_MAX + 1];
+	char	 target[GOT_MAX][STORE_KEY_MAX + 1];
+	int64_t	 latest[GOT_MAX];
+};
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path);
+	return unlink(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture	*f;
+	const char	*tmp;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	if ((tmp = getenv("TMPDIR")) == NULL || tmp[0] != '/')
+		tmp = "/tmp";
+	snprintf(f->dir, sizeof(f->dir), "%s/test_store.XXXXXX", tmp);
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/history.db", f->dir);
+	unsetenv("NATTERD_PRUNE_INTERVAL_MS");
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	store_close();
+	chmod(f->dir, 0700);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static void
+open_ok(const char *path, int days, int max)
+{
+	char	 err[512] = "";
+
+	if (store_open(path, days, max, err, sizeof(err)) != 0)
+		fail_msg("store_open %s: %s", path, err);
+}
+
+/* Appends one row and waits for its commit; returns its seq. */
+static int64_t
+add_full(const char *key, const char *source, const char *command,
+    const char *params, const char *tags, int64_t time_ms, char *msgid)
+{
+	struct store_rec	 r;
+	int64_t			 seq;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.key, sizeof(r.key), "%s", key);
+	snprintf(r.source, sizeof(r.source), "%s", source);
+	snprintf(r.command, sizeof(r.command), "%s", command);
+	r.params = (char *)params;
+	r.tags = (char *)tags;
+	r.time_ms = time_ms;
+	seq = store_append(&r);
+	assert_true(seq > 0);
+	assert_int_equal(r.seq, seq);
+	assert_int_equal(strlen(r.msgid), STORE_MSGID_LEN);
+	assert_int_equal(strspn(r.msgid,
+	    "0123456789abcdefghijklmnopqrstuvwxyz"), STORE_MSGID_LEN);
+	assert_true(r.time_ms > 0);
+	if (time_ms != 0)
+		assert_int_equal(r.time_ms, time_ms);
+	assert_int_equal(store_wait(seq), 0);
+	if (msgid != NULL)
+		memcpy(msgid, r.msgid, sizeof(r.msgid));
+	return seq;
+}
+
+static int64_t
+add(const char *key, const char *params, int64_t time_ms)
+{
+	return add_full(key, "nick!user@host", "PRIVMSG", params, NULL,
+	    time_ms, NULL);
+}
+
+static void
+got_cb(const struct store_rec *r, void *arg)
+{
+	struct got	*g = arg;
+
+	if (g->n >= GOT_MAX)
+		fail_msg("more than %d rows", GOT_MAX);
+	g->seq[g->n] = r->seq;
+	g->time_ms[g->n] = r->time_ms;
+	snprintf(g->msgid[g->n], sizeof(g->msgid[0]), "%s", r->msgid);
+	snprintf(g->key[g->n], sizeof(g->key[0]), "%s", r->key);
+	snprintf(g->source[g->n], sizeof(g->source[0]), "%s", r->source);
+	snprintf(g->command[g->n], sizeof(g->command[0]), "%s", r->command);
+	snprintf(g->params[g->n], sizeof(g->params[0]), "%s", r->params);
+	snprintf(g->tags[g->n], sizeof(g->tags[0]), "%s",
+	    r->tags != NULL ? r->tags : "(null)");
+	g->n++;
+}
+
+static void
+count_cb(const struct store_rec *r, void *arg)
+{
+	(void)r;
+	(*(int *)arg)++;
+}
+
+static void
+targets_cb(const char *key, const char *target, int64_t latest, void *arg)
+{
+	struct targets	*t = arg;
+
+	if (t->n >= GOT_MAX)
+		fail_msg("more than %d targets", GOT_MAX);
+	snprintf(t->key[t->n], sizeof(t->key[0]), "%s", key);
+	snprintf(t->target[t->n], sizeof(t->target[0]), "%s", target);
+	t->latest[t->n] = latest;
+	t->n++;
+}
+
+/* Checks that a query returned rows[from..to] of want, in order. */
+#define EXPECT(what, rc, g, want, from, to) \
+	expect_rows(what, __LINE__, rc, g, want, from, to)
+
+static void
+expect_rows(const char *what, int line, int rc, const struct got *g,
+    const int64_t *want, int from, int to)
+{
+	int	 i, n = to - from + 1;
+
+	if (to < from)
+		n = 0;
+	if (rc != n || g->n != n)
+		fail_msg("line %d, %s: rc %d, %d rows, want %d", line, what, rc,
+		    g->n, n);
+	for (i = 0; i < n; i++)
+		if (g->seq[i] != want[from + i])
+			fail_msg("line %d, %s: row %d is seq %lld, want %lld",
+			    line, what, i, (long long)g->seq[i],
+			    (long long)want[from + i]);
+}
+
+static struct store_sel
+sel_msgid(const char *msgid)
+{
+	struct store_sel	 s;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = SEL_MSGID;
+	snprintf(s.msgid, sizeof(s.msgid), "%s", msgid);
+	return s;
+}
+
+static struct store_sel
+sel_time(int64_t t)
+{
+	struct store_sel	 s;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = SEL_TIME;
+	s.time_ms = t;
+	return s;
+}
+
+static int
+count_rows(const char *key)
+{
+	int	 n = 0;
+
+	assert_true(store_latest(key, NULL, INT_MAX, 0, count_cb, &n) >= 0);
+	return n;
+}
+
+/* Waits up to 10 s for the pruner to bring key to n rows. */
+static void
+wait_rows(const char *key, int n)
+{
+	struct timespec	 ts = { 0, 20 * 1000000 };
+	int		 i, got = -1;
+
+	for (i = 0; i < 500; i++) {
+		if ((got = count_rows(key)) == n)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	fail_msg("%s: %d rows, want %d", key, got, n);
+}
+
+static void
+make_file(const char *path, const char *sql)
+{
+	sqlite3	*db;
+	char	*msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", path, msg);
+	sqlite3_close(db);
+}
+
+static int
+file_user_version(const char *path)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int		 v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+test_default_path(void **state)
+{
+	char	 buf[PATH_MAX], *home, *xdg;
+
+	(void)state;
+	home = getenv("HOME") != NULL ? strdup(getenv("HOME")) : NULL;
+	xdg = getenv("XDG_STATE_HOME") != NULL ?
+	    strdup(getenv("XDG_STATE_HOME")) : NULL;
+
+	setenv("HOME", "/home/u", 1);
+	setenv("XDG_STATE_HOME", "/st", 1);
+	assert_int_equal(store_default_path(buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/st/natterd/history.db");
+	/* Relative or empty: ignored, as the XDG spec says. */
+	setenv("XDG_STATE_HOME", "rel", 1);
+	assert_int_equal(store_default_path(buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/home/u/.local/state/natterd/history.db");
+	unsetenv("XDG_STATE_HOME");
+	assert_int_equal(store_default_path(buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/home/u/.local/state/natterd/history.db");
+	assert_int_equal(store_default_path(buf, 10), -1);
+	unsetenv("HOME");
+	assert_int_equal(store_default_path(buf, sizeof(buf)), -1);
+
+	if (home != NULL)
+		setenv("HOME", home, 1);
+	if (xdg != NULL)
+		setenv("XDG_STATE_HOME", xdg, 1);
+	free(home);
+	free(xdg);
+}
+
+static void
+test_fields(void **state)
+{
+	struct fixture	*f = *state;
+	struct got	 g = { 0 };
+	char		 id1[STORE_MSGID_LEN + 1], id2[STORE_MSGID_LEN + 1];
+	int64_t		 s1, s2, before, after;
+	struct timespec	 ts;
+
+	open_ok(f->path, 0, 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	before = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	s1 = add_full("#r", "Al!a@h", "PRIVMSG", "#R :hello there",
+	    "+draft/react=x;+a=b", 0, id1);
+	s2 = add_full("#r", "Al!a@h", "NOTICE", "#R :notice", NULL, 42, id2);
+	add_full("#r", "Al!a@h", "TOPIC", "#R :events are not returned", NULL,
+	    0, NULL);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	after = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	assert_true(s2 > s1);
+	assert_string_not_equal(id1, id2);
+	assert_int_equal(store_last_seq(), s2 + 1);
+
+	/* Oldest first is by time: the NOTICE row says 42 ms. */
+	assert_int_equal(store_latest("#r", NULL, 10, 0, got_cb, &g), 2);
+	assert_int_equal(g.seq[0], s2);
+	assert_int_equal(g.time_ms[0], 42);
+	assert_string_equal(g.msgid[0], id2);
+	assert_string_equal(g.command[0], "NOTICE");
+	assert_string_equal(g.tags[0], "(null)");
+	assert_int_equal(g.seq[1], s1);
+	assert_string_equal(g.msgid[1], id1);
+	assert_string_equal(g.key[1], "#r");
+	assert_string_equal(g.source[1], "Al!a@h");
+	assert_string_equal(g.command[1], "PRIVMSG");
+	assert_string_equal(g.params[1], "#R :hello there");
+	assert_string_equal(g.tags[1], "+draft/react=x;+a=b");
+	assert_true(g.time_ms[1] >= before && g.time_ms[1] <= after);
+
+	/* Other keys see nothing; limit 0 and unknown keys give 0. */
+	assert_int_equal(count_rows("#other"), 0);
+	assert_int_equal(store_latest("#r", NULL, 0, 0, count_cb, &g.n), 0);
+	assert_int_equal(store_wait(0), 0);
+	assert_int_equal(store_wait(s2 + 100), -1);
+	/* TAGMSG is a message too. */
+	add_full("#r", "Al!a@h", "TAGMSG", "#R", "+typing=active", 0, NULL);
+	assert_int_equal(count_rows("#r"), 3);
+}
+
+static void
+test_selectors(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_sel	 s, a, b;
+	struct got		 g;
+	char			 id[20][STORE_MSGID_LEN + 1];
+	char			 other[STORE_MSGID_LEN + 1];
+	char			 ev[20][STORE_MSGID_LEN + 1];
+	int64_t			 r[20], t[20];
+	int			 i;
+
+	open_ok(f->path, 0, 0);
+	/* 20 messages in #r at 1000, 2000, ..., each followed by an event,
+	 * interleaved with #o rows.  Events never count. */
+	for (i = 0; i < 20; i++) {
+		t[i] = 1000 * (i + 1);
+		r[i] = add_full("#r", "n!u@h", "PRIVMSG", "#r :x", NULL, t[i],
+		    id[i]);
+		add_full("#r", "n!u@h", "JOIN", "#r", NULL, t[i] + 500, ev[i]);
+		add_full("#o", "n!u@h", "PRIVMSG", "#o :y", NULL, t[i] + 1,
+		    other);
+	}
+
+#define Q(call) (memset(&g, 0, sizeof(g)), (call))
+	/* LATEST */
+	EXPECT("latest *", Q(store_latest("#r", NULL, 5, 0, got_cb, &g)), &g,
+	    r, 15, 19);
+	EXPECT("latest * all", Q(store_latest("#r", NULL, 100, 0, got_cb,
+	    &g)), &g, r, 0, 19);
+	s.kind = SEL_NONE;
+	EXPECT("latest SEL_NONE", Q(store_latest("#r", &s, 3, 0, got_cb,
+	    &g)), &g, r, 17, 19);
+	s = sel_msgid(id[16]);
+	EXPECT("latest msgid", Q(store_latest("#r", &s, 10, 0, got_cb, &g)),
+	    &g, r, 17, 19);
+	EXPECT("latest msgid limit", Q(store_latest("#r", &s, 2, 0, got_cb,
+	    &g)), &g, r, 18, 19);
+	s = sel_time(t[16]);
+	EXPECT("latest time", Q(store_latest("#r", &s, 10, 0, got_cb, &g)),
+	    &g, r, 17, 19);
+	EXPECT("latest max_seq", Q(store_latest("#r", NULL, 5, r[9], got_cb,
+	    &g)), &g, r, 5, 9);
+
+	/* BEFORE */
+	s = sel_msgid(id[10]);
+	EXPECT("before msgid", Q(store_before("#r", &s, 3, got_cb, &g)), &g,
+	    r, 7, 9);
+	s = sel_time(t[10]);
+	EXPECT("before time", Q(store_before("#r", &s, 3, got_cb, &g)), &g,
+	    r, 7, 9);
+	EXPECT("before time all", Q(store_before("#r", &s, 50, got_cb, &g)),
+	    &g, r, 0, 9);
+	s = sel_time(t[10] + 1);
+	EXPECT("before time+1", Q(store_before("#r", &s, 3, got_cb, &g)), &g,
+	    r, 8, 10);
+	s = sel_msgid(id[0]);
+	EXPECT("before first", Q(store_before("#r", &s, 3, got_cb, &g)), &g,
+	    r, 0, -1);
+
+	/* AFTER */
+	s = sel_msgid(id[10]);
+	EXPECT("after msgid", Q(store_after("#r", &s, 3, got_cb, &g)), &g, r,
+	    11, 13);
+	s = sel_time(t[10]);
+	EXPECT("after time", Q(store_after("#r", &s, 3, got_cb, &g)), &g, r,
+	    11, 13);
+	s = sel_time(t[10] - 1);
+	EXPECT("after time-1", Q(store_after("#r", &s, 3, got_cb, &g)), &g, r,
+	    10, 12);
+	s = sel_msgid(id[18]);
+	EXPECT("after near end", Q(store_after("#r", &s, 5, got_cb, &g)), &g,
+	    r, 19, 19);
+
+	/* AROUND */
+	s = sel_msgid(id[10]);
+	EXPECT("around msgid 5", Q(store_around("#r", &s, 5, got_cb, &g)),
+	    &g, r, 8, 12);
+	EXPECT("around msgid 4", Q(store_around("#r", &s, 4, got_cb, &g)),
+	    &g, r, 9, 12);
+	EXPECT("around msgid 1", Q(store_around("#r", &s, 1, got_cb, &g)),
+	    &g, r, 10, 10);
+	s = sel_msgid(id[1]);
+	EXPECT("around near start", Q(store_around("#r", &s, 7, got_cb, &g)),
+	    &g, r, 0, 4);
+	s = sel_time(t[10]);
+	EXPECT("around time", Q(store_around("#r", &s, 4, got_cb, &g)), &g,
+	    r, 8, 11);
+	/* Around an event: the messages on each side, not the event. */
+	s = sel_msgid(ev[10]);
+	EXPECT("around event", Q(store_around("#r", &s, 4, got_cb, &g)), &g,
+	    r, 10, 12);
+	EXPECT("after event", Q(store_after("#r", &s, 2, got_cb, &g)), &g, r,
+	    11, 12);
+
+	/* BETWEEN, both orders; the limit counts from the first point. */
+	a = sel_msgid(id[3]);
+	b = sel_msgid(id[8]);
+	EXPECT("between", Q(store_between("#r", &a, &b, 100, got_cb, &g)),
+	    &g, r, 4, 7);
+	EXPECT("between limit", Q(store_between("#r", &a, &b, 2, got_cb,
+	    &g)), &g, r, 4, 5);
+	EXPECT("between reversed", Q(store_between("#r", &b, &a, 100, got_cb,
+	    &g)), &g, r, 4, 7);
+	EXPECT("between reversed limit", Q(store_between("#r", &b, &a, 2,
+	    got_cb, &g)), &g, r, 6, 7);
+	a = sel_time(t[3]);
+	b = sel_time(t[8]);
+	EXPECT("between times", Q(store_between("#r", &a, &b, 100, got_cb,
+	    &g)), &g, r, 4, 7);
+	EXPECT("between times reversed", Q(store_between("#r", &b, &a, 3,
+	    got_cb, &g)), &g, r, 5, 7);
+	a = sel_msgid(id[3]);
+	EXPECT("between msgid and time", Q(store_between("#r", &a, &b, 100,
+	    got_cb, &g)), &g, r, 4, 7);
+	EXPECT("between time and msgid", Q(store_between("#r", &b, &a, 1,
+	    got_cb, &g)), &g, r, 7, 7);
+	EXPECT("between same", Q(store_between("#r", &a, &a, 10, got_cb,
+	    &g)), &g, r, 0, -1);
+
+	/* A msgid that does not exist, or belongs to another key: none. */
+	s = sel_msgid("00000000000000000000");
+	EXPECT("latest missing", Q(store_latest("#r", &s, 5, 0, got_cb, &g)),
+	    &g, r, 0, -1);
+	EXPECT("before missing", Q(store_before("#r", &s, 5, got_cb, &g)),
+	    &g, r, 0, -1);
+	EXPECT("after missing", Q(store_after("#r", &s, 5, got_cb, &g)), &g,
+	    r, 0, -1);
+	EXPECT("around missing", Q(store_around("#r", &s, 5, got_cb, &g)),
+	    &g, r, 0, -1);
+	a = sel_msgid(id[3]);
+	EXPECT("between missing", Q(store_between("#r", &a, &s, 5, got_cb,
+	    &g)), &g, r, 0, -1);
+	s = sel_msgid(other);
+	EXPECT("after other key", Q(store_after("#r", &s, 5, got_cb, &g)), &g,
+	    r, 0, -1);
+	assert_int_equal(count_rows("#o"), 20);
+#undef Q
+}
+
+static void
+test_private_targets(void **state)
+{
+	struct fixture	*f = *state;
+	struct targets	 t;
+	struct got	 g = { 0 };
+	const char	*rooms[] = { "#room", "#s", "#empty" };
+
+	open_ok(f->path, 0, 0);
+	add_full("alice bob", "Alice!a@h", "PRIVMSG", "Bob :hi", NULL, 1000,
+	    NULL);
+	add_full("#room", "x!x@h", "PRIVMSG", "#Room :hello", NULL, 1500, NULL);
+	add_full("alice dave", "alice!a@h", "PRIVMSG", "DAVE :psst", NULL,
+	    2000, NULL);
+	add_full("bob carol", "Carol!c@h", "PRIVMSG", "bob :hey", NULL, 2500,
+	    NULL);
+	add_full("alice carol", "Carol!c@h", "NOTICE", "alice :yo", NULL,
+	    3000, NULL);
+	add_full("#t", "x!x@h", "PRIVMSG", "#t :not alice's", NULL, 4000,
+	    NULL);
+	add_full("#s", "x!x@h", "PRIVMSG", "#S :late", NULL, 5000, NULL);
+	add_full("#room", "x!x@h", "QUIT", ":gone", NULL, 1400, NULL);
+	add_full("#room", "x!x@h", "PART", "#room :later", NULL, 6000, NULL);
+	add_full("#empty", "x!x@h", "JOIN", "#empty", NULL, 1200, NULL);
+
+	assert_int_equal(store_latest("alice bob", NULL, 10, 0, got_cb, &g),
+	    1);
+	assert_string_equal(g.params[0], "Bob :hi");
+
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", rooms, 3, 0, 10000, 100,
+	    targets_cb, &t), 5);
+	assert_string_equal(t.key[0], "alice bob");
+	assert_string_equal(t.target[0], "Bob");
+	assert_int_equal(t.latest[0], 1000);
+	assert_string_equal(t.key[1], "#room");
+	assert_string_equal(t.target[1], "#Room");
+	assert_int_equal(t.latest[1], 1500);
+	assert_string_equal(t.key[2], "alice dave");
+	assert_string_equal(t.target[2], "DAVE");
+	assert_string_equal(t.key[3], "alice carol");
+	assert_string_equal(t.target[3], "Carol");
+	assert_int_equal(t.latest[3], 3000);
+	assert_string_equal(t.key[4], "#s");
+	assert_string_equal(t.target[4], "#S");
+	assert_int_equal(t.latest[4], 5000);
+
+	/* limit from the first timestamp's side, still ascending. */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", rooms, 3, 0, 10000, 2,
+	    targets_cb, &t), 2);
+	assert_string_equal(t.target[0], "Bob");
+	assert_string_equal(t.target[1], "#Room");
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", rooms, 3, 10000, 0, 2,
+	    targets_cb, &t), 2);
+	assert_string_equal(t.target[0], "Carol");
+	assert_string_equal(t.target[1], "#S");
+
+	/* Exclusive window: latest message in (1200, 2600). */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", rooms, 3, 1200, 2600, 10,
+	    targets_cb, &t), 2);
+	assert_string_equal(t.target[0], "#Room");
+	assert_string_equal(t.target[1], "DAVE");
+	/* Only events in (1000, 1500): no target. */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", rooms, 3, 1000, 1500, 10,
+	    targets_cb, &t), 0);
+
+	/* The second word of a key counts too. */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("bob", NULL, 0, 0, 10000, 10,
+	    targets_cb, &t), 2);
+	assert_string_equal(t.key[0], "alice bob");
+	assert_string_equal(t.target[0], "Alice");
+	assert_string_equal(t.key[1], "bob carol");
+	assert_string_equal(t.target[1], "Carol");
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("nobody", NULL, 0, 0, 10000, 10,
+	    targets_cb, &t), 0);
+}
+
+static void
+test_retention_days(void **state)
+{
+	struct fixture	*f = *state;
+	struct targets	 t = { 0 };
+	struct timespec	 ts;
+	int64_t		 now, old;
+	int		 i;
+
+	setenv("NATTERD_PRUNE_INTERVAL_MS", "50", 1);
+	open_ok(f->path, 1, 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	old = now - 3 * 86400000LL;
+	for (i = 0; i < 2500; i++)	/* more than one DELETE chunk */
+		add("#a", "#a :old", old + i);
+	for (i = 0; i < 3; i++)
+		add("#a", "#a :new", 0);
+	add("alice bob", "bob :old", old);
+	add("#b", "#b :recent", now - 3600000);
+	wait_rows("#a", 3);
+	wait_rows("alice bob", 0);
+	assert_int_equal(count_rows("#b"), 1);
+	assert_int_equal(store_targets("alice", NULL, 0, 0, now + 1000, 10,
+	    targets_cb, &t), 0);
+}
+
+static void
+test_retention_count(void **state)
+{
+	struct fixture	*f = *state;
+	struct got	 g = { 0 };
+	int64_t		 s[2100];
+	int		 i;
+
+	setenv("NATTERD_PRUNE_INTERVAL_MS", "50", 1);
+	open_ok(f->path, 0, 5);
+	for (i = 0; i < 2100; i++)
+		s[i] = add("#a", "#a :x", 0);
+	for (i = 0; i < 3; i++)
+		add("#b", "#b :x", 0);
+	wait_rows("#a", 5);
+	assert_int_equal(count_rows("#b"), 3);
+	assert_int_equal(store_latest("#a", NULL, 100, 0, got_cb, &g), 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(g.seq[i], s[2095 + i]);
+}
+
+static void
+test_persistence(void **state)
+{
+	struct fixture	*f = *state;
+	struct got	 g = { 0 };
+	char		 ids[8][STORE_MSGID_LEN + 1];
+	int		 i, j;
+
+	open_ok(f->path, 0, 0);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(add_full("#a", "n!u@h", "PRIVMSG", "#a :x",
+		    NULL, 0, ids[i]), i + 1);
+	store_close();
+	store_close();		/* twice is harmless */
+
+	open_ok(f->path, 0, 0);
+	assert_int_equal(store_last_seq(), 5);
+	assert_int_equal(add_full("#a", "n!u@h", "PRIVMSG", "#a :y", NULL, 0,
+	    ids[5]), 6);
+	store_close();
+	open_ok(f->path, 0, 0);
+	assert_int_equal(add_full("#a", "n!u@h", "PRIVMSG", "#a :z", NULL, 0,
+	    ids[6]), 7);
+	assert_int_equal(store_latest("#a", NULL, 100, 0, got_cb, &g), 7);
+	for (i = 0; i < 7; i++) {
+		assert_int_equal(g.seq[i], i + 1);
+		assert_string_equal(g.msgid[i], ids[i]);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(ids[i], ids[j]);
+	}
+
+	/* Closed: appends and queries refuse, nothing hangs. */
+	store_close();
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_latest("#a", NULL, 10, 0, got_cb, &g), -1);
+	{
+		struct store_rec	 r;
+
+		memset(&r, 0, sizeof(r));
+		snprintf(r.key, sizeof(r.key), "#a");
+		assert_int_equal(store_append(&r), -1);
+	}
+	assert_int_equal(store_wait(7), 0);
+	assert_int_equal(store_wait(8), -1);
+}
+
+/* A commit that keeps failing: logged, store_wait says -1, no hang. */
+static void
+test_commit_failure(void **state)
+{
+	struct fixture	*f = *state;
+	struct store_rec r;
+	sqlite3		*db;
+	char		 sql[256];
+	int64_t		 seq;
+
+	open_ok(f->path, 0, 0);
+	add("#a", "#a :fine", 0);
+	/* Another writer takes the next seq behind natterd's back. */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	snprintf(sql, sizeof(sql), "INSERT INTO message (seq, msgid, time_ms, "
+	    "key, source, command, params) VALUES (%lld, 'x', 1, '#a', 's', "
+	    "'PRIVMSG', 'p')", (long long)store_last_seq() + 1);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.key, sizeof(r.key), "#a");
+	r.params = (char *)"#a :lost";
+	assert_true((seq = store_append(&r)) > 0);
+	assert_int_equal(store_wait(seq), -1);
+	assert_true((seq = store_append(&r)) > 0);
+	assert_int_equal(store_wait(seq), -1);
+	/* Reads still work. */
+	assert_int_equal(count_rows("#a"), 2);
+}
+
+/* A message any client received survives SIGKILL: store_wait returned. */
+static void
+test_sigkill(void **state)
+{
+	struct fixture	*f = *state;
+	pid_t		 pid;
+	int		 status, i;
+	char		 err[512];
+
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		struct store_rec	 r;
+
+		if (store_open(f->path, 0, 0, err, sizeof(err)) != 0)
+			_exit(2);
+		for (i = 0; i < 100; i++) {
+			memset(&r, 0, sizeof(r));
+			snprintf(r.key, sizeof(r.key), "#k");
+			snprintf(r.source, sizeof(r.source), "n!u@h");
+			snprintf(r.command, sizeof(r.command), "PRIVMSG");
+			r.params = (char *)"#k :survive";
+			if (store_append(&r) == -1)
+				_exit(3);
+		}
+		if (store_wait(r.seq) != 0)
+			_exit(4);
+		raise(SIGKILL);
+		_exit(5);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	open_ok(f->path, 0, 0);
+	assert_int_equal(count_rows("#k"), 100);
+	assert_int_equal(store_last_seq(), 100);
+}
+
+static void
+test_migration_v1(void **state)
+{
+	struct fixture	*f = *state;
+	struct got	 g = { 0 };
+	struct targets	 t = { 0 };
+	char		 sql[2048];
+
+	/* What natterd with schema 1 wrote. */
+	snprintf(sql, sizeof(sql),
+	    "PRAGMA journal_mode = WAL;"
+	    "CREATE TABLE message ("
+	    " seq INTEGER PRIMARY KEY,"
+	    " msgid TEXT NOT NULL UNIQUE,"
+	    " time_ms INTEGER NOT NULL,"
+	    " key TEXT NOT NULL,"
+	    " source TEXT NOT NULL,"
+	    " command TEXT NOT NULL,"
+	    " params TEXT NOT NULL);"
+	    "CREATE INDEX message_key_seq ON message (key, seq);"
+	    "CREATE INDEX message_key_time ON message (key, time_ms);"
+	    "INSERT INTO message VALUES (1, 'oldid1', 1000, '#a', 'n!u@h',"
+	    " 'PRIVMSG', '#a :one');"
+	    "INSERT INTO message VALUES (2, 'oldid2', 2000, 'amy bo', "
+	    " 'Bo!u@h', 'PRIVMSG', 'amy :two');"
+	    "PRAGMA user_version = 1;");
+	make_file(f->path, sql);
+	assert_int_equal(file_user_version(f->path), 1);
+
+	open_ok(f->path, 0, 0);
+	assert_int_equal(store_last_seq(), 2);
+	assert_int_equal(store_latest("#a", NULL, 10, 0, got_cb, &g), 1);
+	assert_string_equal(g.msgid[0], "oldid1");
+	assert_string_equal(g.params[0], "#a :one");
+	assert_string_equal(g.tags[0], "(null)");
+	assert_int_equal(add_full("#a", "n!u@h", "PRIVMSG", "#a :three",
+	    "+x=y", 3000, NULL), 3);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_latest("#a", NULL, 10, 0, got_cb, &g), 2);
+	assert_string_equal(g.tags[1], "+x=y");
+	/* Old private rows are found by TARGETS, for either nick. */
+	assert_int_equal(store_targets("amy", NULL, 0, 0, 5000, 10,
+	    targets_cb, &t), 1);
+	assert_string_equal(t.target[0], "Bo");
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("bo", NULL, 0, 0, 5000, 10,
+	    targets_cb, &t), 1);
+	assert_string_equal(t.target[0], "amy");
+	store_close();
+	assert_int_equal(file_user_version(f->path), 2);
+
+	open_ok(f->path, 0, 0);		/* already current */
+	assert_int_equal(store_last_seq(), 3);
+}
+
+static void
+test_newer_schema(void **state)
+{
+	struct fixture	*f = *state;
+	char		 err[512] = "", want[512];
+
+	make_file(f->path, "CREATE TABLE message (seq INTEGER PRIMARY KEY);"
+	    "PRAGMA user_version = 7;");
+	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: schema version 7 is newer than this "
+	    "natterd (2); upgrade natterd", f->path);
+	assert_string_equal(err, want);
+	assert_int_equal(file_user_version(f->path), 7);	/* untouched */
+	/* The store can still open another file afterwards. */
+	open_ok(":memory:", 0, 0);
+}
+
+static void
+test_corrupt(void **state)
+{
+	struct fixture	*f = *state;
+	char		 err[512] = "", prefix[512];
+	unsigned char	 junk[8192];
+	uint32_t	 x = 12345;
+	size_t		 i;
+	FILE		*fp;
+
+	for (i = 0; i < sizeof(junk); i++) {
+		x = x * 1103515245 + 12345;
+		junk[i] = (unsigned char)(x >> 16);
+	}
+	assert_non_null(fp = fopen(f->path, "w"));
+	assert_int_equal(fwrite(junk, 1, sizeof(junk), fp), sizeof(junk));
+	fclose(fp);
+	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	snprintf(prefix, sizeof(prefix), "%s: ", f->path);
+	if (strncmp(err, prefix, strlen(prefix)) != 0 ||
+	    strchr(err, '\n') != NULL)
+		fail_msg("error: %s", err);
+	print_message("corrupt: %s\n", err);
+
+	/* A SQLite file that natterd did not write. */
+	unlink(f->path);
+	make_file(f->path, "CREATE TABLE t (x);");
+	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	snprintf(prefix, sizeof(prefix), "%s: not a natterd history file",
+	    f->path);
+	assert_string_equal(err, prefix);
+}
+
+static void
+test_unwritable(void **state)
+{
+	struct fixture	*f = *state;
+	char		 err[512], path[512], file[512], fresh[512];
+	FILE		*fp;
+
+	snprintf(fresh, sizeof(fresh), "%s/new/history.db", f->dir);
+	/* A folder in the way is a file: fails as root too. */
+	snprintf(file, sizeof(file), "%s/plain", f->dir);
+	assert_non_null(fp = fopen(file, "w"));
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/plain/sub/history.db", f->dir);
+	err[0] = '\0';
+	assert_int_equal(store_open(path, 0, 0, err, sizeof(err)), -1);
+	assert_true(strncmp(err, path, strlen(path)) == 0);
+	print_message("not a folder: %s\n", err);
+	snprintf(path, sizeof(path), "%s/plain/history.db", f->dir);
+	assert_int_equal(store_open(path, 0, 0, err, sizeof(err)), -1);
+	assert_true(strncmp(err, path, strlen(path)) == 0);
+
+	if (geteuid() == 0) {
+		print_message("root: skipping the read-only folder case\n");
+		return;
+	}
+	assert_int_equal(chmod(f->dir, 0500), 0);
+	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_true(strncmp(err, f->path, strlen(f->path)) == 0);
+	print_message("read-only folder: %s\n", err);
+	/* The file is writable but its -wal cannot be created. */
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	open_ok(f->path, 0, 0);
+	add("#a", "#a :x", 0);
+	store_close();
+	assert_int_equal(chmod(f->dir, 0500), 0);
+	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_true(strncmp(err, f->path, strlen(f->path)) == 0);
+	print_message("read-only folder, file exists: %s\n", err);
+	/* A read-only file. */
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	assert_int_equal(chmod(f->path, 0400), 0);
+	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_true(strncmp(err, f->path, strlen(f->path)) == 0);
+	print_message("read-only file: %s\n", err);
+	assert_int_equal(chmod(f->dir, 0500), 0);
+	assert_int_equal(store_open(fresh, 0, 0, err, sizeof(err)), -1);
+	assert_true(strncmp(err, fresh, strlen(fresh)) == 0);
+	assert_int_equal(chmod(f->dir, 0700), 0);
+}
+
+static void
+test_memory(void **state)
+{
+	struct targets	 t = { 0 };
+	struct got	 g = { 0 };
+	char		 id1[STORE_MSGID_LEN + 1], id2[STORE_MSGID_LEN + 1];
+	const char	*rooms[] = { "#m" };
+	char		 err[512];
+
+	(void)state;
+	open_ok(":memory:", 0, 0);
+	assert_int_equal(store_open(":memory:", 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(add_full("#m", "n!u@h", "PRIVMSG", "#m :x", NULL, 0,
+	    id1), 1);
+	add("a b", "b :y", 0);
+	assert_int_equal(store_latest("#m", NULL, 10, 0, got_cb, &g), 1);
+	assert_int_equal(store_targets("a", rooms, 1, 0, INT64_MAX, 10,
+	    targets_cb, &t), 2);
+	store_close();
+
+	open_ok(":memory:", 0, 0);
+	assert_int_equal(store_last_seq(), 0);
+	assert_int_equal(count_rows("#m"), 0);
+	assert_int_equal(add_full("#m", "n!u@h", "PRIVMSG", "#m :x", NULL, 0,
+	    id2), 1);
+	/* Same seq, new run: still a new msgid. */
+	assert_string_not_equal(id1, id2);
+}
+
+static void
+test_modes(void **state)
+{
+	struct fixture	*f = *state;
+	struct stat	 sb;
+	char		 path[512], dir[520];
+	mode_t		 old;
+
+	old = umask(022);
+	snprintf(path, sizeof(path), "%s/x/y/history.db", f->dir);
+	open_ok(path, 0, 0);
+	add("#a", "#a :x", 0);
+	umask(old);
+
+	snprintf(dir, sizeof(dir), "%s/x", f->dir);
+	assert_int_equal(stat(dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0700);
+	snprintf(dir, sizeof(dir), "%s/x/y", f->dir);
+	assert_int_equal(stat(dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0700);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	snprintf(dir, sizeof(dir), "%s-wal", path);
+	assert_int_equal(stat(dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+}
+
+struct worker {
+	int	 id;
+	int64_t	*seqs;
+	int	 bad;
+};
+
+static void *
+appender(void *arg)
+{
+	struct worker		*w = arg;
+	struct store_rec	 r;
+	char			 params[64];
+	int			 i;
+
+	for (i = 0; i < PER_THREAD; i++) {
+		memset(&r, 0, sizeof(r));
+		snprintf(r.key, sizeof(r.key), "#c%d", i % 3);
+		snprintf(r.source, sizeof(r.source), "t%d!u@h", w->id);
+		snprintf(r.command, sizeof(r.command), "PRIVMSG");
+		snprintf(params, sizeof(params), "#c%d :%d %d", i % 3, w->id,
+		    i);
+		r.params = params;
+		if ((w->seqs[i] = store_append(&r)) <= 0 ||
+		    store_wait(w->seqs[i]) != 0)
+			w->bad++;
+	}
+	return NULL;
+}
+
+static atomic_int	 readers_stop;
+
+static void *
+reader(void *arg)
+{
+	int	*queries = arg;
+	int	 n;
+
+	while (!atomic_load(&readers_stop)) {
+		n = 0;
+		if (store_latest("#c1", NULL, 50, 0, count_cb, &n) < 0)
+			return NULL;
+		(*queries)++;
+	}
+	return NULL;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t	 x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+check_order_cb(const struct store_rec *r, void *arg)
+{
+	int64_t	*last = arg;
+
+	if (r->seq <= *last)
+		fail_msg("seq %lld after %lld", (long long)r->seq,
+		    (long long)*last);
+	*last = r->seq;
+}
+
+static void
+test_concurrency(void **state)
+{
+	struct fixture	*f = *state;
+	struct worker	 w[NTHREADS];
+	pthread_t	 th[NTHREADS], rd;
+	int64_t		*all, last = 0;
+	int		 i, queries = 0, total = 0, n;
+
+	open_ok(f->path, 0, 0);
+	assert_non_null(all = calloc(NTHREADS * PER_THREAD, sizeof(*all)));
+	atomic_store(&readers_stop, 0);
+	assert_int_equal(pthread_create(&rd, NULL, reader, &queries), 0);
+	for (i = 0; i < NTHREADS; i++) {
+		w[i].id = i;
+		w[i].seqs = all + i * PER_THREAD;
+		w[i].bad = 0;
+		assert_int_equal(pthread_create(&th[i], NULL, appender, &w[i]),
+		    0);
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(w[i].bad, 0);
+	}
+	atomic_store(&readers_stop, 1);
+	assert_int_equal(pthread_join(rd, NULL), 0);
+	assert_true(queries > 0);
+
+	/* Every seq handed out once: 1..N. */
+	qsort(all, NTHREADS * PER_THREAD, sizeof(*all), cmp_i64);
+	for (i = 0; i < NTHREADS * PER_THREAD; i++)
+		assert_int_equal(all[i], i + 1);
+	free(all);
+	for (i = 0; i < 3; i++) {
+		char	 key[16];
+
+		snprintf(key, sizeof(key), "#c%d", i);
+		last = 0;
+		n = store_after(key, NULL, INT_MAX, check_order_cb, &last);
+		assert_true(n > 0);
+		total += n;
+	}
+	assert_int_equal(total, NTHREADS * PER_THREAD);
+}
+
+static int64_t
+now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Not a pass/fail test: prints append+commit rows per second. */
+static void
+test_bench(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_rec	 r;
+	const char		*env;
+	char			 params[128];
+	int64_t			 t0, t1, seq = 0, app;
+	long			 rows = 100000, i;
+
+	if ((env = getenv("STORE_BENCH_ROWS")) != NULL)
+		rows = strtol(env, NULL, 10);
+	if (rows <= 0)
+		skip();
+	open_ok(f->path, 0, 0);
+	t0 = now_us();
+	for (i = 0; i < rows; i++) {
+		memset(&r, 0, sizeof(r));
+		snprintf(r.key, sizeof(r.key), "#room%ld", i % 50);
+		snprintf(r.source, sizeof(r.source), "nick%ld!user@host",
+		    i % 200);
+		snprintf(r.command, sizeof(r.command), "PRIVMSG");
+		snprintf(params, sizeof(params), "#room%ld :message number "
+		    "%ld with some ordinary text in it", i % 50, i);
+		r.params = params;
+		assert_true((seq = store_append(&r)) > 0);
+	}
+	app = now_us();
+	assert_int_equal(store_wait(seq), 0);
+	t1 = now_us();
+	print_message("bench: %ld rows: append %.0f ns/row, append+commit "
+	    "%.0f rows/s\n", rows, (double)(app - t0) * 1000 / rows,
+	    (double)rows * 1e6 / (double)(t1 - t0));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_path),
+		cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_selectors, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_private_targets, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_retention_days, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_retention_count, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_persistence, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_commit_failure, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v1, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unwritable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrency, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bench, setup, teardown),
+	};
+
+	log_init("test_store", LOG_LVL_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
