@@ -203,7 +203,8 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 {
 	struct client *c = arg;
 	struct irc_msg m;
-	char *p;
+	char *p, label[65];
+	long mark;
 	int valid;
 
 	if (ev == FRAME_TOOLONG) {
@@ -234,7 +235,21 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 		    config.server_name, m.command);
 		return client_closing(c);
 	}
-	command_dispatch(c, &m);
+	if ((c->caps & CAP(CAP_LABELED_RESPONSE)) && m.tags != NULL &&
+	    irc_tag_get(m.tags, "label", label, sizeof(label)) == 1 &&
+	    label[0] != '\0') {
+		/* Earlier messages' echoes must not count as replies. */
+		history_deliver(c);
+		mark = batch_mark();
+		history_set_label(label);
+		command_dispatch(c, &m);
+		history_set_label(NULL);
+		/* A message's reply is its echo, labeled when it goes out. */
+		batch_label(c, mark, label, (c->caps &
+		    CAP(CAP_ECHO_MESSAGE)) && (strcmp(m.command, "PRIVMSG") ==
+		    0 || strcmp(m.command, "NOTICE") == 0));
+	} else
+		command_dispatch(c, &m);
 	return client_closing(c);
 }
 

@@ -36,6 +36,7 @@ struct pending {
 	char		 target[ROOM_NAME_MAX + 1];	/* room or nick */
 	char		*line;		/* ":mask CMD target :text" */
 	char		*ctags;		/* client-only tags, or NULL */
+	char		*label;		/* labeled-response, for the echo */
 };
 
 static struct pending	*fifo_head;
@@ -46,6 +47,15 @@ static _Thread_local int64_t my_last_seq;
 
 /* A per-thread counter makes batch ids unique on each connection. */
 static _Thread_local unsigned batch_seq;
+
+/* The label of the command this thread is handling, or NULL. */
+static _Thread_local const char *cur_label;
+
+void
+history_set_label(const char *label)
+{
+	cur_label = label;
+}
 
 void
 history_key(const char *a, const char *b, char *key, size_t len)
@@ -94,6 +104,8 @@ history_message_locked(struct client *c, const char *key,
 	snprintf(p->msgid, sizeof(p->msgid), "%s", rec.msgid);
 	snprintf(p->target, sizeof(p->target), "%s", target);
 	p->ctags = rec.tags != NULL ? strdup(rec.tags) : NULL;
+	if (cur_label != NULL)
+		(void)asprintf(&p->label, "label=%s", cur_label);
 	p->from = client_ref(c);
 	if (fifo_tail != NULL)
 		fifo_tail->next = p;
@@ -127,6 +139,7 @@ deliver_one_locked(struct pending *p)
 	struct client *c = p->from, *to;
 	struct msgvar v;
 	struct room *r;
+	struct buf *b;
 	int i;
 
 	msgvar_init(&v, p->line, p->time_ms, p->msgid, p->ctags);
@@ -134,16 +147,22 @@ deliver_one_locked(struct pending *p)
 		if ((r = room_find_locked(p->target)) != NULL)
 			for (i = 0; i < r->nmembers; i++)
 				if (r->members[i].c != c)
-					client_send(r->members[i].c,
+					client_send_queued(r->members[i].c,
 					    msgvar_get(&v,
 					    r->members[i].c->caps));
 	} else if ((to = client_find_locked(p->target)) != NULL &&
 	    (to->flags & CLIENT_REGISTERED) &&
 	    (to != c || !(c->caps & CAP(CAP_ECHO_MESSAGE))))
 		/* A message to oneself arrives once, echo or not. */
-		client_send(to, msgvar_get(&v, to->caps));
-	if (c->caps & CAP(CAP_ECHO_MESSAGE))
-		client_send(c, msgvar_get(&v, c->caps));
+		client_send_queued(to, msgvar_get(&v, to->caps));
+	if (c->caps & CAP(CAP_ECHO_MESSAGE)) {
+		if (p->label != NULL) {
+			b = buf_add_tag(msgvar_get(&v, c->caps), p->label);
+			client_send_queued(c, b);
+			buf_unref(b);
+		} else
+			client_send_queued(c, msgvar_get(&v, c->caps));
+	}
 	msgvar_free(&v);
 }
 
@@ -176,6 +195,7 @@ history_deliver(struct client *c)
 		client_unref(p->from);
 		free(p->line);
 		free(p->ctags);
+		free(p->label);
 		free(p);
 	}
 }

@@ -64,6 +64,7 @@
 	X(CAP_ECHO_MESSAGE,	"echo-message",		NULL)		\
 	X(CAP_EXTENDED_JOIN,	"extended-join",	NULL)		\
 	X(CAP_INVITE_NOTIFY,	"invite-notify",	NULL)		\
+	X(CAP_LABELED_RESPONSE,	"labeled-response",	NULL)		\
 	X(CAP_MESSAGE_TAGS,	"message-tags",		NULL)		\
 	X(CAP_MULTI_PREFIX,	"multi-prefix",		NULL)		\
 	X(CAP_SERVER_TIME,	"server-time",		NULL)		\
@@ -286,6 +287,10 @@ void		 buf_unref(struct buf *);
  * batch the write happens at batch_end(); outside one, at once.
  */
 void		 client_send(struct client *c, struct buf *b);
+/* client_send without gathering the thread's own client's output on
+ * its stack: for lines whose order among all threads' lines matters
+ * (stored messages, delivered in store order). */
+void		 client_send_queued(struct client *c, struct buf *b);
 /*
  * A batch gathers the clients a thread queued output for, so that each
  * gets one writev() for everything one read of input produced, made
@@ -297,6 +302,15 @@ void		 batch_begin(void);
  * without allocating. */
 void		 batch_begin_self(struct client *c, char *out, size_t outcap);
 void		 batch_end(void);
+/* labeled-response: marks where a labeled command's replies start in
+ * the thread's gathered output; -1 if it cannot be labeled. */
+long		 batch_mark(void);
+/* Tags everything gathered since mark with label: one line gets the
+ * tag, several go in a labeled-response batch, none gets an ACK. */
+void		 batch_label(struct client *c, long mark, const char *label,
+		    int quiet_ok);
+/* A copy of b with tag ("key=value") added to its tags. */
+struct buf	*buf_add_tag(const struct buf *b, const char *tag);
 struct client	*client_ref(struct client *c);
 /* Closes the socket and frees c with the last reference. */
 void		 client_unref(struct client *c);
@@ -387,6 +401,9 @@ int		 tags_client_only(const char *tags, char *out, size_t len);
 /* The store key of a private conversation between nicks a and b. */
 void		 history_key(const char *a, const char *b, char *key,
 		    size_t len);
+/* The label of the command being handled (labeled-response), for the
+ * echo of a message; NULL when none. */
+void		 history_set_label(const char *label);
 /* Stores a PRIVMSG/NOTICE from c to target and queues its delivery
  * for history_deliver(); -1 if it cannot (out of memory). */
 int		 history_message_locked(struct client *c, const char *key,

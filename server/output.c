@@ -292,6 +292,7 @@ struct batch {
 	int		 active;
 	struct client	*inl[BATCH_INLINE];
 	/* The batch owner's own output, gathered without allocating. */
+	unsigned	 spills;	/* times out was moved to the queue */
 	struct client	*self;
 	char		*out;
 	size_t		 outlen;
@@ -331,6 +332,7 @@ batch_spill_locked(struct client *c)
 	b = buf_new(batch.outlen);
 	memcpy(b->data, batch.out, batch.outlen);
 	batch.outlen = 0;
+	batch.spills++;
 	if (outq_push(&c->q, b) == -1)
 		client_doom_locked(c, "Out of memory");
 	else
@@ -381,6 +383,132 @@ batch_flush_self(struct client *c)
 	if (c->q.count > 0 && outq_write_locked(c) == -1)
 		client_doom_locked(c, "Write error");
 	pthread_mutex_unlock(&c->out_lock);
+}
+
+long
+batch_mark(void)
+{
+	if (batch.self == NULL)
+		return -1;
+	/* A spill in between would move the start: note the count. */
+	return (long)batch.spills << 32 | (long)batch.outlen;
+}
+
+struct buf *
+buf_add_tag(const struct buf *b, const char *tag)
+{
+	size_t tl = strlen(tag);
+	struct buf *n;
+
+	if (b->len > 0 && b->data[0] == '@') {
+		n = buf_new(b->len + tl + 1);
+		n->data[0] = '@';
+		memcpy(n->data + 1, tag, tl);
+		n->data[1 + tl] = ';';
+		memcpy(n->data + 2 + tl, b->data + 1, b->len - 1);
+	} else {
+		n = buf_new(b->len + tl + 2);
+		n->data[0] = '@';
+		memcpy(n->data + 1, tag, tl);
+		n->data[1 + tl] = ' ';
+		memcpy(n->data + 2 + tl, b->data, b->len);
+	}
+	return n;
+}
+
+static _Thread_local unsigned label_seq;
+
+/* Appends to b (whose capacity the caller sized) like snprintf. */
+static void
+buf_appendf(struct buf *b, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+buf_appendf(struct buf *b, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b->data + b->len, cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		b->len += (size_t)n < cap - b->len ? (size_t)n :
+		    cap - b->len - 1;
+}
+
+/* 1 if the line at p (len bytes) already carries a batch tag. */
+static int
+line_in_batch(const char *p, size_t len)
+{
+	const char *sp;
+
+	if (len == 0 || p[0] != '@')
+		return 0;
+	if ((sp = memchr(p, ' ', len)) == NULL)
+		return 0;
+	return strncmp(p, "@batch=", 7) == 0 ||
+	    memmem(p, (size_t)(sp - p), ";batch=", 7) != NULL;
+}
+
+void
+batch_label(struct client *c, long mark, const char *label, int quiet_ok)
+{
+	char tag[IRC_TAGS_MAX + 1], id[16], *p, *end, *eol;
+	struct buf *b, *one;
+	size_t start, n = 0, len, cap;
+
+	if (mark < 0 || (unsigned)(mark >> 32) != batch.spills ||
+	    batch.self != c)
+		return;		/* replies too long to gather: unlabeled */
+	start = (size_t)(mark & 0xffffffffL);
+	p = batch.out + start;
+	end = batch.out + batch.outlen;
+	for (eol = p; eol < end &&
+	    (eol = memchr(eol, '\n', (size_t)(end - eol))) != NULL; eol++)
+		n++;
+	snprintf(tag, sizeof(tag), "label=%s", label);
+	if (n == 0) {
+		if (!quiet_ok)
+			client_sendf(c, "@%s :%s ACK", tag, config.server_name);
+		return;
+	}
+	len = (size_t)(end - p);
+	if (n == 1) {
+		one = buf_new(len);
+		memcpy(one->data, p, len);
+		b = buf_add_tag(one, tag);
+		buf_unref(one);
+	} else {
+		/* BATCH +id, each line tagged batch=id unless it is inside
+		 * a batch of its own, BATCH -id. */
+		snprintf(id, sizeof(id), "L%u", ++label_seq);
+		cap = len + n * (strlen(id) + 9) + strlen(tag) +
+		    2 * strlen(config.server_name) + 2 * strlen(id) + 64;
+		b = buf_new(cap);
+		b->len = 0;
+		buf_appendf(b, cap, "@%s :%s BATCH +%s labeled-response\r\n",
+		    tag, config.server_name, id);
+		while (p < end) {
+			eol = memchr(p, '\n', (size_t)(end - p));
+			len = eol != NULL ? (size_t)(eol - p) + 1 :
+			    (size_t)(end - p);
+			if (line_in_batch(p, len))
+				buf_appendf(b, cap, "%.*s", (int)len, p);
+			else if (p[0] == '@')
+				buf_appendf(b, cap, "@batch=%s;%.*s", id,
+				    (int)len - 1, p + 1);
+			else
+				buf_appendf(b, cap, "@batch=%s %.*s", id,
+				    (int)len, p);
+			p += len;
+		}
+		buf_appendf(b, cap, ":%s BATCH -%s\r\n", config.server_name,
+		    id);
+	}
+	batch.outlen = start;
+	client_send(c, b);
+	buf_unref(b);
 }
 
 void
@@ -445,13 +573,19 @@ client_unref(struct client *c)
 void
 client_send(struct client *c, struct buf *b)
 {
-	int was_empty;
-
 	if (c == batch.self && b->len <= batch.outcap - batch.outlen) {
 		memcpy(batch.out + batch.outlen, b->data, b->len);
 		batch.outlen += b->len;
 		return;
 	}
+	client_send_queued(c, b);
+}
+
+void
+client_send_queued(struct client *c, struct buf *b)
+{
+	int was_empty;
+
 	pthread_mutex_lock(&c->out_lock);
 	if (c == batch.self)
 		batch_spill_locked(c);

@@ -14,7 +14,7 @@ import time
 from harness import Server, free_port, join, numeric, rx, scaled
 
 LS = (":irc.test CAP * LS :away-notify batch cap-notify draft/chathistory "
-      "chghost echo-message extended-join invite-notify message-tags "
+      "chghost echo-message extended-join invite-notify labeled-response message-tags "
       "multi-prefix server-time setname userhost-in-names")
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 MSGID = r"[0-9a-z]{20}"

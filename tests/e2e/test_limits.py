@@ -7,7 +7,7 @@ import socket
 from harness import Server, join, numeric, rx
 
 # What natterd offers (CAP LS, with or without 302: no values yet).
-CAP_LS = (":irc.test CAP * LS :away-notify batch cap-notify draft/chathistory chghost echo-message extended-join invite-notify message-tags multi-prefix server-time setname userhost-in-names")
+CAP_LS = (":irc.test CAP * LS :away-notify batch cap-notify draft/chathistory chghost echo-message extended-join invite-notify labeled-response message-tags multi-prefix server-time setname userhost-in-names")
 
 ANY = re.compile(".*")
 TOO_LONG = numeric("417", "alice", ":Input line was too long")
@@ -27,8 +27,13 @@ def test_max_clients(f):
     a.expect_closed()
     for _ in range(50):                 # the slot frees once alice is gone
         d = s.client("again")
-        d.send("NICK dave")
-        d.send("USER dave 0 * :d")
+        try:
+            d.send("NICK dave")
+            d.send("USER dave 0 * :d")
+        except OSError:
+            # Refused and closed before the lines went out: try again.
+            d.expect_closed()
+            continue
         line = d.next_line()
         if line != "ERROR :Server full":
             break

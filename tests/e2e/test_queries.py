@@ -6,7 +6,7 @@ import re
 from harness import Server, join, numeric, rx
 
 # What natterd offers (CAP LS, with or without 302: no values yet).
-CAP_LS = (":irc.test CAP * LS :away-notify batch cap-notify draft/chathistory chghost echo-message extended-join invite-notify message-tags multi-prefix server-time setname userhost-in-names")
+CAP_LS = (":irc.test CAP * LS :away-notify batch cap-notify draft/chathistory chghost echo-message extended-join invite-notify labeled-response message-tags multi-prefix server-time setname userhost-in-names")
 
 ANY = re.compile(".*")
 
