@@ -175,6 +175,44 @@ bench: all
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARNFLAGS) -O2 -g -o build/bench/loadgen tests/bench/loadgen.c
 	bash tests/bench/run.sh
 
+# make fuzz: libFuzzer targets in tests/fuzz/ (clang only), each run for
+# FUZZ_SECONDS on a writable copy of its seed corpus in build/fuzz/;
+# crash inputs land in build/fuzz/ and the target fails.  fuzz-short:
+# 10 seconds each.  Not part of check.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g
+FUZZ_TARGETS = irc frame
+FUZZ_SHARED_OBJ = $(SHARED_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+.PHONY: fuzz fuzz-short
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+
+build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_SHARED_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(LDFLAGS) -o $@ $^
+
+fuzz: $(FUZZ_BIN)
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus-$$t && \
+		cp -p tests/fuzz/corpus_$$t/* build/fuzz/corpus-$$t/ && \
+		echo "fuzz: fuzz_$$t for $(FUZZ_SECONDS)s" && \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+		    -max_len=9000 -print_final_stats=1 \
+		    -artifact_prefix=build/fuzz/$$t- \
+		    build/fuzz/corpus-$$t || rc=1; \
+	done; exit $$rc
+
+fuzz-short:
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
+.SECONDARY: $(FUZZ_SHARED_OBJ) $(FUZZ_TARGETS:%=build/fuzz/obj/tests/fuzz/fuzz_%.o)
+-include $(FUZZ_SHARED_OBJ:.o=.d) $(FUZZ_TARGETS:%=build/fuzz/obj/tests/fuzz/fuzz_%.d)
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 755 $(SERVER) $(DESTDIR)$(SBINDIR)/natterd
