@@ -197,6 +197,19 @@ client_try_register(struct client *c)
 	send_welcome(c);
 }
 
+/* 1 if s looks like a command name (letters and digits only). */
+static int
+command_is_word(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		    (*s >= '0' && *s <= '9')))
+			return 0;
+	return 1;
+}
+
 /* frame_cb: one complete line, or notice of an overlong one. */
 static int
 client_line(void *arg, enum frame_event ev, char *line, size_t len)
@@ -230,9 +243,11 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 	}
 	/* NICK answers bad bytes with 432 itself. */
 	if (!valid && strcmp(m.command, "NICK") != 0) {
+		/* Never echo the bad bytes: a garbled command shows as *. */
 		client_sendf(c, ":%s FAIL %s INVALID_UTF8 :Message rejected, "
 		    "your IRC software must use UTF-8 on this network",
-		    config.server_name, m.command);
+		    config.server_name, command_is_word(m.command) ?
+		    m.command : "*");
 		return client_closing(c);
 	}
 	if ((c->caps & CAP(CAP_LABELED_RESPONSE)) && m.tags != NULL &&

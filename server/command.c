@@ -165,7 +165,9 @@ cmd_nick(struct client *c, struct irc_msg *m)
 	}
 	nick = m->params[0];
 	if (!casemap_valid_nick(nick, NICK_MAX)) {
-		reply(c, ERR_ERRONEUSNICKNAME, nick);
+		/* Bytes that are not UTF-8 are not echoed back. */
+		reply(c, ERR_ERRONEUSNICKNAME,
+		    utf8_valid(nick, strlen(nick)) ? nick : "*");
 		return;
 	}
 	casemap_fold(key, nick, sizeof(key));
