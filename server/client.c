@@ -102,14 +102,20 @@ client_wake_locked(struct client *c)
 }
 
 void
+client_kill_locked(struct client *c, const char *reason)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	c->close_reason = strdup(reason);
+	client_wake_locked(c);
+}
+
+void
 client_kill(struct client *c, const char *reason)
 {
 	pthread_mutex_lock(&c->out_lock);
-	if (!c->closing) {
-		c->closing = 1;
-		c->close_reason = strdup(reason);
-		client_wake_locked(c);
-	}
+	client_kill_locked(c, reason);
 	pthread_mutex_unlock(&c->out_lock);
 }
 

@@ -334,6 +334,8 @@ void		 client_free(struct client *c);
 /* Asks c's thread to close the connection with reason (ERROR line,
  * QUIT to shared rooms).  Safe from any thread; the first reason wins. */
 void		 client_kill(struct client *c, const char *reason);
+/* The same, for a caller that holds c->out_lock. */
+void		 client_kill_locked(struct client *c, const char *reason);
 /* Wakes c's thread from ppoll().  Caller holds c->out_lock. */
 void		 client_wake_locked(struct client *c);
 struct client	*client_find_locked(const char *nick);

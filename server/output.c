@@ -185,17 +185,6 @@ outq_clear(struct outq *q)
 	memset(q, 0, sizeof(*q));
 }
 
-/* Marks c closing with reason, if it is not closing already. */
-static void
-client_doom_locked(struct client *c, const char *reason)
-{
-	if (c->closing)
-		return;
-	c->closing = 1;
-	c->close_reason = strdup(reason);
-	client_wake_locked(c);
-}
-
 /* Puts b in front of everything queued (the rest of a write that
  * must go out before what others queued meanwhile). */
 static int
@@ -274,7 +263,7 @@ client_push(struct client *c)
 	pthread_mutex_lock(&c->out_lock);
 	if (!c->closing) {
 		if (outq_write_locked(c) == -1)
-			client_doom_locked(c, "Write error");
+			client_kill_locked(c, "Write error");
 		else if (c->q.count > 0 && !c->writing && !c->want_out) {
 			c->want_out = 1;
 			client_wake_locked(c);
@@ -334,7 +323,7 @@ batch_spill_locked(struct client *c)
 	batch.outlen = 0;
 	batch.spills++;
 	if (outq_push(&c->q, b) == -1)
-		client_doom_locked(c, "Out of memory");
+		client_kill_locked(c, "Out of memory");
 	else
 		c->q.bytes += b->len;
 	buf_unref(b);
@@ -363,7 +352,7 @@ batch_flush_self(struct client *c)
 		c->writing = 0;
 		if (w < 0 && err != EAGAIN && err != EWOULDBLOCK &&
 		    err != EINTR)
-			client_doom_locked(c, "Write error");
+			client_kill_locked(c, "Write error");
 		if (w < 0)
 			w = 0;
 		if ((size_t)w < batch.outlen) {
@@ -371,7 +360,7 @@ batch_flush_self(struct client *c)
 			b = buf_new(batch.outlen - (size_t)w);
 			memcpy(b->data, batch.out + w, b->len);
 			if (outq_push_front(&c->q, b) == -1)
-				client_doom_locked(c, "Out of memory");
+				client_kill_locked(c, "Out of memory");
 			else
 				c->q.bytes += b->len;
 			buf_unref(b);
@@ -381,7 +370,7 @@ batch_flush_self(struct client *c)
 	batch_spill_locked(c);
 	/* Others may have queued for c while it was writing. */
 	if (c->q.count > 0 && outq_write_locked(c) == -1)
-		client_doom_locked(c, "Write error");
+		client_kill_locked(c, "Write error");
 	pthread_mutex_unlock(&c->out_lock);
 }
 
@@ -594,13 +583,13 @@ client_send_queued(struct client *c, struct buf *b)
 		return;
 	}
 	if (c->q.bytes + b->len > config.sendq) {
-		client_doom_locked(c, "SendQ exceeded");
+		client_kill_locked(c, "SendQ exceeded");
 		pthread_mutex_unlock(&c->out_lock);
 		return;
 	}
 	was_empty = c->q.count == 0;
 	if (outq_push(&c->q, b) == -1) {
-		client_doom_locked(c, "Out of memory");
+		client_kill_locked(c, "Out of memory");
 		pthread_mutex_unlock(&c->out_lock);
 		return;
 	}

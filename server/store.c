@@ -1378,75 +1378,56 @@ store_rows_free(struct store_rows *rows)
 	rows->n = rows->cap = 0;
 }
 
-int
-store_latest(const char *key, const struct store_sel *after, int limit,
-    int64_t max_seq, store_cb *cb, void *arg)
+/*
+ * The messages of key on one side of sel (excluded): towards the oldest
+ * (upper: sel bounds from above) or the newest.  desc takes the limit
+ * rows nearest the bound going backwards; they are emitted oldest first.
+ */
+static int
+store_side(const char *key, const struct store_sel *sel, int upper,
+    int desc, int limit, int64_t max_seq, store_cb *cb, void *arg)
 {
 	struct store_rows	 rows = { NULL, 0, 0 };
-	struct store_pos	 lo;
+	struct store_pos	 p;
 	int			 rc;
 
 	if (limit <= 0)
 		return 0;
 	if (store_read_begin() == -1)
 		return -1;
-	if ((rc = store_point_locked(key, after, 0, &lo)) == 1 &&
-	    (rc = store_range_locked(key, &lo, &store_end, 1, limit, max_seq,
-	    &rows)) >= 0)
-		store_rows_reverse(&rows, 0);
+	if ((rc = store_point_locked(key, sel, upper, &p)) == 1) {
+		rc = store_range_locked(key, upper ? &store_first : &p,
+		    upper ? &p : &store_end, desc, limit, max_seq, &rows);
+		if (rc >= 0 && desc)
+			store_rows_reverse(&rows, 0);
+	}
 	store_read_end();
 	if (rc == -1) {
 		store_rows_free(&rows);
 		return -1;
 	}
 	return store_rows_emit(&rows, cb, arg);
+}
+
+int
+store_latest(const char *key, const struct store_sel *after, int limit,
+    int64_t max_seq, store_cb *cb, void *arg)
+{
+	return store_side(key, after, 0, 1, limit, max_seq, cb, arg);
 }
 
 int
 store_before(const char *key, const struct store_sel *sel, int limit,
     store_cb *cb, void *arg)
 {
-	struct store_rows	 rows = { NULL, 0, 0 };
-	struct store_pos	 hi;
-	int			 rc;
-
-	if (limit <= 0)
-		return 0;
-	if (store_read_begin() == -1)
-		return -1;
-	if ((rc = store_point_locked(key, sel, 1, &hi)) == 1 &&
-	    (rc = store_range_locked(key, &store_first, &hi, 1, limit, 0,
-	    &rows)) >= 0)
-		store_rows_reverse(&rows, 0);
-	store_read_end();
-	if (rc == -1) {
-		store_rows_free(&rows);
-		return -1;
-	}
-	return store_rows_emit(&rows, cb, arg);
+	return store_side(key, sel, 1, 1, limit, 0, cb, arg);
 }
 
 int
 store_after(const char *key, const struct store_sel *sel, int limit,
     store_cb *cb, void *arg)
 {
-	struct store_rows	 rows = { NULL, 0, 0 };
-	struct store_pos	 lo;
-	int			 rc;
-
-	if (limit <= 0)
-		return 0;
-	if (store_read_begin() == -1)
-		return -1;
-	if ((rc = store_point_locked(key, sel, 0, &lo)) == 1)
-		rc = store_range_locked(key, &lo, &store_end, 0, limit, 0,
-		    &rows);
-	store_read_end();
-	if (rc == -1) {
-		store_rows_free(&rows);
-		return -1;
-	}
-	return store_rows_emit(&rows, cb, arg);
+	return store_side(key, sel, 0, 0, limit, 0, cb, arg);
 }
 
 int
