@@ -47,12 +47,15 @@ TSAN_LDFLAGS = -fsanitize=thread
 # Libraries.  Recursive (=) so pkg-config only runs when a recipe needs it.
 SQLITE_CFLAGS = $(shell $(PKG_CONFIG) --cflags sqlite3)
 SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3)
-SERVER_LIBS = -lpthread -lcrypt $(SQLITE_LIBS)
+# Every program links shared/, and shared/tls.c needs OpenSSL.
+SSL_CFLAGS = $(shell $(PKG_CONFIG) --cflags openssl)
+SSL_LIBS = $(shell $(PKG_CONFIG) --libs openssl)
+SERVER_LIBS = -lpthread -lcrypt $(SQLITE_LIBS) $(SSL_LIBS)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 NCURSES_CFLAGS = $(shell $(PKG_CONFIG) --cflags ncursesw)
 NCURSES_LIBS = $(shell $(PKG_CONFIG) --libs ncursesw)
-TUI_LIBS = $(NCURSES_LIBS) -lpthread
+TUI_LIBS = $(NCURSES_LIBS) -lpthread $(SSL_LIBS)
 
 # Sources, by wildcard.
 SHARED_SRC = $(wildcard shared/*.c)
@@ -125,7 +128,7 @@ tests: $(TEST_BIN)
 
 build/tests/%: $(OBJ)/tests/%.o $(SHARED_OBJ) $(TUI_MODEL_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SSL_LIBS) $(LDLIBS)
 
 # The store's test links server/store.c alone, with SQLite; the other
 # unit tests need neither.
@@ -133,7 +136,7 @@ build/tests/test_store: $(OBJ)/tests/test_store.o $(OBJ)/server/store.o \
     $(SHARED_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SQLITE_LIBS) \
-	    -lpthread $(LDLIBS)
+	    -lpthread $(SSL_LIBS) $(LDLIBS)
 
 asan: build/asan/natterd $(ASAN_TEST_BIN)
 
@@ -142,13 +145,14 @@ build/asan/natterd: $(ASAN_SERVER_OBJ) $(ASAN_SHARED_OBJ)
 
 build/asan/tests/%: build/asan/obj/tests/%.o $(ASAN_SHARED_OBJ) $(ASAN_TUI_MODEL_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) \
+	    $(SSL_LIBS) $(LDLIBS)
 
 build/asan/tests/test_store: build/asan/obj/tests/test_store.o \
     build/asan/obj/server/store.o $(ASAN_SHARED_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) \
-	    $(SQLITE_LIBS) -lpthread $(LDLIBS)
+	    $(SQLITE_LIBS) -lpthread $(SSL_LIBS) $(LDLIBS)
 
 tsan: build/tsan/natterd
 
@@ -178,7 +182,8 @@ bench: all
 # make fuzz: libFuzzer targets in tests/fuzz/ (clang only), each run for
 # FUZZ_SECONDS on a writable copy of its seed corpus in build/fuzz/;
 # crash inputs land in build/fuzz/ and the target fails.  fuzz-short:
-# 10 seconds each.  Not part of check.
+# 10 seconds each.  make check runs them for 10 seconds each too
+# (tests/check.sh, suite fuzz).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS = -fsanitize=fuzzer,address,undefined \
@@ -194,7 +199,7 @@ build/fuzz/obj/%.o: %.c
 	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
 
 build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_SHARED_OBJ)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(LDFLAGS) -o $@ $^
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(LDFLAGS) -o $@ $^ $(SSL_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@rc=0; for t in $(FUZZ_TARGETS); do \
@@ -260,6 +265,16 @@ have python3 || need python3
 have tmux || need tmux
 have mandoc || need mandoc
 have weechat-headless || need weechat-headless
+# make check's short fuzz run: clang with its libFuzzer runtime.
+have clang || need clang
+if have clang; then
+	t=$$(mktemp -d)
+	printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' >"$$t/f.c"
+	clang -fsanitize=fuzzer,address -o "$$t/f" "$$t/f.c" >/dev/null 2>&1 || need libclang-rt-dev
+	rm -rf "$$t"
+else
+	need libclang-rt-dev
+fi
 # The real-client test drives weechat through its fifo plugin.
 ls /usr/lib/*/weechat/plugins/fifo.so >/dev/null 2>&1 || need weechat-plugins
 # ngircd: the client's interoperability test runs it on a private port.

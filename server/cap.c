@@ -64,6 +64,19 @@ cap_ls(struct client *c, int with_values)
 		if (n > 0 && (size_t)n < sizeof(line) - len)
 			len += (size_t)n;
 	}
+	/* IRCv3 sts: a plain connection learns the TLS port; a TLS one how
+	 * long to insist on TLS.  It has a value, so 302 only, and it is
+	 * never requested (REQ sts gets a NAK). */
+	if (with_values && config.tls_port != NULL && config.sts_duration > 0) {
+		if (c->tls)
+			n = snprintf(line + len, sizeof(line) - len,
+			    " sts=duration=%d", config.sts_duration);
+		else
+			n = snprintf(line + len, sizeof(line) - len,
+			    " sts=port=%s", config.tls_port);
+		if (n > 0 && (size_t)n < sizeof(line) - len)
+			len += (size_t)n;
+	}
 	line[len] = '\0';
 	client_sendf(c, ":%s CAP %s LS :%s", config.server_name, c->nick,
 	    line);

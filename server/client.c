@@ -23,16 +23,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "log.h"
 #include "natterd.h"
+#include "tls.h"
 #include "utf8.h"
 
 #define READ_CHUNK	8192
 #define OUT_GATHER	8192	/* replies gathered per read */
 #define PAGE_TRIM	4096
+#define CLIENT_EOF	(-2)	/* client_recv: the peer closed */
 
-/* The client this thread serves, so a thread never signals itself. */
-static _Thread_local struct client *self;
+/* The client this thread serves: a thread never signals itself, and
+ * only a TLS client's own thread touches its SSL. */
+_Thread_local struct client *client_self;
 
 static long long
 mono_ms(const struct timespec *ts)
@@ -50,7 +56,7 @@ now_ms(void)
 }
 
 struct client *
-client_new(int fd, const char *ip)
+client_new(int fd, const char *ip, int tls)
 {
 	struct client *c;
 	int rc;
@@ -64,6 +70,7 @@ client_new(int fd, const char *ip)
 	}
 	atomic_init(&c->refs, 1);
 	c->fd = fd;
+	c->tls = tls;
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
 	snprintf(c->host, sizeof(c->host), "%s", ip);
 	snprintf(c->nick, sizeof(c->nick), "*");
@@ -72,6 +79,8 @@ client_new(int fd, const char *ip)
 	frame_init(&c->frame);
 	clock_gettime(CLOCK_MONOTONIC, &c->connected);
 	c->last_read = c->connected;
+	c->tokens = config.flood_burst;
+	c->tokens_ms = mono_ms(&c->connected);
 	if (config.password == NULL)
 		c->reg |= REG_PASS;
 	return c;
@@ -80,9 +89,11 @@ client_new(int fd, const char *ip)
 void
 client_free(struct client *c)
 {
+	SSL_free(c->ssl);
 	close(c->fd);
 	outq_clear(&c->q);
 	frame_free(&c->frame);
+	free(c->rq);
 	pthread_mutex_destroy(&c->out_lock);
 	free(c->close_reason);
 	free(c->away);
@@ -95,7 +106,7 @@ client_wake_locked(struct client *c)
 {
 	int rc;
 
-	if (c == self)
+	if (c == client_self)
 		return;
 	if ((rc = pthread_kill(c->thread, SIGUSR1)) != 0)
 		log_warnx("pthread_kill: %s", strerror(rc));
@@ -216,6 +227,41 @@ command_is_word(const char *s)
 	return 1;
 }
 
+/* 1 if the token bucket applies to c (operators are exempt). */
+static int
+flood_limited(struct client *c)
+{
+	return config.flood_burst > 0 && config.flood_rate > 0 &&
+	    !(c->flags & CLIENT_OPER);
+}
+
+/* 1 if c may have one more line now. */
+static int
+flood_ok(struct client *c, long long now)
+{
+	if (!flood_limited(c))
+		return 1;
+	if (now > c->tokens_ms) {
+		c->tokens += (double)(now - c->tokens_ms) *
+		    config.flood_rate / 1000.0;
+		if (c->tokens > config.flood_burst)
+			c->tokens = config.flood_burst;
+		c->tokens_ms = now;
+	}
+	return c->tokens >= 1.0;
+}
+
+/* Milliseconds until c has a token again. */
+static long long
+flood_wait(struct client *c)
+{
+	double need = 1.0 - c->tokens;
+
+	if (need <= 0 || !flood_limited(c))
+		return 0;
+	return (long long)(need * 1000.0 / config.flood_rate) + 1;
+}
+
 /* frame_cb: one complete line, or notice of an overlong one. */
 static int
 client_line(void *arg, enum frame_event ev, char *line, size_t len)
@@ -226,6 +272,8 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 	long mark;
 	int valid;
 
+	if (flood_limited(c))
+		c->tokens -= 1;
 	if (ev == FRAME_TOOLONG) {
 		reply(c, ERR_INPUTTOOLONG);
 		return client_closing(c);
@@ -278,8 +326,14 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 static long long
 client_next_timer(struct client *c, long long now)
 {
-	long long due;
+	long long due, flood;
 
+	if (c->rqlen > 0) {
+		/* The held-back input is the next thing to do. */
+		(void)flood_ok(c, now);
+		flood = flood_wait(c);
+		return flood;
+	}
 	if (!(c->flags & CLIENT_REGISTERED))
 		due = mono_ms(&c->connected) + config.reg_timeout * 1000LL;
 	else if (!c->ping_sent)
@@ -372,8 +426,16 @@ client_teardown(struct client *c)
 	queued = !client_flush_final(c);
 	len = snprintf(line, sizeof(line), "ERROR :Closing Link: %s (%s)\r\n",
 	    c->host, reason);
-	if (len > 0 && (size_t)len < sizeof(line) && !queued)
-		(void)send(c->fd, line, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (len > 0 && (size_t)len < sizeof(line) && !queued) {
+		if (c->ssl == NULL)
+			(void)send(c->fd, line, (size_t)len,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		else if (SSL_is_init_finished(c->ssl))
+			(void)SSL_write(c->ssl, line, len);
+	}
+	if (c->ssl != NULL && SSL_is_init_finished(c->ssl))
+		(void)SSL_shutdown(c->ssl);	/* close_notify */
+	ERR_clear_error();
 	shutdown(c->fd, SHUT_WR);
 	/* Unread input would turn our FIN into a RST that can destroy the
 	 * ERROR line before the peer reads it. */
@@ -390,38 +452,225 @@ client_teardown(struct client *c)
 }
 
 /*
- * Reads once and handles every complete line, as one batch.  Its own
- * frame holds the read buffer, so the loop's frame stays small and an
- * idle thread can give these pages back (stack_trim).  Returns -1 when
- * the connection is done.
+ * A plain-text line sent to the TLS port: say so in plain text, which
+ * is all such a client can read.  1 if it was that.
  */
-static __attribute__((noinline)) int
-client_read(struct client *c)
+static int
+client_tls_misdialed(struct client *c)
 {
-	char buf[READ_CHUNK], out[OUT_GATHER], why[128];
-	ssize_t n;
-	int rc;
+	char why[128];
+	unsigned char first;
 
-	n = read(c->fd, buf, sizeof(buf));
-	if (n == 0) {
-		client_kill(c, "Connection closed");
-		return -1;
-	}
-	if (n < 0) {
+	if (recv(c->fd, &first, 1, MSG_PEEK | MSG_DONTWAIT) != 1 ||
+	    first == 0x16)	/* a TLS handshake record */
+		return 0;
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	if (strcmp(config.port, "0") != 0)
+		snprintf(why, sizeof(why), "This port speaks TLS only; use "
+		    "TLS, or the plain port %s", config.port);
+	else
+		snprintf(why, sizeof(why), "This port speaks TLS only");
+	client_kill(c, why);
+	return 1;
+}
+
+/*
+ * One read: from the socket, or one TLS record.  Returns the bytes
+ * read, 0 if there is nothing yet, CLIENT_EOF when the peer closed, -1
+ * when the connection failed (c is killed with the reason).
+ */
+static ssize_t
+client_recv(struct client *c, char *buf, size_t len)
+{
+	char why[160];
+	ssize_t n;
+	int e;
+
+	if (c->ssl == NULL) {
+		if ((n = read(c->fd, buf, len)) > 0)
+			return n;
+		if (n == 0)
+			return CLIENT_EOF;
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
 		snprintf(why, sizeof(why), "Read error: %s", strerror(errno));
 		client_kill(c, why);
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &c->last_read);
-	c->ping_sent = 0;
+	if (SSL_in_before(c->ssl) && client_tls_misdialed(c))
+		return -1;
+	c->tls_want_write = 0;
+	ERR_clear_error();
+	errno = 0;
+	if ((n = SSL_read(c->ssl, buf, (int)len)) > 0)
+		return n;
+	switch ((e = SSL_get_error(c->ssl, (int)n))) {
+	case SSL_ERROR_WANT_READ:
+		return 0;
+	case SSL_ERROR_WANT_WRITE:
+		c->tls_want_write = 1;
+		return 0;
+	case SSL_ERROR_ZERO_RETURN:
+		return CLIENT_EOF;
+	case SSL_ERROR_SYSCALL:
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		if (errno == 0)
+			return CLIENT_EOF;
+		if (errno == ECONNRESET || errno == EPIPE)
+			snprintf(why, sizeof(why), "Connection closed");
+		else
+			snprintf(why, sizeof(why), "Read error: %s",
+			    strerror(errno));
+		ERR_clear_error();
+		break;
+	default:
+		tls_error(why, sizeof(why), SSL_is_init_finished(c->ssl) ?
+		    "TLS error" : "TLS handshake failed");
+		break;
+	}
+	client_kill(c, why);
+	return -1;
+}
+
+/*
+ * Hands data to the framer, a line at a time while the token bucket
+ * lets lines through.  Returns the bytes taken (the rest is held back
+ * in the receive queue), or -1 when out of memory.
+ */
+static ssize_t
+client_input(struct client *c, const char *data, size_t n)
+{
+	long long now;
+	size_t i = 0, j;
+	int rc;
+
+	if (!flood_limited(c)) {
+		rc = frame_feed(&c->frame, data, n, client_line, c);
+		return rc == -1 ? -1 : (ssize_t)n;
+	}
+	now = now_ms();
+	while (i < n) {
+		for (j = i; j < n && data[j] != '\r' && data[j] != '\n'; j++)
+			;
+		/* A partial line, or the LF of a CRLF, costs nothing. */
+		if (j < n && !(j == i && c->frame.len == 0) &&
+		    !flood_ok(c, now))
+			break;
+		if (j < n)
+			j++;
+		rc = frame_feed(&c->frame, data + i, j - i, client_line, c);
+		if (rc == -1)
+			return -1;
+		if (rc != 0)
+			return (ssize_t)n;	/* closing: the rest is moot */
+		i = j;
+	}
+	return (ssize_t)i;
+}
+
+/* Holds data back in the receive queue; -1 when out of memory. */
+static int
+rq_append(struct client *c, const char *data, size_t n)
+{
+	char *nrq;
+
+	if (n == 0)
+		return 0;
+	if ((nrq = realloc(c->rq, c->rqlen + n)) == NULL)
+		return -1;
+	memcpy(nrq + c->rqlen, data, n);
+	c->rq = nrq;
+	c->rqlen += n;
+	return 0;
+}
+
+/* Lets through what the token bucket allows of the receive queue. */
+static int
+rq_process(struct client *c)
+{
+	ssize_t took;
+
+	if ((took = client_input(c, c->rq, c->rqlen)) == -1)
+		return -1;
+	c->rqlen -= (size_t)took;
+	if (c->rqlen == 0) {
+		free(c->rq);
+		c->rq = NULL;
+	} else if (took > 0)
+		memmove(c->rq, c->rq + took, c->rqlen);
+	return 0;
+}
+
+/* The receive queue's turn, when the bucket has a token again. */
+static __attribute__((noinline)) void
+client_backlog(struct client *c)
+{
+	char out[OUT_GATHER];
+	int rc;
+
 	batch_begin_self(c, out, sizeof(out));
-	rc = frame_feed(&c->frame, buf, (size_t)n, client_line, c);
+	rc = rq_process(c);
 	history_deliver(c);
 	batch_end();
 	if (rc == -1)
 		client_kill(c, "Out of memory");
+	else if (c->eof && c->rqlen == 0)
+		client_kill(c, "Connection closed");
+}
+
+/*
+ * Reads once and handles every complete line the token bucket lets
+ * through, as one batch; the rest waits in the receive queue, and a
+ * queue past --recvq is an Excess Flood.  Its own frame holds the read
+ * buffer, so the loop's frame stays small and an idle thread can give
+ * these pages back (stack_trim).  On TLS it goes on while OpenSSL
+ * holds decrypted bytes, which poll() cannot see.  Returns -1 when the
+ * connection is done.
+ */
+static __attribute__((noinline)) int
+client_read(struct client *c)
+{
+	char buf[READ_CHUNK], out[OUT_GATHER];
+	ssize_t n, took;
+	int rc;
+
+	do {
+		n = client_recv(c, buf, sizeof(buf));
+		if (n == CLIENT_EOF) {
+			/* What was said before the close still counts. */
+			if (c->rqlen > 0) {
+				c->eof = 1;
+				return 0;
+			}
+			client_kill(c, "Connection closed");
+			return -1;
+		}
+		if (n <= 0)
+			return (int)n;
+		clock_gettime(CLOCK_MONOTONIC, &c->last_read);
+		c->ping_sent = 0;
+		batch_begin_self(c, out, sizeof(out));
+		if (c->rqlen > 0) {
+			if ((rc = rq_append(c, buf, (size_t)n)) == 0)
+				rc = rq_process(c);
+		} else if ((took = client_input(c, buf, (size_t)n)) == -1)
+			rc = -1;
+		else
+			rc = rq_append(c, buf + took, (size_t)(n - took));
+		history_deliver(c);
+		batch_end();
+		if (rc == -1) {
+			client_kill(c, "Out of memory");
+			return -1;
+		}
+		if (c->rqlen > config.recvq) {
+			client_kill(c, "Excess Flood");
+			return -1;
+		}
+	} while (c->ssl != NULL && SSL_pending(c->ssl) > 0 &&
+	    !client_closing(c));
 	return 0;
 }
 
@@ -479,23 +728,33 @@ client_main(void *arg)
 	char why[128], *stack_lo;
 	int closing, busy = 1;
 
-	self = c;
+	client_self = c;
 	pthread_setname_np(pthread_self(), "natterd-client");
 	pthread_sigmask(SIG_SETMASK, NULL, &waitmask);
 	sigdelset(&waitmask, SIGUSR1);
 	stack_lo = stack_low();
 	trimmed = now_ms();	/* a new thread has nothing to give back */
+	/* The handshake happens in the first reads, under the
+	 * registration timeout like any silent connection. */
+	if (c->tls && (c->ssl = tls_accept_new(c->fd)) == NULL)
+		client_kill(c, "TLS is not available");
 
 	for (;;) {
 		now = now_ms();
 		client_timers(c, now);
-		pfd.fd = c->fd;
+		if (c->rqlen > 0 && flood_ok(c, now)) {
+			client_backlog(c);
+			busy = 1;
+		}
+		/* After the peer's close, only the receive queue is left. */
+		pfd.fd = c->eof ? -1 : c->fd;
 		pfd.events = POLLIN;
 		pthread_mutex_lock(&c->out_lock);
 		closing = c->closing;
 		/* While another thread writes for c, it wakes c if needed. */
-		c->want_out = c->q.count > 0 && !c->writing;
-		if (c->want_out)
+		c->want_out = c->q.count > 0 && !c->writing &&
+		    (c->ssl == NULL || SSL_is_init_finished(c->ssl));
+		if (c->want_out || c->tls_want_write)
 			pfd.events |= POLLOUT;
 		pthread_mutex_unlock(&c->out_lock);
 		if (closing)
@@ -528,7 +787,8 @@ client_main(void *arg)
 			client_kill(c, "Write error");
 			break;
 		}
-		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) &&
+		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL) ||
+		    (c->tls_want_write && (pfd.revents & POLLOUT))) &&
 		    client_read(c) == -1)
 			break;
 	}

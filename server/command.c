@@ -265,8 +265,11 @@ cmd_quit(struct client *c, struct irc_msg *m)
 {
 	char why[OUT_LINE_MAX];
 
+	/* Cut like a KICK reason, so the relayed QUIT stays one line. */
 	if (m->nparams > 0 && m->params[0][0] != '\0')
-		snprintf(why, sizeof(why), "Quit: %s", m->params[0]);
+		snprintf(why, sizeof(why), "Quit: %.*s", (int)utf8_cut(
+		    m->params[0], strlen(m->params[0]), QUIT_MAX),
+		    m->params[0]);
 	else
 		snprintf(why, sizeof(why), "Quit");
 	client_kill(c, why);
@@ -478,11 +481,12 @@ static void
 message(struct client *c, struct irc_msg *m, const char *cmd, int notice)
 {
 	char key[STORE_KEY_MAX + 1], name[ROOM_NAME_MAX + 1], *target, *sn;
+	char done[MSG_TARGETS_MAX][STORE_KEY_MAX + 1];
 	char ctags[IRC_TAGS_MAX + 1];
 	const char *text;
 	struct client *to;
 	struct room *r;
-	int ntargets = 0, ok;
+	int ntargets = 0, ok, i;
 
 	/* RFC 2812 3.3.2: never an automatic reply to a NOTICE. */
 	if (m->nparams < 1 || m->params[0][0] == '\0') {
@@ -536,6 +540,15 @@ message(struct client *c, struct irc_msg *m, const char *cmd, int notice)
 		}
 		if (!notice)
 			c->last_spoke = time(NULL);
+		/* "#a,#A" or "bob,BOB" names one target: it gets one copy. */
+		for (i = 0; ok && i < ntargets - 1; i++)
+			if (strcmp(done[i], key) == 0)
+				ok = 0;
+		if (ok)
+			snprintf(done[ntargets - 1], sizeof(done[0]), "%s",
+			    key);
+		else
+			done[ntargets - 1][0] = '\0';
 		/* Stored (and so ordered) under the lock, delivered once
 		 * the row is committed. */
 		if (ok && history_message_locked(c, key, name, cmd, text,

@@ -632,6 +632,7 @@ cmd_kick(struct client *c, struct irc_msg *m)
 	char		*p, *nick;
 	size_t		 len;
 	struct buf	*b;
+	int		 ntargets = 0;
 
 	client_mask(c, mask, sizeof mask);
 	if (m->nparams >= 3 && m->params[2][0] != '\0') {
@@ -649,6 +650,10 @@ cmd_kick(struct client *c, struct irc_msg *m)
 	while ((nick = strsep(&p, ",")) != NULL) {
 		if (*nick == '\0')
 			continue;
+		if (++ntargets > KICK_TARGETS_MAX) {
+			reply(c, ERR_TOOMANYTARGETS, nick, KICK_TARGETS_MAX);
+			break;
+		}
 		/* Looked up each time: a self-kick may free the room. */
 		if ((r = room_find_locked(name)) == NULL) {
 			reply(c, ERR_NOSUCHCHANNEL, name);

@@ -746,8 +746,9 @@ send_isupport(struct client *c)
 	ISUPPORT_FMT("NICKLEN=%d", NICK_MAX);
 	query_isupport_add(c, &l, &ntok, "PREFIX=(ov)@+");
 	query_isupport_add(c, &l, &ntok, "SAFELIST");
-	ISUPPORT_FMT("TARGMAX=JOIN:,KICK:1,LIST:,NAMES:,NOTICE:%d,PART:,"
-	    "PRIVMSG:%d,WHOIS:1", MSG_TARGETS_MAX, MSG_TARGETS_MAX);
+	ISUPPORT_FMT("TARGMAX=JOIN:,KICK:%d,LIST:,NAMES:,NOTICE:%d,PART:,"
+	    "PRIVMSG:%d,WHOIS:1", KICK_TARGETS_MAX, MSG_TARGETS_MAX,
+	    MSG_TARGETS_MAX);
 	ISUPPORT_FMT("TOPICLEN=%d", TOPIC_MAX);
 	ISUPPORT_FMT("USERLEN=%d", USER_MAX);
 	query_isupport_add(c, &l, &ntok, "UTF8ONLY");

@@ -25,8 +25,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <grp.h>
+#include <pwd.h>
+
+#include <openssl/ssl.h>
+
 #include "log.h"
 #include "natterd.h"
+#include "tls.h"
 
 #define LISTEN_MAX	8
 #define CLIENT_SNDBUF	65536	/* the kernel doubles it */
@@ -45,10 +51,36 @@ struct config	 config = {
 	.ping_interval = 90,
 	.ping_timeout = 120,
 	.history_lines = 50,
+	.sts_duration = 300,
+	.flood_burst = 10,
+	.flood_rate = 2,
+	.recvq = 8192,
+	.throttle = 30,
 };
 
+/*
+ * Connection throttle: new connections per IP in the current minute,
+ * in a fixed table (the accept thread's alone), so a scan from many
+ * addresses costs no memory; an address that collides with another
+ * just starts a new count.
+ */
+#define THROTTLE_SLOTS	1024
+#define THROTTLE_WINDOW	60	/* seconds */
+struct throttle {
+	char		 ip[HOST_MAX];
+	time_t		 start;
+	unsigned	 count;
+};
+static struct throttle	 throttles[THROTTLE_SLOTS];
+
 static int	 listeners[LISTEN_MAX];
+static int	 listener_tls[LISTEN_MAX];
 static int	 nlisteners;
+
+/* The certificate new TLS connections get; swapped whole by SIGHUP.
+ * Each SSL holds its own reference to the context it was made from. */
+static pthread_mutex_t	 tls_lock = PTHREAD_MUTEX_INITIALIZER;
+static SSL_CTX		*tls_ctx;
 static int	 stop_pipe[2] = { -1, -1 };
 
 enum {
@@ -56,7 +88,9 @@ enum {
 	OPT_OPER_FILE, OPT_HASH_PASSWORD, OPT_MOTD, OPT_MAX_CLIENTS,
 	OPT_MAX_PER_IP, OPT_SENDQ, OPT_REG_TIMEOUT, OPT_PING_INTERVAL,
 	OPT_PING_TIMEOUT, OPT_DB, OPT_HISTORY_LINES, OPT_HISTORY_DAYS,
-	OPT_HISTORY_MAX
+	OPT_HISTORY_MAX, OPT_TLS_PORT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_NO_PLAIN,
+	OPT_STS_DURATION, OPT_GEN_CERT, OPT_USER, OPT_FLOOD_BURST,
+	OPT_FLOOD_RATE, OPT_RECVQ, OPT_THROTTLE
 };
 
 static const struct option long_options[] = {
@@ -80,6 +114,17 @@ static const struct option long_options[] = {
 	{ "history-lines",	required_argument, NULL, OPT_HISTORY_LINES },
 	{ "history-days",	required_argument, NULL, OPT_HISTORY_DAYS },
 	{ "history-max",	required_argument, NULL, OPT_HISTORY_MAX },
+	{ "tls-port",		required_argument, NULL, OPT_TLS_PORT },
+	{ "tls-cert",		required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key",		required_argument, NULL, OPT_TLS_KEY },
+	{ "no-plain",		no_argument,	   NULL, OPT_NO_PLAIN },
+	{ "sts-duration",	required_argument, NULL, OPT_STS_DURATION },
+	{ "gen-cert",		required_argument, NULL, OPT_GEN_CERT },
+	{ "user",		required_argument, NULL, OPT_USER },
+	{ "flood-burst",	required_argument, NULL, OPT_FLOOD_BURST },
+	{ "flood-rate",		required_argument, NULL, OPT_FLOOD_RATE },
+	{ "recvq",		required_argument, NULL, OPT_RECVQ },
+	{ "throttle",		required_argument, NULL, OPT_THROTTLE },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
@@ -90,17 +135,22 @@ static const char synopsis[] =
     "usage: natterd [-hVv] [-l addr] [-p port] [-n name] [--network name]\n"
     "               [--password pass | --password-file file]\n"
     "               [--oper name:password] [--oper-file file] [--motd file]\n"
-    "               [--max-clients n] [--max-per-ip n] [--sendq bytes]\n"
+    "               [--max-clients n] [--max-per-ip n] [--throttle n]\n"
+    "               [--sendq bytes]\n"
+    "               [--flood-burst n] [--flood-rate n] [--recvq bytes]\n"
     "               [--reg-timeout sec] [--ping-interval sec]\n"
     "               [--ping-timeout sec] [--db path] [--history-lines n]\n"
-    "               [--history-days n] [--history-max n]\n"
-    "       natterd --hash-password\n";
+    "               [--history-days n] [--history-max n] [--tls-port port]\n"
+    "               [--tls-cert file --tls-key file] [--no-plain]\n"
+    "               [--sts-duration sec] [--user name]\n"
+    "       natterd --hash-password\n"
+    "       natterd [-n name] --gen-cert dir\n";
 
 static const char options_help[] =
     "\n"
     "  -l, --listen ADDR        address to listen on (default: all interfaces,\n"
     "                           IPv4 and IPv6)\n"
-    "  -p, --port PORT          TCP port (default 6667)\n"
+    "  -p, --port PORT          plain-text TCP port, 0 = none (default 6667)\n"
     "  -n, --server-name NAME   server name shown to clients (default: the host\n"
     "                           name)\n"
     "      --network NAME       network name in ISUPPORT (default natter)\n"
@@ -117,8 +167,18 @@ static const char options_help[] =
     "      --max-clients N      most connections at once (default 10000)\n"
     "      --max-per-ip N       most connections from one IP address, 0 = no\n"
     "                           limit (default 50)\n"
+    "      --throttle N         most new connections from one IP address\n"
+    "                           a minute, 0 = no limit (default 30)\n"
     "      --sendq BYTES        output queued for one client before it is\n"
     "                           disconnected (default 262144)\n"
+    "      --flood-burst N      lines a client may send at once before the\n"
+    "                           rest are delayed, 0 = no flood control\n"
+    "                           (default 10; operators are exempt)\n"
+    "      --flood-rate N       lines a second a client may send after its\n"
+    "                           burst, 0 = no flood control (default 2)\n"
+    "      --recvq BYTES        delayed input held for one client before it\n"
+    "                           is disconnected for Excess Flood\n"
+    "                           (default 8192)\n"
     "      --reg-timeout SECONDS   time allowed to register (default 30)\n"
     "      --ping-interval SECONDS idle time before the server sends PING\n"
     "                              (default 90)\n"
@@ -134,6 +194,20 @@ static const char options_help[] =
     "                           forever (default 0)\n"
     "      --history-max N      keep at most N lines per room or private\n"
     "                           conversation, 0 = no limit (default 0)\n"
+    "      --tls-port PORT      TLS port (default 6697 when a certificate is\n"
+    "                           given)\n"
+    "      --tls-cert FILE      TLS certificate chain, PEM (default: no TLS);\n"
+    "                           SIGHUP reloads it\n"
+    "      --tls-key FILE       the certificate's private key, PEM\n"
+    "      --no-plain           no plain-text port (the same as --port 0)\n"
+    "      --sts-duration SECONDS  how long clients keep to TLS once they\n"
+    "                           have seen it (IRCv3 sts), 0 = do not\n"
+    "                           advertise sts (default 300)\n"
+    "      --gen-cert DIR       write a new self-signed certificate and key,\n"
+    "                           DIR/natterd.crt and DIR/natterd.key, for the\n"
+    "                           server name, print its fingerprint, and exit\n"
+    "      --user NAME          when started as root, switch to user NAME\n"
+    "                           once the ports are open (default: stay)\n"
     "  -v, --verbose            more logging; repeat for more (-v debug, -vv\n"
     "                           every line)\n"
     "  -h, --help               print this help and exit\n"
@@ -227,7 +301,7 @@ hash_password(void)
 }
 
 static void
-listen_on(struct addrinfo *ai)
+listen_on(struct addrinfo *ai, const char *port, int tls)
 {
 	char host[NI_MAXHOST];
 	int fd, one = 1;
@@ -250,15 +324,16 @@ listen_on(struct addrinfo *ai)
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
 		if (errno == EADDRINUSE)
 			errx(1, "cannot listen on %s port %s: address already "
-			    "in use", host, config.port);
+			    "in use", host, port);
 		if (errno == EADDRNOTAVAIL && config.listen == NULL) {
 			close(fd);
 			return;
 		}
-		err(1, "cannot listen on %s port %s", host, config.port);
+		err(1, "cannot listen on %s port %s", host, port);
 	}
 	if (listen(fd, 1024) == -1)
-		err(1, "listen on %s port %s", host, config.port);
+		err(1, "listen on %s port %s", host, port);
+	listener_tls[nlisteners] = tls;
 	listeners[nlisteners++] = fd;
 }
 
@@ -277,12 +352,14 @@ log_listeners(void)
 		    &len) == -1 || getnameinfo((struct sockaddr *)&ss, len,
 		    host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
 			snprintf(host, sizeof(host), "?");
-		log_info("listening on %s port %s", host, config.port);
+		log_info("listening on %s port %s%s", host, listener_tls[i] ?
+		    config.tls_port : config.port, listener_tls[i] ?
+		    " (TLS)" : "");
 	}
 }
 
 static void
-open_listeners(void)
+open_port(const char *port, int tls)
 {
 	struct addrinfo hints, *res, *ai;
 	const char *hosts[2] = { "::", "0.0.0.0" };
@@ -295,14 +372,143 @@ open_listeners(void)
 	if (config.listen != NULL)
 		hosts[0] = config.listen;
 	for (i = 0; i < n; i++) {
-		if ((rc = getaddrinfo(hosts[i], config.port, &hints, &res)) != 0)
+		if ((rc = getaddrinfo(hosts[i], port, &hints, &res)) != 0)
 			errx(1, "%s: %s", hosts[i], gai_strerror(rc));
 		for (ai = res; ai != NULL; ai = ai->ai_next)
-			listen_on(ai);
+			listen_on(ai, port, tls);
 		freeaddrinfo(res);
 	}
+}
+
+static void
+open_listeners(void)
+{
+	if (strcmp(config.port, "0") != 0)
+		open_port(config.port, 0);
+	if (config.tls_port != NULL)
+		open_port(config.tls_port, 1);
 	if (nlisteners == 0)
 		errx(1, "no address to listen on");
+}
+
+/* Loads the certificate before any port opens: a bad file is the one
+ * line printed at start-up. */
+static void
+tls_open(void)
+{
+	char why[512];
+
+	if (config.tls_cert == NULL)
+		return;
+	if ((tls_ctx = tls_server_ctx(config.tls_cert, config.tls_key, why,
+	    sizeof(why))) == NULL)
+		errx(1, "%s", why);
+}
+
+int
+tls_reload(void)
+{
+	char why[512];
+	SSL_CTX *ctx, *old;
+
+	if (config.tls_cert == NULL)
+		return 0;
+	if ((ctx = tls_server_ctx(config.tls_cert, config.tls_key, why,
+	    sizeof(why))) == NULL) {
+		log_warnx("TLS: keeping the old certificate: %s", why);
+		return -1;
+	}
+	pthread_mutex_lock(&tls_lock);
+	old = tls_ctx;
+	tls_ctx = ctx;
+	pthread_mutex_unlock(&tls_lock);
+	/* Connections made from it keep their own references. */
+	SSL_CTX_free(old);
+	log_info("TLS: loaded %s", config.tls_cert);
+	return 0;
+}
+
+struct ssl_st *
+tls_accept_new(int fd)
+{
+	char why[256];
+	SSL *ssl;
+
+	pthread_mutex_lock(&tls_lock);
+	ssl = tls_ctx != NULL ? SSL_new(tls_ctx) : NULL;
+	pthread_mutex_unlock(&tls_lock);
+	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
+		tls_error(why, sizeof(why), "SSL_new");
+		log_warnx("%s", why);
+		SSL_free(ssl);
+		return NULL;
+	}
+	SSL_set_accept_state(ssl);
+	return ssl;
+}
+
+/* natterd --gen-cert DIR */
+static int
+gen_cert(const char *dir)
+{
+	char fp[TLS_FP_LEN + 1], why[512], host[256];
+	const char *names[2];
+	int n = 0;
+
+	names[n++] = config.server_name;
+	/* The default name is the host name plus ".local": both work. */
+	if (gethostname(host, sizeof(host)) == 0 && host[0] != '\0' &&
+	    strcmp(host, config.server_name) != 0)
+		names[n++] = host;
+	if (tls_gen_cert(dir, names, n, fp, sizeof(fp), why,
+	    sizeof(why)) == -1)
+		errx(1, "%s", why);
+	printf("Wrote %s/%s and %s/%s, a self-signed certificate for %s%s%s\n"
+	    "(also localhost, 127.0.0.1 and ::1), valid for ten years.\n"
+	    "SHA-256 fingerprint: %s\n"
+	    "Start the server with:\n"
+	    "  natterd --tls-cert %s/%s --tls-key %s/%s\n"
+	    "Clients that cannot check it against a CA pin it:\n"
+	    "  natter --tls-fingerprint %s HOST:6697\n",
+	    dir, TLS_CERT_FILE, dir, TLS_KEY_FILE, config.server_name,
+	    n > 1 ? " and " : "", n > 1 ? host : "", fp,
+	    dir, TLS_CERT_FILE, dir, TLS_KEY_FILE, fp);
+	return 0;
+}
+
+/* --user: after binding, before anything is written to disk. */
+static void
+drop_privileges(void)
+{
+	struct passwd *pw;
+
+	if (config.user == NULL)
+		return;
+	errno = 0;
+	if ((pw = getpwnam(config.user)) == NULL)
+		errx(1, "--user: no such user '%s'", config.user);
+	if (geteuid() != 0) {
+		if (pw->pw_uid == geteuid())
+			return;
+		errx(1, "--user %s: natterd must start as root to switch "
+		    "users", config.user);
+	}
+	if (pw->pw_uid == 0)
+		return;
+	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1)
+		err(1, "--user %s", config.user);
+	if (setuid(0) != -1)
+		errx(1, "--user %s: root privileges are still there",
+		    config.user);
+	/* The default history path follows the user it runs as. */
+	if (pw->pw_dir != NULL && pw->pw_dir[0] != '\0' &&
+	    config.db_path == NULL) {
+		setenv("HOME", pw->pw_dir, 1);
+		unsetenv("XDG_STATE_HOME");
+	}
+	log_info("running as %s (uid %lu)", config.user,
+	    (unsigned long)pw->pw_uid);
 }
 
 void
@@ -331,6 +537,7 @@ signal_main(void *arg)
 		if (sig == SIGHUP) {
 			log_info("SIGHUP: reloading");
 			config_reload();
+			tls_reload();
 		} else {
 			server_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
 			return NULL;
@@ -344,24 +551,53 @@ wake_handler(int sig)
 	(void)sig;
 }
 
-/* Says why a connection is refused, then closes it. */
-static void
-refuse(int fd, const char *line)
+/* Seconds ip must wait before it may connect again; 0 if it may now. */
+static int
+throttled(const char *ip)
 {
-	(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+	struct throttle *t;
+	unsigned h = 2166136261u;
+	const char *p;
+	time_t now;
+
+	if (config.throttle == 0)
+		return 0;
+	for (p = ip; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	t = &throttles[h % THROTTLE_SLOTS];
+	now = time(NULL);
+	if (strcmp(t->ip, ip) != 0 || now - t->start >= THROTTLE_WINDOW ||
+	    now < t->start) {
+		snprintf(t->ip, sizeof(t->ip), "%.63s", ip);
+		t->start = now;
+		t->count = 0;
+	}
+	if (t->count >= config.throttle)
+		return (int)(t->start + THROTTLE_WINDOW - now);
+	t->count++;
+	return 0;
+}
+
+/* Says why a connection is refused, then closes it.  A TLS client
+ * could not read the line: it just sees the connection close. */
+static void
+refuse(int fd, int tls, const char *line)
+{
+	if (!tls)
+		(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
 }
 
 static void
-accept_one(int lfd, pthread_attr_t *attr)
+accept_one(int lfd, int tls, pthread_attr_t *attr)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
-	char ip[NI_MAXHOST];
+	char ip[NI_MAXHOST], line[128];
 	const char *shown;
 	struct client *c;
 	uintptr_t n;
-	int fd, rc, one = 1, sndbuf = CLIENT_SNDBUF;
+	int fd, rc, one = 1, sndbuf = CLIENT_SNDBUF, wait;
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
@@ -376,6 +612,13 @@ accept_one(int lfd, pthread_attr_t *attr)
 	    NI_NUMERICHOST) != 0)
 		snprintf(ip, sizeof(ip), "unknown");
 	shown = strncmp(ip, "::ffff:", 7) == 0 ? ip + 7 : ip;
+	if ((wait = throttled(shown)) > 0) {
+		log_info("%s refused: throttled", shown);
+		snprintf(line, sizeof(line), "ERROR :Too many new connections "
+		    "from your IP; try again in %d seconds\r\n", wait);
+		refuse(fd, tls, line);
+		return;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* A fixed kernel buffer: autotuning would let a stalled reader's
 	 * socket absorb megabytes, so the SendQ would never be reached. */
@@ -385,21 +628,21 @@ accept_one(int lfd, pthread_attr_t *attr)
 	if (server.nclients >= config.max_clients) {
 		pthread_mutex_unlock(&server.lock);
 		log_info("%s refused: server full", shown);
-		refuse(fd, "ERROR :Server full\r\n");
+		refuse(fd, tls, "ERROR :Server full\r\n");
 		return;
 	}
 	n = (uintptr_t)map_get(server.ips, shown);
 	if (config.max_per_ip > 0 && n >= config.max_per_ip) {
 		pthread_mutex_unlock(&server.lock);
 		log_info("%s refused: too many connections", shown);
-		refuse(fd, "ERROR :Too many connections from your IP\r\n");
+		refuse(fd, tls, "ERROR :Too many connections from your IP\r\n");
 		return;
 	}
-	if ((c = client_new(fd, shown)) == NULL ||
+	if ((c = client_new(fd, shown, tls)) == NULL ||
 	    map_put(server.ips, shown, (void *)(n + 1)) == -1) {
 		pthread_mutex_unlock(&server.lock);
 		free(c);
-		refuse(fd, "ERROR :Server out of memory\r\n");
+		refuse(fd, tls, "ERROR :Server out of memory\r\n");
 		return;
 	}
 	if ((rc = pthread_create(&c->thread, attr, client_main, c)) != 0) {
@@ -412,7 +655,7 @@ accept_one(int lfd, pthread_attr_t *attr)
 		frame_free(&c->frame);
 		pthread_mutex_destroy(&c->out_lock);
 		free(c);
-		refuse(fd, "ERROR :Server full\r\n");
+		refuse(fd, tls, "ERROR :Server full\r\n");
 		return;
 	}
 	c->next = server.clients;
@@ -496,6 +739,7 @@ main(int argc, char *argv[])
 	pthread_t sigthread;
 	struct rlimit rl;
 	sigset_t set;
+	const char *gen_cert_dir = NULL;
 	int ch, i, n, rc, verbose = 0;
 
 	while ((ch = getopt_long(argc, argv, "hl:n:p:Vv", long_options,
@@ -505,8 +749,47 @@ main(int argc, char *argv[])
 			config.listen = optarg;
 			break;
 		case 'p':
-			number("--port", optarg, 1, 65535);
-			config.port = optarg;
+			number("--port", optarg, 0, 65535);
+			config.port = optarg[0] == '0' ? "0" : optarg;
+			break;
+		case OPT_NO_PLAIN:
+			config.port = "0";
+			break;
+		case OPT_TLS_PORT:
+			number("--tls-port", optarg, 1, 65535);
+			config.tls_port = optarg;
+			break;
+		case OPT_TLS_CERT:
+			config.tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			config.tls_key = optarg;
+			break;
+		case OPT_STS_DURATION:
+			config.sts_duration = (int)number("--sts-duration",
+			    optarg, 0, 365 * 86400);
+			break;
+		case OPT_GEN_CERT:
+			gen_cert_dir = optarg;
+			break;
+		case OPT_USER:
+			config.user = optarg;
+			break;
+		case OPT_FLOOD_BURST:
+			config.flood_burst = (unsigned)number("--flood-burst",
+			    optarg, 0, 1000000);
+			break;
+		case OPT_FLOOD_RATE:
+			config.flood_rate = (unsigned)number("--flood-rate",
+			    optarg, 0, 1000000);
+			break;
+		case OPT_THROTTLE:
+			config.throttle = (unsigned)number("--throttle",
+			    optarg, 0, 1000000);
+			break;
+		case OPT_RECVQ:
+			config.recvq = (size_t)number("--recvq", optarg, 1024,
+			    1LL << 30);
 			break;
 		case 'n':
 			if (optarg[0] == '\0' || strlen(optarg) >=
@@ -625,6 +908,31 @@ main(int argc, char *argv[])
 			    sizeof(config.server_name) - (size_t)n, ".local");
 		}
 	}
+	if (gen_cert_dir != NULL)
+		return gen_cert(gen_cert_dir);
+	if ((config.tls_cert == NULL) != (config.tls_key == NULL)) {
+		fprintf(stderr, "natterd: --tls-cert and --tls-key go "
+		    "together\n");
+		usage();
+	}
+	if (config.tls_port != NULL && config.tls_cert == NULL) {
+		fprintf(stderr, "natterd: --tls-port needs --tls-cert and "
+		    "--tls-key\n");
+		usage();
+	}
+	if (config.tls_cert != NULL && config.tls_port == NULL)
+		config.tls_port = "6697";
+	if (strcmp(config.port, "0") == 0 && config.tls_port == NULL) {
+		fprintf(stderr, "natterd: no port to listen on: --no-plain or "
+		    "--port 0 needs --tls-cert and --tls-key\n");
+		usage();
+	}
+	if (config.tls_port != NULL && strcmp(config.port,
+	    config.tls_port) == 0) {
+		fprintf(stderr, "natterd: --port and --tls-port are both "
+		    "%s\n", config.port);
+		usage();
+	}
 	log_init("natterd", verbose >= 2 ? LOG_LVL_TRACE :
 	    verbose == 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 
@@ -658,7 +966,9 @@ main(int argc, char *argv[])
 	sigdelset(&set, SIGUSR1);
 	/* The port first: "address already in use" is the likelier
 	 * mistake, and it must be the one line printed. */
+	tls_open();
 	open_listeners();
+	drop_privileges();
 	open_history();
 	log_listeners();
 	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
@@ -691,7 +1001,7 @@ main(int argc, char *argv[])
 			break;
 		for (i = 0; i < nlisteners; i++)
 			if (pfd[i].revents & POLLIN)
-				accept_one(listeners[i], &attr);
+				accept_one(listeners[i], listener_tls[i], &attr);
 	}
 
 	for (i = 0; i < nlisteners; i++)

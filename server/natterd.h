@@ -42,10 +42,12 @@
 #define TOPIC_MAX	390	/* TOPICLEN */
 #define AWAY_MAX	200	/* AWAYLEN */
 #define KICK_MAX	390	/* KICKLEN */
+#define QUIT_MAX	300	/* a QUIT reason, cut there when longer */
 #define KEY_MAX		23	/* channel key */
 #define ROOMS_PER_CLIENT 50	/* CHANLIMIT */
 #define BAN_LIST_MAX	100	/* MAXLIST */
 #define MSG_TARGETS_MAX	4	/* TARGMAX for PRIVMSG and NOTICE */
+#define KICK_TARGETS_MAX 4	/* TARGMAX for KICK: users per command */
 #define MODES_PER_LINE	4	/* MODES */
 #define WHOWAS_MAX	256	/* remembered nicks */
 #define OUT_LINE_MAX	1024	/* a formatted outgoing line, CRLF included */
@@ -99,10 +101,13 @@ struct outq {
 };
 
 struct room;
+struct ssl_st;
 
 struct client {
 	atomic_int	 refs;		/* own thread 1, plus each holder */
 	int		 fd;				/* [R] */
+	struct ssl_st	*ssl;		/* [T] NULL on a plain connection */
+	int		 tls;		/* [R] accepted on a TLS port */
 	pthread_t	 thread;			/* [S] set at accept */
 	char		 ip[HOST_MAX];			/* [R] numeric */
 	char		 host[HOST_MAX];		/* [R] shown host */
@@ -147,6 +152,14 @@ struct client {
 	struct timespec	 connected;			/* [T] monotonic */
 	struct timespec	 last_read;			/* [T] monotonic */
 	int		 ping_sent;			/* [T] awaiting PONG */
+	int		 tls_want_write;	/* [T] SSL_read needs POLLOUT */
+	/* Flood control: a token bucket of lines, and the input it has
+	 * not let through yet (the receive queue), heap only while used. */
+	double		 tokens;			/* [T] */
+	long long	 tokens_ms;	/* [T] monotonic ms of last refill */
+	char		*rq;				/* [T] */
+	size_t		 rqlen;				/* [T] */
+	int		 eof;		/* [T] peer closed; rq still to do */
 	char		*quit_reason;			/* [T] set by QUIT */
 };
 
@@ -218,6 +231,15 @@ struct config {
 	int		 history_lines;	/* replayed on JOIN */
 	int		 history_days;	/* 0: keep forever */
 	int		 history_max;	/* rows per target, 0: no limit */
+	const char	*tls_port;	/* NULL: no TLS listener */
+	const char	*tls_cert;
+	const char	*tls_key;
+	int		 sts_duration;	/* seconds; 0: no sts cap */
+	const char	*user;		/* --user: drop to it after binding */
+	unsigned	 flood_burst;	/* lines at once; 0: no flood control */
+	unsigned	 flood_rate;	/* lines a second after that */
+	size_t		 recvq;		/* bytes held back before Excess Flood */
+	unsigned	 throttle;	/* new connections per IP a minute */
 };
 
 struct whowas {
@@ -327,9 +349,17 @@ int		 client_flush(struct client *c);
 int		 client_flush_final(struct client *c);
 void		 outq_clear(struct outq *q);
 
+/* natterd.c */
+/* A new server-side SSL for fd from the current certificate, or NULL. */
+struct ssl_st	*tls_accept_new(int fd);
+/* Loads --tls-cert and --tls-key again; the old pair stays on error. */
+int		 tls_reload(void);
+
 /* client.c */
+/* The client the calling thread serves, NULL on other threads. */
+extern _Thread_local struct client *client_self;
 void		*client_main(void *);
-struct client	*client_new(int fd, const char *ip);
+struct client	*client_new(int fd, const char *ip, int tls);
 void		 client_free(struct client *c);
 /* Asks c's thread to close the connection with reason (ERROR line,
  * QUIT to shared rooms).  Safe from any thread; the first reason wins. */

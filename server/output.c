@@ -10,7 +10,8 @@
  * What the kernel does not take stays queued, and the recipient's own
  * thread, woken once, writes it when the socket is writable.  A client
  * whose unsent output would pass its SendQ is disconnected instead, so
- * one stalled reader never slows a room down.
+ * one stalled reader never slows a room down.  A TLS client's queue is
+ * written by its own thread only, which the others wake.
  *
  * Each queue is guarded by its client's out_lock (see natterd.h for the
  * lock order: server.lock, then out_lock).  A batch holds a reference
@@ -21,17 +22,22 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "log.h"
 #include "natterd.h"
 #include "utf8.h"
 
 #define OUTQ_IOV_MAX	64
+#define TLS_GATHER	4096	/* bytes of small lines per TLS record */
 
 struct buf *
 buf_new(size_t len)
@@ -207,6 +213,61 @@ outq_push_front(struct outq *q, struct buf *b)
  * until it consumes them.  Returns -1 on a write error, else 0 (output
  * may remain queued: the socket is full, or another thread is writing).
  */
+/*
+ * outq_write_locked for a TLS client, on its own thread (an SSL is not
+ * for two threads at once).  Small lines are gathered so that a record
+ * carries many; a retry after SSL_ERROR_WANT_WRITE starts with the same
+ * bytes and is never shorter, as OpenSSL requires.
+ */
+static int
+outq_write_tls_locked(struct client *c)
+{
+	char gather[TLS_GATHER];
+	struct outq *q = &c->q;
+	struct buf *b;
+	const char *p;
+	size_t len, take;
+	unsigned i;
+	int w, rc = 0, e;
+
+	c->writing = 1;
+	while (q->count > 0) {
+		b = q->ring[q->head];
+		if (b->len - q->off >= sizeof(gather)) {
+			p = b->data + q->off;
+			len = b->len - q->off;
+		} else {
+			len = 0;
+			for (i = 0; i < q->count && len < sizeof(gather); i++) {
+				b = q->ring[(q->head + i) % q->cap];
+				take = b->len - (i == 0 ? q->off : 0);
+				if (take > sizeof(gather) - len)
+					take = sizeof(gather) - len;
+				memcpy(gather + len, b->data + (i == 0 ?
+				    q->off : 0), take);
+				len += take;
+			}
+			p = gather;
+		}
+		pthread_mutex_unlock(&c->out_lock);
+		ERR_clear_error();
+		w = SSL_write(c->ssl, p, len > INT_MAX ? INT_MAX : (int)len);
+		e = w > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, w);
+		ERR_clear_error();
+		pthread_mutex_lock(&c->out_lock);
+		if (w <= 0) {
+			if (e != SSL_ERROR_WANT_WRITE &&
+			    e != SSL_ERROR_WANT_READ &&
+			    !(e == SSL_ERROR_SYSCALL && errno == EINTR))
+				rc = -1;
+			break;
+		}
+		outq_consume(q, (size_t)w);
+	}
+	c->writing = 0;
+	return rc;
+}
+
 static int
 outq_write_locked(struct client *c)
 {
@@ -220,6 +281,13 @@ outq_write_locked(struct client *c)
 
 	if (c->writing)
 		return 0;
+	if (c->tls) {
+		/* Others leave it to the owner, whom client_push wakes. */
+		if (c != client_self || c->ssl == NULL ||
+		    !SSL_is_init_finished(c->ssl))
+			return 0;
+		return outq_write_tls_locked(c);
+	}
 	c->writing = 1;
 	while (q->count > 0) {
 		n = q->count < OUTQ_IOV_MAX ? q->count : OUTQ_IOV_MAX;
@@ -342,7 +410,7 @@ batch_flush_self(struct client *c)
 	int err;
 
 	pthread_mutex_lock(&c->out_lock);
-	if (c->q.count == 0 && !c->writing) {
+	if (c->q.count == 0 && !c->writing && !c->tls) {
 		c->writing = 1;
 		pthread_mutex_unlock(&c->out_lock);
 		w = send(c->fd, batch.out, batch.outlen,

@@ -4,7 +4,7 @@
 #   bash tests/check.sh              all suites
 #   bash tests/check.sh unit man     only those suites
 #
-# Suites: unit, unit-asan, e2e, e2e-asan, e2e-tsan, man.  Each suite's output
+# Suites: unit, unit-asan, e2e, e2e-asan, e2e-tsan, man, fuzz.  Each suite's output
 # is shown and kept in build/test-logs/<suite>.log.  The last line is always
 # "total: N passed, N failed, N skipped"; the exit status is non-zero when
 # anything failed, or a suite crashed or reported no count (counted as one
@@ -17,7 +17,8 @@ cd "$(dirname "$0")/.." || exit 1
 LOGDIR=build/test-logs
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 E2E_TIMEOUT=${E2E_TIMEOUT:-1800}
-ALL_SUITES="unit unit-asan e2e e2e-asan e2e-tsan man"
+ALL_SUITES="unit unit-asan e2e e2e-asan e2e-tsan man fuzz"
+FUZZ_CHECK_SECONDS=${FUZZ_CHECK_SECONDS:-10}
 
 total_pass=0
 total_fail=0
@@ -220,6 +221,38 @@ suite_man() {
 		f=1
 	fi
 	add man "$p" "$f" 0
+}
+
+# suite_fuzz: each libFuzzer target (make fuzz builds them with clang)
+# for FUZZ_CHECK_SECONDS on a copy of its seed corpus; a target passes
+# when it finds nothing.  One test per target.
+suite_fuzz() {
+	local log=$LOGDIR/fuzz.log p=0 f=0 t corpus
+	: >"$log"
+	if ! make -s build/fuzz/fuzz_irc build/fuzz/fuzz_frame >>"$log" 2>&1; then
+		echo "-- cannot build the fuzz targets (clang and libclang-rt: make deps):" | tee -a "$log"
+		tail -n 20 "$log"
+		add fuzz 0 1 0
+		return
+	fi
+	for t in irc frame; do
+		corpus=build/fuzz/check-corpus-$t
+		rm -rf "$corpus" && mkdir -p "$corpus" &&
+		    cp -p tests/fuzz/corpus_$t/* "$corpus"/
+		echo "-- fuzz_$t for ${FUZZ_CHECK_SECONDS}s" | tee -a "$log"
+		if build/fuzz/fuzz_$t -max_total_time="$FUZZ_CHECK_SECONDS" \
+		    -max_len=9000 -print_final_stats=1 \
+		    -artifact_prefix=build/fuzz/check-$t- "$corpus" \
+		    >"$LOGDIR/fuzz.$t.log" 2>&1; then
+			echo "-- fuzz_$t: $(grep -E '^stat::number_of_executed_units' "$LOGDIR/fuzz.$t.log" | awk '{print $2}') runs, nothing found" | tee -a "$log"
+			p=$((p + 1))
+		else
+			echo "-- fuzz_$t FAILED; the input is in build/fuzz/check-$t-*:" | tee -a "$log"
+			tail -n 30 "$LOGDIR/fuzz.$t.log" | tee -a "$log"
+			f=$((f + 1))
+		fi
+	done
+	add fuzz "$p" "$f" 0
 }
 
 suites=${*:-$ALL_SUITES}

@@ -150,9 +150,11 @@ start_server() {
 			db=:memory:
 		fi
 		# slow runs with the default SendQ, to see stalled readers
-		# dropped at it; the others with room for any burst.
+		# dropped at it; the others with room for any burst.  No
+		# flood control or connection throttle, as the peers run.
 		"$NATTERD" -l 127.0.0.1 -p "$port" -n bench.test \
 		    --max-clients 20000 --max-per-ip 0 --db "$db" \
+		    --flood-burst 0 --throttle 0 \
 		    --sendq "$([ "${CUR_SCENARIO:-}" = slow ] && echo 262144 || echo 4194304)" \
 		    --ping-interval 3600 --ping-timeout 3600 \
 		    >>"$dir/log" 2>&1 &

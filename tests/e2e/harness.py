@@ -22,6 +22,7 @@ import select
 import shlex
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import tempfile
@@ -30,6 +31,12 @@ import time
 
 SERVER_NAME = "irc.test"
 HOST = "127.0.0.1"
+
+# Flags for tests that send faster than a person types (natterd's flood
+# control would delay them) or connect more often than its throttle
+# allows from one address.
+FULL_SPEED = ("--flood-burst", "0")
+NO_THROTTLE = ("--throttle", "0")
 
 # Markers of a sanitizer report in the server's stderr.
 SANITIZER_MARKERS = (
@@ -129,6 +136,16 @@ class Fixture:
     def command(self, *args):
         """The server command line (with the wrapper) for args."""
         return self.wrapper + [self.server_path] + [str(a) for a in args]
+
+    def tls_files(self, name="tls"):
+        """A self-signed certificate and key made by natterd --gen-cert
+        in the temp dir (one pair per name): (cert path, key path)."""
+        d = self.path(name)
+        crt, key = os.path.join(d, "natterd.crt"), os.path.join(d, "natterd.key")
+        if not os.path.exists(crt):
+            cp = self.run("-n", SERVER_NAME, "--gen-cert", d)
+            assert cp.returncode == 0, cp.stderr
+        return crt, key
 
     def run(self, *args, input=None, timeout=10):
         """Runs natterd with args to completion (CLI tests); returns the
@@ -254,9 +271,17 @@ class Server:
     """One natterd process: `natterd -l 127.0.0.1 -p PORT -n irc.test
     <flags>`, stderr to a log file in the fixture's temp dir."""
 
-    def __init__(self, fixture, *flags, start=True):
+    def __init__(self, fixture, *flags, start=True, tls=False):
+        """tls: also a TLS port (self.tls_port) with a certificate from
+        fixture.tls_files()."""
         self.f = fixture
         self.flags = [str(x) for x in flags]
+        self.tls_port = None
+        if tls:
+            crt, key = fixture.tls_files()
+            self.tls_port = free_port()
+            self.flags += ["--tls-port", str(self.tls_port), "--tls-cert",
+                           crt, "--tls-key", key]
         self.port = None
         self.proc = None
         self.argv = []
@@ -302,6 +327,8 @@ class Server:
                 self.returncode = self.proc.returncode
                 return False
             up = _listening(self.port)
+            if up and self.tls_port is not None:
+                up = _listening(self.tls_port)
             if up is None:      # no /proc: probe once with a connection
                 try:
                     socket.create_connection((HOST, self.port), 1).close()
@@ -391,8 +418,18 @@ class Client:
     delivered)."""
 
     def __init__(self, server, name=None, rcvbuf=None, auto_pong=True,
-                 connect=True, port=None, reader=True):
+                 connect=True, port=None, reader=True, tls=None):
+        """tls: an ssl.SSLContext (or True for one that checks nothing):
+        the connection is TLS, to port (the server's TLS port)."""
         self.server = server
+        if tls is True:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            tls.check_hostname = False
+            tls.verify_mode = ssl.CERT_NONE
+        self.tls = tls
+        # An SSL object is not for two threads at once: the reader and
+        # senders take turns, with the socket non-blocking.
+        self._io = threading.Lock()
         self.f = server.f
         self.name = name or self.f.unique("client")
         self.nick = self.name
@@ -418,7 +455,12 @@ class Client:
     def connect(self):
         self.sock.settimeout(scaled(5))
         self.sock.connect((HOST, self.port))
-        self.sock.settimeout(None)
+        if self.tls is not None:
+            self.sock = self.tls.wrap_socket(self.sock,
+                                             server_hostname="localhost")
+            self.sock.setblocking(False)
+        else:
+            self.sock.settimeout(None)
         if self._want_reader:
             self._wake = os.pipe()
             self._thread = threading.Thread(target=self._reader, daemon=True,
@@ -435,7 +477,19 @@ class Client:
 
     def send_raw(self, data):
         try:
-            self.sock.sendall(data)
+            if self.tls is None:
+                self.sock.sendall(data)
+                return
+            view = memoryview(data)
+            while view:
+                with self._io:
+                    try:
+                        n = self.sock.send(view)
+                    except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                        n = 0
+                view = view[n:]
+                if view and n == 0:
+                    select.select([], [self.sock], [], 0.05)
         except (OSError, AttributeError) as e:
             raise AssertionError("%s: send failed: %s" % (self.name, e))
 
@@ -450,13 +504,37 @@ class Client:
                 break
             if wake in r:
                 return
-            try:
-                data = sock.recv(65536)
-            except OSError:
-                data = b""
+            if self.tls is not None:
+                data = self._recv_tls(sock)
+                if data is None:
+                    continue
+            else:
+                try:
+                    data = sock.recv(65536)
+                except OSError:
+                    data = b""
             self._feed(data)
             if not data:
                 return
+
+    def _recv_tls(self, sock):
+        """What OpenSSL has, pending records included; None for nothing
+        yet, b"" at the end."""
+        data = b""
+        with self._io:
+            while True:
+                try:
+                    chunk = sock.recv(65536)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    break
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    return data or b""
+                data += chunk
+                if not sock.pending():
+                    break
+        return data or None
 
     def _feed(self, data):
         """Adds received bytes (b"" for EOF) under the lock."""

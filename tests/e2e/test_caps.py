@@ -6,7 +6,7 @@ checked for a client that enabled the cap and for one that did not."""
 
 import re
 
-from harness import Server, join, numeric, rx
+from harness import NO_THROTTLE, Server, join, numeric, rx
 
 CAPS = ("multi-prefix", "userhost-in-names", "away-notify", "invite-notify",
         "setname", "chghost")
@@ -198,7 +198,7 @@ def test_userhost_in_names_on_join(f):
 
 
 def test_userhost_in_names_splits_long_lists(f):
-    s = Server(f)
+    s = Server(f, *NO_THROTTLE)
     nicks = ["user%02d" % i for i in range(30)]
     users = [s.user(n) for n in nicks]
     for u in users:

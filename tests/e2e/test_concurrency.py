@@ -4,14 +4,14 @@ one nick or one new room have exactly one winner.  Mostly for TSan."""
 import re
 import threading
 
-from harness import Server, join, numeric, rx
+from harness import FULL_SPEED, Server, join, numeric, rx
 
 N_CLIENTS = 8
 PER_CLIENT = 100
 
 
 def test_room_chatter_all_delivered_in_order(f):
-    s = Server(f)
+    s = Server(f, *FULL_SPEED)
     users = [s.user("u%d" % i) for i in range(N_CLIENTS)]
     join(*users, room="#busy")
     for u in users:                       # consume the later JOINs

@@ -3,7 +3,7 @@ list and mode-count limits, length limits."""
 
 import re
 
-from harness import Server, join, numeric, rx
+from harness import FULL_SPEED, Server, join, numeric, rx
 
 BAD = b"\xff\xfe\xc3("          # not UTF-8
 
@@ -95,7 +95,7 @@ def test_room_casemapping(f):
 
 
 def test_ban_list_full(f):
-    s = Server(f)
+    s = Server(f, *FULL_SPEED)
     a = s.user("alice")
     a.join("#bans")
     for i in range(0, 100, 4):
@@ -140,7 +140,7 @@ def test_kick_reason_length(f):
 
 
 def test_part_and_rejoin_many_times(f):
-    s = Server(f)
+    s = Server(f, *FULL_SPEED)
     a, b = s.user("alice"), s.user("bob")
     a.join("#flip")
     for i in range(50):

@@ -11,7 +11,7 @@ import re
 import sqlite3
 import time
 
-from harness import Server, free_port, join, numeric, rx, scaled
+from harness import FULL_SPEED, Server, free_port, join, numeric, rx, scaled
 
 LS = (":irc.test CAP * LS :away-notify batch cap-notify draft/chathistory "
       "chghost echo-message extended-join invite-notify labeled-response message-tags "
@@ -572,7 +572,7 @@ def test_chathistory_unknown_msgid_is_empty(f):
 
 
 def test_chathistory_limit_capped_at_100(f):
-    s = Server(f)
+    s = Server(f, *FULL_SPEED)
     obs = v3(s, "obs", *TAGS3)
     a = s.user("alice")
     join(obs, a, room="#r")
@@ -592,7 +592,7 @@ def test_chathistory_limit_capped_at_100(f):
 
 
 def test_replay_default_50_lines(f):
-    s = Server(f)
+    s = Server(f, *FULL_SPEED)
     a = s.user("alice")
     a.join("#r")
     a.send_raw(b"".join(b"PRIVMSG #r :n%d\r\n" % i for i in range(60)))
@@ -1132,7 +1132,7 @@ def test_db_corrupt(f):
     assert "corrupt.db" in line, line
     # A real SQLite file damaged in its middle.
     path = f.path("damaged.db")
-    s = Server(f, "--db", path)
+    s = Server(f, "--db", path, *FULL_SPEED)
     a = s.user("alice")
     a.join("#r")
     a.send_raw(b"".join(b"PRIVMSG #r :%d\r\n" % i for i in range(300)))

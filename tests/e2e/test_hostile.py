@@ -1,4 +1,4 @@
-"""Hostile input, table-driven: 91 rows of bad or abusive input.
+"""Hostile input, table-driven: 99 rows of bad or abusive input.
 
 Each row of HOSTILE is sent by a client "evil" (registered and in #room
 unless the row is about registration) to a server where two well-behaved
@@ -16,9 +16,11 @@ The rows cover overlong lines, NUL, lone CR and bare LF, invalid UTF-8,
 tags, a 1,000-byte nick, ":" alone, tags over 8191 bytes, unterminated
 tag escapes, binary garbage, a real TLS ClientHello on the plain port,
 half-closed sockets, 3,000 JOINs, a flood of 5,000 PRIVMSGs, and odd uses
-of MODE, KICK, WHO, PASS, USER, NICK, QUIT, PING and PONG.  A plain line
-on a TLS port is not here: natterd has no TLS listener yet, and that row
-comes with it.
+of MODE, KICK, WHO, PASS, USER, NICK, QUIT, PING and PONG.  The server
+also has a TLS port: a plain IRC line and an HTTP request sent to it,
+and bad input over TLS, have rows too (test_tls.py and test_flood.py
+cover handshakes and flood control, which is off here: the table sends
+at full speed).
 
 The replies to garbage and to the ClientHello (whose random fields change
 every run) are worked out by natterd_replies(), which follows natterd's
@@ -33,7 +35,8 @@ import socket
 import ssl
 import time
 
-from harness import Server, join, numeric, rx, scaled, timeout
+from harness import (FULL_SPEED, NO_THROTTLE, Server, join, numeric, rx,
+                     scaled, timeout)
 
 EVIL = "evil!evil@127.0.0.1"
 BYE = ":%s QUIT :Quit: bye" % EVIL
@@ -177,20 +180,23 @@ def hello_case():
 
 Case = collections.namedtuple(
     "Case", "name data reply room gone register closes half_close "
-            "pieces max_seconds")
+            "pieces max_seconds via")
 
 
 def case(name, data, reply=(), room=(), gone=None, register=True,
-         closes=False, half_close=False, pieces=1, max_seconds=None):
+         closes=False, half_close=False, pieces=1, max_seconds=None,
+         via="plain"):
     """One row.  reply: the lines evil gets (before the PONG, or before
     EOF when closes).  room: what watcher and talker see from evil while
     the row runs; gone: how evil's leaving shows in #room (default: the
     QUIT of the "QUIT :bye" that ends a row evil survives).  pieces: data
-    is sent in that many writes, talker speaking after each."""
+    is sent in that many writes, talker speaking after each.  via: how
+    evil connects: "plain", "tls" (to the TLS port, over TLS) or
+    "plain-to-tls" (plain text to the TLS port)."""
     if gone is None:
         gone = [BYE] if register and not closes and not half_close else []
     return Case(name, data, list(reply), list(room), list(gone), register,
-                closes or half_close, half_close, pieces, max_seconds)
+                closes or half_close, half_close, pieces, max_seconds, via)
 
 
 def _letters(n):
@@ -351,7 +357,7 @@ def build_table():
     add(case("five targets, the same room", b"PRIVMSG "
              + b",".join([b"#room"] * 5) + b" :five\r\n",
              [numeric("407", "evil", "#room :Too many targets, the limit is 4")],
-             room=[said("five")] * 4))
+             room=[said("five")]))
     add(case("JOIN list with empty and odd names",
              b"JOIN #a1,,#,#a\x07b,nohash,#" + b"x" * 60 + b"\r\n",
              joined("#a1") + joined("#") + [
@@ -400,11 +406,16 @@ def build_table():
              + b"\r\n"))
     add(case("KICK with 250 targets, not an op",
              b"KICK #room " + b",".join([b"a"] * 250) + b"\r\n", [NOT_OP]))
-    # TARGMAX says KICK:1, yet each target is tried (see the report).
+    # TARGMAX says KICK:4: four are tried, the fifth gets 407.
     add(case("KICK with 250 targets in an own room",
              b"JOIN #own\r\nKICK #own " + b",".join([b"a"] * 250) + b"\r\n",
              joined("#own") + [numeric("401", "evil",
-                                       "a :No such nick/channel")] * 250))
+                                       "a :No such nick/channel")] * 4
+             + [numeric("407", "evil", "a :Too many targets, the limit "
+                                       "is 4")]))
+    add(case("PRIVMSG to one room named three ways",
+             b"PRIVMSG #room,#ROOM,#room :once\r\n", room=[said("once")]))
+
     add(case("WHO with a backtracking mask",
              b"WHO " + b"*a" * 200 + b"*b\r\n",
              [numeric("315", "evil", "%s*b :End of WHO list" % ("*a" * 200))],
@@ -421,9 +432,10 @@ def build_table():
               ":Messages could not be retrieved"]))
 
     # --- leaving ---
+    # Cut at 300 bytes, so the relayed QUIT stays within 512.
     add(case("QUIT with a 480-byte reason", b"QUIT :" + b"q" * 480 + b"\r\n",
-             [CLOSED % ("Quit: " + "q" * 480)],
-             room=[":%s QUIT :Quit: %s" % (EVIL, "q" * 480)], closes=True))
+             [CLOSED % ("Quit: " + "q" * 300)],
+             room=[":%s QUIT :Quit: %s" % (EVIL, "q" * 300)], closes=True))
     add(case("half-closed after a message",
              b"PRIVMSG #room :last words\r\n",
              [CLOSED % "Connection closed"],
@@ -440,6 +452,29 @@ def build_table():
              b"NICK x\r\nPING :y\r\n",
              [":irc.test PONG irc.test :y", CLOSED % "Connection closed"],
              register=False, half_close=True))
+
+    # --- the TLS port ---
+    misdialed = rx(r"ERROR :Closing Link: 127\.0\.0\.1 \(This port speaks "
+                   r"TLS only; use TLS, or the plain port \d+\)")
+    add(case("plain IRC line on the TLS port",
+             b"NICK evil\r\nUSER evil 0 * :e\r\n", [misdialed],
+             register=False, closes=True, via="plain-to-tls"))
+    add(case("HTTP request on the TLS port",
+             b"GET / HTTP/1.1\r\nHost: irc.test\r\n\r\n", [misdialed],
+             register=False, closes=True, via="plain-to-tls"))
+    add(case("TLS: overlong line", b"PRIVMSG #room :" + b"t" * 600 + b"\r\n",
+             [TOO_LONG], via="tls"))
+    add(case("TLS: invalid UTF-8", b"PRIVMSG #room :\xff\xfe\r\n",
+             [FAIL_UTF8 % "PRIVMSG"], via="tls"))
+    add(case("TLS: NUL inside a line", b"PRIVMSG #room :a\x00b\r\n", [NUL],
+             via="tls"))
+    add(case("TLS: 600 JOINs and PARTs in one write",
+             b"".join(b"JOIN #t%d\r\nPART #t%d\r\n" % (i, i)
+                      for i in range(300)),
+             [l for i in range(300) for l in joined("#t%d" % i) +
+              [":%s PART #t%d" % (EVIL, i)]], via="tls"))
+    add(case("TLS: a message reaches the plain-text room",
+             b"PRIVMSG #room :sealed\r\n", room=[said("sealed")], via="tls"))
 
     # --- flood ---
     # natterd has no flood control yet: all 5,000 go through, in order.
@@ -486,7 +521,12 @@ def run_row(s, watcher, talker, n, row):
         talker.send("PRIVMSG #room :" + line)
         talker_said.append(":talker!talker@127.0.0.1 PRIVMSG #room :" + line)
 
-    evil = s.client("evil")
+    if row.via == "tls":
+        evil = s.client("evil", port=s.tls_port, tls=True)
+    elif row.via == "plain-to-tls":
+        evil = s.client("evil", port=s.tls_port)
+    else:
+        evil = s.client("evil")
     if row.register:
         evil.register("evil")
         evil.join("#room")
@@ -536,7 +576,8 @@ def run_row(s, watcher, talker, n, row):
 
 def run_table(f, rows):
     s = Server(f, "--db", ":memory:", "--history-lines", "0",
-               "--sendq", "4194304")
+               "--sendq", "4194304", *FULL_SPEED,
+               *NO_THROTTLE, tls=True)
     watcher, talker = s.user("watcher"), s.user("talker")
     join(watcher, talker, room="#room")
     failures = []

@@ -495,3 +495,13 @@ def test_invite_errors(f):
     b.expect(":alice!alice@127.0.0.1 MODE #room +i")
     b.send("INVITE carol #room")
     b.expect(numeric("482", "bob", "#room :You're not channel operator"))
+
+
+def test_privmsg_duplicate_targets_get_one_copy(f):
+    s = Server(f)
+    a, b = s.user("alice"), s.user("bob")
+    a.send("PRIVMSG bob,BOB,Bob :just once")
+    a.send("PRIVMSG bob :marker")
+    got = b.read_until(":alice!alice@127.0.0.1 PRIVMSG bob :marker")
+    assert got == [":alice!alice@127.0.0.1 PRIVMSG bob :just once",
+                   ":alice!alice@127.0.0.1 PRIVMSG bob :marker"], got

@@ -19,7 +19,7 @@ that refuses for the wrong reason cannot pass.
 import collections
 import re
 
-from harness import Server, numeric
+from harness import FULL_SPEED, Server, numeric
 
 USERS = ("alice", "bob", "carol", "eve")
 ANY = re.compile(".*")
@@ -268,7 +268,8 @@ def run_row(clients, n, r):
 
 
 def test_permissions(f):
-    s = Server(f, "--db", ":memory:", "--history-lines", "0")
+    s = Server(f, "--db", ":memory:", "--history-lines", "0",
+               *FULL_SPEED)
     clients = {nick: s.user(nick) for nick in USERS}
     failures = []
     for n, r in enumerate(PERMISSIONS, 1):

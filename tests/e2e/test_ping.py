@@ -3,7 +3,7 @@
 import re
 import time
 
-from harness import Server, join, numeric, rx, slow
+from harness import FULL_SPEED, Server, join, numeric, rx, slow
 
 
 def test_ping_pong(f):
@@ -31,7 +31,7 @@ def test_pong_from_client_is_silent(f):
 
 
 def test_pipelined_commands_keep_order(f):
-    s = Server(f)
+    s = Server(f, *FULL_SPEED)
     a = s.user("alice")
     a.send_raw(b"".join(b"PING n%d\r\n" % i for i in range(200)))
     for i in range(200):

@@ -6,7 +6,7 @@ import re
 import threading
 import time
 
-from harness import Server, join, numeric, rx, slow
+from harness import FULL_SPEED, Server, join, numeric, rx, slow
 
 # natterd fixes each socket's kernel send buffer (about 128 KiB), so the
 # SendQ fills once that is full: the flooder goes on in batches until the
@@ -40,7 +40,7 @@ def flood(client, room, count, errors, stop=None, sent=None, acked=None):
 
 @slow
 def test_sendq_drops_stalled_reader_only(f):
-    s = Server(f, "--sendq", "20000")
+    s = Server(f, "--sendq", "20000", *FULL_SPEED)
     sender, reader = s.user("flooder"), s.user("reader")
     x = s.client("x", rcvbuf=4096, reader=False)
     x.register("x")
@@ -98,7 +98,7 @@ def test_rst_while_sending_no_sigpipe(f):
     # The watcher reads from Python while 2000 long lines arrive at full
     # speed: a SendQ with room for all of them keeps it from being the
     # one dropped.
-    s = Server(f, "--sendq", "4194304")
+    s = Server(f, "--sendq", "4194304", *FULL_SPEED)
     sender, watcher = s.user("sender"), s.user("watcher")
     join(sender, watcher, room="#rst")
     for round_ in range(4):

@@ -7,7 +7,7 @@ import re
 import subprocess
 import time
 
-from harness import Server, prefix, rx, scaled, timeout
+from harness import FULL_SPEED, Server, prefix, rx, scaled, timeout
 from tmuxlib import (NATTER, STAMP, FixedPortServer, Ngircd, Tmux,
                      cpu_seconds, need_natter, width)
 
@@ -213,7 +213,7 @@ def test_tui_utf8_round_trip_and_columns(f):
 
 
 def test_tui_resize_redraws(f):
-    s = Server(f)
+    s = Server(f, *FULL_SPEED)
     bob = raw_in_room(s, "bob", "#lobby")
     with Tmux(f) as t:
         a = t.natter("alice", s.port, "-j", "lobby")
@@ -259,7 +259,7 @@ def test_tui_resize_redraws(f):
 
 
 def test_tui_scrollback(f):
-    s = Server(f)
+    s = Server(f, *FULL_SPEED)
     bob = raw_in_room(s, "bob", "#lobby")
     with Tmux(f) as t:
         a = t.natter("alice", s.port, "-j", "lobby")
