@@ -28,6 +28,7 @@
 #include <grp.h>
 #include <pwd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include "log.h"
@@ -738,7 +739,8 @@ main(int argc, char *argv[])
 	pthread_attr_t attr;
 	pthread_t sigthread;
 	struct rlimit rl;
-	sigset_t set;
+	/* Static: the signal thread reads it after main() returns. */
+	static sigset_t set;
 	const char *gen_cert_dir = NULL;
 	int ch, i, n, rc, verbose = 0;
 
@@ -749,8 +751,8 @@ main(int argc, char *argv[])
 			config.listen = optarg;
 			break;
 		case 'p':
-			number("--port", optarg, 0, 65535);
-			config.port = optarg[0] == '0' ? "0" : optarg;
+			config.port = number("--port", optarg, 0, 65535) == 0 ?
+			    "0" : optarg;
 			break;
 		case OPT_NO_PLAIN:
 			config.port = "0";
@@ -933,6 +935,9 @@ main(int argc, char *argv[])
 		    "%s\n", config.port);
 		usage();
 	}
+	/* Detached client threads may still be closing at exit: no
+	 * OpenSSL clean-up under their feet. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	log_init("natterd", verbose >= 2 ? LOG_LVL_TRACE :
 	    verbose == 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 

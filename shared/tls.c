@@ -27,20 +27,30 @@
 void
 tls_error(char *why, size_t whylen, const char *what)
 {
-	unsigned long e;
+	unsigned long e, last = 0, sys = 0;
+	const char *reason;
 	char buf[256];
 
-	if ((e = ERR_peek_last_error()) != 0) {
-		ERR_error_string_n(e, buf, sizeof(buf));
-		/* "error:0A000086:SSL routines::certificate verify failed" */
-		const char *reason = ERR_reason_error_string(e);
-		snprintf(why, whylen, "%s: %s", what, reason != NULL ? reason :
-		    buf);
+	/* OpenSSL 3 files a failed fopen() as a system error followed by
+	 * "system lib": the first says what went wrong. */
+	while ((e = ERR_get_error()) != 0) {
+		if (ERR_SYSTEM_ERROR(e) && sys == 0)
+			sys = e;
+		last = e;
+	}
+	if (sys != 0)
+		snprintf(why, whylen, "%s: %s", what,
+		    strerror(ERR_GET_REASON(sys)));
+	else if (last != 0) {
+		if ((reason = ERR_reason_error_string(last)) == NULL) {
+			ERR_error_string_n(last, buf, sizeof(buf));
+			reason = buf;
+		}
+		snprintf(why, whylen, "%s: %s", what, reason);
 	} else if (errno != 0)
 		snprintf(why, whylen, "%s: %s", what, strerror(errno));
 	else
 		snprintf(why, whylen, "%s failed", what);
-	ERR_clear_error();
 }
 
 int

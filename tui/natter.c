@@ -21,12 +21,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "casemap.h"
 #include "irc.h"
 #include "natter.h"
+#include "tls.h"
+
+#define TLS_PORT	6697	/* IRC over TLS (RFC 7194): TLS by default */
 
 /* Guarded by ui_lock. */
 static struct session	 sess;
@@ -54,24 +60,23 @@ struct chatlog {
 	char		*text;
 };
 
+#define USAGE	"usage: natter [-hV] [-j rooms] [-n nick] [-p port] " \
+		"[--log-dir dir] [--no-color]\n" \
+		"              [--password pass] [--realname name] " \
+		"[TLS options] [host[:port]]\n"
+
 static _Noreturn void
 usage(void)
 {
-	fprintf(stderr, "usage: natter [-hV] [-j rooms] [-n nick] [-p port] "
-	    "[--log-dir dir] [--no-color]\n"
-	    "              [--password pass] [--realname name] "
-	    "[host[:port]]\n");
+	fprintf(stderr, "%s", USAGE);
 	exit(2);
 }
 
 static void
 help(void)
 {
-	printf("usage: natter [-hV] [-j rooms] [-n nick] [-p port] "
-	    "[--log-dir dir] [--no-color]\n"
-	    "              [--password pass] [--realname name] "
-	    "[host[:port]]\n"
-	    "\n"
+	printf("%s", USAGE);
+	printf("\n"
 	    "Connects to an IRC server (default 127.0.0.1 port 6667).\n"
 	    "\n"
 	    "  -n, --nick NICK       nickname (default: $USER, else natter)\n"
@@ -89,7 +94,32 @@ help(void)
 	    "DIR/<window>.log\n"
 	    "                        (default: no logs)\n"
 	    "  -h, --help            print this help and exit\n"
-	    "  -V, --version         print the version and exit\n");
+	    "  -V, --version         print the version and exit\n"
+	    "\n"
+	    "TLS options (any --tls-* option implies --tls):\n"
+	    "      --tls             connect with TLS (default: only on port "
+	    "6697)\n"
+	    "      --no-tls          plain text, even on port 6697\n"
+	    "      --tls-ca FILE     verify the server against the CA "
+	    "certificates in\n"
+	    "                        FILE (default: the system CA store)\n"
+	    "      --tls-fingerprint SHA256\n"
+	    "                        accept only the certificate with this "
+	    "SHA-256\n"
+	    "                        fingerprint (hex, colons optional)\n"
+	    "      --tls-insecure    accept any certificate: encrypted, but "
+	    "anyone on\n"
+	    "                        the path could pose as the server\n"
+	    "      --tls-cert FILE   client certificate (PEM), with "
+	    "--tls-key\n"
+	    "      --tls-key FILE    the client certificate's key (PEM)\n"
+	    "\n"
+	    "A certificate that cannot be verified is shown with its "
+	    "fingerprint and,\n"
+	    "if you trust it, remembered in "
+	    "$XDG_CONFIG_HOME/natter/known_servers\n"
+	    "(default ~/.config/natter/known_servers); a changed one is "
+	    "refused.\n");
 }
 
 /* --- chat logs --- */
@@ -299,6 +329,32 @@ queue_all_locked(struct outbox *ob, const struct cmd_result *r)
 	return 0;
 }
 
+/* An answer to "Trust this certificate ...?": yes or no. */
+static void
+answer_locked(const char *text)
+{
+	char word[8];
+	size_t n;
+
+	while (*text == ' ')
+		text++;
+	n = strcspn(text, " ");
+	if (n < sizeof(word) && text[n + strspn(text + n, " ")] == '\0') {
+		memcpy(word, text, n);
+		word[n] = '\0';
+		if (strcasecmp(word, "yes") == 0) {
+			net_answer_locked(1);
+			return;
+		}
+		if (strcasecmp(word, "no") == 0) {
+			net_answer_locked(0);
+			return;
+		}
+	}
+	say_locked(&sess, sess.wins.cur, LINE_ERROR,
+	    "Type yes or no (or /quit to leave).");
+}
+
 /* What the user entered (ui_line_cb, ui_lock held). */
 static void
 input_line_locked(const char *text, void *arg)
@@ -309,6 +365,12 @@ input_line_locked(const char *text, void *arg)
 	char *p, *nl;
 	int i;
 
+	/* While a certificate waits for the user's word, a line that is
+	 * not a command answers; nothing goes to the server. */
+	if (net_asking_locked() && text[0] != '/') {
+		answer_locked(text);
+		return;
+	}
 	cmd_parse(text, w->kind == WIN_STATUS ? NULL : w->name, &r);
 	switch (r.action) {
 	case CMD_NONE:
@@ -523,6 +585,51 @@ valid_port(const char *s)
 	    n <= 65535;
 }
 
+/* Exits 1 unless path can be read (OpenSSL would only say "system
+ * lib"). */
+static void
+readable(const char *flag, const char *path)
+{
+	FILE *f;
+
+	if (path == NULL)
+		return;
+	if ((f = fopen(path, "re")) == NULL) {
+		fprintf(stderr, "natter: %s %s: %s\n", flag, path,
+		    strerror(errno));
+		exit(1);
+	}
+	fclose(f);
+}
+
+/* Long-only TLS flags. */
+enum {
+	OPT_TLS = 256,
+	OPT_NO_TLS,
+	OPT_TLS_CA,
+	OPT_TLS_FINGERPRINT,
+	OPT_TLS_INSECURE,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY
+};
+
+/* One clear line, then the usage. */
+static _Noreturn void
+usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static _Noreturn void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "natter: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	usage();
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -535,20 +642,34 @@ main(int argc, char *argv[])
 		{ "no-color", no_argument, NULL, 'C' },
 		{ "no-colour", no_argument, NULL, 'C' },
 		{ "log-dir", required_argument, NULL, 'L' },
+		{ "tls", no_argument, NULL, OPT_TLS },
+		{ "no-tls", no_argument, NULL, OPT_NO_TLS },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+		{ "tls-fingerprint", required_argument, NULL,
+		    OPT_TLS_FINGERPRINT },
+		{ "tls-insecure", no_argument, NULL, OPT_TLS_INSECURE },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char hostbuf[256], label[300], *p;
+	static char fingerprint[TLS_FP_LEN + 1], pinfile[PATH_MAX];
+	char hostbuf[256], label[320], why[PATH_MAX + 256], *p;
 	const char *nick = NULL, *realname = NULL, *password = NULL;
 	const char *host = "127.0.0.1", *port = NULL, *hostport = "6667";
-	const char *user;
+	const char *user, *tls_flag = NULL;
+	struct net_tls tls;
 	sigset_t set;
 	pthread_t input;
-	int ch, colour = 1, sig, rc;
+	int ch, colour = 1, sig, rc, want_tls = 0, no_tls = 0;
 
+	/* No OpenSSL clean-up at exit: exit() runs while the input
+	 * thread may still be about, and there is nothing to flush. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	setlocale(LC_ALL, "");
 	session_init(&sess);
+	memset(&tls, 0, sizeof(tls));
 	while ((ch = getopt_long(argc, argv, "hVn:j:p:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
@@ -583,6 +704,37 @@ main(int argc, char *argv[])
 			break;
 		case 'L':
 			log_dir = optarg;
+			break;
+		case OPT_TLS:
+			want_tls = 1;
+			break;
+		case OPT_NO_TLS:
+			no_tls = 1;
+			break;
+		case OPT_TLS_CA:
+			tls.cafile = optarg;
+			tls_flag = "--tls-ca";
+			break;
+		case OPT_TLS_FINGERPRINT:
+			if (tls_fingerprint_parse(optarg, fingerprint,
+			    sizeof(fingerprint)) == -1)
+				usage_error("%s: not a SHA-256 fingerprint "
+				    "(64 hex digits, colons optional)",
+				    optarg);
+			tls.fingerprint = fingerprint;
+			tls_flag = "--tls-fingerprint";
+			break;
+		case OPT_TLS_INSECURE:
+			tls.insecure = 1;
+			tls_flag = "--tls-insecure";
+			break;
+		case OPT_TLS_CERT:
+			tls.cert = optarg;
+			tls_flag = "--tls-cert";
+			break;
+		case OPT_TLS_KEY:
+			tls.key = optarg;
+			tls_flag = "--tls-key";
 			break;
 		case 'h':
 			help();
@@ -621,6 +773,35 @@ main(int argc, char *argv[])
 	}
 	if (port == NULL)
 		port = hostport;
+	if (no_tls && want_tls)
+		usage_error("--tls and --no-tls cannot be used together");
+	if (no_tls && tls_flag != NULL)
+		usage_error("--no-tls and %s cannot be used together",
+		    tls_flag);
+	if (tls.insecure && tls.fingerprint != NULL)
+		usage_error("--tls-insecure and --tls-fingerprint cannot be "
+		    "used together");
+	if (tls.insecure && tls.cafile != NULL)
+		usage_error("--tls-insecure and --tls-ca cannot be used "
+		    "together");
+	if (tls.cert != NULL && tls.key == NULL)
+		usage_error("--tls-cert needs --tls-key");
+	if (tls.key != NULL && tls.cert == NULL)
+		usage_error("--tls-key needs --tls-cert");
+	tls.on = !no_tls && (want_tls || tls_flag != NULL ||
+	    strtol(port, NULL, 10) == TLS_PORT);
+	if (tls.on && pin_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"),
+	    pinfile, sizeof(pinfile)) == 0)
+		tls.pinfile = pinfile;
+	/* A CA file or key that cannot be read stops us here, before
+	 * the screen is taken. */
+	readable("--tls-ca", tls.cafile);
+	readable("--tls-cert", tls.cert);
+	readable("--tls-key", tls.key);
+	if (net_tls_init(&tls, why, sizeof(why)) == -1) {
+		fprintf(stderr, "natter: %s\n", why);
+		exit(1);
+	}
 	if (nick == NULL) {
 		user = getenv("USER");
 		nick = user != NULL && casemap_valid_nick(user, NICK_MAX) ?
@@ -671,8 +852,8 @@ main(int argc, char *argv[])
 		snprintf(label, sizeof(label), "%s:%s", host, port);
 	ui_lock();
 	ui_set_server_locked(label);
-	say_locked(&sess, 0, LINE_INFO, "%s: connecting to %s as %s",
-	    NATTER_VERSION, label, sess.nick);
+	say_locked(&sess, 0, LINE_INFO, "%s: connecting to %s%s as %s",
+	    NATTER_VERSION, label, tls.on ? " with TLS" : "", sess.nick);
 	ui_draw_locked(&sess, &edit);
 	ui_unlock();
 

@@ -9,7 +9,8 @@
  *
  * Everything above the "ui.c" banner is plain C with no curses, tested
  * by cmocka (tests/test_edit.c, test_wrap.c, test_scroll.c, test_cmd.c,
- * test_complete.c, test_window.c, test_mirc.c, test_handle.c).
+ * test_complete.c, test_window.c, test_mirc.c, test_handle.c,
+ * test_pin.c).
  */
 #ifndef NATTER_H
 #define NATTER_H
@@ -320,6 +321,8 @@ struct session {
 	int		 nrooms;
 	int		 bell;		/* set when a highlight should ring */
 	int		 dirty;		/* the screen needs a redraw */
+	char		 link[24];	/* "TLS", "TLS unchecked" while
+					   connected over TLS; "" else */
 	char		*log_dir;	/* NULL: no logs */
 	int		 nregistered;	/* 001s seen: > 1 after a reconnect */
 	unsigned	 caps;		/* CAP_* the server ACKed */
@@ -374,6 +377,40 @@ int	 mentions(const char *text, const char *nick);
 /* A stable colour index 0..n-1 for nick. */
 int	 nick_colour(const char *nick, int n);
 
+/* --- pin.c: known_servers, the TLS certificates the user trusts --- */
+#define PIN_FP_LEN	95	/* "AB:CD:...", SHA-256 (TLS_FP_LEN) */
+#define PIN_KEY_MAX	300	/* "host:port" or "[addr]:port" */
+
+enum pin_status {
+	PIN_ERROR = -1,		/* the file could not be read */
+	PIN_NONE,		/* no line for the server */
+	PIN_MATCH,		/* a line for it holds this fingerprint */
+	PIN_CHANGED		/* its lines hold other fingerprints only */
+};
+
+/* The pin file: xdg/natter/known_servers when xdg ($XDG_CONFIG_HOME)
+ * is an absolute path, else home/.config/natter/known_servers; -1 if
+ * neither is usable or the path does not fit. */
+int	 pin_path(const char *xdg, const char *home, char *out,
+	    size_t outlen);
+/* The server's key: "host:port" in lower case, "[addr]:port" for an
+ * IPv6 address; -1 if it does not fit. */
+int	 pin_key(const char *host, const char *port, char *out,
+	    size_t outlen);
+/*
+ * Looks key up in the pin file at path (a missing file holds no pins)
+ * for fp, a canonical fingerprint (tls_fingerprint).  PIN_MATCH sets
+ * *line to the matching line; PIN_CHANGED sets *line and pinned to the
+ * first line for key.  PIN_ERROR fills why.
+ */
+enum pin_status	 pin_check(const char *path, const char *key,
+	    const char *fp, int *line, char *pinned, size_t pinnedlen,
+	    char *why, size_t whylen);
+/* Appends "key SHA256:fp", creating missing directories (0700) and the
+ * file (0600).  Returns the new line's number, or -1 with why. */
+int	 pin_add(const char *path, const char *key, const char *fp,
+	    char *why, size_t whylen);
+
 /* ui.c: the only file that includes curses.  ui_lock guards every
  * curses call and the model above; the *_locked functions expect it
  * held. */
@@ -399,9 +436,29 @@ void	 ui_bell_locked(void);
 int	 ui_keys_locked(struct session *, struct edit *, struct complete *,
 	    ui_line_cb *cb, void *arg);
 
-/* net.c: the message thread (socket, reading, reconnect). */
+/* net.c: the message thread (socket, TLS, reading, reconnect). */
+struct net_tls {
+	int		 on;		/* connect with TLS */
+	int		 insecure;	/* --tls-insecure: no checks at all */
+	const char	*cafile;	/* --tls-ca; NULL: the system store */
+	const char	*cert;		/* --tls-cert and --tls-key, or NULL */
+	const char	*key;
+	const char	*fingerprint;	/* --tls-fingerprint, canonical */
+	const char	*pinfile;	/* known_servers; NULL: none */
+};
+
 void	 net_init(struct session *, struct edit *, const char *host,
 	    const char *port);
+/* The TLS settings (copied; the strings must outlive the thread), set
+ * before net_start: 0, or -1 with why when the context cannot be made
+ * (an unreadable CA file or key, say). */
+int	 net_tls_init(const struct net_tls *, char *why, size_t whylen);
+/* 1 while the message thread waits for the user to say whether to
+ * trust a certificate; the next line typed answers
+ * (net_answer_locked). */
+int	 net_asking_locked(void);
+/* The answer: 1 trust it, 0 do not. */
+void	 net_answer_locked(int yes);
 /* Starts the message thread; -1 on failure. */
 int	 net_start(void);
 /* Closes the connection (after sending what is queued) and joins the

@@ -1,18 +1,33 @@
 /*
  * net.c: the message thread.  It owns the socket: connects (again, with
- * backoff, when the connection is lost), registers, reads, applies each
- * line to the model with handle_line under ui_lock, draws, and sends
- * what handle_line asked for once the lock is released.
+ * backoff, when the connection is lost), speaks TLS when asked (the
+ * handshake, then the trust decision: --tls-insecure, --tls-fingerprint,
+ * known_servers, the CA store, else the user is asked), registers,
+ * reads, applies each line to the model with handle_line under ui_lock,
+ * draws, and sends what handle_line asked for once the lock is
+ * released.
  *
- * Locks: send_mutex guards sock_fd for every writer (both threads
- * send).  It is never taken with ui_lock held, nor ui_lock under it.
+ * Locks, in the order they are taken:
+ *   send_mutex	guards sock_fd and sock_ssl for every writer (both
+ *		threads send), held for a whole write, waits included: one
+ *		writer at a time, so a TLS record SSL_write left half sent
+ *		is finished by the same writer with the same bytes, as
+ *		OpenSSL requires.
+ *   ssl_mutex	guards every call on the SSL object (it is not safe to
+ *		use from two threads at once: the message thread reads
+ *		while the input thread writes).  Held for one call only,
+ *		never while waiting in poll.
+ * Neither is ever taken with ui_lock held, nor ui_lock under them.
+ * With TLS the socket is non-blocking and every wait is a poll.
  */
 
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -23,13 +38,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "casemap.h"
 #include "frame.h"
 #include "irc.h"
 #include "natter.h"
+#include "tls.h"
 
 #define BACKOFF_MAX	60	/* seconds between attempts, at most */
-#define CONNECT_TIMEOUT	15000	/* ms */
+#define CONNECT_TIMEOUT	15000	/* ms, for connect() and the handshake */
+#define SEND_TIMEOUT	10000	/* ms a stuck peer may hold a sender */
 #define DRAIN_TIMEOUT	1000	/* ms to wait for the server after QUIT */
 #define OUT_MAX		32	/* lines handle_line may ask for at once */
 
@@ -38,6 +59,7 @@ static struct edit	*ned;		/* guarded by ui_lock */
 static char		 nhost[256];
 static char		 nport[16];
 static char		 nlabel[300];
+static char		 nkey[PIN_KEY_MAX];	/* known_servers key */
 static pthread_t	 net_thread;
 static int		 net_running;
 static int		 wake[2] = { -1, -1 };	/* net_stop writes here */
@@ -45,9 +67,26 @@ static atomic_int	 stopping;
 static atomic_int	 connected;
 static int		 ever_registered;	/* message thread only */
 
-/* Guards sock_fd, which is -1 while not connected. */
+/* Set before the thread starts, read-only after. */
+static struct net_tls	 tls;
+static SSL_CTX		*tls_ctx;
+/* A certificate the user trusted that known_servers could not keep:
+ * reconnects accept it.  Message thread only. */
+static char		 trusted_fp[TLS_FP_LEN + 1];
+
+/* Guards sock_fd (-1 while not connected) and sock_ssl (NULL without
+ * TLS), and serialises writers; see the top. */
 static pthread_mutex_t	 send_mutex = PTHREAD_MUTEX_INITIALIZER;
 static int		 sock_fd = -1;
+static SSL		*sock_ssl;
+/* Guards every SSL_* call on the connection's SSL object. */
+static pthread_mutex_t	 ssl_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+/* The trust question (tls_ask).  Guarded by ui_lock; the answer also
+ * wakes the message thread through answer_pipe. */
+static int		 asking;
+static int		 answer = -1;	/* 1 yes, 0 no, -1 none yet */
+static int		 answer_pipe[2] = { -1, -1 };
 
 /* What one read produced: lines to send and log lines. */
 struct netctx {
@@ -55,6 +94,13 @@ struct netctx {
 	size_t		 len;
 	size_t		 cap;
 	struct chatlog	*log;
+};
+
+/* How a connection attempt ended before converse. */
+enum trust {
+	TRUST_OK,		/* go on */
+	TRUST_RETRY,		/* failed: try again after the backoff */
+	TRUST_REFUSE		/* refused: do not try again */
 };
 
 void
@@ -69,6 +115,39 @@ net_init(struct session *s, struct edit *e, const char *host,
 		snprintf(nlabel, sizeof(nlabel), "[%s]:%s", host, port);
 	else
 		snprintf(nlabel, sizeof(nlabel), "%s:%s", host, port);
+	if (pin_key(host, port, nkey, sizeof(nkey)) == -1)
+		nkey[0] = '\0';
+}
+
+int
+net_tls_init(const struct net_tls *t, char *why, size_t whylen)
+{
+	tls = *t;
+	if (!tls.on)
+		return 0;
+	if ((tls_ctx = tls_client_ctx(tls.cafile, tls.cert, tls.key, why,
+	    whylen)) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+net_asking_locked(void)
+{
+	return asking;
+}
+
+void
+net_answer_locked(int yes)
+{
+	if (!asking)
+		return;
+	answer = yes;
+	asking = 0;
+	/* The pipe is non-blocking and nearly empty: this never waits. */
+	if (write(answer_pipe[1], "a", 1) == -1) {
+		/* A wake-up is already waiting there. */
+	}
 }
 
 int
@@ -96,12 +175,63 @@ send_all(int fd, const char *p, size_t len)
 }
 
 static int
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (int)((t1.tv_sec - t0->tv_sec) * 1000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/* Writes all of p through TLS; send_mutex held, so this writer alone
+ * retries a record SSL_write could not finish. */
+static int
+tls_send_all(int fd, SSL *ssl, const char *p, size_t len)
+{
+	struct pollfd pfd = { .fd = fd };
+	struct timespec t0;
+	int n, e, left;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (len > 0) {
+		pthread_mutex_lock(&ssl_mutex);
+		ERR_clear_error();
+		n = SSL_write(ssl, p, len > INT_MAX ? INT_MAX : (int)len);
+		e = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, n);
+		ERR_clear_error();
+		pthread_mutex_unlock(&ssl_mutex);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (e == SSL_ERROR_WANT_WRITE)
+			pfd.events = POLLOUT;
+		else if (e == SSL_ERROR_WANT_READ)
+			pfd.events = POLLIN;	/* the reader may get there
+						   first: poll() is capped */
+		else
+			return -1;
+		if ((left = SEND_TIMEOUT - elapsed_ms(&t0)) <= 0)
+			return -1;
+		if (pfd.events == POLLIN && left > 50)
+			left = 50;
+		if (poll(&pfd, 1, left) == -1 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+static int
 send_raw(const char *p, size_t len)
 {
 	int rc = -1;
 
 	pthread_mutex_lock(&send_mutex);
-	if (sock_fd != -1)
+	if (sock_ssl != NULL)
+		rc = tls_send_all(sock_fd, sock_ssl, p, len);
+	else if (sock_fd != -1)
 		rc = send_all(sock_fd, p, len);
 	pthread_mutex_unlock(&send_mutex);
 	return rc;
@@ -242,14 +372,324 @@ next:
 		snprintf(why, whylen, "%s", strerror(e ? e : ECONNREFUSED));
 		return -1;
 	}
-	/* Blocking from now on, but a stuck peer cannot hold a sender
-	 * for long. */
+	/* TLS stays non-blocking (see the top).  Plain text blocks from
+	 * now on, but a stuck peer cannot hold a sender for long. */
+	if (tls.on)
+		return fd;
 	if ((fl = fcntl(fd, F_GETFL)) != -1)
 		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	tv.tv_sec = 10;
+	tv.tv_sec = SEND_TIMEOUT / 1000;
 	tv.tv_usec = 0;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;
+}
+
+/* "TLSv1.3" -> "TLS 1.3" */
+static void
+tls_version(SSL *ssl, char *out, size_t outlen)
+{
+	const char *v = SSL_get_version(ssl);
+
+	if (strncmp(v, "TLSv", 4) == 0)
+		snprintf(out, outlen, "TLS %s", v + 4);
+	else
+		snprintf(out, outlen, "%s", v);
+}
+
+/*
+ * The TLS handshake on fd (non-blocking) within CONNECT_TIMEOUT;
+ * net_stop cancels it.  The certificate is not judged here (see
+ * tls_trust).  NULL with why.
+ */
+static SSL *
+tls_connect(int fd, char *why, size_t whylen)
+{
+	struct pollfd pfd[2];
+	struct timespec t0;
+	unsigned char addr[16];
+	char name[256];
+	size_t n;
+	SSL *ssl;
+	int rc, e, left;
+
+	ERR_clear_error();
+	if ((ssl = SSL_new(tls_ctx)) == NULL || SSL_set_fd(ssl, fd) != 1) {
+		tls_error(why, whylen, "SSL_new");
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* An address literal is checked against the certificate's IP
+	 * addresses and gets no SNI; a name gets both (without the dot
+	 * of a fully qualified "host."). */
+	if (inet_pton(AF_INET, nhost, addr) == 1 ||
+	    inet_pton(AF_INET6, nhost, addr) == 1) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+		    nhost) != 1) {
+			tls_error(why, whylen, "TLS address check");
+			goto fail;
+		}
+	} else {
+		snprintf(name, sizeof(name), "%s", nhost);
+		if ((n = strlen(name)) > 1 && name[n - 1] == '.')
+			name[n - 1] = '\0';
+		if (SSL_set_tlsext_host_name(ssl, name) != 1 ||
+		    SSL_set1_host(ssl, name) != 1) {
+			tls_error(why, whylen, "TLS host name");
+			goto fail;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		if ((rc = SSL_connect(ssl)) == 1)
+			return ssl;
+		e = SSL_get_error(ssl, rc);
+		if (e == SSL_ERROR_WANT_READ)
+			pfd[0].events = POLLIN;
+		else if (e == SSL_ERROR_WANT_WRITE)
+			pfd[0].events = POLLOUT;
+		else if (e == SSL_ERROR_SYSCALL && errno != 0) {
+			snprintf(why, whylen, "%s", strerror(errno));
+			goto fail;
+		} else if (e == SSL_ERROR_SYSCALL || ERR_GET_REASON(
+		    ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			snprintf(why, whylen, "the server closed the "
+			    "connection");
+			goto fail;
+		} else {
+			tls_error(why, whylen, "TLS");
+			/* "TLS: wrong version number" -> the reason alone */
+			if (strncmp(why, "TLS: ", 5) == 0)
+				memmove(why, why + 5, strlen(why + 5) + 1);
+			goto fail;
+		}
+		if ((left = CONNECT_TIMEOUT - elapsed_ms(&t0)) <= 0) {
+			snprintf(why, whylen, "timed out after %d s",
+			    CONNECT_TIMEOUT / 1000);
+			goto fail;
+		}
+		pfd[0].fd = fd;
+		pfd[1].fd = wake[0];
+		pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		if (poll(pfd, 2, left) == -1 && errno != EINTR) {
+			snprintf(why, whylen, "poll: %s", strerror(errno));
+			goto fail;
+		}
+		if (pfd[1].revents & POLLIN) {
+			snprintf(why, whylen, "cancelled");
+			goto fail;
+		}
+	}
+fail:
+	ERR_clear_error();
+	SSL_free(ssl);
+	return NULL;
+}
+
+/* Says lines[] in every window, in the error colour, and draws. */
+static void
+say_all(enum line_kind kind, const char *const *lines, int n)
+{
+	int i;
+
+	ui_lock();
+	for (i = 0; i < n; i++)
+		say_locked(ns, -1, kind, "%s", lines[i]);
+	ui_draw_locked(ns, ned);
+	ui_unlock();
+}
+
+/*
+ * Asks the user whether to trust the certificate (fingerprint fp)
+ * that failed verification for reason, and remembers it if so.
+ * Waits for the answer (net_answer_locked) or net_stop.
+ */
+static enum trust
+tls_ask(const char *reason, const char *fp)
+{
+	struct pollfd pfd[2];
+	char l1[1024], l2[256], l3[512], why[512], c;
+	const char *lines[3] = { l1, l2, l3 };
+	int rc, yes, line;
+
+	snprintf(l1, sizeof(l1), "The TLS certificate of %s is not trusted: "
+	    "%s", nlabel, reason);
+	snprintf(l2, sizeof(l2), "Fingerprint: SHA256:%s", fp);
+	snprintf(l3, sizeof(l3), "Trust this certificate and remember it "
+	    "for %s? Type yes or no.", nlabel);
+	while (read(answer_pipe[0], &c, 1) == 1)
+		;		/* an answer to an older question */
+	ui_lock();
+	for (rc = 0; rc < 3; rc++)
+		say_locked(ns, -1, LINE_ERROR, "%s", lines[rc]);
+	answer = -1;
+	asking = 1;
+	ui_draw_locked(ns, ned);
+	ui_unlock();
+
+	for (;;) {
+		pfd[0].fd = answer_pipe[0];
+		pfd[0].events = POLLIN;
+		pfd[1].fd = wake[0];
+		pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		rc = poll(pfd, 2, clock_wait());
+		if (rc == -1 && errno != EINTR)
+			break;
+		if ((pfd[1].revents & POLLIN) || atomic_load(&stopping))
+			break;
+		if (rc == 0) {
+			redraw();	/* the clock */
+			continue;
+		}
+		while (read(answer_pipe[0], &c, 1) == 1)
+			;
+		ui_lock();
+		yes = answer;
+		ui_unlock();
+		if (yes == -1)
+			continue;
+		if (!yes) {
+			snprintf(l1, sizeof(l1), "Certificate not trusted.");
+			say_all(LINE_ERROR, lines, 1);
+			return TRUST_REFUSE;
+		}
+		snprintf(trusted_fp, sizeof(trusted_fp), "%s", fp);
+		if (tls.pinfile == NULL || nkey[0] == '\0')
+			return TRUST_OK;
+		if ((line = pin_add(tls.pinfile, nkey, fp, why,
+		    sizeof(why))) == -1) {
+			snprintf(l1, sizeof(l1), "Cannot remember the "
+			    "certificate: %s (trusted until natter exits)",
+			    why);
+			say_all(LINE_ERROR, lines, 1);
+		} else {
+			snprintf(l1, sizeof(l1), "Certificate trusted and "
+			    "remembered (line %d of %s)", line, tls.pinfile);
+			say_all(LINE_INFO, lines, 1);
+		}
+		return TRUST_OK;
+	}
+	ui_lock();
+	asking = 0;
+	ui_unlock();
+	return TRUST_REFUSE;
+}
+
+/*
+ * Decides whether to go on with the server's certificate: accept
+ * anything (--tls-insecure), its fingerprint (--tls-fingerprint), its
+ * pin in known_servers, verification against the CA store and the
+ * host name, else ask the user.  how gets what the "Connected to"
+ * line says.
+ */
+static enum trust
+tls_trust(SSL *ssl, char *how, size_t howlen)
+{
+	char fp[TLS_FP_LEN + 1], pinned[TLS_FP_LEN + 1], ver[32];
+	char l[5][1024], why[512];
+	const char *lines[5];
+	enum pin_status st = PIN_NONE;
+	X509 *cert;
+	long vr;
+	int i, line = 0;
+
+	for (i = 0; i < 5; i++)
+		lines[i] = l[i];
+	tls_version(ssl, ver, sizeof(ver));
+	if ((cert = SSL_get1_peer_certificate(ssl)) == NULL) {
+		snprintf(how, howlen, "the server sent no certificate");
+		return TRUST_RETRY;
+	}
+	i = tls_fingerprint(cert, fp, sizeof(fp));
+	X509_free(cert);
+	if (i == -1) {
+		tls_error(how, howlen, "certificate fingerprint");
+		return TRUST_RETRY;
+	}
+	vr = SSL_get_verify_result(ssl);
+
+	if (tls.insecure) {
+		snprintf(l[0], sizeof(l[0]), "TLS without certificate checks "
+		    "(--tls-insecure): the link is encrypted, but anyone on "
+		    "the network path could pose as the server");
+		say_all(LINE_ERROR, lines, 1);
+		snprintf(how, howlen, "%s, certificate not checked", ver);
+		return TRUST_OK;
+	}
+	if (tls.fingerprint != NULL) {
+		if (strcmp(fp, tls.fingerprint) == 0) {
+			snprintf(how, howlen, "%s, certificate matches "
+			    "--tls-fingerprint", ver);
+			return TRUST_OK;
+		}
+		snprintf(l[0], sizeof(l[0]), "The TLS certificate of %s does "
+		    "not match --tls-fingerprint", nlabel);
+		snprintf(l[1], sizeof(l[1]), "Expected: SHA256:%s",
+		    tls.fingerprint);
+		snprintf(l[2], sizeof(l[2]), "Got:      SHA256:%s", fp);
+		say_all(LINE_ERROR, lines, 3);
+		return TRUST_REFUSE;
+	}
+	if (tls.pinfile != NULL && nkey[0] != '\0')
+		st = pin_check(tls.pinfile, nkey, fp, &line, pinned,
+		    sizeof(pinned), why, sizeof(why));
+	switch (st) {
+	case PIN_MATCH:
+		snprintf(how, howlen, "%s, pinned certificate", ver);
+		return TRUST_OK;
+	case PIN_CHANGED:
+		snprintf(l[0], sizeof(l[0]), "WARNING: THE TLS CERTIFICATE OF "
+		    "%s HAS CHANGED", nlabel);
+		snprintf(l[1], sizeof(l[1]), "Pinned: SHA256:%s", pinned);
+		snprintf(l[2], sizeof(l[2]), "Now:    SHA256:%s", fp);
+		snprintf(l[3], sizeof(l[3]), "Someone may be intercepting the "
+		    "connection (or the server got a new certificate).");
+		snprintf(l[4], sizeof(l[4]), "If you trust the change, remove "
+		    "line %d of %s and start natter again.", line,
+		    tls.pinfile);
+		say_all(LINE_ERROR, lines, 5);
+		return TRUST_REFUSE;
+	case PIN_ERROR:
+		if (vr == X509_V_OK) {
+			snprintf(l[0], sizeof(l[0]), "Cannot read the pinned "
+			    "certificates: %s", why);
+			say_all(LINE_ERROR, lines, 1);
+			break;
+		}
+		snprintf(l[0], sizeof(l[0]), "Cannot read the pinned "
+		    "certificates: %s; the certificate of %s is not "
+		    "trusted: %s", why, nlabel,
+		    X509_verify_cert_error_string(vr));
+		say_all(LINE_ERROR, lines, 1);
+		return TRUST_REFUSE;
+	case PIN_NONE:
+		break;
+	}
+	if (vr == X509_V_OK) {
+		snprintf(how, howlen, "%s, certificate verified", ver);
+		return TRUST_OK;
+	}
+	/* Trusted by the user this run, but known_servers failed us. */
+	if (strcmp(fp, trusted_fp) == 0) {
+		snprintf(how, howlen, "%s, trusted certificate", ver);
+		return TRUST_OK;
+	}
+	if (tls.pinfile == NULL) {
+		snprintf(l[0], sizeof(l[0]), "The TLS certificate of %s is not "
+		    "trusted: %s", nlabel, X509_verify_cert_error_string(vr));
+		snprintf(l[1], sizeof(l[1]), "Fingerprint: SHA256:%s", fp);
+		snprintf(l[2], sizeof(l[2]), "No known_servers file (HOME is "
+		    "not set): use --tls-fingerprint to trust it.");
+		say_all(LINE_ERROR, lines, 3);
+		return TRUST_REFUSE;
+	}
+	if (tls_ask(X509_verify_cert_error_string(vr), fp) != TRUST_OK)
+		return TRUST_REFUSE;
+	snprintf(how, howlen, "%s, pinned certificate", ver);
+	return TRUST_OK;
 }
 
 static int
@@ -334,6 +774,7 @@ lost_locked(void)
 	int i;
 
 	ns->registered = 0;
+	ns->link[0] = '\0';
 	for (i = 0; i < ns->wins.n; i++) {
 		w = ns->wins.v[i];
 		if (w->kind == WIN_ROOM) {
@@ -343,48 +784,129 @@ lost_locked(void)
 	}
 }
 
-/* Gives the server a moment to see our QUIT, then returns. */
+/* Gives the server a moment to see our QUIT (after a TLS close_notify,
+ * best effort), then returns. */
 static void
-drain(int fd)
+drain(int fd, SSL *ssl)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	struct timespec t0, t1;
+	struct timespec t0;
 	char buf[4096];
 	int left = DRAIN_TIMEOUT;
 
+	if (ssl != NULL) {
+		/* Not in the middle of another writer's record. */
+		pthread_mutex_lock(&send_mutex);
+		pthread_mutex_lock(&ssl_mutex);
+		ERR_clear_error();
+		SSL_shutdown(ssl);
+		ERR_clear_error();
+		pthread_mutex_unlock(&ssl_mutex);
+		pthread_mutex_unlock(&send_mutex);
+	}
 	shutdown(fd, SHUT_WR);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* What comes back is not read as TLS: it is thrown away. */
 	while (left > 0 && poll(&pfd, 1, left) > 0) {
 		if (read(fd, buf, sizeof(buf)) <= 0)
 			break;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left = DRAIN_TIMEOUT - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		left = DRAIN_TIMEOUT - elapsed_ms(&t0);
 	}
 }
 
-/* One connection, registration to end.  Returns 1 if it registered;
- * why says how it ended. */
+/*
+ * Reads what the connection has into buf: >0 bytes, 0 at the end, -1
+ * on an error (why), -2 if nothing is there yet (poll for *events).
+ * *more: TLS holds decrypted or buffered bytes poll() cannot see.
+ */
+static ssize_t
+conn_read(int fd, SSL *ssl, char *buf, size_t len, short *events,
+    int *more, char *why, size_t whylen)
+{
+	ssize_t n;
+	int rc, e, reason = 0;
+
+	*more = 0;
+	*events = POLLIN;
+	if (ssl == NULL) {
+		if ((n = read(fd, buf, len)) == -1 && (errno == EINTR ||
+		    errno == EAGAIN))
+			return -2;
+		if (n == -1)
+			snprintf(why, whylen, "%s", strerror(errno));
+		return n;
+	}
+	pthread_mutex_lock(&ssl_mutex);
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_read(ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	e = rc > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, rc);
+	if (rc > 0)
+		*more = SSL_has_pending(ssl);
+	else if (e == SSL_ERROR_SSL)
+		reason = ERR_GET_REASON(ERR_peek_last_error());
+	pthread_mutex_unlock(&ssl_mutex);
+	switch (e) {
+	case SSL_ERROR_NONE:
+		return rc;
+	case SSL_ERROR_WANT_READ:
+		return -2;
+	case SSL_ERROR_WANT_WRITE:
+		*events = POLLOUT;
+		return -2;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		ERR_clear_error();
+		if (errno == 0)
+			return 0;
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	default:
+		/* Many servers close without a close_notify. */
+		if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			ERR_clear_error();
+			return 0;
+		}
+		tls_error(why, whylen, "TLS");
+		return -1;
+	}
+}
+
+/* One connection, registration to end; ssl is NULL for plain text and
+ * how says what the TLS link is.  Returns 1 if it registered; why says
+ * how it ended. */
 static int
-converse(int fd, char *why, size_t whylen)
+converse(int fd, SSL *ssl, const char *how, char *why, size_t whylen)
 {
 	struct pollfd pfd[2];
 	struct netctx c;
 	struct frame fr;
-	char buf[4096], out[OUT_MAX][512];
+	/* Smaller than the records natterd writes (4 KB and more): the
+	 * path for bytes TLS holds back (more) runs all the time, not
+	 * once in a while. */
+	char buf[2048], out[OUT_MAX][512];
 	ssize_t n;
-	int rc, registered = 0, nout, i;
+	short events = POLLIN;
+	int rc, registered = 0, nout, i, more = 0, undrawn = 0;
 
 	memset(&c, 0, sizeof(c));
 	frame_init(&fr);
 	pthread_mutex_lock(&send_mutex);
 	sock_fd = fd;
+	sock_ssl = ssl;
 	pthread_mutex_unlock(&send_mutex);
 	atomic_store(&connected, 1);
 
 	ui_lock();
 	ns->registered = 0;
-	say_locked(ns, 0, LINE_INFO, "Connected to %s", nlabel);
+	if (ssl != NULL) {
+		say_locked(ns, 0, LINE_INFO, "Connected to %s (%s)", nlabel,
+		    how);
+		snprintf(ns->link, sizeof(ns->link), "%s", tls.insecure ?
+		    "TLS unchecked" : "TLS");
+	} else
+		say_locked(ns, 0, LINE_INFO, "Connected to %s", nlabel);
 	/* CAP LS 302 with NICK and USER at once: a server without CAP
 	 * registers us straight away. */
 	session_hello(ns, out, &nout, OUT_MAX);
@@ -399,33 +921,41 @@ converse(int fd, char *why, size_t whylen)
 			c.len = 0;
 		}
 		chatlog_flush(&c.log);
+		/* TLS held back the end of a record that then was not
+		 * whole: draw what came before waiting. */
+		if (undrawn && !more) {
+			redraw();
+			undrawn = 0;
+		}
 		pfd[0].fd = fd;
-		pfd[0].events = POLLIN;
+		pfd[0].events = events;
 		pfd[1].fd = wake[0];
 		pfd[1].events = POLLIN;
-		rc = poll(pfd, 2, clock_wait());
+		/* Bytes TLS already holds do not make poll() fire. */
+		rc = poll(pfd, 2, more ? 0 : clock_wait());
 		if (rc == -1) {
 			if (errno == EINTR)
 				continue;
 			snprintf(why, whylen, "poll: %s", strerror(errno));
 			break;
 		}
-		if (rc == 0) {
-			redraw();
-			continue;
-		}
 		if (pfd[1].revents & POLLIN) {
-			drain(fd);
+			drain(fd, ssl);
 			snprintf(why, whylen, "quit");
 			break;
 		}
-		n = read(fd, buf, sizeof(buf));
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		if (rc == 0 && !more) {
+			redraw();
+			continue;
+		}
+		n = conn_read(fd, ssl, buf, sizeof(buf), &events, &more, why,
+		    whylen);
+		if (n == -2)
 			continue;
 		if (n <= 0) {
-			snprintf(why, whylen, "%s", n == 0 ?
-			    "connection closed by the server" :
-			    strerror(errno));
+			if (n == 0)
+				snprintf(why, whylen, "connection closed by "
+				    "the server");
 			break;
 		}
 		ui_lock();
@@ -436,14 +966,21 @@ converse(int fd, char *why, size_t whylen)
 			ui_bell_locked();
 			ns->bell = 0;
 		}
-		ui_draw_locked(ns, ned);
+		/* One draw for a burst (see undrawn above). */
+		if (more)
+			undrawn = 1;
+		else
+			ui_draw_locked(ns, ned);
 		ui_unlock();
 	}
 
 	atomic_store(&connected, 0);
 	pthread_mutex_lock(&send_mutex);
 	sock_fd = -1;
+	sock_ssl = NULL;
 	pthread_mutex_unlock(&send_mutex);
+	/* No writer can hold ssl now. */
+	SSL_free(ssl);
 	close(fd);
 	frame_free(&fr);
 	chatlog_flush(&c.log);
@@ -451,19 +988,69 @@ converse(int fd, char *why, size_t whylen)
 	return registered;
 }
 
+/* Refused: waits for net_stop (/quit) without trying again. */
+static void
+refused(void)
+{
+	struct pollfd pfd = { .fd = wake[0], .events = POLLIN };
+	int rc;
+
+	ui_lock();
+	lost_locked();
+	say_locked(ns, -1, LINE_ERROR, "Not connecting to %s again; /quit "
+	    "leaves.", nlabel);
+	ui_draw_locked(ns, ned);
+	ui_unlock();
+	while (!atomic_load(&stopping)) {
+		rc = poll(&pfd, 1, clock_wait());
+		if (rc > 0)
+			break;
+		if (rc == 0)
+			redraw();
+	}
+}
+
 static void *
 net_main(void *arg)
 {
-	char why[256];
+	char why[256], how[256], fail[600];
 	unsigned int seed;
+	enum trust t;
+	SSL *ssl;
 	int backoff = 1, fd, ms, lost;
 
 	(void)arg;
 	seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
 	while (!atomic_load(&stopping)) {
 		lost = 0;
-		if ((fd = dial(why, sizeof(why))) != -1) {
-			if (converse(fd, why, sizeof(why)))
+		ssl = NULL;
+		t = TRUST_OK;
+		if ((fd = dial(why, sizeof(why))) == -1)
+			snprintf(fail, sizeof(fail), "Cannot connect to %s: %s",
+			    nlabel, why);
+		else if (tls.on && (ssl = tls_connect(fd, why,
+		    sizeof(why))) == NULL) {
+			snprintf(fail, sizeof(fail), "TLS handshake with %s "
+			    "failed: %s", nlabel, why);
+			close(fd);
+			fd = -1;
+		} else if (ssl != NULL && (t = tls_trust(ssl, how,
+		    sizeof(how))) != TRUST_OK) {
+			if (t == TRUST_RETRY)
+				snprintf(fail, sizeof(fail), "TLS with %s "
+				    "failed: %s", nlabel, how);
+			SSL_free(ssl);
+			close(fd);
+			fd = -1;
+		}
+		if (atomic_load(&stopping))
+			break;
+		if (t == TRUST_REFUSE) {
+			refused();
+			break;
+		}
+		if (fd != -1) {
+			if (converse(fd, ssl, how, why, sizeof(why)))
 				backoff = 1;
 			lost = 1;
 		}
@@ -479,8 +1066,8 @@ net_main(void *arg)
 			    why, (ms + 500) / 1000);
 		else
 			say_locked(ns, -1, LINE_ERROR,
-			    "Cannot connect to %s: %s. Reconnecting in %d "
-			    "s\u2026", nlabel, why, (ms + 500) / 1000);
+			    "%s. Reconnecting in %d s\u2026", fail,
+			    (ms + 500) / 1000);
 		ui_draw_locked(ns, ned);
 		ui_unlock();
 		if (nap(ms))
@@ -496,7 +1083,8 @@ net_start(void)
 {
 	int rc;
 
-	if (pipe2(wake, O_CLOEXEC) == -1)
+	if (pipe2(wake, O_CLOEXEC) == -1 ||
+	    pipe2(answer_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		return -1;
 	if ((rc = pthread_create(&net_thread, NULL, net_main, NULL)) != 0) {
 		errno = rc;

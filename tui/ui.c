@@ -596,7 +596,8 @@ draw_title(struct session *s, struct window *w)
 	attr_set(A_NORMAL, 0, NULL);
 }
 
-/* "[12:34] [alice] [2:#lobby] [Act: 3,4*]" */
+/* "[12:34] [alice] [2:#lobby] [Act: 3,4*]", and "[TLS]" after the
+ * nick while the link is TLS. */
 static void
 draw_status(struct session *s, int y)
 {
@@ -613,8 +614,9 @@ draw_status(struct session *s, int y)
 	bar_attr();
 	hline(' ', COLS);
 	localtime_r(&now, &tm);
-	snprintf(buf, sizeof(buf), "[%02d:%02d] [%s] [%d:%s]", tm.tm_hour,
-	    tm.tm_min, s->nick, ws->cur + 1, w->name);
+	snprintf(buf, sizeof(buf), "[%02d:%02d] [%s]%s%s%s [%d:%s]",
+	    tm.tm_hour, tm.tm_min, s->nick, s->link[0] != '\0' ? " [" : "",
+	    s->link, s->link[0] != '\0' ? "]" : "", ws->cur + 1, w->name);
 	x = put_text(buf, COLS);
 	for (i = 0; i < ws->n && x < COLS; i++) {
 		if (ws->v[i]->act < ACT_MSG || i == ws->cur)

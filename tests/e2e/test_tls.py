@@ -219,6 +219,7 @@ def test_no_plain_port(f):
     crt, key = f.tls_files()
     for flags in (["--no-plain"], ["-p", "0"]):
         tport = free_port()
+        open(f.path("noplain.log"), "w").close()
         log = open(f.path("noplain.log"), "ab")
         p = f.spawn("natterd", f.command("-l", HOST, "-n", SERVER_NAME,
                                          "--tls-port", tport, "--tls-cert",
@@ -232,9 +233,17 @@ def test_no_plain_port(f):
             except OSError:
                 assert time.monotonic() < deadline and p.poll() is None
                 time.sleep(0.05)
-        with open(f.path("noplain.log")) as fp:
-            text = fp.read()
-        assert "(TLS)" in text and "port 6667" not in text, text
+        # The listeners are logged once the store is open too.
+        while True:
+            with open(f.path("noplain.log")) as fp:
+                text = fp.read()
+            if " started as " in text:
+                break
+            assert time.monotonic() < deadline and p.poll() is None, text
+            time.sleep(0.05)
+        listening = [l for l in text.splitlines() if "listening on" in l]
+        assert listening and all(l.endswith("port %d (TLS)" % tport)
+                                 for l in listening), text
         p.send_signal(signal.SIGTERM)
         assert p.wait(scaled(5)) == 0
 
