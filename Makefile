@@ -265,6 +265,8 @@ have python3 || need python3
 have tmux || need tmux
 have mandoc || need mandoc
 have weechat-headless || need weechat-headless
+# The client's TLS tests make a certificate for another name with it.
+have openssl || need openssl
 # make check's short fuzz run: clang with its libFuzzer runtime.
 have clang || need clang
 if have clang; then

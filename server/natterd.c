@@ -137,10 +137,10 @@ static const char synopsis[] =
     "               [--password pass | --password-file file]\n"
     "               [--oper name:password] [--oper-file file] [--motd file]\n"
     "               [--max-clients n] [--max-per-ip n] [--throttle n]\n"
-    "               [--sendq bytes]\n"
-    "               [--flood-burst n] [--flood-rate n] [--recvq bytes]\n"
-    "               [--reg-timeout sec] [--ping-interval sec]\n"
-    "               [--ping-timeout sec] [--db path] [--history-lines n]\n"
+    "               [--sendq bytes] [--recvq bytes] [--flood-burst n]\n"
+    "               [--flood-rate n] [--reg-timeout sec]\n"
+    "               [--ping-interval sec] [--ping-timeout sec]\n"
+    "               [--db path] [--history-lines n]\n"
     "               [--history-days n] [--history-max n] [--tls-port port]\n"
     "               [--tls-cert file --tls-key file] [--no-plain]\n"
     "               [--sts-duration sec] [--user name]\n"
@@ -235,6 +235,66 @@ number(const char *opt, const char *s, long long min, long long max)
 		usage();
 	}
 	return v;
+}
+
+/* The numeric flags: where each value goes and its range. */
+static const struct numopt {
+	int		 opt;
+	enum { NUM_INT, NUM_UNSIGNED, NUM_SIZE } type;
+	void		*dst;
+	long long	 min;
+	long long	 max;
+} numopts[] = {
+	{ OPT_MAX_CLIENTS,   NUM_UNSIGNED, &config.max_clients, 1, 1000000 },
+	{ OPT_MAX_PER_IP,    NUM_UNSIGNED, &config.max_per_ip, 0, 1000000 },
+	{ OPT_THROTTLE,      NUM_UNSIGNED, &config.throttle, 0, 1000000 },
+	{ OPT_SENDQ,         NUM_SIZE,     &config.sendq, 1024, 1LL << 30 },
+	{ OPT_RECVQ,         NUM_SIZE,     &config.recvq, 1024, 1LL << 30 },
+	{ OPT_FLOOD_BURST,   NUM_UNSIGNED, &config.flood_burst, 0, 1000000 },
+	{ OPT_FLOOD_RATE,    NUM_UNSIGNED, &config.flood_rate, 0, 1000000 },
+	{ OPT_REG_TIMEOUT,   NUM_INT,      &config.reg_timeout, 1, 86400 },
+	{ OPT_PING_INTERVAL, NUM_INT,      &config.ping_interval, 1, 86400 },
+	{ OPT_PING_TIMEOUT,  NUM_INT,      &config.ping_timeout, 1, 86400 },
+	{ OPT_HISTORY_LINES, NUM_INT,      &config.history_lines, 0,
+	    CHATHISTORY_MAX * 10 },
+	{ OPT_HISTORY_DAYS,  NUM_INT,      &config.history_days, 0, 365000 },
+	{ OPT_HISTORY_MAX,   NUM_INT,      &config.history_max, 0, 1000000000 },
+	{ OPT_STS_DURATION,  NUM_INT,      &config.sts_duration, 0, 365 * 86400 },
+};
+
+/* Sets the numeric flag opt from s; 0 if opt is not one. */
+static int
+numopt_set(int opt, const char *s)
+{
+	const struct option *lo;
+	const struct numopt *n;
+	char name[64];
+	long long v;
+	size_t i;
+
+	for (i = 0; i < sizeof(numopts) / sizeof(numopts[0]); i++) {
+		n = &numopts[i];
+		if (n->opt != opt)
+			continue;
+		for (lo = long_options; lo->name != NULL; lo++)
+			if (lo->val == opt)
+				break;
+		snprintf(name, sizeof(name), "--%s", lo->name);
+		v = number(name, s, n->min, n->max);
+		switch (n->type) {
+		case NUM_INT:
+			*(int *)n->dst = (int)v;
+			break;
+		case NUM_UNSIGNED:
+			*(unsigned *)n->dst = (unsigned)v;
+			break;
+		case NUM_SIZE:
+			*(size_t *)n->dst = (size_t)v;
+			break;
+		}
+		return 1;
+	}
+	return 0;
 }
 
 /* Reads the first line of path into a new string, or exits 1. */
@@ -767,31 +827,11 @@ main(int argc, char *argv[])
 		case OPT_TLS_KEY:
 			config.tls_key = optarg;
 			break;
-		case OPT_STS_DURATION:
-			config.sts_duration = (int)number("--sts-duration",
-			    optarg, 0, 365 * 86400);
-			break;
 		case OPT_GEN_CERT:
 			gen_cert_dir = optarg;
 			break;
 		case OPT_USER:
 			config.user = optarg;
-			break;
-		case OPT_FLOOD_BURST:
-			config.flood_burst = (unsigned)number("--flood-burst",
-			    optarg, 0, 1000000);
-			break;
-		case OPT_FLOOD_RATE:
-			config.flood_rate = (unsigned)number("--flood-rate",
-			    optarg, 0, 1000000);
-			break;
-		case OPT_THROTTLE:
-			config.throttle = (unsigned)number("--throttle",
-			    optarg, 0, 1000000);
-			break;
-		case OPT_RECVQ:
-			config.recvq = (size_t)number("--recvq", optarg, 1024,
-			    1LL << 30);
 			break;
 		case 'n':
 			if (optarg[0] == '\0' || strlen(optarg) >=
@@ -834,44 +874,8 @@ main(int argc, char *argv[])
 		case OPT_MOTD:
 			config.motd_file = optarg;
 			break;
-		case OPT_MAX_CLIENTS:
-			config.max_clients = (unsigned)number("--max-clients",
-			    optarg, 1, 1000000);
-			break;
-		case OPT_MAX_PER_IP:
-			config.max_per_ip = (unsigned)number("--max-per-ip",
-			    optarg, 0, 1000000);
-			break;
-		case OPT_SENDQ:
-			config.sendq = (size_t)number("--sendq", optarg, 1024,
-			    1LL << 30);
-			break;
-		case OPT_REG_TIMEOUT:
-			config.reg_timeout = (int)number("--reg-timeout",
-			    optarg, 1, 86400);
-			break;
-		case OPT_PING_INTERVAL:
-			config.ping_interval = (int)number("--ping-interval",
-			    optarg, 1, 86400);
-			break;
-		case OPT_PING_TIMEOUT:
-			config.ping_timeout = (int)number("--ping-timeout",
-			    optarg, 1, 86400);
-			break;
 		case OPT_DB:
 			config.db_path = optarg;
-			break;
-		case OPT_HISTORY_LINES:
-			config.history_lines = (int)number("--history-lines",
-			    optarg, 0, CHATHISTORY_MAX * 10);
-			break;
-		case OPT_HISTORY_DAYS:
-			config.history_days = (int)number("--history-days",
-			    optarg, 0, 365000);
-			break;
-		case OPT_HISTORY_MAX:
-			config.history_max = (int)number("--history-max",
-			    optarg, 0, 1000000000);
 			break;
 		case 'v':
 			verbose++;
@@ -884,7 +888,8 @@ main(int argc, char *argv[])
 			printf("%s\n", NATTERD_VERSION);
 			return 0;
 		default:
-			usage();
+			if (!numopt_set(ch, optarg))
+				usage();
 		}
 	}
 	if (optind < argc) {
