@@ -43,6 +43,13 @@ cap_find(const char *name)
 	return -1;
 }
 
+/* Whether natterd offers bit now: chathistory needs history. */
+static int
+cap_offered(int bit)
+{
+	return bit != CAP_CHATHISTORY || history_enabled();
+}
+
 static void
 cap_ls(struct client *c, int with_values)
 {
@@ -51,6 +58,8 @@ cap_ls(struct client *c, int with_values)
 	int i, n;
 
 	for (i = 0; i < CAP_COUNT; i++) {
+		if (!cap_offered(i))
+			continue;
 		if (len > CAP_LS_CHUNK) {
 			/* 302: more lines follow, marked with "*". */
 			client_sendf(c, ":%s CAP %s LS * :%s",
@@ -122,7 +131,7 @@ cap_req(struct client *c, const char *list)
 		if (*name == '\0')
 			continue;
 		neg = *name == '-';
-		if ((bit = cap_find(name + neg)) == -1)
+		if ((bit = cap_find(name + neg)) == -1 || !cap_offered(bit))
 			goto nak;
 		if (neg)
 			del |= CAP(bit);

@@ -734,13 +734,16 @@ send_isupport(struct client *c)
 	query_isupport_add(c, &l, &ntok, "CHANMODES=b,k,l,imnt");
 	ISUPPORT_FMT("CHANNELLEN=%d", ROOM_NAME_MAX);
 	query_isupport_add(c, &l, &ntok, "CHANTYPES=#");
-	ISUPPORT_FMT("CHATHISTORY=%d", CHATHISTORY_MAX);
+	if (history_enabled())
+		ISUPPORT_FMT("CHATHISTORY=%d", CHATHISTORY_MAX);
 	ISUPPORT_FMT("HOSTLEN=%d", HOST_MAX);
 	ISUPPORT_FMT("KICKLEN=%d", KICK_MAX);
 	ISUPPORT_FMT("MAXLIST=b:%d", BAN_LIST_MAX);
 	ISUPPORT_FMT("MAXTARGETS=%d", MSG_TARGETS_MAX);
 	ISUPPORT_FMT("MODES=%d", MODES_PER_LINE);
-	query_isupport_add(c, &l, &ntok, "MSGREFTYPES=msgid,timestamp");
+	if (history_enabled())
+		query_isupport_add(c, &l, &ntok,
+		    "MSGREFTYPES=msgid,timestamp");
 	if (config.network != NULL && config.network[0] != '\0')
 		ISUPPORT_FMT("NETWORK=%s", config.network);
 	ISUPPORT_FMT("NICKLEN=%d", NICK_MAX);

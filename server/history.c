@@ -51,10 +51,18 @@ static _Thread_local unsigned batch_seq;
 /* The label of the command this thread is handling, or NULL. */
 static _Thread_local const char *cur_label;
 
+/* No file behind the store: nothing to wait for before delivering. */
 static int
 history_in_memory(void)
 {
-	return config.db_path != NULL && strcmp(config.db_path, ":memory:") == 0;
+	return config.db_path != NULL && (strcmp(config.db_path,
+	    ":memory:") == 0 || strcmp(config.db_path, "off") == 0);
+}
+
+int
+history_enabled(void)
+{
+	return config.db_path == NULL || strcmp(config.db_path, "off") != 0;
 }
 
 void

@@ -185,8 +185,8 @@ static const char options_help[] =
     "                              (default 90)\n"
     "      --ping-timeout SECONDS  time to answer that PING before disconnect\n"
     "                              (default 120)\n"
-    "      --db PATH            history database, or :memory: to keep\n"
-    "                           nothing (default:\n"
+    "      --db PATH            history database; :memory: keeps it in memory\n"
+    "                           only, off keeps no history at all (default:\n"
     "                           $XDG_STATE_HOME/natterd/history.db, else\n"
     "                           ~/.local/state/natterd/history.db)\n"
     "      --history-lines N    lines replayed to a client joining a room\n"
@@ -770,7 +770,10 @@ open_history(void)
 	if (store_open(config.db_path, config.history_days,
 	    config.history_max, why, sizeof(why)) == -1)
 		errx(1, "%s", why);
-	log_info("history in %s", config.db_path);
+	if (history_enabled())
+		log_info("history in %s", config.db_path);
+	else
+		log_info("history off: nothing is stored or replayed");
 	if (config.db_path == path)
 		config.db_path = NULL;	/* path goes out of scope */
 }

@@ -430,6 +430,8 @@ int		 tag_time_parse(const char *s, int64_t *ms);
 int		 tags_client_only(const char *tags, char *out, size_t len);
 
 /* history.c */
+/* 0 with --db off: no replay, no CHATHISTORY, and neither advertised. */
+int		 history_enabled(void);
 /* The store key of a private conversation between nicks a and b. */
 void		 history_key(const char *a, const char *b, char *key,
 		    size_t len);

@@ -56,6 +56,7 @@
 #define STORE_CKPT_FORCE_PAGES	16000	/* WAL pages: writer checkpoints */
 #define STORE_BUSY_MS		5000
 #define STORE_MEMORY		":memory:"
+#define STORE_OFF		"off"
 
 _Static_assert(STORE_MSGID_LEN == 20, "msgid is 11 + 9 base32 digits");
 
@@ -195,6 +196,7 @@ static struct store {
 	 * store_close after they stop; read-only in between. */
 	char		 path[PATH_MAX];
 	int		 memory;	/* one shared connection */
+	int		 off;		/* no database: numbering only */
 	int		 lockfd;	/* flock: one natterd per file */
 	int		 days;
 	int		 max;
@@ -645,6 +647,16 @@ store_open(const char *path, int history_days, int history_max, char *err,
 		return -1;
 	}
 	store.memory = strcmp(path, STORE_MEMORY) == 0;
+	store.off = strcmp(path, STORE_OFF) == 0;
+	if (store.off) {
+		/* Messages still get a seq, a time and a msgid; nothing
+		 * keeps them, and every query finds nothing. */
+		atomic_store(&store.committed, 0);
+		atomic_store(&store.last_seq, 0);
+		store.accepting = 1;
+		log_debug("store: off (no history)");
+		return 0;
+	}
 	store.days = history_days > 0 ? history_days : 0;
 	store.max = history_max > 0 ? history_max : 0;
 	store.prune_ms = STORE_PRUNE_MS;
@@ -759,6 +771,12 @@ store_close(void)
 {
 	int	 rc;
 
+	if (store.off) {
+		store.accepting = 0;
+		store.off = 0;
+		return;
+	}
+
 	if (store.threads == 0)
 		return;
 	if (store.threads == 2) {
@@ -792,6 +810,21 @@ store_append(struct store_rec *rec)
 	size_t			 plen, tlen;
 	int64_t			 seq, t;
 
+	if (store.off) {
+		store_lock(&store.qlock);
+		seq = atomic_load_explicit(&store.last_seq,
+		    memory_order_relaxed) + 1;
+		atomic_store_explicit(&store.last_seq, seq,
+		    memory_order_relaxed);
+		if (rec->time_ms == 0)
+			rec->time_ms = store_now_ms();
+		store_unlock(&store.qlock);
+		atomic_store_explicit(&store.committed, seq,
+		    memory_order_release);
+		rec->seq = seq;
+		store_msgid(seq, rec->msgid);
+		return seq;
+	}
 	plen = rec->params != NULL ? strlen(rec->params) + 1 : 1;
 	tlen = rec->tags != NULL ? strlen(rec->tags) + 1 : 0;
 	if ((e = malloc(sizeof(*e) + plen + tlen)) == NULL)
@@ -1393,6 +1426,8 @@ store_side(const char *key, const struct store_sel *sel, int upper,
 
 	if (limit <= 0)
 		return 0;
+	if (store.off)
+		return 0;	/* no history: nothing to find */
 	if (store_read_begin() == -1)
 		return -1;
 	if ((rc = store_point_locked(key, sel, upper, &p)) == 1) {
@@ -1442,6 +1477,8 @@ store_around(const char *key, const struct store_sel *sel, int limit,
 		return 0;
 	if (sel == NULL || sel->kind == SEL_NONE)
 		return store_latest(key, NULL, limit, 0, cb, arg);
+	if (store.off)
+		return 0;	/* no history: nothing to find */
 	if (store_read_begin() == -1)
 		return -1;
 	if ((rc = store_point_locked(key, sel, 1, &p)) != 1)
@@ -1494,6 +1531,8 @@ store_between(const char *key, const struct store_sel *a,
 		errno = EINVAL;
 		return -1;
 	}
+	if (store.off)
+		return 0;	/* no history: nothing to find */
 	if (store_read_begin() == -1)
 		return -1;
 	/* Try a as the lower bound; if it is later than b, swap roles. */
@@ -1600,6 +1639,8 @@ store_targets(const char *nickkey, const char *const *keys, int nkeys,
 		return 0;
 	lo = from_ms < to_ms ? from_ms : to_ms;
 	hi = from_ms < to_ms ? to_ms : from_ms;
+	if (store.off)
+		return 0;	/* no history: nothing to find */
 	if (store_read_begin() == -1)
 		return -1;
 

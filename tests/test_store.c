@@ -938,6 +938,35 @@ test_memory(void **state)
 	assert_string_not_equal(id1, id2);
 }
 
+/* "off": numbering without a database; every query finds nothing. */
+static void
+test_off(void **state)
+{
+	struct targets	 t = { 0 };
+	struct got	 g = { 0 };
+	char		 id1[STORE_MSGID_LEN + 1], id2[STORE_MSGID_LEN + 1];
+	const char	*rooms[] = { "#o" };
+
+	(void)state;
+	open_ok("off", 0, 0);
+	assert_int_equal(add_full("#o", "n!u@h", "PRIVMSG", "#o :x", NULL, 0,
+	    id1), 1);
+	assert_int_equal(add_full("#o", "n!u@h", "PRIVMSG", "#o :y", NULL, 0,
+	    id2), 2);
+	assert_string_not_equal(id1, id2);
+	assert_int_equal(store_wait(2), 0);
+	assert_int_equal(store_last_seq(), 2);
+	assert_int_equal(store_latest("#o", NULL, 10, 0, got_cb, &g), 0);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(store_targets("n", rooms, 1, 0, INT64_MAX, 10,
+	    targets_cb, &t), 0);
+	assert_int_equal(access("off", F_OK), -1);
+	store_close();
+	/* A real store opens after it. */
+	open_ok(":memory:", 0, 0);
+	assert_int_equal(store_last_seq(), 0);
+}
+
 static void
 test_modes(void **state)
 {
@@ -1147,6 +1176,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unwritable, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrency, setup,
 		    teardown),

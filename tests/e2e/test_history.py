@@ -1182,3 +1182,38 @@ def test_db_empty_file_is_fine(f):
     path = f.write_file("empty.db", "")
     s, a, obs, msgs = room_history(f, 1, "--db", path)
     assert os.path.getsize(path) > 0 or os.path.exists(path + "-wal")
+
+
+def test_history_off(f):
+    # --db off: no store at all.  Messages still carry a msgid and a
+    # time; nothing is replayed or found, and chathistory is not offered.
+    s = Server(f, "--db", "off")
+    c = s.client("probe")
+    c.send("CAP LS 302")
+    line = c.expect(rx(r":irc\.test CAP \* LS :.*"))
+    assert "draft/chathistory" not in line.split(" :", 1)[1].split(), line
+    c.send("CAP REQ :draft/chathistory")
+    c.expect(":irc.test CAP * NAK :draft/chathistory")
+    c.send("CAP REQ :batch message-tags server-time")
+    c.expect(":irc.test CAP * ACK :batch message-tags server-time")
+    c.name = c.nick = "probe"
+    c.send("NICK probe")
+    c.send("USER probe 0 * :probe")
+    c.send("CAP END")
+    welcome = c.expect_welcome()
+    isupport = " ".join(l for l in welcome if " 005 " in l)
+    assert "CHATHISTORY=" not in isupport and "MSGREFTYPES" not in isupport
+    a = s.user("alice")
+    join(a, c, room="#r")
+    a.send("PRIVMSG #r :not kept")
+    got = c.expect(rx(r"@\S+ :alice!alice@127\.0\.0\.1 PRIVMSG #r :not kept"))
+    assert re.search(r"[@;]msgid=[^; ]+", got) and "time=" in got, got
+    late = s.user("late")
+    lines = late.join("#r")
+    assert not any("not kept" in l for l in lines + late.drain(0.3)), lines
+    c.expect(rx(r"(@\S+ )?:late!late@127\.0\.0\.1 JOIN #r"))
+    c.send("CHATHISTORY LATEST #r * 10")
+    assert batch(c, "chathistory", "#r") == []
+    assert "history off: nothing is stored" in s.log_text()
+    state = os.path.join(f.path("state"), "natterd")
+    assert not os.path.exists(os.path.join(state, "history.db"))
