@@ -146,7 +146,11 @@ start_server() {
 		# history; natterd-db keeps it in a file, to measure what
 		# the store costs.
 		if [ "$name" = natterd-db ]; then
+			# A fresh file each start: replayed lines of an
+			# earlier run would reach the new run's clients as
+			# messages sent long ago.
 			db=$dir/history.db
+			rm -f "$db" "$db-wal" "$db-shm"
 		else
 			db=off
 		fi
