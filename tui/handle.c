@@ -80,6 +80,8 @@ session_hello(struct session *s, char out[][512], int *nout, int maxout)
 	s->caps = 0;
 	s->caps_offered = 0;
 	s->cap_busy = 1;
+	s->sts[0] = '\0';
+	s->sts_seen = 0;
 	s->chathistory_max = 0;
 	s->nbatches = 0;
 	for (i = 0; i < s->wins.n; i++)
@@ -1151,6 +1153,12 @@ on_cap(struct session *s, const struct irc_msg *m, char out[][512],
 	while ((tok = strsep(&p, " ")) != NULL) {
 		if ((minus = tok[0] == '-'))
 			tok++;
+		/* sts is never requested: its value is for net.c (which
+		 * acts on it outside ui_lock). */
+		if (strcmp(sub, "LS") == 0 && strncmp(tok, "sts=", 4) == 0) {
+			snprintf(s->sts, sizeof(s->sts), "%s", tok + 4);
+			s->sts_seen = 1;
+		}
 		tok[strcspn(tok, "=")] = '\0';	/* LS 302: name=value */
 		for (k = 0; k < sizeof(cap_names) / sizeof(cap_names[0]); k++)
 			if (strcmp(tok, cap_names[k].name) == 0) {

@@ -99,7 +99,9 @@ help(void)
 	    "TLS options (any --tls-* option implies --tls):\n"
 	    "      --tls             connect with TLS (default: only on port "
 	    "6697)\n"
-	    "      --no-tls          plain text, even on port 6697\n"
+	    "      --no-tls          plain text, even on port 6697 or when "
+	    "the server\n"
+	    "                        asks for TLS (sts)\n"
 	    "      --tls-ca FILE     verify the server against the CA "
 	    "certificates in\n"
 	    "                        FILE (default: the system CA store)\n"
@@ -119,7 +121,16 @@ help(void)
 	    "if you trust it, remembered in "
 	    "$XDG_CONFIG_HOME/natter/known_servers\n"
 	    "(default ~/.config/natter/known_servers); a changed one is "
-	    "refused.\n");
+	    "refused.\n"
+	    "\n"
+	    "A server that asks for TLS (IRCv3 sts) gets it: natter leaves "
+	    "a plain\n"
+	    "connection for its TLS port and, once the certificate is "
+	    "trusted, uses\n"
+	    "only TLS for that host until the server's policy expires "
+	    "(kept in\n"
+	    "$XDG_CONFIG_HOME/natter/sts_policies).  --no-tls "
+	    "overrides both.\n");
 }
 
 /* --- chat logs --- */
@@ -655,6 +666,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	static char fingerprint[TLS_FP_LEN + 1], pinfile[PATH_MAX];
+	static char stsfile[PATH_MAX];
 	char hostbuf[256], label[320], why[PATH_MAX + 256], *p;
 	const char *nick = NULL, *realname = NULL, *password = NULL;
 	const char *host = "127.0.0.1", *port = NULL, *hostport = "6667";
@@ -790,9 +802,14 @@ main(int argc, char *argv[])
 		usage_error("--tls-key needs --tls-cert");
 	tls.on = !no_tls && (want_tls || tls_flag != NULL ||
 	    strtol(port, NULL, 10) == TLS_PORT);
-	if (tls.on && pin_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"),
+	tls.no_tls = no_tls;
+	/* Without --no-tls, TLS may come later (IRCv3 sts). */
+	if (!no_tls && pin_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"),
 	    pinfile, sizeof(pinfile)) == 0)
 		tls.pinfile = pinfile;
+	if (sts_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"), stsfile,
+	    sizeof(stsfile)) == 0)
+		tls.stsfile = stsfile;
 	/* A CA file or key that cannot be read stops us here, before
 	 * the screen is taken. */
 	readable("--tls-ca", tls.cafile);

@@ -10,7 +10,7 @@
  * Everything above the "ui.c" banner is plain C with no curses, tested
  * by cmocka (tests/test_edit.c, test_wrap.c, test_scroll.c, test_cmd.c,
  * test_complete.c, test_window.c, test_mirc.c, test_handle.c,
- * test_pin.c).
+ * test_pin.c, test_sts.c).
  */
 #ifndef NATTER_H
 #define NATTER_H
@@ -328,6 +328,8 @@ struct session {
 	unsigned	 caps;		/* CAP_* the server ACKed */
 	unsigned	 caps_offered;	/* CAP_* in CAP LS (so far) */
 	int		 cap_busy;	/* negotiating: CAP END not sent */
+	char		 sts[128];	/* the sts value in CAP LS, for net.c */
+	int		 sts_seen;	/* set with sts; net.c clears it */
 	int		 chathistory_max;	/* ISUPPORT CHATHISTORY */
 	struct batch	 batches[BATCH_OPEN_MAX];
 	int		 nbatches;
@@ -363,7 +365,8 @@ int	 parse_server_time(const char *s, time_t *when, int *msec);
  * 333/MODE update the windows, 433 during registration retries with '_'
  * appended (and says so), 001 joins sess->rooms, numerics and notices
  * go to the status (or current) window.  CAP LS/ACK/NAK negotiate
- * (see session_hello).  With server-time a line's time is its time
+ * (see session_hello); an sts value in CAP LS is kept in sts (with
+ * sts_seen set) for net.c, which acts on it.  With server-time a line's time is its time
  * tag; lines in a chathistory batch (or between the plain-text
  * history NOTICEs) are history lines, put in time order under a
  * divider and dropped when their msgid was seen.  After a reconnect,
@@ -411,6 +414,35 @@ enum pin_status	 pin_check(const char *path, const char *key,
 int	 pin_add(const char *path, const char *key, const char *fp,
 	    char *why, size_t whylen);
 
+/* --- sts.c: IRCv3 Strict Transport Security (sts_policies) --- */
+#define STS_HOST_MAX	256	/* a host name in the policy file */
+
+/* What an sts capability value says. */
+struct sts_value {
+	int		 port;		/* port=: 1-65535, or 0 if absent */
+	long		 duration;	/* duration=: seconds, or -1 */
+};
+
+/* The policy file: xdg/natter/sts_policies when xdg ($XDG_CONFIG_HOME)
+ * is an absolute path, else home/.config/natter/sts_policies; -1 if
+ * neither is usable or the path does not fit. */
+int	 sts_path(const char *xdg, const char *home, char *out,
+	    size_t outlen);
+/* Parses "port=6697,duration=300" (unknown keys and bad values are
+ * ignored). */
+void	 sts_parse(const char *value, struct sts_value *);
+/* The policy for host: 1 if one is live at now (port and expiry set),
+ * 0 if none or expired (a missing file holds none), -1 with why. */
+int	 sts_lookup(const char *path, const char *host, time_t now,
+	    int *port, time_t *expiry, char *why, size_t whylen);
+/* Replaces host's policy with "host port expiry" (host in lower case),
+ * creating missing directories (0700) and the file (0600). */
+int	 sts_store(const char *path, const char *host, int port,
+	    time_t expiry, char *why, size_t whylen);
+/* Removes host's policy (none is not an error). */
+int	 sts_remove(const char *path, const char *host, char *why,
+	    size_t whylen);
+
 /* ui.c: the only file that includes curses.  ui_lock guards every
  * curses call and the model above; the *_locked functions expect it
  * held. */
@@ -445,13 +477,18 @@ struct net_tls {
 	const char	*key;
 	const char	*fingerprint;	/* --tls-fingerprint, canonical */
 	const char	*pinfile;	/* known_servers; NULL: none */
+	int		 no_tls;	/* --no-tls: never TLS, not even for
+					   sts */
+	const char	*stsfile;	/* sts_policies; NULL: none */
 };
 
 void	 net_init(struct session *, struct edit *, const char *host,
 	    const char *port);
 /* The TLS settings (copied; the strings must outlive the thread), set
  * before net_start: 0, or -1 with why when the context cannot be made
- * (an unreadable CA file or key, say). */
+ * (an unreadable CA file or key, say).  Without on (and without
+ * no_tls) TLS may still come: an sts policy or a server's sts upgrade
+ * (IRCv3 sts) switches to it for good. */
 int	 net_tls_init(const struct net_tls *, char *why, size_t whylen);
 /* 1 while the message thread waits for the user to say whether to
  * trust a certificate; the next line typed answers

@@ -7,6 +7,12 @@
  * draws, and sends what handle_line asked for once the lock is
  * released.
  *
+ * IRCv3 sts: a plain connection whose CAP LS says sts=port=P is left
+ * at once for TLS on P; a TLS connection whose certificate we accepted
+ * (not --tls-insecure) stores sts=duration=N in sts_policies, and a
+ * live policy there turns TLS on before dialling.  Once on, TLS stays
+ * on for the rest of the run: no fallback to plain text.
+ *
  * Locks, in the order they are taken:
  *   send_mutex	guards sock_fd and sock_ssl for every writer (both
  *		threads send), held for a whole write, waits included: one
@@ -66,6 +72,12 @@ static int		 wake[2] = { -1, -1 };	/* net_stop writes here */
 static atomic_int	 stopping;
 static atomic_int	 connected;
 static int		 ever_registered;	/* message thread only */
+/* Message thread only: TLS for the next connection (tls.on, or sts
+ * turned it on), the port an sts upgrade asks for (0: none) and the
+ * notices said once a run. */
+static int		 use_tls;
+static int		 sts_upgrade;
+static int		 sts_noticed;
 
 /* Set before the thread starts, read-only after. */
 static struct net_tls	 tls;
@@ -123,11 +135,19 @@ int
 net_tls_init(const struct net_tls *t, char *why, size_t whylen)
 {
 	tls = *t;
-	if (!tls.on)
+	use_tls = tls.on;
+	if (tls.no_tls)
 		return 0;
 	if ((tls_ctx = tls_client_ctx(tls.cafile, tls.cert, tls.key, why,
-	    whylen)) == NULL)
+	    whylen)) == NULL) {
+		/* Only an sts upgrade would need it: that then fails
+		 * (tls_connect says why) rather than natter now. */
+		if (!tls.on) {
+			ERR_clear_error();
+			return 0;
+		}
 		return -1;
+	}
 	return 0;
 }
 
@@ -374,7 +394,7 @@ next:
 	}
 	/* TLS stays non-blocking (see the top).  Plain text blocks from
 	 * now on, but a stuck peer cannot hold a sender for long. */
-	if (tls.on)
+	if (use_tls)
 		return fd;
 	if ((fl = fcntl(fd, F_GETFL)) != -1)
 		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
@@ -412,6 +432,10 @@ tls_connect(int fd, char *why, size_t whylen)
 	SSL *ssl;
 	int rc, e, left;
 
+	if (tls_ctx == NULL) {
+		snprintf(why, whylen, "no TLS context");
+		return NULL;
+	}
 	ERR_clear_error();
 	if ((ssl = SSL_new(tls_ctx)) == NULL || SSL_set_fd(ssl, fd) != 1) {
 		tls_error(why, whylen, "SSL_new");
@@ -873,6 +897,133 @@ conn_read(int fd, SSL *ssl, char *buf, size_t len, short *events,
 	}
 }
 
+/* Dials port from now on (an sts upgrade or policy). */
+static void
+set_port(int port)
+{
+	snprintf(nport, sizeof(nport), "%d", port);
+	if (strchr(nhost, ':') != NULL)
+		snprintf(nlabel, sizeof(nlabel), "[%s]:%s", nhost, nport);
+	else
+		snprintf(nlabel, sizeof(nlabel), "%s:%s", nhost, nport);
+	if (pin_key(nhost, nport, nkey, sizeof(nkey)) == -1)
+		nkey[0] = '\0';
+	ui_lock();
+	ui_set_server_locked(nlabel);
+	ui_unlock();
+}
+
+static void
+say_line(enum line_kind kind, const char *line)
+{
+	const char *lines[1] = { line };
+
+	say_all(kind, lines, 1);
+}
+
+static void
+local_time(time_t t, char *out, size_t outlen)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/*
+ * Before each attempt: a live sts policy for the host turns TLS on (on
+ * the policy's port, unless TLS was asked for on a port of the user's
+ * own); with --no-tls the user overrides it, and is told once.
+ */
+static void
+sts_policy(void)
+{
+	char line[1024], when[64], why[512];
+	time_t expiry;
+	int port, rc;
+
+	if (use_tls || tls.stsfile == NULL)
+		return;
+	if ((rc = sts_lookup(tls.stsfile, nhost, time(NULL), &port, &expiry,
+	    why, sizeof(why))) == -1) {
+		if (!sts_noticed) {
+			snprintf(line, sizeof(line), "Cannot read the sts "
+			    "policies: %s", why);
+			say_line(LINE_ERROR, line);
+			sts_noticed = 1;
+		}
+		return;
+	}
+	if (rc == 0)
+		return;
+	local_time(expiry, when, sizeof(when));
+	if (tls.no_tls) {
+		if (!sts_noticed) {
+			snprintf(line, sizeof(line), "%s has an sts policy "
+			    "(TLS on port %d until %s); connecting without "
+			    "TLS (--no-tls)", nhost, port, when);
+			say_line(LINE_ERROR, line);
+			sts_noticed = 1;
+		}
+		return;
+	}
+	use_tls = 1;
+	set_port(port);
+	snprintf(line, sizeof(line), "Using TLS for %s (sts policy until %s)",
+	    nhost, when);
+	say_line(LINE_INFO, line);
+}
+
+/*
+ * The sts value a CAP LS carried (value).  Plain text: with port=P,
+ * returns P (leave for TLS on P) unless --no-tls (then says so once).
+ * TLS whose certificate we accepted: duration=N stores the policy,
+ * duration=0 removes it.  Returns 0 to carry on.
+ */
+static int
+sts_act(int secure, const char *value)
+{
+	struct sts_value v;
+	char line[1024], why[512];
+	int rc;
+
+	sts_parse(value, &v);
+	if (!secure) {
+		if (v.port == 0)
+			return 0;
+		if (tls.no_tls) {
+			if (!sts_noticed) {
+				snprintf(line, sizeof(line), "The server "
+				    "offers TLS on port %d (sts); staying on "
+				    "plain text (--no-tls)", v.port);
+				say_line(LINE_INFO, line);
+				sts_noticed = 1;
+			}
+			return 0;
+		}
+		snprintf(line, sizeof(line), "The server requires TLS (sts): "
+		    "reconnecting to %s%s%s:%d with TLS",
+		    strchr(nhost, ':') != NULL ? "[" : "", nhost,
+		    strchr(nhost, ':') != NULL ? "]" : "", v.port);
+		say_line(LINE_INFO, line);
+		return v.port;
+	}
+	/* A policy only from a server we know is the server. */
+	if (tls.insecure || v.duration < 0 || tls.stsfile == NULL)
+		return 0;
+	if (v.duration == 0)
+		rc = sts_remove(tls.stsfile, nhost, why, sizeof(why));
+	else
+		rc = sts_store(tls.stsfile, nhost, atoi(nport), time(NULL) +
+		    (time_t)v.duration, why, sizeof(why));
+	if (rc == -1) {
+		snprintf(line, sizeof(line), "Cannot %s the sts policy: %s",
+		    v.duration == 0 ? "remove" : "store", why);
+		say_line(LINE_ERROR, line);
+	}
+	return 0;
+}
+
 /* One connection, registration to end; ssl is NULL for plain text and
  * how says what the TLS link is.  Returns 1 if it registered; why says
  * how it ended. */
@@ -885,10 +1036,10 @@ converse(int fd, SSL *ssl, const char *how, char *why, size_t whylen)
 	/* Smaller than the records natterd writes (4 KB and more): the
 	 * path for bytes TLS holds back (more) runs all the time, not
 	 * once in a while. */
-	char buf[2048], out[OUT_MAX][512];
+	char buf[2048], out[OUT_MAX][512], stsval[128];
 	ssize_t n;
 	short events = POLLIN;
-	int rc, registered = 0, nout, i, more = 0, undrawn = 0;
+	int rc, registered = 0, nout, i, more = 0, undrawn = 0, sts = 0;
 
 	memset(&c, 0, sizeof(c));
 	frame_init(&fr);
@@ -966,12 +1117,25 @@ converse(int fd, SSL *ssl, const char *how, char *why, size_t whylen)
 			ui_bell_locked();
 			ns->bell = 0;
 		}
+		if (ns->sts_seen) {
+			ns->sts_seen = 0;
+			snprintf(stsval, sizeof(stsval), "%s", ns->sts);
+			sts = 1;
+		}
 		/* One draw for a burst (see undrawn above). */
 		if (more)
 			undrawn = 1;
 		else
 			ui_draw_locked(ns, ned);
 		ui_unlock();
+		/* Disk I/O and messages: outside ui_lock.  An upgrade
+		 * leaves before CAP END, so nothing registers in plain
+		 * text. */
+		if (sts && (sts_upgrade = sts_act(ssl != NULL, stsval)) != 0) {
+			snprintf(why, whylen, "sts upgrade");
+			break;
+		}
+		sts = 0;
 	}
 
 	atomic_store(&connected, 0);
@@ -1025,10 +1189,11 @@ net_main(void *arg)
 		lost = 0;
 		ssl = NULL;
 		t = TRUST_OK;
+		sts_policy();
 		if ((fd = dial(why, sizeof(why))) == -1)
 			snprintf(fail, sizeof(fail), "Cannot connect to %s: %s",
 			    nlabel, why);
-		else if (tls.on && (ssl = tls_connect(fd, why,
+		else if (use_tls && (ssl = tls_connect(fd, why,
 		    sizeof(why))) == NULL) {
 			snprintf(fail, sizeof(fail), "TLS handshake with %s "
 			    "failed: %s", nlabel, why);
@@ -1056,6 +1221,16 @@ net_main(void *arg)
 		}
 		if (atomic_load(&stopping))
 			break;
+		if (sts_upgrade != 0) {
+			/* At once, and TLS for good. */
+			ui_lock();
+			lost_locked();
+			ui_unlock();
+			use_tls = 1;
+			set_port(sts_upgrade);
+			sts_upgrade = 0;
+			continue;
+		}
 		/* 1 s doubling to a minute, up to a quarter more. */
 		ms = backoff * 1000 + rand_r(&seed) % (backoff * 250 + 1);
 		ui_lock();
