@@ -380,6 +380,16 @@ int	 mentions(const char *text, const char *nick);
 /* A stable colour index 0..n-1 for nick. */
 int	 nick_colour(const char *nick, int n);
 
+/* --- conffile.c: natter's own files --- */
+/* xdg/natter/file when xdg ($XDG_CONFIG_HOME) is an absolute path,
+ * else home/.config/natter/file; -1 if neither is usable or the path
+ * does not fit. */
+int	 conf_path(const char *xdg, const char *home, const char *file,
+	    char *out, size_t outlen);
+/* mkdir -p for the directories above path, each new one 0700; -1 with
+ * why. */
+int	 conf_mkdirs(const char *path, char *why, size_t whylen);
+
 /* --- pin.c: known_servers, the TLS certificates the user trusts --- */
 #define PIN_FP_LEN	95	/* "AB:CD:...", SHA-256 (TLS_FP_LEN) */
 #define PIN_KEY_MAX	300	/* "host:port" or "[addr]:port" */

@@ -27,25 +27,12 @@
 _Static_assert(PIN_FP_LEN == TLS_FP_LEN,
     "pin.c keeps fingerprints as tls.c writes them");
 
-#define PIN_DIR		"natter"
 #define PIN_FILE	"known_servers"
 
 int
 pin_path(const char *xdg, const char *home, char *out, size_t outlen)
 {
-	int n;
-
-	/* The XDG base directory spec: a relative value is ignored. */
-	if (xdg != NULL && xdg[0] == '/')
-		n = snprintf(out, outlen, "%s/%s/%s", xdg, PIN_DIR, PIN_FILE);
-	else if (home != NULL && home[0] != '\0')
-		n = snprintf(out, outlen, "%s/.config/%s/%s", home, PIN_DIR,
-		    PIN_FILE);
-	else
-		return -1;
-	if (n < 0 || (size_t)n >= outlen)
-		return -1;
-	return 0;
+	return conf_path(xdg, home, PIN_FILE, out, outlen);
 }
 
 int
@@ -167,34 +154,6 @@ pin_check(const char *path, const char *key, const char *fp, int *line,
 	return st;
 }
 
-/* mkdir -p for the directories above path, each new one 0700. */
-static int
-pin_mkdirs(const char *path, char *why, size_t whylen)
-{
-	char dir[PATH_MAX], *p, c;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
-		snprintf(why, whylen, "%s: path too long", path);
-		return -1;
-	}
-	if ((p = strrchr(dir, '/')) == NULL || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		c = *p;
-		*p = '\0';
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-			snprintf(why, whylen, "%s: %s", dir, strerror(errno));
-			return -1;
-		}
-		if (c == '\0')
-			return 0;
-		*p = c;
-	}
-}
-
 int
 pin_add(const char *path, const char *key, const char *fp, char *why,
     size_t whylen)
@@ -211,7 +170,7 @@ pin_add(const char *path, const char *key, const char *fp, char *why,
 		snprintf(why, whylen, "%s: name too long", key);
 		return -1;
 	}
-	if (pin_mkdirs(path, why, whylen) == -1)
+	if (conf_mkdirs(path, why, whylen) == -1)
 		return -1;
 	if ((fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
 	    0600)) == -1) {

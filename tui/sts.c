@@ -26,26 +26,13 @@
 
 #include "natter.h"
 
-#define STS_DIR		"natter"
 #define STS_FILE	"sts_policies"
 #define STS_DURATION_MAX	(100L * 365 * 86400)	/* a century */
 
 int
 sts_path(const char *xdg, const char *home, char *out, size_t outlen)
 {
-	int n;
-
-	/* The XDG base directory spec: a relative value is ignored. */
-	if (xdg != NULL && xdg[0] == '/')
-		n = snprintf(out, outlen, "%s/%s/%s", xdg, STS_DIR, STS_FILE);
-	else if (home != NULL && home[0] != '\0')
-		n = snprintf(out, outlen, "%s/.config/%s/%s", home, STS_DIR,
-		    STS_FILE);
-	else
-		return -1;
-	if (n < 0 || (size_t)n >= outlen)
-		return -1;
-	return 0;
+	return conf_path(xdg, home, STS_FILE, out, outlen);
 }
 
 /* s as a decimal number in [lo, hi]; -1 otherwise. */
@@ -167,34 +154,6 @@ sts_lookup(const char *path, const char *host, time_t now, int *port,
 	return found;
 }
 
-/* mkdir -p for the directories above path, each new one 0700. */
-static int
-sts_mkdirs(const char *path, char *why, size_t whylen)
-{
-	char dir[PATH_MAX], *p, c;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
-		snprintf(why, whylen, "%s: path too long", path);
-		return -1;
-	}
-	if ((p = strrchr(dir, '/')) == NULL || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		c = *p;
-		*p = '\0';
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-			snprintf(why, whylen, "%s: %s", dir, strerror(errno));
-			return -1;
-		}
-		if (c == '\0')
-			return 0;
-		*p = c;
-	}
-}
-
 /*
  * Rewrites path without host's lines, plus entry (NULL: none) at the
  * end, through a temporary file renamed over it: a reader never sees
@@ -216,7 +175,7 @@ sts_rewrite(const char *path, const char *host, const char *entry,
 	}
 	if (in == NULL && entry == NULL)
 		return 0;		/* nothing to remove */
-	if (sts_mkdirs(path, why, whylen) == -1)
+	if (conf_mkdirs(path, why, whylen) == -1)
 		goto fail;
 	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
 	    (int)sizeof(tmp)) {
