@@ -158,24 +158,35 @@ client_mask(struct client *c, char *buf, size_t len)
 }
 
 void
-client_send_common_locked(struct client *c, struct buf *b, int with_self)
+cap_send_common_locked(struct client *c, struct buf *b, unsigned cap,
+    int with_self)
 {
 	unsigned long gen = ++server.gen;
+	struct client *t;
 	struct room *r;
 	int i, j;
 
+	/* Marked either way, so c is never reached through a room. */
 	c->mark = gen;
-	if (with_self)
+	if (with_self && (cap == 0 || (c->caps & cap)))
 		client_send(c, b);
 	for (i = 0; i < c->nrooms; i++) {
 		r = c->rooms[i];
 		for (j = 0; j < r->nmembers; j++) {
-			if (r->members[j].c->mark == gen)
+			t = r->members[j].c;
+			if (t->mark == gen)
 				continue;
-			r->members[j].c->mark = gen;
-			client_send(r->members[j].c, b);
+			t->mark = gen;
+			if (cap == 0 || (t->caps & cap))
+				client_send(t, b);
 		}
 	}
+}
+
+void
+client_send_common_locked(struct client *c, struct buf *b, int with_self)
+{
+	cap_send_common_locked(c, b, 0, with_self);
 }
 
 void

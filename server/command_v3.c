@@ -16,32 +16,6 @@
 #include "utf8.h"
 
 void
-cap_send_common_locked(struct client *c, struct buf *b, unsigned cap,
-    int self)
-{
-	unsigned long	 gen = ++server.gen;
-	struct client	*t;
-	struct room	*r;
-	int		 i, j;
-
-	/* Marked either way, so c is never reached through a room. */
-	c->mark = gen;
-	if (self && (c->caps & cap))
-		client_send(c, b);
-	for (i = 0; i < c->nrooms; i++) {
-		r = c->rooms[i];
-		for (j = 0; j < r->nmembers; j++) {
-			t = r->members[j].c;
-			if (t->mark == gen)
-				continue;
-			t->mark = gen;
-			if (t->caps & cap)
-				client_send(t, b);
-		}
-	}
-}
-
-void
 away_notify_join_locked(struct client *c, struct room *r)
 {
 	struct buf	*b = NULL;

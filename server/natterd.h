@@ -375,6 +375,10 @@ void		 client_mask(struct client *c, char *buf, size_t len);
  * if self. */
 void		 client_send_common_locked(struct client *c, struct buf *b,
 		    int self);
+/* The same, only to those who enabled cap (CAP() bits; 0: everyone),
+ * c itself included only if it did. */
+void		 cap_send_common_locked(struct client *c, struct buf *b,
+		    unsigned cap, int self);
 /* Registration completes once NICK, USER, PASS and CAP END are in. */
 void		 client_try_register(struct client *c);
 void		 whowas_add_locked(struct client *c);
@@ -505,10 +509,6 @@ void		 cmd_invite(struct client *, struct irc_msg *);
 
 /* command_v3.c */
 void		 cmd_setname(struct client *, struct irc_msg *);
-/* Sends b once to everyone sharing a room with c who enabled cap (a
- * CAP() bit), and to c itself if self and c enabled it. */
-void		 cap_send_common_locked(struct client *c, struct buf *b,
-		    unsigned cap, int self);
 /* For JOIN (away-notify): tells the other members of r who enabled
  * away-notify that c, who just joined r, is away.  Nothing if c is
  * here. */
