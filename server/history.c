@@ -55,14 +55,13 @@ static _Thread_local const char *cur_label;
 static int
 history_in_memory(void)
 {
-	return config.db_path != NULL && (strcmp(config.db_path,
-	    ":memory:") == 0 || strcmp(config.db_path, "off") == 0);
+	return config.history != HISTORY_FILE;
 }
 
 int
 history_enabled(void)
 {
-	return config.db_path == NULL || strcmp(config.db_path, "off") != 0;
+	return config.history != HISTORY_OFF;
 }
 
 void

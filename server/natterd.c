@@ -761,6 +761,10 @@ open_history(void)
 {
 	char path[PATH_MAX], why[512];
 
+	if (config.db_path != NULL && strcmp(config.db_path, ":memory:") == 0)
+		config.history = HISTORY_MEMORY;
+	else if (config.db_path != NULL && strcmp(config.db_path, "off") == 0)
+		config.history = HISTORY_OFF;
 	if (config.db_path == NULL) {
 		if (store_default_path(path, sizeof(path)) == -1)
 			errx(1, "no place for the history database: set "

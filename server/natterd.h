@@ -228,6 +228,10 @@ struct config {
 	int		 ping_interval;
 	int		 ping_timeout;
 	const char	*db_path;	/* NULL: the default under XDG_STATE_HOME */
+	int		 history;	/* what --db means, set at start-up */
+#define HISTORY_FILE	0	/* a database file */
+#define HISTORY_MEMORY	1	/* ":memory:": kept until natterd stops */
+#define HISTORY_OFF	2	/* "off": nothing kept */
 	int		 history_lines;	/* replayed on JOIN */
 	int		 history_days;	/* 0: keep forever */
 	int		 history_max;	/* rows per target, 0: no limit */

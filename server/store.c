@@ -43,6 +43,7 @@
 #include <sqlite3.h>
 
 #include "casemap.h"
+#include "fsutil.h"
 #include "log.h"
 #include "natterd.h"
 
@@ -253,7 +254,6 @@ static void	 store_lock(pthread_mutex_t *);
 static void	 store_unlock(pthread_mutex_t *);
 static int64_t	 store_now_ms(void);
 static void	 store_msgid(int64_t, char *);
-static int	 store_mkdirs(const char *, char *, size_t);
 static int	 store_create_file(const char *, char *, size_t);
 static int	 store_connect(const char *, int, sqlite3 **, char *, size_t);
 static int	 store_schema(char *, size_t);
@@ -374,41 +374,6 @@ store_default_path(char *buf, size_t len)
 	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;
 		return -1;
-	}
-	return 0;
-}
-
-/* Creates path's missing parent folders, 0700. */
-static int
-store_mkdirs(const char *path, char *err, size_t errlen)
-{
-	char		 dir[PATH_MAX];
-	char		*p, c;
-	struct stat	 sb;
-	int		 n;
-
-	n = snprintf(dir, sizeof(dir), "%s", path);
-	if (n < 0 || (size_t)n >= sizeof(dir)) {
-		store_errf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
-	if ((p = strrchr(dir, '/')) == NULL || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		c = *p;
-		*p = '\0';
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST &&
-		    (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
-			store_errf(err, errlen, "%s: cannot create folder "
-			    "%s: %s", path, dir, strerror(errno));
-			return -1;
-		}
-		*p = c;
-		if (c == '\0')
-			break;
 	}
 	return 0;
 }
@@ -673,7 +638,7 @@ store_open(const char *path, int history_days, int history_max, char *err,
 		    (uint64_t)(uintptr_t)&st;
 
 	if (!store.memory) {
-		if (store_mkdirs(path, err, errlen) == -1)
+		if (fs_mkparents(path, err, errlen) == -1)
 			goto fail;
 		if ((store.lockfd = store_create_file(path, err, errlen)) == -1)
 			goto fail;
@@ -1411,6 +1376,19 @@ store_rows_free(struct store_rows *rows)
 	rows->n = rows->cap = 0;
 }
 
+/* Ends a read: drops the read side, then emits rows (or, when rc is -1,
+ * frees them and fails). */
+static int
+store_read_done(int rc, struct store_rows *rows, store_cb *cb, void *arg)
+{
+	store_read_end();
+	if (rc == -1) {
+		store_rows_free(rows);
+		return -1;
+	}
+	return store_rows_emit(rows, cb, arg);
+}
+
 /*
  * The messages of key on one side of sel (excluded): towards the oldest
  * (upper: sel bounds from above) or the newest.  desc takes the limit
@@ -1436,12 +1414,7 @@ store_side(const char *key, const struct store_sel *sel, int upper,
 		if (rc >= 0 && desc)
 			store_rows_reverse(&rows, 0);
 	}
-	store_read_end();
-	if (rc == -1) {
-		store_rows_free(&rows);
-		return -1;
-	}
-	return store_rows_emit(&rows, cb, arg);
+	return store_read_done(rc, &rows, cb, arg);
 }
 
 int
@@ -1508,12 +1481,7 @@ store_around(const char *key, const struct store_sel *sel, int limit,
 	rc = store_range_locked(key, &p, &store_end, 0, nafter, 0, &rows);
 
 done:
-	store_read_end();
-	if (rc == -1) {
-		store_rows_free(&rows);
-		return -1;
-	}
-	return store_rows_emit(&rows, cb, arg);
+	return store_read_done(rc, &rows, cb, arg);
 }
 
 int
@@ -1548,12 +1516,7 @@ store_between(const char *key, const struct store_sel *a,
 		store_rows_reverse(&rows, 0);
 
 done:
-	store_read_end();
-	if (rc == -1) {
-		store_rows_free(&rows);
-		return -1;
-	}
-	return store_rows_emit(&rows, cb, arg);
+	return store_read_done(rc, &rows, cb, arg);
 }
 
 /*

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "../tui/natter.h"
+#include "tmpdir.h"
 
 #define FP_A	"AA:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:" \
 		"10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F"
@@ -26,49 +27,6 @@
 		"10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F"
 #define FP_C	"CC:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:" \
 		"10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F"
-
-static char	tmpdir[256];	/* short: paths below fit PATH_MAX */
-
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/natter-pin-XXXXXX",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[PATH_MAX + 16];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f;
-
-	assert_non_null(f = fopen(path, "w"));
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void
-read_file(const char *path, char *out, size_t outlen)
-{
-	FILE *f;
-	size_t n;
-
-	assert_non_null(f = fopen(path, "r"));
-	n = fread(out, 1, outlen - 1, f);
-	out[n] = '\0';
-	fclose(f);
-}
 
 static void
 test_path(void **state)

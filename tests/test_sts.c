@@ -20,49 +20,7 @@
 #include <cmocka.h>
 
 #include "../tui/natter.h"
-
-static char	tmpdir[256];	/* short: paths below fit PATH_MAX */
-
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/natter-sts-XXXXXX",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[PATH_MAX + 16];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f;
-
-	assert_non_null(f = fopen(path, "w"));
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void
-read_file(const char *path, char *out, size_t outlen)
-{
-	FILE *f;
-	size_t n;
-
-	assert_non_null(f = fopen(path, "r"));
-	n = fread(out, 1, outlen - 1, f);
-	out[n] = '\0';
-	fclose(f);
-}
+#include "tmpdir.h"
 
 static void
 test_path(void **state)

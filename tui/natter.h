@@ -386,9 +386,6 @@ int	 nick_colour(const char *nick, int n);
  * does not fit. */
 int	 conf_path(const char *xdg, const char *home, const char *file,
 	    char *out, size_t outlen);
-/* mkdir -p for the directories above path, each new one 0700; -1 with
- * why. */
-int	 conf_mkdirs(const char *path, char *why, size_t whylen);
 
 /* --- pin.c: known_servers, the TLS certificates the user trusts --- */
 #define PIN_FP_LEN	95	/* "AB:CD:...", SHA-256 (TLS_FP_LEN) */

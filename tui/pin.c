@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "natter.h"
 #include "tls.h"
 
@@ -170,7 +171,7 @@ pin_add(const char *path, const char *key, const char *fp, char *why,
 		snprintf(why, whylen, "%s: name too long", key);
 		return -1;
 	}
-	if (conf_mkdirs(path, why, whylen) == -1)
+	if (fs_mkparents(path, why, whylen) == -1)
 		return -1;
 	if ((fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
 	    0600)) == -1) {

@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "natter.h"
 
 #define STS_FILE	"sts_policies"
@@ -175,7 +176,7 @@ sts_rewrite(const char *path, const char *host, const char *entry,
 	}
 	if (in == NULL && entry == NULL)
 		return 0;		/* nothing to remove */
-	if (conf_mkdirs(path, why, whylen) == -1)
+	if (fs_mkparents(path, why, whylen) == -1)
 		goto fail;
 	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
 	    (int)sizeof(tmp)) {
