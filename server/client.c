@@ -417,11 +417,11 @@ client_teardown(struct client *c)
 		room_remove_locked(c->rooms[c->nrooms - 1], c);
 	if (c->nickkey[0] != '\0' && map_get(server.nicks, c->nickkey) == c)
 		map_del(server.nicks, c->nickkey);
-	n = (uintptr_t)map_get(server.ips, c->ip);
+	n = (uintptr_t)map_get(server.ips, c->ipgroup);
 	if (n <= 1)
-		map_del(server.ips, c->ip);
+		map_del(server.ips, c->ipgroup);
 	else
-		map_put(server.ips, c->ip, (void *)(n - 1));
+		map_put(server.ips, c->ipgroup, (void *)(n - 1));
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else

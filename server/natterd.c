@@ -57,18 +57,19 @@ struct config	 config = {
 	.flood_rate = 2,
 	.recvq = 8192,
 	.throttle = 30,
+	.ipv6_prefix = 64,
 };
 
 /*
- * Connection throttle: new connections per IP in the current minute,
- * in a fixed table (the accept thread's alone), so a scan from many
- * addresses costs no memory; an address that collides with another
- * just starts a new count.
+ * Connection throttle: new connections per address group (netaddr.h)
+ * in the current minute, in a fixed table (the accept thread's alone),
+ * so a scan from many addresses costs no memory; a group that collides
+ * with another just starts a new count.
  */
 #define THROTTLE_SLOTS	1024
 #define THROTTLE_WINDOW	60	/* seconds */
 struct throttle {
-	char		 ip[HOST_MAX];
+	char		 group[NETADDR_GROUP_MAX];
 	time_t		 start;
 	unsigned	 count;
 };
@@ -91,7 +92,7 @@ enum {
 	OPT_PING_TIMEOUT, OPT_DB, OPT_HISTORY_LINES, OPT_HISTORY_DAYS,
 	OPT_HISTORY_MAX, OPT_TLS_PORT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_NO_PLAIN,
 	OPT_STS_DURATION, OPT_GEN_CERT, OPT_USER, OPT_FLOOD_BURST,
-	OPT_FLOOD_RATE, OPT_RECVQ, OPT_THROTTLE
+	OPT_FLOOD_RATE, OPT_RECVQ, OPT_THROTTLE, OPT_IPV6_PREFIX
 };
 
 static const struct option long_options[] = {
@@ -126,6 +127,7 @@ static const struct option long_options[] = {
 	{ "flood-rate",		required_argument, NULL, OPT_FLOOD_RATE },
 	{ "recvq",		required_argument, NULL, OPT_RECVQ },
 	{ "throttle",		required_argument, NULL, OPT_THROTTLE },
+	{ "ipv6-prefix",	required_argument, NULL, OPT_IPV6_PREFIX },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
@@ -137,8 +139,8 @@ static const char synopsis[] =
     "               [--password pass | --password-file file]\n"
     "               [--oper name:password] [--oper-file file] [--motd file]\n"
     "               [--max-clients n] [--max-per-ip n] [--throttle n]\n"
-    "               [--sendq bytes] [--recvq bytes] [--flood-burst n]\n"
-    "               [--flood-rate n] [--reg-timeout sec]\n"
+    "               [--ipv6-prefix bits] [--sendq bytes] [--recvq bytes]\n"
+    "               [--flood-burst n] [--flood-rate n] [--reg-timeout sec]\n"
     "               [--ping-interval sec] [--ping-timeout sec]\n"
     "               [--db path] [--history-lines n]\n"
     "               [--history-days n] [--history-max n] [--tls-port port]\n"
@@ -169,7 +171,14 @@ static const char options_help[] =
     "      --max-per-ip N       most connections from one IP address, 0 = no\n"
     "                           limit (default 50)\n"
     "      --throttle N         most new connections from one IP address\n"
-    "                           a minute, 0 = no limit (default 30)\n"
+    "                           a minute, 0 = no limit (default 30)\n";
+
+/* The rest: one literal would pass the 4095 bytes C11 compilers must
+ * take (-Woverlength-strings). */
+static const char options_help_more[] =
+    "      --ipv6-prefix BITS   IPv6 addresses count against --max-per-ip and\n"
+    "                           --throttle by their first BITS bits, 32 to 128\n"
+    "                           (default 64: one /64 is one address)\n"
     "      --sendq BYTES        output queued for one client before it is\n"
     "                           disconnected (default 262144)\n"
     "      --flood-burst N      lines a client may send at once before the\n"
@@ -248,6 +257,8 @@ static const struct numopt {
 	{ OPT_MAX_CLIENTS,   NUM_UNSIGNED, &config.max_clients, 1, 1000000 },
 	{ OPT_MAX_PER_IP,    NUM_UNSIGNED, &config.max_per_ip, 0, 1000000 },
 	{ OPT_THROTTLE,      NUM_UNSIGNED, &config.throttle, 0, 1000000 },
+	/* Below /32 (what a registry gives an ISP) strangers share a count. */
+	{ OPT_IPV6_PREFIX,   NUM_INT,      &config.ipv6_prefix, 32, 128 },
 	{ OPT_SENDQ,         NUM_SIZE,     &config.sendq, 1024, 1LL << 30 },
 	{ OPT_RECVQ,         NUM_SIZE,     &config.recvq, 1024, 1LL << 30 },
 	{ OPT_FLOOD_BURST,   NUM_UNSIGNED, &config.flood_burst, 0, 1000000 },
@@ -612,9 +623,10 @@ wake_handler(int sig)
 	(void)sig;
 }
 
-/* Seconds ip must wait before it may connect again; 0 if it may now. */
+/* Seconds group must wait before it may connect again; 0 if it may
+ * now. */
 static int
-throttled(const char *ip)
+throttled(const char *group)
 {
 	struct throttle *t;
 	unsigned h = 2166136261u;
@@ -623,13 +635,13 @@ throttled(const char *ip)
 
 	if (config.throttle == 0)
 		return 0;
-	for (p = ip; *p != '\0'; p++)
+	for (p = group; *p != '\0'; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
 	t = &throttles[h % THROTTLE_SLOTS];
 	now = time(NULL);
-	if (strcmp(t->ip, ip) != 0 || now - t->start >= THROTTLE_WINDOW ||
+	if (strcmp(t->group, group) != 0 || now - t->start >= THROTTLE_WINDOW ||
 	    now < t->start) {
-		snprintf(t->ip, sizeof(t->ip), "%.63s", ip);
+		snprintf(t->group, sizeof(t->group), "%s", group);
 		t->start = now;
 		t->count = 0;
 	}
@@ -654,7 +666,7 @@ accept_one(int lfd, int tls, pthread_attr_t *attr)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
-	char ip[NI_MAXHOST], line[128];
+	char ip[NI_MAXHOST], line[128], group[NETADDR_GROUP_MAX];
 	const char *shown;
 	struct client *c;
 	uintptr_t n;
@@ -673,8 +685,12 @@ accept_one(int lfd, int tls, pthread_attr_t *attr)
 	    NI_NUMERICHOST) != 0)
 		snprintf(ip, sizeof(ip), "unknown");
 	shown = strncmp(ip, "::ffff:", 7) == 0 ? ip + 7 : ip;
-	if ((wait = throttled(shown)) > 0) {
-		log_info("%s refused: throttled", shown);
+	if (netaddr_group(shown, config.ipv6_prefix, group,
+	    sizeof(group)) == -1)
+		snprintf(group, sizeof(group), "%.*s", (int)sizeof(group) - 1,
+		    shown);
+	if ((wait = throttled(group)) > 0) {
+		log_info("%s refused: throttled (group %s)", shown, group);
 		snprintf(line, sizeof(line), "ERROR :Too many new connections "
 		    "from your IP; try again in %d seconds\r\n", wait);
 		refuse(fd, tls, line);
@@ -692,25 +708,27 @@ accept_one(int lfd, int tls, pthread_attr_t *attr)
 		refuse(fd, tls, "ERROR :Server full\r\n");
 		return;
 	}
-	n = (uintptr_t)map_get(server.ips, shown);
+	n = (uintptr_t)map_get(server.ips, group);
 	if (config.max_per_ip > 0 && n >= config.max_per_ip) {
 		pthread_mutex_unlock(&server.lock);
-		log_info("%s refused: too many connections", shown);
+		log_info("%s refused: too many connections (group %s)", shown,
+		    group);
 		refuse(fd, tls, "ERROR :Too many connections from your IP\r\n");
 		return;
 	}
 	if ((c = client_new(fd, shown, tls)) == NULL ||
-	    map_put(server.ips, shown, (void *)(n + 1)) == -1) {
+	    map_put(server.ips, group, (void *)(n + 1)) == -1) {
 		pthread_mutex_unlock(&server.lock);
 		free(c);
 		refuse(fd, tls, "ERROR :Server out of memory\r\n");
 		return;
 	}
+	snprintf(c->ipgroup, sizeof(c->ipgroup), "%s", group);
 	if ((rc = pthread_create(&c->thread, attr, client_main, c)) != 0) {
 		if (n == 0)
-			map_del(server.ips, shown);
+			map_del(server.ips, group);
 		else
-			map_put(server.ips, shown, (void *)n);
+			map_put(server.ips, group, (void *)n);
 		pthread_mutex_unlock(&server.lock);
 		log_warnx("pthread_create: %s", strerror(rc));
 		frame_free(&c->frame);
@@ -890,6 +908,7 @@ main(int argc, char *argv[])
 		case 'h':
 			fputs(synopsis, stdout);
 			fputs(options_help, stdout);
+			fputs(options_help_more, stdout);
 			return 0;
 		case 'V':
 			printf("%s\n", NATTERD_VERSION);

@@ -28,6 +28,7 @@
 #include "casemap.h"
 #include "frame.h"
 #include "irc.h"
+#include "netaddr.h"
 #include "numeric.h"
 
 #define NATTERD_VERSION		"natterd-0.1.0"
@@ -110,6 +111,7 @@ struct client {
 	int		 tls;		/* [R] accepted on a TLS port */
 	pthread_t	 thread;			/* [S] set at accept */
 	char		 ip[HOST_MAX];			/* [R] numeric */
+	char		 ipgroup[NETADDR_GROUP_MAX];	/* [R] key in server.ips */
 	char		 host[HOST_MAX];		/* [R] shown host */
 	time_t		 signon;			/* [S] wall clock */
 
@@ -244,6 +246,7 @@ struct config {
 	unsigned	 flood_rate;	/* lines a second after that */
 	size_t		 recvq;		/* bytes held back before Excess Flood */
 	unsigned	 throttle;	/* new connections per IP a minute */
+	int		 ipv6_prefix;	/* bits of an IPv6 address that group it */
 };
 
 struct whowas {
@@ -261,7 +264,7 @@ struct server {
 	pthread_cond_t	 drained;	/* signalled when nclients hits 0 */
 	struct map	*nicks;		/* casefolded nick -> struct client */
 	struct map	*rooms;		/* casefolded name -> struct room */
-	struct map	*ips;		/* ip -> connection count (uintptr_t) */
+	struct map	*ips;		/* ipgroup -> connection count (uintptr_t) */
 	struct client	*clients;	/* every connection */
 	unsigned	 nclients;	/* connections */
 	unsigned	 nusers;	/* registered */
