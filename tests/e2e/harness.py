@@ -240,26 +240,37 @@ def _stop_process(p, sig, wait, group=False):
     return True
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def family(host):
+    """AF_INET6 for an IPv6 address, else AF_INET."""
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def free_port(host=HOST):
+    s = socket.socket(family(host), socket.SOCK_STREAM)
     try:
-        s.bind((HOST, 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
     finally:
         s.close()
 
 
-def _listening(port):
-    """True if something listens on 127.0.0.1:port, per /proc/net/tcp
-    (no probe connection that the server would count), or None if that
-    file cannot be read."""
+def _listening(port, host=HOST):
+    """True if something listens on host:port (or on the wildcard
+    address), per /proc/net/tcp or tcp6 (no probe connection that the
+    server would count), or None if that file cannot be read."""
+    fam = family(host)
+    raw = socket.inet_pton(fam, host)
+    # Each 32-bit word as the kernel prints it: in host byte order.
+    addr = "".join("%08X" % struct.unpack("=I", raw[i:i + 4])[0]
+                   for i in range(0, len(raw), 4))
     try:
-        with open("/proc/net/tcp") as fp:
+        with open("/proc/net/tcp6" if fam == socket.AF_INET6
+                  else "/proc/net/tcp") as fp:
             rows = fp.read().splitlines()[1:]
     except OSError:
         return None
-    want = "%s:%04X" % ("0100007F", port)
-    want_any = "%s:%04X" % ("00000000", port)
+    want = "%s:%04X" % (addr, port)
+    want_any = "%s:%04X" % ("0" * len(addr), port)
     for row in rows:
         f = row.split()
         if len(f) > 3 and f[1] in (want, want_any) and f[3] == "0A":
@@ -271,15 +282,17 @@ class Server:
     """One natterd process: `natterd -l 127.0.0.1 -p PORT -n irc.test
     <flags>`, stderr to a log file in the fixture's temp dir."""
 
-    def __init__(self, fixture, *flags, start=True, tls=False):
+    def __init__(self, fixture, *flags, start=True, tls=False, host=HOST):
         """tls: also a TLS port (self.tls_port) with a certificate from
-        fixture.tls_files()."""
+        fixture.tls_files().  host: the address to listen on (-l), where
+        clients connect by default."""
         self.f = fixture
         self.flags = [str(x) for x in flags]
+        self.host = host
         self.tls_port = None
         if tls:
             crt, key = fixture.tls_files()
-            self.tls_port = free_port()
+            self.tls_port = free_port(host)
             self.flags += ["--tls-port", str(self.tls_port), "--tls-cert",
                            crt, "--tls-key", key]
         self.port = None
@@ -297,9 +310,9 @@ class Server:
 
     def start(self):
         for attempt in range(10):
-            port = free_port()
+            port = free_port(self.host)
             self.port = port
-            self.argv = self.f.command("-l", HOST, "-p", port,
+            self.argv = self.f.command("-l", self.host, "-p", port,
                                        "-n", SERVER_NAME, *self.flags)
             self._log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
@@ -326,12 +339,13 @@ class Server:
             if self.proc.poll() is not None:
                 self.returncode = self.proc.returncode
                 return False
-            up = _listening(self.port)
+            up = _listening(self.port, self.host)
             if up and self.tls_port is not None:
-                up = _listening(self.tls_port)
+                up = _listening(self.tls_port, self.host)
             if up is None:      # no /proc: probe once with a connection
                 try:
-                    socket.create_connection((HOST, self.port), 1).close()
+                    socket.create_connection((self.host, self.port),
+                                             1).close()
                     return True
                 except OSError:
                     up = False
@@ -418,9 +432,10 @@ class Client:
     delivered)."""
 
     def __init__(self, server, name=None, rcvbuf=None, auto_pong=True,
-                 connect=True, port=None, reader=True, tls=None):
+                 connect=True, port=None, reader=True, tls=None, source=None):
         """tls: an ssl.SSLContext (or True for one that checks nothing):
-        the connection is TLS, to port (the server's TLS port)."""
+        the connection is TLS, to port (the server's TLS port).
+        source: the local address to connect from."""
         self.server = server
         if tls is True:
             tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -445,7 +460,9 @@ class Client:
         self._thread = None
         self._wake = None
         self._want_reader = reader
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock = socket.socket(family(server.host), socket.SOCK_STREAM)
+        if source is not None:
+            self.sock.bind((source, 0))
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.f.clients.append(self)
@@ -454,7 +471,7 @@ class Client:
 
     def connect(self):
         self.sock.settimeout(scaled(5))
-        self.sock.connect((HOST, self.port))
+        self.sock.connect((self.server.host, self.port))
         if self.tls is not None:
             self.sock = self.tls.wrap_socket(self.sock,
                                              server_hostname="localhost")
