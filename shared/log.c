@@ -1,7 +1,10 @@
 /*
  * log.c: the only shared code allowed to print.  Each event becomes one
  * line built in a local buffer and handed to a single write(2), so lines
- * from different threads never interleave and no lock is needed.
+ * from different threads never interleave and no lock is needed.  The
+ * text of every line is escaped (log_escape): it often carries what a
+ * client sent (nicks, OPER names, QUIT reasons), and a raw newline would
+ * forge a line, an escape sequence drive the terminal reading the log.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,8 +15,12 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "utf8.h"
 
 #define LOG_LINE_MAX	1024
+/* Ends a line that did not fit.  log_escape writes a backslash only in
+ * \\ or \xNN, so read escape by escape no message can end in it. */
+#define LOG_CUT		"\\[...]"
 
 /*
  * Set once by log_init before any thread starts, then only read, so
@@ -22,6 +29,7 @@
 static const char	*log_prog = "natter";
 static enum log_level	 log_maxlevel = LOG_LVL_INFO;
 
+static size_t		 log_plain(const unsigned char *, size_t);
 static const char	*log_strerror_xsi(int, char *);
 static const char	*log_strerror_gnu(char *, char *);
 static void		 log_vemit(const char *, int, const char *, va_list)
@@ -71,21 +79,94 @@ log_enabled(enum log_level level)
 }
 
 /*
+ * The length of the character at p (n bytes left) if it may be written
+ * as it is, else 0.  Bytes that are not well-formed UTF-8 are escaped
+ * too: a terminal in another charset could read them as C1 controls,
+ * and escaping keeps the log valid UTF-8 for whatever reads it next.
+ */
+static size_t
+log_plain(const unsigned char *p, size_t n)
+{
+	size_t	 len;
+
+	if (p[0] < 0x80)
+		return p[0] >= 0x20 && p[0] < 0x7f && p[0] != '\\';
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n || !utf8_valid((const char *)p, len))
+		return 0;
+	/* U+0080 to U+009F: C1 controls (U+009B is CSI to xterm). */
+	if (p[0] == 0xc2 && p[1] < 0xa0)
+		return 0;
+	return len;
+}
+
+int
+log_escape(char *dst, size_t size, const char *src, size_t n)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)src;
+	size_t			 i = 0, o = 0, len;
+
+	if (size == 0) {
+		errno = ENOSPC;
+		return -1;
+	}
+	while (i < n) {
+		if ((len = log_plain(p + i, n - i)) > 0) {
+			if (size - o <= len)
+				goto full;
+			memcpy(dst + o, p + i, len);
+			o += len;
+			i += len;
+			continue;
+		}
+		if (p[i] == '\\') {
+			if (size - o <= 2)
+				goto full;
+			dst[o++] = '\\';
+			dst[o++] = '\\';
+		} else {
+			if (size - o <= 4)
+				goto full;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[p[i] >> 4];
+			dst[o++] = hex[p[i] & 0xf];
+		}
+		i++;
+	}
+	dst[o] = '\0';
+	return 0;
+
+full:
+	dst[o] = '\0';
+	errno = ENOSPC;
+	return -1;
+}
+
+/*
  * Builds and writes one line.  errnum < 0 means no strerror suffix.
  * errno is preserved so logging never disturbs the caller's error path.
  */
 static void
 log_vemit(const char *lvl, int errnum, const char *fmt, va_list ap)
 {
-	char		 line[LOG_LINE_MAX], ebuf[128];
+	char		 line[LOG_LINE_MAX], text[LOG_LINE_MAX], ebuf[128];
 	struct tm	 tm;
 	time_t		 now;
-	size_t		 off, room;
-	int		 n, saved = errno;
+	size_t		 off, room, len;
+	int		 n, cut = 0, saved = errno;
 	ssize_t		 w;
 
-	/* Reserve the last byte for the newline. */
-	room = sizeof(line) - 1;
+	/* Reserve the end for the cut marker and the newline. */
+	room = sizeof(line) - sizeof(LOG_CUT);
 	now = time(NULL);
 	if (gmtime_r(&now, &tm) == NULL ||
 	    (off = strftime(line, room, "%Y-%m-%dT%H:%M:%SZ", &tm)) == 0)
@@ -99,21 +180,24 @@ log_vemit(const char *lvl, int errnum, const char *fmt, va_list ap)
 	if (off >= room)
 		off = room - 1;		/* snprintf cut; keep its NUL out */
 
-	n = vsnprintf(line + off, room - off, fmt, ap);
-	if (n < 0)
-		n = 0;
-	off += (size_t)n;
-	if (off >= room)
-		off = room - 1;
-
-	if (errnum >= 0) {
-		n = snprintf(line + off, room - off, ": %s",
+	/* The text apart, then escaped into the line after the prefix. */
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	len = n < 0 ? 0 : (size_t)n;
+	if (errnum >= 0 && len < sizeof(text)) {
+		n = snprintf(text + len, sizeof(text) - len, ": %s",
 		    LOG_STRERROR(errnum, ebuf, sizeof(ebuf)));
-		if (n < 0)
-			n = 0;
-		off += (size_t)n;
-		if (off >= room)
-			off = room - 1;
+		len += n < 0 ? 0 : (size_t)n;
+	}
+	if (len >= sizeof(text)) {
+		len = sizeof(text) - 1;		/* snprintf cut it */
+		cut = 1;
+	}
+	if (log_escape(line + off, room - off + 1, text, len) == -1)
+		cut = 1;
+	off += strlen(line + off);
+	if (cut) {
+		memcpy(line + off, LOG_CUT, sizeof(LOG_CUT) - 1);
+		off += sizeof(LOG_CUT) - 1;
 	}
 	line[off++] = '\n';
 
