@@ -460,7 +460,9 @@ class Client:
         self._thread = None
         self._wake = None
         self._want_reader = reader
-        self.sock = socket.socket(family(server.host), socket.SOCK_STREAM)
+        # A stand-in for a Server (tmuxlib's for ngircd) may have no host.
+        self.host = getattr(server, "host", HOST)
+        self.sock = socket.socket(family(self.host), socket.SOCK_STREAM)
         if source is not None:
             self.sock.bind((source, 0))
         if rcvbuf:
@@ -471,7 +473,7 @@ class Client:
 
     def connect(self):
         self.sock.settimeout(scaled(5))
-        self.sock.connect((self.server.host, self.port))
+        self.sock.connect((self.host, self.port))
         if self.tls is not None:
             self.sock = self.tls.wrap_socket(self.sock,
                                              server_hostname="localhost")
