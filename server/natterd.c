@@ -193,7 +193,7 @@ static const char options_help[] =
     "                           (default 50)\n"
     "      --history-days N     forget lines older than N days, 0 = keep\n"
     "                           forever (default 0)\n"
-    "      --history-max N      keep at most N lines per room or private\n"
+    "      --history-max N      keep at most N messages per room or private\n"
     "                           conversation, 0 = no limit (default 0)\n"
     "      --tls-port PORT      TLS port (default 6697 when a certificate is\n"
     "                           given)\n"

@@ -554,8 +554,8 @@ struct store_rec {
 	 * message the two casefolded nicks, sorted, joined by a space. */
 	char		 key[STORE_KEY_MAX + 1];
 	char		 source[MASK_MAX + 1];		/* nick!user@host */
-	char		 command[16];	/* PRIVMSG NOTICE TAGMSG JOIN PART
-					   QUIT NICK TOPIC KICK */
+	char		 command[16];	/* PRIVMSG NOTICE TAGMSG; rows with
+					   any other are never returned */
 	char		*params;	/* the line after the command, e.g.
 					   "#room :hi", ":bye", "newnick" */
 	char		*tags;		/* client-only tags ("+a=b"), or NULL */
@@ -596,8 +596,7 @@ int64_t		 store_append(struct store_rec *rec);
  * the store failed (logged). */
 int		 store_wait(int64_t seq);
 int64_t		 store_last_seq(void);
-/* Messages (PRIVMSG, NOTICE, TAGMSG; events are stored but not
- * returned) of key, oldest first, at most limit, with seq <= max_seq (0: no
+/* Messages (PRIVMSG, NOTICE, TAGMSG) of key, oldest first, at most limit, with seq <= max_seq (0: no
  * bound).  Bounds are exclusive.  Return the row count or -1.
  * latest: the newest rows, after sel if given. */
 int		 store_latest(const char *key, const struct store_sel *after,

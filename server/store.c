@@ -47,7 +47,7 @@
 #include "log.h"
 #include "natterd.h"
 
-#define STORE_SCHEMA		2	/* PRAGMA user_version we write */
+#define STORE_SCHEMA		3	/* PRAGMA user_version we write */
 #define STORE_TRIES		4	/* commit attempts before giving up */
 #define STORE_RETRY_MS		50	/* first pause between attempts */
 #define STORE_PRUNE_MS		60000	/* between retention passes */
@@ -67,6 +67,16 @@ struct store_ent {
 	struct store_rec	 rec;
 	char			 text[];
 };
+
+/*
+ * Only messages count: queries return them, limits and --history-max
+ * count them, and only they make a room a target.  Room events (JOIN,
+ * PART, TOPIC...) are not history; schema 3 dropped those older files
+ * kept, and any other row is skipped (and pruned with the messages
+ * around it).
+ */
+#define STORE_MESSAGES	"command IN ('PRIVMSG', 'NOTICE', 'TAGMSG') "
+#define STORE_MESSAGES_NOT "command NOT IN ('PRIVMSG', 'NOTICE', 'TAGMSG')"
 
 /* Statements on the write connection. */
 enum {
@@ -95,8 +105,8 @@ static const char *const store_wsql[SW_COUNT] = {
 	    "ORDER BY key LIMIT 1",
 	[SW_DEL_OLD] = "DELETE FROM message WHERE seq IN (SELECT seq FROM "
 	    "message WHERE key = ?1 AND time_ms < ?2 LIMIT ?3)",
-	[SW_EDGE] = "SELECT seq FROM message WHERE key = ?1 "
-	    "ORDER BY seq DESC LIMIT 1 OFFSET ?2",
+	[SW_EDGE] = "SELECT seq FROM message WHERE key = ?1 AND "
+	    STORE_MESSAGES "ORDER BY seq DESC LIMIT 1 OFFSET ?2",
 	[SW_DEL_BELOW] = "DELETE FROM message WHERE seq IN (SELECT seq FROM "
 	    "message WHERE key = ?1 AND seq < ?2 LIMIT ?3)",
 	[SW_DEL_PEERS] = "DELETE FROM peer WHERE NOT EXISTS (SELECT 1 FROM "
@@ -113,12 +123,6 @@ enum {
 	SR_COUNT
 };
 
-/*
- * Queries return messages only: events (JOIN, PART, TOPIC...) are kept
- * but neither returned nor counted against a limit, and do not make a
- * room a target.
- */
-#define STORE_MESSAGES	"command IN ('PRIVMSG', 'NOTICE', 'TAGMSG') "
 #define STORE_COLS	"seq, msgid, time_ms, source, command, params, tags"
 #define STORE_RANGE	"FROM message WHERE key = ?1 AND " \
 	"(time_ms, seq) > (?2, ?3) AND (time_ms, seq) < (?4, ?5) AND " \
@@ -140,7 +144,8 @@ static const char *const store_rsql[SR_COUNT] = {
 /*
  * Schema migrations: migration[v] takes a file from user_version v to
  * v + 1.  A new file runs them all, so the upgrade path is always the
- * one tested.  Version 1 had no tags column and no peer table.
+ * one tested.  Version 1 had no tags column and no peer table; version
+ * 2 kept room events beside the messages.
  */
 static const char *const store_migration[STORE_SCHEMA] = {
 	/* 0 -> 1 */
@@ -171,6 +176,12 @@ static const char *const store_migration[STORE_SCHEMA] = {
 	" SELECT DISTINCT substr(key, instr(key, ' ') + 1), key"
 	" FROM message WHERE instr(key, ' ') > 0;"
 	"PRAGMA user_version = 2;",
+	/* 2 -> 3: room events are no longer history; drop them, and the
+	 * private keys they left without a message. */
+	"DELETE FROM message WHERE " STORE_MESSAGES_NOT ";"
+	"DELETE FROM peer WHERE NOT EXISTS (SELECT 1 FROM message WHERE"
+	" message.key = peer.key);"
+	"PRAGMA user_version = 3;",
 };
 
 /* An exclusive bound in (time_ms, seq) order, the order of results. */

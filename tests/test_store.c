@@ -285,6 +285,26 @@ file_user_version(const char *path)
 	return v;
 }
 
+/* The one integer sql yields on path, read beside the store. */
+static int64_t
+file_int(const char *path, const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int64_t		 v;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
 static void
 test_default_path(void **state)
 {
@@ -638,6 +658,43 @@ test_retention_count(void **state)
 		assert_int_equal(g.seq[i], s[2095 + i]);
 }
 
+/*
+ * --history-max counts messages only: a burst of JOIN/PART rows (as an
+ * older natterd stored) never pushes a message out.
+ */
+static void
+test_retention_messages_only(void **state)
+{
+	struct fixture	*f = *state;
+	struct got	 g = { 0 };
+	char		 sql[256];
+	int64_t		 s[7];
+	int		 i;
+
+	setenv("NATTERD_PRUNE_INTERVAL_MS", "50", 1);
+	open_ok(f->path, 0, 5);
+	add_full("#a", "n!u@h", "JOIN", "#a", NULL, 0, NULL);
+	add_full("#a", "n!u@h", "PART", "#a :x", NULL, 0, NULL);
+	for (i = 0; i < 5; i++)
+		s[i] = add("#a", "#a :m", 0);
+	for (i = 0; i < 6; i++) {
+		add_full("#a", "n!u@h", "JOIN", "#a", NULL, 0, NULL);
+		add_full("#a", "n!u@h", "PART", "#a :bye", NULL, 0, NULL);
+	}
+	for (i = 5; i < 7; i++)
+		s[i] = add("#a", "#a :m", 0);
+	wait_rows("#a", 5);
+	assert_int_equal(store_latest("#a", NULL, 100, 0, got_cb, &g), 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(g.seq[i], s[2 + i]);
+	/* Older events went with m0 and m1; the twelve after m2 stay. */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM message WHERE seq < "
+	    "%lld", (long long)s[2]);
+	assert_int_equal(file_int(f->path, sql), 0);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM message "
+	    "WHERE command IN ('JOIN', 'PART')"), 12);
+}
+
 static void
 test_persistence(void **state)
 {
@@ -803,10 +860,94 @@ test_migration_v1(void **state)
 	    targets_cb, &t), 1);
 	assert_string_equal(t.target[0], "amy");
 	store_close();
-	assert_int_equal(file_user_version(f->path), 2);
+	assert_int_equal(file_user_version(f->path), 3);
 
 	open_ok(f->path, 0, 0);		/* already current */
 	assert_int_equal(store_last_seq(), 3);
+}
+
+/* Schema 2 kept room events; 3 drops them and keeps every message. */
+static void
+test_migration_v2(void **state)
+{
+	struct fixture	*f = *state;
+	struct targets	 t = { 0 };
+	struct got	 g = { 0 };
+
+	/* What natterd with schema 2 wrote. */
+	make_file(f->path,
+	    "PRAGMA journal_mode = WAL;"
+	    "CREATE TABLE message ("
+	    " seq INTEGER PRIMARY KEY,"
+	    " msgid TEXT NOT NULL UNIQUE,"
+	    " time_ms INTEGER NOT NULL,"
+	    " key TEXT NOT NULL,"
+	    " source TEXT NOT NULL,"
+	    " command TEXT NOT NULL,"
+	    " params TEXT NOT NULL,"
+	    " tags TEXT);"
+	    "CREATE INDEX message_key_seq ON message (key, seq);"
+	    "CREATE INDEX message_key_time ON message (key, time_ms);"
+	    "CREATE TABLE peer ("
+	    " nick TEXT NOT NULL,"
+	    " key TEXT NOT NULL,"
+	    " PRIMARY KEY (nick, key)) WITHOUT ROWID;"
+	    "INSERT INTO message VALUES (1, 'i1', 1000, '#a', 'n!u@h', 'JOIN',"
+	    " '#a', NULL);"
+	    "INSERT INTO message VALUES (2, 'i2', 2000, '#a', 'n!u@h',"
+	    " 'PRIVMSG', '#a :one', '+x=y');"
+	    "INSERT INTO message VALUES (3, 'i3', 3000, '#a', 'n!u@h', 'NICK',"
+	    " 'm', NULL);"
+	    "INSERT INTO message VALUES (4, 'i4', 4000, '#a', 'm!u@h', 'NOTICE',"
+	    " '#a :two', NULL);"
+	    "INSERT INTO message VALUES (5, 'i5', 5000, '#a', 'm!u@h', 'TOPIC',"
+	    " '#a :t', NULL);"
+	    "INSERT INTO message VALUES (6, 'i6', 6000, '#a', 'm!u@h', 'PART',"
+	    " '#a :p', NULL);"
+	    "INSERT INTO message VALUES (7, 'i7', 7000, '#a', 'm!u@h', 'KICK',"
+	    " '#a x :k', NULL);"
+	    "INSERT INTO message VALUES (8, 'i8', 8000, '#a', 'x!u@h', 'QUIT',"
+	    " ':q', NULL);"
+	    "INSERT INTO message VALUES (9, 'i9', 9000, '#a', 'm!u@h', 'TAGMSG',"
+	    " '#a', '+typing=active');"
+	    "INSERT INTO message VALUES (10, 'i10', 10000, 'amy bo', 'Bo!u@h',"
+	    " 'PRIVMSG', 'amy :three', NULL);"
+	    "INSERT INTO message VALUES (11, 'i11', 11000, '#b', 'n!u@h', "
+	    " 'JOIN', '#b', NULL);"
+	    "INSERT INTO peer VALUES ('amy', 'amy bo'), ('bo', 'amy bo'),"
+	    " ('cy', 'cy dee'), ('dee', 'cy dee');"
+	    "PRAGMA user_version = 2;");
+	assert_int_equal(file_user_version(f->path), 2);
+
+	open_ok(f->path, 0, 0);
+	assert_int_equal(file_user_version(f->path), 3);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM message"), 4);
+	assert_int_equal(file_int(f->path, "SELECT group_concat(seq, ',') = "
+	    "'2,4,9,10' FROM (SELECT seq FROM message ORDER BY seq)"), 1);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM peer"), 2);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM peer WHERE "
+	    "key = 'amy bo'"), 2);
+	/* The newest row was an event: numbering goes on from 10. */
+	assert_int_equal(store_last_seq(), 10);
+	assert_int_equal(store_latest("#a", NULL, 10, 0, got_cb, &g), 3);
+	assert_int_equal(g.seq[0], 2);
+	assert_string_equal(g.msgid[0], "i2");
+	assert_string_equal(g.params[0], "#a :one");
+	assert_string_equal(g.tags[0], "+x=y");
+	assert_string_equal(g.command[1], "NOTICE");
+	assert_string_equal(g.command[2], "TAGMSG");
+	assert_int_equal(count_rows("#b"), 0);
+	assert_int_equal(store_targets("bo", NULL, 0, 0, 20000, 10,
+	    targets_cb, &t), 1);
+	assert_string_equal(t.target[0], "amy");
+	assert_int_equal(store_targets("cy", NULL, 0, 0, 20000, 10,
+	    targets_cb, &t), 0);
+	assert_int_equal(add("#a", "#a :four", 0), 11);
+	store_close();
+
+	open_ok(f->path, 0, 0);		/* already current: nothing dropped */
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM message"), 5);
+	assert_int_equal(store_last_seq(), 11);
 }
 
 static void
@@ -819,7 +960,7 @@ test_newer_schema(void **state)
 	    "PRAGMA user_version = 7;");
 	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: schema version 7 is newer than this "
-	    "natterd (2); upgrade natterd", f->path);
+	    "natterd (3); upgrade natterd", f->path);
 	assert_string_equal(err, want);
 	assert_int_equal(file_user_version(f->path), 7);	/* untouched */
 	/* The store can still open another file afterwards. */
@@ -1163,12 +1304,16 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_retention_count, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_retention_messages_only,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v1, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v2, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema, setup,
 		    teardown),
