@@ -234,7 +234,8 @@ struct config {
 #define HISTORY_OFF	2	/* "off": nothing kept */
 	int		 history_lines;	/* replayed on JOIN */
 	int		 history_days;	/* 0: keep forever */
-	int		 history_max;	/* rows per target, 0: no limit */
+	int		 history_max;	/* messages per target, 0: no limit */
+	int		 db_sync;	/* --db-sync: STORE_SYNC_* */
 	const char	*tls_port;	/* NULL: no TLS listener */
 	const char	*tls_cert;
 	const char	*tls_key;
@@ -578,12 +579,29 @@ typedef void	 store_cb(const struct store_rec *rec, void *arg);
 typedef void	 store_target_cb(const char *key, const char *target,
 		    int64_t latest_ms, void *arg);
 
+/* --db-sync: PRAGMA synchronous, with SQLite's own numbers.  In WAL
+ * mode FULL syncs the WAL at every commit (a committed row survives a
+ * power loss), NORMAL at checkpoints (survives a crash of natterd),
+ * OFF never (the same, but a power loss may also corrupt the file). */
+#define STORE_SYNC_OFF		0
+#define STORE_SYNC_NORMAL	1
+#define STORE_SYNC_FULL		2
+
+struct store_opts {
+	int		 history_days;	/* 0: keep forever */
+	int		 history_max;	/* messages per key, 0: no limit */
+	int		 sync;		/* STORE_SYNC_* */
+};
+
 /* Opens (creating 0700 folders and a 0600 file) or migrates path
  * (":memory:" keeps nothing); starts the writer and pruner threads.
  * Returns -1 with one line in err for a file that cannot be opened,
  * created or written, is corrupt, or has a newer schema. */
-int		 store_open(const char *path, int history_days, int history_max,
+int		 store_open(const char *path, const struct store_opts *o,
 		    char *err, size_t errlen);
+/* The write connection's PRAGMA synchronous (STORE_SYNC_*, as SQLite
+ * reports it), or -1 when no database is open ("off", or closed). */
+int		 store_sync_level(void);
 /* Commits everything queued, stops the threads, closes. */
 void		 store_close(void);
 /* The default path: $XDG_STATE_HOME/natterd/history.db, else

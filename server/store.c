@@ -9,7 +9,8 @@
  * store_wait() waits for.  The pruner thread applies --history-days and
  * --history-max every STORE_PRUNE_MS, in small chunks on the writer's
  * connection, and checkpoints the WAL on its own connection so the
- * writer never waits for fsync.  Queries run on a read connection of
+ * writer never waits for a checkpoint (with --db-sync full it still
+ * syncs the WAL at each commit: that is the point).  Queries run on a read connection of
  * their own, which WAL lets read beside the writer.  For ":memory:"
  * there is one connection, shared under wlock.
  *
@@ -212,6 +213,7 @@ static struct store {
 	int		 lockfd;	/* flock: one natterd per file */
 	int		 days;
 	int		 max;
+	int		 sync;		/* STORE_SYNC_* */
 	long		 prune_ms;
 	uint64_t	 rnd;		/* msgid prefix, new each open */
 	sqlite3		*ckdb;		/* pruner thread only: checkpoints */
@@ -267,6 +269,7 @@ static int64_t	 store_now_ms(void);
 static void	 store_msgid(int64_t, char *);
 static int	 store_create_file(const char *, char *, size_t);
 static int	 store_connect(const char *, int, sqlite3 **, char *, size_t);
+static int	 store_set_sync(sqlite3 *);
 static int	 store_schema(char *, size_t);
 static int	 store_prepare(sqlite3 *, const char *const *, sqlite3_stmt **,
 		    int, char *, size_t);
@@ -439,6 +442,24 @@ store_connect(const char *path, int flags, sqlite3 **dbp, char *err,
 	return 0;
 }
 
+/*
+ * PRAGMA synchronous, on every connection that writes the file (the
+ * writer's, and the pruner's, which checkpoints).  In WAL mode FULL
+ * syncs the WAL at each commit, NORMAL only at checkpoints, OFF never.
+ */
+static int
+store_set_sync(sqlite3 *db)
+{
+	static const char *const sql[] = {
+		[STORE_SYNC_OFF] = "PRAGMA synchronous = OFF",
+		[STORE_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+		[STORE_SYNC_FULL] = "PRAGMA synchronous = FULL",
+	};
+
+	return sqlite3_exec(db, sql[store.sync], NULL, NULL, NULL) ==
+	    SQLITE_OK ? 0 : -1;
+}
+
 /* Sets WAL and brings the schema to STORE_SCHEMA, on store.wdb. */
 static int
 store_schema(char *err, size_t errlen)
@@ -477,8 +498,7 @@ store_schema(char *err, size_t errlen)
 		    mode != NULL ? mode : "unknown");
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL,
-	    NULL) != SQLITE_OK ||
+	if (store_set_sync(db) == -1 ||
 	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
 		store_errf(err, errlen, "%s: cannot write: %s", store.path,
@@ -602,7 +622,7 @@ store_teardown(void)
 }
 
 int
-store_open(const char *path, int history_days, int history_max, char *err,
+store_open(const char *path, const struct store_opts *o, char *err,
     size_t errlen)
 {
 	pthread_condattr_t	 ca;
@@ -633,8 +653,14 @@ store_open(const char *path, int history_days, int history_max, char *err,
 		log_debug("store: off (no history)");
 		return 0;
 	}
-	store.days = history_days > 0 ? history_days : 0;
-	store.max = history_max > 0 ? history_max : 0;
+	if (o->sync != STORE_SYNC_OFF && o->sync != STORE_SYNC_NORMAL &&
+	    o->sync != STORE_SYNC_FULL) {
+		store_errf(err, errlen, "%s: bad sync level %d", path, o->sync);
+		return -1;
+	}
+	store.days = o->history_days > 0 ? o->history_days : 0;
+	store.max = o->history_max > 0 ? o->history_max : 0;
+	store.sync = o->sync;
 	store.prune_ms = STORE_PRUNE_MS;
 	if ((env = getenv("NATTERD_PRUNE_INTERVAL_MS")) != NULL) {
 		errno = 0;
@@ -672,6 +698,11 @@ store_open(const char *path, int history_days, int history_max, char *err,
 			goto fail;
 		sqlite3_exec(store.rdb, "PRAGMA query_only = 1", NULL, NULL,
 		    NULL);
+		if (store_set_sync(store.ckdb) == -1) {
+			store_errf(err, errlen, "%s: cannot set synchronous: %s",
+			    path, sqlite3_errmsg(store.ckdb));
+			goto fail;
+		}
 		/* Checkpoints run on the pruner's connection instead. */
 		sqlite3_wal_hook(store.wdb, store_wal_hook, NULL);
 	}
@@ -874,6 +905,25 @@ int64_t
 store_last_seq(void)
 {
 	return atomic_load(&store.last_seq);
+}
+
+int
+store_sync_level(void)
+{
+	sqlite3_stmt	*st;
+	int		 level = -1;
+
+	store_lock(&store.wlock);
+	if (store.wdb != NULL && sqlite3_prepare_v2(store.wdb,
+	    "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			level = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	store_unlock(&store.wlock);
+	if (level == -1)
+		errno = EINVAL;
+	return level;
 }
 
 /*

@@ -32,6 +32,9 @@
 #include "log.h"
 
 #define GOT_MAX		64
+/* store_open's options: retention, and the default sync level. */
+#define OPTS(days, max) \
+	(&(struct store_opts){ (days), (max), STORE_SYNC_FULL })
 #define NTHREADS	8
 #define PER_THREAD	2000
 
@@ -108,7 +111,7 @@ open_ok(const char *path, int days, int max)
 {
 	char	 err[512] = "";
 
-	if (store_open(path, days, max, err, sizeof(err)) != 0)
+	if (store_open(path, OPTS(days, max), err, sizeof(err)) != 0)
 		fail_msg("store_open %s: %s", path, err);
 }
 
@@ -787,7 +790,7 @@ test_sigkill(void **state)
 	if (pid == 0) {
 		struct store_rec	 r;
 
-		if (store_open(f->path, 0, 0, err, sizeof(err)) != 0)
+		if (store_open(f->path, OPTS(0, 0), err, sizeof(err)) != 0)
 			_exit(2);
 		for (i = 0; i < 100; i++) {
 			memset(&r, 0, sizeof(r));
@@ -958,7 +961,7 @@ test_newer_schema(void **state)
 
 	make_file(f->path, "CREATE TABLE message (seq INTEGER PRIMARY KEY);"
 	    "PRAGMA user_version = 7;");
-	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: schema version 7 is newer than this "
 	    "natterd (3); upgrade natterd", f->path);
 	assert_string_equal(err, want);
@@ -984,7 +987,7 @@ test_corrupt(void **state)
 	assert_non_null(fp = fopen(f->path, "w"));
 	assert_int_equal(fwrite(junk, 1, sizeof(junk), fp), sizeof(junk));
 	fclose(fp);
-	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	snprintf(prefix, sizeof(prefix), "%s: ", f->path);
 	if (strncmp(err, prefix, strlen(prefix)) != 0 ||
 	    strchr(err, '\n') != NULL)
@@ -994,7 +997,7 @@ test_corrupt(void **state)
 	/* A SQLite file that natterd did not write. */
 	unlink(f->path);
 	make_file(f->path, "CREATE TABLE t (x);");
-	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	snprintf(prefix, sizeof(prefix), "%s: not a natterd history file",
 	    f->path);
 	assert_string_equal(err, prefix);
@@ -1014,11 +1017,11 @@ test_unwritable(void **state)
 	fclose(fp);
 	snprintf(path, sizeof(path), "%s/plain/sub/history.db", f->dir);
 	err[0] = '\0';
-	assert_int_equal(store_open(path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(path, OPTS(0, 0), err, sizeof(err)), -1);
 	assert_true(strncmp(err, path, strlen(path)) == 0);
 	print_message("not a folder: %s\n", err);
 	snprintf(path, sizeof(path), "%s/plain/history.db", f->dir);
-	assert_int_equal(store_open(path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(path, OPTS(0, 0), err, sizeof(err)), -1);
 	assert_true(strncmp(err, path, strlen(path)) == 0);
 
 	if (geteuid() == 0) {
@@ -1026,7 +1029,7 @@ test_unwritable(void **state)
 		return;
 	}
 	assert_int_equal(chmod(f->dir, 0500), 0);
-	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	assert_true(strncmp(err, f->path, strlen(f->path)) == 0);
 	print_message("read-only folder: %s\n", err);
 	/* The file is writable but its -wal cannot be created. */
@@ -1035,17 +1038,17 @@ test_unwritable(void **state)
 	add("#a", "#a :x", 0);
 	store_close();
 	assert_int_equal(chmod(f->dir, 0500), 0);
-	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	assert_true(strncmp(err, f->path, strlen(f->path)) == 0);
 	print_message("read-only folder, file exists: %s\n", err);
 	/* A read-only file. */
 	assert_int_equal(chmod(f->dir, 0700), 0);
 	assert_int_equal(chmod(f->path, 0400), 0);
-	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	assert_true(strncmp(err, f->path, strlen(f->path)) == 0);
 	print_message("read-only file: %s\n", err);
 	assert_int_equal(chmod(f->dir, 0500), 0);
-	assert_int_equal(store_open(fresh, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(fresh, OPTS(0, 0), err, sizeof(err)), -1);
 	assert_true(strncmp(err, fresh, strlen(fresh)) == 0);
 	assert_int_equal(chmod(f->dir, 0700), 0);
 }
@@ -1061,7 +1064,7 @@ test_memory(void **state)
 
 	(void)state;
 	open_ok(":memory:", 0, 0);
-	assert_int_equal(store_open(":memory:", 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(":memory:", OPTS(0, 0), err, sizeof(err)), -1);
 	assert_int_equal(add_full("#m", "n!u@h", "PRIVMSG", "#m :x", NULL, 0,
 	    id1), 1);
 	add("a b", "b :y", 0);
@@ -1106,6 +1109,36 @@ test_off(void **state)
 	/* A real store opens after it. */
 	open_ok(":memory:", 0, 0);
 	assert_int_equal(store_last_seq(), 0);
+}
+
+/* --db-sync: the write connection runs with the level asked for. */
+static void
+test_sync_level(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_opts	 o = { 0, 0, 0 };
+	char			 err[512] = "", want[512];
+	int			 level;
+
+	for (level = STORE_SYNC_OFF; level <= STORE_SYNC_FULL; level++) {
+		o.sync = level;
+		if (store_open(f->path, &o, err, sizeof(err)) != 0)
+			fail_msg("level %d: %s", level, err);
+		assert_int_equal(store_sync_level(), level);
+		add("#a", "#a :x", 0);
+		store_close();
+		assert_int_equal(store_sync_level(), -1);
+	}
+	o.sync = 3;
+	assert_int_equal(store_open(f->path, &o, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: bad sync level 3", f->path);
+	assert_string_equal(err, want);
+	open_ok("off", 0, 0);
+	assert_int_equal(store_sync_level(), -1);
+	store_close();
+	open_ok(f->path, 0, 0);
+	assert_int_equal(store_sync_level(), STORE_SYNC_FULL);
+	assert_int_equal(count_rows("#a"), 3);
 }
 
 static void
@@ -1322,6 +1355,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_level, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrency, setup,
 		    teardown),

@@ -1178,6 +1178,24 @@ def test_db_one_server_per_file(f):
     assert s2.alive()
 
 
+def test_db_sync(f):
+    """--db-sync: the file is opened at the level asked for (full when
+    none is); a level natterd does not know is a usage error."""
+    for level in ("off", "normal", "full", None):
+        db = f.path("sync-%s.db" % level)
+        s = Server(f, "--db", db, *(("--db-sync", level) if level else ()))
+        s.user("alice")
+        want = "history in %s (--db-sync %s)" % (db, level or "full")
+        assert want in s.log_text(), s.log_text()
+        s.stop()
+    cp = f.run("-l", "127.0.0.1", "-p", free_port(), "--db-sync", "bogus")
+    lines = cp.stderr.splitlines()
+    assert cp.returncode == 2 and cp.stdout == "", (cp.returncode, cp.stdout)
+    assert lines[0] == ("natterd: --db-sync: invalid value 'bogus' "
+                        "(expected off, normal or full)"), cp.stderr
+    assert lines[1].startswith("usage: natterd "), cp.stderr
+
+
 def test_db_empty_file_is_fine(f):
     path = f.write_file("empty.db", "")
     s, a, obs, msgs = room_history(f, 1, "--db", path)
