@@ -596,7 +596,10 @@ struct store_opts {
 /* Opens (creating 0700 folders and a 0600 file) or migrates path
  * (":memory:" keeps nothing); starts the writer and pruner threads.
  * Returns -1 with one line in err for a file that cannot be opened,
- * created or written, is corrupt, or has a newer schema. */
+ * created or written, is corrupt, or has a newer schema; and, before
+ * opening anything, when the file, its -wal or -shm, or the folder
+ * holding them is a symbolic link, writable by group or others, or
+ * owned by another user (root may own the folder). */
 int		 store_open(const char *path, const struct store_opts *o,
 		    char *err, size_t errlen);
 /* The write connection's PRAGMA synchronous (STORE_SYNC_*, as SQLite

@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -267,6 +268,9 @@ static void	 store_lock(pthread_mutex_t *);
 static void	 store_unlock(pthread_mutex_t *);
 static int64_t	 store_now_ms(void);
 static void	 store_msgid(int64_t, char *);
+static void	 store_user(uid_t, char *, size_t);
+static int	 store_check_one(const char *, int, char *, size_t);
+static int	 store_check_path(const char *, char *, size_t);
 static int	 store_create_file(const char *, char *, size_t);
 static int	 store_connect(const char *, int, sqlite3 **, char *, size_t);
 static int	 store_set_sync(sqlite3 *);
@@ -392,6 +396,107 @@ store_default_path(char *buf, size_t len)
 	return 0;
 }
 
+/* uid's login name, else the number. */
+static void
+store_user(uid_t uid, char *buf, size_t len)
+{
+	struct passwd	 pw, *res = NULL;
+	char		 tmp[1024];
+
+	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res != NULL)
+		snprintf(buf, len, "%s", pw.pw_name);
+	else
+		snprintf(buf, len, "%lu", (unsigned long)uid);
+}
+
+/*
+ * One entry of store_check_path: the folder (folder 1), the database
+ * (0) or a companion file SQLite makes beside it (2).  A file that is
+ * not there yet is fine: store_open creates it 0600.
+ */
+static int
+store_check_one(const char *path, int folder, char *err, size_t errlen)
+{
+	struct stat	 sb;
+	const char	*what = folder == 1 ? "folder" : "file";
+	char		 owner[64], me[64];
+
+	if (lstat(path, &sb) == -1) {
+		if (errno == ENOENT && folder != 1)
+			return 0;
+		store_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		if (folder == 2)
+			store_errf(err, errlen, "%s: is a symbolic link; it "
+			    "must be a plain file", path);
+		else
+			store_errf(err, errlen, "%s: is a symbolic link; give "
+			    "the %s's real path", path, what);
+		return -1;
+	}
+	/* A file in the way of the folder: opening says so. */
+	if (folder == 1 && !S_ISDIR(sb.st_mode))
+		return 0;
+	if (folder != 1 && !S_ISREG(sb.st_mode)) {
+		store_errf(err, errlen, "%s: is not a plain file", path);
+		return -1;
+	}
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		store_errf(err, errlen, "%s: %s is writable by others (mode "
+		    "%04o); chmod go-w %s", path, what,
+		    (unsigned)(sb.st_mode & 07777), path);
+		return -1;
+	}
+	/* Root may own the folder: it can do anything anyway. */
+	if (sb.st_uid != geteuid() && !(folder == 1 && sb.st_uid == 0)) {
+		store_user(sb.st_uid, owner, sizeof(owner));
+		store_user(geteuid(), me, sizeof(me));
+		store_errf(err, errlen, "%s: %s is owned by another user (%s); "
+		    "chown %s %s", path, what, owner, me, path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Refuses a database others could tamper with, before anything opens
+ * it: the folder holding it, the file, and its -wal and -shm if they
+ * exist must not be symbolic links, writable by group or others, or
+ * owned by another user.  With the folder safe, nobody else can swap
+ * its entries after the check.
+ */
+static int
+store_check_path(const char *path, char *err, size_t errlen)
+{
+	static const char *const side[] = { "-wal", "-shm" };
+	char			 buf[PATH_MAX + 8], *slash;
+	size_t			 i;
+	int			 n;
+
+	n = snprintf(buf, sizeof(buf), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		store_errf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	if ((slash = strrchr(buf, '/')) == NULL)
+		snprintf(buf, sizeof(buf), ".");
+	else if (slash == buf)
+		buf[1] = '\0';
+	else
+		*slash = '\0';
+	if (store_check_one(buf, 1, err, errlen) == -1 ||
+	    store_check_one(path, 0, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s%s", path, side[i]);
+		if (store_check_one(buf, 2, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * Creates the file 0600 if missing (SQLite gives -wal and -shm the same
  * mode) and holds an flock on it: two servers on one file would hand
@@ -404,7 +509,9 @@ store_create_file(const char *path, char *err, size_t errlen)
 {
 	int	 fd;
 
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+	/* O_NOFOLLOW: store_check_path looked, this makes sure. */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
 		store_errf(err, errlen, "%s: cannot open for writing: %s", path,
 		    strerror(errno));
 		return -1;
@@ -675,7 +782,8 @@ store_open(const char *path, const struct store_opts *o, char *err,
 		    (uint64_t)(uintptr_t)&st;
 
 	if (!store.memory) {
-		if (fs_mkparents(path, err, errlen) == -1)
+		if (fs_mkparents(path, err, errlen) == -1 ||
+		    store_check_path(path, err, errlen) == -1)
 			goto fail;
 		if ((store.lockfd = store_create_file(path, err, errlen)) == -1)
 			goto fail;

@@ -18,6 +18,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1053,6 +1054,121 @@ test_unwritable(void **state)
 	assert_int_equal(chmod(f->dir, 0700), 0);
 }
 
+/* store_open refuses err_want (one line, exactly) for path. */
+static void
+refused(const char *path, const char *fmt, ...)
+{
+	char	 err[1024] = "", want[1024];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	assert_int_equal(store_open(path, OPTS(0, 0), err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+}
+
+/* Symbolic links, and files or folders others could write or own. */
+static void
+test_unsafe_paths(void **state)
+{
+	struct fixture	*f = *state;
+	struct passwd	*pw;
+	char		 real[512], link[512], side[512], dir[512], dlink[512];
+	char		 path2[600];
+	int		 fd, i;
+	static const char *const ext[] = { "-wal", "-shm" };
+
+	/* The database itself a link: refused, the target untouched. */
+	snprintf(real, sizeof(real), "%s/real.db", f->dir);
+	snprintf(link, sizeof(link), "%s/link.db", f->dir);
+	assert_true((fd = open(real, O_CREAT | O_WRONLY, 0600)) != -1);
+	close(fd);
+	assert_int_equal(symlink(real, link), 0);
+	refused(link, "%s: is a symbolic link; give the file's real path",
+	    link);
+	/* A dangling link: refused before anything is created there. */
+	assert_int_equal(unlink(real), 0);
+	refused(link, "%s: is a symbolic link; give the file's real path",
+	    link);
+	assert_int_equal(access(real, F_OK), -1);
+
+	/* A -wal or -shm planted as a link beside a real database. */
+	open_ok(f->path, 0, 0);
+	add("#a", "#a :x", 0);
+	store_close();
+	for (i = 0; i < 2; i++) {
+		snprintf(side, sizeof(side), "%s%s", f->path, ext[i]);
+		unlink(side);
+		assert_int_equal(symlink(real, side), 0);
+		refused(f->path, "%s: is a symbolic link; it must be a plain "
+		    "file", side);
+		assert_int_equal(unlink(side), 0);
+	}
+	assert_int_equal(access(real, F_OK), -1);
+
+	/* Writable by the group or by everyone. */
+	assert_int_equal(chmod(f->path, 0620), 0);
+	refused(f->path, "%s: file is writable by others (mode 0620); "
+	    "chmod go-w %s", f->path, f->path);
+	assert_int_equal(chmod(f->path, 0606), 0);
+	refused(f->path, "%s: file is writable by others (mode 0606); "
+	    "chmod go-w %s", f->path, f->path);
+	assert_int_equal(chmod(f->path, 0644), 0);
+	snprintf(side, sizeof(side), "%s-wal", f->path);
+	assert_true((fd = open(side, O_CREAT | O_WRONLY, 0600)) != -1);
+	close(fd);
+	assert_int_equal(chmod(side, 0666), 0);
+	refused(f->path, "%s: file is writable by others (mode 0666); "
+	    "chmod go-w %s", side, side);
+	assert_int_equal(unlink(side), 0);
+	assert_int_equal(chmod(f->dir, 0777), 0);
+	refused(f->path, "%s: folder is writable by others (mode 0777); "
+	    "chmod go-w %s", f->dir, f->dir);
+	assert_int_equal(chmod(f->dir, 01777), 0);
+	refused(f->path, "%s: folder is writable by others (mode 1777); "
+	    "chmod go-w %s", f->dir, f->dir);
+	assert_int_equal(chmod(f->dir, 0770), 0);
+	refused(f->path, "%s: folder is writable by others (mode 0770); "
+	    "chmod go-w %s", f->dir, f->dir);
+	assert_int_equal(chmod(f->dir, 0755), 0);
+
+	/* The folder a link: the real path is wanted there too. */
+	snprintf(dir, sizeof(dir), "%s/sub", f->dir);
+	snprintf(dlink, sizeof(dlink), "%s/sublink", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(symlink(dir, dlink), 0);
+	snprintf(path2, sizeof(path2), "%s/history.db", dlink);
+	refused(path2, "%s: is a symbolic link; give the folder's real path",
+	    dlink);
+	snprintf(path2, sizeof(path2), "%s/history.db", dir);
+	open_ok(path2, 0, 0);		/* the real path is fine */
+	store_close();
+
+	/* A safe path opens, and keeps what it had. */
+	open_ok(f->path, 0, 0);
+	assert_int_equal(count_rows("#a"), 1);
+	store_close();
+
+	/* Owned by someone else: only root can arrange that. */
+	if (geteuid() != 0 || (pw = getpwnam("nobody")) == NULL ||
+	    pw->pw_uid == 0) {
+		print_message("not root, or no user nobody: skipping the "
+		    "owner cases\n");
+		return;
+	}
+	assert_int_equal(chown(f->path, pw->pw_uid, (gid_t)-1), 0);
+	refused(f->path, "%s: file is owned by another user (nobody); chown "
+	    "root %s", f->path, f->path);
+	assert_int_equal(chown(f->path, 0, (gid_t)-1), 0);
+	assert_int_equal(chown(f->dir, pw->pw_uid, (gid_t)-1), 0);
+	refused(f->path, "%s: folder is owned by another user (nobody); chown "
+	    "root %s", f->dir, f->dir);
+	assert_int_equal(chown(f->dir, 0, (gid_t)-1), 0);
+	open_ok(f->path, 0, 0);
+	assert_int_equal(count_rows("#a"), 1);
+}
+
 static void
 test_memory(void **state)
 {
@@ -1352,6 +1468,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unsafe_paths, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_off, setup, teardown),

@@ -1157,6 +1157,27 @@ def test_db_unwritable(f):
     bad_db(f, f.path("dir.db"))
 
 
+def test_db_unsafe_path(f):
+    """A database path that is a symbolic link, or in a folder others can
+    write to, is refused in one line before anything is opened."""
+    real = f.write_file("real.db", "")
+    link = f.path("link.db")
+    os.symlink(real, link)
+    assert bad_db(f, link) == ("natterd: %s: is a symbolic link; give the "
+                               "file's real path" % link)
+    assert os.path.getsize(real) == 0
+    shared = f.path("shared")
+    os.mkdir(shared)
+    os.chmod(shared, 0o777)
+    assert bad_db(f, os.path.join(shared, "h.db")) == (
+        "natterd: %s: folder is writable by others (mode 0777); chmod go-w %s"
+        % (shared, shared))
+    assert os.listdir(shared) == []
+    os.chmod(shared, 0o700)
+    s = Server(f, "--db", os.path.join(shared, "h.db"))
+    s.user("alice")
+
+
 def test_db_newer_schema(f):
     path = f.path("future.db")
     con = sqlite3.connect(path)
