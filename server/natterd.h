@@ -617,29 +617,69 @@ int64_t		 store_append(struct store_rec *rec);
  * the store failed (logged). */
 int		 store_wait(int64_t seq);
 int64_t		 store_last_seq(void);
-/* Messages (PRIVMSG, NOTICE, TAGMSG) of key, oldest first, at most limit, with seq <= max_seq (0: no
- * bound).  Bounds are exclusive.  Return the row count or -1.
- * latest: the newest rows, after sel if given. */
+/*
+ * Queries: messages (PRIVMSG, NOTICE, TAGMSG) of key, oldest first, at
+ * most limit; return the row count or -1.  Selector bounds are
+ * exclusive.  Every query sees only rows with min_seq < seq <= max_seq
+ * (max_seq 0: no bound): a room's history starts at its creation,
+ * private history at when the asker took its nick.  A msgid selector
+ * naming a row outside that window behaves as a msgid that is not
+ * there (nothing is returned).
+ * latest: the newest rows, after sel if given.
+ */
 int		 store_latest(const char *key, const struct store_sel *after,
-		    int limit, int64_t max_seq, store_cb *cb, void *arg);
+		    int limit, int64_t min_seq, int64_t max_seq, store_cb *cb,
+		    void *arg);
 int		 store_before(const char *key, const struct store_sel *sel,
-		    int limit, store_cb *cb, void *arg);
+		    int limit, int64_t min_seq, int64_t max_seq, store_cb *cb,
+		    void *arg);
 int		 store_after(const char *key, const struct store_sel *sel,
-		    int limit, store_cb *cb, void *arg);
+		    int limit, int64_t min_seq, int64_t max_seq, store_cb *cb,
+		    void *arg);
 /* About limit/2 rows on each side of sel, sel's own row included. */
 int		 store_around(const char *key, const struct store_sel *sel,
-		    int limit, store_cb *cb, void *arg);
+		    int limit, int64_t min_seq, int64_t max_seq, store_cb *cb,
+		    void *arg);
 /* Between two points in either order, oldest first, at most limit
  * (from the first point's side). */
 int		 store_between(const char *key, const struct store_sel *a,
-		    const struct store_sel *b, int limit, store_cb *cb,
+		    const struct store_sel *b, int limit, int64_t min_seq,
+		    int64_t max_seq, store_cb *cb, void *arg);
+
+/* A room for TARGETS, and where its history starts for the asker. */
+struct store_key {
+	const char	*key;
+	int64_t		 min_seq;	/* exclusive */
+};
+/* Targets with a message in (from_ms, to_ms) among keys (the rooms the
+ * user is in, each counting rows with seq > its min_seq) and the
+ * private conversations of nickkey (rows with seq > nick_min_seq);
+ * target is the room name or the other nick as last stored. */
+int		 store_targets(const char *nickkey, int64_t nick_min_seq,
+		    const struct store_key *keys, int nkeys, int64_t from_ms,
+		    int64_t to_ms, int limit, store_target_cb *cb, void *arg);
+
+/*
+ * Chunked reads, for a replay produced as the client's socket drains.
+ * A cursor is an exclusive lower bound in result order (time, then
+ * seq); rows stored after a seek with seq <= max_seq (or any, with
+ * max_seq 0) are read too, so wait for max_seq before seeking.
+ */
+struct store_cursor {
+	int64_t		 time_ms;
+	int64_t		 seq;
+};
+/* Sets cur just before the oldest of the newest limit messages of key
+ * with min_seq < seq <= max_seq (past everything when there are none);
+ * returns how many that window holds (0..limit), or -1. */
+int		 store_seek_latest(const char *key, int limit, int64_t min_seq,
+		    int64_t max_seq, struct store_cursor *cur);
+/* Up to limit messages of key after cur with min_seq < seq <= max_seq,
+ * oldest first; moves cur past the last one returned.  Returns the
+ * count (0: nothing more) or -1. */
+int		 store_read(const char *key, struct store_cursor *cur,
+		    int64_t min_seq, int64_t max_seq, int limit, store_cb *cb,
 		    void *arg);
-/* Targets with activity in (from_ms, to_ms) among keys (the rooms
- * the user is in) and the private conversations of nickkey; target is
- * the room name or the other nick as last stored. */
-int		 store_targets(const char *nickkey, const char *const *keys,
-		    int nkeys, int64_t from_ms, int64_t to_ms, int limit,
-		    store_target_cb *cb, void *arg);
 
 /* natterd.c */
 /* Starts shutdown as SIGTERM does: stop accepting, ERROR to all. */

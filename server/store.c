@@ -10,9 +10,9 @@
  * --history-max every STORE_PRUNE_MS, in small chunks on the writer's
  * connection, and checkpoints the WAL on its own connection so the
  * writer never waits for a checkpoint (with --db-sync full it still
- * syncs the WAL at each commit: that is the point).  Queries run on a read connection of
- * their own, which WAL lets read beside the writer.  For ":memory:"
- * there is one connection, shared under wlock.
+ * syncs the WAL at each commit: that is the point).  Queries run on a
+ * read connection of their own, which WAL lets read beside the writer.
+ * For ":memory:" there is one connection, shared under wlock.
  *
  * Locks, in the only order they may be taken:
  *   1. store.rlock  guards the read connection and its statements.
@@ -119,6 +119,7 @@ static const char *const store_wsql[SW_COUNT] = {
 enum {
 	SR_ASC,
 	SR_DESC,
+	SR_SEEK,
 	SR_POINT,
 	SR_LAST,
 	SR_PEERS,
@@ -128,18 +129,21 @@ enum {
 #define STORE_COLS	"seq, msgid, time_ms, source, command, params, tags"
 #define STORE_RANGE	"FROM message WHERE key = ?1 AND " \
 	"(time_ms, seq) > (?2, ?3) AND (time_ms, seq) < (?4, ?5) AND " \
-	"seq <= ?6 AND " STORE_MESSAGES
+	"seq > ?6 AND seq <= ?7 AND " STORE_MESSAGES
 
 static const char *const store_rsql[SR_COUNT] = {
 	[SR_ASC] = "SELECT " STORE_COLS " " STORE_RANGE
-	    "ORDER BY time_ms, seq LIMIT ?7",
+	    "ORDER BY time_ms, seq LIMIT ?8",
 	[SR_DESC] = "SELECT " STORE_COLS " " STORE_RANGE
-	    "ORDER BY time_ms DESC, seq DESC LIMIT ?7",
+	    "ORDER BY time_ms DESC, seq DESC LIMIT ?8",
+	[SR_SEEK] = "SELECT time_ms, seq FROM message WHERE key = ?1 AND "
+	    "seq > ?2 AND seq <= ?3 AND " STORE_MESSAGES
+	    "ORDER BY time_ms DESC, seq DESC LIMIT ?4",
 	[SR_POINT] = "SELECT time_ms, seq FROM message "
-	    "WHERE msgid = ?1 AND key = ?2",
+	    "WHERE msgid = ?1 AND key = ?2 AND seq > ?3 AND seq <= ?4",
 	[SR_LAST] = "SELECT time_ms, source, params FROM message "
-	    "WHERE key = ?1 AND time_ms > ?2 AND time_ms < ?3 AND "
-	    STORE_MESSAGES "ORDER BY time_ms DESC, seq DESC LIMIT 1",
+	    "WHERE key = ?1 AND time_ms > ?2 AND time_ms < ?3 AND seq > ?4 "
+	    "AND " STORE_MESSAGES "ORDER BY time_ms DESC, seq DESC LIMIT 1",
 	[SR_PEERS] = "SELECT key FROM peer WHERE nick = ?1",
 };
 
@@ -190,6 +194,12 @@ static const char *const store_migration[STORE_SCHEMA] = {
 struct store_pos {
 	int64_t		 t;
 	int64_t		 s;
+};
+
+/* The seqs a query may see: lo < seq <= hi. */
+struct store_span {
+	int64_t		 lo;
+	int64_t		 hi;
 };
 
 /* Rows copied out of a query, handed to the callback after unlocking. */
@@ -292,16 +302,17 @@ static void	*store_pruner_main(void *);
 static int	 store_read_begin(void);
 static void	 store_read_end(void);
 static void	 store_copy(char *, size_t, const unsigned char *);
+static struct store_span store_span(int64_t, int64_t);
 static int	 store_point_locked(const char *, const struct store_sel *,
-		    int, struct store_pos *);
+		    int, const struct store_span *, struct store_pos *);
 static int	 store_range_locked(const char *, const struct store_pos *,
-		    const struct store_pos *, int, int, int64_t,
-		    struct store_rows *);
+		    const struct store_pos *, int, int,
+		    const struct store_span *, struct store_rows *);
 static void	 store_rows_reverse(struct store_rows *, int);
 static int	 store_rows_emit(struct store_rows *, store_cb *, void *);
 static void	 store_rows_free(struct store_rows *);
 static int	 store_target_locked(const char *, const char *, int64_t,
-		    int64_t, struct store_target *);
+		    int64_t, int64_t, struct store_target *);
 static int	 store_target_cmp(const void *, const void *);
 
 static const struct store_pos store_first = { INT64_MIN, INT64_MIN };
@@ -807,8 +818,8 @@ store_open(const char *path, const struct store_opts *o, char *err,
 		sqlite3_exec(store.rdb, "PRAGMA query_only = 1", NULL, NULL,
 		    NULL);
 		if (store_set_sync(store.ckdb) == -1) {
-			store_errf(err, errlen, "%s: cannot set synchronous: %s",
-			    path, sqlite3_errmsg(store.ckdb));
+			store_errf(err, errlen, "%s: cannot set synchronous: "
+			    "%s", path, sqlite3_errmsg(store.ckdb));
 			goto fail;
 		}
 		/* Checkpoints run on the pruner's connection instead. */
@@ -1400,14 +1411,26 @@ store_copy(char *dst, size_t len, const unsigned char *src)
 	snprintf(dst, len, "%s", src != NULL ? (const char *)src : "");
 }
 
+/* The window of a query's min_seq (exclusive) and max_seq (inclusive;
+ * 0: no bound). */
+static struct store_span
+store_span(int64_t min_seq, int64_t max_seq)
+{
+	struct store_span	 sp;
+
+	sp.lo = min_seq > 0 ? min_seq : 0;
+	sp.hi = max_seq > 0 ? max_seq : INT64_MAX;
+	return sp;
+}
+
 /*
  * Where sel is, as an exclusive bound: a msgid is its row's position; a
  * time T as a lower bound means time_ms > T, as an upper one time_ms < T.
- * Returns 1, 0 for a msgid not in key, or -1.
+ * Returns 1, 0 for a msgid not in key or outside sp, or -1.
  */
 static int
 store_point_locked(const char *key, const struct store_sel *sel, int upper,
-    struct store_pos *p)
+    const struct store_span *sp, struct store_pos *p)
 {
 	sqlite3_stmt	*st = store.rst[SR_POINT];
 	int		 rc;
@@ -1428,6 +1451,8 @@ store_point_locked(const char *key, const struct store_sel *sel, int upper,
 	}
 	sqlite3_bind_text(st, 1, sel->msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, sp->lo);
+	sqlite3_bind_int64(st, 4, sp->hi);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		p->t = sqlite3_column_int64(st, 0);
@@ -1439,11 +1464,11 @@ store_point_locked(const char *key, const struct store_sel *sel, int upper,
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Appends to rows key's rows strictly between lo and hi. */
+/* Appends to rows key's messages strictly between lo and hi, in sp. */
 static int
 store_range_locked(const char *key, const struct store_pos *lo,
-    const struct store_pos *hi, int desc, int limit, int64_t max_seq,
-    struct store_rows *rows)
+    const struct store_pos *hi, int desc, int limit,
+    const struct store_span *sp, struct store_rows *rows)
 {
 	sqlite3_stmt		*st = store.rst[desc ? SR_DESC : SR_ASC];
 	struct store_rec	*r, *v;
@@ -1456,8 +1481,9 @@ store_range_locked(const char *key, const struct store_pos *lo,
 	sqlite3_bind_int64(st, 3, lo->s);
 	sqlite3_bind_int64(st, 4, hi->t);
 	sqlite3_bind_int64(st, 5, hi->s);
-	sqlite3_bind_int64(st, 6, max_seq > 0 ? max_seq : INT64_MAX);
-	sqlite3_bind_int(st, 7, limit);
+	sqlite3_bind_int64(st, 6, sp->lo);
+	sqlite3_bind_int64(st, 7, sp->hi);
+	sqlite3_bind_int(st, 8, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (rows->n == rows->cap) {
 			cap = rows->cap == 0 ? 16 : rows->cap * 2;
@@ -1565,9 +1591,11 @@ store_read_done(int rc, struct store_rows *rows, store_cb *cb, void *arg)
  */
 static int
 store_side(const char *key, const struct store_sel *sel, int upper,
-    int desc, int limit, int64_t max_seq, store_cb *cb, void *arg)
+    int desc, int limit, int64_t min_seq, int64_t max_seq, store_cb *cb,
+    void *arg)
 {
 	struct store_rows	 rows = { NULL, 0, 0 };
+	struct store_span	 sp = store_span(min_seq, max_seq);
 	struct store_pos	 p;
 	int			 rc;
 
@@ -1577,9 +1605,9 @@ store_side(const char *key, const struct store_sel *sel, int upper,
 		return 0;	/* no history: nothing to find */
 	if (store_read_begin() == -1)
 		return -1;
-	if ((rc = store_point_locked(key, sel, upper, &p)) == 1) {
+	if ((rc = store_point_locked(key, sel, upper, &sp, &p)) == 1) {
 		rc = store_range_locked(key, upper ? &store_first : &p,
-		    upper ? &p : &store_end, desc, limit, max_seq, &rows);
+		    upper ? &p : &store_end, desc, limit, &sp, &rows);
 		if (rc >= 0 && desc)
 			store_rows_reverse(&rows, 0);
 	}
@@ -1588,42 +1616,44 @@ store_side(const char *key, const struct store_sel *sel, int upper,
 
 int
 store_latest(const char *key, const struct store_sel *after, int limit,
-    int64_t max_seq, store_cb *cb, void *arg)
+    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
 {
-	return store_side(key, after, 0, 1, limit, max_seq, cb, arg);
+	return store_side(key, after, 0, 1, limit, min_seq, max_seq, cb, arg);
 }
 
 int
 store_before(const char *key, const struct store_sel *sel, int limit,
-    store_cb *cb, void *arg)
+    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
 {
-	return store_side(key, sel, 1, 1, limit, 0, cb, arg);
+	return store_side(key, sel, 1, 1, limit, min_seq, max_seq, cb, arg);
 }
 
 int
 store_after(const char *key, const struct store_sel *sel, int limit,
-    store_cb *cb, void *arg)
+    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
 {
-	return store_side(key, sel, 0, 0, limit, 0, cb, arg);
+	return store_side(key, sel, 0, 0, limit, min_seq, max_seq, cb, arg);
 }
 
 int
 store_around(const char *key, const struct store_sel *sel, int limit,
-    store_cb *cb, void *arg)
+    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
 {
 	struct store_rows	 rows = { NULL, 0, 0 };
+	struct store_span	 sp = store_span(min_seq, max_seq);
 	struct store_pos	 p, lo, hi;
 	int			 rc, nbefore, nafter;
 
 	if (limit <= 0)
 		return 0;
 	if (sel == NULL || sel->kind == SEL_NONE)
-		return store_latest(key, NULL, limit, 0, cb, arg);
+		return store_latest(key, NULL, limit, min_seq, max_seq, cb,
+		    arg);
 	if (store.off)
 		return 0;	/* no history: nothing to find */
 	if (store_read_begin() == -1)
 		return -1;
-	if ((rc = store_point_locked(key, sel, 1, &p)) != 1)
+	if ((rc = store_point_locked(key, sel, 1, &sp, &p)) != 1)
 		goto done;
 	if (sel->kind == SEL_MSGID) {
 		/* The row itself, then (limit - 1) split around it. */
@@ -1633,7 +1663,7 @@ store_around(const char *key, const struct store_sel *sel, int limit,
 		nbefore = limit / 2;
 		nafter = limit - nbefore;
 	}
-	if ((rc = store_range_locked(key, &store_first, &p, 1, nbefore, 0,
+	if ((rc = store_range_locked(key, &store_first, &p, 1, nbefore, &sp,
 	    &rows)) == -1)
 		goto done;
 	store_rows_reverse(&rows, 0);
@@ -1642,12 +1672,12 @@ store_around(const char *key, const struct store_sel *sel, int limit,
 		lo.t = hi.t = p.t;
 		lo.s = p.s - 1;
 		hi.s = p.s + 1;
-		if ((rc = store_range_locked(key, &lo, &hi, 0, 1, 0,
+		if ((rc = store_range_locked(key, &lo, &hi, 0, 1, &sp,
 		    &rows)) == -1)
 			goto done;
 	}
 	/* For a time, p (T, INT64_MIN) as a lower bound: time_ms >= T. */
-	rc = store_range_locked(key, &p, &store_end, 0, nafter, 0, &rows);
+	rc = store_range_locked(key, &p, &store_end, 0, nafter, &sp, &rows);
 
 done:
 	return store_read_done(rc, &rows, cb, arg);
@@ -1655,9 +1685,11 @@ done:
 
 int
 store_between(const char *key, const struct store_sel *a,
-    const struct store_sel *b, int limit, store_cb *cb, void *arg)
+    const struct store_sel *b, int limit, int64_t min_seq, int64_t max_seq,
+    store_cb *cb, void *arg)
 {
 	struct store_rows	 rows = { NULL, 0, 0 };
+	struct store_span	 sp = store_span(min_seq, max_seq);
 	struct store_pos	 pa, pb;
 	int			 rc, forward;
 
@@ -1673,28 +1705,93 @@ store_between(const char *key, const struct store_sel *a,
 	if (store_read_begin() == -1)
 		return -1;
 	/* Try a as the lower bound; if it is later than b, swap roles. */
-	if ((rc = store_point_locked(key, a, 0, &pa)) != 1 ||
-	    (rc = store_point_locked(key, b, 1, &pb)) != 1)
+	if ((rc = store_point_locked(key, a, 0, &sp, &pa)) != 1 ||
+	    (rc = store_point_locked(key, b, 1, &sp, &pb)) != 1)
 		goto done;
 	forward = pa.t < pb.t || (pa.t == pb.t && pa.s <= pb.s);
 	if (forward)
-		rc = store_range_locked(key, &pa, &pb, 0, limit, 0, &rows);
-	else if ((rc = store_point_locked(key, a, 1, &pa)) == 1 &&
-	    (rc = store_point_locked(key, b, 0, &pb)) == 1 &&
-	    (rc = store_range_locked(key, &pb, &pa, 1, limit, 0, &rows)) >= 0)
+		rc = store_range_locked(key, &pa, &pb, 0, limit, &sp, &rows);
+	else if ((rc = store_point_locked(key, a, 1, &sp, &pa)) == 1 &&
+	    (rc = store_point_locked(key, b, 0, &sp, &pb)) == 1 &&
+	    (rc = store_range_locked(key, &pb, &pa, 1, limit, &sp,
+	    &rows)) >= 0)
 		store_rows_reverse(&rows, 0);
 
 done:
 	return store_read_done(rc, &rows, cb, arg);
 }
 
+int
+store_seek_latest(const char *key, int limit, int64_t min_seq,
+    int64_t max_seq, struct store_cursor *cur)
+{
+	struct store_span	 sp = store_span(min_seq, max_seq);
+	sqlite3_stmt		*st;
+	int64_t			 t = 0, s = 0;
+	int			 rc, n = 0;
+
+	/* Nothing in the window: a cursor past everything. */
+	cur->time_ms = INT64_MAX;
+	cur->seq = INT64_MAX;
+	if (limit <= 0 || store.off)
+		return 0;
+	if (store_read_begin() == -1)
+		return -1;
+	st = store.rst[SR_SEEK];
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, sp.lo);
+	sqlite3_bind_int64(st, 3, sp.hi);
+	sqlite3_bind_int(st, 4, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		t = sqlite3_column_int64(st, 0);
+		s = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		log_warnx("store: %s: query: %s", store.path,
+		    sqlite3_errmsg(store.rdb));
+	sqlite3_reset(st);
+	store_read_end();
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (n > 0) {
+		/* Just before the oldest: seqs are unique, so (t, s - 1)
+		 * lets (t, s) through and nothing older. */
+		cur->time_ms = t;
+		cur->seq = s - 1;
+	}
+	return n;
+}
+
+int
+store_read(const char *key, struct store_cursor *cur, int64_t min_seq,
+    int64_t max_seq, int limit, store_cb *cb, void *arg)
+{
+	struct store_rows	 rows = { NULL, 0, 0 };
+	struct store_span	 sp = store_span(min_seq, max_seq);
+	struct store_pos	 p = { cur->time_ms, cur->seq };
+	int			 rc;
+
+	if (limit <= 0 || store.off)
+		return 0;
+	if (store_read_begin() == -1)
+		return -1;
+	rc = store_range_locked(key, &p, &store_end, 0, limit, &sp, &rows);
+	if (rc > 0) {
+		cur->time_ms = rows.v[rows.n - 1].time_ms;
+		cur->seq = rows.v[rows.n - 1].seq;
+	}
+	return store_read_done(rc, &rows, cb, arg);
+}
+
 /*
- * key's latest row in (from, to) into t.  other: for a private key, the
- * other nick (casefolded); NULL for a room.  Returns 1, 0 or -1.
+ * key's latest message in (from, to) with seq > min_seq into t.  other:
+ * for a private key, the other nick (casefolded); NULL for a room.
+ * Returns 1, 0 or -1.
  */
 static int
 store_target_locked(const char *key, const char *other, int64_t from,
-    int64_t to, struct store_target *t)
+    int64_t to, int64_t min_seq, struct store_target *t)
 {
 	sqlite3_stmt	*st = store.rst[SR_LAST];
 	const char	*source, *params, *want;
@@ -1705,6 +1802,7 @@ store_target_locked(const char *key, const char *other, int64_t from,
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 4, min_seq > 0 ? min_seq : 0);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		if (rc != SQLITE_DONE)
 			log_warnx("store: %s: query: %s", store.path,
@@ -1754,16 +1852,16 @@ store_target_cmp(const void *a, const void *b)
 }
 
 int
-store_targets(const char *nickkey, const char *const *keys, int nkeys,
-    int64_t from_ms, int64_t to_ms, int limit, store_target_cb *cb,
-    void *arg)
+store_targets(const char *nickkey, int64_t nick_min_seq,
+    const struct store_key *keys, int nkeys, int64_t from_ms, int64_t to_ms,
+    int limit, store_target_cb *cb, void *arg)
 {
 	struct store_target	*v = NULL, *nv;
 	char			**peers = NULL, **np;
 	sqlite3_stmt		*st;
 	const char		*key, *sp, *other;
 	char			 word[STORE_KEY_MAX + 1];
-	int64_t			 lo, hi;
+	int64_t			 lo, hi, min_seq;
 	int			 n = 0, cap = 0, npeers = 0, i, first, rc = 0;
 	size_t			 len;
 
@@ -1809,10 +1907,12 @@ store_targets(const char *nickkey, const char *const *keys, int nkeys,
 			v = nv;
 		}
 		other = NULL;
-		if (i < nkeys)
-			key = keys[i];
-		else {
+		if (i < nkeys) {
+			key = keys[i].key;
+			min_seq = keys[i].min_seq;
+		} else {
 			key = peers[i - nkeys];
+			min_seq = nick_min_seq;
 			if ((sp = strchr(key, ' ')) == NULL)
 				continue;
 			len = (size_t)(sp - key);
@@ -1827,8 +1927,8 @@ store_targets(const char *nickkey, const char *const *keys, int nkeys,
 				other = word;
 			}
 		}
-		if ((rc = store_target_locked(key, other, lo, hi, &v[n])) ==
-		    1)
+		if ((rc = store_target_locked(key, other, lo, hi, min_seq,
+		    &v[n])) == 1)
 			n++;
 		if (rc == 1)
 			rc = 0;

@@ -241,7 +241,7 @@ count_rows(const char *key)
 {
 	int	 n = 0;
 
-	assert_true(store_latest(key, NULL, INT_MAX, 0, count_cb, &n) >= 0);
+	assert_true(store_latest(key, NULL, INT_MAX, 0, 0, count_cb, &n) >= 0);
 	return n;
 }
 
@@ -366,7 +366,7 @@ test_fields(void **state)
 	assert_int_equal(store_last_seq(), s2 + 1);
 
 	/* Oldest first is by time: the NOTICE row says 42 ms. */
-	assert_int_equal(store_latest("#r", NULL, 10, 0, got_cb, &g), 2);
+	assert_int_equal(store_latest("#r", NULL, 10, 0, 0, got_cb, &g), 2);
 	assert_int_equal(g.seq[0], s2);
 	assert_int_equal(g.time_ms[0], 42);
 	assert_string_equal(g.msgid[0], id2);
@@ -383,7 +383,7 @@ test_fields(void **state)
 
 	/* Other keys see nothing; limit 0 and unknown keys give 0. */
 	assert_int_equal(count_rows("#other"), 0);
-	assert_int_equal(store_latest("#r", NULL, 0, 0, count_cb, &g.n), 0);
+	assert_int_equal(store_latest("#r", NULL, 0, 0, 0, count_cb, &g.n), 0);
 	assert_int_equal(store_wait(0), 0);
 	assert_int_equal(store_wait(s2 + 100), -1);
 	/* TAGMSG is a message too. */
@@ -417,118 +417,349 @@ test_selectors(void **state)
 
 #define Q(call) (memset(&g, 0, sizeof(g)), (call))
 	/* LATEST */
-	EXPECT("latest *", Q(store_latest("#r", NULL, 5, 0, got_cb, &g)), &g,
+	EXPECT("latest *", Q(store_latest("#r", NULL, 5, 0, 0, got_cb, &g)), &g,
 	    r, 15, 19);
-	EXPECT("latest * all", Q(store_latest("#r", NULL, 100, 0, got_cb,
+	EXPECT("latest * all", Q(store_latest("#r", NULL, 100, 0, 0, got_cb,
 	    &g)), &g, r, 0, 19);
 	s.kind = SEL_NONE;
-	EXPECT("latest SEL_NONE", Q(store_latest("#r", &s, 3, 0, got_cb,
+	EXPECT("latest SEL_NONE", Q(store_latest("#r", &s, 3, 0, 0, got_cb,
 	    &g)), &g, r, 17, 19);
 	s = sel_msgid(id[16]);
-	EXPECT("latest msgid", Q(store_latest("#r", &s, 10, 0, got_cb, &g)),
+	EXPECT("latest msgid", Q(store_latest("#r", &s, 10, 0, 0, got_cb, &g)),
 	    &g, r, 17, 19);
-	EXPECT("latest msgid limit", Q(store_latest("#r", &s, 2, 0, got_cb,
+	EXPECT("latest msgid limit", Q(store_latest("#r", &s, 2, 0, 0, got_cb,
 	    &g)), &g, r, 18, 19);
 	s = sel_time(t[16]);
-	EXPECT("latest time", Q(store_latest("#r", &s, 10, 0, got_cb, &g)),
+	EXPECT("latest time", Q(store_latest("#r", &s, 10, 0, 0, got_cb, &g)),
 	    &g, r, 17, 19);
-	EXPECT("latest max_seq", Q(store_latest("#r", NULL, 5, r[9], got_cb,
+	EXPECT("latest max_seq", Q(store_latest("#r", NULL, 5, 0, r[9], got_cb,
 	    &g)), &g, r, 5, 9);
 
 	/* BEFORE */
 	s = sel_msgid(id[10]);
-	EXPECT("before msgid", Q(store_before("#r", &s, 3, got_cb, &g)), &g,
-	    r, 7, 9);
+	EXPECT("before msgid", Q(store_before("#r", &s, 3, 0, 0, got_cb, &g)),
+	    &g, r, 7, 9);
 	s = sel_time(t[10]);
-	EXPECT("before time", Q(store_before("#r", &s, 3, got_cb, &g)), &g,
-	    r, 7, 9);
-	EXPECT("before time all", Q(store_before("#r", &s, 50, got_cb, &g)),
-	    &g, r, 0, 9);
+	EXPECT("before time", Q(store_before("#r", &s, 3, 0, 0, got_cb, &g)),
+	    &g, r, 7, 9);
+	EXPECT("before time all", Q(store_before("#r", &s, 50, 0, 0, got_cb,
+	    &g)), &g, r, 0, 9);
 	s = sel_time(t[10] + 1);
-	EXPECT("before time+1", Q(store_before("#r", &s, 3, got_cb, &g)), &g,
-	    r, 8, 10);
+	EXPECT("before time+1", Q(store_before("#r", &s, 3, 0, 0, got_cb, &g)),
+	    &g, r, 8, 10);
 	s = sel_msgid(id[0]);
-	EXPECT("before first", Q(store_before("#r", &s, 3, got_cb, &g)), &g,
-	    r, 0, -1);
+	EXPECT("before first", Q(store_before("#r", &s, 3, 0, 0, got_cb, &g)),
+	    &g, r, 0, -1);
 
 	/* AFTER */
 	s = sel_msgid(id[10]);
-	EXPECT("after msgid", Q(store_after("#r", &s, 3, got_cb, &g)), &g, r,
-	    11, 13);
+	EXPECT("after msgid", Q(store_after("#r", &s, 3, 0, 0, got_cb, &g)), &g,
+	    r, 11, 13);
 	s = sel_time(t[10]);
-	EXPECT("after time", Q(store_after("#r", &s, 3, got_cb, &g)), &g, r,
-	    11, 13);
+	EXPECT("after time", Q(store_after("#r", &s, 3, 0, 0, got_cb, &g)), &g,
+	    r, 11, 13);
 	s = sel_time(t[10] - 1);
-	EXPECT("after time-1", Q(store_after("#r", &s, 3, got_cb, &g)), &g, r,
-	    10, 12);
+	EXPECT("after time-1", Q(store_after("#r", &s, 3, 0, 0, got_cb, &g)),
+	    &g, r, 10, 12);
 	s = sel_msgid(id[18]);
-	EXPECT("after near end", Q(store_after("#r", &s, 5, got_cb, &g)), &g,
-	    r, 19, 19);
+	EXPECT("after near end", Q(store_after("#r", &s, 5, 0, 0, got_cb, &g)),
+	    &g, r, 19, 19);
 
 	/* AROUND */
 	s = sel_msgid(id[10]);
-	EXPECT("around msgid 5", Q(store_around("#r", &s, 5, got_cb, &g)),
+	EXPECT("around msgid 5", Q(store_around("#r", &s, 5, 0, 0, got_cb, &g)),
 	    &g, r, 8, 12);
-	EXPECT("around msgid 4", Q(store_around("#r", &s, 4, got_cb, &g)),
+	EXPECT("around msgid 4", Q(store_around("#r", &s, 4, 0, 0, got_cb, &g)),
 	    &g, r, 9, 12);
-	EXPECT("around msgid 1", Q(store_around("#r", &s, 1, got_cb, &g)),
+	EXPECT("around msgid 1", Q(store_around("#r", &s, 1, 0, 0, got_cb, &g)),
 	    &g, r, 10, 10);
 	s = sel_msgid(id[1]);
-	EXPECT("around near start", Q(store_around("#r", &s, 7, got_cb, &g)),
-	    &g, r, 0, 4);
+	EXPECT("around near start", Q(store_around("#r", &s, 7, 0, 0, got_cb,
+	    &g)), &g, r, 0, 4);
 	s = sel_time(t[10]);
-	EXPECT("around time", Q(store_around("#r", &s, 4, got_cb, &g)), &g,
-	    r, 8, 11);
+	EXPECT("around time", Q(store_around("#r", &s, 4, 0, 0, got_cb, &g)),
+	    &g, r, 8, 11);
 	/* Around an event: the messages on each side, not the event. */
 	s = sel_msgid(ev[10]);
-	EXPECT("around event", Q(store_around("#r", &s, 4, got_cb, &g)), &g,
-	    r, 10, 12);
-	EXPECT("after event", Q(store_after("#r", &s, 2, got_cb, &g)), &g, r,
-	    11, 12);
+	EXPECT("around event", Q(store_around("#r", &s, 4, 0, 0, got_cb, &g)),
+	    &g, r, 10, 12);
+	EXPECT("after event", Q(store_after("#r", &s, 2, 0, 0, got_cb, &g)), &g,
+	    r, 11, 12);
 
 	/* BETWEEN, both orders; the limit counts from the first point. */
 	a = sel_msgid(id[3]);
 	b = sel_msgid(id[8]);
-	EXPECT("between", Q(store_between("#r", &a, &b, 100, got_cb, &g)),
+	EXPECT("between", Q(store_between("#r", &a, &b, 100, 0, 0, got_cb, &g)),
 	    &g, r, 4, 7);
-	EXPECT("between limit", Q(store_between("#r", &a, &b, 2, got_cb,
+	EXPECT("between limit", Q(store_between("#r", &a, &b, 2, 0, 0, got_cb,
 	    &g)), &g, r, 4, 5);
-	EXPECT("between reversed", Q(store_between("#r", &b, &a, 100, got_cb,
-	    &g)), &g, r, 4, 7);
-	EXPECT("between reversed limit", Q(store_between("#r", &b, &a, 2,
+	EXPECT("between reversed", Q(store_between("#r", &b, &a, 100, 0, 0,
+	    got_cb, &g)), &g, r, 4, 7);
+	EXPECT("between reversed limit", Q(store_between("#r", &b, &a, 2, 0, 0,
 	    got_cb, &g)), &g, r, 6, 7);
 	a = sel_time(t[3]);
 	b = sel_time(t[8]);
-	EXPECT("between times", Q(store_between("#r", &a, &b, 100, got_cb,
+	EXPECT("between times", Q(store_between("#r", &a, &b, 100, 0, 0, got_cb,
 	    &g)), &g, r, 4, 7);
-	EXPECT("between times reversed", Q(store_between("#r", &b, &a, 3,
+	EXPECT("between times reversed", Q(store_between("#r", &b, &a, 3, 0, 0,
 	    got_cb, &g)), &g, r, 5, 7);
 	a = sel_msgid(id[3]);
-	EXPECT("between msgid and time", Q(store_between("#r", &a, &b, 100,
-	    got_cb, &g)), &g, r, 4, 7);
-	EXPECT("between time and msgid", Q(store_between("#r", &b, &a, 1,
+	EXPECT("between msgid and time", Q(store_between("#r", &a, &b, 100, 0,
+	    0, got_cb, &g)), &g, r, 4, 7);
+	EXPECT("between time and msgid", Q(store_between("#r", &b, &a, 1, 0, 0,
 	    got_cb, &g)), &g, r, 7, 7);
-	EXPECT("between same", Q(store_between("#r", &a, &a, 10, got_cb,
+	EXPECT("between same", Q(store_between("#r", &a, &a, 10, 0, 0, got_cb,
 	    &g)), &g, r, 0, -1);
 
 	/* A msgid that does not exist, or belongs to another key: none. */
 	s = sel_msgid("00000000000000000000");
-	EXPECT("latest missing", Q(store_latest("#r", &s, 5, 0, got_cb, &g)),
+	EXPECT("latest missing", Q(store_latest("#r", &s, 5, 0, 0, got_cb, &g)),
 	    &g, r, 0, -1);
-	EXPECT("before missing", Q(store_before("#r", &s, 5, got_cb, &g)),
+	EXPECT("before missing", Q(store_before("#r", &s, 5, 0, 0, got_cb, &g)),
 	    &g, r, 0, -1);
-	EXPECT("after missing", Q(store_after("#r", &s, 5, got_cb, &g)), &g,
-	    r, 0, -1);
-	EXPECT("around missing", Q(store_around("#r", &s, 5, got_cb, &g)),
+	EXPECT("after missing", Q(store_after("#r", &s, 5, 0, 0, got_cb, &g)),
+	    &g, r, 0, -1);
+	EXPECT("around missing", Q(store_around("#r", &s, 5, 0, 0, got_cb, &g)),
 	    &g, r, 0, -1);
 	a = sel_msgid(id[3]);
-	EXPECT("between missing", Q(store_between("#r", &a, &s, 5, got_cb,
+	EXPECT("between missing", Q(store_between("#r", &a, &s, 5, 0, 0, got_cb,
 	    &g)), &g, r, 0, -1);
 	s = sel_msgid(other);
-	EXPECT("after other key", Q(store_after("#r", &s, 5, got_cb, &g)), &g,
-	    r, 0, -1);
+	EXPECT("after other key", Q(store_after("#r", &s, 5, 0, 0, got_cb, &g)),
+	    &g, r, 0, -1);
 	assert_int_equal(count_rows("#o"), 20);
 #undef Q
+}
+
+/* min_seq (exclusive) and max_seq (inclusive) on every query. */
+static void
+test_bounds(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_sel	 s, a, b;
+	struct store_key	 keys[2];
+	struct targets		 t;
+	struct got		 g;
+	char			 id[10][STORE_MSGID_LEN + 1];
+	int64_t			 r[10], lo, hi, p1;
+	int			 i;
+
+	open_ok(f->path, 0, 0);
+	for (i = 0; i < 10; i++) {
+		r[i] = add_full("#r", "n!u@h", "PRIVMSG", "#r :x", NULL,
+		    1000 * (i + 1), id[i]);
+		add("#o", "#o :y", 1000 * (i + 1));
+	}
+	add_full("#s", "n!u@h", "PRIVMSG", "#s :z", NULL, 20000, NULL);
+	p1 = add_full("alice bob", "Bob!u@h", "PRIVMSG", "alice :p", NULL,
+	    30000, NULL);
+	/* The window r[3]..r[7]. */
+	lo = r[2];
+	hi = r[7];
+
+#define Q(call) (memset(&g, 0, sizeof(g)), (call))
+	EXPECT("latest", Q(store_latest("#r", NULL, 10, lo, hi, got_cb, &g)),
+	    &g, r, 3, 7);
+	EXPECT("latest limit", Q(store_latest("#r", NULL, 2, lo, hi, got_cb,
+	    &g)), &g, r, 6, 7);
+	EXPECT("latest min only", Q(store_latest("#r", NULL, 100, r[7], 0,
+	    got_cb, &g)), &g, r, 8, 9);
+	EXPECT("latest max only", Q(store_latest("#r", NULL, 100, 0, r[1],
+	    got_cb, &g)), &g, r, 0, 1);
+	EXPECT("latest empty window", Q(store_latest("#r", NULL, 100, r[5],
+	    r[5], got_cb, &g)), &g, r, 0, -1);
+	s = sel_msgid(id[4]);
+	EXPECT("latest after msgid", Q(store_latest("#r", &s, 10, lo, hi,
+	    got_cb, &g)), &g, r, 5, 7);
+	/* A msgid outside the window is one that is not there. */
+	s = sel_msgid(id[1]);
+	EXPECT("latest after msgid below", Q(store_latest("#r", &s, 10, lo,
+	    hi, got_cb, &g)), &g, r, 0, -1);
+	s = sel_msgid(id[2]);
+	EXPECT("after msgid == min_seq", Q(store_after("#r", &s, 10, lo, hi,
+	    got_cb, &g)), &g, r, 0, -1);
+	s = sel_msgid(id[8]);
+	EXPECT("before msgid above", Q(store_before("#r", &s, 10, lo, hi,
+	    got_cb, &g)), &g, r, 0, -1);
+	s = sel_msgid(id[7]);
+	EXPECT("before msgid == max_seq", Q(store_before("#r", &s, 10, lo,
+	    hi, got_cb, &g)), &g, r, 3, 6);
+	s = sel_msgid(id[6]);
+	EXPECT("before msgid", Q(store_before("#r", &s, 10, lo, hi, got_cb,
+	    &g)), &g, r, 3, 5);
+	s = sel_time(10000);
+	EXPECT("before time", Q(store_before("#r", &s, 10, lo, hi, got_cb,
+	    &g)), &g, r, 3, 7);
+	s = sel_msgid(id[3]);
+	EXPECT("after msgid", Q(store_after("#r", &s, 10, lo, hi, got_cb,
+	    &g)), &g, r, 4, 7);
+	s = sel_time(0);
+	EXPECT("after time", Q(store_after("#r", &s, 10, lo, hi, got_cb,
+	    &g)), &g, r, 3, 7);
+	s = sel_msgid(id[5]);
+	EXPECT("around", Q(store_around("#r", &s, 3, lo, hi, got_cb, &g)),
+	    &g, r, 4, 6);
+	s = sel_msgid(id[3]);
+	EXPECT("around the first", Q(store_around("#r", &s, 5, lo, hi, got_cb,
+	    &g)), &g, r, 3, 5);
+	s = sel_msgid(id[9]);
+	EXPECT("around outside", Q(store_around("#r", &s, 5, lo, hi, got_cb,
+	    &g)), &g, r, 0, -1);
+	s = sel_time(9000);
+	EXPECT("around time", Q(store_around("#r", &s, 4, lo, hi, got_cb,
+	    &g)), &g, r, 6, 7);
+	EXPECT("around *", Q(store_around("#r", NULL, 2, lo, hi, got_cb,
+	    &g)), &g, r, 6, 7);
+	a = sel_msgid(id[3]);
+	b = sel_msgid(id[7]);
+	EXPECT("between", Q(store_between("#r", &a, &b, 10, lo, hi, got_cb,
+	    &g)), &g, r, 4, 6);
+	EXPECT("between reversed", Q(store_between("#r", &b, &a, 10, lo, hi,
+	    got_cb, &g)), &g, r, 4, 6);
+	a = sel_msgid(id[1]);
+	EXPECT("between from outside", Q(store_between("#r", &a, &b, 10, lo,
+	    hi, got_cb, &g)), &g, r, 0, -1);
+	a = sel_time(0);
+	b = sel_time(100000);
+	EXPECT("between times", Q(store_between("#r", &a, &b, 10, lo, hi,
+	    got_cb, &g)), &g, r, 3, 7);
+#undef Q
+
+	/* TARGETS: each room from its own min_seq, private ones from the
+	 * nick's. */
+	keys[0].key = "#r";
+	keys[0].min_seq = 0;
+	keys[1].key = "#s";
+	keys[1].min_seq = 0;
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", 0, keys, 2, 0, 100000, 10,
+	    targets_cb, &t), 3);
+	assert_string_equal(t.key[0], "#r");
+	assert_int_equal(t.latest[0], 10000);
+	assert_string_equal(t.key[1], "#s");
+	assert_string_equal(t.key[2], "alice bob");
+	assert_string_equal(t.target[2], "Bob");
+	keys[0].min_seq = r[9];
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", 0, keys, 2, 0, 100000, 10,
+	    targets_cb, &t), 2);
+	assert_string_equal(t.key[0], "#s");
+	assert_string_equal(t.key[1], "alice bob");
+	/* The latest message in (0, 6500) after r[4] is r[5], at 6000;
+	 * after r[5] there is none. */
+	keys[0].min_seq = r[4];
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", 0, keys, 1, 0, 6500, 10,
+	    targets_cb, &t), 1);
+	assert_int_equal(t.latest[0], 6000);
+	keys[0].min_seq = r[5];
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", 0, keys, 1, 0, 6500, 10,
+	    targets_cb, &t), 0);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", p1, NULL, 0, 0, 100000, 10,
+	    targets_cb, &t), 0);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("bob", p1 - 1, NULL, 0, 0, 100000, 10,
+	    targets_cb, &t), 1);
+	assert_string_equal(t.target[0], "alice");
+}
+
+/* Reads key through seek_latest and store_read, chunk rows at a time. */
+static int
+read_chunked(const char *key, int limit, int64_t min_seq, int64_t max_seq,
+    int chunk, struct got *g)
+{
+	struct store_cursor	 cur;
+	int			 n, rounds = 0, want;
+
+	memset(g, 0, sizeof(*g));
+	want = store_seek_latest(key, limit, min_seq, max_seq, &cur);
+	assert_true(want >= 0);
+	while ((n = store_read(key, &cur, min_seq, max_seq, chunk, got_cb,
+	    g)) > 0) {
+		assert_true(n <= chunk);
+		if (++rounds > GOT_MAX)
+			fail_msg("store_read does not end");
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(g->n, want);
+	return want;
+}
+
+/* Chunked reads give exactly what store_latest gives. */
+static void
+test_cursor(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_cursor	 cur;
+	struct got		 g, want;
+	int64_t			 r[40], windows[3][2];
+	int			 limits[] = { 1, 5, 10, 39, 40, 50 };
+	int			 chunks[] = { 1, 3, 7, 100 };
+	int			 i, w, l, c, n;
+
+	open_ok(f->path, 0, 0);
+	/* Times repeat in threes (order falls back to seq), and the last
+	 * rows carry older times than the first. */
+	for (i = 0; i < 40; i++) {
+		r[i] = add("#c", "#c :x", i < 36 ? 1000 + i / 3 * 10 : 500 + i);
+		add_full("#c", "n!u@h", "JOIN", "#c", NULL, 0, NULL);
+		add("#o", "#o :y", 1000 + i);
+	}
+	windows[0][0] = 0;
+	windows[0][1] = 0;
+	windows[1][0] = r[4];
+	windows[1][1] = r[37];
+	windows[2][0] = r[10];
+	windows[2][1] = 0;
+	for (w = 0; w < 3; w++)
+		for (l = 0; l < (int)(sizeof(limits) / sizeof(limits[0])); l++)
+			for (c = 0; c < (int)(sizeof(chunks) /
+			    sizeof(chunks[0])); c++) {
+				memset(&want, 0, sizeof(want));
+				n = store_latest("#c", NULL, limits[l],
+				    windows[w][0], windows[w][1], got_cb,
+				    &want);
+				assert_true(n > 0);
+				assert_int_equal(read_chunked("#c", limits[l],
+				    windows[w][0], windows[w][1], chunks[c],
+				    &g), n);
+				for (i = 0; i < n; i++)
+					if (g.seq[i] != want.seq[i])
+						fail_msg("window %d limit %d "
+						    "chunk %d row %d: seq %lld,"
+						    " want %lld", w, limits[l],
+						    chunks[c], i,
+						    (long long)g.seq[i],
+						    (long long)want.seq[i]);
+			}
+	/* Time order, then seq: the newest five end with three rows of
+	 * one millisecond; the last four rows are the oldest. */
+	assert_int_equal(read_chunked("#c", 5, 0, 0, 2, &g), 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(g.seq[i], r[31 + i]);
+	assert_int_equal(read_chunked("#c", 40, 0, 0, 3, &g), 40);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(g.seq[i], r[36 + i]);
+	assert_int_equal(g.seq[4], r[0]);
+	assert_int_equal(g.seq[39], r[35]);
+
+	/* Nothing there: past the end, and reads find nothing. */
+	assert_int_equal(store_seek_latest("#none", 10, 0, 0, &cur), 0);
+	assert_int_equal(store_read("#none", &cur, 0, 0, 10, got_cb, &g), 0);
+	assert_int_equal(store_seek_latest("#c", 0, 0, 0, &cur), 0);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_read("#c", &cur, 0, 0, 10, got_cb, &g), 0);
+
+	/* With no max_seq, a row stored after the seek is read too. */
+	assert_int_equal(store_seek_latest("#c", 2, 0, 0, &cur), 2);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_read("#c", &cur, 0, 0, 10, got_cb, &g), 2);
+	r[0] = add("#c", "#c :late", 0);
+	assert_int_equal(store_read("#c", &cur, 0, 0, 10, got_cb, &g), 1);
+	assert_int_equal(g.seq[2], r[0]);
+	assert_int_equal(store_read("#c", &cur, 0, 0, 10, got_cb, &g), 0);
 }
 
 static void
@@ -537,7 +768,9 @@ test_private_targets(void **state)
 	struct fixture	*f = *state;
 	struct targets	 t;
 	struct got	 g = { 0 };
-	const char	*rooms[] = { "#room", "#s", "#empty" };
+	const struct store_key rooms[] = {
+		{ "#room", 0 }, { "#s", 0 }, { "#empty", 0 }
+	};
 
 	open_ok(f->path, 0, 0);
 	add_full("alice bob", "Alice!a@h", "PRIVMSG", "Bob :hi", NULL, 1000,
@@ -556,12 +789,12 @@ test_private_targets(void **state)
 	add_full("#room", "x!x@h", "PART", "#room :later", NULL, 6000, NULL);
 	add_full("#empty", "x!x@h", "JOIN", "#empty", NULL, 1200, NULL);
 
-	assert_int_equal(store_latest("alice bob", NULL, 10, 0, got_cb, &g),
+	assert_int_equal(store_latest("alice bob", NULL, 10, 0, 0, got_cb, &g),
 	    1);
 	assert_string_equal(g.params[0], "Bob :hi");
 
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", rooms, 3, 0, 10000, 100,
+	assert_int_equal(store_targets("alice", 0, rooms, 3, 0, 10000, 100,
 	    targets_cb, &t), 5);
 	assert_string_equal(t.key[0], "alice bob");
 	assert_string_equal(t.target[0], "Bob");
@@ -580,37 +813,37 @@ test_private_targets(void **state)
 
 	/* limit from the first timestamp's side, still ascending. */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", rooms, 3, 0, 10000, 2,
+	assert_int_equal(store_targets("alice", 0, rooms, 3, 0, 10000, 2,
 	    targets_cb, &t), 2);
 	assert_string_equal(t.target[0], "Bob");
 	assert_string_equal(t.target[1], "#Room");
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", rooms, 3, 10000, 0, 2,
+	assert_int_equal(store_targets("alice", 0, rooms, 3, 10000, 0, 2,
 	    targets_cb, &t), 2);
 	assert_string_equal(t.target[0], "Carol");
 	assert_string_equal(t.target[1], "#S");
 
 	/* Exclusive window: latest message in (1200, 2600). */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", rooms, 3, 1200, 2600, 10,
+	assert_int_equal(store_targets("alice", 0, rooms, 3, 1200, 2600, 10,
 	    targets_cb, &t), 2);
 	assert_string_equal(t.target[0], "#Room");
 	assert_string_equal(t.target[1], "DAVE");
 	/* Only events in (1000, 1500): no target. */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", rooms, 3, 1000, 1500, 10,
+	assert_int_equal(store_targets("alice", 0, rooms, 3, 1000, 1500, 10,
 	    targets_cb, &t), 0);
 
 	/* The second word of a key counts too. */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("bob", NULL, 0, 0, 10000, 10,
+	assert_int_equal(store_targets("bob", 0, NULL, 0, 0, 10000, 10,
 	    targets_cb, &t), 2);
 	assert_string_equal(t.key[0], "alice bob");
 	assert_string_equal(t.target[0], "Alice");
 	assert_string_equal(t.key[1], "bob carol");
 	assert_string_equal(t.target[1], "Carol");
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("nobody", NULL, 0, 0, 10000, 10,
+	assert_int_equal(store_targets("nobody", 0, NULL, 0, 0, 10000, 10,
 	    targets_cb, &t), 0);
 }
 
@@ -637,7 +870,7 @@ test_retention_days(void **state)
 	wait_rows("#a", 3);
 	wait_rows("alice bob", 0);
 	assert_int_equal(count_rows("#b"), 1);
-	assert_int_equal(store_targets("alice", NULL, 0, 0, now + 1000, 10,
+	assert_int_equal(store_targets("alice", 0, NULL, 0, 0, now + 1000, 10,
 	    targets_cb, &t), 0);
 }
 
@@ -657,7 +890,7 @@ test_retention_count(void **state)
 		add("#b", "#b :x", 0);
 	wait_rows("#a", 5);
 	assert_int_equal(count_rows("#b"), 3);
-	assert_int_equal(store_latest("#a", NULL, 100, 0, got_cb, &g), 5);
+	assert_int_equal(store_latest("#a", NULL, 100, 0, 0, got_cb, &g), 5);
 	for (i = 0; i < 5; i++)
 		assert_int_equal(g.seq[i], s[2095 + i]);
 }
@@ -688,7 +921,7 @@ test_retention_messages_only(void **state)
 	for (i = 5; i < 7; i++)
 		s[i] = add("#a", "#a :m", 0);
 	wait_rows("#a", 5);
-	assert_int_equal(store_latest("#a", NULL, 100, 0, got_cb, &g), 5);
+	assert_int_equal(store_latest("#a", NULL, 100, 0, 0, got_cb, &g), 5);
 	for (i = 0; i < 5; i++)
 		assert_int_equal(g.seq[i], s[2 + i]);
 	/* Older events went with m0 and m1; the twelve after m2 stay. */
@@ -722,7 +955,7 @@ test_persistence(void **state)
 	open_ok(f->path, 0, 0);
 	assert_int_equal(add_full("#a", "n!u@h", "PRIVMSG", "#a :z", NULL, 0,
 	    ids[6]), 7);
-	assert_int_equal(store_latest("#a", NULL, 100, 0, got_cb, &g), 7);
+	assert_int_equal(store_latest("#a", NULL, 100, 0, 0, got_cb, &g), 7);
 	for (i = 0; i < 7; i++) {
 		assert_int_equal(g.seq[i], i + 1);
 		assert_string_equal(g.msgid[i], ids[i]);
@@ -733,7 +966,7 @@ test_persistence(void **state)
 	/* Closed: appends and queries refuse, nothing hangs. */
 	store_close();
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(store_latest("#a", NULL, 10, 0, got_cb, &g), -1);
+	assert_int_equal(store_latest("#a", NULL, 10, 0, 0, got_cb, &g), -1);
 	{
 		struct store_rec	 r;
 
@@ -846,21 +1079,21 @@ test_migration_v1(void **state)
 
 	open_ok(f->path, 0, 0);
 	assert_int_equal(store_last_seq(), 2);
-	assert_int_equal(store_latest("#a", NULL, 10, 0, got_cb, &g), 1);
+	assert_int_equal(store_latest("#a", NULL, 10, 0, 0, got_cb, &g), 1);
 	assert_string_equal(g.msgid[0], "oldid1");
 	assert_string_equal(g.params[0], "#a :one");
 	assert_string_equal(g.tags[0], "(null)");
 	assert_int_equal(add_full("#a", "n!u@h", "PRIVMSG", "#a :three",
 	    "+x=y", 3000, NULL), 3);
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(store_latest("#a", NULL, 10, 0, got_cb, &g), 2);
+	assert_int_equal(store_latest("#a", NULL, 10, 0, 0, got_cb, &g), 2);
 	assert_string_equal(g.tags[1], "+x=y");
 	/* Old private rows are found by TARGETS, for either nick. */
-	assert_int_equal(store_targets("amy", NULL, 0, 0, 5000, 10,
+	assert_int_equal(store_targets("amy", 0, NULL, 0, 0, 5000, 10,
 	    targets_cb, &t), 1);
 	assert_string_equal(t.target[0], "Bo");
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("bo", NULL, 0, 0, 5000, 10,
+	assert_int_equal(store_targets("bo", 0, NULL, 0, 0, 5000, 10,
 	    targets_cb, &t), 1);
 	assert_string_equal(t.target[0], "amy");
 	store_close();
@@ -902,8 +1135,8 @@ test_migration_v2(void **state)
 	    " 'PRIVMSG', '#a :one', '+x=y');"
 	    "INSERT INTO message VALUES (3, 'i3', 3000, '#a', 'n!u@h', 'NICK',"
 	    " 'm', NULL);"
-	    "INSERT INTO message VALUES (4, 'i4', 4000, '#a', 'm!u@h', 'NOTICE',"
-	    " '#a :two', NULL);"
+	    "INSERT INTO message VALUES (4, 'i4', 4000, '#a', 'm!u@h',"
+	    " 'NOTICE', '#a :two', NULL);"
 	    "INSERT INTO message VALUES (5, 'i5', 5000, '#a', 'm!u@h', 'TOPIC',"
 	    " '#a :t', NULL);"
 	    "INSERT INTO message VALUES (6, 'i6', 6000, '#a', 'm!u@h', 'PART',"
@@ -912,8 +1145,8 @@ test_migration_v2(void **state)
 	    " '#a x :k', NULL);"
 	    "INSERT INTO message VALUES (8, 'i8', 8000, '#a', 'x!u@h', 'QUIT',"
 	    " ':q', NULL);"
-	    "INSERT INTO message VALUES (9, 'i9', 9000, '#a', 'm!u@h', 'TAGMSG',"
-	    " '#a', '+typing=active');"
+	    "INSERT INTO message VALUES (9, 'i9', 9000, '#a', 'm!u@h',"
+	    " 'TAGMSG', '#a', '+typing=active');"
 	    "INSERT INTO message VALUES (10, 'i10', 10000, 'amy bo', 'Bo!u@h',"
 	    " 'PRIVMSG', 'amy :three', NULL);"
 	    "INSERT INTO message VALUES (11, 'i11', 11000, '#b', 'n!u@h', "
@@ -933,7 +1166,7 @@ test_migration_v2(void **state)
 	    "key = 'amy bo'"), 2);
 	/* The newest row was an event: numbering goes on from 10. */
 	assert_int_equal(store_last_seq(), 10);
-	assert_int_equal(store_latest("#a", NULL, 10, 0, got_cb, &g), 3);
+	assert_int_equal(store_latest("#a", NULL, 10, 0, 0, got_cb, &g), 3);
 	assert_int_equal(g.seq[0], 2);
 	assert_string_equal(g.msgid[0], "i2");
 	assert_string_equal(g.params[0], "#a :one");
@@ -941,10 +1174,10 @@ test_migration_v2(void **state)
 	assert_string_equal(g.command[1], "NOTICE");
 	assert_string_equal(g.command[2], "TAGMSG");
 	assert_int_equal(count_rows("#b"), 0);
-	assert_int_equal(store_targets("bo", NULL, 0, 0, 20000, 10,
+	assert_int_equal(store_targets("bo", 0, NULL, 0, 0, 20000, 10,
 	    targets_cb, &t), 1);
 	assert_string_equal(t.target[0], "amy");
-	assert_int_equal(store_targets("cy", NULL, 0, 0, 20000, 10,
+	assert_int_equal(store_targets("cy", 0, NULL, 0, 0, 20000, 10,
 	    targets_cb, &t), 0);
 	assert_int_equal(add("#a", "#a :four", 0), 11);
 	store_close();
@@ -1175,17 +1408,18 @@ test_memory(void **state)
 	struct targets	 t = { 0 };
 	struct got	 g = { 0 };
 	char		 id1[STORE_MSGID_LEN + 1], id2[STORE_MSGID_LEN + 1];
-	const char	*rooms[] = { "#m" };
+	const struct store_key rooms[] = { { "#m", 0 } };
 	char		 err[512];
 
 	(void)state;
 	open_ok(":memory:", 0, 0);
-	assert_int_equal(store_open(":memory:", OPTS(0, 0), err, sizeof(err)), -1);
+	assert_int_equal(store_open(":memory:", OPTS(0, 0), err, sizeof(err)),
+	    -1);
 	assert_int_equal(add_full("#m", "n!u@h", "PRIVMSG", "#m :x", NULL, 0,
 	    id1), 1);
 	add("a b", "b :y", 0);
-	assert_int_equal(store_latest("#m", NULL, 10, 0, got_cb, &g), 1);
-	assert_int_equal(store_targets("a", rooms, 1, 0, INT64_MAX, 10,
+	assert_int_equal(store_latest("#m", NULL, 10, 0, 0, got_cb, &g), 1);
+	assert_int_equal(store_targets("a", 0, rooms, 1, 0, INT64_MAX, 10,
 	    targets_cb, &t), 2);
 	store_close();
 
@@ -1205,7 +1439,7 @@ test_off(void **state)
 	struct targets	 t = { 0 };
 	struct got	 g = { 0 };
 	char		 id1[STORE_MSGID_LEN + 1], id2[STORE_MSGID_LEN + 1];
-	const char	*rooms[] = { "#o" };
+	const struct store_key rooms[] = { { "#o", 0 } };
 
 	(void)state;
 	open_ok("off", 0, 0);
@@ -1216,9 +1450,9 @@ test_off(void **state)
 	assert_string_not_equal(id1, id2);
 	assert_int_equal(store_wait(2), 0);
 	assert_int_equal(store_last_seq(), 2);
-	assert_int_equal(store_latest("#o", NULL, 10, 0, got_cb, &g), 0);
+	assert_int_equal(store_latest("#o", NULL, 10, 0, 0, got_cb, &g), 0);
 	assert_int_equal(g.n, 0);
-	assert_int_equal(store_targets("n", rooms, 1, 0, INT64_MAX, 10,
+	assert_int_equal(store_targets("n", 0, rooms, 1, 0, INT64_MAX, 10,
 	    targets_cb, &t), 0);
 	assert_int_equal(access("off", F_OK), -1);
 	store_close();
@@ -1323,7 +1557,7 @@ reader(void *arg)
 
 	while (!atomic_load(&readers_stop)) {
 		n = 0;
-		if (store_latest("#c1", NULL, 50, 0, count_cb, &n) < 0)
+		if (store_latest("#c1", NULL, 50, 0, 0, count_cb, &n) < 0)
 			return NULL;
 		(*queries)++;
 	}
@@ -1387,7 +1621,8 @@ test_concurrency(void **state)
 
 		snprintf(key, sizeof(key), "#c%d", i);
 		last = 0;
-		n = store_after(key, NULL, INT_MAX, check_order_cb, &last);
+		n = store_after(key, NULL, INT_MAX, 0, 0, check_order_cb,
+		    &last);
 		assert_true(n > 0);
 		total += n;
 	}
@@ -1447,6 +1682,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_selectors, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_targets, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_retention_days, setup,
