@@ -191,7 +191,7 @@ history_deliver(struct client *c)
 	my_last_seq = 0;
 	/* With --db :memory: nothing survives a crash anyway, so there is
 	 * no commit to wait for; the queue still keeps store order. */
-	if (!history_in_memory() && store_wait(upto) == -1)
+	if (!history_in_memory() && store_wait(upto, -1) == -1)
 		log_warnx("delivering messages the store did not keep");
 	pthread_mutex_lock(&server.lock);
 	/* Everything up to upto is committed: deliver it, in order. */
@@ -354,7 +354,7 @@ history_replay_join(struct client *c, const char *room, const char *key,
 	rp.caps = client_caps(c);
 	rp.hold = 1;
 	/* Rows up to the cutoff may still be on their way to the disk. */
-	(void)store_wait(max_seq);
+	(void)store_wait(max_seq, -1);
 	/* Gather first: a room without history gets nothing at all. */
 	if ((rp.caps & CAP(CAP_BATCH)) && (rp.caps & CAP(CAP_SERVER_TIME))) {
 		snprintf(id, sizeof(id), "h%u", ++batch_seq);
@@ -503,7 +503,7 @@ ch_targets(struct client *c, struct irc_msg *m, unsigned caps)
 		return;
 	}
 	t.c = c;
-	(void)store_wait(store_last_seq());
+	(void)store_wait(store_last_seq(), -1);
 	t.batch = batch_open(c, caps, "draft/chathistory-targets", NULL, id,
 	    sizeof(id));
 	if (store_targets(c->nickkey, 0, keys, n, a.time_ms < b.time_ms ?
@@ -560,7 +560,7 @@ cmd_chathistory(struct client *c, struct irc_msg *m)
 	rp.c = c;
 	rp.caps = caps;
 	/* Read what was said so far, including rows still being written. */
-	(void)store_wait(store_last_seq());
+	(void)store_wait(store_last_seq(), -1);
 	rp.batch = batch_open(c, caps, "chathistory", target, id, sizeof(id));
 	if (strcasecmp(sub, "LATEST") == 0)
 		rc = store_latest(key, a.kind == SEL_NONE ? NULL : &a, limit,

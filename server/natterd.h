@@ -540,12 +540,21 @@ int		 oper_hash(const char *password, char *out, size_t outlen);
 /*
  * store.c: room and private message history in SQLite (one file, WAL).
  * One writer thread commits what store_append() queues, in groups; a
- * pruner applies --history-days and --history-max.  Every function may
- * block on the disk except store_append() and store_last_seq(): never
- * call the others while holding server.lock.
+ * pruner applies --history-days and --history-max.  A commit that
+ * fails keeps its rows and is retried until it works (an episode);
+ * meanwhile the store holds a bounded number of rows.  Only
+ * store_append(), store_last_seq(), store_committed() and
+ * store_failing() may be called with server.lock held: they never wait
+ * for the disk.  Every other function may wait (for the disk, a commit
+ * or a lock): never call those while holding server.lock.
  */
 #define STORE_MSGID_LEN	20
 #define STORE_KEY_MAX	(2 * NICK_MAX + 2)	/* "a b" pair of nicks */
+/* While commits fail, store_append() refuses a row once this many rows,
+ * or this many bytes of them, wait for a commit: about a minute of a
+ * busy server's lines, in memory a small machine can spare. */
+#define STORE_HOLD_ROWS		10000
+#define STORE_HOLD_BYTES	(8 * 1024 * 1024)
 
 struct store_rec {
 	int64_t		 seq;		/* set by store_append, increasing */
@@ -605,18 +614,38 @@ int		 store_open(const char *path, const struct store_opts *o,
 /* The write connection's PRAGMA synchronous (STORE_SYNC_*, as SQLite
  * reports it), or -1 when no database is open ("off", or closed). */
 int		 store_sync_level(void);
-/* Commits everything queued, stops the threads, closes. */
+/* Commits everything queued, stops the threads, closes.  While commits
+ * fail it keeps trying for a few seconds, then logs how many rows were
+ * lost (store_wait() then says EIO for them, store_cancel() 0). */
 void		 store_close(void);
 /* The default path: $XDG_STATE_HOME/natterd/history.db, else
  * ~/.local/state/natterd/history.db. */
 int		 store_default_path(char *buf, size_t len);
 /* Queues rec (copied) for the writer; fills rec->seq, rec->msgid and,
- * if zero, rec->time_ms.  Never waits for the disk. */
+ * if zero, rec->time_ms, and returns seq.  Never waits.  -1 with errno
+ * EAGAIN while commits fail and STORE_HOLD_ROWS rows or STORE_HOLD_BYTES
+ * are already held, ENOMEM, or EINVAL when the store is closed; no seq
+ * is used up then. */
 int64_t		 store_append(struct store_rec *rec);
-/* Waits until every row up to seq is committed.  Returns 0, or -1 if
- * the store failed (logged). */
-int		 store_wait(int64_t seq);
+/* Waits until every row up to seq is committed or cancelled, at most
+ * timeout_ms (0: only looks; -1: no limit).  Returns 0, or -1 with
+ * errno ETIMEDOUT, EIO when the store closed with some of those rows
+ * never stored, or EINVAL when seq was never handed out. */
+int		 store_wait(int64_t seq, int timeout_ms);
+/* The highest seq such that every row up to it is committed or
+ * cancelled (store_wait(seq) would return at once).  Atomic, cheap. */
+int64_t		 store_committed(void);
+/* The last seq handed out. */
 int64_t		 store_last_seq(void);
+/* Takes row seq back, once.  0: it was removed and will never be
+ * stored (or it was lost at store_close, or history is off); 1: it is
+ * already committed.  If a commit attempt holds the row, waits for its
+ * outcome, so never both.  A cancelled row lets store_committed() move
+ * past it.  -1 with EINVAL for a seq never handed out.  A seq already
+ * cancelled gives 0 while rows before it are pending, else 1. */
+int		 store_cancel(int64_t seq);
+/* 1 while commits are failing (an episode), else 0.  Atomic, cheap. */
+int		 store_failing(void);
 /*
  * Queries: messages (PRIVMSG, NOTICE, TAGMSG) of key, oldest first, at
  * most limit; return the row count or -1.  Selector bounds are

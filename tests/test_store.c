@@ -5,6 +5,7 @@
  * SIGKILL, schema migration and refusal, file modes, :memory:, and
  * concurrent appenders.  STORE_BENCH_ROWS sets the benchmark's size.
  */
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,9 @@
 struct fixture {
 	char	 dir[256];
 	char	 path[320];
+	char	 mnt[320];	/* a tmpfs the test mounted, or "" */
+	int	 saved_stderr;	/* while capture_begin() redirects it */
+	char	 logpath[320];
 };
 
 /* What a query passed to its callback. */
@@ -90,9 +95,24 @@ setup(void **state)
 		return -1;
 	}
 	snprintf(f->path, sizeof(f->path), "%s/history.db", f->dir);
+	f->saved_stderr = -1;
 	unsetenv("NATTERD_PRUNE_INTERVAL_MS");
 	*state = f;
 	return 0;
+}
+
+static void
+dump_file(const char *path)
+{
+	char	 buf[4096];
+	size_t	 n;
+	FILE	*fp;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return;
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fclose(fp);
 }
 
 static int
@@ -101,6 +121,16 @@ teardown(void **state)
 	struct fixture	*f = *state;
 
 	store_close();
+	log_init("test_store", LOG_LVL_WARN);
+	if (f->mnt[0] != '\0')
+		umount2(f->mnt, MNT_DETACH);
+	if (f->saved_stderr != -1) {
+		/* The test failed while capturing: show what it caught. */
+		dup2(f->saved_stderr, STDERR_FILENO);
+		close(f->saved_stderr);
+		fprintf(stderr, "--- log captured by the test:\n");
+		dump_file(f->logpath);
+	}
 	chmod(f->dir, 0700);
 	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
@@ -140,7 +170,7 @@ add_full(const char *key, const char *source, const char *command,
 	assert_true(r.time_ms > 0);
 	if (time_ms != 0)
 		assert_int_equal(r.time_ms, time_ms);
-	assert_int_equal(store_wait(seq), 0);
+	assert_int_equal(store_wait(seq, -1), 0);
 	if (msgid != NULL)
 		memcpy(msgid, r.msgid, sizeof(r.msgid));
 	return seq;
@@ -384,8 +414,11 @@ test_fields(void **state)
 	/* Other keys see nothing; limit 0 and unknown keys give 0. */
 	assert_int_equal(count_rows("#other"), 0);
 	assert_int_equal(store_latest("#r", NULL, 0, 0, 0, count_cb, &g.n), 0);
-	assert_int_equal(store_wait(0), 0);
-	assert_int_equal(store_wait(s2 + 100), -1);
+	assert_int_equal(store_wait(0, 0), 0);
+	assert_int_equal(store_committed(), s2 + 1);
+	errno = 0;
+	assert_int_equal(store_wait(s2 + 100, -1), -1);
+	assert_int_equal(errno, EINVAL);
 	/* TAGMSG is a message too. */
 	add_full("#r", "Al!a@h", "TAGMSG", "#R", "+typing=active", 0, NULL);
 	assert_int_equal(count_rows("#r"), 3);
@@ -974,40 +1007,608 @@ test_persistence(void **state)
 		snprintf(r.key, sizeof(r.key), "#a");
 		assert_int_equal(store_append(&r), -1);
 	}
-	assert_int_equal(store_wait(7), 0);
-	assert_int_equal(store_wait(8), -1);
+	assert_int_equal(store_wait(7, -1), 0);
+	errno = 0;
+	assert_int_equal(store_wait(8, -1), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(store_cancel(7), 1);
 }
 
-/* A commit that keeps failing: logged, store_wait says -1, no hang. */
+/* --- commits that fail: episodes, cancel, the hold bound --- */
+
+static int64_t
+now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec	 ts = { ms / 1000, ms % 1000 * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Appends a row without waiting for its commit; returns its seq. */
+static int64_t
+append(const char *key, const char *params)
+{
+	struct store_rec	 r;
+	int64_t			 seq;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.key, sizeof(r.key), "%s", key);
+	snprintf(r.source, sizeof(r.source), "n!u@h");
+	snprintf(r.command, sizeof(r.command), "PRIVMSG");
+	r.params = (char *)params;
+	seq = store_append(&r);
+	if (seq <= 0)
+		fail_msg("store_append: %s", strerror(errno));
+	return seq;
+}
+
+/* Another connection takes the write lock, as another process would. */
+static sqlite3 *
+lock_file(const char *path)
+{
+	sqlite3	*db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("BEGIN IMMEDIATE: %s", sqlite3_errmsg(db));
+	return db;
+}
+
+static void
+unlock_file(sqlite3 *db)
+{
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Waits up to ms for store_failing() to say want. */
+static void
+wait_failing(int want, long ms)
+{
+	int64_t	 until = now_us() + ms * 1000;
+
+	while (store_failing() != want) {
+		if (now_us() > until)
+			fail_msg("store_failing() is not %d after %ld ms", want,
+			    ms);
+		sleep_ms(10);
+	}
+}
+
+/* Sends stderr (the store's log) to a file until capture_end(). */
+static void
+capture_begin(struct fixture *f)
+{
+	int	 fd;
+
+	snprintf(f->logpath, sizeof(f->logpath), "%s/captured.log", f->dir);
+	fflush(stderr);
+	assert_true((f->saved_stderr = dup(STDERR_FILENO)) != -1);
+	assert_true((fd = open(f->logpath, O_WRONLY | O_CREAT | O_TRUNC,
+	    0600)) != -1);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+}
+
+/* Restores stderr; returns what was logged (the caller frees it). */
+static char *
+capture_end(struct fixture *f)
+{
+	char	*buf;
+	FILE	*fp;
+	long	 n;
+
+	fflush(stderr);
+	dup2(f->saved_stderr, STDERR_FILENO);
+	close(f->saved_stderr);
+	f->saved_stderr = -1;
+	assert_non_null(fp = fopen(f->logpath, "r"));
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	assert_non_null(buf = calloc(1, (size_t)n + 1));
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	return buf;
+}
+
+static int
+count_str(const char *hay, const char *needle)
+{
+	int	 n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/*
+ * Another process holds the write lock for about 1.5 s while rows come
+ * in: store_wait times out, store_failing() says so within about a
+ * second, nothing is lost, and every row lands in order once the lock
+ * goes; one warning when it starts, one line when it ends.
+ */
+static void
+test_episode_busy(void **state)
+{
+	struct fixture	*f = *state;
+	struct got	 g = { 0 };
+	sqlite3		*db;
+	char		 params[10][32], *log;
+	int64_t		 s0, seq[10], t0;
+	int		 i;
+
+	log_init("test_store", LOG_LVL_INFO);
+	capture_begin(f);
+	open_ok(f->path, 0, 0);
+	s0 = add("#a", "#a :before", 0);
+	for (i = 0; i < 10; i++)
+		snprintf(params[i], sizeof(params[i]), "#a :during %d", i);
+
+	t0 = now_us();
+	db = lock_file(f->path);
+	for (i = 0; i < 5; i++)
+		seq[i] = append("#a", params[i]);
+	errno = 0;
+	assert_int_equal(store_wait(seq[4], 300), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_int_equal(store_committed(), s0);
+	wait_failing(1, 5000);
+	assert_true(now_us() - t0 < 3000000);
+	for (i = 5; i < 10; i++)
+		seq[i] = append("#a", params[i]);
+	errno = 0;
+	assert_int_equal(store_wait(seq[9], 0), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_int_equal(store_committed(), s0);
+	assert_int_equal(store_failing(), 1);
+	/* Reads go on beside it. */
+	assert_int_equal(count_rows("#a"), 1);
+	while (now_us() - t0 < 1500000)
+		sleep_ms(10);
+	unlock_file(db);
+
+	assert_int_equal(store_wait(seq[9], 10000), 0);
+	assert_int_equal(store_failing(), 0);
+	assert_int_equal(store_committed(), seq[9]);
+	assert_int_equal(store_latest("#a", NULL, 100, 0, 0, got_cb, &g), 11);
+	assert_int_equal(g.seq[0], s0);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(g.seq[i + 1], seq[i]);
+		assert_string_equal(g.params[i + 1], params[i]);
+	}
+	store_close();
+	log = capture_end(f);
+	if (count_str(log, ": cannot commit: database is locked; keeping ") !=
+	    1 || count_str(log, "cannot commit") != 1 ||
+	    count_str(log, ": commits work again after ") != 1)
+		fail_msg("want one warning and one recovery line, got:\n%s",
+		    log);
+	free(log);
+}
+
+/*
+ * A commit that fails for another reason (a row with the next seq put
+ * in behind natterd's back): the same episode, over when the cause is
+ * gone.
+ */
 static void
 test_commit_failure(void **state)
 {
 	struct fixture	*f = *state;
-	struct store_rec r;
 	sqlite3		*db;
 	char		 sql[256];
-	int64_t		 seq;
+	int64_t		 seq, next;
 
 	open_ok(f->path, 0, 0);
 	add("#a", "#a :fine", 0);
-	/* Another writer takes the next seq behind natterd's back. */
+	next = store_last_seq() + 1;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	snprintf(sql, sizeof(sql), "INSERT INTO message (seq, msgid, time_ms, "
 	    "key, source, command, params) VALUES (%lld, 'x', 1, '#a', 's', "
-	    "'PRIVMSG', 'p')", (long long)store_last_seq() + 1);
+	    "'PRIVMSG', 'p')", (long long)next);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+
+	seq = append("#a", "#a :kept");
+	assert_int_equal(seq, next);
+	wait_failing(1, 5000);
+	errno = 0;
+	assert_int_equal(store_wait(seq, 200), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_int_equal(count_rows("#a"), 2);
+
+	snprintf(sql, sizeof(sql), "DELETE FROM message WHERE msgid = 'x'");
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
+	assert_int_equal(store_wait(seq, 10000), 0);
+	assert_int_equal(store_failing(), 0);
+	assert_int_equal(count_rows("#a"), 2);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM message WHERE seq = "
+	    "%lld AND params = '#a :kept'", (long long)seq);
+	assert_int_equal(file_int(f->path, sql), 1);
+}
 
+/* Cancelled rows never reach the file; committed ones say so. */
+static void
+test_cancel(void **state)
+{
+	struct fixture	*f = *state;
+	sqlite3		*db;
+	char		 sql[256];
+	int64_t		 c0, s1, s2, s3, s4, s5;
+
+	open_ok(f->path, 0, 0);
+	c0 = add("#a", "#a :c0", 0);
+	assert_int_equal(store_cancel(c0), 1);
+	errno = 0;
+	assert_int_equal(store_cancel(0), -1);
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_int_equal(store_cancel(c0 + 1), -1);
+	assert_int_equal(errno, EINVAL);
+
+	db = lock_file(f->path);
+	s1 = append("#a", "#a :s1");
+	s2 = append("#a", "#a :s2");
+	s3 = append("#a", "#a :s3");
+	wait_failing(1, 5000);
+	assert_int_equal(store_cancel(s2), 0);
+	assert_int_equal(store_committed(), c0);
+	/* With s1 gone too, committed moves past both to s3. */
+	assert_int_equal(store_cancel(s1), 0);
+	assert_int_equal(store_committed(), s2);
+	assert_int_equal(store_wait(s2, 0), 0);
+	errno = 0;
+	assert_int_equal(store_wait(s3, 0), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	s4 = append("#a", "#a :s4");
+	unlock_file(db);
+	assert_int_equal(store_wait(s4, 10000), 0);
+	assert_int_equal(store_committed(), s4);
+	assert_int_equal(store_cancel(s3), 1);
+	assert_int_equal(store_cancel(s4), 1);
+	snprintf(sql, sizeof(sql), "SELECT group_concat(params, ',') = "
+	    "'#a :c0,#a :s3,#a :s4' FROM (SELECT params FROM message WHERE "
+	    "key = '#a' ORDER BY seq)");
+	assert_int_equal(file_int(f->path, sql), 1);
+
+	/* Everything pending cancelled: nothing left to wait for, and the
+	 * episode still ends when the lock goes (an empty transaction
+	 * finds out). */
+	db = lock_file(f->path);
+	s5 = append("#a", "#a :s5");
+	wait_failing(1, 5000);
+	assert_int_equal(store_cancel(s5), 0);
+	assert_int_equal(store_committed(), s5);
+	assert_int_equal(store_wait(s5, 0), 0);
+	assert_int_equal(store_failing(), 1);
+	unlock_file(db);
+	wait_failing(0, 5000);
+	store_close();
+	assert_int_equal(store_cancel(s5), 1);	/* below base: said once */
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM message"), 3);
+}
+
+struct canceller {
+	pthread_t	 th;
+	int64_t		 seq;
+	int		 rc;
+	atomic_int	 done;
+};
+
+static void *
+canceller_main(void *arg)
+{
+	struct canceller	*c = arg;
+
+	c->rc = store_cancel(c->seq);
+	atomic_store(&c->done, 1);
+	return NULL;
+}
+
+static void
+cancel_start(struct canceller *c, int64_t seq)
+{
+	c->seq = seq;
+	c->rc = -2;
+	atomic_store(&c->done, 0);
+	assert_int_equal(pthread_create(&c->th, NULL, canceller_main, c), 0);
+}
+
+/* A cancel that finds its row in a commit attempt waits for the
+ * outcome: 1 if the attempt commits, 0 if it fails. */
+static void
+test_cancel_inflight(void **state)
+{
+	struct fixture		*f = *state;
+	struct canceller	 c;
+	sqlite3			*db;
+	char			 sql[256];
+	int64_t			 s1, s2, s3;
+
+	open_ok(f->path, 0, 0);
+	add("#a", "#a :first", 0);
+
+	/* The writer's attempt waits up to a second for the lock: cancel
+	 * waits with it, and the lock goes before the second is up. */
+	db = lock_file(f->path);
+	s1 = append("#a", "#a :s1");
+	sleep_ms(200);
+	cancel_start(&c, s1);
+	sleep_ms(200);
+	assert_int_equal(atomic_load(&c.done), 0);
+	unlock_file(db);
+	assert_int_equal(pthread_join(c.th, NULL), 0);
+	assert_int_equal(c.rc, 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM message WHERE seq = "
+	    "%lld", (long long)s1);
+	assert_int_equal(file_int(f->path, sql), 1);
+
+	/* This time the attempt fails: the row is taken back. */
+	db = lock_file(f->path);
+	s2 = append("#a", "#a :s2");
+	sleep_ms(200);
+	cancel_start(&c, s2);
+	sleep_ms(200);
+	assert_int_equal(atomic_load(&c.done), 0);
+	assert_int_equal(pthread_join(c.th, NULL), 0);
+	assert_int_equal(c.rc, 0);
+	unlock_file(db);
+	s3 = add("#a", "#a :s3", 0);
+	assert_int_equal(store_committed(), s3);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM message WHERE seq = "
+	    "%lld", (long long)s2);
+	assert_int_equal(file_int(f->path, sql), 0);
+	assert_int_equal(count_rows("#a"), 3);
+}
+
+#define RACE_ROWS	3000
+
+struct race {
+	int64_t		 seq[RACE_ROWS];
+	atomic_int	 n;
+};
+
+static void *
+race_appender(void *arg)
+{
+	struct race	*r = arg;
+	int		 i;
+
+	for (i = 0; i < RACE_ROWS; i++) {
+		r->seq[i] = append("#race", "#race :x");
+		atomic_store(&r->n, i + 1);
+		if (i % 64 == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* Cancels racing the writer's commits: every answer matches the file. */
+static void
+test_cancel_race(void **state)
+{
+	struct fixture	*f = *state;
+	struct race	*r;
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	pthread_t	 th;
+	unsigned char	*in;
+	int		 rc[RACE_ROWS], i, ones = 0, zeros = 0;
+
+	open_ok(f->path, 0, 0);
+	assert_non_null(r = calloc(1, sizeof(*r)));
+	assert_int_equal(pthread_create(&th, NULL, race_appender, r), 0);
+	for (i = 0; i < RACE_ROWS; i++) {
+		while (atomic_load(&r->n) <= i)
+			sched_yield();
+		rc[i] = i % 2 == 0 ? store_cancel(r->seq[i]) : -2;
+		assert_true(rc[i] == 0 || rc[i] == 1 || rc[i] == -2);
+	}
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(store_wait(store_last_seq(), 10000), 0);
+	assert_int_equal(store_committed(), store_last_seq());
+
+	assert_non_null(in = calloc(RACE_ROWS, 1));
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq FROM message "
+	    "WHERE key = '#race'", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		i = (int)(sqlite3_column_int64(st, 0) - r->seq[0]);
+		assert_true(i >= 0 && i < RACE_ROWS);
+		in[i] = 1;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	for (i = 0; i < RACE_ROWS; i++) {
+		assert_int_equal(r->seq[i], r->seq[0] + i);
+		if (rc[i] == 0 && in[i])
+			fail_msg("row %d cancelled and in the file", i);
+		if (rc[i] != 0 && !in[i])
+			fail_msg("row %d (cancel said %d) not in the file", i,
+			    rc[i]);
+		ones += rc[i] == 1;
+		zeros += rc[i] == 0;
+	}
+	print_message("cancel race: %d taken back, %d already committed\n",
+	    zeros, ones);
+	free(in);
+	free(r);
+}
+
+/* While commits fail, appends stop at STORE_HOLD_ROWS rows or
+ * STORE_HOLD_BYTES bytes, and work again once they commit. */
+static void
+test_hold_bound(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_rec	 r;
+	sqlite3			*db;
+	char			*big;
+	int64_t			 first, last;
+	size_t			 plen = 100000;
+	int			 i, n;
+
+	open_ok(f->path, 0, 0);
+	db = lock_file(f->path);
+	first = append("#a", "#a :first");
+	wait_failing(1, 5000);
+	for (i = 1; i < STORE_HOLD_ROWS; i++)
+		append("#a", "#a :held");
+	last = store_last_seq();
+	assert_int_equal(last, first + STORE_HOLD_ROWS - 1);
 	memset(&r, 0, sizeof(r));
 	snprintf(r.key, sizeof(r.key), "#a");
-	r.params = (char *)"#a :lost";
-	assert_true((seq = store_append(&r)) > 0);
-	assert_int_equal(store_wait(seq), -1);
-	assert_true((seq = store_append(&r)) > 0);
-	assert_int_equal(store_wait(seq), -1);
-	/* Reads still work. */
-	assert_int_equal(count_rows("#a"), 2);
+	r.params = (char *)"#a :one too many";
+	errno = 0;
+	assert_int_equal(store_append(&r), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(store_last_seq(), last);	/* no seq used up */
+	/* Taking one back makes room for one. */
+	assert_int_equal(store_cancel(first), 0);
+	append("#a", "#a :room again");
+	errno = 0;
+	assert_int_equal(store_append(&r), -1);
+	assert_int_equal(errno, EAGAIN);
+	unlock_file(db);
+	assert_int_equal(store_wait(store_last_seq(), 30000), 0);
+	assert_int_equal(store_failing(), 0);
+	add("#a", "#a :after", 0);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM message"),
+	    STORE_HOLD_ROWS + 1);
+
+	/* The bytes: rows of 100 kB, of which 83 fit in 8 MiB. */
+	assert_non_null(big = malloc(plen));
+	memset(big, 'x', plen - 1);
+	big[plen - 1] = '\0';
+	db = lock_file(f->path);
+	append("#b", big);
+	wait_failing(1, 5000);
+	for (n = 1; n < 1000; n++) {
+		memset(&r, 0, sizeof(r));
+		snprintf(r.key, sizeof(r.key), "#b");
+		snprintf(r.command, sizeof(r.command), "PRIVMSG");
+		r.params = big;
+		if (store_append(&r) == -1)
+			break;
+	}
+	assert_int_equal(errno, EAGAIN);
+	print_message("hold: %d rows of %zu bytes\n", n, plen);
+	assert_true((size_t)n <= STORE_HOLD_BYTES / plen);
+	assert_true((size_t)n >= STORE_HOLD_BYTES / (plen + 1024));
+	unlock_file(db);
+	assert_int_equal(store_wait(store_last_seq(), 30000), 0);
+	assert_int_equal(count_rows("#b"), n);
+	free(big);
+}
+
+/* store_close while commits fail: gives up after a few seconds, says
+ * how many rows were lost, and they are neither waited for nor kept. */
+static void
+test_close_failing(void **state)
+{
+	struct fixture	*f = *state;
+	sqlite3		*db;
+	char		*log;
+	int64_t		 s0, s1, s3, t0, took;
+
+	log_init("test_store", LOG_LVL_INFO);
+	capture_begin(f);
+	open_ok(f->path, 0, 0);
+	s0 = add("#a", "#a :kept", 0);
+	db = lock_file(f->path);
+	s1 = append("#a", "#a :lost 1");
+	append("#a", "#a :lost 2");
+	s3 = append("#a", "#a :lost 3");
+	wait_failing(1, 5000);
+	t0 = now_us();
+	store_close();
+	took = now_us() - t0;
+	errno = 0;
+	assert_int_equal(store_wait(s3, 0), -1);
+	assert_int_equal(errno, EIO);
+	errno = 0;
+	assert_int_equal(store_wait(s1, -1), -1);
+	assert_int_equal(errno, EIO);
+	assert_int_equal(store_wait(s0, -1), 0);
+	assert_int_equal(store_committed(), s0);
+	assert_int_equal(store_cancel(s1), 0);
+	assert_int_equal(store_cancel(s0), 1);
+	unlock_file(db);
+	log = capture_end(f);
+	if (count_str(log, ": closing while commits fail (database is "
+	    "locked): 3 rows lost") != 1)
+		fail_msg("no line about the rows lost:\n%s", log);
+	free(log);
+	print_message("close while failing took %.1f s\n", took / 1e6);
+	assert_true(took >= 1000000 && took < 10000000);
+
+	open_ok(f->path, 0, 0);
+	assert_int_equal(count_rows("#a"), 1);
+	assert_int_equal(store_last_seq(), s0);
+}
+
+/* A full disk (a small tmpfs, when root may mount one): held, then
+ * committed once there is room again. */
+static void
+test_disk_full(void **state)
+{
+	struct fixture	*f = *state;
+	char		 path[400], filler[400], params[2100], block[4096];
+	int64_t		 last = 0;
+	int		 fd, i;
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(f->mnt, sizeof(f->mnt), "%s/tmpfs", f->dir);
+	assert_int_equal(mkdir(f->mnt, 0700), 0);
+	if (mount("tmpfs", f->mnt, "tmpfs", 0, "size=1m,mode=0700") == -1) {
+		print_message("cannot mount a tmpfs (%s): skipped\n",
+		    strerror(errno));
+		f->mnt[0] = '\0';
+		skip();
+	}
+	snprintf(path, sizeof(path), "%s/history.db", f->mnt);
+	snprintf(filler, sizeof(filler), "%s/filler", f->mnt);
+	open_ok(path, 0, 0);
+	add("#a", "#a :before", 0);
+
+	assert_true((fd = open(filler, O_WRONLY | O_CREAT, 0600)) != -1);
+	memset(block, 'f', sizeof(block));
+	while (write(fd, block, sizeof(block)) == (ssize_t)sizeof(block))
+		;
+	close(fd);
+	memset(params, 'p', sizeof(params) - 1);
+	params[sizeof(params) - 1] = '\0';
+	for (i = 0; i < 100; i++)
+		last = append("#a", params);
+	wait_failing(1, 10000);
+	errno = 0;
+	assert_int_equal(store_wait(last, 100), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+
+	assert_int_equal(unlink(filler), 0);
+	assert_int_equal(store_wait(last, 15000), 0);
+	assert_int_equal(store_failing(), 0);
+	assert_int_equal(count_rows("#a"), 101);
+	store_close();
+	assert_int_equal(umount2(f->mnt, 0), 0);
+	f->mnt[0] = '\0';
 }
 
 /* A message any client received survives SIGKILL: store_wait returned. */
@@ -1035,7 +1636,7 @@ test_sigkill(void **state)
 			if (store_append(&r) == -1)
 				_exit(3);
 		}
-		if (store_wait(r.seq) != 0)
+		if (store_wait(r.seq, -1) != 0)
 			_exit(4);
 		raise(SIGKILL);
 		_exit(5);
@@ -1448,7 +2049,9 @@ test_off(void **state)
 	assert_int_equal(add_full("#o", "n!u@h", "PRIVMSG", "#o :y", NULL, 0,
 	    id2), 2);
 	assert_string_not_equal(id1, id2);
-	assert_int_equal(store_wait(2), 0);
+	assert_int_equal(store_wait(2, 0), 0);
+	assert_int_equal(store_committed(), 2);
+	assert_int_equal(store_cancel(2), 0);	/* nothing is ever stored */
 	assert_int_equal(store_last_seq(), 2);
 	assert_int_equal(store_latest("#o", NULL, 10, 0, 0, got_cb, &g), 0);
 	assert_int_equal(g.n, 0);
@@ -1541,7 +2144,7 @@ appender(void *arg)
 		    i);
 		r.params = params;
 		if ((w->seqs[i] = store_append(&r)) <= 0 ||
-		    store_wait(w->seqs[i]) != 0)
+		    store_wait(w->seqs[i], -1) != 0)
 			w->bad++;
 	}
 	return NULL;
@@ -1629,15 +2232,6 @@ test_concurrency(void **state)
 	assert_int_equal(total, NTHREADS * PER_THREAD);
 }
 
-static int64_t
-now_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Not a pass/fail test: prints append+commit rows per second. */
 static void
 test_bench(void **state)
@@ -1667,7 +2261,7 @@ test_bench(void **state)
 		assert_true((seq = store_append(&r)) > 0);
 	}
 	app = now_us();
-	assert_int_equal(store_wait(seq), 0);
+	assert_int_equal(store_wait(seq, -1), 0);
 	t1 = now_us();
 	print_message("bench: %ld rows: append %.0f ns/row, append+commit "
 	    "%.0f rows/s\n", rows, (double)(app - t0) * 1000 / rows,
@@ -1694,7 +2288,20 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_episode_busy, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_inflight, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_race, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_hold_bound, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_close_failing, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v1, setup,
