@@ -1178,6 +1178,36 @@ def test_db_unsafe_path(f):
     s.user("alice")
 
 
+def test_db_locked_for_a_while(f):
+    """Another process holding the database's write lock for a while
+    does not switch history off: natterd says so once, keeps the line,
+    and stores it once the lock goes; later lines are stored too."""
+    db = f.path("h.db")
+    s, a, obs, msgs = room_history(f, 1, "--db", db)
+    con = sqlite3.connect(db, isolation_level=None, timeout=10)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        a.send("PRIVMSG #r :held")
+        deadline = time.monotonic() + scaled(10)
+        while "cannot commit" not in s.log_text():
+            assert time.monotonic() < deadline, s.log_text()[-800:]
+            time.sleep(0.05)
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    held = obs.expect(rx(r"@\S+ :alice!alice@127\.0\.0\.1 PRIVMSG #r :held"),
+                      timeout=scaled(10))
+    a.send("PRIVMSG #r :after")
+    obs.expect(rx(r"@\S+ :alice!alice@127\.0\.0\.1 PRIVMSG #r :after"))
+    got = [re.sub(r"^@\S+ ", "", l) for l in ch(obs, "LATEST #r * 10")]
+    assert got == [msgs[0].line, ":alice!alice@127.0.0.1 PRIVMSG #r :held",
+                   ":alice!alice@127.0.0.1 PRIVMSG #r :after"], (held, got)
+    log = s.log_text()
+    assert log.count("cannot commit: database is locked") == 1, log[-800:]
+    assert log.count("commits work again after") == 1, log[-800:]
+    assert "history is off" not in log
+
+
 def test_db_newer_schema(f):
     path = f.path("future.db")
     con = sqlite3.connect(path)
