@@ -6,6 +6,7 @@
  * concurrent appenders.  STORE_BENCH_ROWS sets the benchmark's size.
  */
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -47,6 +48,8 @@ struct fixture {
 	char	 mnt[320];	/* a tmpfs the test mounted, or "" */
 	int	 saved_stderr;	/* while capture_begin() redirects it */
 	char	 logpath[320];
+	int	 fsize_set;	/* RLIMIT_FSIZE lowered: fsize_old */
+	struct rlimit fsize_old;
 };
 
 /* What a query passed to its callback. */
@@ -120,6 +123,10 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
+	if (f->fsize_set) {
+		setrlimit(RLIMIT_FSIZE, &f->fsize_old);
+		signal(SIGXFSZ, SIG_DFL);
+	}
 	store_close();
 	log_init("test_store", LOG_LVL_WARN);
 	if (f->mnt[0] != '\0')
@@ -1563,6 +1570,66 @@ test_close_failing(void **state)
 	assert_int_equal(store_last_seq(), s0);
 }
 
+/*
+ * An I/O error (a write past RLIMIT_FSIZE fails with EFBIG, which
+ * SQLite reports as SQLITE_IOERR_WRITE) closes the write connection;
+ * the writer opens a new one for each try, and commits once writes work.
+ */
+static void
+test_reopen(void **state)
+{
+	struct fixture	*f = *state;
+	struct rlimit	 low;
+	struct stat	 sb;
+	char		 wal[400], params[20000], *log;
+	int64_t		 last = 0;
+	int		 i;
+
+	log_init("test_store", LOG_LVL_DEBUG);
+	capture_begin(f);
+	open_ok(f->path, 0, 0);
+	for (i = 0; i < 3; i++)
+		add("#a", "#a :before", 0);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size > 8192);
+	/* New WAL frames go past the end: past the limit too. */
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &f->fsize_old), 0);
+	f->fsize_set = 1;
+	low = f->fsize_old;
+	low.rlim_cur = (rlim_t)sb.st_size / 2;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+
+	memset(params, 'p', sizeof(params) - 1);
+	params[sizeof(params) - 1] = '\0';
+	for (i = 0; i < 2; i++)
+		last = append("#a", params);
+	wait_failing(1, 5000);
+	errno = 0;
+	assert_int_equal(store_wait(last, 300), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	sleep_ms(500);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &f->fsize_old), 0);
+	f->fsize_set = 0;
+	signal(SIGXFSZ, SIG_DFL);
+
+	assert_int_equal(store_wait(last, 10000), 0);
+	assert_int_equal(store_failing(), 0);
+	store_close();
+	log_init("test_store", LOG_LVL_WARN);
+	log = capture_end(f);
+	if (count_str(log, ": cannot commit: disk I/O error; keeping ") != 1 ||
+	    count_str(log, ": write connection closed after: disk I/O "
+	    "error") < 1 ||
+	    count_str(log, ": write connection opened again") < 1 ||
+	    count_str(log, ": commits work again after ") != 1)
+		fail_msg("want a closed and reopened connection:\n%s", log);
+	free(log);
+	open_ok(f->path, 0, 0);
+	assert_int_equal(count_rows("#a"), 5);
+}
+
 /* A full disk (a small tmpfs, when root may mount one): held, then
  * committed once there is room again. */
 static void
@@ -2301,6 +2368,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_close_failing, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
