@@ -1,9 +1,14 @@
 /*
  * test_store.c: the history store (server/store.c) against real SQLite
  * files, one temporary folder per test: every chathistory selector,
- * private keys and TARGETS, retention, persistence across close and
- * SIGKILL, schema migration and refusal, file modes, :memory:, and
- * concurrent appenders.  STORE_BENCH_ROWS sets the benchmark's size.
+ * query windows (min_seq, max_seq) and chunked reads, private keys and
+ * TARGETS, retention (counting messages only), persistence across close
+ * and SIGKILL, schema migration and refusal, unsafe paths, file modes,
+ * the sync level, :memory:, "off", concurrent appenders, and commits
+ * that fail (a lock held by another connection, a constraint, an I/O
+ * error, a full tmpfs): retries, episodes and their log lines,
+ * store_cancel (racing the writer too), the hold bound, and closing
+ * while failing.  STORE_BENCH_ROWS sets the benchmark's size.
  */
 #include <sys/mount.h>
 #include <sys/resource.h>
