@@ -191,7 +191,7 @@ history_deliver(struct client *c)
 	my_last_seq = 0;
 	/* With --db :memory: nothing survives a crash anyway, so there is
 	 * no commit to wait for; the queue still keeps store order. */
-	if (!history_in_memory() && store_wait(upto) == -1)
+	if (!history_in_memory() && store_wait(upto, -1) == -1)
 		log_warnx("delivering messages the store did not keep");
 	pthread_mutex_lock(&server.lock);
 	/* Everything up to upto is committed: deliver it, in order. */
@@ -354,14 +354,14 @@ history_replay_join(struct client *c, const char *room, const char *key,
 	rp.caps = client_caps(c);
 	rp.hold = 1;
 	/* Rows up to the cutoff may still be on their way to the disk. */
-	(void)store_wait(max_seq);
+	(void)store_wait(max_seq, -1);
 	/* Gather first: a room without history gets nothing at all. */
 	if ((rp.caps & CAP(CAP_BATCH)) && (rp.caps & CAP(CAP_SERVER_TIME))) {
 		snprintf(id, sizeof(id), "h%u", ++batch_seq);
 		rp.batch = id;
 	}
-	store_latest(key, NULL, config.history_lines, max_seq, replay_row,
-	    &rp);
+	store_latest(key, NULL, config.history_lines, 0, max_seq,
+	    replay_row, &rp);
 	if (rp.nv == 0)
 		return;
 	if (rp.batch != NULL)
@@ -476,7 +476,7 @@ ch_targets(struct client *c, struct irc_msg *m, unsigned caps)
 {
 	struct store_sel a, b;
 	struct targets t;
-	const char **keys;
+	struct store_key *keys;
 	char id[16];
 	int i, n, limit;
 
@@ -496,23 +496,23 @@ ch_targets(struct client *c, struct irc_msg *m, unsigned caps)
 	n = c->nrooms;
 	if ((keys = calloc((size_t)n + 1, sizeof(*keys))) != NULL)
 		for (i = 0; i < n; i++)
-			keys[i] = strdup(c->rooms[i]->key_folded);
+			keys[i].key = strdup(c->rooms[i]->key_folded);
 	pthread_mutex_unlock(&server.lock);
 	if (keys == NULL) {
 		ch_fail(c, "MESSAGE_ERROR", "TARGETS", "Out of memory");
 		return;
 	}
 	t.c = c;
-	(void)store_wait(store_last_seq());
+	(void)store_wait(store_last_seq(), -1);
 	t.batch = batch_open(c, caps, "draft/chathistory-targets", NULL, id,
 	    sizeof(id));
-	if (store_targets(c->nickkey, keys, n, a.time_ms < b.time_ms ?
+	if (store_targets(c->nickkey, 0, keys, n, a.time_ms < b.time_ms ?
 	    a.time_ms : b.time_ms, a.time_ms < b.time_ms ? b.time_ms :
 	    a.time_ms, limit, target_row, &t) == -1)
 		log_warnx("CHATHISTORY TARGETS failed");
 	batch_close(c, t.batch);
 	for (i = 0; i < n; i++)
-		free((char *)keys[i]);
+		free((char *)keys[i].key);
 	free(keys);
 }
 
@@ -560,19 +560,19 @@ cmd_chathistory(struct client *c, struct irc_msg *m)
 	rp.c = c;
 	rp.caps = caps;
 	/* Read what was said so far, including rows still being written. */
-	(void)store_wait(store_last_seq());
+	(void)store_wait(store_last_seq(), -1);
 	rp.batch = batch_open(c, caps, "chathistory", target, id, sizeof(id));
 	if (strcasecmp(sub, "LATEST") == 0)
 		rc = store_latest(key, a.kind == SEL_NONE ? NULL : &a, limit,
-		    0, replay_row, &rp);
+		    0, 0, replay_row, &rp);
 	else if (strcasecmp(sub, "BEFORE") == 0)
-		rc = store_before(key, &a, limit, replay_row, &rp);
+		rc = store_before(key, &a, limit, 0, 0, replay_row, &rp);
 	else if (strcasecmp(sub, "AFTER") == 0)
-		rc = store_after(key, &a, limit, replay_row, &rp);
+		rc = store_after(key, &a, limit, 0, 0, replay_row, &rp);
 	else if (strcasecmp(sub, "AROUND") == 0)
-		rc = store_around(key, &a, limit, replay_row, &rp);
+		rc = store_around(key, &a, limit, 0, 0, replay_row, &rp);
 	else
-		rc = store_between(key, &a, &b, limit, replay_row, &rp);
+		rc = store_between(key, &a, &b, limit, 0, 0, replay_row, &rp);
 	batch_close(c, rp.batch);
 	if (rc == -1)
 		client_sendf(c, ":%s FAIL CHATHISTORY MESSAGE_ERROR %s %s "

@@ -52,6 +52,7 @@ struct config	 config = {
 	.ping_interval = 90,
 	.ping_timeout = 120,
 	.history_lines = 50,
+	.db_sync = STORE_SYNC_FULL,
 	.sts_duration = 300,
 	.flood_burst = 10,
 	.flood_rate = 2,
@@ -92,7 +93,7 @@ enum {
 	OPT_PING_TIMEOUT, OPT_DB, OPT_HISTORY_LINES, OPT_HISTORY_DAYS,
 	OPT_HISTORY_MAX, OPT_TLS_PORT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_NO_PLAIN,
 	OPT_STS_DURATION, OPT_GEN_CERT, OPT_USER, OPT_FLOOD_BURST,
-	OPT_FLOOD_RATE, OPT_RECVQ, OPT_THROTTLE, OPT_IPV6_PREFIX
+	OPT_FLOOD_RATE, OPT_RECVQ, OPT_THROTTLE, OPT_IPV6_PREFIX, OPT_DB_SYNC
 };
 
 static const struct option long_options[] = {
@@ -113,6 +114,7 @@ static const struct option long_options[] = {
 	{ "ping-interval",	required_argument, NULL, OPT_PING_INTERVAL },
 	{ "ping-timeout",	required_argument, NULL, OPT_PING_TIMEOUT },
 	{ "db",			required_argument, NULL, OPT_DB },
+	{ "db-sync",		required_argument, NULL, OPT_DB_SYNC },
 	{ "history-lines",	required_argument, NULL, OPT_HISTORY_LINES },
 	{ "history-days",	required_argument, NULL, OPT_HISTORY_DAYS },
 	{ "history-max",	required_argument, NULL, OPT_HISTORY_MAX },
@@ -142,8 +144,9 @@ static const char synopsis[] =
     "               [--ipv6-prefix bits] [--sendq bytes] [--recvq bytes]\n"
     "               [--flood-burst n] [--flood-rate n] [--reg-timeout sec]\n"
     "               [--ping-interval sec] [--ping-timeout sec]\n"
-    "               [--db path] [--history-lines n]\n"
-    "               [--history-days n] [--history-max n] [--tls-port port]\n"
+    "               [--db path] [--db-sync off|normal|full]\n"
+    "               [--history-lines n] [--history-days n]\n"
+    "               [--history-max n] [--tls-port port]\n"
     "               [--tls-cert file --tls-key file] [--no-plain]\n"
     "               [--sts-duration sec] [--user name]\n"
     "       natterd --hash-password\n"
@@ -193,17 +196,27 @@ static const char options_help_more[] =
     "      --ping-interval SECONDS idle time before the server sends PING\n"
     "                              (default 90)\n"
     "      --ping-timeout SECONDS  time to answer that PING before disconnect\n"
-    "                              (default 120)\n"
+    "                              (default 120)\n";
+
+/* Split from options_help: C11 promises string literals of 4095 bytes. */
+static const char history_help[] =
     "      --db PATH            history database; :memory: keeps it in memory\n"
     "                           only, off keeps no history at all (default:\n"
     "                           $XDG_STATE_HOME/natterd/history.db, else\n"
     "                           ~/.local/state/natterd/history.db)\n"
+    "      --db-sync LEVEL      how history commits reach the disk: full syncs\n"
+    "                           each one, so a line anyone received survives\n"
+    "                           a power loss or kernel crash; normal and off\n"
+    "                           survive a crash of natterd only, and off may\n"
+    "                           corrupt the file (default full)\n"
     "      --history-lines N    lines replayed to a client joining a room\n"
     "                           (default 50)\n"
     "      --history-days N     forget lines older than N days, 0 = keep\n"
     "                           forever (default 0)\n"
-    "      --history-max N      keep at most N lines per room or private\n"
-    "                           conversation, 0 = no limit (default 0)\n"
+    "      --history-max N      keep at most N messages per room or private\n"
+    "                           conversation, 0 = no limit (default 0)\n";
+
+static const char more_help[] =
     "      --tls-port PORT      TLS port (default 6697 when a certificate is\n"
     "                           given)\n"
     "      --tls-cert FILE      TLS certificate chain, PEM (default: no TLS);\n"
@@ -306,6 +319,27 @@ numopt_set(int opt, const char *s)
 		return 1;
 	}
 	return 0;
+}
+
+static const char *const sync_names[] = {
+	[STORE_SYNC_OFF] = "off",
+	[STORE_SYNC_NORMAL] = "normal",
+	[STORE_SYNC_FULL] = "full",
+};
+
+/* --db-sync: a STORE_SYNC_* level by name, or a usage error. */
+static int
+sync_level(const char *s)
+{
+	int i;
+
+	for (i = 0; i < (int)(sizeof(sync_names) / sizeof(sync_names[0]));
+	    i++)
+		if (strcmp(s, sync_names[i]) == 0)
+			return i;
+	fprintf(stderr, "natterd: --db-sync: invalid value '%s' (expected "
+	    "off, normal or full)\n", s);
+	usage();
 }
 
 /* Reads the first line of path into a new string, or exits 1. */
@@ -777,7 +811,13 @@ drain_clients(void)
 static void
 open_history(void)
 {
+	struct store_opts o = {
+		.history_days = config.history_days,
+		.history_max = config.history_max,
+		.sync = config.db_sync,
+	};
 	char path[PATH_MAX], why[512];
+	int level;
 
 	if (config.db_path != NULL && strcmp(config.db_path, ":memory:") == 0)
 		config.history = HISTORY_MEMORY;
@@ -789,10 +829,14 @@ open_history(void)
 			    "XDG_STATE_HOME or HOME, or use --db");
 		config.db_path = path;
 	}
-	if (store_open(config.db_path, config.history_days,
-	    config.history_max, why, sizeof(why)) == -1)
+	if (store_open(config.db_path, &o, why, sizeof(why)) == -1)
 		errx(1, "%s", why);
-	if (history_enabled())
+	if (config.history == HISTORY_FILE) {
+		level = store_sync_level();
+		log_info("history in %s (--db-sync %s)", config.db_path,
+		    level >= 0 && level <= STORE_SYNC_FULL ?
+		    sync_names[level] : "unknown");
+	} else if (history_enabled())
 		log_info("history in %s", config.db_path);
 	else
 		log_info("history off: nothing is stored or replayed");
@@ -902,6 +946,9 @@ main(int argc, char *argv[])
 		case OPT_DB:
 			config.db_path = optarg;
 			break;
+		case OPT_DB_SYNC:
+			config.db_sync = sync_level(optarg);
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -909,6 +956,8 @@ main(int argc, char *argv[])
 			fputs(synopsis, stdout);
 			fputs(options_help, stdout);
 			fputs(options_help_more, stdout);
+			fputs(history_help, stdout);
+			fputs(more_help, stdout);
 			return 0;
 		case 'V':
 			printf("%s\n", NATTERD_VERSION);

@@ -236,7 +236,8 @@ struct config {
 #define HISTORY_OFF	2	/* "off": nothing kept */
 	int		 history_lines;	/* replayed on JOIN */
 	int		 history_days;	/* 0: keep forever */
-	int		 history_max;	/* rows per target, 0: no limit */
+	int		 history_max;	/* messages per target, 0: no limit */
+	int		 db_sync;	/* --db-sync: STORE_SYNC_* */
 	const char	*tls_port;	/* NULL: no TLS listener */
 	const char	*tls_cert;
 	const char	*tls_key;
@@ -542,12 +543,21 @@ int		 oper_hash(const char *password, char *out, size_t outlen);
 /*
  * store.c: room and private message history in SQLite (one file, WAL).
  * One writer thread commits what store_append() queues, in groups; a
- * pruner applies --history-days and --history-max.  Every function may
- * block on the disk except store_append() and store_last_seq(): never
- * call the others while holding server.lock.
+ * pruner applies --history-days and --history-max.  A commit that
+ * fails keeps its rows and is retried until it works (an episode);
+ * meanwhile the store holds a bounded number of rows.  Only
+ * store_append(), store_last_seq(), store_committed() and
+ * store_failing() may be called with server.lock held: they never wait
+ * for the disk.  Every other function may wait (for the disk, a commit
+ * or a lock): never call those while holding server.lock.
  */
 #define STORE_MSGID_LEN	20
 #define STORE_KEY_MAX	(2 * NICK_MAX + 2)	/* "a b" pair of nicks */
+/* While commits fail, store_append() refuses a row once this many rows,
+ * or this many bytes of them, wait for a commit: about a minute of a
+ * busy server's lines, in memory a small machine can spare. */
+#define STORE_HOLD_ROWS		10000
+#define STORE_HOLD_BYTES	(8 * 1024 * 1024)
 
 struct store_rec {
 	int64_t		 seq;		/* set by store_append, increasing */
@@ -557,8 +567,8 @@ struct store_rec {
 	 * message the two casefolded nicks, sorted, joined by a space. */
 	char		 key[STORE_KEY_MAX + 1];
 	char		 source[MASK_MAX + 1];		/* nick!user@host */
-	char		 command[16];	/* PRIVMSG NOTICE TAGMSG JOIN PART
-					   QUIT NICK TOPIC KICK */
+	char		 command[16];	/* PRIVMSG NOTICE TAGMSG; rows with
+					   any other are never returned */
 	char		*params;	/* the line after the command, e.g.
 					   "#room :hi", ":bye", "newnick" */
 	char		*tags;		/* client-only tags ("+a=b"), or NULL */
@@ -581,48 +591,127 @@ typedef void	 store_cb(const struct store_rec *rec, void *arg);
 typedef void	 store_target_cb(const char *key, const char *target,
 		    int64_t latest_ms, void *arg);
 
+/* --db-sync: PRAGMA synchronous, with SQLite's own numbers.  In WAL
+ * mode FULL syncs the WAL at every commit (a committed row survives a
+ * power loss), NORMAL at checkpoints (survives a crash of natterd),
+ * OFF never (the same, but a power loss may also corrupt the file). */
+#define STORE_SYNC_OFF		0
+#define STORE_SYNC_NORMAL	1
+#define STORE_SYNC_FULL		2
+
+struct store_opts {
+	int		 history_days;	/* 0: keep forever */
+	int		 history_max;	/* messages per key, 0: no limit */
+	int		 sync;		/* STORE_SYNC_* */
+};
+
 /* Opens (creating 0700 folders and a 0600 file) or migrates path
  * (":memory:" keeps nothing); starts the writer and pruner threads.
  * Returns -1 with one line in err for a file that cannot be opened,
- * created or written, is corrupt, or has a newer schema. */
-int		 store_open(const char *path, int history_days, int history_max,
+ * created or written, is corrupt, or has a newer schema; and, before
+ * opening anything, when the file, its -wal or -shm, or the folder
+ * holding them is a symbolic link, writable by group or others, or
+ * owned by another user (root may own the folder). */
+int		 store_open(const char *path, const struct store_opts *o,
 		    char *err, size_t errlen);
-/* Commits everything queued, stops the threads, closes. */
+/* The write connection's PRAGMA synchronous (STORE_SYNC_*, as SQLite
+ * reports it), or -1 when no database is open ("off", or closed). */
+int		 store_sync_level(void);
+/* Commits everything queued, stops the threads, closes.  While commits
+ * fail it keeps trying for a few seconds, then logs how many rows were
+ * lost (store_wait() then says EIO for them, store_cancel() 0). */
 void		 store_close(void);
 /* The default path: $XDG_STATE_HOME/natterd/history.db, else
  * ~/.local/state/natterd/history.db. */
 int		 store_default_path(char *buf, size_t len);
 /* Queues rec (copied) for the writer; fills rec->seq, rec->msgid and,
- * if zero, rec->time_ms.  Never waits for the disk. */
+ * if zero, rec->time_ms, and returns seq.  Never waits.  -1 with errno
+ * EAGAIN while commits fail and STORE_HOLD_ROWS rows or STORE_HOLD_BYTES
+ * are already held, ENOMEM, or EINVAL when the store is closed; no seq
+ * is used up then. */
 int64_t		 store_append(struct store_rec *rec);
-/* Waits until every row up to seq is committed.  Returns 0, or -1 if
- * the store failed (logged). */
-int		 store_wait(int64_t seq);
+/* Waits until every row up to seq is committed or cancelled, at most
+ * timeout_ms (0: only looks; -1: no limit).  Returns 0, or -1 with
+ * errno ETIMEDOUT, EIO when the store closed with some of those rows
+ * never stored, or EINVAL when seq was never handed out. */
+int		 store_wait(int64_t seq, int timeout_ms);
+/* The highest seq such that every row up to it is committed or
+ * cancelled (store_wait(seq) would return at once).  Atomic, cheap. */
+int64_t		 store_committed(void);
+/* The last seq handed out. */
 int64_t		 store_last_seq(void);
-/* Messages (PRIVMSG, NOTICE, TAGMSG; events are stored but not
- * returned) of key, oldest first, at most limit, with seq <= max_seq (0: no
- * bound).  Bounds are exclusive.  Return the row count or -1.
- * latest: the newest rows, after sel if given. */
+/* Takes row seq back, once.  0: it was removed and will never be
+ * stored (or it was lost at store_close, or history is off); 1: it is
+ * already committed.  If a commit attempt holds the row, waits for its
+ * outcome, so never both.  A cancelled row lets store_committed() move
+ * past it.  -1 with EINVAL for a seq never handed out.  A seq already
+ * cancelled gives 0 while rows before it are pending, else 1. */
+int		 store_cancel(int64_t seq);
+/* 1 while commits are failing (an episode), else 0.  Atomic, cheap. */
+int		 store_failing(void);
+/*
+ * Queries: messages (PRIVMSG, NOTICE, TAGMSG) of key, oldest first, at
+ * most limit; return the row count or -1.  Selector bounds are
+ * exclusive.  Every query sees only rows with min_seq < seq <= max_seq
+ * (max_seq 0: no bound): a room's history starts at its creation,
+ * private history at when the asker took its nick.  A msgid selector
+ * naming a row outside that window behaves as a msgid that is not
+ * there (nothing is returned).
+ * latest: the newest rows, after sel if given.
+ */
 int		 store_latest(const char *key, const struct store_sel *after,
-		    int limit, int64_t max_seq, store_cb *cb, void *arg);
+		    int limit, int64_t min_seq, int64_t max_seq, store_cb *cb,
+		    void *arg);
 int		 store_before(const char *key, const struct store_sel *sel,
-		    int limit, store_cb *cb, void *arg);
+		    int limit, int64_t min_seq, int64_t max_seq, store_cb *cb,
+		    void *arg);
 int		 store_after(const char *key, const struct store_sel *sel,
-		    int limit, store_cb *cb, void *arg);
+		    int limit, int64_t min_seq, int64_t max_seq, store_cb *cb,
+		    void *arg);
 /* About limit/2 rows on each side of sel, sel's own row included. */
 int		 store_around(const char *key, const struct store_sel *sel,
-		    int limit, store_cb *cb, void *arg);
+		    int limit, int64_t min_seq, int64_t max_seq, store_cb *cb,
+		    void *arg);
 /* Between two points in either order, oldest first, at most limit
  * (from the first point's side). */
 int		 store_between(const char *key, const struct store_sel *a,
-		    const struct store_sel *b, int limit, store_cb *cb,
+		    const struct store_sel *b, int limit, int64_t min_seq,
+		    int64_t max_seq, store_cb *cb, void *arg);
+
+/* A room for TARGETS, and where its history starts for the asker. */
+struct store_key {
+	const char	*key;
+	int64_t		 min_seq;	/* exclusive */
+};
+/* Targets with a message in (from_ms, to_ms) among keys (the rooms the
+ * user is in, each counting rows with seq > its min_seq) and the
+ * private conversations of nickkey (rows with seq > nick_min_seq);
+ * target is the room name or the other nick as last stored. */
+int		 store_targets(const char *nickkey, int64_t nick_min_seq,
+		    const struct store_key *keys, int nkeys, int64_t from_ms,
+		    int64_t to_ms, int limit, store_target_cb *cb, void *arg);
+
+/*
+ * Chunked reads, for a replay produced as the client's socket drains.
+ * A cursor is an exclusive lower bound in result order (time, then
+ * seq); rows stored after a seek with seq <= max_seq (or any, with
+ * max_seq 0) are read too, so wait for max_seq before seeking.
+ */
+struct store_cursor {
+	int64_t		 time_ms;
+	int64_t		 seq;
+};
+/* Sets cur just before the oldest of the newest limit messages of key
+ * with min_seq < seq <= max_seq (past everything when there are none);
+ * returns how many that window holds (0..limit), or -1. */
+int		 store_seek_latest(const char *key, int limit, int64_t min_seq,
+		    int64_t max_seq, struct store_cursor *cur);
+/* Up to limit messages of key after cur with min_seq < seq <= max_seq,
+ * oldest first; moves cur past the last one returned.  Returns the
+ * count (0: nothing more) or -1. */
+int		 store_read(const char *key, struct store_cursor *cur,
+		    int64_t min_seq, int64_t max_seq, int limit, store_cb *cb,
 		    void *arg);
-/* Targets with activity in (from_ms, to_ms) among keys (the rooms
- * the user is in) and the private conversations of nickkey; target is
- * the room name or the other nick as last stored. */
-int		 store_targets(const char *nickkey, const char *const *keys,
-		    int nkeys, int64_t from_ms, int64_t to_ms, int limit,
-		    store_target_cb *cb, void *arg);
 
 /* natterd.c */
 /* Starts shutdown as SIGTERM does: stop accepting, ERROR to all. */

@@ -3,24 +3,41 @@
  * and JOIN replay.  Knows nothing of clients or rooms: it stores and
  * returns struct store_rec.
  *
- * store_append() only copies the row into a queue and assigns seq,
- * msgid and time; the writer thread commits whatever is queued in one
- * transaction (group commit), then publishes committed_seq, which
- * store_wait() waits for.  The pruner thread applies --history-days and
- * --history-max every STORE_PRUNE_MS, in small chunks on the writer's
- * connection, and checkpoints the WAL on its own connection so the
- * writer never waits for fsync.  Queries run on a read connection of
- * their own, which WAL lets read beside the writer.  For ":memory:"
- * there is one connection, shared under wlock.
+ * store_append() only copies the row into the pending ring (indexed by
+ * seq) and assigns seq, msgid and time; the writer thread commits every
+ * pending row in one transaction (group commit) and publishes
+ * committed, which store_wait() waits for.  A commit that fails
+ * (another process holds the file, the disk is full, an I/O error)
+ * keeps its rows: the writer tries again after a growing pause, rows
+ * appended meanwhile joining the next attempt, for as long as it takes.
+ * Such an episode is logged once when it starts and once when it ends;
+ * while it lasts store_append() holds at most STORE_HOLD_ROWS rows or
+ * STORE_HOLD_BYTES.  store_cancel() takes a pending row back, or waits
+ * for the outcome of the attempt that holds it, so a row is either
+ * committed or never written.
+ *
+ * The pruner thread applies --history-days and --history-max every
+ * STORE_PRUNE_MS (not during an episode), in small chunks on the
+ * writer's connection, and checkpoints the WAL on its own connection so
+ * the writer never waits for a checkpoint (with --db-sync full it still
+ * syncs the WAL at each commit: that is the point).  Queries run on a
+ * read connection of their own, which WAL lets read beside the writer.
+ * For ":memory:" there is one connection, shared under wlock.
  *
  * Locks, in the only order they may be taken:
  *   1. store.rlock  guards the read connection and its statements.
  *   2. store.wlock  guards the write connection and its statements
- *                   (and, for ":memory:", the read statements too).
+ *                   (and, for ":memory:", the read statements too); the
+ *                   writer holds it for a commit attempt, the pruner
+ *                   for one chunk, and the WAL hook takes plock under it.
  *   3. store.plock  guards the pruner's wake-up flags.
- * store.qlock (the queue) and store.clock (committed_seq) are leaves:
- * nothing else is taken while holding them.  No callback runs under any
- * of them: rows are copied out first.
+ * store.qlock guards the pending ring, committed and the writer's
+ * state.  It is a leaf: nothing is taken while holding it, and no disk
+ * I/O happens under it.  So it is the only lock taken by store_append,
+ * store_last_seq, store_committed and store_failing (the last three
+ * take none), which alone may be called with server.lock held; every
+ * other function here may wait for the disk, a lock, or the writer.
+ * No callback runs under any store lock: rows are copied out first.
  */
 #include <sys/types.h>
 #include <sys/file.h>
@@ -31,6 +48,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -47,26 +65,41 @@
 #include "log.h"
 #include "natterd.h"
 
-#define STORE_SCHEMA		2	/* PRAGMA user_version we write */
-#define STORE_TRIES		4	/* commit attempts before giving up */
-#define STORE_RETRY_MS		50	/* first pause between attempts */
+#define STORE_SCHEMA		3	/* PRAGMA user_version we write */
+#define STORE_RETRY_MS		50	/* pause after a failed commit... */
+#define STORE_RETRY_MAX_MS	1000	/* ...doubling up to this */
+#define STORE_CLOSE_MS		3000	/* store_close: tries this long */
+#define STORE_RING_MIN		1024	/* first size of the pending ring */
 #define STORE_PRUNE_MS		60000	/* between retention passes */
 #define STORE_PRUNE_FIRST_MS	1000	/* first pass after open */
 #define STORE_PRUNE_CHUNK	1000	/* rows per DELETE */
 #define STORE_CKPT_PAGES	1000	/* WAL pages: ask for a checkpoint */
 #define STORE_CKPT_FORCE_PAGES	16000	/* WAL pages: writer checkpoints */
-#define STORE_BUSY_MS		5000
+#define STORE_BUSY_MS		5000	/* opening, reads, checkpoints */
+#define STORE_WBUSY_MS		1000	/* commits: a lock held longer
+					   starts an episode */
 #define STORE_MEMORY		":memory:"
 #define STORE_OFF		"off"
 
 _Static_assert(STORE_MSGID_LEN == 20, "msgid is 11 + 9 base32 digits");
 
-/* A queued row: the record, then its params and tags strings. */
+/* A pending row: the record, then its params and tags strings. */
 struct store_ent {
-	struct store_ent	*next;
+	struct store_ent	*next;		/* the writer's batch */
+	size_t			 size;		/* counted in store.nbytes */
 	struct store_rec	 rec;
 	char			 text[];
 };
+
+/*
+ * Only messages count: queries return them, limits and --history-max
+ * count them, and only they make a room a target.  Room events (JOIN,
+ * PART, TOPIC...) are not history; schema 3 dropped those older files
+ * kept, and any other row is skipped (and pruned with the messages
+ * around it).
+ */
+#define STORE_MESSAGES	"command IN ('PRIVMSG', 'NOTICE', 'TAGMSG') "
+#define STORE_MESSAGES_NOT "command NOT IN ('PRIVMSG', 'NOTICE', 'TAGMSG')"
 
 /* Statements on the write connection. */
 enum {
@@ -95,8 +128,8 @@ static const char *const store_wsql[SW_COUNT] = {
 	    "ORDER BY key LIMIT 1",
 	[SW_DEL_OLD] = "DELETE FROM message WHERE seq IN (SELECT seq FROM "
 	    "message WHERE key = ?1 AND time_ms < ?2 LIMIT ?3)",
-	[SW_EDGE] = "SELECT seq FROM message WHERE key = ?1 "
-	    "ORDER BY seq DESC LIMIT 1 OFFSET ?2",
+	[SW_EDGE] = "SELECT seq FROM message WHERE key = ?1 AND "
+	    STORE_MESSAGES "ORDER BY seq DESC LIMIT 1 OFFSET ?2",
 	[SW_DEL_BELOW] = "DELETE FROM message WHERE seq IN (SELECT seq FROM "
 	    "message WHERE key = ?1 AND seq < ?2 LIMIT ?3)",
 	[SW_DEL_PEERS] = "DELETE FROM peer WHERE NOT EXISTS (SELECT 1 FROM "
@@ -107,40 +140,39 @@ static const char *const store_wsql[SW_COUNT] = {
 enum {
 	SR_ASC,
 	SR_DESC,
+	SR_SEEK,
 	SR_POINT,
 	SR_LAST,
 	SR_PEERS,
 	SR_COUNT
 };
 
-/*
- * Queries return messages only: events (JOIN, PART, TOPIC...) are kept
- * but neither returned nor counted against a limit, and do not make a
- * room a target.
- */
-#define STORE_MESSAGES	"command IN ('PRIVMSG', 'NOTICE', 'TAGMSG') "
 #define STORE_COLS	"seq, msgid, time_ms, source, command, params, tags"
 #define STORE_RANGE	"FROM message WHERE key = ?1 AND " \
 	"(time_ms, seq) > (?2, ?3) AND (time_ms, seq) < (?4, ?5) AND " \
-	"seq <= ?6 AND " STORE_MESSAGES
+	"seq > ?6 AND seq <= ?7 AND " STORE_MESSAGES
 
 static const char *const store_rsql[SR_COUNT] = {
 	[SR_ASC] = "SELECT " STORE_COLS " " STORE_RANGE
-	    "ORDER BY time_ms, seq LIMIT ?7",
+	    "ORDER BY time_ms, seq LIMIT ?8",
 	[SR_DESC] = "SELECT " STORE_COLS " " STORE_RANGE
-	    "ORDER BY time_ms DESC, seq DESC LIMIT ?7",
+	    "ORDER BY time_ms DESC, seq DESC LIMIT ?8",
+	[SR_SEEK] = "SELECT time_ms, seq FROM message WHERE key = ?1 AND "
+	    "seq > ?2 AND seq <= ?3 AND " STORE_MESSAGES
+	    "ORDER BY time_ms DESC, seq DESC LIMIT ?4",
 	[SR_POINT] = "SELECT time_ms, seq FROM message "
-	    "WHERE msgid = ?1 AND key = ?2",
+	    "WHERE msgid = ?1 AND key = ?2 AND seq > ?3 AND seq <= ?4",
 	[SR_LAST] = "SELECT time_ms, source, params FROM message "
-	    "WHERE key = ?1 AND time_ms > ?2 AND time_ms < ?3 AND "
-	    STORE_MESSAGES "ORDER BY time_ms DESC, seq DESC LIMIT 1",
+	    "WHERE key = ?1 AND time_ms > ?2 AND time_ms < ?3 AND seq > ?4 "
+	    "AND " STORE_MESSAGES "ORDER BY time_ms DESC, seq DESC LIMIT 1",
 	[SR_PEERS] = "SELECT key FROM peer WHERE nick = ?1",
 };
 
 /*
  * Schema migrations: migration[v] takes a file from user_version v to
  * v + 1.  A new file runs them all, so the upgrade path is always the
- * one tested.  Version 1 had no tags column and no peer table.
+ * one tested.  Version 1 had no tags column and no peer table; version
+ * 2 kept room events beside the messages.
  */
 static const char *const store_migration[STORE_SCHEMA] = {
 	/* 0 -> 1 */
@@ -171,12 +203,24 @@ static const char *const store_migration[STORE_SCHEMA] = {
 	" SELECT DISTINCT substr(key, instr(key, ' ') + 1), key"
 	" FROM message WHERE instr(key, ' ') > 0;"
 	"PRAGMA user_version = 2;",
+	/* 2 -> 3: room events are no longer history; drop them, and the
+	 * private keys they left without a message. */
+	"DELETE FROM message WHERE " STORE_MESSAGES_NOT ";"
+	"DELETE FROM peer WHERE NOT EXISTS (SELECT 1 FROM message WHERE"
+	" message.key = peer.key);"
+	"PRAGMA user_version = 3;",
 };
 
 /* An exclusive bound in (time_ms, seq) order, the order of results. */
 struct store_pos {
 	int64_t		 t;
 	int64_t		 s;
+};
+
+/* The seqs a query may see: lo < seq <= hi. */
+struct store_span {
+	int64_t		 lo;
+	int64_t		 hi;
 };
 
 /* Rows copied out of a query, handed to the callback after unlocking. */
@@ -196,11 +240,13 @@ static struct store {
 	/* Set by store_open before the threads start, cleared by
 	 * store_close after they stop; read-only in between. */
 	char		 path[PATH_MAX];
+	int		 opened;
 	int		 memory;	/* one shared connection */
 	int		 off;		/* no database: numbering only */
 	int		 lockfd;	/* flock: one natterd per file */
 	int		 days;
 	int		 max;
+	int		 sync;		/* STORE_SYNC_* */
 	long		 prune_ms;
 	uint64_t	 rnd;		/* msgid prefix, new each open */
 	sqlite3		*ckdb;		/* pruner thread only: checkpoints */
@@ -208,23 +254,31 @@ static struct store {
 	pthread_t	 pruner;
 	int		 threads;	/* 1 writer, 2 both started */
 
-	pthread_mutex_t	 qlock;		/* guards the queue and below */
+	pthread_mutex_t	 qlock;		/* guards the ring and below */
 	pthread_cond_t	 qcond;		/* wakes the writer */
-	struct store_ent *head;
-	struct store_ent *tail;
+	pthread_cond_t	 ccond;		/* committed moved, an attempt
+					   ended, or the writer exited */
+	struct store_ent **ring;	/* pending row seq at
+					   ring[seq & (ringcap - 1)] */
+	size_t		 ringcap;	/* a power of two; 0: no ring */
+	int64_t		 base;		/* lowest seq neither committed nor
+					   cancelled, its slot never NULL;
+					   last_seq + 1 when none */
+	int64_t		 inflight;	/* an attempt holds base..inflight;
+					   0: none */
+	int		 nrows;		/* rows pending, in flight too */
+	size_t		 nbytes;	/* their struct store_ent bytes */
 	int		 accepting;	/* store_append queues */
-	int		 stopping;	/* writer: exit when the queue is empty */
+	int		 stopping;	/* writer: exit when nothing pends */
 	int		 writer_idle;	/* writer waits on qcond */
+	int		 wdone;		/* writer exited: rows from base on
+					   were never stored */
 	_Atomic int64_t	 last_seq;	/* written under qlock */
-
-	pthread_mutex_t	 clock;		/* guards failed, wdone */
-	pthread_cond_t	 ccond;		/* committed_seq moved */
-	_Atomic int64_t	 committed;	/* written under clock */
-	int		 failed;	/* writer gave up: history is off */
-	int		 wdone;		/* writer exited */
+	_Atomic int64_t	 committed;	/* base - 1, written under qlock */
+	atomic_int	 failing;	/* an episode; written under qlock */
 
 	pthread_mutex_t	 wlock;		/* guards wdb and wst */
-	sqlite3		*wdb;
+	sqlite3		*wdb;		/* NULL while the writer reopens */
 	sqlite3_stmt	*wst[SW_COUNT];
 
 	pthread_mutex_t	 rlock;		/* guards rdb and rst */
@@ -233,20 +287,19 @@ static struct store {
 
 	pthread_mutex_t	 plock;		/* guards ckpt_wanted, and pstop's
 					   writes */
-	pthread_cond_t	 pcond;		/* CLOCK_MONOTONIC */
-	int		 pcond_init;
+	pthread_cond_t	 pcond;		/* wakes the pruner */
 	atomic_int	 pstop;		/* read between prune chunks */
 	int		 ckpt_wanted;
 } store = {
 	.lockfd = -1,
 	.qlock = PTHREAD_MUTEX_INITIALIZER,
-	.qcond = PTHREAD_COND_INITIALIZER,
-	.clock = PTHREAD_MUTEX_INITIALIZER,
-	.ccond = PTHREAD_COND_INITIALIZER,
 	.wlock = PTHREAD_MUTEX_INITIALIZER,
 	.rlock = PTHREAD_MUTEX_INITIALIZER,
 	.plock = PTHREAD_MUTEX_INITIALIZER,
 };
+
+/* Makes the condition variables, which wait on CLOCK_MONOTONIC. */
+static pthread_once_t	 store_once = PTHREAD_ONCE_INIT;
 
 static void	 store_errf(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -254,8 +307,23 @@ static void	 store_lock(pthread_mutex_t *);
 static void	 store_unlock(pthread_mutex_t *);
 static int64_t	 store_now_ms(void);
 static void	 store_msgid(int64_t, char *);
+static void	 store_init(void);
+static void	 store_deadline(struct timespec *, long);
+static int	 store_past(const struct timespec *);
+static int	 store_cond_wait(pthread_cond_t *, pthread_mutex_t *,
+		    const struct timespec *);
+static struct store_ent **store_slot(int64_t);
+static int	 store_ring_fit_locked(int64_t);
+static void	 store_advance_locked(void);
+static struct store_ent *store_batch_locked(int *);
+static void	 store_committed_locked(void);
+static int	 store_drop_locked(void);
+static void	 store_user(uid_t, char *, size_t);
+static int	 store_check_one(const char *, int, char *, size_t);
+static int	 store_check_path(const char *, char *, size_t);
 static int	 store_create_file(const char *, char *, size_t);
 static int	 store_connect(const char *, int, sqlite3 **, char *, size_t);
+static int	 store_set_sync(sqlite3 *);
 static int	 store_schema(char *, size_t);
 static int	 store_prepare(sqlite3 *, const char *const *, sqlite3_stmt **,
 		    int, char *, size_t);
@@ -263,8 +331,11 @@ static void	 store_finalize(sqlite3_stmt **, int);
 static void	 store_teardown(void);
 static int	 store_wal_hook(void *, sqlite3 *, const char *, int);
 static int	 store_step_done(sqlite3_stmt *);
-static int	 store_commit_locked(struct store_ent *);
-static void	 store_write(struct store_ent *);
+static int	 store_commit_locked(struct store_ent *, int *, char *,
+		    size_t);
+static int	 store_unusable(int);
+static int	 store_wopen_locked(char *, size_t);
+static int	 store_attempt(struct store_ent *, char *, size_t);
 static void	*store_writer_main(void *);
 static void	 store_checkpoint(void);
 static int	 store_next_key(char *, size_t);
@@ -274,16 +345,17 @@ static void	*store_pruner_main(void *);
 static int	 store_read_begin(void);
 static void	 store_read_end(void);
 static void	 store_copy(char *, size_t, const unsigned char *);
+static struct store_span store_span(int64_t, int64_t);
 static int	 store_point_locked(const char *, const struct store_sel *,
-		    int, struct store_pos *);
+		    int, const struct store_span *, struct store_pos *);
 static int	 store_range_locked(const char *, const struct store_pos *,
-		    const struct store_pos *, int, int, int64_t,
-		    struct store_rows *);
+		    const struct store_pos *, int, int,
+		    const struct store_span *, struct store_rows *);
 static void	 store_rows_reverse(struct store_rows *, int);
 static int	 store_rows_emit(struct store_rows *, store_cb *, void *);
 static void	 store_rows_free(struct store_rows *);
 static int	 store_target_locked(const char *, const char *, int64_t,
-		    int64_t, struct store_target *);
+		    int64_t, int64_t, struct store_target *);
 static int	 store_target_cmp(const void *, const void *);
 
 static const struct store_pos store_first = { INT64_MIN, INT64_MIN };
@@ -353,6 +425,151 @@ store_msgid(int64_t seq, char *out)
 	out[STORE_MSGID_LEN] = '\0';
 }
 
+/* The condition variables time out on CLOCK_MONOTONIC; made once. */
+static void
+store_init(void)
+{
+	pthread_condattr_t	 ca;
+	int			 rc;
+
+	if ((rc = pthread_condattr_init(&ca)) != 0 ||
+	    (rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) != 0 ||
+	    (rc = pthread_cond_init(&store.qcond, &ca)) != 0 ||
+	    (rc = pthread_cond_init(&store.ccond, &ca)) != 0 ||
+	    (rc = pthread_cond_init(&store.pcond, &ca)) != 0)
+		fatalx("store: pthread_cond_init: %s", strerror(rc));
+	pthread_condattr_destroy(&ca);
+}
+
+/* ms milliseconds from now, on CLOCK_MONOTONIC. */
+static void
+store_deadline(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += ms % 1000 * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+static int
+store_past(const struct timespec *ts)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec &&
+	    now.tv_nsec >= ts->tv_nsec);
+}
+
+/* Waits on cond until signalled, or until `until' (NULL: no limit).
+ * Returns 0 or ETIMEDOUT. */
+static int
+store_cond_wait(pthread_cond_t *cond, pthread_mutex_t *m,
+    const struct timespec *until)
+{
+	int	 rc;
+
+	rc = until == NULL ? pthread_cond_wait(cond, m) :
+	    pthread_cond_timedwait(cond, m, until);
+	if (rc != 0 && rc != ETIMEDOUT)
+		fatalx("store: pthread_cond_wait: %s", strerror(rc));
+	return rc;
+}
+
+/* Where pending row seq lives.  Caller holds qlock; the ring exists. */
+static struct store_ent **
+store_slot(int64_t seq)
+{
+	return &store.ring[(uint64_t)seq & (store.ringcap - 1)];
+}
+
+/* Makes room for seq, the next row, beside base..seq - 1.  Caller
+ * holds qlock. */
+static int
+store_ring_fit_locked(int64_t seq)
+{
+	struct store_ent	**v;
+	size_t			 cap;
+	int64_t			 s;
+
+	if (store.ringcap != 0 && (uint64_t)(seq - store.base) <
+	    store.ringcap)
+		return 0;
+	cap = store.ringcap != 0 ? store.ringcap * 2 : STORE_RING_MIN;
+	while ((uint64_t)(seq - store.base) >= cap)
+		cap *= 2;
+	if ((v = calloc(cap, sizeof(*v))) == NULL)
+		return -1;
+	for (s = store.base; s < seq; s++)
+		v[(uint64_t)s & (cap - 1)] = *store_slot(s);
+	free(store.ring);
+	store.ring = v;
+	store.ringcap = cap;
+	return 0;
+}
+
+/* Moves base past the rows no longer pending (committed or cancelled)
+ * and publishes committed.  Caller holds qlock. */
+static void
+store_advance_locked(void)
+{
+	int64_t	 last;
+
+	last = atomic_load_explicit(&store.last_seq, memory_order_relaxed);
+	while (store.base <= last && *store_slot(store.base) == NULL)
+		store.base++;
+	atomic_store_explicit(&store.committed, store.base - 1,
+	    memory_order_release);
+	pthread_cond_broadcast(&store.ccond);
+}
+
+/* Chains every pending row, oldest first, into one attempt, and marks
+ * them in flight.  Caller holds qlock; at least one row is pending. */
+static struct store_ent *
+store_batch_locked(int *n)
+{
+	struct store_ent	*list = NULL, **tail = &list, *e;
+	int64_t			 s, last;
+
+	last = atomic_load_explicit(&store.last_seq, memory_order_relaxed);
+	*n = 0;
+	for (s = store.base; s <= last; s++) {
+		if ((e = *store_slot(s)) == NULL)
+			continue;
+		e->next = NULL;
+		*tail = e;
+		tail = &e->next;
+		(*n)++;
+	}
+	store.inflight = last;
+	return list;
+}
+
+/* The attempt holding base..inflight committed: takes its rows out of
+ * the ring (the writer frees them) and moves base.  Caller holds
+ * qlock. */
+static void
+store_committed_locked(void)
+{
+	struct store_ent	**slot;
+	int64_t			 s;
+
+	for (s = store.base; s <= store.inflight; s++) {
+		slot = store_slot(s);
+		if (*slot == NULL)
+			continue;
+		store.nrows--;
+		store.nbytes -= (*slot)->size;
+		*slot = NULL;
+	}
+	store.base = store.inflight + 1;
+	store.inflight = 0;
+	store_advance_locked();
+}
+
 int
 store_default_path(char *buf, size_t len)
 {
@@ -378,6 +595,107 @@ store_default_path(char *buf, size_t len)
 	return 0;
 }
 
+/* uid's login name, else the number. */
+static void
+store_user(uid_t uid, char *buf, size_t len)
+{
+	struct passwd	 pw, *res = NULL;
+	char		 tmp[1024];
+
+	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res != NULL)
+		snprintf(buf, len, "%s", pw.pw_name);
+	else
+		snprintf(buf, len, "%lu", (unsigned long)uid);
+}
+
+/*
+ * One entry of store_check_path: the folder (folder 1), the database
+ * (0) or a companion file SQLite makes beside it (2).  A file that is
+ * not there yet is fine: store_open creates it 0600.
+ */
+static int
+store_check_one(const char *path, int folder, char *err, size_t errlen)
+{
+	struct stat	 sb;
+	const char	*what = folder == 1 ? "folder" : "file";
+	char		 owner[64], me[64];
+
+	if (lstat(path, &sb) == -1) {
+		if (errno == ENOENT && folder != 1)
+			return 0;
+		store_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		if (folder == 2)
+			store_errf(err, errlen, "%s: is a symbolic link; it "
+			    "must be a plain file", path);
+		else
+			store_errf(err, errlen, "%s: is a symbolic link; give "
+			    "the %s's real path", path, what);
+		return -1;
+	}
+	/* A file in the way of the folder: opening says so. */
+	if (folder == 1 && !S_ISDIR(sb.st_mode))
+		return 0;
+	if (folder != 1 && !S_ISREG(sb.st_mode)) {
+		store_errf(err, errlen, "%s: is not a plain file", path);
+		return -1;
+	}
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		store_errf(err, errlen, "%s: %s is writable by others (mode "
+		    "%04o); chmod go-w %s", path, what,
+		    (unsigned)(sb.st_mode & 07777), path);
+		return -1;
+	}
+	/* Root may own the folder: it can do anything anyway. */
+	if (sb.st_uid != geteuid() && !(folder == 1 && sb.st_uid == 0)) {
+		store_user(sb.st_uid, owner, sizeof(owner));
+		store_user(geteuid(), me, sizeof(me));
+		store_errf(err, errlen, "%s: %s is owned by another user (%s); "
+		    "chown %s %s", path, what, owner, me, path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Refuses a database others could tamper with, before anything opens
+ * it: the folder holding it, the file, and its -wal and -shm if they
+ * exist must not be symbolic links, writable by group or others, or
+ * owned by another user.  With the folder safe, nobody else can swap
+ * its entries after the check.
+ */
+static int
+store_check_path(const char *path, char *err, size_t errlen)
+{
+	static const char *const side[] = { "-wal", "-shm" };
+	char			 buf[PATH_MAX + 8], *slash;
+	size_t			 i;
+	int			 n;
+
+	n = snprintf(buf, sizeof(buf), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		store_errf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	if ((slash = strrchr(buf, '/')) == NULL)
+		snprintf(buf, sizeof(buf), ".");
+	else if (slash == buf)
+		buf[1] = '\0';
+	else
+		*slash = '\0';
+	if (store_check_one(buf, 1, err, errlen) == -1 ||
+	    store_check_one(path, 0, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s%s", path, side[i]);
+		if (store_check_one(buf, 2, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * Creates the file 0600 if missing (SQLite gives -wal and -shm the same
  * mode) and holds an flock on it: two servers on one file would hand
@@ -390,7 +708,9 @@ store_create_file(const char *path, char *err, size_t errlen)
 {
 	int	 fd;
 
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+	/* O_NOFOLLOW: store_check_path looked, this makes sure. */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
 		store_errf(err, errlen, "%s: cannot open for writing: %s", path,
 		    strerror(errno));
 		return -1;
@@ -426,6 +746,24 @@ store_connect(const char *path, int flags, sqlite3 **dbp, char *err,
 	sqlite3_extended_result_codes(*dbp, 1);
 	sqlite3_busy_timeout(*dbp, STORE_BUSY_MS);
 	return 0;
+}
+
+/*
+ * PRAGMA synchronous, on every connection that writes the file (the
+ * writer's, and the pruner's, which checkpoints).  In WAL mode FULL
+ * syncs the WAL at each commit, NORMAL only at checkpoints, OFF never.
+ */
+static int
+store_set_sync(sqlite3 *db)
+{
+	static const char *const sql[] = {
+		[STORE_SYNC_OFF] = "PRAGMA synchronous = OFF",
+		[STORE_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+		[STORE_SYNC_FULL] = "PRAGMA synchronous = FULL",
+	};
+
+	return sqlite3_exec(db, sql[store.sync], NULL, NULL, NULL) ==
+	    SQLITE_OK ? 0 : -1;
 }
 
 /* Sets WAL and brings the schema to STORE_SCHEMA, on store.wdb. */
@@ -466,8 +804,7 @@ store_schema(char *err, size_t errlen)
 		    mode != NULL ? mode : "unknown");
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL,
-	    NULL) != SQLITE_OK ||
+	if (store_set_sync(db) == -1 ||
 	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
 		store_errf(err, errlen, "%s: cannot write: %s", store.path,
@@ -550,12 +887,35 @@ store_finalize(sqlite3_stmt **st, int n)
 	}
 }
 
+/* Frees every pending row (the store closed while commits failed, or
+ * never started); returns how many there were.  Caller holds qlock.
+ * base stays: the rows from it on were never stored. */
+static int
+store_drop_locked(void)
+{
+	struct store_ent	**slot;
+	int64_t			 s, last;
+	int			 n = 0;
+
+	last = atomic_load_explicit(&store.last_seq, memory_order_relaxed);
+	for (s = store.base; store.ringcap != 0 && s <= last; s++) {
+		slot = store_slot(s);
+		if (*slot == NULL)
+			continue;
+		free(*slot);
+		*slot = NULL;
+		n++;
+	}
+	store.nrows = 0;
+	store.nbytes = 0;
+	return n;
+}
+
 /* Closes what store_open opened; the threads have stopped. */
 static void
 store_teardown(void)
 {
-	struct store_ent	*e;
-	int			 rc;
+	int	 rc;
 
 	store_lock(&store.rlock);
 	store_finalize(store.rst, SR_COUNT);
@@ -578,23 +938,20 @@ store_teardown(void)
 		close(store.lockfd);
 		store.lockfd = -1;
 	}
-	if (store.pcond_init) {
-		pthread_cond_destroy(&store.pcond);
-		store.pcond_init = 0;
-	}
-	/* Only if store_open failed with rows queued, which it cannot. */
-	while ((e = store.head) != NULL) {
-		store.head = e->next;
-		free(e);
-	}
-	store.tail = NULL;
+	/* Only if store_open failed with rows pending, which it cannot. */
+	store_lock(&store.qlock);
+	(void)store_drop_locked();
+	free(store.ring);
+	store.ring = NULL;
+	store.ringcap = 0;
+	store_unlock(&store.qlock);
+	store.opened = 0;
 }
 
 int
-store_open(const char *path, int history_days, int history_max, char *err,
+store_open(const char *path, const struct store_opts *o, char *err,
     size_t errlen)
 {
-	pthread_condattr_t	 ca;
 	sqlite3_stmt		*st = NULL;
 	const char		*env;
 	char			*end;
@@ -602,7 +959,9 @@ store_open(const char *path, int history_days, int history_max, char *err,
 	long			 ms;
 	int			 rc, n;
 
-	if (store.wdb != NULL) {
+	if ((rc = pthread_once(&store_once, store_init)) != 0)
+		fatalx("store: pthread_once: %s", strerror(rc));
+	if (store.opened) {
 		store_errf(err, errlen, "%s: a store is already open", path);
 		return -1;
 	}
@@ -618,12 +977,20 @@ store_open(const char *path, int history_days, int history_max, char *err,
 		 * keeps them, and every query finds nothing. */
 		atomic_store(&store.committed, 0);
 		atomic_store(&store.last_seq, 0);
+		atomic_store(&store.failing, 0);
 		store.accepting = 1;
+		store.opened = 1;
 		log_debug("store: off (no history)");
 		return 0;
 	}
-	store.days = history_days > 0 ? history_days : 0;
-	store.max = history_max > 0 ? history_max : 0;
+	if (o->sync != STORE_SYNC_OFF && o->sync != STORE_SYNC_NORMAL &&
+	    o->sync != STORE_SYNC_FULL) {
+		store_errf(err, errlen, "%s: bad sync level %d", path, o->sync);
+		return -1;
+	}
+	store.days = o->history_days > 0 ? o->history_days : 0;
+	store.max = o->history_max > 0 ? o->history_max : 0;
+	store.sync = o->sync;
 	store.prune_ms = STORE_PRUNE_MS;
 	if ((env = getenv("NATTERD_PRUNE_INTERVAL_MS")) != NULL) {
 		errno = 0;
@@ -636,9 +1003,11 @@ store_open(const char *path, int history_days, int history_max, char *err,
 		store.rnd = ((uint64_t)store_now_ms() *
 		    6364136223846793005ULL) ^ ((uint64_t)getpid() << 32) ^
 		    (uint64_t)(uintptr_t)&st;
+	store.opened = 1;
 
 	if (!store.memory) {
-		if (fs_mkparents(path, err, errlen) == -1)
+		if (fs_mkparents(path, err, errlen) == -1 ||
+		    store_check_path(path, err, errlen) == -1)
 			goto fail;
 		if ((store.lockfd = store_create_file(path, err, errlen)) == -1)
 			goto fail;
@@ -661,6 +1030,11 @@ store_open(const char *path, int history_days, int history_max, char *err,
 			goto fail;
 		sqlite3_exec(store.rdb, "PRAGMA query_only = 1", NULL, NULL,
 		    NULL);
+		if (store_set_sync(store.ckdb) == -1) {
+			store_errf(err, errlen, "%s: cannot set synchronous: "
+			    "%s", path, sqlite3_errmsg(store.ckdb));
+			goto fail;
+		}
 		/* Checkpoints run on the pruner's connection instead. */
 		sqlite3_wal_hook(store.wdb, store_wal_hook, NULL);
 	}
@@ -677,28 +1051,23 @@ store_open(const char *path, int history_days, int history_max, char *err,
 	maxseq = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	st = NULL;
+	/* Opening waited longer for a lock; from now on a lock held past
+	 * STORE_WBUSY_MS fails the commit and starts an episode. */
+	sqlite3_busy_timeout(store.wdb, STORE_WBUSY_MS);
 
-	if ((rc = pthread_condattr_init(&ca)) != 0 ||
-	    (rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) != 0 ||
-	    (rc = pthread_cond_init(&store.pcond, &ca)) != 0) {
-		store_errf(err, errlen, "%s: pthread_cond_init: %s", path,
-		    strerror(rc));
-		goto fail;
-	}
-	pthread_condattr_destroy(&ca);
-	store.pcond_init = 1;
-
-	store_lock(&store.clock);
-	atomic_store(&store.committed, maxseq);
-	store.failed = 0;
-	store.wdone = 0;
-	store_unlock(&store.clock);
 	store_lock(&store.plock);
 	atomic_store(&store.pstop, 0);
 	store.ckpt_wanted = 0;
 	store_unlock(&store.plock);
 	store_lock(&store.qlock);
 	atomic_store(&store.last_seq, maxseq);
+	atomic_store(&store.committed, maxseq);
+	atomic_store(&store.failing, 0);
+	store.base = maxseq + 1;
+	store.inflight = 0;
+	store.nrows = 0;
+	store.nbytes = 0;
+	store.wdone = 0;
 	store.stopping = 0;
 	store.writer_idle = 0;
 	store.accepting = 1;
@@ -739,6 +1108,7 @@ store_close(void)
 	if (store.off) {
 		store.accepting = 0;
 		store.off = 0;
+		store.opened = 0;
 		return;
 	}
 
@@ -753,6 +1123,8 @@ store_close(void)
 			log_warnx("store: pthread_join: %s", strerror(rc));
 	}
 
+	/* The writer commits what is pending; if commits are failing it
+	 * keeps trying for STORE_CLOSE_MS, then drops the rest. */
 	store_lock(&store.qlock);
 	store.accepting = 0;
 	store.stopping = 1;
@@ -772,8 +1144,9 @@ int64_t
 store_append(struct store_rec *rec)
 {
 	struct store_ent	*e;
-	size_t			 plen, tlen;
+	size_t			 plen, tlen, size;
 	int64_t			 seq, t;
+	int			 saved;
 
 	if (store.off) {
 		store_lock(&store.qlock);
@@ -792,9 +1165,11 @@ store_append(struct store_rec *rec)
 	}
 	plen = rec->params != NULL ? strlen(rec->params) + 1 : 1;
 	tlen = rec->tags != NULL ? strlen(rec->tags) + 1 : 0;
-	if ((e = malloc(sizeof(*e) + plen + tlen)) == NULL)
+	size = sizeof(*e) + plen + tlen;
+	if ((e = malloc(size)) == NULL)
 		return -1;
 	e->next = NULL;
+	e->size = size;
 	e->rec = *rec;
 	e->rec.params = e->text;
 	if (rec->params != NULL)
@@ -808,24 +1183,31 @@ store_append(struct store_rec *rec)
 
 	store_lock(&store.qlock);
 	if (!store.accepting) {
-		store_unlock(&store.qlock);
-		free(e);
-		errno = EINVAL;
-		return -1;
+		saved = EINVAL;
+		goto refuse;
+	}
+	/* While commits fail, hold only so much. */
+	if (atomic_load_explicit(&store.failing, memory_order_relaxed) &&
+	    (store.nrows >= STORE_HOLD_ROWS ||
+	    store.nbytes + size > STORE_HOLD_BYTES)) {
+		saved = EAGAIN;
+		goto refuse;
 	}
 	/* Inside the lock, so that times rise with seq. */
 	seq = atomic_load_explicit(&store.last_seq, memory_order_relaxed) + 1;
+	if (store_ring_fit_locked(seq) == -1) {
+		saved = ENOMEM;
+		goto refuse;
+	}
+	*store_slot(seq) = e;
+	store.nrows++;
+	store.nbytes += size;
 	atomic_store_explicit(&store.last_seq, seq, memory_order_relaxed);
 	e->rec.seq = seq;
 	if (e->rec.time_ms == 0)
 		e->rec.time_ms = store_now_ms();
 	t = e->rec.time_ms;
 	store_msgid(seq, e->rec.msgid);
-	if (store.tail != NULL)
-		store.tail->next = e;
-	else
-		store.head = e;
-	store.tail = e;
 	if (store.writer_idle)
 		pthread_cond_signal(&store.qcond);
 	store_unlock(&store.qlock);
@@ -835,12 +1217,19 @@ store_append(struct store_rec *rec)
 	rec->time_ms = t;
 	store_msgid(seq, rec->msgid);
 	return seq;
+
+refuse:
+	store_unlock(&store.qlock);
+	free(e);
+	errno = saved;
+	return -1;
 }
 
 int
-store_wait(int64_t seq)
+store_wait(int64_t seq, int timeout_ms)
 {
-	int	 rc;
+	struct timespec	 until;
+	int		 rc = 0;
 
 	if (seq <= atomic_load_explicit(&store.committed,
 	    memory_order_acquire))
@@ -849,20 +1238,109 @@ store_wait(int64_t seq)
 		errno = EINVAL;
 		return -1;
 	}
-	store_lock(&store.clock);
-	while (atomic_load(&store.committed) < seq && !store.failed &&
-	    !store.wdone)
-		if ((rc = pthread_cond_wait(&store.ccond, &store.clock)) != 0)
-			fatalx("store: pthread_cond_wait: %s", strerror(rc));
-	rc = atomic_load(&store.committed) >= seq ? 0 : -1;
-	store_unlock(&store.clock);
+	if (timeout_ms > 0)
+		store_deadline(&until, timeout_ms);
+	store_lock(&store.qlock);
+	while (atomic_load(&store.committed) < seq && !store.wdone &&
+	    rc == 0) {
+		if (timeout_ms == 0)
+			rc = ETIMEDOUT;
+		else
+			rc = store_cond_wait(&store.ccond, &store.qlock,
+			    timeout_ms < 0 ? NULL : &until);
+	}
+	if (atomic_load(&store.committed) >= seq)
+		rc = 0;
+	else if (store.wdone)
+		rc = EIO;	/* closed: the rest is lost */
+	else
+		rc = ETIMEDOUT;
+	store_unlock(&store.qlock);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	return 0;
+}
+
+int64_t
+store_committed(void)
+{
+	return atomic_load_explicit(&store.committed, memory_order_acquire);
+}
+
+int
+store_cancel(int64_t seq)
+{
+	struct store_ent	*e = NULL, **slot;
+	int			 rc;
+
+	if (seq <= 0 || seq > atomic_load(&store.last_seq)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (store.off)
+		return 0;	/* nothing is ever stored */
+	store_lock(&store.qlock);
+	for (;;) {
+		if (seq < store.base) {
+			rc = 1;		/* committed (or cancelled before) */
+			break;
+		}
+		if (store.wdone || store.ringcap == 0) {
+			rc = 0;		/* lost when the store closed */
+			break;
+		}
+		/* An attempt holds it: its outcome decides. */
+		if (store.inflight != 0 && seq <= store.inflight) {
+			(void)store_cond_wait(&store.ccond, &store.qlock, NULL);
+			continue;
+		}
+		slot = store_slot(seq);
+		if ((e = *slot) != NULL) {
+			*slot = NULL;
+			store.nrows--;
+			store.nbytes -= e->size;
+			if (seq == store.base)
+				store_advance_locked();
+		}
+		rc = 0;
+		break;
+	}
+	store_unlock(&store.qlock);
+	free(e);
 	return rc;
+}
+
+int
+store_failing(void)
+{
+	return atomic_load_explicit(&store.failing, memory_order_relaxed);
 }
 
 int64_t
 store_last_seq(void)
 {
 	return atomic_load(&store.last_seq);
+}
+
+int
+store_sync_level(void)
+{
+	sqlite3_stmt	*st;
+	int		 level = -1;
+
+	store_lock(&store.wlock);
+	if (store.wdb != NULL && sqlite3_prepare_v2(store.wdb,
+	    "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			level = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	store_unlock(&store.wlock);
+	if (level == -1)
+		errno = EINVAL;
+	return level;
 }
 
 /*
@@ -899,9 +1377,15 @@ store_step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* One transaction for the whole list.  Caller holds wlock. */
+/*
+ * One transaction for the whole list (none: an empty one, which only
+ * finds out whether the file can be written).  Caller holds wlock.  On
+ * failure, code and why say what SQLite said, and nothing of the list
+ * is in the file.
+ */
 static int
-store_commit_locked(struct store_ent *list)
+store_commit_locked(struct store_ent *list, int *code, char *why,
+    size_t len)
 {
 	sqlite3_stmt		*ins = store.wst[SW_INSERT];
 	sqlite3_stmt		*peer = store.wst[SW_PEER];
@@ -943,95 +1427,189 @@ store_commit_locked(struct store_ent *list)
 	return 0;
 
 fail:
-	log_warnx("store: %s: commit: %s", store.path,
-	    sqlite3_errmsg(store.wdb));
+	*code = sqlite3_extended_errcode(store.wdb);
+	snprintf(why, len, "%s", sqlite3_errmsg(store.wdb));
 	if (!sqlite3_get_autocommit(store.wdb))
 		store_step_done(store.wst[SW_ROLLBACK]);
 	return -1;
 }
 
-/* Commits list, retrying a few times, publishes, frees it. */
-static void
-store_write(struct store_ent *list)
+/*
+ * Whether an error may have left the write connection unusable, so the
+ * next attempt should open a new one.  Lock contention, a full disk or
+ * a constraint leave it as it was.
+ */
+static int
+store_unusable(int code)
 {
-	struct store_ent	*e, *next;
-	struct timespec		 ts;
-	int64_t			 last = 0;
-	long			 ms = STORE_RETRY_MS;
-	int			 n = 0, try, ok = 0, failed;
-
-	for (e = list; e != NULL; e = e->next) {
-		last = e->rec.seq;
-		n++;
-	}
-	store_lock(&store.clock);
-	failed = store.failed;
-	store_unlock(&store.clock);
-	for (try = 0; !failed && try < STORE_TRIES; try++) {
-		if (try > 0) {
-			ts.tv_sec = ms / 1000;
-			ts.tv_nsec = ms % 1000 * 1000000;
-			nanosleep(&ts, NULL);
-			ms *= 4;
-		}
-		store_lock(&store.wlock);
-		ok = store_commit_locked(list) == 0;
-		store_unlock(&store.wlock);
-		if (ok)
-			break;
-	}
-
-	store_lock(&store.clock);
-	if (ok)
-		atomic_store_explicit(&store.committed, last,
-		    memory_order_release);
-	else if (!store.failed) {
-		store.failed = 1;
-		log_warnx("store: %s: %d rows lost after %d attempts; history "
-		    "is off until restart", store.path, n, STORE_TRIES);
-	}
-	pthread_cond_broadcast(&store.ccond);
-	store_unlock(&store.clock);
-
-	for (e = list; e != NULL; e = next) {
-		next = e->next;
-		free(e);
+	switch (code & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_FULL:
+	case SQLITE_NOMEM:
+	case SQLITE_CONSTRAINT:
+	case SQLITE_INTERRUPT:
+		return 0;
+	default:
+		return 1;
 	}
 }
 
+/* Opens the write connection again after store_attempt closed it.
+ * Caller holds wlock. */
+static int
+store_wopen_locked(char *why, size_t len)
+{
+	sqlite3	*db;
+
+	if (store_connect(store.path, SQLITE_OPEN_READWRITE, &db, why,
+	    len) == -1)
+		return -1;
+	sqlite3_busy_timeout(db, STORE_WBUSY_MS);
+	if (sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL,
+	    NULL) != SQLITE_OK || store_set_sync(db) == -1) {
+		snprintf(why, len, "%s", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return -1;
+	}
+	if (store_prepare(db, store_wsql, store.wst, SW_COUNT, why,
+	    len) == -1) {
+		store_finalize(store.wst, SW_COUNT);
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_wal_hook(db, store_wal_hook, NULL);
+	store.wdb = db;
+	log_debug("store: %s: write connection opened again", store.path);
+	return 0;
+}
+
+/*
+ * One try at committing list.  Returns 1 if it is in the file; else 0
+ * and why says what failed.  After an error that may have left the
+ * connection unusable (or stuck in a transaction) the connection is
+ * closed, and the next attempt opens a new one (never for ":memory:",
+ * whose rows live in it).
+ */
+static int
+store_attempt(struct store_ent *list, char *why, size_t len)
+{
+	int	 ok = 0, code = SQLITE_OK;
+
+	store_lock(&store.wlock);
+	if (store.wdb == NULL && store_wopen_locked(why, len) == -1)
+		goto done;
+	if (store_commit_locked(list, &code, why, len) == 0)
+		ok = 1;
+	else if (!store.memory && (store_unusable(code) ||
+	    !sqlite3_get_autocommit(store.wdb))) {
+		store_finalize(store.wst, SW_COUNT);
+		sqlite3_close(store.wdb);
+		store.wdb = NULL;
+		log_debug("store: %s: write connection closed after: %s",
+		    store.path, why);
+	}
+
+done:
+	store_unlock(&store.wlock);
+	return ok;
+}
+
+/*
+ * The writer: commits every pending row in one transaction, then
+ * publishes them.  A failed attempt leaves the rows pending (rows
+ * appended meanwhile join the next attempt) and starts or continues an
+ * episode: the next try comes after a pause that doubles from
+ * STORE_RETRY_MS up to STORE_RETRY_MAX_MS, for as long as it takes, and
+ * while nothing is pending an empty transaction finds out when the
+ * file can be written again.  Once stopping, it exits when nothing is
+ * pending, or when commits still fail STORE_CLOSE_MS later, dropping
+ * the rows.
+ */
 static void *
 store_writer_main(void *arg)
 {
-	struct store_ent	*list;
-	int			 rc;
+	struct store_ent	*list, *e, *next;
+	struct timespec		 since = { 0, 0 }, stop_by, until, now;
+	char			 why[256] = "";
+	long			 pause = 0;
+	int			 n, ok, was, stop_set = 0, lost = 0;
 
 	(void)arg;
 	pthread_setname_np(pthread_self(), "natterd-store");
 	store_lock(&store.qlock);
 	for (;;) {
-		while (store.head == NULL && !store.stopping) {
+		while (store.nrows == 0 && !store.stopping &&
+		    !atomic_load(&store.failing)) {
 			store.writer_idle = 1;
-			rc = pthread_cond_wait(&store.qcond, &store.qlock);
+			(void)store_cond_wait(&store.qcond, &store.qlock, NULL);
 			store.writer_idle = 0;
-			if (rc != 0)
-				fatalx("store: pthread_cond_wait: %s",
-				    strerror(rc));
 		}
-		if (store.head == NULL)
+		if (store.nrows == 0 && store.stopping)
 			break;
-		/* Everything queued goes into one transaction. */
-		list = store.head;
-		store.head = store.tail = NULL;
+		if (store.stopping && !stop_set) {
+			store_deadline(&stop_by, STORE_CLOSE_MS);
+			stop_set = 1;
+		}
+		n = 0;
+		list = store.nrows > 0 ? store_batch_locked(&n) : NULL;
 		store_unlock(&store.qlock);
-		store_write(list);
-		store_lock(&store.qlock);
-	}
-	store_unlock(&store.qlock);
 
-	store_lock(&store.clock);
+		ok = store_attempt(list, why, sizeof(why));
+
+		store_lock(&store.qlock);
+		if (ok && n > 0)
+			store_committed_locked();
+		else if (n > 0) {
+			store.inflight = 0;
+			pthread_cond_broadcast(&store.ccond);
+		}
+		was = atomic_load(&store.failing);
+		atomic_store(&store.failing, !ok);
+		store_unlock(&store.qlock);
+
+		if (ok) {
+			for (e = list; e != NULL; e = next) {
+				next = e->next;
+				free(e);
+			}
+			if (was) {
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				log_info("store: %s: commits work again after "
+				    "%.1f s; %d rows committed", store.path,
+				    (double)(now.tv_sec - since.tv_sec) +
+				    (double)(now.tv_nsec - since.tv_nsec) / 1e9,
+				    n);
+			}
+			pause = 0;
+		} else if (!was) {
+			clock_gettime(CLOCK_MONOTONIC, &since);
+			log_warnx("store: %s: cannot commit: %s; keeping %d "
+			    "rows and trying again", store.path, why, n);
+		} else
+			log_debug("store: %s: commit failed again: %s (%d "
+			    "rows)", store.path, why, n);
+
+		store_lock(&store.qlock);
+		if (ok)
+			continue;
+		if (store.stopping && stop_set && store_past(&stop_by)) {
+			lost = store_drop_locked();
+			break;
+		}
+		pause = pause == 0 ? STORE_RETRY_MS : pause * 2;
+		if (pause > STORE_RETRY_MAX_MS)
+			pause = STORE_RETRY_MAX_MS;
+		/* store_close's signal cuts the pause short. */
+		store_deadline(&until, pause);
+		(void)store_cond_wait(&store.qcond, &store.qlock, &until);
+	}
 	store.wdone = 1;
 	pthread_cond_broadcast(&store.ccond);
-	store_unlock(&store.clock);
+	store_unlock(&store.qlock);
+	if (lost > 0)
+		log_warnx("store: %s: closing while commits fail (%s): %d "
+		    "rows lost", store.path, why, lost);
 	return NULL;
 }
 
@@ -1053,10 +1631,15 @@ store_checkpoint(void)
 static int
 store_next_key(char *key, size_t len)
 {
-	sqlite3_stmt	*st = store.wst[SW_NEXT_KEY];
+	sqlite3_stmt	*st;
 	int		 rc;
 
 	store_lock(&store.wlock);
+	if (store.wdb == NULL) {
+		store_unlock(&store.wlock);
+		return -1;	/* the writer is reopening it */
+	}
+	st = store.wst[SW_NEXT_KEY];
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -1078,12 +1661,17 @@ static int64_t
 store_delete_chunks(int which, const char *key, int64_t arg)
 {
 	static const struct timespec	 pause = { 0, 1000000 };
-	sqlite3_stmt			*st = store.wst[which];
+	sqlite3_stmt			*st;
 	int64_t				 total = 0;
 	int				 n, rc;
 
 	for (;;) {
 		store_lock(&store.wlock);
+		if (store.wdb == NULL) {
+			store_unlock(&store.wlock);
+			return -1;
+		}
+		st = store.wst[which];
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, arg);
 		sqlite3_bind_int(st, 3, STORE_PRUNE_CHUNK);
@@ -1103,18 +1691,18 @@ store_delete_chunks(int which, const char *key, int64_t arg)
 	}
 }
 
-/* One retention pass over every key. */
+/* One retention pass over every key; none while commits fail. */
 static void
 store_prune(void)
 {
-	sqlite3_stmt	*edge = store.wst[SW_EDGE];
+	sqlite3_stmt	*edge;
 	char		 key[STORE_KEY_MAX + 1] = "";
 	int64_t		 total = 0, n, below;
 	int		 rc;
 
 	if (store.days == 0 && store.max == 0)
 		return;
-	while (!atomic_load(&store.pstop) &&
+	while (!atomic_load(&store.pstop) && !store_failing() &&
 	    (rc = store_next_key(key, sizeof(key))) == 1) {
 		if (store.days > 0) {
 			n = store_delete_chunks(SW_DEL_OLD, key,
@@ -1126,6 +1714,11 @@ store_prune(void)
 		if (store.max == 0)
 			continue;
 		store_lock(&store.wlock);
+		if (store.wdb == NULL) {
+			store_unlock(&store.wlock);
+			return;
+		}
+		edge = store.wst[SW_EDGE];
 		sqlite3_bind_text(edge, 1, key, -1, SQLITE_STATIC);
 		sqlite3_bind_int(edge, 2, store.max - 1);
 		rc = sqlite3_step(edge);
@@ -1142,7 +1735,8 @@ store_prune(void)
 	if (total == 0)
 		return;
 	store_lock(&store.wlock);
-	if (store_step_done(store.wst[SW_DEL_PEERS]) == -1)
+	if (store.wdb != NULL &&
+	    store_step_done(store.wst[SW_DEL_PEERS]) == -1)
 		log_warnx("store: %s: prune: %s", store.path,
 		    sqlite3_errmsg(store.wdb));
 	store_unlock(&store.wlock);
@@ -1152,34 +1746,20 @@ store_prune(void)
 static void *
 store_pruner_main(void *arg)
 {
-	struct timespec	 now, due;
-	int		 ckpt, prune, rc;
-	long		 ms;
+	struct timespec	 due;
+	int		 ckpt, prune;
 
 	(void)arg;
 	pthread_setname_np(pthread_self(), "natterd-prune");
-	ms = store.prune_ms < STORE_PRUNE_FIRST_MS ? store.prune_ms :
-	    STORE_PRUNE_FIRST_MS;
-	clock_gettime(CLOCK_MONOTONIC, &due);
-	due.tv_sec += ms / 1000;
-	due.tv_nsec += ms % 1000 * 1000000;
-	if (due.tv_nsec >= 1000000000) {
-		due.tv_sec++;
-		due.tv_nsec -= 1000000000;
-	}
+	store_deadline(&due, store.prune_ms < STORE_PRUNE_FIRST_MS ?
+	    store.prune_ms : STORE_PRUNE_FIRST_MS);
 
 	store_lock(&store.plock);
 	while (!atomic_load(&store.pstop)) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		prune = now.tv_sec > due.tv_sec || (now.tv_sec == due.tv_sec &&
-		    now.tv_nsec >= due.tv_nsec);
+		prune = store_past(&due);
 		ckpt = store.ckpt_wanted;
 		if (!prune && !ckpt) {
-			rc = pthread_cond_timedwait(&store.pcond, &store.plock,
-			    &due);
-			if (rc != 0 && rc != ETIMEDOUT)
-				fatalx("store: pthread_cond_timedwait: %s",
-				    strerror(rc));
+			(void)store_cond_wait(&store.pcond, &store.plock, &due);
 			continue;
 		}
 		store.ckpt_wanted = 0;
@@ -1188,13 +1768,7 @@ store_pruner_main(void *arg)
 			store_checkpoint();
 		if (prune) {
 			store_prune();
-			clock_gettime(CLOCK_MONOTONIC, &due);
-			due.tv_sec += store.prune_ms / 1000;
-			due.tv_nsec += store.prune_ms % 1000 * 1000000;
-			if (due.tv_nsec >= 1000000000) {
-				due.tv_sec++;
-				due.tv_nsec -= 1000000000;
-			}
+			store_deadline(&due, store.prune_ms);
 		}
 		store_lock(&store.plock);
 	}
@@ -1231,14 +1805,26 @@ store_copy(char *dst, size_t len, const unsigned char *src)
 	snprintf(dst, len, "%s", src != NULL ? (const char *)src : "");
 }
 
+/* The window of a query's min_seq (exclusive) and max_seq (inclusive;
+ * 0: no bound). */
+static struct store_span
+store_span(int64_t min_seq, int64_t max_seq)
+{
+	struct store_span	 sp;
+
+	sp.lo = min_seq > 0 ? min_seq : 0;
+	sp.hi = max_seq > 0 ? max_seq : INT64_MAX;
+	return sp;
+}
+
 /*
  * Where sel is, as an exclusive bound: a msgid is its row's position; a
  * time T as a lower bound means time_ms > T, as an upper one time_ms < T.
- * Returns 1, 0 for a msgid not in key, or -1.
+ * Returns 1, 0 for a msgid not in key or outside sp, or -1.
  */
 static int
 store_point_locked(const char *key, const struct store_sel *sel, int upper,
-    struct store_pos *p)
+    const struct store_span *sp, struct store_pos *p)
 {
 	sqlite3_stmt	*st = store.rst[SR_POINT];
 	int		 rc;
@@ -1259,6 +1845,8 @@ store_point_locked(const char *key, const struct store_sel *sel, int upper,
 	}
 	sqlite3_bind_text(st, 1, sel->msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, sp->lo);
+	sqlite3_bind_int64(st, 4, sp->hi);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		p->t = sqlite3_column_int64(st, 0);
@@ -1270,11 +1858,11 @@ store_point_locked(const char *key, const struct store_sel *sel, int upper,
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Appends to rows key's rows strictly between lo and hi. */
+/* Appends to rows key's messages strictly between lo and hi, in sp. */
 static int
 store_range_locked(const char *key, const struct store_pos *lo,
-    const struct store_pos *hi, int desc, int limit, int64_t max_seq,
-    struct store_rows *rows)
+    const struct store_pos *hi, int desc, int limit,
+    const struct store_span *sp, struct store_rows *rows)
 {
 	sqlite3_stmt		*st = store.rst[desc ? SR_DESC : SR_ASC];
 	struct store_rec	*r, *v;
@@ -1287,8 +1875,9 @@ store_range_locked(const char *key, const struct store_pos *lo,
 	sqlite3_bind_int64(st, 3, lo->s);
 	sqlite3_bind_int64(st, 4, hi->t);
 	sqlite3_bind_int64(st, 5, hi->s);
-	sqlite3_bind_int64(st, 6, max_seq > 0 ? max_seq : INT64_MAX);
-	sqlite3_bind_int(st, 7, limit);
+	sqlite3_bind_int64(st, 6, sp->lo);
+	sqlite3_bind_int64(st, 7, sp->hi);
+	sqlite3_bind_int(st, 8, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (rows->n == rows->cap) {
 			cap = rows->cap == 0 ? 16 : rows->cap * 2;
@@ -1396,9 +1985,11 @@ store_read_done(int rc, struct store_rows *rows, store_cb *cb, void *arg)
  */
 static int
 store_side(const char *key, const struct store_sel *sel, int upper,
-    int desc, int limit, int64_t max_seq, store_cb *cb, void *arg)
+    int desc, int limit, int64_t min_seq, int64_t max_seq, store_cb *cb,
+    void *arg)
 {
 	struct store_rows	 rows = { NULL, 0, 0 };
+	struct store_span	 sp = store_span(min_seq, max_seq);
 	struct store_pos	 p;
 	int			 rc;
 
@@ -1408,9 +1999,9 @@ store_side(const char *key, const struct store_sel *sel, int upper,
 		return 0;	/* no history: nothing to find */
 	if (store_read_begin() == -1)
 		return -1;
-	if ((rc = store_point_locked(key, sel, upper, &p)) == 1) {
+	if ((rc = store_point_locked(key, sel, upper, &sp, &p)) == 1) {
 		rc = store_range_locked(key, upper ? &store_first : &p,
-		    upper ? &p : &store_end, desc, limit, max_seq, &rows);
+		    upper ? &p : &store_end, desc, limit, &sp, &rows);
 		if (rc >= 0 && desc)
 			store_rows_reverse(&rows, 0);
 	}
@@ -1419,42 +2010,44 @@ store_side(const char *key, const struct store_sel *sel, int upper,
 
 int
 store_latest(const char *key, const struct store_sel *after, int limit,
-    int64_t max_seq, store_cb *cb, void *arg)
+    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
 {
-	return store_side(key, after, 0, 1, limit, max_seq, cb, arg);
+	return store_side(key, after, 0, 1, limit, min_seq, max_seq, cb, arg);
 }
 
 int
 store_before(const char *key, const struct store_sel *sel, int limit,
-    store_cb *cb, void *arg)
+    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
 {
-	return store_side(key, sel, 1, 1, limit, 0, cb, arg);
+	return store_side(key, sel, 1, 1, limit, min_seq, max_seq, cb, arg);
 }
 
 int
 store_after(const char *key, const struct store_sel *sel, int limit,
-    store_cb *cb, void *arg)
+    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
 {
-	return store_side(key, sel, 0, 0, limit, 0, cb, arg);
+	return store_side(key, sel, 0, 0, limit, min_seq, max_seq, cb, arg);
 }
 
 int
 store_around(const char *key, const struct store_sel *sel, int limit,
-    store_cb *cb, void *arg)
+    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
 {
 	struct store_rows	 rows = { NULL, 0, 0 };
+	struct store_span	 sp = store_span(min_seq, max_seq);
 	struct store_pos	 p, lo, hi;
 	int			 rc, nbefore, nafter;
 
 	if (limit <= 0)
 		return 0;
 	if (sel == NULL || sel->kind == SEL_NONE)
-		return store_latest(key, NULL, limit, 0, cb, arg);
+		return store_latest(key, NULL, limit, min_seq, max_seq, cb,
+		    arg);
 	if (store.off)
 		return 0;	/* no history: nothing to find */
 	if (store_read_begin() == -1)
 		return -1;
-	if ((rc = store_point_locked(key, sel, 1, &p)) != 1)
+	if ((rc = store_point_locked(key, sel, 1, &sp, &p)) != 1)
 		goto done;
 	if (sel->kind == SEL_MSGID) {
 		/* The row itself, then (limit - 1) split around it. */
@@ -1464,7 +2057,7 @@ store_around(const char *key, const struct store_sel *sel, int limit,
 		nbefore = limit / 2;
 		nafter = limit - nbefore;
 	}
-	if ((rc = store_range_locked(key, &store_first, &p, 1, nbefore, 0,
+	if ((rc = store_range_locked(key, &store_first, &p, 1, nbefore, &sp,
 	    &rows)) == -1)
 		goto done;
 	store_rows_reverse(&rows, 0);
@@ -1473,12 +2066,12 @@ store_around(const char *key, const struct store_sel *sel, int limit,
 		lo.t = hi.t = p.t;
 		lo.s = p.s - 1;
 		hi.s = p.s + 1;
-		if ((rc = store_range_locked(key, &lo, &hi, 0, 1, 0,
+		if ((rc = store_range_locked(key, &lo, &hi, 0, 1, &sp,
 		    &rows)) == -1)
 			goto done;
 	}
 	/* For a time, p (T, INT64_MIN) as a lower bound: time_ms >= T. */
-	rc = store_range_locked(key, &p, &store_end, 0, nafter, 0, &rows);
+	rc = store_range_locked(key, &p, &store_end, 0, nafter, &sp, &rows);
 
 done:
 	return store_read_done(rc, &rows, cb, arg);
@@ -1486,9 +2079,11 @@ done:
 
 int
 store_between(const char *key, const struct store_sel *a,
-    const struct store_sel *b, int limit, store_cb *cb, void *arg)
+    const struct store_sel *b, int limit, int64_t min_seq, int64_t max_seq,
+    store_cb *cb, void *arg)
 {
 	struct store_rows	 rows = { NULL, 0, 0 };
+	struct store_span	 sp = store_span(min_seq, max_seq);
 	struct store_pos	 pa, pb;
 	int			 rc, forward;
 
@@ -1504,28 +2099,93 @@ store_between(const char *key, const struct store_sel *a,
 	if (store_read_begin() == -1)
 		return -1;
 	/* Try a as the lower bound; if it is later than b, swap roles. */
-	if ((rc = store_point_locked(key, a, 0, &pa)) != 1 ||
-	    (rc = store_point_locked(key, b, 1, &pb)) != 1)
+	if ((rc = store_point_locked(key, a, 0, &sp, &pa)) != 1 ||
+	    (rc = store_point_locked(key, b, 1, &sp, &pb)) != 1)
 		goto done;
 	forward = pa.t < pb.t || (pa.t == pb.t && pa.s <= pb.s);
 	if (forward)
-		rc = store_range_locked(key, &pa, &pb, 0, limit, 0, &rows);
-	else if ((rc = store_point_locked(key, a, 1, &pa)) == 1 &&
-	    (rc = store_point_locked(key, b, 0, &pb)) == 1 &&
-	    (rc = store_range_locked(key, &pb, &pa, 1, limit, 0, &rows)) >= 0)
+		rc = store_range_locked(key, &pa, &pb, 0, limit, &sp, &rows);
+	else if ((rc = store_point_locked(key, a, 1, &sp, &pa)) == 1 &&
+	    (rc = store_point_locked(key, b, 0, &sp, &pb)) == 1 &&
+	    (rc = store_range_locked(key, &pb, &pa, 1, limit, &sp,
+	    &rows)) >= 0)
 		store_rows_reverse(&rows, 0);
 
 done:
 	return store_read_done(rc, &rows, cb, arg);
 }
 
+int
+store_seek_latest(const char *key, int limit, int64_t min_seq,
+    int64_t max_seq, struct store_cursor *cur)
+{
+	struct store_span	 sp = store_span(min_seq, max_seq);
+	sqlite3_stmt		*st;
+	int64_t			 t = 0, s = 0;
+	int			 rc, n = 0;
+
+	/* Nothing in the window: a cursor past everything. */
+	cur->time_ms = INT64_MAX;
+	cur->seq = INT64_MAX;
+	if (limit <= 0 || store.off)
+		return 0;
+	if (store_read_begin() == -1)
+		return -1;
+	st = store.rst[SR_SEEK];
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, sp.lo);
+	sqlite3_bind_int64(st, 3, sp.hi);
+	sqlite3_bind_int(st, 4, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		t = sqlite3_column_int64(st, 0);
+		s = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		log_warnx("store: %s: query: %s", store.path,
+		    sqlite3_errmsg(store.rdb));
+	sqlite3_reset(st);
+	store_read_end();
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (n > 0) {
+		/* Just before the oldest: seqs are unique, so (t, s - 1)
+		 * lets (t, s) through and nothing older. */
+		cur->time_ms = t;
+		cur->seq = s - 1;
+	}
+	return n;
+}
+
+int
+store_read(const char *key, struct store_cursor *cur, int64_t min_seq,
+    int64_t max_seq, int limit, store_cb *cb, void *arg)
+{
+	struct store_rows	 rows = { NULL, 0, 0 };
+	struct store_span	 sp = store_span(min_seq, max_seq);
+	struct store_pos	 p = { cur->time_ms, cur->seq };
+	int			 rc;
+
+	if (limit <= 0 || store.off)
+		return 0;
+	if (store_read_begin() == -1)
+		return -1;
+	rc = store_range_locked(key, &p, &store_end, 0, limit, &sp, &rows);
+	if (rc > 0) {
+		cur->time_ms = rows.v[rows.n - 1].time_ms;
+		cur->seq = rows.v[rows.n - 1].seq;
+	}
+	return store_read_done(rc, &rows, cb, arg);
+}
+
 /*
- * key's latest row in (from, to) into t.  other: for a private key, the
- * other nick (casefolded); NULL for a room.  Returns 1, 0 or -1.
+ * key's latest message in (from, to) with seq > min_seq into t.  other:
+ * for a private key, the other nick (casefolded); NULL for a room.
+ * Returns 1, 0 or -1.
  */
 static int
 store_target_locked(const char *key, const char *other, int64_t from,
-    int64_t to, struct store_target *t)
+    int64_t to, int64_t min_seq, struct store_target *t)
 {
 	sqlite3_stmt	*st = store.rst[SR_LAST];
 	const char	*source, *params, *want;
@@ -1536,6 +2196,7 @@ store_target_locked(const char *key, const char *other, int64_t from,
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 4, min_seq > 0 ? min_seq : 0);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		if (rc != SQLITE_DONE)
 			log_warnx("store: %s: query: %s", store.path,
@@ -1585,16 +2246,16 @@ store_target_cmp(const void *a, const void *b)
 }
 
 int
-store_targets(const char *nickkey, const char *const *keys, int nkeys,
-    int64_t from_ms, int64_t to_ms, int limit, store_target_cb *cb,
-    void *arg)
+store_targets(const char *nickkey, int64_t nick_min_seq,
+    const struct store_key *keys, int nkeys, int64_t from_ms, int64_t to_ms,
+    int limit, store_target_cb *cb, void *arg)
 {
 	struct store_target	*v = NULL, *nv;
 	char			**peers = NULL, **np;
 	sqlite3_stmt		*st;
 	const char		*key, *sp, *other;
 	char			 word[STORE_KEY_MAX + 1];
-	int64_t			 lo, hi;
+	int64_t			 lo, hi, min_seq;
 	int			 n = 0, cap = 0, npeers = 0, i, first, rc = 0;
 	size_t			 len;
 
@@ -1640,10 +2301,12 @@ store_targets(const char *nickkey, const char *const *keys, int nkeys,
 			v = nv;
 		}
 		other = NULL;
-		if (i < nkeys)
-			key = keys[i];
-		else {
+		if (i < nkeys) {
+			key = keys[i].key;
+			min_seq = keys[i].min_seq;
+		} else {
 			key = peers[i - nkeys];
+			min_seq = nick_min_seq;
 			if ((sp = strchr(key, ' ')) == NULL)
 				continue;
 			len = (size_t)(sp - key);
@@ -1658,8 +2321,8 @@ store_targets(const char *nickkey, const char *const *keys, int nkeys,
 				other = word;
 			}
 		}
-		if ((rc = store_target_locked(key, other, lo, hi, &v[n])) ==
-		    1)
+		if ((rc = store_target_locked(key, other, lo, hi, min_seq,
+		    &v[n])) == 1)
 			n++;
 		if (rc == 1)
 			rc = 0;

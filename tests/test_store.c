@@ -1,10 +1,17 @@
 /*
  * test_store.c: the history store (server/store.c) against real SQLite
  * files, one temporary folder per test: every chathistory selector,
- * private keys and TARGETS, retention, persistence across close and
- * SIGKILL, schema migration and refusal, file modes, :memory:, and
- * concurrent appenders.  STORE_BENCH_ROWS sets the benchmark's size.
+ * query windows (min_seq, max_seq) and chunked reads, private keys and
+ * TARGETS, retention (counting messages only), persistence across close
+ * and SIGKILL, schema migration and refusal, unsafe paths, file modes,
+ * the sync level, :memory:, "off", concurrent appenders, and commits
+ * that fail (a lock held by another connection, a constraint, an I/O
+ * error, a full tmpfs): retries, episodes and their log lines,
+ * store_cancel (racing the writer too), the hold bound, and closing
+ * while failing.  STORE_BENCH_ROWS sets the benchmark's size.
  */
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -18,7 +25,9 @@
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,12 +41,20 @@
 #include "log.h"
 
 #define GOT_MAX		64
+/* store_open's options: retention, and the default sync level. */
+#define OPTS(days, max) \
+	(&(struct store_opts){ (days), (max), STORE_SYNC_FULL })
 #define NTHREADS	8
 #define PER_THREAD	2000
 
 struct fixture {
 	char	 dir[256];
 	char	 path[320];
+	char	 mnt[320];	/* a tmpfs the test mounted, or "" */
+	int	 saved_stderr;	/* while capture_begin() redirects it */
+	char	 logpath[320];
+	int	 fsize_set;	/* RLIMIT_FSIZE lowered: fsize_old */
+	struct rlimit fsize_old;
 };
 
 /* What a query passed to its callback. */
@@ -86,9 +103,24 @@ setup(void **state)
 		return -1;
 	}
 	snprintf(f->path, sizeof(f->path), "%s/history.db", f->dir);
+	f->saved_stderr = -1;
 	unsetenv("NATTERD_PRUNE_INTERVAL_MS");
 	*state = f;
 	return 0;
+}
+
+static void
+dump_file(const char *path)
+{
+	char	 buf[4096];
+	size_t	 n;
+	FILE	*fp;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return;
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fclose(fp);
 }
 
 static int
@@ -96,7 +128,21 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
+	if (f->fsize_set) {
+		setrlimit(RLIMIT_FSIZE, &f->fsize_old);
+		signal(SIGXFSZ, SIG_DFL);
+	}
 	store_close();
+	log_init("test_store", LOG_LVL_WARN);
+	if (f->mnt[0] != '\0')
+		umount2(f->mnt, MNT_DETACH);
+	if (f->saved_stderr != -1) {
+		/* The test failed while capturing: show what it caught. */
+		dup2(f->saved_stderr, STDERR_FILENO);
+		close(f->saved_stderr);
+		fprintf(stderr, "--- log captured by the test:\n");
+		dump_file(f->logpath);
+	}
 	chmod(f->dir, 0700);
 	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
@@ -108,7 +154,7 @@ open_ok(const char *path, int days, int max)
 {
 	char	 err[512] = "";
 
-	if (store_open(path, days, max, err, sizeof(err)) != 0)
+	if (store_open(path, OPTS(days, max), err, sizeof(err)) != 0)
 		fail_msg("store_open %s: %s", path, err);
 }
 
@@ -136,7 +182,7 @@ add_full(const char *key, const char *source, const char *command,
 	assert_true(r.time_ms > 0);
 	if (time_ms != 0)
 		assert_int_equal(r.time_ms, time_ms);
-	assert_int_equal(store_wait(seq), 0);
+	assert_int_equal(store_wait(seq, -1), 0);
 	if (msgid != NULL)
 		memcpy(msgid, r.msgid, sizeof(r.msgid));
 	return seq;
@@ -237,7 +283,7 @@ count_rows(const char *key)
 {
 	int	 n = 0;
 
-	assert_true(store_latest(key, NULL, INT_MAX, 0, count_cb, &n) >= 0);
+	assert_true(store_latest(key, NULL, INT_MAX, 0, 0, count_cb, &n) >= 0);
 	return n;
 }
 
@@ -280,6 +326,26 @@ file_user_version(const char *path)
 	    NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* The one integer sql yields on path, read beside the store. */
+static int64_t
+file_int(const char *path, const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int64_t		 v;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return v;
@@ -342,7 +408,7 @@ test_fields(void **state)
 	assert_int_equal(store_last_seq(), s2 + 1);
 
 	/* Oldest first is by time: the NOTICE row says 42 ms. */
-	assert_int_equal(store_latest("#r", NULL, 10, 0, got_cb, &g), 2);
+	assert_int_equal(store_latest("#r", NULL, 10, 0, 0, got_cb, &g), 2);
 	assert_int_equal(g.seq[0], s2);
 	assert_int_equal(g.time_ms[0], 42);
 	assert_string_equal(g.msgid[0], id2);
@@ -359,9 +425,12 @@ test_fields(void **state)
 
 	/* Other keys see nothing; limit 0 and unknown keys give 0. */
 	assert_int_equal(count_rows("#other"), 0);
-	assert_int_equal(store_latest("#r", NULL, 0, 0, count_cb, &g.n), 0);
-	assert_int_equal(store_wait(0), 0);
-	assert_int_equal(store_wait(s2 + 100), -1);
+	assert_int_equal(store_latest("#r", NULL, 0, 0, 0, count_cb, &g.n), 0);
+	assert_int_equal(store_wait(0, 0), 0);
+	assert_int_equal(store_committed(), s2 + 1);
+	errno = 0;
+	assert_int_equal(store_wait(s2 + 100, -1), -1);
+	assert_int_equal(errno, EINVAL);
 	/* TAGMSG is a message too. */
 	add_full("#r", "Al!a@h", "TAGMSG", "#R", "+typing=active", 0, NULL);
 	assert_int_equal(count_rows("#r"), 3);
@@ -393,118 +462,349 @@ test_selectors(void **state)
 
 #define Q(call) (memset(&g, 0, sizeof(g)), (call))
 	/* LATEST */
-	EXPECT("latest *", Q(store_latest("#r", NULL, 5, 0, got_cb, &g)), &g,
+	EXPECT("latest *", Q(store_latest("#r", NULL, 5, 0, 0, got_cb, &g)), &g,
 	    r, 15, 19);
-	EXPECT("latest * all", Q(store_latest("#r", NULL, 100, 0, got_cb,
+	EXPECT("latest * all", Q(store_latest("#r", NULL, 100, 0, 0, got_cb,
 	    &g)), &g, r, 0, 19);
 	s.kind = SEL_NONE;
-	EXPECT("latest SEL_NONE", Q(store_latest("#r", &s, 3, 0, got_cb,
+	EXPECT("latest SEL_NONE", Q(store_latest("#r", &s, 3, 0, 0, got_cb,
 	    &g)), &g, r, 17, 19);
 	s = sel_msgid(id[16]);
-	EXPECT("latest msgid", Q(store_latest("#r", &s, 10, 0, got_cb, &g)),
+	EXPECT("latest msgid", Q(store_latest("#r", &s, 10, 0, 0, got_cb, &g)),
 	    &g, r, 17, 19);
-	EXPECT("latest msgid limit", Q(store_latest("#r", &s, 2, 0, got_cb,
+	EXPECT("latest msgid limit", Q(store_latest("#r", &s, 2, 0, 0, got_cb,
 	    &g)), &g, r, 18, 19);
 	s = sel_time(t[16]);
-	EXPECT("latest time", Q(store_latest("#r", &s, 10, 0, got_cb, &g)),
+	EXPECT("latest time", Q(store_latest("#r", &s, 10, 0, 0, got_cb, &g)),
 	    &g, r, 17, 19);
-	EXPECT("latest max_seq", Q(store_latest("#r", NULL, 5, r[9], got_cb,
+	EXPECT("latest max_seq", Q(store_latest("#r", NULL, 5, 0, r[9], got_cb,
 	    &g)), &g, r, 5, 9);
 
 	/* BEFORE */
 	s = sel_msgid(id[10]);
-	EXPECT("before msgid", Q(store_before("#r", &s, 3, got_cb, &g)), &g,
-	    r, 7, 9);
+	EXPECT("before msgid", Q(store_before("#r", &s, 3, 0, 0, got_cb, &g)),
+	    &g, r, 7, 9);
 	s = sel_time(t[10]);
-	EXPECT("before time", Q(store_before("#r", &s, 3, got_cb, &g)), &g,
-	    r, 7, 9);
-	EXPECT("before time all", Q(store_before("#r", &s, 50, got_cb, &g)),
-	    &g, r, 0, 9);
+	EXPECT("before time", Q(store_before("#r", &s, 3, 0, 0, got_cb, &g)),
+	    &g, r, 7, 9);
+	EXPECT("before time all", Q(store_before("#r", &s, 50, 0, 0, got_cb,
+	    &g)), &g, r, 0, 9);
 	s = sel_time(t[10] + 1);
-	EXPECT("before time+1", Q(store_before("#r", &s, 3, got_cb, &g)), &g,
-	    r, 8, 10);
+	EXPECT("before time+1", Q(store_before("#r", &s, 3, 0, 0, got_cb, &g)),
+	    &g, r, 8, 10);
 	s = sel_msgid(id[0]);
-	EXPECT("before first", Q(store_before("#r", &s, 3, got_cb, &g)), &g,
-	    r, 0, -1);
+	EXPECT("before first", Q(store_before("#r", &s, 3, 0, 0, got_cb, &g)),
+	    &g, r, 0, -1);
 
 	/* AFTER */
 	s = sel_msgid(id[10]);
-	EXPECT("after msgid", Q(store_after("#r", &s, 3, got_cb, &g)), &g, r,
-	    11, 13);
+	EXPECT("after msgid", Q(store_after("#r", &s, 3, 0, 0, got_cb, &g)), &g,
+	    r, 11, 13);
 	s = sel_time(t[10]);
-	EXPECT("after time", Q(store_after("#r", &s, 3, got_cb, &g)), &g, r,
-	    11, 13);
+	EXPECT("after time", Q(store_after("#r", &s, 3, 0, 0, got_cb, &g)), &g,
+	    r, 11, 13);
 	s = sel_time(t[10] - 1);
-	EXPECT("after time-1", Q(store_after("#r", &s, 3, got_cb, &g)), &g, r,
-	    10, 12);
+	EXPECT("after time-1", Q(store_after("#r", &s, 3, 0, 0, got_cb, &g)),
+	    &g, r, 10, 12);
 	s = sel_msgid(id[18]);
-	EXPECT("after near end", Q(store_after("#r", &s, 5, got_cb, &g)), &g,
-	    r, 19, 19);
+	EXPECT("after near end", Q(store_after("#r", &s, 5, 0, 0, got_cb, &g)),
+	    &g, r, 19, 19);
 
 	/* AROUND */
 	s = sel_msgid(id[10]);
-	EXPECT("around msgid 5", Q(store_around("#r", &s, 5, got_cb, &g)),
+	EXPECT("around msgid 5", Q(store_around("#r", &s, 5, 0, 0, got_cb, &g)),
 	    &g, r, 8, 12);
-	EXPECT("around msgid 4", Q(store_around("#r", &s, 4, got_cb, &g)),
+	EXPECT("around msgid 4", Q(store_around("#r", &s, 4, 0, 0, got_cb, &g)),
 	    &g, r, 9, 12);
-	EXPECT("around msgid 1", Q(store_around("#r", &s, 1, got_cb, &g)),
+	EXPECT("around msgid 1", Q(store_around("#r", &s, 1, 0, 0, got_cb, &g)),
 	    &g, r, 10, 10);
 	s = sel_msgid(id[1]);
-	EXPECT("around near start", Q(store_around("#r", &s, 7, got_cb, &g)),
-	    &g, r, 0, 4);
+	EXPECT("around near start", Q(store_around("#r", &s, 7, 0, 0, got_cb,
+	    &g)), &g, r, 0, 4);
 	s = sel_time(t[10]);
-	EXPECT("around time", Q(store_around("#r", &s, 4, got_cb, &g)), &g,
-	    r, 8, 11);
+	EXPECT("around time", Q(store_around("#r", &s, 4, 0, 0, got_cb, &g)),
+	    &g, r, 8, 11);
 	/* Around an event: the messages on each side, not the event. */
 	s = sel_msgid(ev[10]);
-	EXPECT("around event", Q(store_around("#r", &s, 4, got_cb, &g)), &g,
-	    r, 10, 12);
-	EXPECT("after event", Q(store_after("#r", &s, 2, got_cb, &g)), &g, r,
-	    11, 12);
+	EXPECT("around event", Q(store_around("#r", &s, 4, 0, 0, got_cb, &g)),
+	    &g, r, 10, 12);
+	EXPECT("after event", Q(store_after("#r", &s, 2, 0, 0, got_cb, &g)), &g,
+	    r, 11, 12);
 
 	/* BETWEEN, both orders; the limit counts from the first point. */
 	a = sel_msgid(id[3]);
 	b = sel_msgid(id[8]);
-	EXPECT("between", Q(store_between("#r", &a, &b, 100, got_cb, &g)),
+	EXPECT("between", Q(store_between("#r", &a, &b, 100, 0, 0, got_cb, &g)),
 	    &g, r, 4, 7);
-	EXPECT("between limit", Q(store_between("#r", &a, &b, 2, got_cb,
+	EXPECT("between limit", Q(store_between("#r", &a, &b, 2, 0, 0, got_cb,
 	    &g)), &g, r, 4, 5);
-	EXPECT("between reversed", Q(store_between("#r", &b, &a, 100, got_cb,
-	    &g)), &g, r, 4, 7);
-	EXPECT("between reversed limit", Q(store_between("#r", &b, &a, 2,
+	EXPECT("between reversed", Q(store_between("#r", &b, &a, 100, 0, 0,
+	    got_cb, &g)), &g, r, 4, 7);
+	EXPECT("between reversed limit", Q(store_between("#r", &b, &a, 2, 0, 0,
 	    got_cb, &g)), &g, r, 6, 7);
 	a = sel_time(t[3]);
 	b = sel_time(t[8]);
-	EXPECT("between times", Q(store_between("#r", &a, &b, 100, got_cb,
+	EXPECT("between times", Q(store_between("#r", &a, &b, 100, 0, 0, got_cb,
 	    &g)), &g, r, 4, 7);
-	EXPECT("between times reversed", Q(store_between("#r", &b, &a, 3,
+	EXPECT("between times reversed", Q(store_between("#r", &b, &a, 3, 0, 0,
 	    got_cb, &g)), &g, r, 5, 7);
 	a = sel_msgid(id[3]);
-	EXPECT("between msgid and time", Q(store_between("#r", &a, &b, 100,
-	    got_cb, &g)), &g, r, 4, 7);
-	EXPECT("between time and msgid", Q(store_between("#r", &b, &a, 1,
+	EXPECT("between msgid and time", Q(store_between("#r", &a, &b, 100, 0,
+	    0, got_cb, &g)), &g, r, 4, 7);
+	EXPECT("between time and msgid", Q(store_between("#r", &b, &a, 1, 0, 0,
 	    got_cb, &g)), &g, r, 7, 7);
-	EXPECT("between same", Q(store_between("#r", &a, &a, 10, got_cb,
+	EXPECT("between same", Q(store_between("#r", &a, &a, 10, 0, 0, got_cb,
 	    &g)), &g, r, 0, -1);
 
 	/* A msgid that does not exist, or belongs to another key: none. */
 	s = sel_msgid("00000000000000000000");
-	EXPECT("latest missing", Q(store_latest("#r", &s, 5, 0, got_cb, &g)),
+	EXPECT("latest missing", Q(store_latest("#r", &s, 5, 0, 0, got_cb, &g)),
 	    &g, r, 0, -1);
-	EXPECT("before missing", Q(store_before("#r", &s, 5, got_cb, &g)),
+	EXPECT("before missing", Q(store_before("#r", &s, 5, 0, 0, got_cb, &g)),
 	    &g, r, 0, -1);
-	EXPECT("after missing", Q(store_after("#r", &s, 5, got_cb, &g)), &g,
-	    r, 0, -1);
-	EXPECT("around missing", Q(store_around("#r", &s, 5, got_cb, &g)),
+	EXPECT("after missing", Q(store_after("#r", &s, 5, 0, 0, got_cb, &g)),
+	    &g, r, 0, -1);
+	EXPECT("around missing", Q(store_around("#r", &s, 5, 0, 0, got_cb, &g)),
 	    &g, r, 0, -1);
 	a = sel_msgid(id[3]);
-	EXPECT("between missing", Q(store_between("#r", &a, &s, 5, got_cb,
+	EXPECT("between missing", Q(store_between("#r", &a, &s, 5, 0, 0, got_cb,
 	    &g)), &g, r, 0, -1);
 	s = sel_msgid(other);
-	EXPECT("after other key", Q(store_after("#r", &s, 5, got_cb, &g)), &g,
-	    r, 0, -1);
+	EXPECT("after other key", Q(store_after("#r", &s, 5, 0, 0, got_cb, &g)),
+	    &g, r, 0, -1);
 	assert_int_equal(count_rows("#o"), 20);
 #undef Q
+}
+
+/* min_seq (exclusive) and max_seq (inclusive) on every query. */
+static void
+test_bounds(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_sel	 s, a, b;
+	struct store_key	 keys[2];
+	struct targets		 t;
+	struct got		 g;
+	char			 id[10][STORE_MSGID_LEN + 1];
+	int64_t			 r[10], lo, hi, p1;
+	int			 i;
+
+	open_ok(f->path, 0, 0);
+	for (i = 0; i < 10; i++) {
+		r[i] = add_full("#r", "n!u@h", "PRIVMSG", "#r :x", NULL,
+		    1000 * (i + 1), id[i]);
+		add("#o", "#o :y", 1000 * (i + 1));
+	}
+	add_full("#s", "n!u@h", "PRIVMSG", "#s :z", NULL, 20000, NULL);
+	p1 = add_full("alice bob", "Bob!u@h", "PRIVMSG", "alice :p", NULL,
+	    30000, NULL);
+	/* The window r[3]..r[7]. */
+	lo = r[2];
+	hi = r[7];
+
+#define Q(call) (memset(&g, 0, sizeof(g)), (call))
+	EXPECT("latest", Q(store_latest("#r", NULL, 10, lo, hi, got_cb, &g)),
+	    &g, r, 3, 7);
+	EXPECT("latest limit", Q(store_latest("#r", NULL, 2, lo, hi, got_cb,
+	    &g)), &g, r, 6, 7);
+	EXPECT("latest min only", Q(store_latest("#r", NULL, 100, r[7], 0,
+	    got_cb, &g)), &g, r, 8, 9);
+	EXPECT("latest max only", Q(store_latest("#r", NULL, 100, 0, r[1],
+	    got_cb, &g)), &g, r, 0, 1);
+	EXPECT("latest empty window", Q(store_latest("#r", NULL, 100, r[5],
+	    r[5], got_cb, &g)), &g, r, 0, -1);
+	s = sel_msgid(id[4]);
+	EXPECT("latest after msgid", Q(store_latest("#r", &s, 10, lo, hi,
+	    got_cb, &g)), &g, r, 5, 7);
+	/* A msgid outside the window is one that is not there. */
+	s = sel_msgid(id[1]);
+	EXPECT("latest after msgid below", Q(store_latest("#r", &s, 10, lo,
+	    hi, got_cb, &g)), &g, r, 0, -1);
+	s = sel_msgid(id[2]);
+	EXPECT("after msgid == min_seq", Q(store_after("#r", &s, 10, lo, hi,
+	    got_cb, &g)), &g, r, 0, -1);
+	s = sel_msgid(id[8]);
+	EXPECT("before msgid above", Q(store_before("#r", &s, 10, lo, hi,
+	    got_cb, &g)), &g, r, 0, -1);
+	s = sel_msgid(id[7]);
+	EXPECT("before msgid == max_seq", Q(store_before("#r", &s, 10, lo,
+	    hi, got_cb, &g)), &g, r, 3, 6);
+	s = sel_msgid(id[6]);
+	EXPECT("before msgid", Q(store_before("#r", &s, 10, lo, hi, got_cb,
+	    &g)), &g, r, 3, 5);
+	s = sel_time(10000);
+	EXPECT("before time", Q(store_before("#r", &s, 10, lo, hi, got_cb,
+	    &g)), &g, r, 3, 7);
+	s = sel_msgid(id[3]);
+	EXPECT("after msgid", Q(store_after("#r", &s, 10, lo, hi, got_cb,
+	    &g)), &g, r, 4, 7);
+	s = sel_time(0);
+	EXPECT("after time", Q(store_after("#r", &s, 10, lo, hi, got_cb,
+	    &g)), &g, r, 3, 7);
+	s = sel_msgid(id[5]);
+	EXPECT("around", Q(store_around("#r", &s, 3, lo, hi, got_cb, &g)),
+	    &g, r, 4, 6);
+	s = sel_msgid(id[3]);
+	EXPECT("around the first", Q(store_around("#r", &s, 5, lo, hi, got_cb,
+	    &g)), &g, r, 3, 5);
+	s = sel_msgid(id[9]);
+	EXPECT("around outside", Q(store_around("#r", &s, 5, lo, hi, got_cb,
+	    &g)), &g, r, 0, -1);
+	s = sel_time(9000);
+	EXPECT("around time", Q(store_around("#r", &s, 4, lo, hi, got_cb,
+	    &g)), &g, r, 6, 7);
+	EXPECT("around *", Q(store_around("#r", NULL, 2, lo, hi, got_cb,
+	    &g)), &g, r, 6, 7);
+	a = sel_msgid(id[3]);
+	b = sel_msgid(id[7]);
+	EXPECT("between", Q(store_between("#r", &a, &b, 10, lo, hi, got_cb,
+	    &g)), &g, r, 4, 6);
+	EXPECT("between reversed", Q(store_between("#r", &b, &a, 10, lo, hi,
+	    got_cb, &g)), &g, r, 4, 6);
+	a = sel_msgid(id[1]);
+	EXPECT("between from outside", Q(store_between("#r", &a, &b, 10, lo,
+	    hi, got_cb, &g)), &g, r, 0, -1);
+	a = sel_time(0);
+	b = sel_time(100000);
+	EXPECT("between times", Q(store_between("#r", &a, &b, 10, lo, hi,
+	    got_cb, &g)), &g, r, 3, 7);
+#undef Q
+
+	/* TARGETS: each room from its own min_seq, private ones from the
+	 * nick's. */
+	keys[0].key = "#r";
+	keys[0].min_seq = 0;
+	keys[1].key = "#s";
+	keys[1].min_seq = 0;
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", 0, keys, 2, 0, 100000, 10,
+	    targets_cb, &t), 3);
+	assert_string_equal(t.key[0], "#r");
+	assert_int_equal(t.latest[0], 10000);
+	assert_string_equal(t.key[1], "#s");
+	assert_string_equal(t.key[2], "alice bob");
+	assert_string_equal(t.target[2], "Bob");
+	keys[0].min_seq = r[9];
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", 0, keys, 2, 0, 100000, 10,
+	    targets_cb, &t), 2);
+	assert_string_equal(t.key[0], "#s");
+	assert_string_equal(t.key[1], "alice bob");
+	/* The latest message in (0, 6500) after r[4] is r[5], at 6000;
+	 * after r[5] there is none. */
+	keys[0].min_seq = r[4];
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", 0, keys, 1, 0, 6500, 10,
+	    targets_cb, &t), 1);
+	assert_int_equal(t.latest[0], 6000);
+	keys[0].min_seq = r[5];
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", 0, keys, 1, 0, 6500, 10,
+	    targets_cb, &t), 0);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", p1, NULL, 0, 0, 100000, 10,
+	    targets_cb, &t), 0);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("bob", p1 - 1, NULL, 0, 0, 100000, 10,
+	    targets_cb, &t), 1);
+	assert_string_equal(t.target[0], "alice");
+}
+
+/* Reads key through seek_latest and store_read, chunk rows at a time. */
+static int
+read_chunked(const char *key, int limit, int64_t min_seq, int64_t max_seq,
+    int chunk, struct got *g)
+{
+	struct store_cursor	 cur;
+	int			 n, rounds = 0, want;
+
+	memset(g, 0, sizeof(*g));
+	want = store_seek_latest(key, limit, min_seq, max_seq, &cur);
+	assert_true(want >= 0);
+	while ((n = store_read(key, &cur, min_seq, max_seq, chunk, got_cb,
+	    g)) > 0) {
+		assert_true(n <= chunk);
+		if (++rounds > GOT_MAX)
+			fail_msg("store_read does not end");
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(g->n, want);
+	return want;
+}
+
+/* Chunked reads give exactly what store_latest gives. */
+static void
+test_cursor(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_cursor	 cur;
+	struct got		 g, want;
+	int64_t			 r[40], windows[3][2];
+	int			 limits[] = { 1, 5, 10, 39, 40, 50 };
+	int			 chunks[] = { 1, 3, 7, 100 };
+	int			 i, w, l, c, n;
+
+	open_ok(f->path, 0, 0);
+	/* Times repeat in threes (order falls back to seq), and the last
+	 * rows carry older times than the first. */
+	for (i = 0; i < 40; i++) {
+		r[i] = add("#c", "#c :x", i < 36 ? 1000 + i / 3 * 10 : 500 + i);
+		add_full("#c", "n!u@h", "JOIN", "#c", NULL, 0, NULL);
+		add("#o", "#o :y", 1000 + i);
+	}
+	windows[0][0] = 0;
+	windows[0][1] = 0;
+	windows[1][0] = r[4];
+	windows[1][1] = r[37];
+	windows[2][0] = r[10];
+	windows[2][1] = 0;
+	for (w = 0; w < 3; w++)
+		for (l = 0; l < (int)(sizeof(limits) / sizeof(limits[0])); l++)
+			for (c = 0; c < (int)(sizeof(chunks) /
+			    sizeof(chunks[0])); c++) {
+				memset(&want, 0, sizeof(want));
+				n = store_latest("#c", NULL, limits[l],
+				    windows[w][0], windows[w][1], got_cb,
+				    &want);
+				assert_true(n > 0);
+				assert_int_equal(read_chunked("#c", limits[l],
+				    windows[w][0], windows[w][1], chunks[c],
+				    &g), n);
+				for (i = 0; i < n; i++)
+					if (g.seq[i] != want.seq[i])
+						fail_msg("window %d limit %d "
+						    "chunk %d row %d: seq %lld,"
+						    " want %lld", w, limits[l],
+						    chunks[c], i,
+						    (long long)g.seq[i],
+						    (long long)want.seq[i]);
+			}
+	/* Time order, then seq: the newest five end with three rows of
+	 * one millisecond; the last four rows are the oldest. */
+	assert_int_equal(read_chunked("#c", 5, 0, 0, 2, &g), 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(g.seq[i], r[31 + i]);
+	assert_int_equal(read_chunked("#c", 40, 0, 0, 3, &g), 40);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(g.seq[i], r[36 + i]);
+	assert_int_equal(g.seq[4], r[0]);
+	assert_int_equal(g.seq[39], r[35]);
+
+	/* Nothing there: past the end, and reads find nothing. */
+	assert_int_equal(store_seek_latest("#none", 10, 0, 0, &cur), 0);
+	assert_int_equal(store_read("#none", &cur, 0, 0, 10, got_cb, &g), 0);
+	assert_int_equal(store_seek_latest("#c", 0, 0, 0, &cur), 0);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_read("#c", &cur, 0, 0, 10, got_cb, &g), 0);
+
+	/* With no max_seq, a row stored after the seek is read too. */
+	assert_int_equal(store_seek_latest("#c", 2, 0, 0, &cur), 2);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_read("#c", &cur, 0, 0, 10, got_cb, &g), 2);
+	r[0] = add("#c", "#c :late", 0);
+	assert_int_equal(store_read("#c", &cur, 0, 0, 10, got_cb, &g), 1);
+	assert_int_equal(g.seq[2], r[0]);
+	assert_int_equal(store_read("#c", &cur, 0, 0, 10, got_cb, &g), 0);
 }
 
 static void
@@ -513,7 +813,9 @@ test_private_targets(void **state)
 	struct fixture	*f = *state;
 	struct targets	 t;
 	struct got	 g = { 0 };
-	const char	*rooms[] = { "#room", "#s", "#empty" };
+	const struct store_key rooms[] = {
+		{ "#room", 0 }, { "#s", 0 }, { "#empty", 0 }
+	};
 
 	open_ok(f->path, 0, 0);
 	add_full("alice bob", "Alice!a@h", "PRIVMSG", "Bob :hi", NULL, 1000,
@@ -532,12 +834,12 @@ test_private_targets(void **state)
 	add_full("#room", "x!x@h", "PART", "#room :later", NULL, 6000, NULL);
 	add_full("#empty", "x!x@h", "JOIN", "#empty", NULL, 1200, NULL);
 
-	assert_int_equal(store_latest("alice bob", NULL, 10, 0, got_cb, &g),
+	assert_int_equal(store_latest("alice bob", NULL, 10, 0, 0, got_cb, &g),
 	    1);
 	assert_string_equal(g.params[0], "Bob :hi");
 
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", rooms, 3, 0, 10000, 100,
+	assert_int_equal(store_targets("alice", 0, rooms, 3, 0, 10000, 100,
 	    targets_cb, &t), 5);
 	assert_string_equal(t.key[0], "alice bob");
 	assert_string_equal(t.target[0], "Bob");
@@ -556,37 +858,37 @@ test_private_targets(void **state)
 
 	/* limit from the first timestamp's side, still ascending. */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", rooms, 3, 0, 10000, 2,
+	assert_int_equal(store_targets("alice", 0, rooms, 3, 0, 10000, 2,
 	    targets_cb, &t), 2);
 	assert_string_equal(t.target[0], "Bob");
 	assert_string_equal(t.target[1], "#Room");
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", rooms, 3, 10000, 0, 2,
+	assert_int_equal(store_targets("alice", 0, rooms, 3, 10000, 0, 2,
 	    targets_cb, &t), 2);
 	assert_string_equal(t.target[0], "Carol");
 	assert_string_equal(t.target[1], "#S");
 
 	/* Exclusive window: latest message in (1200, 2600). */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", rooms, 3, 1200, 2600, 10,
+	assert_int_equal(store_targets("alice", 0, rooms, 3, 1200, 2600, 10,
 	    targets_cb, &t), 2);
 	assert_string_equal(t.target[0], "#Room");
 	assert_string_equal(t.target[1], "DAVE");
 	/* Only events in (1000, 1500): no target. */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", rooms, 3, 1000, 1500, 10,
+	assert_int_equal(store_targets("alice", 0, rooms, 3, 1000, 1500, 10,
 	    targets_cb, &t), 0);
 
 	/* The second word of a key counts too. */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("bob", NULL, 0, 0, 10000, 10,
+	assert_int_equal(store_targets("bob", 0, NULL, 0, 0, 10000, 10,
 	    targets_cb, &t), 2);
 	assert_string_equal(t.key[0], "alice bob");
 	assert_string_equal(t.target[0], "Alice");
 	assert_string_equal(t.key[1], "bob carol");
 	assert_string_equal(t.target[1], "Carol");
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("nobody", NULL, 0, 0, 10000, 10,
+	assert_int_equal(store_targets("nobody", 0, NULL, 0, 0, 10000, 10,
 	    targets_cb, &t), 0);
 }
 
@@ -613,7 +915,7 @@ test_retention_days(void **state)
 	wait_rows("#a", 3);
 	wait_rows("alice bob", 0);
 	assert_int_equal(count_rows("#b"), 1);
-	assert_int_equal(store_targets("alice", NULL, 0, 0, now + 1000, 10,
+	assert_int_equal(store_targets("alice", 0, NULL, 0, 0, now + 1000, 10,
 	    targets_cb, &t), 0);
 }
 
@@ -633,9 +935,46 @@ test_retention_count(void **state)
 		add("#b", "#b :x", 0);
 	wait_rows("#a", 5);
 	assert_int_equal(count_rows("#b"), 3);
-	assert_int_equal(store_latest("#a", NULL, 100, 0, got_cb, &g), 5);
+	assert_int_equal(store_latest("#a", NULL, 100, 0, 0, got_cb, &g), 5);
 	for (i = 0; i < 5; i++)
 		assert_int_equal(g.seq[i], s[2095 + i]);
+}
+
+/*
+ * --history-max counts messages only: a burst of JOIN/PART rows (as an
+ * older natterd stored) never pushes a message out.
+ */
+static void
+test_retention_messages_only(void **state)
+{
+	struct fixture	*f = *state;
+	struct got	 g = { 0 };
+	char		 sql[256];
+	int64_t		 s[7];
+	int		 i;
+
+	setenv("NATTERD_PRUNE_INTERVAL_MS", "50", 1);
+	open_ok(f->path, 0, 5);
+	add_full("#a", "n!u@h", "JOIN", "#a", NULL, 0, NULL);
+	add_full("#a", "n!u@h", "PART", "#a :x", NULL, 0, NULL);
+	for (i = 0; i < 5; i++)
+		s[i] = add("#a", "#a :m", 0);
+	for (i = 0; i < 6; i++) {
+		add_full("#a", "n!u@h", "JOIN", "#a", NULL, 0, NULL);
+		add_full("#a", "n!u@h", "PART", "#a :bye", NULL, 0, NULL);
+	}
+	for (i = 5; i < 7; i++)
+		s[i] = add("#a", "#a :m", 0);
+	wait_rows("#a", 5);
+	assert_int_equal(store_latest("#a", NULL, 100, 0, 0, got_cb, &g), 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(g.seq[i], s[2 + i]);
+	/* Older events went with m0 and m1; the twelve after m2 stay. */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM message WHERE seq < "
+	    "%lld", (long long)s[2]);
+	assert_int_equal(file_int(f->path, sql), 0);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM message "
+	    "WHERE command IN ('JOIN', 'PART')"), 12);
 }
 
 static void
@@ -661,7 +1000,7 @@ test_persistence(void **state)
 	open_ok(f->path, 0, 0);
 	assert_int_equal(add_full("#a", "n!u@h", "PRIVMSG", "#a :z", NULL, 0,
 	    ids[6]), 7);
-	assert_int_equal(store_latest("#a", NULL, 100, 0, got_cb, &g), 7);
+	assert_int_equal(store_latest("#a", NULL, 100, 0, 0, got_cb, &g), 7);
 	for (i = 0; i < 7; i++) {
 		assert_int_equal(g.seq[i], i + 1);
 		assert_string_equal(g.msgid[i], ids[i]);
@@ -672,7 +1011,7 @@ test_persistence(void **state)
 	/* Closed: appends and queries refuse, nothing hangs. */
 	store_close();
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(store_latest("#a", NULL, 10, 0, got_cb, &g), -1);
+	assert_int_equal(store_latest("#a", NULL, 10, 0, 0, got_cb, &g), -1);
 	{
 		struct store_rec	 r;
 
@@ -680,40 +1019,668 @@ test_persistence(void **state)
 		snprintf(r.key, sizeof(r.key), "#a");
 		assert_int_equal(store_append(&r), -1);
 	}
-	assert_int_equal(store_wait(7), 0);
-	assert_int_equal(store_wait(8), -1);
+	assert_int_equal(store_wait(7, -1), 0);
+	errno = 0;
+	assert_int_equal(store_wait(8, -1), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(store_cancel(7), 1);
 }
 
-/* A commit that keeps failing: logged, store_wait says -1, no hang. */
+/* --- commits that fail: episodes, cancel, the hold bound --- */
+
+static int64_t
+now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec	 ts = { ms / 1000, ms % 1000 * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Appends a row without waiting for its commit; returns its seq. */
+static int64_t
+append(const char *key, const char *params)
+{
+	struct store_rec	 r;
+	int64_t			 seq;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.key, sizeof(r.key), "%s", key);
+	snprintf(r.source, sizeof(r.source), "n!u@h");
+	snprintf(r.command, sizeof(r.command), "PRIVMSG");
+	r.params = (char *)params;
+	seq = store_append(&r);
+	if (seq <= 0)
+		fail_msg("store_append: %s", strerror(errno));
+	return seq;
+}
+
+/* Another connection takes the write lock, as another process would. */
+static sqlite3 *
+lock_file(const char *path)
+{
+	sqlite3	*db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("BEGIN IMMEDIATE: %s", sqlite3_errmsg(db));
+	return db;
+}
+
+static void
+unlock_file(sqlite3 *db)
+{
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Waits up to ms for store_failing() to say want. */
+static void
+wait_failing(int want, long ms)
+{
+	int64_t	 until = now_us() + ms * 1000;
+
+	while (store_failing() != want) {
+		if (now_us() > until)
+			fail_msg("store_failing() is not %d after %ld ms", want,
+			    ms);
+		sleep_ms(10);
+	}
+}
+
+/* Sends stderr (the store's log) to a file until capture_end(). */
+static void
+capture_begin(struct fixture *f)
+{
+	int	 fd;
+
+	snprintf(f->logpath, sizeof(f->logpath), "%s/captured.log", f->dir);
+	fflush(stderr);
+	assert_true((f->saved_stderr = dup(STDERR_FILENO)) != -1);
+	assert_true((fd = open(f->logpath, O_WRONLY | O_CREAT | O_TRUNC,
+	    0600)) != -1);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+}
+
+/* Restores stderr; returns what was logged (the caller frees it). */
+static char *
+capture_end(struct fixture *f)
+{
+	char	*buf;
+	FILE	*fp;
+	long	 n;
+
+	fflush(stderr);
+	dup2(f->saved_stderr, STDERR_FILENO);
+	close(f->saved_stderr);
+	f->saved_stderr = -1;
+	assert_non_null(fp = fopen(f->logpath, "r"));
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	assert_non_null(buf = calloc(1, (size_t)n + 1));
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	return buf;
+}
+
+static int
+count_str(const char *hay, const char *needle)
+{
+	int	 n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/*
+ * Another process holds the write lock for about 1.5 s while rows come
+ * in: store_wait times out, store_failing() says so within about a
+ * second, nothing is lost, and every row lands in order once the lock
+ * goes; one warning when it starts, one line when it ends.
+ */
+static void
+test_episode_busy(void **state)
+{
+	struct fixture	*f = *state;
+	struct got	 g = { 0 };
+	sqlite3		*db;
+	char		 params[10][32], *log;
+	int64_t		 s0, seq[10], t0;
+	int		 i;
+
+	log_init("test_store", LOG_LVL_INFO);
+	capture_begin(f);
+	open_ok(f->path, 0, 0);
+	s0 = add("#a", "#a :before", 0);
+	for (i = 0; i < 10; i++)
+		snprintf(params[i], sizeof(params[i]), "#a :during %d", i);
+
+	t0 = now_us();
+	db = lock_file(f->path);
+	for (i = 0; i < 5; i++)
+		seq[i] = append("#a", params[i]);
+	errno = 0;
+	assert_int_equal(store_wait(seq[4], 300), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_int_equal(store_committed(), s0);
+	wait_failing(1, 5000);
+	assert_true(now_us() - t0 < 3000000);
+	for (i = 5; i < 10; i++)
+		seq[i] = append("#a", params[i]);
+	errno = 0;
+	assert_int_equal(store_wait(seq[9], 0), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_int_equal(store_committed(), s0);
+	assert_int_equal(store_failing(), 1);
+	/* Reads go on beside it. */
+	assert_int_equal(count_rows("#a"), 1);
+	while (now_us() - t0 < 1500000)
+		sleep_ms(10);
+	unlock_file(db);
+
+	assert_int_equal(store_wait(seq[9], 10000), 0);
+	assert_int_equal(store_failing(), 0);
+	assert_int_equal(store_committed(), seq[9]);
+	assert_int_equal(store_latest("#a", NULL, 100, 0, 0, got_cb, &g), 11);
+	assert_int_equal(g.seq[0], s0);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(g.seq[i + 1], seq[i]);
+		assert_string_equal(g.params[i + 1], params[i]);
+	}
+	store_close();
+	log = capture_end(f);
+	if (count_str(log, ": cannot commit: database is locked; keeping ") !=
+	    1 || count_str(log, "cannot commit") != 1 ||
+	    count_str(log, ": commits work again after ") != 1)
+		fail_msg("want one warning and one recovery line, got:\n%s",
+		    log);
+	free(log);
+}
+
+/*
+ * A commit that fails for another reason (a row with the next seq put
+ * in behind natterd's back): the same episode, over when the cause is
+ * gone.
+ */
 static void
 test_commit_failure(void **state)
 {
 	struct fixture	*f = *state;
-	struct store_rec r;
 	sqlite3		*db;
 	char		 sql[256];
-	int64_t		 seq;
+	int64_t		 seq, next;
 
 	open_ok(f->path, 0, 0);
 	add("#a", "#a :fine", 0);
-	/* Another writer takes the next seq behind natterd's back. */
+	next = store_last_seq() + 1;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	snprintf(sql, sizeof(sql), "INSERT INTO message (seq, msgid, time_ms, "
 	    "key, source, command, params) VALUES (%lld, 'x', 1, '#a', 's', "
-	    "'PRIVMSG', 'p')", (long long)store_last_seq() + 1);
+	    "'PRIVMSG', 'p')", (long long)next);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+
+	seq = append("#a", "#a :kept");
+	assert_int_equal(seq, next);
+	wait_failing(1, 5000);
+	errno = 0;
+	assert_int_equal(store_wait(seq, 200), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_int_equal(count_rows("#a"), 2);
+
+	snprintf(sql, sizeof(sql), "DELETE FROM message WHERE msgid = 'x'");
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
+	assert_int_equal(store_wait(seq, 10000), 0);
+	assert_int_equal(store_failing(), 0);
+	assert_int_equal(count_rows("#a"), 2);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM message WHERE seq = "
+	    "%lld AND params = '#a :kept'", (long long)seq);
+	assert_int_equal(file_int(f->path, sql), 1);
+}
 
+/* Cancelled rows never reach the file; committed ones say so. */
+static void
+test_cancel(void **state)
+{
+	struct fixture	*f = *state;
+	sqlite3		*db;
+	char		 sql[256];
+	int64_t		 c0, s1, s2, s3, s4, s5;
+
+	open_ok(f->path, 0, 0);
+	c0 = add("#a", "#a :c0", 0);
+	assert_int_equal(store_cancel(c0), 1);
+	errno = 0;
+	assert_int_equal(store_cancel(0), -1);
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_int_equal(store_cancel(c0 + 1), -1);
+	assert_int_equal(errno, EINVAL);
+
+	db = lock_file(f->path);
+	s1 = append("#a", "#a :s1");
+	s2 = append("#a", "#a :s2");
+	s3 = append("#a", "#a :s3");
+	wait_failing(1, 5000);
+	assert_int_equal(store_cancel(s2), 0);
+	assert_int_equal(store_committed(), c0);
+	/* With s1 gone too, committed moves past both to s3. */
+	assert_int_equal(store_cancel(s1), 0);
+	assert_int_equal(store_committed(), s2);
+	assert_int_equal(store_wait(s2, 0), 0);
+	errno = 0;
+	assert_int_equal(store_wait(s3, 0), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	s4 = append("#a", "#a :s4");
+	unlock_file(db);
+	assert_int_equal(store_wait(s4, 10000), 0);
+	assert_int_equal(store_committed(), s4);
+	assert_int_equal(store_cancel(s3), 1);
+	assert_int_equal(store_cancel(s4), 1);
+	snprintf(sql, sizeof(sql), "SELECT group_concat(params, ',') = "
+	    "'#a :c0,#a :s3,#a :s4' FROM (SELECT params FROM message WHERE "
+	    "key = '#a' ORDER BY seq)");
+	assert_int_equal(file_int(f->path, sql), 1);
+
+	/* Everything pending cancelled: nothing left to wait for, and the
+	 * episode still ends when the lock goes (an empty transaction
+	 * finds out). */
+	db = lock_file(f->path);
+	s5 = append("#a", "#a :s5");
+	wait_failing(1, 5000);
+	assert_int_equal(store_cancel(s5), 0);
+	assert_int_equal(store_committed(), s5);
+	assert_int_equal(store_wait(s5, 0), 0);
+	assert_int_equal(store_failing(), 1);
+	unlock_file(db);
+	wait_failing(0, 5000);
+	store_close();
+	assert_int_equal(store_cancel(s5), 1);	/* below base: said once */
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM message"), 3);
+}
+
+struct canceller {
+	pthread_t	 th;
+	int64_t		 seq;
+	int		 rc;
+	atomic_int	 done;
+};
+
+static void *
+canceller_main(void *arg)
+{
+	struct canceller	*c = arg;
+
+	c->rc = store_cancel(c->seq);
+	atomic_store(&c->done, 1);
+	return NULL;
+}
+
+static void
+cancel_start(struct canceller *c, int64_t seq)
+{
+	c->seq = seq;
+	c->rc = -2;
+	atomic_store(&c->done, 0);
+	assert_int_equal(pthread_create(&c->th, NULL, canceller_main, c), 0);
+}
+
+/* A cancel that finds its row in a commit attempt waits for the
+ * outcome: 1 if the attempt commits, 0 if it fails. */
+static void
+test_cancel_inflight(void **state)
+{
+	struct fixture		*f = *state;
+	struct canceller	 c;
+	sqlite3			*db;
+	char			 sql[256];
+	int64_t			 s1, s2, s3;
+
+	open_ok(f->path, 0, 0);
+	add("#a", "#a :first", 0);
+
+	/* The writer's attempt waits up to a second for the lock: cancel
+	 * waits with it, and the lock goes before the second is up. */
+	db = lock_file(f->path);
+	s1 = append("#a", "#a :s1");
+	sleep_ms(200);
+	cancel_start(&c, s1);
+	sleep_ms(200);
+	assert_int_equal(atomic_load(&c.done), 0);
+	unlock_file(db);
+	assert_int_equal(pthread_join(c.th, NULL), 0);
+	assert_int_equal(c.rc, 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM message WHERE seq = "
+	    "%lld", (long long)s1);
+	assert_int_equal(file_int(f->path, sql), 1);
+
+	/* This time the attempt fails: the row is taken back. */
+	db = lock_file(f->path);
+	s2 = append("#a", "#a :s2");
+	sleep_ms(200);
+	cancel_start(&c, s2);
+	sleep_ms(200);
+	assert_int_equal(atomic_load(&c.done), 0);
+	assert_int_equal(pthread_join(c.th, NULL), 0);
+	assert_int_equal(c.rc, 0);
+	unlock_file(db);
+	s3 = add("#a", "#a :s3", 0);
+	assert_int_equal(store_committed(), s3);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM message WHERE seq = "
+	    "%lld", (long long)s2);
+	assert_int_equal(file_int(f->path, sql), 0);
+	assert_int_equal(count_rows("#a"), 3);
+}
+
+#define RACE_ROWS	3000
+
+struct race {
+	int64_t		 seq[RACE_ROWS];
+	atomic_int	 n;
+};
+
+static void *
+race_appender(void *arg)
+{
+	struct race	*r = arg;
+	int		 i;
+
+	for (i = 0; i < RACE_ROWS; i++) {
+		r->seq[i] = append("#race", "#race :x");
+		atomic_store(&r->n, i + 1);
+		if (i % 64 == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* Cancels racing the writer's commits: every answer matches the file. */
+static void
+test_cancel_race(void **state)
+{
+	struct fixture	*f = *state;
+	struct race	*r;
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	pthread_t	 th;
+	unsigned char	*in;
+	int		 rc[RACE_ROWS], i, ones = 0, zeros = 0;
+
+	open_ok(f->path, 0, 0);
+	assert_non_null(r = calloc(1, sizeof(*r)));
+	assert_int_equal(pthread_create(&th, NULL, race_appender, r), 0);
+	for (i = 0; i < RACE_ROWS; i++) {
+		while (atomic_load(&r->n) <= i)
+			sched_yield();
+		rc[i] = i % 2 == 0 ? store_cancel(r->seq[i]) : -2;
+		assert_true(rc[i] == 0 || rc[i] == 1 || rc[i] == -2);
+	}
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(store_wait(store_last_seq(), 10000), 0);
+	assert_int_equal(store_committed(), store_last_seq());
+
+	assert_non_null(in = calloc(RACE_ROWS, 1));
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq FROM message "
+	    "WHERE key = '#race'", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		i = (int)(sqlite3_column_int64(st, 0) - r->seq[0]);
+		assert_true(i >= 0 && i < RACE_ROWS);
+		in[i] = 1;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	for (i = 0; i < RACE_ROWS; i++) {
+		assert_int_equal(r->seq[i], r->seq[0] + i);
+		if (rc[i] == 0 && in[i])
+			fail_msg("row %d cancelled and in the file", i);
+		if (rc[i] != 0 && !in[i])
+			fail_msg("row %d (cancel said %d) not in the file", i,
+			    rc[i]);
+		ones += rc[i] == 1;
+		zeros += rc[i] == 0;
+	}
+	print_message("cancel race: %d taken back, %d already committed\n",
+	    zeros, ones);
+	free(in);
+	free(r);
+}
+
+/* While commits fail, appends stop at STORE_HOLD_ROWS rows or
+ * STORE_HOLD_BYTES bytes, and work again once they commit. */
+static void
+test_hold_bound(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_rec	 r;
+	sqlite3			*db;
+	char			*big;
+	int64_t			 first, last;
+	size_t			 plen = 100000;
+	int			 i, n;
+
+	open_ok(f->path, 0, 0);
+	db = lock_file(f->path);
+	first = append("#a", "#a :first");
+	wait_failing(1, 5000);
+	for (i = 1; i < STORE_HOLD_ROWS; i++)
+		append("#a", "#a :held");
+	last = store_last_seq();
+	assert_int_equal(last, first + STORE_HOLD_ROWS - 1);
 	memset(&r, 0, sizeof(r));
 	snprintf(r.key, sizeof(r.key), "#a");
-	r.params = (char *)"#a :lost";
-	assert_true((seq = store_append(&r)) > 0);
-	assert_int_equal(store_wait(seq), -1);
-	assert_true((seq = store_append(&r)) > 0);
-	assert_int_equal(store_wait(seq), -1);
-	/* Reads still work. */
-	assert_int_equal(count_rows("#a"), 2);
+	r.params = (char *)"#a :one too many";
+	errno = 0;
+	assert_int_equal(store_append(&r), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(store_last_seq(), last);	/* no seq used up */
+	/* Taking one back makes room for one. */
+	assert_int_equal(store_cancel(first), 0);
+	append("#a", "#a :room again");
+	errno = 0;
+	assert_int_equal(store_append(&r), -1);
+	assert_int_equal(errno, EAGAIN);
+	unlock_file(db);
+	assert_int_equal(store_wait(store_last_seq(), 30000), 0);
+	assert_int_equal(store_failing(), 0);
+	add("#a", "#a :after", 0);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM message"),
+	    STORE_HOLD_ROWS + 1);
+
+	/* The bytes: rows of 100 kB, of which 83 fit in 8 MiB. */
+	assert_non_null(big = malloc(plen));
+	memset(big, 'x', plen - 1);
+	big[plen - 1] = '\0';
+	db = lock_file(f->path);
+	append("#b", big);
+	wait_failing(1, 5000);
+	for (n = 1; n < 1000; n++) {
+		memset(&r, 0, sizeof(r));
+		snprintf(r.key, sizeof(r.key), "#b");
+		snprintf(r.command, sizeof(r.command), "PRIVMSG");
+		r.params = big;
+		if (store_append(&r) == -1)
+			break;
+	}
+	assert_int_equal(errno, EAGAIN);
+	print_message("hold: %d rows of %zu bytes\n", n, plen);
+	assert_true((size_t)n <= STORE_HOLD_BYTES / plen);
+	assert_true((size_t)n >= STORE_HOLD_BYTES / (plen + 1024));
+	unlock_file(db);
+	assert_int_equal(store_wait(store_last_seq(), 30000), 0);
+	assert_int_equal(count_rows("#b"), n);
+	free(big);
+}
+
+/* store_close while commits fail: gives up after a few seconds, says
+ * how many rows were lost, and they are neither waited for nor kept. */
+static void
+test_close_failing(void **state)
+{
+	struct fixture	*f = *state;
+	sqlite3		*db;
+	char		*log;
+	int64_t		 s0, s1, s3, t0, took;
+
+	log_init("test_store", LOG_LVL_INFO);
+	capture_begin(f);
+	open_ok(f->path, 0, 0);
+	s0 = add("#a", "#a :kept", 0);
+	db = lock_file(f->path);
+	s1 = append("#a", "#a :lost 1");
+	append("#a", "#a :lost 2");
+	s3 = append("#a", "#a :lost 3");
+	wait_failing(1, 5000);
+	t0 = now_us();
+	store_close();
+	took = now_us() - t0;
+	errno = 0;
+	assert_int_equal(store_wait(s3, 0), -1);
+	assert_int_equal(errno, EIO);
+	errno = 0;
+	assert_int_equal(store_wait(s1, -1), -1);
+	assert_int_equal(errno, EIO);
+	assert_int_equal(store_wait(s0, -1), 0);
+	assert_int_equal(store_committed(), s0);
+	assert_int_equal(store_cancel(s1), 0);
+	assert_int_equal(store_cancel(s0), 1);
+	unlock_file(db);
+	log = capture_end(f);
+	if (count_str(log, ": closing while commits fail (database is "
+	    "locked): 3 rows lost") != 1)
+		fail_msg("no line about the rows lost:\n%s", log);
+	free(log);
+	print_message("close while failing took %.1f s\n", took / 1e6);
+	assert_true(took >= 1000000 && took < 10000000);
+
+	open_ok(f->path, 0, 0);
+	assert_int_equal(count_rows("#a"), 1);
+	assert_int_equal(store_last_seq(), s0);
+}
+
+/*
+ * An I/O error (a write past RLIMIT_FSIZE fails with EFBIG, which
+ * SQLite reports as SQLITE_IOERR_WRITE) closes the write connection;
+ * the writer opens a new one for each try, and commits once writes work.
+ */
+static void
+test_reopen(void **state)
+{
+	struct fixture	*f = *state;
+	struct rlimit	 low;
+	struct stat	 sb;
+	char		 wal[400], params[20000], *log;
+	int64_t		 last = 0;
+	int		 i;
+
+	log_init("test_store", LOG_LVL_DEBUG);
+	capture_begin(f);
+	open_ok(f->path, 0, 0);
+	for (i = 0; i < 3; i++)
+		add("#a", "#a :before", 0);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size > 8192);
+	/* New WAL frames go past the end: past the limit too. */
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &f->fsize_old), 0);
+	f->fsize_set = 1;
+	low = f->fsize_old;
+	low.rlim_cur = (rlim_t)sb.st_size / 2;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+
+	memset(params, 'p', sizeof(params) - 1);
+	params[sizeof(params) - 1] = '\0';
+	for (i = 0; i < 2; i++)
+		last = append("#a", params);
+	wait_failing(1, 5000);
+	errno = 0;
+	assert_int_equal(store_wait(last, 300), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	sleep_ms(500);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &f->fsize_old), 0);
+	f->fsize_set = 0;
+	signal(SIGXFSZ, SIG_DFL);
+
+	assert_int_equal(store_wait(last, 10000), 0);
+	assert_int_equal(store_failing(), 0);
+	store_close();
+	log_init("test_store", LOG_LVL_WARN);
+	log = capture_end(f);
+	if (count_str(log, ": cannot commit: disk I/O error; keeping ") != 1 ||
+	    count_str(log, ": write connection closed after: disk I/O "
+	    "error") < 1 ||
+	    count_str(log, ": write connection opened again") < 1 ||
+	    count_str(log, ": commits work again after ") != 1)
+		fail_msg("want a closed and reopened connection:\n%s", log);
+	free(log);
+	open_ok(f->path, 0, 0);
+	assert_int_equal(count_rows("#a"), 5);
+}
+
+/* A full disk (a small tmpfs, when root may mount one): held, then
+ * committed once there is room again. */
+static void
+test_disk_full(void **state)
+{
+	struct fixture	*f = *state;
+	char		 path[400], filler[400], params[2100], block[4096];
+	int64_t		 last = 0;
+	int		 fd, i;
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(f->mnt, sizeof(f->mnt), "%s/tmpfs", f->dir);
+	assert_int_equal(mkdir(f->mnt, 0700), 0);
+	if (mount("tmpfs", f->mnt, "tmpfs", 0, "size=1m,mode=0700") == -1) {
+		print_message("cannot mount a tmpfs (%s): skipped\n",
+		    strerror(errno));
+		f->mnt[0] = '\0';
+		skip();
+	}
+	snprintf(path, sizeof(path), "%s/history.db", f->mnt);
+	snprintf(filler, sizeof(filler), "%s/filler", f->mnt);
+	open_ok(path, 0, 0);
+	add("#a", "#a :before", 0);
+
+	assert_true((fd = open(filler, O_WRONLY | O_CREAT, 0600)) != -1);
+	memset(block, 'f', sizeof(block));
+	while (write(fd, block, sizeof(block)) == (ssize_t)sizeof(block))
+		;
+	close(fd);
+	memset(params, 'p', sizeof(params) - 1);
+	params[sizeof(params) - 1] = '\0';
+	for (i = 0; i < 100; i++)
+		last = append("#a", params);
+	wait_failing(1, 10000);
+	errno = 0;
+	assert_int_equal(store_wait(last, 100), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+
+	assert_int_equal(unlink(filler), 0);
+	assert_int_equal(store_wait(last, 15000), 0);
+	assert_int_equal(store_failing(), 0);
+	assert_int_equal(count_rows("#a"), 101);
+	store_close();
+	assert_int_equal(umount2(f->mnt, 0), 0);
+	f->mnt[0] = '\0';
 }
 
 /* A message any client received survives SIGKILL: store_wait returned. */
@@ -730,7 +1697,7 @@ test_sigkill(void **state)
 	if (pid == 0) {
 		struct store_rec	 r;
 
-		if (store_open(f->path, 0, 0, err, sizeof(err)) != 0)
+		if (store_open(f->path, OPTS(0, 0), err, sizeof(err)) != 0)
 			_exit(2);
 		for (i = 0; i < 100; i++) {
 			memset(&r, 0, sizeof(r));
@@ -741,7 +1708,7 @@ test_sigkill(void **state)
 			if (store_append(&r) == -1)
 				_exit(3);
 		}
-		if (store_wait(r.seq) != 0)
+		if (store_wait(r.seq, -1) != 0)
 			_exit(4);
 		raise(SIGKILL);
 		_exit(5);
@@ -785,28 +1752,112 @@ test_migration_v1(void **state)
 
 	open_ok(f->path, 0, 0);
 	assert_int_equal(store_last_seq(), 2);
-	assert_int_equal(store_latest("#a", NULL, 10, 0, got_cb, &g), 1);
+	assert_int_equal(store_latest("#a", NULL, 10, 0, 0, got_cb, &g), 1);
 	assert_string_equal(g.msgid[0], "oldid1");
 	assert_string_equal(g.params[0], "#a :one");
 	assert_string_equal(g.tags[0], "(null)");
 	assert_int_equal(add_full("#a", "n!u@h", "PRIVMSG", "#a :three",
 	    "+x=y", 3000, NULL), 3);
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(store_latest("#a", NULL, 10, 0, got_cb, &g), 2);
+	assert_int_equal(store_latest("#a", NULL, 10, 0, 0, got_cb, &g), 2);
 	assert_string_equal(g.tags[1], "+x=y");
 	/* Old private rows are found by TARGETS, for either nick. */
-	assert_int_equal(store_targets("amy", NULL, 0, 0, 5000, 10,
+	assert_int_equal(store_targets("amy", 0, NULL, 0, 0, 5000, 10,
 	    targets_cb, &t), 1);
 	assert_string_equal(t.target[0], "Bo");
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("bo", NULL, 0, 0, 5000, 10,
+	assert_int_equal(store_targets("bo", 0, NULL, 0, 0, 5000, 10,
 	    targets_cb, &t), 1);
 	assert_string_equal(t.target[0], "amy");
 	store_close();
-	assert_int_equal(file_user_version(f->path), 2);
+	assert_int_equal(file_user_version(f->path), 3);
 
 	open_ok(f->path, 0, 0);		/* already current */
 	assert_int_equal(store_last_seq(), 3);
+}
+
+/* Schema 2 kept room events; 3 drops them and keeps every message. */
+static void
+test_migration_v2(void **state)
+{
+	struct fixture	*f = *state;
+	struct targets	 t = { 0 };
+	struct got	 g = { 0 };
+
+	/* What natterd with schema 2 wrote. */
+	make_file(f->path,
+	    "PRAGMA journal_mode = WAL;"
+	    "CREATE TABLE message ("
+	    " seq INTEGER PRIMARY KEY,"
+	    " msgid TEXT NOT NULL UNIQUE,"
+	    " time_ms INTEGER NOT NULL,"
+	    " key TEXT NOT NULL,"
+	    " source TEXT NOT NULL,"
+	    " command TEXT NOT NULL,"
+	    " params TEXT NOT NULL,"
+	    " tags TEXT);"
+	    "CREATE INDEX message_key_seq ON message (key, seq);"
+	    "CREATE INDEX message_key_time ON message (key, time_ms);"
+	    "CREATE TABLE peer ("
+	    " nick TEXT NOT NULL,"
+	    " key TEXT NOT NULL,"
+	    " PRIMARY KEY (nick, key)) WITHOUT ROWID;"
+	    "INSERT INTO message VALUES (1, 'i1', 1000, '#a', 'n!u@h', 'JOIN',"
+	    " '#a', NULL);"
+	    "INSERT INTO message VALUES (2, 'i2', 2000, '#a', 'n!u@h',"
+	    " 'PRIVMSG', '#a :one', '+x=y');"
+	    "INSERT INTO message VALUES (3, 'i3', 3000, '#a', 'n!u@h', 'NICK',"
+	    " 'm', NULL);"
+	    "INSERT INTO message VALUES (4, 'i4', 4000, '#a', 'm!u@h',"
+	    " 'NOTICE', '#a :two', NULL);"
+	    "INSERT INTO message VALUES (5, 'i5', 5000, '#a', 'm!u@h', 'TOPIC',"
+	    " '#a :t', NULL);"
+	    "INSERT INTO message VALUES (6, 'i6', 6000, '#a', 'm!u@h', 'PART',"
+	    " '#a :p', NULL);"
+	    "INSERT INTO message VALUES (7, 'i7', 7000, '#a', 'm!u@h', 'KICK',"
+	    " '#a x :k', NULL);"
+	    "INSERT INTO message VALUES (8, 'i8', 8000, '#a', 'x!u@h', 'QUIT',"
+	    " ':q', NULL);"
+	    "INSERT INTO message VALUES (9, 'i9', 9000, '#a', 'm!u@h',"
+	    " 'TAGMSG', '#a', '+typing=active');"
+	    "INSERT INTO message VALUES (10, 'i10', 10000, 'amy bo', 'Bo!u@h',"
+	    " 'PRIVMSG', 'amy :three', NULL);"
+	    "INSERT INTO message VALUES (11, 'i11', 11000, '#b', 'n!u@h', "
+	    " 'JOIN', '#b', NULL);"
+	    "INSERT INTO peer VALUES ('amy', 'amy bo'), ('bo', 'amy bo'),"
+	    " ('cy', 'cy dee'), ('dee', 'cy dee');"
+	    "PRAGMA user_version = 2;");
+	assert_int_equal(file_user_version(f->path), 2);
+
+	open_ok(f->path, 0, 0);
+	assert_int_equal(file_user_version(f->path), 3);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM message"), 4);
+	assert_int_equal(file_int(f->path, "SELECT group_concat(seq, ',') = "
+	    "'2,4,9,10' FROM (SELECT seq FROM message ORDER BY seq)"), 1);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM peer"), 2);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM peer WHERE "
+	    "key = 'amy bo'"), 2);
+	/* The newest row was an event: numbering goes on from 10. */
+	assert_int_equal(store_last_seq(), 10);
+	assert_int_equal(store_latest("#a", NULL, 10, 0, 0, got_cb, &g), 3);
+	assert_int_equal(g.seq[0], 2);
+	assert_string_equal(g.msgid[0], "i2");
+	assert_string_equal(g.params[0], "#a :one");
+	assert_string_equal(g.tags[0], "+x=y");
+	assert_string_equal(g.command[1], "NOTICE");
+	assert_string_equal(g.command[2], "TAGMSG");
+	assert_int_equal(count_rows("#b"), 0);
+	assert_int_equal(store_targets("bo", 0, NULL, 0, 0, 20000, 10,
+	    targets_cb, &t), 1);
+	assert_string_equal(t.target[0], "amy");
+	assert_int_equal(store_targets("cy", 0, NULL, 0, 0, 20000, 10,
+	    targets_cb, &t), 0);
+	assert_int_equal(add("#a", "#a :four", 0), 11);
+	store_close();
+
+	open_ok(f->path, 0, 0);		/* already current: nothing dropped */
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM message"), 5);
+	assert_int_equal(store_last_seq(), 11);
 }
 
 static void
@@ -817,9 +1868,9 @@ test_newer_schema(void **state)
 
 	make_file(f->path, "CREATE TABLE message (seq INTEGER PRIMARY KEY);"
 	    "PRAGMA user_version = 7;");
-	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: schema version 7 is newer than this "
-	    "natterd (2); upgrade natterd", f->path);
+	    "natterd (3); upgrade natterd", f->path);
 	assert_string_equal(err, want);
 	assert_int_equal(file_user_version(f->path), 7);	/* untouched */
 	/* The store can still open another file afterwards. */
@@ -843,7 +1894,7 @@ test_corrupt(void **state)
 	assert_non_null(fp = fopen(f->path, "w"));
 	assert_int_equal(fwrite(junk, 1, sizeof(junk), fp), sizeof(junk));
 	fclose(fp);
-	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	snprintf(prefix, sizeof(prefix), "%s: ", f->path);
 	if (strncmp(err, prefix, strlen(prefix)) != 0 ||
 	    strchr(err, '\n') != NULL)
@@ -853,7 +1904,7 @@ test_corrupt(void **state)
 	/* A SQLite file that natterd did not write. */
 	unlink(f->path);
 	make_file(f->path, "CREATE TABLE t (x);");
-	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	snprintf(prefix, sizeof(prefix), "%s: not a natterd history file",
 	    f->path);
 	assert_string_equal(err, prefix);
@@ -873,11 +1924,11 @@ test_unwritable(void **state)
 	fclose(fp);
 	snprintf(path, sizeof(path), "%s/plain/sub/history.db", f->dir);
 	err[0] = '\0';
-	assert_int_equal(store_open(path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(path, OPTS(0, 0), err, sizeof(err)), -1);
 	assert_true(strncmp(err, path, strlen(path)) == 0);
 	print_message("not a folder: %s\n", err);
 	snprintf(path, sizeof(path), "%s/plain/history.db", f->dir);
-	assert_int_equal(store_open(path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(path, OPTS(0, 0), err, sizeof(err)), -1);
 	assert_true(strncmp(err, path, strlen(path)) == 0);
 
 	if (geteuid() == 0) {
@@ -885,7 +1936,7 @@ test_unwritable(void **state)
 		return;
 	}
 	assert_int_equal(chmod(f->dir, 0500), 0);
-	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	assert_true(strncmp(err, f->path, strlen(f->path)) == 0);
 	print_message("read-only folder: %s\n", err);
 	/* The file is writable but its -wal cannot be created. */
@@ -894,19 +1945,134 @@ test_unwritable(void **state)
 	add("#a", "#a :x", 0);
 	store_close();
 	assert_int_equal(chmod(f->dir, 0500), 0);
-	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	assert_true(strncmp(err, f->path, strlen(f->path)) == 0);
 	print_message("read-only folder, file exists: %s\n", err);
 	/* A read-only file. */
 	assert_int_equal(chmod(f->dir, 0700), 0);
 	assert_int_equal(chmod(f->path, 0400), 0);
-	assert_int_equal(store_open(f->path, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	assert_true(strncmp(err, f->path, strlen(f->path)) == 0);
 	print_message("read-only file: %s\n", err);
 	assert_int_equal(chmod(f->dir, 0500), 0);
-	assert_int_equal(store_open(fresh, 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(fresh, OPTS(0, 0), err, sizeof(err)), -1);
 	assert_true(strncmp(err, fresh, strlen(fresh)) == 0);
 	assert_int_equal(chmod(f->dir, 0700), 0);
+}
+
+/* store_open refuses err_want (one line, exactly) for path. */
+static void
+refused(const char *path, const char *fmt, ...)
+{
+	char	 err[1024] = "", want[1024];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	assert_int_equal(store_open(path, OPTS(0, 0), err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+}
+
+/* Symbolic links, and files or folders others could write or own. */
+static void
+test_unsafe_paths(void **state)
+{
+	struct fixture	*f = *state;
+	struct passwd	*pw;
+	char		 real[512], link[512], side[512], dir[512], dlink[512];
+	char		 path2[600];
+	int		 fd, i;
+	static const char *const ext[] = { "-wal", "-shm" };
+
+	/* The database itself a link: refused, the target untouched. */
+	snprintf(real, sizeof(real), "%s/real.db", f->dir);
+	snprintf(link, sizeof(link), "%s/link.db", f->dir);
+	assert_true((fd = open(real, O_CREAT | O_WRONLY, 0600)) != -1);
+	close(fd);
+	assert_int_equal(symlink(real, link), 0);
+	refused(link, "%s: is a symbolic link; give the file's real path",
+	    link);
+	/* A dangling link: refused before anything is created there. */
+	assert_int_equal(unlink(real), 0);
+	refused(link, "%s: is a symbolic link; give the file's real path",
+	    link);
+	assert_int_equal(access(real, F_OK), -1);
+
+	/* A -wal or -shm planted as a link beside a real database. */
+	open_ok(f->path, 0, 0);
+	add("#a", "#a :x", 0);
+	store_close();
+	for (i = 0; i < 2; i++) {
+		snprintf(side, sizeof(side), "%s%s", f->path, ext[i]);
+		unlink(side);
+		assert_int_equal(symlink(real, side), 0);
+		refused(f->path, "%s: is a symbolic link; it must be a plain "
+		    "file", side);
+		assert_int_equal(unlink(side), 0);
+	}
+	assert_int_equal(access(real, F_OK), -1);
+
+	/* Writable by the group or by everyone. */
+	assert_int_equal(chmod(f->path, 0620), 0);
+	refused(f->path, "%s: file is writable by others (mode 0620); "
+	    "chmod go-w %s", f->path, f->path);
+	assert_int_equal(chmod(f->path, 0606), 0);
+	refused(f->path, "%s: file is writable by others (mode 0606); "
+	    "chmod go-w %s", f->path, f->path);
+	assert_int_equal(chmod(f->path, 0644), 0);
+	snprintf(side, sizeof(side), "%s-wal", f->path);
+	assert_true((fd = open(side, O_CREAT | O_WRONLY, 0600)) != -1);
+	close(fd);
+	assert_int_equal(chmod(side, 0666), 0);
+	refused(f->path, "%s: file is writable by others (mode 0666); "
+	    "chmod go-w %s", side, side);
+	assert_int_equal(unlink(side), 0);
+	assert_int_equal(chmod(f->dir, 0777), 0);
+	refused(f->path, "%s: folder is writable by others (mode 0777); "
+	    "chmod go-w %s", f->dir, f->dir);
+	assert_int_equal(chmod(f->dir, 01777), 0);
+	refused(f->path, "%s: folder is writable by others (mode 1777); "
+	    "chmod go-w %s", f->dir, f->dir);
+	assert_int_equal(chmod(f->dir, 0770), 0);
+	refused(f->path, "%s: folder is writable by others (mode 0770); "
+	    "chmod go-w %s", f->dir, f->dir);
+	assert_int_equal(chmod(f->dir, 0755), 0);
+
+	/* The folder a link: the real path is wanted there too. */
+	snprintf(dir, sizeof(dir), "%s/sub", f->dir);
+	snprintf(dlink, sizeof(dlink), "%s/sublink", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(symlink(dir, dlink), 0);
+	snprintf(path2, sizeof(path2), "%s/history.db", dlink);
+	refused(path2, "%s: is a symbolic link; give the folder's real path",
+	    dlink);
+	snprintf(path2, sizeof(path2), "%s/history.db", dir);
+	open_ok(path2, 0, 0);		/* the real path is fine */
+	store_close();
+
+	/* A safe path opens, and keeps what it had. */
+	open_ok(f->path, 0, 0);
+	assert_int_equal(count_rows("#a"), 1);
+	store_close();
+
+	/* Owned by someone else: only root can arrange that. */
+	if (geteuid() != 0 || (pw = getpwnam("nobody")) == NULL ||
+	    pw->pw_uid == 0) {
+		print_message("not root, or no user nobody: skipping the "
+		    "owner cases\n");
+		return;
+	}
+	assert_int_equal(chown(f->path, pw->pw_uid, (gid_t)-1), 0);
+	refused(f->path, "%s: file is owned by another user (nobody); chown "
+	    "root %s", f->path, f->path);
+	assert_int_equal(chown(f->path, 0, (gid_t)-1), 0);
+	assert_int_equal(chown(f->dir, pw->pw_uid, (gid_t)-1), 0);
+	refused(f->path, "%s: folder is owned by another user (nobody); chown "
+	    "root %s", f->dir, f->dir);
+	assert_int_equal(chown(f->dir, 0, (gid_t)-1), 0);
+	open_ok(f->path, 0, 0);
+	assert_int_equal(count_rows("#a"), 1);
 }
 
 static void
@@ -915,17 +2081,18 @@ test_memory(void **state)
 	struct targets	 t = { 0 };
 	struct got	 g = { 0 };
 	char		 id1[STORE_MSGID_LEN + 1], id2[STORE_MSGID_LEN + 1];
-	const char	*rooms[] = { "#m" };
+	const struct store_key rooms[] = { { "#m", 0 } };
 	char		 err[512];
 
 	(void)state;
 	open_ok(":memory:", 0, 0);
-	assert_int_equal(store_open(":memory:", 0, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_open(":memory:", OPTS(0, 0), err, sizeof(err)),
+	    -1);
 	assert_int_equal(add_full("#m", "n!u@h", "PRIVMSG", "#m :x", NULL, 0,
 	    id1), 1);
 	add("a b", "b :y", 0);
-	assert_int_equal(store_latest("#m", NULL, 10, 0, got_cb, &g), 1);
-	assert_int_equal(store_targets("a", rooms, 1, 0, INT64_MAX, 10,
+	assert_int_equal(store_latest("#m", NULL, 10, 0, 0, got_cb, &g), 1);
+	assert_int_equal(store_targets("a", 0, rooms, 1, 0, INT64_MAX, 10,
 	    targets_cb, &t), 2);
 	store_close();
 
@@ -945,7 +2112,7 @@ test_off(void **state)
 	struct targets	 t = { 0 };
 	struct got	 g = { 0 };
 	char		 id1[STORE_MSGID_LEN + 1], id2[STORE_MSGID_LEN + 1];
-	const char	*rooms[] = { "#o" };
+	const struct store_key rooms[] = { { "#o", 0 } };
 
 	(void)state;
 	open_ok("off", 0, 0);
@@ -954,17 +2121,49 @@ test_off(void **state)
 	assert_int_equal(add_full("#o", "n!u@h", "PRIVMSG", "#o :y", NULL, 0,
 	    id2), 2);
 	assert_string_not_equal(id1, id2);
-	assert_int_equal(store_wait(2), 0);
+	assert_int_equal(store_wait(2, 0), 0);
+	assert_int_equal(store_committed(), 2);
+	assert_int_equal(store_cancel(2), 0);	/* nothing is ever stored */
 	assert_int_equal(store_last_seq(), 2);
-	assert_int_equal(store_latest("#o", NULL, 10, 0, got_cb, &g), 0);
+	assert_int_equal(store_latest("#o", NULL, 10, 0, 0, got_cb, &g), 0);
 	assert_int_equal(g.n, 0);
-	assert_int_equal(store_targets("n", rooms, 1, 0, INT64_MAX, 10,
+	assert_int_equal(store_targets("n", 0, rooms, 1, 0, INT64_MAX, 10,
 	    targets_cb, &t), 0);
 	assert_int_equal(access("off", F_OK), -1);
 	store_close();
 	/* A real store opens after it. */
 	open_ok(":memory:", 0, 0);
 	assert_int_equal(store_last_seq(), 0);
+}
+
+/* --db-sync: the write connection runs with the level asked for. */
+static void
+test_sync_level(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_opts	 o = { 0, 0, 0 };
+	char			 err[512] = "", want[512];
+	int			 level;
+
+	for (level = STORE_SYNC_OFF; level <= STORE_SYNC_FULL; level++) {
+		o.sync = level;
+		if (store_open(f->path, &o, err, sizeof(err)) != 0)
+			fail_msg("level %d: %s", level, err);
+		assert_int_equal(store_sync_level(), level);
+		add("#a", "#a :x", 0);
+		store_close();
+		assert_int_equal(store_sync_level(), -1);
+	}
+	o.sync = 3;
+	assert_int_equal(store_open(f->path, &o, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: bad sync level 3", f->path);
+	assert_string_equal(err, want);
+	open_ok("off", 0, 0);
+	assert_int_equal(store_sync_level(), -1);
+	store_close();
+	open_ok(f->path, 0, 0);
+	assert_int_equal(store_sync_level(), STORE_SYNC_FULL);
+	assert_int_equal(count_rows("#a"), 3);
 }
 
 static void
@@ -1017,7 +2216,7 @@ appender(void *arg)
 		    i);
 		r.params = params;
 		if ((w->seqs[i] = store_append(&r)) <= 0 ||
-		    store_wait(w->seqs[i]) != 0)
+		    store_wait(w->seqs[i], -1) != 0)
 			w->bad++;
 	}
 	return NULL;
@@ -1033,7 +2232,7 @@ reader(void *arg)
 
 	while (!atomic_load(&readers_stop)) {
 		n = 0;
-		if (store_latest("#c1", NULL, 50, 0, count_cb, &n) < 0)
+		if (store_latest("#c1", NULL, 50, 0, 0, count_cb, &n) < 0)
 			return NULL;
 		(*queries)++;
 	}
@@ -1097,20 +2296,12 @@ test_concurrency(void **state)
 
 		snprintf(key, sizeof(key), "#c%d", i);
 		last = 0;
-		n = store_after(key, NULL, INT_MAX, check_order_cb, &last);
+		n = store_after(key, NULL, INT_MAX, 0, 0, check_order_cb,
+		    &last);
 		assert_true(n > 0);
 		total += n;
 	}
 	assert_int_equal(total, NTHREADS * PER_THREAD);
-}
-
-static int64_t
-now_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Not a pass/fail test: prints append+commit rows per second. */
@@ -1142,7 +2333,7 @@ test_bench(void **state)
 		assert_true((seq = store_append(&r)) > 0);
 	}
 	app = now_us();
-	assert_int_equal(store_wait(seq), 0);
+	assert_int_equal(store_wait(seq, -1), 0);
 	t1 = now_us();
 	print_message("bench: %ld rows: append %.0f ns/row, append+commit "
 	    "%.0f rows/s\n", rows, (double)(app - t0) * 1000 / rows,
@@ -1157,26 +2348,50 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_selectors, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_targets, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_retention_days, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_retention_count, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_retention_messages_only,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_episode_busy, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_inflight, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_race, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_hold_bound, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_close_failing, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v1, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v2, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_unsafe_paths, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_level, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrency, setup,
 		    teardown),

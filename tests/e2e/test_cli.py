@@ -24,6 +24,7 @@ USAGE_ERRORS = [
     (["--sendq", "12k3"], "junk after a number"),
     (["--ping-interval", "0"], "zero interval"),
     (["--oper", "nocolon"], "--oper without name:password"),
+    (["--db-sync", "bogus"], "unknown sync level"),
     (["extra-argument"], "stray operand"),
 ]
 

@@ -1157,6 +1157,57 @@ def test_db_unwritable(f):
     bad_db(f, f.path("dir.db"))
 
 
+def test_db_unsafe_path(f):
+    """A database path that is a symbolic link, or in a folder others can
+    write to, is refused in one line before anything is opened."""
+    real = f.write_file("real.db", "")
+    link = f.path("link.db")
+    os.symlink(real, link)
+    assert bad_db(f, link) == ("natterd: %s: is a symbolic link; give the "
+                               "file's real path" % link)
+    assert os.path.getsize(real) == 0
+    shared = f.path("shared")
+    os.mkdir(shared)
+    os.chmod(shared, 0o777)
+    assert bad_db(f, os.path.join(shared, "h.db")) == (
+        "natterd: %s: folder is writable by others (mode 0777); chmod go-w %s"
+        % (shared, shared))
+    assert os.listdir(shared) == []
+    os.chmod(shared, 0o700)
+    s = Server(f, "--db", os.path.join(shared, "h.db"))
+    s.user("alice")
+
+
+def test_db_locked_for_a_while(f):
+    """Another process holding the database's write lock for a while
+    does not switch history off: natterd says so once, keeps the line,
+    and stores it once the lock goes; later lines are stored too."""
+    db = f.path("h.db")
+    s, a, obs, msgs = room_history(f, 1, "--db", db)
+    con = sqlite3.connect(db, isolation_level=None, timeout=10)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        a.send("PRIVMSG #r :held")
+        deadline = time.monotonic() + scaled(10)
+        while "cannot commit" not in s.log_text():
+            assert time.monotonic() < deadline, s.log_text()[-800:]
+            time.sleep(0.05)
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    held = obs.expect(rx(r"@\S+ :alice!alice@127\.0\.0\.1 PRIVMSG #r :held"),
+                      timeout=scaled(10))
+    a.send("PRIVMSG #r :after")
+    obs.expect(rx(r"@\S+ :alice!alice@127\.0\.0\.1 PRIVMSG #r :after"))
+    got = [re.sub(r"^@\S+ ", "", l) for l in ch(obs, "LATEST #r * 10")]
+    assert got == [msgs[0].line, ":alice!alice@127.0.0.1 PRIVMSG #r :held",
+                   ":alice!alice@127.0.0.1 PRIVMSG #r :after"], (held, got)
+    log = s.log_text()
+    assert log.count("cannot commit: database is locked") == 1, log[-800:]
+    assert log.count("commits work again after") == 1, log[-800:]
+    assert "history is off" not in log
+
+
 def test_db_newer_schema(f):
     path = f.path("future.db")
     con = sqlite3.connect(path)
@@ -1176,6 +1227,24 @@ def test_db_one_server_per_file(f):
     s.stop()
     s2 = Server(f, "--db", path)
     assert s2.alive()
+
+
+def test_db_sync(f):
+    """--db-sync: the file is opened at the level asked for (full when
+    none is); a level natterd does not know is a usage error."""
+    for level in ("off", "normal", "full", None):
+        db = f.path("sync-%s.db" % level)
+        s = Server(f, "--db", db, *(("--db-sync", level) if level else ()))
+        s.user("alice")
+        want = "history in %s (--db-sync %s)" % (db, level or "full")
+        assert want in s.log_text(), s.log_text()
+        s.stop()
+    cp = f.run("-l", "127.0.0.1", "-p", free_port(), "--db-sync", "bogus")
+    lines = cp.stderr.splitlines()
+    assert cp.returncode == 2 and cp.stdout == "", (cp.returncode, cp.stdout)
+    assert lines[0] == ("natterd: --db-sync: invalid value 'bogus' "
+                        "(expected off, normal or full)"), cp.stderr
+    assert lines[1].startswith("usage: natterd "), cp.stderr
 
 
 def test_db_empty_file_is_fine(f):
