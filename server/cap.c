@@ -51,8 +51,9 @@ cap_offered(int bit)
 }
 
 static void
-cap_ls(struct client *c, int with_values)
+cap_ls(struct turn *t, int with_values)
 {
+	struct client *c = t->c;
 	char line[CAP_LS_CHUNK + 64];
 	size_t len = 0;
 	int i, n;
@@ -62,7 +63,7 @@ cap_ls(struct client *c, int with_values)
 			continue;
 		if (len > CAP_LS_CHUNK) {
 			/* 302: more lines follow, marked with "*". */
-			client_sendf(c, ":%s CAP %s LS * :%s",
+			turn_sendf(t, ":%s CAP %s LS * :%s",
 			    config.server_name, c->nick, line);
 			len = 0;
 		}
@@ -87,13 +88,14 @@ cap_ls(struct client *c, int with_values)
 			len += (size_t)n;
 	}
 	line[len] = '\0';
-	client_sendf(c, ":%s CAP %s LS :%s", config.server_name, c->nick,
+	turn_sendf(t, ":%s CAP %s LS :%s", config.server_name, c->nick,
 	    line);
 }
 
 static void
-cap_list(struct client *c)
+cap_list(struct turn *t)
 {
+	struct client *c = t->c;
 	char line[CAP_LS_CHUNK + 64];
 	size_t len = 0;
 	unsigned caps;
@@ -111,14 +113,15 @@ cap_list(struct client *c)
 		if (n > 0 && (size_t)n < sizeof(line) - len)
 			len += (size_t)n;
 	}
-	client_sendf(c, ":%s CAP %s LIST :%s", config.server_name, c->nick,
+	turn_sendf(t, ":%s CAP %s LIST :%s", config.server_name, c->nick,
 	    line);
 }
 
 /* REQ is all or nothing: one unknown name refuses the whole list. */
 static void
-cap_req(struct client *c, const char *list)
+cap_req(struct turn *t, const char *list)
 {
+	struct client *c = t->c;
 	char copy[512], *p, *name;
 	unsigned add = 0, del = 0;
 	int bit, neg;
@@ -146,17 +149,18 @@ cap_req(struct client *c, const char *list)
 	pthread_mutex_lock(&server.lock);
 	c->caps = (c->caps | add) & ~del;
 	pthread_mutex_unlock(&server.lock);
-	client_sendf(c, ":%s CAP %s ACK :%s", config.server_name, c->nick,
+	turn_sendf(t, ":%s CAP %s ACK :%s", config.server_name, c->nick,
 	    list);
 	return;
 nak:
-	client_sendf(c, ":%s CAP %s NAK :%s", config.server_name, c->nick,
+	turn_sendf(t, ":%s CAP %s NAK :%s", config.server_name, c->nick,
 	    list);
 }
 
 void
-cmd_cap(struct client *c, struct irc_msg *m)
+cmd_cap(struct turn *t, struct irc_msg *m)
 {
+	struct client *c = t->c;
 	const char *sub = m->params[0];
 
 	if (strcasecmp(sub, "LS") == 0) {
@@ -168,18 +172,18 @@ cmd_cap(struct client *c, struct irc_msg *m)
 			c->caps |= CAP(CAP_CAP_NOTIFY);
 			pthread_mutex_unlock(&server.lock);
 		}
-		cap_ls(c, c->cap_version >= 302);
+		cap_ls(t, c->cap_version >= 302);
 	} else if (strcasecmp(sub, "LIST") == 0) {
-		cap_list(c);
+		cap_list(t);
 	} else if (strcasecmp(sub, "REQ") == 0) {
 		if (!(c->flags & CLIENT_REGISTERED))
 			c->reg |= REG_CAP;
-		cap_req(c, m->nparams > 1 ? m->params[1] : "");
+		cap_req(t, m->nparams > 1 ? m->params[1] : "");
 	} else if (strcasecmp(sub, "END") == 0) {
 		c->reg &= ~REG_CAP;
-		client_try_register(c);
+		client_try_register(t);
 	} else
-		reply(c, ERR_INVALIDCAPCMD, sub);
+		reply(t, ERR_INVALIDCAPCMD, sub);
 }
 
 void
@@ -254,60 +258,24 @@ tags_client_only(const char *tags, char *out, size_t len)
 	return 0;
 }
 
-/*
- * A line for many recipients, formatted once per variant of tags the
- * recipients asked for: none, time, msgid (with client tags), or both.
- */
 void
-msgvar_init(struct msgvar *v, const char *line, int64_t time_ms,
+line_tags(char *out, size_t len, unsigned caps, int64_t time_ms,
     const char *msgid, const char *ctags)
 {
-	memset(v, 0, sizeof(*v));
-	v->line = line;
-	v->time_ms = time_ms;
-	v->msgid = msgid;
-	v->ctags = ctags != NULL && ctags[0] != '\0' ? ctags : NULL;
-}
+	char when[32];
+	int n = 0;
 
-struct buf *
-msgvar_get(struct msgvar *v, unsigned caps)
-{
-	char tags[IRC_TAGS_MAX + 1], when[32];
-	int k = 0, n;
-
-	if ((caps & CAP(CAP_SERVER_TIME)) && v->time_ms != 0)
-		k |= 1;
-	if ((caps & CAP(CAP_MESSAGE_TAGS)) && (v->msgid != NULL ||
-	    v->ctags != NULL))
-		k |= 2;
-	if (v->v[k] != NULL)
-		return v->v[k];
-	if (k == 0) {
-		v->v[k] = buf_printf("%s", v->line);
-		return v->v[k];
+	out[0] = '\0';
+	if ((caps & CAP(CAP_SERVER_TIME)) && time_ms != 0) {
+		tag_time(time_ms, when, sizeof(when));
+		n = snprintf(out, len, "time=%s", when);
 	}
-	n = 0;
-	tags[0] = '\0';
-	if (k & 1) {
-		tag_time(v->time_ms, when, sizeof(when));
-		n = snprintf(tags, sizeof(tags), "time=%s", when);
-	}
-	if ((k & 2) && v->msgid != NULL && n >= 0 && (size_t)n < sizeof(tags))
-		n += snprintf(tags + n, sizeof(tags) - (size_t)n, "%smsgid=%s",
-		    n > 0 ? ";" : "", v->msgid);
-	if ((k & 2) && v->ctags != NULL && n >= 0 && (size_t)n < sizeof(tags))
-		snprintf(tags + n, sizeof(tags) - (size_t)n, "%s%s",
-		    n > 0 ? ";" : "", v->ctags);
-	v->v[k] = buf_printf_long("@%s %s", tags, v->line);
-	return v->v[k];
-}
-
-void
-msgvar_free(struct msgvar *v)
-{
-	int i;
-
-	for (i = 0; i < 4; i++)
-		buf_unref(v->v[i]);
-	memset(v->v, 0, sizeof(v->v));
+	if (!(caps & CAP(CAP_MESSAGE_TAGS)))
+		return;
+	if (msgid != NULL && n >= 0 && (size_t)n < len)
+		n += snprintf(out + n, len - (size_t)n, "%smsgid=%s",
+		    n > 0 ? ";" : "", msgid);
+	if (ctags != NULL && ctags[0] != '\0' && n >= 0 && (size_t)n < len)
+		snprintf(out + n, len - (size_t)n, "%s%s", n > 0 ? ";" : "",
+		    ctags);
 }

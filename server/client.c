@@ -36,23 +36,13 @@
 #define PAGE_TRIM	4096
 #define CLIENT_EOF	(-2)	/* client_recv: the peer closed */
 
-/* The client this thread serves: a thread never signals itself, and
- * only a TLS client's own thread touches its SSL. */
-_Thread_local struct client *client_self;
+#define CLIENT_TAGS_MAX	4094	/* tag data a client may send (between
+				   the '@' and the space) */
 
 static long long
-mono_ms(const struct timespec *ts)
+ts_ms(const struct timespec *ts)
 {
 	return (long long)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return mono_ms(&ts);
 }
 
 struct client *
@@ -69,6 +59,7 @@ client_new(int fd, const char *ip, int tls)
 		return NULL;
 	}
 	atomic_init(&c->refs, 1);
+	c->id = ++server.next_id;	/* called under server.lock */
 	c->fd = fd;
 	c->tls = tls;
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
@@ -80,7 +71,8 @@ client_new(int fd, const char *ip, int tls)
 	clock_gettime(CLOCK_MONOTONIC, &c->connected);
 	c->last_read = c->connected;
 	c->tokens = config.flood_burst;
-	c->tokens_ms = mono_ms(&c->connected);
+	c->tokens_ms = ts_ms(&c->connected);
+	c->drained_ms = ts_ms(&c->connected);
 	if (config.password == NULL)
 		c->reg |= REG_PASS;
 	return c;
@@ -106,7 +98,8 @@ client_wake_locked(struct client *c)
 {
 	int rc;
 
-	if (c == client_self)
+	/* A thread never signals itself. */
+	if (pthread_equal(c->thread, pthread_self()))
 		return;
 	if ((rc = pthread_kill(c->thread, SIGUSR1)) != 0)
 		log_warnx("pthread_kill: %s", strerror(rc));
@@ -158,38 +151,6 @@ client_mask(struct client *c, char *buf, size_t len)
 }
 
 void
-cap_send_common_locked(struct client *c, struct buf *b, unsigned cap,
-    int with_self)
-{
-	unsigned long gen = ++server.gen;
-	struct client *t;
-	struct room *r;
-	int i, j;
-
-	/* Marked either way, so c is never reached through a room. */
-	c->mark = gen;
-	if (with_self && (cap == 0 || (c->caps & cap)))
-		client_send(c, b);
-	for (i = 0; i < c->nrooms; i++) {
-		r = c->rooms[i];
-		for (j = 0; j < r->nmembers; j++) {
-			t = r->members[j].c;
-			if (t->mark == gen)
-				continue;
-			t->mark = gen;
-			if (cap == 0 || (t->caps & cap))
-				client_send(t, b);
-		}
-	}
-}
-
-void
-client_send_common_locked(struct client *c, struct buf *b, int with_self)
-{
-	cap_send_common_locked(c, b, 0, with_self);
-}
-
-void
 whowas_add_locked(struct client *c)
 {
 	struct whowas *w = &server.whowas[server.whowas_next];
@@ -203,13 +164,15 @@ whowas_add_locked(struct client *c)
 }
 
 void
-client_try_register(struct client *c)
+client_try_register(struct turn *t)
 {
+	struct client *c = t->c;
+
 	if ((c->reg & (REG_NICK | REG_USER)) != (REG_NICK | REG_USER) ||
 	    (c->reg & REG_CAP) || (c->flags & CLIENT_REGISTERED))
 		return;
 	if (!(c->reg & REG_PASS)) {
-		reply(c, ERR_PASSWDMISMATCH);
+		reply(t, ERR_PASSWDMISMATCH);
 		client_kill(c, "Bad password");
 		return;
 	}
@@ -222,7 +185,7 @@ client_try_register(struct client *c)
 		server.max_users = server.nusers;
 	pthread_mutex_unlock(&server.lock);
 	log_info("%s registered as %s!%s", c->ip, c->nick, c->user);
-	send_welcome(c);
+	send_welcome(t);
 }
 
 /* 1 if s looks like a command name (letters and digits only). */
@@ -277,22 +240,22 @@ flood_wait(struct client *c)
 static int
 client_line(void *arg, enum frame_event ev, char *line, size_t len)
 {
-	struct client *c = arg;
+	struct turn *t = arg;
+	struct client *c = t->c;
 	struct irc_msg m;
-	char *p, label[65];
-	long mark;
-	int valid;
+	char *p, label[LABEL_MAX + 1];
+	int valid, labeled;
 
 	if (flood_limited(c))
 		c->tokens -= 1;
 	if (ev == FRAME_TOOLONG) {
-		reply(c, ERR_INPUTTOOLONG);
+		reply(t, ERR_INPUTTOOLONG);
 		return client_closing(c);
 	}
 	if (log_enabled(LOG_LVL_TRACE))
 		log_trace("%s <- %.*s", c->nick, (int)len, line);
 	if (memchr(line, '\0', len) != NULL) {
-		reply(c, ERR_UNKNOWNERROR, "*", "Line contains a NUL byte");
+		reply(t, ERR_UNKNOWNERROR, "*", "Line contains a NUL byte");
 		return client_closing(c);
 	}
 	valid = utf8_valid(line, len);
@@ -301,6 +264,12 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 	for (p = m.command; *p != '\0'; p++)
 		if (*p >= 'a' && *p <= 'z')
 			*p -= 'a' - 'A';
+	/* message-tags: a client's tag data is at most 4094 bytes, so
+	 * nothing stored or relayed carries more. */
+	if (m.tags != NULL && strlen(m.tags) > CLIENT_TAGS_MAX) {
+		reply(t, ERR_INPUTTOOLONG);
+		return client_closing(c);
+	}
 	/* A QUIT always quits; a reason that is not UTF-8 is not relayed. */
 	if (!valid && strcmp(m.command, "QUIT") == 0) {
 		client_kill(c, "Quit");
@@ -309,65 +278,66 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 	/* NICK answers bad bytes with 432 itself. */
 	if (!valid && strcmp(m.command, "NICK") != 0) {
 		/* Never echo the bad bytes: a garbled command shows as *. */
-		client_sendf(c, ":%s FAIL %s INVALID_UTF8 :Message rejected, "
+		turn_sendf(t, ":%s FAIL %s INVALID_UTF8 :Message rejected, "
 		    "your IRC software must use UTF-8 on this network",
 		    config.server_name, command_is_word(m.command) ?
 		    m.command : "*");
 		return client_closing(c);
 	}
-	if ((c->caps & CAP(CAP_LABELED_RESPONSE)) && m.tags != NULL &&
+	labeled = (c->caps & CAP(CAP_LABELED_RESPONSE)) && m.tags != NULL &&
 	    irc_tag_get(m.tags, "label", label, sizeof(label)) == 1 &&
-	    label[0] != '\0') {
-		/* Earlier messages' echoes must not count as replies. */
-		history_deliver(c);
-		mark = batch_mark();
-		history_set_label(label);
-		command_dispatch(c, &m);
-		history_set_label(NULL);
-		/* A message's reply is its echo, labeled when it goes out. */
-		batch_label(c, mark, label, (c->caps &
-		    CAP(CAP_ECHO_MESSAGE)) && (strcmp(m.command, "PRIVMSG") ==
-		    0 || strcmp(m.command, "NOTICE") == 0));
-	} else
-		command_dispatch(c, &m);
+	    label[0] != '\0';
+	turn_command_begin(t, labeled ? label : NULL);
+	command_dispatch(t, &m);
+	turn_command_end(t);
 	return client_closing(c);
 }
 
 /* Milliseconds until the next timer is due, at least 0. */
 static long long
-client_next_timer(struct client *c, long long now)
+client_next_timer(struct client *c, long long now, int held)
 {
-	long long due, flood;
+	long long due, stall;
 
-	if (c->rqlen > 0) {
+	if (c->rqlen > 0 && !held) {
 		/* The held-back input is the next thing to do. */
 		(void)flood_ok(c, now);
-		flood = flood_wait(c);
-		return flood;
+		return flood_wait(c);
 	}
 	if (!(c->flags & CLIENT_REGISTERED))
-		due = mono_ms(&c->connected) + config.reg_timeout * 1000LL;
+		due = ts_ms(&c->connected) + config.reg_timeout * 1000LL;
 	else if (!c->ping_sent)
-		due = mono_ms(&c->last_read) + config.ping_interval * 1000LL;
+		due = ts_ms(&c->last_read) + config.ping_interval * 1000LL;
 	else
-		due = mono_ms(&c->last_read) +
+		due = ts_ms(&c->last_read) +
 		    (config.ping_interval + config.ping_timeout) * 1000LL;
+	if ((stall = client_stall_deadline(c)) != 0 && stall < due)
+		due = stall;
 	return due > now ? due - now : 0;
 }
 
 static void
 client_timers(struct client *c, long long now)
 {
-	char why[64];
-	long long idle = now - mono_ms(&c->last_read);
+	char why[64], line[128];
+	long long idle = now - ts_ms(&c->last_read), stall;
+	int len;
 
+	/* Over its SendQ and not draining: a reader that stopped. */
+	if ((stall = client_stall_deadline(c)) != 0 && now >= stall) {
+		client_kill(c, "SendQ exceeded");
+		return;
+	}
 	if (!(c->flags & CLIENT_REGISTERED)) {
-		if (now - mono_ms(&c->connected) >= config.reg_timeout * 1000LL)
+		if (now - ts_ms(&c->connected) >= config.reg_timeout * 1000LL)
 			client_kill(c, "Registration timed out");
 		return;
 	}
 	if (!c->ping_sent && idle >= config.ping_interval * 1000LL) {
-		client_sendf(c, "PING :%s", config.server_name);
+		len = snprintf(line, sizeof(line), "PING :%s\r\n",
+		    config.server_name);
+		if (len > 0 && (size_t)len < sizeof(line))
+			(void)client_send_direct(c, line, (size_t)len);
 		c->ping_sent = 1;
 	} else if (c->ping_sent && idle >=
 	    (config.ping_interval + config.ping_timeout) * 1000LL) {
@@ -378,40 +348,42 @@ client_timers(struct client *c, long long now)
 }
 
 /*
- * Unlinks c from every shared structure, tells its rooms, then says
- * goodbye on the socket.  After the unlock nobody can reach c.
+ * Unlinks c from every shared structure and tells its rooms, as one
+ * last turn: its QUIT post is delivered before turn_end() returns, and
+ * with it every post made before c left the tables, which are all the
+ * posts that can hold c.  Then it says goodbye on the socket.
  */
 static void
 client_teardown(struct client *c)
 {
-	char mask[MASK_MAX + 1], line[OUT_LINE_MAX], drain[512];
+	char mask[MASK_MAX + 1], line[OUT_LINE_MAX], drain[512], chunk[512];
 	const char *reason;
-	struct buf *b;
+	struct turn t;
+	struct line l;
 	uintptr_t n;
-	int i, len, queued;
+	int len, queued;
 
 	pthread_mutex_lock(&c->out_lock);
 	reason = c->close_reason != NULL ? c->close_reason : "Connection closed";
 	pthread_mutex_unlock(&c->out_lock);
 
-	history_deliver(c);
-	batch_begin();
+	turn_begin(&t, c, chunk, sizeof(chunk));
+	memset(&l, 0, sizeof(l));
 	pthread_mutex_lock(&server.lock);
 	if (c->flags & CLIENT_REGISTERED) {
 		client_mask(c, mask, sizeof(mask));
-		b = buf_printf(":%s QUIT :%s", mask, reason);
-		client_send_common_locked(c, b, 0);
-		buf_unref(b);
-		snprintf(line, sizeof(line), ":%s", reason);
-		for (i = 0; i < c->nrooms; i++)
-			history_event_locked(c->rooms[i]->key_folded, c, "QUIT",
-			    line);
+		snprintf(line, sizeof(line), ":%s QUIT :%s", mask, reason);
+		l.text = line;
+		(void)room_fanout_locked(&t, NULL, &l, 0, 0, NULL);
 		whowas_add_locked(c);
 		server.nusers--;
 		if (c->flags & CLIENT_INVISIBLE)
 			server.ninvisible--;
 		if (c->flags & CLIENT_OPER)
 			server.nopers--;
+	} else {
+		l.text = "";	/* no recipients: only its place counts */
+		(void)post_new_locked(&t, &l);
 	}
 	while (c->nrooms > 0)
 		room_remove_locked(c->rooms[c->nrooms - 1], c);
@@ -429,7 +401,8 @@ client_teardown(struct client *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	pthread_mutex_unlock(&server.lock);
-	batch_end();
+	turn_command_end(&t);
+	turn_end(&t);
 
 	log_info("%s (%s) closed: %s", c->ip, c->nick, reason);
 
@@ -452,7 +425,7 @@ client_teardown(struct client *c)
 	 * ERROR line before the peer reads it. */
 	while (recv(c->fd, drain, sizeof(drain), MSG_DONTWAIT) > 0)
 		;
-	/* A batch elsewhere may still hold c; it sees c->closing. */
+	/* A pushlist elsewhere may still hold c; it sees c->closing. */
 	client_unref(c);
 
 	/* Counted until now so that shutdown waits for the ERROR line. */
@@ -546,32 +519,39 @@ client_recv(struct client *c, char *buf, size_t len)
 }
 
 /*
- * Hands data to the framer, a line at a time while the token bucket
- * lets lines through.  Returns the bytes taken (the rest is held back
+ * 1 while c has more output waiting than its SendQ: it takes no more
+ * input until its reader catches up, so a client that asks and never
+ * reads is bounded by what it already asked for.
+ */
+static int
+client_held(struct turn *t)
+{
+	return turn_pending(t) + client_backlog(t->c) > config.sendq;
+}
+
+/*
+ * Hands data to the framer a line at a time while the token bucket and
+ * the SendQ let lines through.  Returns the bytes taken (the rest waits
  * in the receive queue), or -1 when out of memory.
  */
 static ssize_t
-client_input(struct client *c, const char *data, size_t n)
+client_input(struct turn *t, const char *data, size_t n)
 {
-	long long now;
+	struct client *c = t->c;
+	long long now = mono_ms();
 	size_t i = 0, j;
 	int rc;
 
-	if (!flood_limited(c)) {
-		rc = frame_feed(&c->frame, data, n, client_line, c);
-		return rc == -1 ? -1 : (ssize_t)n;
-	}
-	now = now_ms();
 	while (i < n) {
 		for (j = i; j < n && data[j] != '\r' && data[j] != '\n'; j++)
 			;
 		/* A partial line, or the LF of a CRLF, costs nothing. */
 		if (j < n && !(j == i && c->frame.len == 0) &&
-		    !flood_ok(c, now))
+		    (!flood_ok(c, now) || client_held(t)))
 			break;
 		if (j < n)
 			j++;
-		rc = frame_feed(&c->frame, data + i, j - i, client_line, c);
+		rc = frame_feed(&c->frame, data + i, j - i, client_line, t);
 		if (rc == -1)
 			return -1;
 		if (rc != 0)
@@ -597,13 +577,15 @@ rq_append(struct client *c, const char *data, size_t n)
 	return 0;
 }
 
-/* Lets through what the token bucket allows of the receive queue. */
+/* Lets through what the token bucket and SendQ allow of the receive
+ * queue. */
 static int
-rq_process(struct client *c)
+rq_process(struct turn *t)
 {
+	struct client *c = t->c;
 	ssize_t took;
 
-	if ((took = client_input(c, c->rq, c->rqlen)) == -1)
+	if ((took = client_input(t, c->rq, c->rqlen)) == -1)
 		return -1;
 	c->rqlen -= (size_t)took;
 	if (c->rqlen == 0) {
@@ -614,17 +596,17 @@ rq_process(struct client *c)
 	return 0;
 }
 
-/* The receive queue's turn, when the bucket has a token again. */
+/* The receive queue's turn, when a token is back or the queue drained. */
 static __attribute__((noinline)) void
-client_backlog(struct client *c)
+client_backlog_turn(struct client *c)
 {
 	char out[OUT_GATHER];
+	struct turn t;
 	int rc;
 
-	batch_begin_self(c, out, sizeof(out));
-	rc = rq_process(c);
-	history_deliver(c);
-	batch_end();
+	turn_begin(&t, c, out, sizeof(out));
+	rc = rq_process(&t);
+	turn_end(&t);
 	if (rc == -1)
 		client_kill(c, "Out of memory");
 	else if (c->eof && c->rqlen == 0)
@@ -632,11 +614,11 @@ client_backlog(struct client *c)
 }
 
 /*
- * Reads once and handles every complete line the token bucket lets
- * through, as one batch; the rest waits in the receive queue, and a
- * queue past --recvq is an Excess Flood.  Its own frame holds the read
- * buffer, so the loop's frame stays small and an idle thread can give
- * these pages back (stack_trim).  On TLS it goes on while OpenSSL
+ * Reads once and handles every complete line the token bucket and the
+ * SendQ let through, as one turn; the rest waits in the receive queue,
+ * and a queue past --recvq is an Excess Flood.  Its own frame holds the
+ * read buffer, so the loop's frame stays small and an idle thread can
+ * give these pages back (stack_trim).  On TLS it goes on while OpenSSL
  * holds decrypted bytes, which poll() cannot see.  Returns -1 when the
  * connection is done.
  */
@@ -644,6 +626,7 @@ static __attribute__((noinline)) int
 client_read(struct client *c)
 {
 	char buf[READ_CHUNK], out[OUT_GATHER];
+	struct turn t;
 	ssize_t n, took;
 	int rc;
 
@@ -662,16 +645,15 @@ client_read(struct client *c)
 			return (int)n;
 		clock_gettime(CLOCK_MONOTONIC, &c->last_read);
 		c->ping_sent = 0;
-		batch_begin_self(c, out, sizeof(out));
+		turn_begin(&t, c, out, sizeof(out));
 		if (c->rqlen > 0) {
 			if ((rc = rq_append(c, buf, (size_t)n)) == 0)
-				rc = rq_process(c);
-		} else if ((took = client_input(c, buf, (size_t)n)) == -1)
+				rc = rq_process(&t);
+		} else if ((took = client_input(&t, buf, (size_t)n)) == -1)
 			rc = -1;
 		else
 			rc = rq_append(c, buf + took, (size_t)(n - took));
-		history_deliver(c);
-		batch_end();
+		turn_end(&t);
 		if (rc == -1) {
 			client_kill(c, "Out of memory");
 			return -1;
@@ -737,29 +719,35 @@ client_main(void *arg)
 	sigset_t waitmask;
 	long long now, wait, trimmed = 0;
 	char why[128], *stack_lo;
-	int closing, busy = 1;
+	int closing, busy = 1, held;
 
-	client_self = c;
+	/* The accept thread published c, c->thread included, under this
+	 * lock: taking it once orders those writes before ours. */
+	pthread_mutex_lock(&server.lock);
+	pthread_mutex_unlock(&server.lock);
 	pthread_setname_np(pthread_self(), "natterd-client");
 	pthread_sigmask(SIG_SETMASK, NULL, &waitmask);
 	sigdelset(&waitmask, SIGUSR1);
 	stack_lo = stack_low();
-	trimmed = now_ms();	/* a new thread has nothing to give back */
+	trimmed = mono_ms();	/* a new thread has nothing to give back */
 	/* The handshake happens in the first reads, under the
 	 * registration timeout like any silent connection. */
 	if (c->tls && (c->ssl = tls_accept_new(c->fd)) == NULL)
 		client_kill(c, "TLS is not available");
 
 	for (;;) {
-		now = now_ms();
+		now = mono_ms();
 		client_timers(c, now);
-		if (c->rqlen > 0 && flood_ok(c, now)) {
-			client_backlog(c);
+		/* Output past the SendQ: no more input until it drains. */
+		held = client_backlog(c) > config.sendq;
+		if (c->rqlen > 0 && !held && flood_ok(c, now)) {
+			client_backlog_turn(c);
 			busy = 1;
 		}
-		/* After the peer's close, only the receive queue is left. */
+		/* After the peer's close, only the receive queue is left;
+		 * while held, the kernel holds the rest of the input. */
 		pfd.fd = c->eof ? -1 : c->fd;
-		pfd.events = POLLIN;
+		pfd.events = held ? 0 : POLLIN;
 		pthread_mutex_lock(&c->out_lock);
 		closing = c->closing;
 		/* While another thread writes for c, it wakes c if needed. */
@@ -770,7 +758,7 @@ client_main(void *arg)
 		pthread_mutex_unlock(&c->out_lock);
 		if (closing)
 			break;
-		wait = client_next_timer(c, now);
+		wait = client_next_timer(c, now, held);
 		if (busy) {
 			/* Trim at most once a second; come back to do it. */
 			if (now - trimmed >= 1000) {

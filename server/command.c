@@ -1,8 +1,10 @@
 /*
  * command.c: the command table and dispatcher, registration (PASS, NICK,
- * USER, CAP), PING/PONG/QUIT, JOIN/PART and PRIVMSG/NOTICE.  Handlers run
- * on the sending client's thread; they touch other clients and rooms
- * only under server.lock (natterd.h has the lock order).
+ * USER, CAP), PING/PONG/QUIT, JOIN/PART and PRIVMSG/NOTICE/TAGMSG.
+ * Handlers run on the sending client's thread with its turn (turn.c):
+ * they reply to it through the turn, and reach everyone else by posts
+ * made under server.lock, which fix the recipients there and then.  A
+ * handler never blocks while its posts are open (until it returns).
  */
 #include <sys/types.h>
 
@@ -16,7 +18,7 @@
 
 struct command {
 	const char	*name;
-	void		(*handler)(struct client *, struct irc_msg *);
+	void		(*handler)(struct turn *, struct irc_msg *);
 	int		 min_params;
 	int		 flags;
 #define CMD_PREREG	0x01	/* allowed before registration */
@@ -63,8 +65,9 @@ static const struct command commands[] = {
 };
 
 void
-command_dispatch(struct client *c, struct irc_msg *m)
+command_dispatch(struct turn *t, struct irc_msg *m)
 {
+	struct client *c = t->c;
 	const struct command *cmd = NULL;
 	size_t i;
 
@@ -74,27 +77,22 @@ command_dispatch(struct client *c, struct irc_msg *m)
 			break;
 		}
 	}
-	/* Messages queued from earlier lines go out before anything else
-	 * this client asked for can be seen. */
-	if (cmd == NULL || (cmd->handler != cmd_privmsg &&
-	    cmd->handler != cmd_notice))
-		history_deliver(c);
 	if (cmd == NULL) {
 		if (c->flags & CLIENT_REGISTERED)
-			reply(c, ERR_UNKNOWNCOMMAND, m->command);
+			reply(t, ERR_UNKNOWNCOMMAND, m->command);
 		else
-			reply(c, ERR_NOTREGISTERED);
+			reply(t, ERR_NOTREGISTERED);
 		return;
 	}
 	if (!(c->flags & CLIENT_REGISTERED) && !(cmd->flags & CMD_PREREG)) {
-		reply(c, ERR_NOTREGISTERED);
+		reply(t, ERR_NOTREGISTERED);
 		return;
 	}
 	if (m->nparams < cmd->min_params) {
-		reply(c, ERR_NEEDMOREPARAMS, cmd->name);
+		reply(t, ERR_NEEDMOREPARAMS, cmd->name);
 		return;
 	}
-	cmd->handler(c, m);
+	cmd->handler(t, m);
 }
 
 void
@@ -113,30 +111,32 @@ mask_normalize(const char *in, char *out, size_t len)
 }
 
 void
-send_welcome(struct client *c)
+send_welcome(struct turn *t)
 {
 	char mask[MASK_MAX + 1];
 
-	client_mask(c, mask, sizeof(mask));
-	reply(c, RPL_WELCOME, config.network, mask);
-	reply(c, RPL_YOURHOST, config.server_name, NATTERD_VERSION);
-	reply(c, RPL_CREATED, server.created);
-	reply(c, RPL_MYINFO, config.server_name, NATTERD_VERSION, "iow",
-	    "biklmnotv", "bklov");
-	send_isupport(c);
+	client_mask(t->c, mask, sizeof(mask));
+	reply(t, RPL_WELCOME, config.network, mask);
+	reply(t, RPL_YOURHOST, config.server_name, NATTERD_VERSION);
+	reply(t, RPL_CREATED, server.created);
+	reply(t, RPL_MYINFO, config.server_name, NATTERD_VERSION, "iow",
+	    room_modes_all(), room_modes_with_param());
+	send_isupport(t);
 	pthread_mutex_lock(&server.lock);
-	send_lusers_locked(c);
-	send_motd_locked(c);
+	send_lusers_locked(t);
+	send_motd_locked(t);
 	pthread_mutex_unlock(&server.lock);
 }
 
 /* --- registration --- */
 
 void
-cmd_pass(struct client *c, struct irc_msg *m)
+cmd_pass(struct turn *t, struct irc_msg *m)
 {
+	struct client *c = t->c;
+
 	if (c->flags & CLIENT_REGISTERED) {
-		reply(c, ERR_ALREADYREGISTERED);
+		reply(t, ERR_ALREADYREGISTERED);
 		return;
 	}
 	if (config.password == NULL)
@@ -145,28 +145,28 @@ cmd_pass(struct client *c, struct irc_msg *m)
 		c->reg |= REG_PASS;
 		return;
 	}
-	reply(c, ERR_PASSWDMISMATCH);
+	reply(t, ERR_PASSWDMISMATCH);
 	log_info("%s: wrong server password", c->ip);
 	client_kill(c, "Bad password");
 }
 
 void
-cmd_nick(struct client *c, struct irc_msg *m)
+cmd_nick(struct turn *t, struct irc_msg *m)
 {
-	char key[NICK_MAX + 1], mask[MASK_MAX + 1];
+	struct client *c = t->c;
+	char key[NICK_MAX + 1], mask[MASK_MAX + 1], line[OUT_LINE_MAX];
 	const char *nick;
 	struct client *other;
-	struct buf *b;
-	int i;
+	struct line l;
 
 	if (m->nparams < 1 || m->params[0][0] == '\0') {
-		reply(c, ERR_NONICKNAMEGIVEN);
+		reply(t, ERR_NONICKNAMEGIVEN);
 		return;
 	}
 	nick = m->params[0];
 	if (!casemap_valid_nick(nick, NICK_MAX)) {
 		/* Bytes that are not UTF-8 are not echoed back. */
-		reply(c, ERR_ERRONEUSNICKNAME,
+		reply(t, ERR_ERRONEUSNICKNAME,
 		    utf8_valid(nick, strlen(nick)) ? nick : "*");
 		return;
 	}
@@ -177,48 +177,51 @@ cmd_nick(struct client *c, struct irc_msg *m)
 	other = map_get(server.nicks, key);
 	if (other != NULL && other != c) {
 		pthread_mutex_unlock(&server.lock);
-		reply(c, ERR_NICKNAMEINUSE, nick);
+		reply(t, ERR_NICKNAMEINUSE, nick);
 		return;
 	}
 	if (strcmp(c->nick, nick) == 0) {
 		pthread_mutex_unlock(&server.lock);
 		return;
 	}
-	if (c->flags & CLIENT_REGISTERED) {
-		b = buf_printf(":%s NICK %s", mask, nick);
-		client_send_common_locked(c, b, 1);
-		buf_unref(b);
-		whowas_add_locked(c);
-		for (i = 0; i < c->nrooms; i++)
-			history_event_locked(c->rooms[i]->key_folded, c, "NICK",
-			    nick);
-	}
-	if (c->nickkey[0] != '\0' && strcmp(c->nickkey, key) != 0)
-		map_del(server.nicks, c->nickkey);
 	if (map_put(server.nicks, key, c) == -1) {
 		pthread_mutex_unlock(&server.lock);
 		client_kill(c, "Out of memory");
 		return;
 	}
+	if (c->nickkey[0] != '\0' && strcmp(c->nickkey, key) != 0)
+		map_del(server.nicks, c->nickkey);
+	if (c->flags & CLIENT_REGISTERED) {
+		snprintf(line, sizeof(line), ":%s NICK %s", mask, nick);
+		memset(&l, 0, sizeof(l));
+		l.text = line;
+		(void)room_fanout_locked(t, NULL, &l, FAN_SELF, 0, NULL);
+		whowas_add_locked(c);
+	}
+	/* A new nick (not a new case of the same one) starts a new
+	 * private history: what the last holder said is not ours. */
+	if (strcmp(c->nickkey, key) != 0)
+		c->nick_seq = store_last_seq();
 	snprintf(c->nick, sizeof(c->nick), "%s", nick);
 	snprintf(c->nickkey, sizeof(c->nickkey), "%s", key);
 	pthread_mutex_unlock(&server.lock);
 
 	if (!(c->flags & CLIENT_REGISTERED)) {
 		c->reg |= REG_NICK;
-		client_try_register(c);
+		client_try_register(t);
 	}
 }
 
 void
-cmd_user(struct client *c, struct irc_msg *m)
+cmd_user(struct turn *t, struct irc_msg *m)
 {
+	struct client *c = t->c;
 	char user[USER_MAX + 1];
 	const char *s;
 	size_t n = 0;
 
 	if (c->flags & CLIENT_REGISTERED) {
-		reply(c, ERR_ALREADYREGISTERED);
+		reply(t, ERR_ALREADYREGISTERED);
 		return;
 	}
 	/* Keep the characters a username may hold, like an ident reply. */
@@ -228,7 +231,7 @@ cmd_user(struct client *c, struct irc_msg *m)
 			user[n++] = *s;
 	user[n] = '\0';
 	if (n == 0) {
-		reply(c, ERR_NEEDMOREPARAMS, "USER");
+		reply(t, ERR_NEEDMOREPARAMS, "USER");
 		return;
 	}
 	pthread_mutex_lock(&server.lock);
@@ -238,30 +241,30 @@ cmd_user(struct client *c, struct irc_msg *m)
 	    m->params[3]);
 	pthread_mutex_unlock(&server.lock);
 	c->reg |= REG_USER;
-	client_try_register(c);
+	client_try_register(t);
 }
 
 void
-cmd_ping(struct client *c, struct irc_msg *m)
+cmd_ping(struct turn *t, struct irc_msg *m)
 {
 	if (m->nparams < 1 || m->params[0][0] == '\0') {
-		reply(c, ERR_NOORIGIN);
+		reply(t, ERR_NOORIGIN);
 		return;
 	}
-	client_sendf(c, ":%s PONG %s :%s", config.server_name,
+	turn_sendf(t, ":%s PONG %s :%s", config.server_name,
 	    config.server_name, m->params[0]);
 }
 
 void
-cmd_pong(struct client *c, struct irc_msg *m)
+cmd_pong(struct turn *t, struct irc_msg *m)
 {
 	/* Any input resets the ping timer; nothing more to do. */
-	(void)c;
+	(void)t;
 	(void)m;
 }
 
 void
-cmd_quit(struct client *c, struct irc_msg *m)
+cmd_quit(struct turn *t, struct irc_msg *m)
 {
 	char why[OUT_LINE_MAX];
 
@@ -272,92 +275,50 @@ cmd_quit(struct client *c, struct irc_msg *m)
 		    m->params[0]);
 	else
 		snprintf(why, sizeof(why), "Quit");
-	client_kill(c, why);
+	client_kill(t->c, why);
 }
 
 /* --- rooms --- */
 
 static void
-part_locked(struct client *c, struct room *r, const char *mask,
+part_locked(struct turn *t, struct room *r, const char *mask,
     const char *reason)
 {
-	struct buf *b;
-
-	char params[OUT_LINE_MAX];
+	char line[OUT_LINE_MAX];
+	struct line l;
 
 	if (reason != NULL)
-		b = buf_printf(":%s PART %s :%s", mask, r->name, reason);
+		snprintf(line, sizeof(line), ":%s PART %s :%s", mask,
+		    room_name(r), reason);
 	else
-		b = buf_printf(":%s PART %s", mask, r->name);
-	room_send_locked(r, b, NULL);
-	buf_unref(b);
-	snprintf(params, sizeof(params), "%s%s%s", r->name,
-	    reason != NULL ? " :" : "", reason != NULL ? reason : "");
-	history_event_locked(r->key_folded, c, "PART", params);
-	room_remove_locked(r, c);
+		snprintf(line, sizeof(line), ":%s PART %s", mask,
+		    room_name(r));
+	memset(&l, 0, sizeof(l));
+	l.text = line;
+	(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
+	room_remove_locked(r, t->c);
 }
 
-/* Checks the join rules for an existing room; returns 0 or sends the
- * error numeric and returns -1. */
-static int
-join_allowed_locked(struct client *c, struct room *r, const char *key)
-{
-	int invited = room_invited_locked(r, c);
-
-	if (!invited && room_banned_locked(r, c)) {
-		reply(c, ERR_BANNEDFROMCHAN, r->name);
-		return -1;
-	}
-	if (!invited && (r->modes & ROOM_INVITE)) {
-		reply(c, ERR_INVITEONLYCHAN, r->name);
-		return -1;
-	}
-	if (r->key[0] != '\0' && (key == NULL || strcmp(key, r->key) != 0)) {
-		reply(c, ERR_BADCHANNELKEY, r->name);
-		return -1;
-	}
-	if (!invited && r->limit > 0 && (unsigned)r->nmembers >= r->limit) {
-		reply(c, ERR_CHANNELISFULL, r->name);
-		return -1;
-	}
-	return 0;
-}
-
-/* The JOIN line, in its extended-join form ("JOIN #r * :realname",
- * no accounts here) for members who asked for that. */
+/*
+ * One room of a JOIN.  The JOIN post, the joiner's own JOIN line, topic,
+ * NAMES and the replay all take their place in the order of events at
+ * once, under the lock: the replay ends with the last message sequenced
+ * before the JOIN (which the joiner is not a recipient of), and every
+ * message after it is a live line that reaches the joiner after them.
+ */
 static void
-join_announce_locked(struct client *c, struct room *r, const char *mask)
-{
-	struct buf *plain, *ext = NULL;
-	struct client *m;
-	int i;
-
-	plain = buf_printf(":%s JOIN %s", mask, r->name);
-	for (i = 0; i < r->nmembers; i++) {
-		m = r->members[i].c;
-		if (m->caps & CAP(CAP_EXTENDED_JOIN)) {
-			if (ext == NULL)
-				ext = buf_printf(":%s JOIN %s * :%s", mask,
-				    r->name, c->realname);
-			client_send(m, ext);
-		} else
-			client_send(m, plain);
-	}
-	buf_unref(plain);
-	buf_unref(ext);
-}
-
-static void
-join_one(struct client *c, const char *name, const char *key,
+join_one(struct turn *t, const char *name, const char *key,
     const char *mask)
 {
-	char shown[ROOM_NAME_MAX + 1], folded[ROOM_NAME_MAX + 1];
+	struct client *c = t->c;
+	char line[OUT_LINE_MAX], ext[OUT_LINE_MAX];
 	struct room *r;
-	int64_t cutoff = 0;
-	int created = 0, replay = 0;
+	struct line l;
+	struct gen *g;
+	int created = 0;
 
 	if (!casemap_valid_room(name, ROOM_NAME_MAX)) {
-		reply(c, ERR_BADCHANMASK, name);
+		reply(t, ERR_BADCHANMASK, name);
 		return;
 	}
 	pthread_mutex_lock(&server.lock);
@@ -365,55 +326,60 @@ join_one(struct client *c, const char *name, const char *key,
 	if (r != NULL && room_member_locked(r, c) != NULL)
 		goto out;
 	if (c->nrooms >= ROOMS_PER_CLIENT) {
-		reply(c, ERR_TOOMANYCHANNELS, name);
+		reply(t, ERR_TOOMANYCHANNELS, name);
 		goto out;
 	}
-	if (r != NULL && join_allowed_locked(c, r, key) == -1)
+	if (r != NULL && room_join_check_locked(t, r, key) == -1)
 		goto out;
 	if (r == NULL) {
 		if ((r = room_create_locked(name)) == NULL) {
-			reply(c, ERR_UNKNOWNERROR, "JOIN", "Out of memory");
+			reply(t, ERR_UNKNOWNERROR, "JOIN", "Out of memory");
 			goto out;
 		}
 		created = 1;
 	}
 	if (room_add_locked(r, c, created ? MEMBER_OP : 0) == -1) {
-		reply(c, ERR_UNKNOWNERROR, "JOIN", "Out of memory");
+		reply(t, ERR_UNKNOWNERROR, "JOIN", "Out of memory");
 		if (created)
 			room_remove_locked(r, c);
 		goto out;
 	}
-	room_invite_del_locked(r, c->nickkey);
-	join_announce_locked(c, r, mask);
-	away_notify_join_locked(c, r);
-	if (r->topic != NULL) {
-		reply(c, RPL_TOPIC, r->name, r->topic);
-		reply(c, RPL_TOPICWHOTIME, r->name, r->topic_who,
-		    (long long)r->topic_time);
+	/* extended-join: "JOIN #r * :realname" (no accounts here). */
+	snprintf(line, sizeof(line), ":%s JOIN %s", mask, room_name(r));
+	snprintf(ext, sizeof(ext), ":%s JOIN %s * :%s", mask, room_name(r),
+	    c->realname);
+	memset(&l, 0, sizeof(l));
+	l.text = line;
+	l.alt = ext;
+	l.alt_cap = CAP(CAP_EXTENDED_JOIN);
+	(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
+	room_send_topic_locked(t, r, 0);
+	send_names_locked(t, r);
+	if ((g = history_replay_gen(c, r, store_last_seq())) != NULL)
+		turn_gen(t, g);
+	if (c->away != NULL) {
+		/* away-notify: the others learn the joiner is away. */
+		snprintf(line, sizeof(line), ":%s AWAY :%s", mask, c->away);
+		memset(&l, 0, sizeof(l));
+		l.text = line;
+		(void)room_fanout_locked(t, r, &l, 0, CAP(CAP_AWAY_NOTIFY),
+		    NULL);
 	}
-	send_names_locked(c, r);
-	history_event_locked(r->key_folded, c, "JOIN", r->name);
-	snprintf(shown, sizeof(shown), "%s", r->name);
-	snprintf(folded, sizeof(folded), "%s", r->key_folded);
-	/* Replay only what was stored before this JOIN. */
-	cutoff = store_last_seq();
-	replay = 1;
 out:
 	pthread_mutex_unlock(&server.lock);
-	if (replay)
-		history_replay_join(c, shown, folded, cutoff);
 }
 
 void
-cmd_join(struct client *c, struct irc_msg *m)
+cmd_join(struct turn *t, struct irc_msg *m)
 {
+	struct client *c = t->c;
 	char mask[MASK_MAX + 1], *names, *keys, *name, *key;
 
 	client_mask(c, mask, sizeof(mask));
 	if (strcmp(m->params[0], "0") == 0) {
 		pthread_mutex_lock(&server.lock);
 		while (c->nrooms > 0)
-			part_locked(c, c->rooms[c->nrooms - 1], mask, NULL);
+			part_locked(t, c->rooms[c->nrooms - 1], mask, NULL);
 		pthread_mutex_unlock(&server.lock);
 		return;
 	}
@@ -425,13 +391,14 @@ cmd_join(struct client *c, struct irc_msg *m)
 			key = NULL;
 		if (name[0] == '\0')
 			continue;
-		join_one(c, name, key, mask);
+		join_one(t, name, key, mask);
 	}
 }
 
 void
-cmd_part(struct client *c, struct irc_msg *m)
+cmd_part(struct turn *t, struct irc_msg *m)
 {
+	struct client *c = t->c;
 	char mask[MASK_MAX + 1], *name, *sn;
 	const char *reason = NULL;
 	struct room *r;
@@ -444,62 +411,97 @@ cmd_part(struct client *c, struct irc_msg *m)
 		pthread_mutex_lock(&server.lock);
 		r = room_find_locked(name);
 		if (r == NULL)
-			reply(c, ERR_NOSUCHCHANNEL, name);
+			reply(t, ERR_NOSUCHCHANNEL, name);
 		else if (room_member_locked(r, c) == NULL)
-			reply(c, ERR_NOTONCHANNEL, r->name);
+			reply(t, ERR_NOTONCHANNEL, room_name(r));
 		else
-			part_locked(c, r, mask, reason);
+			part_locked(t, r, mask, reason);
 		pthread_mutex_unlock(&server.lock);
 	}
 }
 
 /* --- messages --- */
 
-/* 0 if c may speak in r, else the numeric's reason was sent. */
-static int
-can_send_locked(struct client *c, struct room *r)
+/*
+ * Stores one message to target (its key in the store) and posts it, in
+ * one critical section: the seq, the recipients and the place in the
+ * order of events are one decision.  r is the room, or NULL for the
+ * private message to `to`.  Caller holds server.lock.
+ */
+static void
+message_post_locked(struct turn *t, struct room *r, struct client *to,
+    const char *key, const char *name, const char *cmd, const char *text,
+    const char *ctags)
 {
-	struct member *mb = room_member_locked(r, c);
+	struct client *c = t->c;
+	char mask[MASK_MAX + 1], params[OUT_LINE_MAX], line[OUT_LINE_MAX];
+	struct store_rec rec;
+	struct post *p;
+	struct line l;
+	int echo;
 
-	if (mb == NULL && (r->modes & ROOM_NOEXTERNAL))
-		return -1;
-	if (mb != NULL && (mb->modes & (MEMBER_OP | MEMBER_VOICE)))
-		return 0;
-	if (r->modes & ROOM_MODERATED)
-		return -1;
-	if (room_banned_locked(r, c))
-		return -1;
-	return 0;
+	client_mask(c, mask, sizeof(mask));
+	snprintf(params, sizeof(params), "%s :%s", name, text);
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.key, sizeof(rec.key), "%s", key);
+	snprintf(rec.source, sizeof(rec.source), "%s", mask);
+	snprintf(rec.command, sizeof(rec.command), "%s", cmd);
+	rec.params = params;
+	rec.tags = ctags[0] != '\0' ? (char *)ctags : NULL;
+	if (store_append(&rec) == -1) {
+		/* The store is failing and holds all it may: refuse now
+		 * rather than let anyone believe the line was kept. */
+		turn_sendf(t, ":%s FAIL %s TEMPORARILY_UNAVAILABLE %s "
+		    ":Message not sent: the history store cannot keep it "
+		    "now", config.server_name, cmd, name);
+		return;
+	}
+	snprintf(line, sizeof(line), ":%s %s %s :%s", mask, cmd, name, text);
+	memset(&l, 0, sizeof(l));
+	l.text = line;
+	l.seq = rec.seq;
+	l.time_ms = rec.time_ms;
+	l.msgid = rec.msgid;
+	l.ctags = rec.tags;
+	echo = (c->caps & CAP(CAP_ECHO_MESSAGE)) != 0;
+	if (r != NULL)
+		p = room_fanout_locked(t, r, &l, 0, 0, NULL);
+	else {
+		p = post_new_locked(t, &l);
+		/* A message to oneself arrives once, echo or not. */
+		if (to != c)
+			post_add_locked(p, to);
+		else
+			echo = 1;
+	}
+	turn_echo_locked(t, p, echo);
 }
 
 /*
- * PRIVMSG and NOTICE: checks each target under server.lock, then stores
- * the message and queues its delivery (history.c), which happens once
- * the store holds it.
+ * PRIVMSG and NOTICE: each target is checked, stored and posted under
+ * server.lock; turn_end() delivers once the store holds it.
  */
 static void
-message(struct client *c, struct irc_msg *m, const char *cmd, int notice)
+message(struct turn *t, struct irc_msg *m, const char *cmd, int notice)
 {
+	struct client *c = t->c, *to;
 	char key[STORE_KEY_MAX + 1], name[ROOM_NAME_MAX + 1], *target, *sn;
 	char done[MSG_TARGETS_MAX][STORE_KEY_MAX + 1];
 	char ctags[IRC_TAGS_MAX + 1];
-	const char *text;
-	struct client *to;
 	struct room *r;
 	int ntargets = 0, ok, i;
 
 	/* RFC 2812 3.3.2: never an automatic reply to a NOTICE. */
 	if (m->nparams < 1 || m->params[0][0] == '\0') {
 		if (!notice)
-			reply(c, ERR_NORECIPIENT, cmd);
+			reply(t, ERR_NORECIPIENT, cmd);
 		return;
 	}
 	if (m->nparams < 2 || m->params[1][0] == '\0') {
 		if (!notice)
-			reply(c, ERR_NOTEXTTOSEND);
+			reply(t, ERR_NOTEXTTOSEND);
 		return;
 	}
-	text = m->params[1];
 	/* Client-only tags travel only with message-tags. */
 	if (!(c->caps & CAP(CAP_MESSAGE_TAGS)) ||
 	    tags_client_only(m->tags, ctags, sizeof(ctags)) == -1)
@@ -508,34 +510,38 @@ message(struct client *c, struct irc_msg *m, const char *cmd, int notice)
 	    target = strtok_r(NULL, ",", &sn)) {
 		if (++ntargets > MSG_TARGETS_MAX) {
 			if (!notice)
-				reply(c, ERR_TOOMANYTARGETS, target,
+				reply(t, ERR_TOOMANYTARGETS, target,
 				    MSG_TARGETS_MAX);
 			break;
 		}
 		ok = 0;
+		to = NULL;
 		pthread_mutex_lock(&server.lock);
 		if (target[0] == '#') {
 			if ((r = room_find_locked(target)) == NULL) {
 				if (!notice)
-					reply(c, ERR_NOSUCHCHANNEL, target);
-			} else if (can_send_locked(c, r) == -1) {
+					reply(t, ERR_NOSUCHCHANNEL, target);
+			} else if (room_can_send_locked(r, c) == -1) {
 				if (!notice)
-					reply(c, ERR_CANNOTSENDTOCHAN, r->name);
+					reply(t, ERR_CANNOTSENDTOCHAN,
+					    room_name(r));
 			} else {
-				snprintf(name, sizeof(name), "%s", r->name);
-				snprintf(key, sizeof(key), "%s",
-				    r->key_folded);
+				snprintf(name, sizeof(name), "%s",
+				    room_name(r));
+				snprintf(key, sizeof(key), "%s", room_key(r));
 				ok = 1;
 			}
 		} else if ((to = client_find_locked(target)) == NULL ||
 		    !(to->flags & CLIENT_REGISTERED)) {
+			r = NULL;
 			if (!notice)
-				reply(c, ERR_NOSUCHNICK, target);
+				reply(t, ERR_NOSUCHNICK, target);
 		} else {
+			r = NULL;
 			snprintf(name, sizeof(name), "%s", to->nick);
 			history_key(c->nick, to->nick, key, sizeof(key));
 			if (!notice && to->away != NULL)
-				reply(c, RPL_AWAY, to->nick, to->away);
+				reply(t, RPL_AWAY, to->nick, to->away);
 			ok = 1;
 		}
 		if (!notice)
@@ -549,76 +555,73 @@ message(struct client *c, struct irc_msg *m, const char *cmd, int notice)
 			    key);
 		else
 			done[ntargets - 1][0] = '\0';
-		/* Stored (and so ordered) under the lock, delivered once
-		 * the row is committed. */
-		if (ok && history_message_locked(c, key, name, cmd, text,
-		    ctags) == -1)
-			reply(c, ERR_UNKNOWNERROR, cmd, "Out of memory");
+		if (ok)
+			message_post_locked(t, r, to, key, name, cmd,
+			    m->params[1], ctags);
 		pthread_mutex_unlock(&server.lock);
 	}
 }
 
 /*
- * TAGMSG carries only tags (typing notices, reactions): it goes at once
- * to those who negotiated message-tags and is not stored.
+ * TAGMSG carries only tags (typing notices, reactions): it goes to those
+ * who negotiated message-tags and is not stored.
  */
 void
-cmd_tagmsg(struct client *c, struct irc_msg *m)
+cmd_tagmsg(struct turn *t, struct irc_msg *m)
 {
-	char ctags[IRC_TAGS_MAX + 1], mask[MASK_MAX + 1];
+	struct client *c = t->c, *to;
+	char ctags[IRC_TAGS_MAX + 1], mask[MASK_MAX + 1], line[OUT_LINE_MAX];
 	const char *target = m->params[0];
-	struct client *to;
 	struct room *r;
-	struct buf *b;
-	int i;
+	struct post *p;
+	struct line l;
+	int echo;
 
 	if (!(c->caps & CAP(CAP_MESSAGE_TAGS))) {
-		reply(c, ERR_UNKNOWNCOMMAND, "TAGMSG");
+		reply(t, ERR_UNKNOWNCOMMAND, "TAGMSG");
 		return;
 	}
 	if (tags_client_only(m->tags, ctags, sizeof(ctags)) == -1 ||
 	    ctags[0] == '\0')
 		return;
 	client_mask(c, mask, sizeof(mask));
+	echo = (c->caps & CAP(CAP_ECHO_MESSAGE)) != 0;
+	memset(&l, 0, sizeof(l));
+	l.text = line;
+	l.ctags = ctags;
 	pthread_mutex_lock(&server.lock);
 	if (target[0] == '#') {
 		if ((r = room_find_locked(target)) == NULL)
-			reply(c, ERR_NOSUCHCHANNEL, target);
-		else if (can_send_locked(c, r) == -1)
-			reply(c, ERR_CANNOTSENDTOCHAN, r->name);
+			reply(t, ERR_NOSUCHCHANNEL, target);
+		else if (room_can_send_locked(r, c) == -1)
+			reply(t, ERR_CANNOTSENDTOCHAN, room_name(r));
 		else {
-			b = buf_printf_long("@%s :%s TAGMSG %s", ctags, mask,
-			    r->name);
-			for (i = 0; i < r->nmembers; i++)
-				if ((r->members[i].c != c ||
-				    (c->caps & CAP(CAP_ECHO_MESSAGE))) &&
-				    (r->members[i].c->caps &
-				    CAP(CAP_MESSAGE_TAGS)))
-					client_send(r->members[i].c, b);
-			buf_unref(b);
+			snprintf(line, sizeof(line), ":%s TAGMSG %s", mask,
+			    room_name(r));
+			(void)room_fanout_locked(t, r, &l, echo ? FAN_SELF : 0,
+			    CAP(CAP_MESSAGE_TAGS), NULL);
 		}
 	} else if ((to = client_find_locked(target)) == NULL ||
 	    !(to->flags & CLIENT_REGISTERED))
-		reply(c, ERR_NOSUCHNICK, target);
+		reply(t, ERR_NOSUCHNICK, target);
 	else {
-		b = buf_printf_long("@%s :%s TAGMSG %s", ctags, mask, to->nick);
-		if (to->caps & CAP(CAP_MESSAGE_TAGS))
-			client_send(to, b);
-		if (to != c && (c->caps & CAP(CAP_ECHO_MESSAGE)))
-			client_send(c, b);
-		buf_unref(b);
+		snprintf(line, sizeof(line), ":%s TAGMSG %s", mask, to->nick);
+		p = post_new_locked(t, &l);
+		if (to != c && (to->caps & CAP(CAP_MESSAGE_TAGS)))
+			post_add_locked(p, to);
+		turn_echo_locked(t, p, echo || to == c);
 	}
 	pthread_mutex_unlock(&server.lock);
 }
 
 void
-cmd_privmsg(struct client *c, struct irc_msg *m)
+cmd_privmsg(struct turn *t, struct irc_msg *m)
 {
-	message(c, m, "PRIVMSG", 0);
+	message(t, m, "PRIVMSG", 0);
 }
 
 void
-cmd_notice(struct client *c, struct irc_msg *m)
+cmd_notice(struct turn *t, struct irc_msg *m)
 {
-	message(c, m, "NOTICE", 1);
+	message(t, m, "NOTICE", 1);
 }

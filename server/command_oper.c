@@ -28,7 +28,7 @@ static int	 oper_load_opers(const char *, struct oper **, int *);
 static void	 oper_free_motd(char **, int);
 static void	 oper_free_opers(struct oper *, int);
 static char	*oper_find_secret(const char *, int *);
-static int	 oper_require(struct client *);
+static int	 oper_require(struct turn *);
 
 /*
  * Compares without an early exit, so the time taken depends only on the
@@ -382,8 +382,9 @@ oper_find_secret(const char *name, int *hashed)
 }
 
 void
-cmd_oper(struct client *c, struct irc_msg *m)
+cmd_oper(struct turn *t, struct irc_msg *m)
 {
+	struct client	*c = t->c;
 	struct oper	 o;
 	const char	*name = m->params[0];
 	char		 mask[MASK_MAX + 1];
@@ -392,17 +393,17 @@ cmd_oper(struct client *c, struct irc_msg *m)
 	client_mask(c, mask, sizeof mask);
 	/* Our own flags: only this thread writes them. */
 	if (c->flags & CLIENT_OPER) {
-		reply(c, RPL_YOUREOPER);
+		reply(t, RPL_YOUREOPER);
 		return;
 	}
 	if ((o.secret = oper_find_secret(name, &hashed)) == NULL) {
 		if (errno == ENOMEM) {
 			log_warn("oper");
-			reply(c, ERR_UNKNOWNERROR, "OPER", "Out of memory");
+			reply(t, ERR_UNKNOWNERROR, "OPER", "Out of memory");
 			return;
 		}
 		log_warnx("oper: %s: no operator \"%s\"", mask, name);
-		reply(c, ERR_NOOPERHOST);
+		reply(t, ERR_NOOPERHOST);
 		return;
 	}
 	o.name = NULL;
@@ -412,7 +413,7 @@ cmd_oper(struct client *c, struct irc_msg *m)
 	free(o.secret);
 	if (!ok) {
 		log_warnx("oper: %s: wrong password for \"%s\"", mask, name);
-		reply(c, ERR_PASSWDMISMATCH);
+		reply(t, ERR_PASSWDMISMATCH);
 		return;
 	}
 
@@ -424,35 +425,38 @@ cmd_oper(struct client *c, struct irc_msg *m)
 	}
 	pthread_mutex_unlock(&server.lock);
 	if (!was)
-		client_sendf(c, ":%s MODE %s :+o", c->nick, c->nick);
-	reply(c, RPL_YOUREOPER);
+		turn_sendf(t, ":%s MODE %s :+o", c->nick, c->nick);
+	reply(t, RPL_YOUREOPER);
 	log_info("oper: %s is now an operator as \"%s\"", mask, name);
 }
 
 /* 1 if c is an operator, else answers 481. */
 static int
-oper_require(struct client *c)
+oper_require(struct turn *t)
 {
+	struct client	*c = t->c;
+
 	/* Our own flags: only this thread writes them. */
 	if (c->flags & CLIENT_OPER)
 		return 1;
-	reply(c, ERR_NOPRIVILEGES);
+	reply(t, ERR_NOPRIVILEGES);
 	return 0;
 }
 
 void
-cmd_kill(struct client *c, struct irc_msg *m)
+cmd_kill(struct turn *t, struct irc_msg *m)
 {
-	struct client	*t;
+	struct client	*c = t->c;
+	struct client	*victim;
 	const char	*nick = m->params[0], *reason;
 	char		 why[IRC_LINE_MAX], mask[MASK_MAX + 1];
-	char		 victim[NICK_MAX + 1];
+	char		 vnick[NICK_MAX + 1];
 	size_t		 len;
 
-	if (!oper_require(c))
+	if (!oper_require(t))
 		return;
 	if (casemap_cmp(nick, config.server_name) == 0) {
-		reply(c, ERR_CANTKILLSERVER);
+		reply(t, ERR_CANTKILLSERVER);
 		return;
 	}
 	reason = m->nparams >= 2 && m->params[1][0] != '\0' ?
@@ -463,61 +467,67 @@ cmd_kill(struct client *c, struct irc_msg *m)
 	client_mask(c, mask, sizeof mask);
 
 	pthread_mutex_lock(&server.lock);
-	if ((t = client_find_locked(nick)) == NULL) {
-		reply(c, ERR_NOSUCHNICK, nick);
+	if ((victim = client_find_locked(nick)) == NULL) {
+		reply(t, ERR_NOSUCHNICK, nick);
 		pthread_mutex_unlock(&server.lock);
 		return;
 	}
-	(void)snprintf(victim, sizeof victim, "%s", t->nick);
+	(void)snprintf(vnick, sizeof vnick, "%s", victim->nick);
 	/* Under the lock so t cannot be freed; it takes only out_lock. */
-	client_kill(t, why);
+	client_kill(victim, why);
 	pthread_mutex_unlock(&server.lock);
-	log_info("kill: %s killed %s: %s", mask, victim, why);
+	log_info("kill: %s killed %s: %s", mask, vnick, why);
 }
 
 void
-cmd_wallops(struct client *c, struct irc_msg *m)
+cmd_wallops(struct turn *t, struct irc_msg *m)
 {
-	struct client	*t;
-	char		 mask[MASK_MAX + 1];
-	struct buf	*b;
+	struct client	*c = t->c, *u;
+	char		 mask[MASK_MAX + 1], line[OUT_LINE_MAX];
+	struct post	*p;
+	struct line	 l;
 
-	if (!oper_require(c))
+	if (!oper_require(t))
 		return;
 	client_mask(c, mask, sizeof mask);
-	b = buf_printf(":%s WALLOPS :%s", mask, m->params[0]);
+	snprintf(line, sizeof line, ":%s WALLOPS :%s", mask, m->params[0]);
+	memset(&l, 0, sizeof l);
+	l.text = line;
 	pthread_mutex_lock(&server.lock);
-	for (t = server.clients; t != NULL; t = t->next)
-		if ((t->flags & (CLIENT_REGISTERED | CLIENT_WALLOPS)) ==
-		    (CLIENT_REGISTERED | CLIENT_WALLOPS))
-			client_send(t, b);
+	p = post_new_locked(t, &l);
+	for (u = server.clients; u != NULL; u = u->next)
+		if (u != c && (u->flags & (CLIENT_REGISTERED |
+		    CLIENT_WALLOPS)) == (CLIENT_REGISTERED | CLIENT_WALLOPS))
+			post_add_locked(p, u);
+	turn_echo_locked(t, p, (c->flags & CLIENT_WALLOPS) != 0);
 	pthread_mutex_unlock(&server.lock);
-	buf_unref(b);
 }
 
 void
-cmd_rehash(struct client *c, struct irc_msg *m)
+cmd_rehash(struct turn *t, struct irc_msg *m)
 {
+	struct client	*c = t->c;
 	char	mask[MASK_MAX + 1];
 
 	(void)m;
-	if (!oper_require(c))
+	if (!oper_require(t))
 		return;
 	client_mask(c, mask, sizeof mask);
-	reply(c, RPL_REHASHING, "natterd");
+	reply(t, RPL_REHASHING, "natterd");
 	log_info("rehash: by %s", mask);
 	if (config_reload() == -1)
-		client_sendf(c, ":%s NOTICE %s :Rehash failed, old data kept; "
+		turn_sendf(t, ":%s NOTICE %s :Rehash failed, old data kept; "
 		    "see the server log", config.server_name, c->nick);
 }
 
 void
-cmd_die(struct client *c, struct irc_msg *m)
+cmd_die(struct turn *t, struct irc_msg *m)
 {
+	struct client	*c = t->c;
 	char	mask[MASK_MAX + 1], why[MASK_MAX + 16];
 
 	(void)m;
-	if (!oper_require(c))
+	if (!oper_require(t))
 		return;
 	client_mask(c, mask, sizeof mask);
 	log_info("die: by %s", mask);

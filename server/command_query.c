@@ -43,10 +43,10 @@ struct query_list {
 };
 
 struct query_list_arg {
-	struct client	*c;
+	struct turn	*t;
 };
 
-static int	 query_target_ok(struct client *, const char *);
+static int	 query_target_ok(struct turn *, const char *);
 static void	 query_time_format(time_t, int, char *, size_t);
 static size_t	 query_budget(struct client *, size_t);
 static void	 query_list_init(struct query_list *, size_t);
@@ -55,14 +55,14 @@ static int	 query_list_add(struct query_list *, const char *,
 static int	 query_shares_room_locked(struct client *, struct client *);
 static unsigned	 query_visible_count_locked(struct client *,
 		    struct room *);
-static void	 query_who_reply_locked(struct client *, struct client *,
+static void	 query_who_reply_locked(struct turn *, struct client *,
 		    const char *, const struct member *);
-static void	 query_who_room_locked(struct client *, struct room *, int);
-static void	 query_who_mask_locked(struct client *, const char *, int);
-static void	 query_whois_locked(struct client *, struct client *);
-static void	 query_list_room_locked(struct client *, struct room *);
+static void	 query_who_room_locked(struct turn *, struct room *, int);
+static void	 query_who_mask_locked(struct turn *, const char *, int);
+static void	 query_whois_locked(struct turn *, struct client *);
+static void	 query_list_room_locked(struct turn *, struct room *);
 static void	 query_list_each(const char *, void *, void *);
-static void	 query_isupport_add(struct client *, struct query_list *,
+static void	 query_isupport_add(struct turn *, struct query_list *,
 		    int *, const char *);
 
 /*
@@ -71,14 +71,14 @@ static void	 query_isupport_add(struct client *, struct query_list *,
  * is only one server, so anything else does not exist.
  */
 static int
-query_target_ok(struct client *c, const char *target)
+query_target_ok(struct turn *t, const char *target)
 {
 	if (target == NULL || target[0] == '\0')
 		return 1;
 	if (casemap_cmp(target, config.server_name) == 0 ||
 	    casemap_match(target, config.server_name))
 		return 1;
-	reply(c, ERR_NOSUCHSERVER, target);
+	reply(t, ERR_NOSUCHSERVER, target);
 	return 0;
 }
 
@@ -181,13 +181,14 @@ query_shares_room_locked(struct client *a, struct client *b)
 static unsigned
 query_visible_count_locked(struct client *c, struct room *r)
 {
-	unsigned	n = 0;
-	int		i;
+	const struct member	*m;
+	unsigned		 n = 0;
+	int			 i;
 
 	if (room_member_locked(r, c) != NULL)
-		return (unsigned)r->nmembers;
-	for (i = 0; i < r->nmembers; i++)
-		if (!(r->members[i].c->flags & CLIENT_INVISIBLE))
+		return (unsigned)room_count(r);
+	for (i = 0; (m = room_member_at(r, i)) != NULL; i++)
+		if (!(m->c->flags & CLIENT_INVISIBLE))
 			n++;
 	return n;
 }
@@ -199,21 +200,21 @@ query_visible_count_locked(struct client *c, struct room *r)
  * highest; with userhost-in-names "nick!user@host", else the nick.
  */
 void
-send_names_locked(struct client *c, struct room *r)
+send_names_locked(struct turn *t, struct room *r)
 {
+	struct client		*c = t->c;
 	struct query_list	 l;
-	struct member		*m;
+	const struct member	*m;
 	char			 pfx[3], mask[MASK_MAX + 1];
-	const char		*word;
+	const char		*word, *name = room_name(r);
 	int			 in, multi, uhnames, i;
 
 	in = room_member_locked(r, c) != NULL;
 	multi = (c->caps & CAP(CAP_MULTI_PREFIX)) != 0;
 	uhnames = (c->caps & CAP(CAP_USERHOST_IN_NAMES)) != 0;
 	/* "= <room> :" before the names. */
-	query_list_init(&l, query_budget(c, 2 + strlen(r->name) + 2));
-	for (i = 0; i < r->nmembers; i++) {
-		m = &r->members[i];
+	query_list_init(&l, query_budget(c, 2 + strlen(name) + 2));
+	for (i = 0; (m = room_member_at(r, i)) != NULL; i++) {
 		if (!in && (m->c->flags & CLIENT_INVISIBLE))
 			continue;
 		if (multi)
@@ -228,30 +229,30 @@ send_names_locked(struct client *c, struct room *r)
 			word = mask;
 		}
 		if (query_list_add(&l, pfx, word) == -1) {
-			reply(c, RPL_NAMREPLY, '=', r->name, l.buf);
+			reply(t, RPL_NAMREPLY, '=', name, l.buf);
 			l.len = 0;
 			l.buf[0] = '\0';
 			(void)query_list_add(&l, pfx, word);
 		}
 	}
 	if (l.len > 0)
-		reply(c, RPL_NAMREPLY, '=', r->name, l.buf);
-	reply(c, RPL_ENDOFNAMES, r->name);
+		reply(t, RPL_NAMREPLY, '=', name, l.buf);
+	reply(t, RPL_ENDOFNAMES, name);
 }
 
 /* NAMES [<room>{,<room>} [<server>]] */
 void
-cmd_names(struct client *c, struct irc_msg *m)
+cmd_names(struct turn *t, struct irc_msg *m)
 {
 	char		 list[IRC_LINE_MAX], *p, *name;
 	struct room	*r;
 
-	if (m->nparams > 1 && !query_target_ok(c, m->params[1]))
+	if (m->nparams > 1 && !query_target_ok(t, m->params[1]))
 		return;
 	/* Listing every room's members at once is a flood; modern
 	 * servers answer a bare NAMES with only the end marker. */
 	if (m->nparams == 0 || m->params[0][0] == '\0') {
-		reply(c, RPL_ENDOFNAMES, "*");
+		reply(t, RPL_ENDOFNAMES, "*");
 		return;
 	}
 	if ((size_t)snprintf(list, sizeof(list), "%s", m->params[0]) >=
@@ -263,9 +264,9 @@ cmd_names(struct client *c, struct irc_msg *m)
 		if (name[0] == '\0')
 			continue;
 		if ((r = room_find_locked(name)) != NULL)
-			send_names_locked(c, r);
+			send_names_locked(t, r);
 		else
-			reply(c, RPL_ENDOFNAMES, name);
+			reply(t, RPL_ENDOFNAMES, name);
 	}
 	pthread_mutex_unlock(&server.lock);
 }
@@ -273,44 +274,43 @@ cmd_names(struct client *c, struct irc_msg *m)
 /* --- WHO --- */
 
 /*
- * One 352 line about t; room is "*" outside a room, m t's membership
+ * One 352 line about u; room is "*" outside a room, m u's membership
  * there or NULL.  With multi-prefix the flags carry every prefix.
  */
 static void
-query_who_reply_locked(struct client *c, struct client *t, const char *room,
+query_who_reply_locked(struct turn *t, struct client *u, const char *room,
     const struct member *m)
 {
 	char	flags[5];	/* H or G, *, up to two prefixes */
 	size_t	n = 0;
 
-	flags[n++] = t->away != NULL ? 'G' : 'H';
-	if (t->flags & CLIENT_OPER)
+	flags[n++] = u->away != NULL ? 'G' : 'H';
+	if (u->flags & CLIENT_OPER)
 		flags[n++] = '*';
 	flags[n] = '\0';
-	if (m != NULL && (c->caps & CAP(CAP_MULTI_PREFIX)))
+	if (m != NULL && (t->c->caps & CAP(CAP_MULTI_PREFIX)))
 		member_prefixes(m, flags + n);
 	else if (m != NULL && member_prefix(m) != 0) {
 		flags[n++] = (char)member_prefix(m);
 		flags[n] = '\0';
 	}
-	reply(c, RPL_WHOREPLY, room, t->user, t->host, config.server_name,
-	    t->nick, flags, t->realname);
+	reply(t, RPL_WHOREPLY, room, u->user, u->host, config.server_name,
+	    u->nick, flags, u->realname);
 }
 
 static void
-query_who_room_locked(struct client *c, struct room *r, int opers)
+query_who_room_locked(struct turn *t, struct room *r, int opers)
 {
-	struct member	*m;
-	int		 in, i;
+	const struct member	*m;
+	int			 in, i;
 
-	in = room_member_locked(r, c) != NULL;
-	for (i = 0; i < r->nmembers; i++) {
-		m = &r->members[i];
+	in = room_member_locked(r, t->c) != NULL;
+	for (i = 0; (m = room_member_at(r, i)) != NULL; i++) {
 		if (!in && (m->c->flags & CLIENT_INVISIBLE))
 			continue;
 		if (opers && !(m->c->flags & CLIENT_OPER))
 			continue;
-		query_who_reply_locked(c, m->c, r->name, m);
+		query_who_reply_locked(t, m->c, room_name(r), m);
 	}
 }
 
@@ -320,36 +320,36 @@ query_who_room_locked(struct client *c, struct room *r, int opers)
  * WHOIS would, the way solanum and ergo answer "WHO nick".
  */
 static void
-query_who_mask_locked(struct client *c, const char *mask, int opers)
+query_who_mask_locked(struct turn *t, const char *mask, int opers)
 {
-	struct client	*t;
+	struct client	*u;
 
 	if (strpbrk(mask, "*?") == NULL && strlen(mask) <= NICK_MAX &&
-	    (t = client_find_locked(mask)) != NULL &&
-	    (t->flags & CLIENT_REGISTERED)) {
-		if (!opers || (t->flags & CLIENT_OPER))
-			query_who_reply_locked(c, t, "*", NULL);
+	    (u = client_find_locked(mask)) != NULL &&
+	    (u->flags & CLIENT_REGISTERED)) {
+		if (!opers || (u->flags & CLIENT_OPER))
+			query_who_reply_locked(t, u, "*", NULL);
 		return;
 	}
-	for (t = server.clients; t != NULL; t = t->next) {
-		if (!(t->flags & CLIENT_REGISTERED))
+	for (u = server.clients; u != NULL; u = u->next) {
+		if (!(u->flags & CLIENT_REGISTERED))
 			continue;
-		if (opers && !(t->flags & CLIENT_OPER))
+		if (opers && !(u->flags & CLIENT_OPER))
 			continue;
-		if ((t->flags & CLIENT_INVISIBLE) &&
-		    !query_shares_room_locked(c, t))
+		if ((u->flags & CLIENT_INVISIBLE) &&
+		    !query_shares_room_locked(t->c, u))
 			continue;
-		if (casemap_match(mask, t->nick) ||
-		    casemap_match(mask, t->user) ||
-		    casemap_match(mask, t->host) ||
-		    casemap_match(mask, t->realname))
-			query_who_reply_locked(c, t, "*", NULL);
+		if (casemap_match(mask, u->nick) ||
+		    casemap_match(mask, u->user) ||
+		    casemap_match(mask, u->host) ||
+		    casemap_match(mask, u->realname))
+			query_who_reply_locked(t, u, "*", NULL);
 	}
 }
 
 /* WHO [<mask> [o]] */
 void
-cmd_who(struct client *c, struct irc_msg *m)
+cmd_who(struct turn *t, struct irc_msg *m)
 {
 	const char	*mask = "*", *given = "*";
 	struct room	*r;
@@ -372,18 +372,19 @@ cmd_who(struct client *c, struct irc_msg *m)
 	pthread_mutex_lock(&server.lock);
 	if (mask[0] == '#') {
 		if ((r = room_find_locked(mask)) != NULL)
-			query_who_room_locked(c, r, opers);
+			query_who_room_locked(t, r, opers);
 	} else
-		query_who_mask_locked(c, mask, opers);
-	reply(c, RPL_ENDOFWHO, given);
+		query_who_mask_locked(t, mask, opers);
+	reply(t, RPL_ENDOFWHO, given);
 	pthread_mutex_unlock(&server.lock);
 }
 
 /* --- WHOIS --- */
 
 static void
-query_whois_locked(struct client *c, struct client *t)
+query_whois_locked(struct turn *t, struct client *u)
 {
+	struct client		*c = t->c;
 	struct query_list	 l;
 	struct member		*mb;
 	struct room		*r;
@@ -391,55 +392,55 @@ query_whois_locked(struct client *c, struct client *t)
 	time_t			 now, idle;
 	int			 i, all;
 
-	reply(c, RPL_WHOISUSER, t->nick, t->user, t->host, t->realname);
+	reply(t, RPL_WHOISUSER, u->nick, u->user, u->host, u->realname);
 
 	/* A +i user's rooms show only where the asker is too. */
-	all = !(t->flags & CLIENT_INVISIBLE) || t == c;
-	query_list_init(&l, query_budget(c, strlen(t->nick) + 2));
-	for (i = 0; i < t->nrooms; i++) {
-		r = t->rooms[i];
+	all = !(u->flags & CLIENT_INVISIBLE) || u == c;
+	query_list_init(&l, query_budget(c, strlen(u->nick) + 2));
+	for (i = 0; i < u->nrooms; i++) {
+		r = u->rooms[i];
 		if (!all && room_member_locked(r, c) == NULL)
 			continue;
-		if ((mb = room_member_locked(r, t)) == NULL)
+		if ((mb = room_member_locked(r, u)) == NULL)
 			continue;
 		pfx[0] = (char)member_prefix(mb);
 		pfx[1] = '\0';
-		if (query_list_add(&l, pfx, r->name) == -1) {
-			reply(c, RPL_WHOISCHANNELS, t->nick, l.buf);
+		if (query_list_add(&l, pfx, room_name(r)) == -1) {
+			reply(t, RPL_WHOISCHANNELS, u->nick, l.buf);
 			l.len = 0;
 			l.buf[0] = '\0';
-			(void)query_list_add(&l, pfx, r->name);
+			(void)query_list_add(&l, pfx, room_name(r));
 		}
 	}
 	if (l.len > 0)
-		reply(c, RPL_WHOISCHANNELS, t->nick, l.buf);
+		reply(t, RPL_WHOISCHANNELS, u->nick, l.buf);
 
-	reply(c, RPL_WHOISSERVER, t->nick, config.server_name,
+	reply(t, RPL_WHOISSERVER, u->nick, config.server_name,
 	    "natter chat server");
-	if (t->away != NULL)
-		reply(c, RPL_AWAY, t->nick, t->away);
-	if (t->flags & CLIENT_OPER)
-		reply(c, RPL_WHOISOPERATOR, t->nick);
+	if (u->away != NULL)
+		reply(t, RPL_AWAY, u->nick, u->away);
+	if (u->flags & CLIENT_OPER)
+		reply(t, RPL_WHOISOPERATOR, u->nick);
 	/* The real address only to its owner and to operators. */
-	if ((t == c || (c->flags & CLIENT_OPER)) &&
-	    strcmp(t->host, t->ip) != 0)
-		reply(c, RPL_WHOISACTUALLY, t->nick, t->ip);
+	if ((u == c || (c->flags & CLIENT_OPER)) &&
+	    strcmp(u->host, u->ip) != 0)
+		reply(t, RPL_WHOISACTUALLY, u->nick, u->ip);
 	now = time(NULL);
-	idle = now - (t->last_spoke != 0 ? t->last_spoke : t->signon);
+	idle = now - (u->last_spoke != 0 ? u->last_spoke : u->signon);
 	if (idle < 0)
 		idle = 0;
-	reply(c, RPL_WHOISIDLE, t->nick, (long long)idle,
-	    (long long)t->signon);
+	reply(t, RPL_WHOISIDLE, u->nick, (long long)idle,
+	    (long long)u->signon);
 }
 
 /* WHOIS [<server>] <nick>[,<nick>...]: only the first nick is answered
  * (TARGMAX WHOIS:1). */
 void
-cmd_whois(struct client *c, struct irc_msg *m)
+cmd_whois(struct turn *t, struct irc_msg *m)
 {
 	char		 nick[IRC_LINE_MAX];
 	const char	*arg;
-	struct client	*t;
+	struct client	*u;
 	size_t		 n;
 
 	arg = m->nparams > 1 ? m->params[1] : m->params[0];
@@ -449,17 +450,17 @@ cmd_whois(struct client *c, struct irc_msg *m)
 	memcpy(nick, arg, n);
 	nick[n] = '\0';
 	if (nick[0] == '\0') {
-		reply(c, ERR_NONICKNAMEGIVEN);
+		reply(t, ERR_NONICKNAMEGIVEN);
 		return;
 	}
 
 	pthread_mutex_lock(&server.lock);
-	t = n <= NICK_MAX ? client_find_locked(nick) : NULL;
-	if (t != NULL && (t->flags & CLIENT_REGISTERED))
-		query_whois_locked(c, t);
+	u = n <= NICK_MAX ? client_find_locked(nick) : NULL;
+	if (u != NULL && (u->flags & CLIENT_REGISTERED))
+		query_whois_locked(t, u);
 	else
-		reply(c, ERR_NOSUCHNICK, nick);
-	reply(c, RPL_ENDOFWHOIS, nick);
+		reply(t, ERR_NOSUCHNICK, nick);
+	reply(t, RPL_ENDOFWHOIS, nick);
 	pthread_mutex_unlock(&server.lock);
 }
 
@@ -467,7 +468,7 @@ cmd_whois(struct client *c, struct irc_msg *m)
 
 /* WHOWAS <nick>[,<nick>...] [<count> [<server>]]: first nick only. */
 void
-cmd_whowas(struct client *c, struct irc_msg *m)
+cmd_whowas(struct turn *t, struct irc_msg *m)
 {
 	char		 nick[IRC_LINE_MAX], when[64];
 	struct whowas	*w;
@@ -477,7 +478,7 @@ cmd_whowas(struct client *c, struct irc_msg *m)
 	long		 count = 0, found = 0;
 	unsigned	 i, slot;
 
-	if (m->nparams > 2 && !query_target_ok(c, m->params[2]))
+	if (m->nparams > 2 && !query_target_ok(t, m->params[2]))
 		return;
 	arg = m->params[0];
 	n = strcspn(arg, ",");
@@ -486,7 +487,7 @@ cmd_whowas(struct client *c, struct irc_msg *m)
 	memcpy(nick, arg, n);
 	nick[n] = '\0';
 	if (nick[0] == '\0') {
-		reply(c, ERR_NONICKNAMEGIVEN);
+		reply(t, ERR_NONICKNAMEGIVEN);
 		return;
 	}
 	if (m->nparams > 1) {
@@ -504,27 +505,27 @@ cmd_whowas(struct client *c, struct irc_msg *m)
 		w = &server.whowas[slot];
 		if (w->nick[0] == '\0' || casemap_cmp(w->nick, nick) != 0)
 			continue;
-		reply(c, RPL_WHOWASUSER, w->nick, w->user, w->host,
+		reply(t, RPL_WHOWASUSER, w->nick, w->user, w->host,
 		    w->realname);
 		query_time_format(w->when, QUERY_TIME_SHORT, when,
 		    sizeof(when));
-		reply(c, RPL_WHOISSERVER, w->nick, config.server_name, when);
+		reply(t, RPL_WHOISSERVER, w->nick, config.server_name, when);
 		if (++found == count)
 			break;
 	}
 	if (found == 0)
-		reply(c, ERR_WASNOSUCHNICK, nick);
-	reply(c, RPL_ENDOFWHOWAS, nick);
+		reply(t, ERR_WASNOSUCHNICK, nick);
+	reply(t, RPL_ENDOFWHOWAS, nick);
 	pthread_mutex_unlock(&server.lock);
 }
 
 /* --- LIST --- */
 
 static void
-query_list_room_locked(struct client *c, struct room *r)
+query_list_room_locked(struct turn *t, struct room *r)
 {
-	reply(c, RPL_LIST, r->name, query_visible_count_locked(c, r),
-	    r->topic != NULL ? r->topic : "");
+	reply(t, RPL_LIST, room_name(r), query_visible_count_locked(t->c, r),
+	    room_topic(r) != NULL ? room_topic(r) : "");
 }
 
 static void
@@ -533,7 +534,7 @@ query_list_each(const char *key, void *val, void *arg)
 	struct query_list_arg	*a = arg;
 
 	(void)key;
-	query_list_room_locked(a->c, val);
+	query_list_room_locked(a->t, val);
 }
 
 /*
@@ -542,18 +543,18 @@ query_list_each(const char *key, void *val, void *arg)
  * such as ">3", which natterd does not advertise) lists everything.
  */
 void
-cmd_list(struct client *c, struct irc_msg *m)
+cmd_list(struct turn *t, struct irc_msg *m)
 {
 	char			 list[IRC_LINE_MAX], *p, *name;
 	struct query_list_arg	 a;
 	struct room		*r;
 
-	if (m->nparams > 1 && !query_target_ok(c, m->params[1]))
+	if (m->nparams > 1 && !query_target_ok(t, m->params[1]))
 		return;
-	reply(c, RPL_LISTSTART);
+	reply(t, RPL_LISTSTART);
 	pthread_mutex_lock(&server.lock);
 	if (m->nparams == 0 || m->params[0][0] != '#') {
-		a.c = c;
+		a.t = t;
 		map_foreach(server.rooms, query_list_each, &a);
 	} else {
 		if ((size_t)snprintf(list, sizeof(list), "%s",
@@ -563,69 +564,69 @@ cmd_list(struct client *c, struct irc_msg *m)
 		while ((name = strsep(&p, ",")) != NULL)
 			if (name[0] != '\0' &&
 			    (r = room_find_locked(name)) != NULL)
-				query_list_room_locked(c, r);
+				query_list_room_locked(t, r);
 	}
 	pthread_mutex_unlock(&server.lock);
-	reply(c, RPL_LISTEND);
+	reply(t, RPL_LISTEND);
 }
 
 /* --- LUSERS, MOTD --- */
 
 void
-send_lusers_locked(struct client *c)
+send_lusers_locked(struct turn *t)
 {
 	unsigned	visible, unknown;
 
 	visible = server.nusers - server.ninvisible;
-	reply(c, RPL_LUSERCLIENT, visible, server.ninvisible);
+	reply(t, RPL_LUSERCLIENT, visible, server.ninvisible);
 	if (server.nopers > 0)
-		reply(c, RPL_LUSEROP, server.nopers);
+		reply(t, RPL_LUSEROP, server.nopers);
 	unknown = server.nclients > server.nusers ?
 	    server.nclients - server.nusers : 0;
 	if (unknown > 0)
-		reply(c, RPL_LUSERUNKNOWN, unknown);
-	reply(c, RPL_LUSERCHANNELS, (unsigned)map_count(server.rooms));
-	reply(c, RPL_LUSERME, server.nusers);
-	reply(c, RPL_LOCALUSERS, server.nusers, server.max_users,
+		reply(t, RPL_LUSERUNKNOWN, unknown);
+	reply(t, RPL_LUSERCHANNELS, (unsigned)map_count(server.rooms));
+	reply(t, RPL_LUSERME, server.nusers);
+	reply(t, RPL_LOCALUSERS, server.nusers, server.max_users,
 	    server.nusers, server.max_users);
-	reply(c, RPL_GLOBALUSERS, server.nusers, server.max_users,
+	reply(t, RPL_GLOBALUSERS, server.nusers, server.max_users,
 	    server.nusers, server.max_users);
 }
 
 /* LUSERS [<mask> [<server>]]: one server, so the mask changes nothing. */
 void
-cmd_lusers(struct client *c, struct irc_msg *m)
+cmd_lusers(struct turn *t, struct irc_msg *m)
 {
-	if (m->nparams > 1 && !query_target_ok(c, m->params[1]))
+	if (m->nparams > 1 && !query_target_ok(t, m->params[1]))
 		return;
 	pthread_mutex_lock(&server.lock);
-	send_lusers_locked(c);
+	send_lusers_locked(t);
 	pthread_mutex_unlock(&server.lock);
 }
 
 void
-send_motd_locked(struct client *c)
+send_motd_locked(struct turn *t)
 {
 	int	i;
 
 	if (server.motd == NULL) {
-		reply(c, ERR_NOMOTD);
+		reply(t, ERR_NOMOTD);
 		return;
 	}
-	reply(c, RPL_MOTDSTART, config.server_name);
+	reply(t, RPL_MOTDSTART, config.server_name);
 	for (i = 0; i < server.nmotd; i++)
-		reply(c, RPL_MOTD, server.motd[i]);
-	reply(c, RPL_ENDOFMOTD);
+		reply(t, RPL_MOTD, server.motd[i]);
+	reply(t, RPL_ENDOFMOTD);
 }
 
 /* MOTD [<server>] */
 void
-cmd_motd(struct client *c, struct irc_msg *m)
+cmd_motd(struct turn *t, struct irc_msg *m)
 {
-	if (m->nparams > 0 && !query_target_ok(c, m->params[0]))
+	if (m->nparams > 0 && !query_target_ok(t, m->params[0]))
 		return;
 	pthread_mutex_lock(&server.lock);
-	send_motd_locked(c);
+	send_motd_locked(t);
 	pthread_mutex_unlock(&server.lock);
 }
 
@@ -634,14 +635,14 @@ cmd_motd(struct client *c, struct irc_msg *m)
 /* ISON <nick>{ <nick>}: the nicks may also come as one trailing
  * parameter with spaces in it. */
 void
-cmd_ison(struct client *c, struct irc_msg *m)
+cmd_ison(struct turn *t, struct irc_msg *m)
 {
 	struct query_list	 l;
 	char			 word[IRC_LINE_MAX], *p, *nick;
-	struct client		*t;
+	struct client		*u;
 	int			 i;
 
-	query_list_init(&l, query_budget(c, 1));
+	query_list_init(&l, query_budget(t->c, 1));
 	pthread_mutex_lock(&server.lock);
 	for (i = 0; i < m->nparams; i++) {
 		if ((size_t)snprintf(word, sizeof(word), "%s",
@@ -651,57 +652,57 @@ cmd_ison(struct client *c, struct irc_msg *m)
 		while ((nick = strsep(&p, " ")) != NULL) {
 			if (nick[0] == '\0' || strlen(nick) > NICK_MAX)
 				continue;
-			t = client_find_locked(nick);
-			if (t == NULL || !(t->flags & CLIENT_REGISTERED))
+			u = client_find_locked(nick);
+			if (u == NULL || !(u->flags & CLIENT_REGISTERED))
 				continue;
 			/* 303 is one line: a full list just stops. */
-			if (query_list_add(&l, "", t->nick) == -1)
+			if (query_list_add(&l, "", u->nick) == -1)
 				goto done;
 		}
 	}
 done:
 	pthread_mutex_unlock(&server.lock);
-	reply(c, RPL_ISON, l.buf);
+	reply(t, RPL_ISON, l.buf);
 }
 
 /* USERHOST <nick>{ <nick>}: at most USERHOST_MAX answered. */
 void
-cmd_userhost(struct client *c, struct irc_msg *m)
+cmd_userhost(struct turn *t, struct irc_msg *m)
 {
 	struct query_list	 l;
 	char			 entry[NICK_MAX + USER_MAX + HOST_MAX + 8];
-	struct client		*t;
+	struct client		*u;
 	int			 i;
 
-	query_list_init(&l, query_budget(c, 1));
+	query_list_init(&l, query_budget(t->c, 1));
 	pthread_mutex_lock(&server.lock);
 	for (i = 0; i < m->nparams && i < USERHOST_MAX; i++) {
 		if (strlen(m->params[i]) > NICK_MAX)
 			continue;
-		t = client_find_locked(m->params[i]);
-		if (t == NULL || !(t->flags & CLIENT_REGISTERED))
+		u = client_find_locked(m->params[i]);
+		if (u == NULL || !(u->flags & CLIENT_REGISTERED))
 			continue;
 		/* Fields are bounded by their arrays; entry holds them. */
-		(void)snprintf(entry, sizeof(entry), "%s%s=%c%s@%s", t->nick,
-		    (t->flags & CLIENT_OPER) ? "*" : "",
-		    t->away != NULL ? '-' : '+', t->user, t->host);
+		(void)snprintf(entry, sizeof(entry), "%s%s=%c%s@%s", u->nick,
+		    (u->flags & CLIENT_OPER) ? "*" : "",
+		    u->away != NULL ? '-' : '+', u->user, u->host);
 		if (query_list_add(&l, "", entry) == -1)
 			break;
 	}
 	pthread_mutex_unlock(&server.lock);
-	reply(c, RPL_USERHOST, l.buf);
+	reply(t, RPL_USERHOST, l.buf);
 }
 
 /* --- VERSION, ISUPPORT, TIME, ADMIN, INFO --- */
 
 /* Adds tok to the 005 line being built, sending it when full. */
 static void
-query_isupport_add(struct client *c, struct query_list *l, int *ntok,
+query_isupport_add(struct turn *t, struct query_list *l, int *ntok,
     const char *tok)
 {
 	if (*ntok == ISUPPORT_PER_LINE || query_list_add(l, "", tok) == -1) {
 		if (l->len > 0)
-			reply(c, RPL_ISUPPORT, l->buf);
+			reply(t, RPL_ISUPPORT, l->buf);
 		l->len = 0;
 		l->buf[0] = '\0';
 		*ntok = 0;
@@ -711,29 +712,29 @@ query_isupport_add(struct client *c, struct query_list *l, int *ntok,
 }
 
 void
-send_isupport(struct client *c)
+send_isupport(struct turn *t)
 {
 	struct query_list	 l;
 	char			 tok[128];
 	int			 ntok = 0;
 
 	/* " :are supported by this server" follows the tokens. */
-	query_list_init(&l, query_budget(c,
+	query_list_init(&l, query_budget(t->c,
 	    strlen(" :are supported by this server")));
 
 #define ISUPPORT_FMT(...) do {						\
 	if ((size_t)snprintf(tok, sizeof(tok), __VA_ARGS__) < sizeof(tok)) \
-		query_isupport_add(c, &l, &ntok, tok);			\
+		query_isupport_add(t, &l, &ntok, tok);			\
 	else								\
 		log_warnx("isupport: token too long");			\
 } while (0)
 
 	ISUPPORT_FMT("AWAYLEN=%d", AWAY_MAX);
-	query_isupport_add(c, &l, &ntok, "CASEMAPPING=rfc1459");
+	query_isupport_add(t, &l, &ntok, "CASEMAPPING=rfc1459");
 	ISUPPORT_FMT("CHANLIMIT=#:%d", ROOMS_PER_CLIENT);
-	query_isupport_add(c, &l, &ntok, "CHANMODES=b,k,l,imnt");
+	ISUPPORT_FMT("CHANMODES=%s", room_modes_chanmodes());
 	ISUPPORT_FMT("CHANNELLEN=%d", ROOM_NAME_MAX);
-	query_isupport_add(c, &l, &ntok, "CHANTYPES=#");
+	query_isupport_add(t, &l, &ntok, "CHANTYPES=#");
 	if (history_enabled())
 		ISUPPORT_FMT("CHATHISTORY=%d", CHATHISTORY_MAX);
 	ISUPPORT_FMT("HOSTLEN=%d", HOST_MAX);
@@ -742,91 +743,91 @@ send_isupport(struct client *c)
 	ISUPPORT_FMT("MAXTARGETS=%d", MSG_TARGETS_MAX);
 	ISUPPORT_FMT("MODES=%d", MODES_PER_LINE);
 	if (history_enabled())
-		query_isupport_add(c, &l, &ntok,
+		query_isupport_add(t, &l, &ntok,
 		    "MSGREFTYPES=msgid,timestamp");
 	if (config.network != NULL && config.network[0] != '\0')
 		ISUPPORT_FMT("NETWORK=%s", config.network);
 	ISUPPORT_FMT("NICKLEN=%d", NICK_MAX);
-	query_isupport_add(c, &l, &ntok, "PREFIX=(ov)@+");
-	query_isupport_add(c, &l, &ntok, "SAFELIST");
+	ISUPPORT_FMT("PREFIX=%s", room_modes_prefix());
+	query_isupport_add(t, &l, &ntok, "SAFELIST");
 	ISUPPORT_FMT("TARGMAX=JOIN:,KICK:%d,LIST:,NAMES:,NOTICE:%d,PART:,"
 	    "PRIVMSG:%d,WHOIS:1", KICK_TARGETS_MAX, MSG_TARGETS_MAX,
 	    MSG_TARGETS_MAX);
 	ISUPPORT_FMT("TOPICLEN=%d", TOPIC_MAX);
 	ISUPPORT_FMT("USERLEN=%d", USER_MAX);
-	query_isupport_add(c, &l, &ntok, "UTF8ONLY");
+	query_isupport_add(t, &l, &ntok, "UTF8ONLY");
 
 #undef ISUPPORT_FMT
 
 	if (l.len > 0)
-		reply(c, RPL_ISUPPORT, l.buf);
+		reply(t, RPL_ISUPPORT, l.buf);
 }
 
 /* VERSION [<server>] */
 void
-cmd_version(struct client *c, struct irc_msg *m)
+cmd_version(struct turn *t, struct irc_msg *m)
 {
-	if (m->nparams > 0 && !query_target_ok(c, m->params[0]))
+	if (m->nparams > 0 && !query_target_ok(t, m->params[0]))
 		return;
-	reply(c, RPL_VERSION, NATTERD_VERSION, config.server_name,
+	reply(t, RPL_VERSION, NATTERD_VERSION, config.server_name,
 	    "natter thread-per-client IRC server");
-	send_isupport(c);
+	send_isupport(t);
 }
 
 /* TIME [<server>] */
 void
-cmd_time(struct client *c, struct irc_msg *m)
+cmd_time(struct turn *t, struct irc_msg *m)
 {
 	char	now[64];
 
-	if (m->nparams > 0 && !query_target_ok(c, m->params[0]))
+	if (m->nparams > 0 && !query_target_ok(t, m->params[0]))
 		return;
 	query_time_format(time(NULL), QUERY_TIME_LONG, now,
 	    sizeof(now));
-	reply(c, RPL_TIME, config.server_name, now);
+	reply(t, RPL_TIME, config.server_name, now);
 }
 
 /* ADMIN [<server>] */
 void
-cmd_admin(struct client *c, struct irc_msg *m)
+cmd_admin(struct turn *t, struct irc_msg *m)
 {
 	char	line[128];
 
-	if (m->nparams > 0 && !query_target_ok(c, m->params[0]))
+	if (m->nparams > 0 && !query_target_ok(t, m->params[0]))
 		return;
-	reply(c, RPL_ADMINME, config.server_name);
+	reply(t, RPL_ADMINME, config.server_name);
 	/* server_name is 64 bytes, so these never cut; if they did the
 	 * text would still be harmless. */
 	(void)snprintf(line, sizeof(line), "natter server %s",
 	    config.server_name);
-	reply(c, RPL_ADMINLOC1, line);
-	reply(c, RPL_ADMINLOC2, "Run by the local administrator");
+	reply(t, RPL_ADMINLOC1, line);
+	reply(t, RPL_ADMINLOC2, "Run by the local administrator");
 	(void)snprintf(line, sizeof(line), "root@%s", config.server_name);
-	reply(c, RPL_ADMINEMAIL, line);
+	reply(t, RPL_ADMINEMAIL, line);
 }
 
 /* INFO [<server>] */
 void
-cmd_info(struct client *c, struct irc_msg *m)
+cmd_info(struct turn *t, struct irc_msg *m)
 {
 	char	line[128], when[64];
 	time_t	started;
 
-	if (m->nparams > 0 && !query_target_ok(c, m->params[0]))
+	if (m->nparams > 0 && !query_target_ok(t, m->params[0]))
 		return;
 	pthread_mutex_lock(&server.lock);
 	started = server.started;
 	pthread_mutex_unlock(&server.lock);
 
-	reply(c, RPL_INFO, NATTERD_VERSION);
-	reply(c, RPL_INFO, "natter: chat rooms for the terminal");
-	reply(c, RPL_INFO, "A thread-per-client IRC server "
+	reply(t, RPL_INFO, NATTERD_VERSION);
+	reply(t, RPL_INFO, "natter: chat rooms for the terminal");
+	reply(t, RPL_INFO, "A thread-per-client IRC server "
 	    "(RFC 1459, RFC 2812).");
 	query_time_format(started, QUERY_TIME_SHORT, when,
 	    sizeof(when));
 	(void)snprintf(line, sizeof(line), "Started %s", when);
-	reply(c, RPL_INFO, line);
-	reply(c, RPL_ENDOFINFO);
+	reply(t, RPL_INFO, line);
+	reply(t, RPL_ENDOFINFO);
 }
 
 /* --- AWAY --- */
@@ -835,15 +836,16 @@ cmd_info(struct client *c, struct irc_msg *m)
  * AWAY [<text>]: text sets the message (cut to AWAY_MAX bytes at a
  * character boundary), none or empty clears it.  Room mates with
  * away-notify hear of each set, change or clear (not of clearing an
- * away state that was not set); the line is built before the lock
- * from c's own identity, which only this thread writes.
+ * away state that was not set).
  */
 void
-cmd_away(struct client *c, struct irc_msg *m)
+cmd_away(struct turn *t, struct irc_msg *m)
 {
+	struct client	*c = t->c;
 	const char	*text;
 	char		*msg = NULL, *old, mask[MASK_MAX + 1];
-	struct buf	*b;
+	char		 line[OUT_LINE_MAX];
+	struct line	 l;
 	size_t		 len;
 
 	text = m->nparams > 0 ? m->params[0] : "";
@@ -852,7 +854,7 @@ cmd_away(struct client *c, struct irc_msg *m)
 		len = utf8_cut(text, len, AWAY_MAX);
 		if ((msg = malloc(len + 1)) == NULL) {
 			log_warn("away");
-			reply(c, ERR_UNKNOWNERROR, "AWAY", "Out of memory");
+			reply(t, ERR_UNKNOWNERROR, "AWAY", "Out of memory");
 			return;
 		}
 		memcpy(msg, text, len);
@@ -860,21 +862,23 @@ cmd_away(struct client *c, struct irc_msg *m)
 	}
 	client_mask(c, mask, sizeof(mask));
 	if (msg != NULL)
-		b = buf_printf(":%s AWAY :%s", mask, msg);
+		snprintf(line, sizeof(line), ":%s AWAY :%s", mask, msg);
 	else
-		b = buf_printf(":%s AWAY", mask);
+		snprintf(line, sizeof(line), ":%s AWAY", mask);
+	memset(&l, 0, sizeof(l));
+	l.text = line;
 
 	pthread_mutex_lock(&server.lock);
 	old = c->away;
 	c->away = msg;
 	if (msg != NULL || old != NULL)
-		cap_send_common_locked(c, b, CAP(CAP_AWAY_NOTIFY), 0);
+		(void)room_fanout_locked(t, NULL, &l, 0,
+		    CAP(CAP_AWAY_NOTIFY), NULL);
 	pthread_mutex_unlock(&server.lock);
-	buf_unref(b);
 	free(old);
 
 	if (msg != NULL)
-		reply(c, RPL_NOWAWAY);
+		reply(t, RPL_NOWAWAY);
 	else
-		reply(c, RPL_UNAWAY);
+		reply(t, RPL_UNAWAY);
 }

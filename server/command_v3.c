@@ -1,7 +1,5 @@
 /*
- * command_v3.c: commands that IRCv3 extensions add (SETNAME), and the
- * capability-filtered broadcasts that the notify extensions share
- * (away-notify, setname).
+ * command_v3.c: commands that IRCv3 extensions add (SETNAME).
  *
  * Handlers run on the sending client's own thread.  Other clients'
  * caps, their room lists and every room are read only under
@@ -10,34 +8,11 @@
  * that thread may read it without the lock to format a line first.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "natterd.h"
 #include "utf8.h"
-
-void
-away_notify_join_locked(struct client *c, struct room *r)
-{
-	struct buf	*b = NULL;
-	struct client	*t;
-	char		 mask[MASK_MAX + 1];
-	int		 i;
-
-	if (c->away == NULL)
-		return;
-	for (i = 0; i < r->nmembers; i++) {
-		t = r->members[i].c;
-		if (t == c || !(t->caps & CAP(CAP_AWAY_NOTIFY)))
-			continue;
-		/* Built only once someone wants it. */
-		if (b == NULL) {
-			client_mask(c, mask, sizeof(mask));
-			b = buf_printf(":%s AWAY :%s", mask, c->away);
-		}
-		client_send(t, b);
-	}
-	buf_unref(b);
-}
 
 /*
  * SETNAME :<realname>.  The change is made whether or not the client
@@ -45,27 +20,30 @@ away_notify_join_locked(struct client *c, struct room *r)
  * clients that enabled it, the sender included, hear of it.
  */
 void
-cmd_setname(struct client *c, struct irc_msg *m)
+cmd_setname(struct turn *t, struct irc_msg *m)
 {
+	struct client	*c = t->c;
 	const char	*name = m->params[0];
-	char		 mask[MASK_MAX + 1];
-	struct buf	*b;
+	char		 mask[MASK_MAX + 1], line[OUT_LINE_MAX];
+	struct line	 l;
 	size_t		 len;
 
 	len = strlen(name);
 	/* The reader already refused lines that are not UTF-8; checked
 	 * again so the field never depends on that. */
 	if (len == 0 || len > REALNAME_MAX || !utf8_valid(name, len)) {
-		client_sendf(c, ":%s FAIL SETNAME INVALID_REALNAME "
+		turn_sendf(t, ":%s FAIL SETNAME INVALID_REALNAME "
 		    ":Realname is not valid", config.server_name);
 		return;
 	}
 	client_mask(c, mask, sizeof(mask));
-	b = buf_printf(":%s SETNAME :%s", mask, name);
+	snprintf(line, sizeof(line), ":%s SETNAME :%s", mask, name);
+	memset(&l, 0, sizeof(l));
+	l.text = line;
 
 	pthread_mutex_lock(&server.lock);
 	memcpy(c->realname, name, len + 1);
-	cap_send_common_locked(c, b, CAP(CAP_SETNAME), 1);
+	(void)room_fanout_locked(t, NULL, &l, FAN_SELF, CAP(CAP_SETNAME),
+	    NULL);
 	pthread_mutex_unlock(&server.lock);
-	buf_unref(b);
 }

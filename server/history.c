@@ -1,17 +1,22 @@
 /*
- * history.c: where messages meet the store.  A PRIVMSG or NOTICE is
- * stored before anyone receives it: the handler queues the row
- * (store_append never waits) and a pending delivery; at the end of the
- * read, or before any other command, history_deliver() waits for the
- * group commit that holds the rows and then hands the lines out, so a
- * message any client received survives a crash of the server.  Also
- * here: the replay of a room's recent lines on JOIN and CHATHISTORY.
+ * history.c: the replay of a room's recent lines on JOIN, and
+ * CHATHISTORY.  Both are generators (struct gen): they sit in the
+ * client's queue in their place and read the store on the client's own
+ * thread, with no lock held, as the socket drains, so neither a slow
+ * disk nor a long history ever needs a big queue.
  *
- * Pending deliveries belong to the calling thread; deliveries and room
- * lookups take server.lock.
+ * What each may see is fixed when it is asked for: a room's history
+ * starts at the room's creation (room_since), so a room that emptied
+ * and was made again does not show the old room's lines; a private
+ * conversation starts when the asking connection took its nick
+ * (nick_seq), so whoever takes a nick later does not read what its last
+ * holder said.  A JOIN replay ends at the last message sequenced before
+ * the JOIN; everything after it reaches the joiner live.
  */
 #include <sys/types.h>
 
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,43 +25,7 @@
 #include "log.h"
 #include "natterd.h"
 
-/*
- * Messages wait here, in seq order, from the moment they are stored
- * until their row is committed.  One queue for the whole server, so
- * that lines reach every client in the order the store keeps them;
- * whichever thread finds its own rows committed delivers everything up
- * to them.  Guarded by server.lock.
- */
-struct pending {
-	struct pending	*next;
-	struct client	*from;		/* a reference */
-	int64_t		 seq;
-	int64_t		 time_ms;
-	char		 msgid[STORE_MSGID_LEN + 1];
-	char		 target[ROOM_NAME_MAX + 1];	/* room or nick */
-	char		*line;		/* ":mask CMD target :text" */
-	char		*ctags;		/* client-only tags, or NULL */
-	char		*label;		/* labeled-response, for the echo */
-};
-
-static struct pending	*fifo_head;
-static struct pending	*fifo_tail;
-
-/* The newest row this thread queued and has not seen delivered. */
-static _Thread_local int64_t my_last_seq;
-
-/* A per-thread counter makes batch ids unique on each connection. */
-static _Thread_local unsigned batch_seq;
-
-/* The label of the command this thread is handling, or NULL. */
-static _Thread_local const char *cur_label;
-
-/* No file behind the store: nothing to wait for before delivering. */
-static int
-history_in_memory(void)
-{
-	return config.history != HISTORY_FILE;
-}
+#define REPLAY_ROWS	8	/* rows read per step */
 
 int
 history_enabled(void)
@@ -64,10 +33,10 @@ history_enabled(void)
 	return config.history != HISTORY_OFF;
 }
 
-void
-history_set_label(const char *label)
+int
+history_durable(void)
 {
-	cur_label = label;
+	return config.history == HISTORY_FILE;
 }
 
 void
@@ -83,310 +52,323 @@ history_key(const char *a, const char *b, char *key, size_t len)
 		snprintf(key, len, "%s %s", fb, fa);
 }
 
-int
-history_message_locked(struct client *c, const char *key,
-    const char *target, const char *cmd, const char *text,
-    const char *ctags)
+/*
+ * One stored message as a line for a client with caps, inside batch
+ * (a batch id) or, outside a batch of its own, in parent ("batch=L1"
+ * of a labeled response, or "").
+ */
+static struct buf *
+history_line(const struct store_rec *rec, unsigned caps, const char *batch,
+    const char *parent)
 {
-	char mask[MASK_MAX + 1], params[OUT_LINE_MAX];
-	struct store_rec rec;
-	struct pending *p;
+	char more[IRC_TAGS_MAX + 1];
+	const char *outer;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return -1;
-	client_mask(c, mask, sizeof(mask));
-	snprintf(params, sizeof(params), "%s :%s", target, text);
-	if (asprintf(&p->line, ":%s %s %s :%s", mask, cmd, target, text) ==
-	    -1) {
-		free(p);
-		return -1;
-	}
-	memset(&rec, 0, sizeof(rec));
-	snprintf(rec.key, sizeof(rec.key), "%s", key);
-	snprintf(rec.source, sizeof(rec.source), "%s", mask);
-	snprintf(rec.command, sizeof(rec.command), "%s", cmd);
-	rec.params = params;
-	rec.tags = ctags != NULL && ctags[0] != '\0' ? (char *)ctags : NULL;
-	if (store_append(&rec) == -1) {
-		free(p->line);
-		free(p);
-		return -1;
-	}
-	p->seq = rec.seq;
-	p->time_ms = rec.time_ms;
-	snprintf(p->msgid, sizeof(p->msgid), "%s", rec.msgid);
-	snprintf(p->target, sizeof(p->target), "%s", target);
-	p->ctags = rec.tags != NULL ? strdup(rec.tags) : NULL;
-	if (cur_label != NULL)
-		(void)asprintf(&p->label, "label=%s", cur_label);
-	p->from = client_ref(c);
-	if (fifo_tail != NULL)
-		fifo_tail->next = p;
-	else
-		fifo_head = p;
-	fifo_tail = p;
-	my_last_seq = rec.seq;
-	return 0;
+	/* The stored tags are at most 4094 bytes, so everything fits. */
+	line_tags(more, sizeof(more), caps, rec->time_ms, rec->msgid,
+	    rec->tags);
+	outer = batch != NULL ? "batch=" : parent;
+	if (outer[0] != '\0')
+		return buf_printf_long("@%s%s%s%s :%s %s %s", outer,
+		    batch != NULL ? batch : "", more[0] != '\0' ? ";" : "",
+		    more, rec->source, rec->command, rec->params);
+	if (more[0] != '\0')
+		return buf_printf_long("@%s :%s %s %s", more, rec->source,
+		    rec->command, rec->params);
+	return buf_printf_long(":%s %s %s", rec->source, rec->command,
+	    rec->params);
 }
 
-void
-history_event_locked(const char *key, struct client *c, const char *cmd,
-    const char *params)
-{
-	char mask[MASK_MAX + 1];
-	struct store_rec rec;
+/* A line of the server's own (fmt starts with ":%s ", the server's
+ * name), in parent if there is one. */
+static struct buf *history_own(const char *parent, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-	client_mask(c, mask, sizeof(mask));
-	memset(&rec, 0, sizeof(rec));
-	snprintf(rec.key, sizeof(rec.key), "%s", key);
-	snprintf(rec.source, sizeof(rec.source), "%s", mask);
-	snprintf(rec.command, sizeof(rec.command), "%s", cmd);
-	rec.params = (char *)params;
-	/* Events are not waited for: the rule is about messages. */
-	(void)store_append(&rec);
+static struct buf *
+history_own(const char *parent, const char *fmt, ...)
+{
+	char line[OUT_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (parent[0] != '\0')
+		return buf_printf("@%s %s", parent, line);
+	return buf_printf("%s", line);
 }
 
-static void
-deliver_one_locked(struct pending *p)
-{
-	struct client *c = p->from, *to;
-	struct msgvar v;
-	struct room *r;
-	struct buf *b;
-	int i;
-
-	msgvar_init(&v, p->line, p->time_ms, p->msgid, p->ctags);
-	if (p->target[0] == '#') {
-		if ((r = room_find_locked(p->target)) != NULL)
-			for (i = 0; i < r->nmembers; i++)
-				if (r->members[i].c != c)
-					client_send_queued(r->members[i].c,
-					    msgvar_get(&v,
-					    r->members[i].c->caps));
-	} else if ((to = client_find_locked(p->target)) != NULL &&
-	    (to->flags & CLIENT_REGISTERED) &&
-	    (to != c || !(c->caps & CAP(CAP_ECHO_MESSAGE))))
-		/* A message to oneself arrives once, echo or not. */
-		client_send_queued(to, msgvar_get(&v, to->caps));
-	if (c->caps & CAP(CAP_ECHO_MESSAGE)) {
-		if (p->label != NULL) {
-			b = buf_add_tag(msgvar_get(&v, c->caps), p->label);
-			client_send_queued(c, b);
-			buf_unref(b);
-		} else
-			client_send_queued(c, msgvar_get(&v, c->caps));
-	}
-	msgvar_free(&v);
-}
-
-void
-history_deliver(struct client *c)
-{
-	struct pending *p, *done = NULL, **tail = &done;
-	int64_t upto = my_last_seq;
-
-	(void)c;
-	if (upto == 0)
-		return;
-	my_last_seq = 0;
-	/* With --db :memory: nothing survives a crash anyway, so there is
-	 * no commit to wait for; the queue still keeps store order. */
-	if (!history_in_memory() && store_wait(upto, -1) == -1)
-		log_warnx("delivering messages the store did not keep");
-	pthread_mutex_lock(&server.lock);
-	/* Everything up to upto is committed: deliver it, in order. */
-	while ((p = fifo_head) != NULL && p->seq <= upto) {
-		fifo_head = p->next;
-		if (fifo_head == NULL)
-			fifo_tail = NULL;
-		deliver_one_locked(p);
-		p->next = NULL;
-		*tail = p;
-		tail = &p->next;
-	}
-	pthread_mutex_unlock(&server.lock);
-	while ((p = done) != NULL) {
-		done = p->next;
-		client_unref(p->from);
-		free(p->line);
-		free(p->ctags);
-		free(p->label);
-		free(p);
-	}
-}
-
-/* --- replay --- */
+/* --- the JOIN replay --- */
 
 struct replay {
-	struct client	*c;
-	unsigned	 caps;
-	const char	*batch;		/* batch id, or NULL for plain lines */
-	int		 events;	/* show JOIN/PART/... too */
-	int		 count;
-	int		 hold;		/* gather into v instead of sending */
-	struct buf	**v;
-	int		 nv;
-	int		 capv;
+	struct gen		 g;
+	char			 room[ROOM_NAME_MAX + 1];
+	char			 key[ROOM_NAME_MAX + 1];
+	int64_t			 min_seq;
+	int64_t			 max_seq;
+	int			 started;
+	int			 left;
+	int			 total;
+	char			 batch[16];	/* "" for plain clients */
+	struct store_cursor	 cur;
+	/* Filled by the store's callback during one step. */
+	struct outlist		*out;
+	unsigned		 caps;
+	int			 got;
 };
-
-/* Sends b now, or keeps it for replay_flush(). */
-static void
-replay_emit(struct replay *rp, struct buf *b)
-{
-	struct buf **nv;
-	int ncap;
-
-	if (!rp->hold) {
-		client_send(rp->c, b);
-		buf_unref(b);
-		return;
-	}
-	if (rp->nv == rp->capv) {
-		ncap = rp->capv == 0 ? 16 : rp->capv * 2;
-		if ((nv = realloc(rp->v, (size_t)ncap * sizeof(*nv))) == NULL) {
-			buf_unref(b);
-			return;
-		}
-		rp->v = nv;
-		rp->capv = ncap;
-	}
-	rp->v[rp->nv++] = b;
-}
-
-static void
-replay_flush(struct replay *rp)
-{
-	int i;
-
-	for (i = 0; i < rp->nv; i++) {
-		client_send(rp->c, rp->v[i]);
-		buf_unref(rp->v[i]);
-	}
-	free(rp->v);
-	rp->v = NULL;
-	rp->nv = rp->capv = 0;
-}
 
 static void
 replay_row(const struct store_rec *rec, void *arg)
 {
 	struct replay *rp = arg;
-	char tags[IRC_TAGS_MAX + 1], when[32];
-	int n = 0, msg;
 
-	msg = strcmp(rec->command, "PRIVMSG") == 0 ||
-	    strcmp(rec->command, "NOTICE") == 0;
-	if (!msg && !rp->events)
-		return;
-	if (strcmp(rec->command, "TAGMSG") == 0 &&
-	    !(rp->caps & CAP(CAP_MESSAGE_TAGS)))
-		return;
-	rp->count++;
-	tags[0] = '\0';
-	if (rp->batch != NULL)
-		n = snprintf(tags, sizeof(tags), "batch=%s", rp->batch);
-	if (rp->caps & CAP(CAP_SERVER_TIME)) {
-		tag_time(rec->time_ms, when, sizeof(when));
-		n += snprintf(tags + n, sizeof(tags) - (size_t)n, "%stime=%s",
-		    n > 0 ? ";" : "", when);
-	}
-	if ((rp->caps & CAP(CAP_MESSAGE_TAGS)) && (size_t)n < sizeof(tags)) {
-		n += snprintf(tags + n, sizeof(tags) - (size_t)n, "%smsgid=%s",
-		    n > 0 ? ";" : "", rec->msgid);
-		if (rec->tags != NULL && (size_t)n < sizeof(tags))
-			snprintf(tags + n, sizeof(tags) - (size_t)n, ";%s",
-			    rec->tags);
-	}
-	if (tags[0] != '\0')
-		replay_emit(rp, buf_printf_long("@%s :%s %s %s", tags,
-		    rec->source, rec->command, rec->params));
-	else
-		replay_emit(rp, buf_printf_long(":%s %s %s", rec->source,
-		    rec->command, rec->params));
+	rp->got++;
+	outlist_add(rp->out, history_line(rec, rp->caps,
+	    rp->batch[0] != '\0' ? rp->batch : NULL, rp->g.parent));
 }
 
-static unsigned
-client_caps(struct client *c)
+static int
+replay_step(struct gen *g, struct client *c, struct outlist *out)
 {
-	unsigned caps;
+	struct replay *rp = (struct replay *)g;
+	int n;
 
-	pthread_mutex_lock(&server.lock);
-	caps = c->caps;
-	pthread_mutex_unlock(&server.lock);
-	return caps;
-}
-
-/* Opens a chathistory batch if c can take one; id into buf. */
-static const char *
-batch_open(struct client *c, unsigned caps, const char *type,
-    const char *target, char *buf, size_t len)
-{
-	if (!(caps & CAP(CAP_BATCH)))
-		return NULL;
-	snprintf(buf, len, "h%u", ++batch_seq);
-	if (target != NULL)
-		client_sendf(c, ":%s BATCH +%s %s %s", config.server_name, buf,
-		    type, target);
+	rp->caps = c->caps;	/* only c's own thread writes it */
+	rp->out = out;
+	if (!rp->started) {
+		rp->started = 1;
+		/* Its rows may still be on their way to the disk. */
+		(void)store_wait(rp->max_seq, HOLD_MS);
+		n = store_seek_latest(rp->key, config.history_lines,
+		    rp->min_seq, rp->max_seq, &rp->cur);
+		if (n <= 0)
+			return 1;	/* nothing to replay: nothing at all */
+		rp->left = n;
+		if ((rp->caps & CAP(CAP_BATCH)) &&
+		    (rp->caps & CAP(CAP_SERVER_TIME))) {
+			batch_id(c, 'h', rp->batch, sizeof(rp->batch));
+			outlist_add(out, history_own(g->parent,
+			    ":%s BATCH +%s chathistory %s",
+			    config.server_name, rp->batch, rp->room));
+		} else
+			/* Plain clients: the lines as they were, between
+			 * notices. */
+			outlist_add(out, history_own(g->parent,
+			    ":%s NOTICE %s :--- Recent history of %s ---",
+			    config.server_name, rp->room, rp->room));
+	}
+	rp->got = 0;
+	if (rp->left > 0 && store_read(rp->key, &rp->cur, rp->min_seq,
+	    rp->max_seq, rp->left < REPLAY_ROWS ? rp->left : REPLAY_ROWS,
+	    replay_row, rp) == -1)
+		log_warnx("%s: replay of %s failed", c->nick, rp->room);
+	rp->left -= rp->got;
+	rp->total += rp->got;
+	if (rp->got > 0 && rp->left > 0)
+		return 0;
+	if (rp->batch[0] != '\0')
+		outlist_add(out, history_own(g->parent, ":%s BATCH -%s",
+		    config.server_name, rp->batch));
 	else
-		client_sendf(c, ":%s BATCH +%s %s", config.server_name, buf,
-		    type);
-	return buf;
+		outlist_add(out, history_own(g->parent, ":%s NOTICE %s :--- "
+		    "End of history (%d line%s) ---", config.server_name,
+		    rp->room, rp->total, rp->total == 1 ? "" : "s"));
+	return 1;
 }
 
 static void
-batch_close(struct client *c, const char *id)
+replay_free(struct gen *g)
 {
-	if (id != NULL)
-		client_sendf(c, ":%s BATCH -%s", config.server_name, id);
+	free(g);
 }
 
-void
-history_replay_join(struct client *c, const char *room, const char *key,
-    int64_t max_seq)
+struct gen *
+history_replay_gen(struct client *c, struct room *r, int64_t max_seq)
 {
-	struct replay rp;
-	char id[16];
+	struct replay *rp;
 
-	if (config.history_lines <= 0 || max_seq <= 0)
-		return;
-	memset(&rp, 0, sizeof(rp));
-	rp.c = c;
-	rp.caps = client_caps(c);
-	rp.hold = 1;
-	/* Rows up to the cutoff may still be on their way to the disk. */
-	(void)store_wait(max_seq, -1);
-	/* Gather first: a room without history gets nothing at all. */
-	if ((rp.caps & CAP(CAP_BATCH)) && (rp.caps & CAP(CAP_SERVER_TIME))) {
-		snprintf(id, sizeof(id), "h%u", ++batch_seq);
-		rp.batch = id;
+	(void)c;
+	if (!history_enabled() || config.history_lines <= 0 ||
+	    max_seq <= room_since(r))
+		return NULL;
+	if ((rp = calloc(1, sizeof(*rp))) == NULL) {
+		log_warn("replay");
+		return NULL;
 	}
-	store_latest(key, NULL, config.history_lines, 0, max_seq,
-	    replay_row, &rp);
-	if (rp.nv == 0)
-		return;
-	if (rp.batch != NULL)
-		client_sendf(c, ":%s BATCH +%s chathistory %s",
-		    config.server_name, id, room);
-	else
-		/* Plain clients: the lines as they were, between notices. */
-		client_sendf(c, ":%s NOTICE %s :--- Recent history of %s ---",
-		    config.server_name, room, room);
-	replay_flush(&rp);
-	if (rp.batch != NULL)
-		batch_close(c, rp.batch);
-	else
-		client_sendf(c, ":%s NOTICE %s :--- End of history (%d "
-		    "line%s) ---", config.server_name, room, rp.count,
-		    rp.count == 1 ? "" : "s");
+	rp->g.step = replay_step;
+	rp->g.free = replay_free;
+	snprintf(rp->room, sizeof(rp->room), "%s", room_name(r));
+	snprintf(rp->key, sizeof(rp->key), "%s", room_key(r));
+	rp->min_seq = room_since(r);
+	rp->max_seq = max_seq;
+	return &rp->g;
 }
 
 /* --- CHATHISTORY --- */
 
+enum ch_sub { CH_LATEST, CH_BEFORE, CH_AFTER, CH_AROUND, CH_BETWEEN,
+    CH_TARGETS };
+
+static const char *const ch_subs[] = {
+	"LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS"
+};
+
+/* One CHATHISTORY request: queried in its first step, sent as the
+ * socket drains. */
+struct chq {
+	struct gen		 g;
+	enum ch_sub		 sub;
+	char			 target[ROOM_NAME_MAX + NICK_MAX + 2];
+	char			 key[STORE_KEY_MAX + 1];
+	struct store_sel	 a;
+	struct store_sel	 b;
+	int			 limit;
+	int64_t			 min_seq;
+	int64_t			 max_seq;
+	/* TARGETS */
+	char			 nickkey[NICK_MAX + 1];
+	struct store_key	*keys;
+	int			 nkeys;
+	/* State. */
+	int			 queried;
+	int			 failed;
+	char			 batch[16];
+	struct outlist		 rows;	/* formatted, not yet sent */
+	int			 next;
+	unsigned		 caps;
+};
+
 static void
-ch_fail(struct client *c, const char *code, const char *ctx,
+chq_row(const struct store_rec *rec, void *arg)
+{
+	struct chq *q = arg;
+
+	outlist_add(&q->rows, history_line(rec, q->caps,
+	    q->batch[0] != '\0' ? q->batch : NULL, q->g.parent));
+}
+
+static void
+chq_target(const char *key, const char *target, int64_t latest_ms,
+    void *arg)
+{
+	struct chq *q = arg;
+	char when[32];
+
+	(void)key;
+	tag_time(latest_ms, when, sizeof(when));
+	if (q->batch[0] != '\0')
+		outlist_add(&q->rows, buf_printf("@batch=%s :%s CHATHISTORY "
+		    "TARGETS %s timestamp=%s", q->batch, config.server_name,
+		    target, when));
+	else if (q->g.parent[0] != '\0')
+		outlist_add(&q->rows, buf_printf("@%s :%s CHATHISTORY "
+		    "TARGETS %s timestamp=%s", q->g.parent, config.server_name,
+		    target, when));
+	else
+		outlist_add(&q->rows, buf_printf(":%s CHATHISTORY TARGETS %s "
+		    "timestamp=%s", config.server_name, target, when));
+}
+
+/* Runs the query, the only slow part, on c's thread. */
+static void
+chq_query(struct chq *q, struct client *c)
+{
+	int rc = 0;
+
+	if (q->caps & CAP(CAP_BATCH))
+		batch_id(c, 'h', q->batch, sizeof(q->batch));
+	/* Read what was said up to the request, rows still being
+	 * written included. */
+	(void)store_wait(q->max_seq, HOLD_MS);
+	switch (q->sub) {
+	case CH_LATEST:
+		rc = store_latest(q->key, q->a.kind == SEL_NONE ? NULL : &q->a,
+		    q->limit, q->min_seq, q->max_seq, chq_row, q);
+		break;
+	case CH_BEFORE:
+		rc = store_before(q->key, &q->a, q->limit, q->min_seq,
+		    q->max_seq, chq_row, q);
+		break;
+	case CH_AFTER:
+		rc = store_after(q->key, &q->a, q->limit, q->min_seq,
+		    q->max_seq, chq_row, q);
+		break;
+	case CH_AROUND:
+		rc = store_around(q->key, &q->a, q->limit, q->min_seq,
+		    q->max_seq, chq_row, q);
+		break;
+	case CH_BETWEEN:
+		rc = store_between(q->key, &q->a, &q->b, q->limit, q->min_seq,
+		    q->max_seq, chq_row, q);
+		break;
+	case CH_TARGETS:
+		rc = store_targets(q->nickkey, q->min_seq, q->keys, q->nkeys,
+		    q->a.time_ms, q->b.time_ms, q->limit, chq_target, q);
+		break;
+	}
+	if (rc == -1) {
+		log_warnx("%s: CHATHISTORY %s failed", c->nick,
+		    ch_subs[q->sub]);
+		q->failed = 1;
+	}
+}
+
+static int
+chq_step(struct gen *g, struct client *c, struct outlist *out)
+{
+	struct chq *q = (struct chq *)g;
+	size_t bytes = 0;
+
+	if (!q->queried) {
+		q->queried = 1;
+		q->caps = c->caps;	/* only c's own thread writes it */
+		chq_query(q, c);
+		if (q->batch[0] != '\0') {
+			if (q->sub == CH_TARGETS)
+				outlist_add(out, history_own(g->parent,
+				    ":%s BATCH +%s draft/chathistory-targets",
+				    config.server_name, q->batch));
+			else
+				outlist_add(out, history_own(g->parent,
+				    ":%s BATCH +%s chathistory %s",
+				    config.server_name, q->batch, q->target));
+		}
+	}
+	while (q->next < q->rows.n && bytes < GEN_CHUNK) {
+		bytes += q->rows.v[q->next].b->len;
+		outlist_add(out, q->rows.v[q->next].b);
+		q->rows.v[q->next++].b = NULL;
+	}
+	if (q->next < q->rows.n)
+		return 0;
+	if (q->batch[0] != '\0')
+		outlist_add(out, history_own(g->parent, ":%s BATCH -%s",
+		    config.server_name, q->batch));
+	if (q->failed)
+		outlist_add(out, history_own(g->parent, ":%s FAIL CHATHISTORY "
+		    "MESSAGE_ERROR %s %s :Messages could not be retrieved",
+		    config.server_name, ch_subs[q->sub], q->target));
+	return 1;
+}
+
+static void
+chq_free(struct gen *g)
+{
+	struct chq *q = (struct chq *)g;
+	int i;
+
+	outlist_free(&q->rows);		/* what was not sent */
+	for (i = 0; i < q->nkeys; i++)
+		free((char *)q->keys[i].key);
+	free(q->keys);
+	free(q);
+}
+
+static void
+ch_fail(struct turn *t, const char *code, const char *ctx,
     const char *text)
 {
-	client_sendf(c, ":%s FAIL CHATHISTORY %s %s :%s", config.server_name,
+	turn_sendf(t, ":%s FAIL CHATHISTORY %s %s :%s", config.server_name,
 	    code, ctx, text);
 }
 
@@ -426,156 +408,117 @@ parse_limit(const char *s)
 	return (int)v;
 }
 
-/* The key for target as c may see it, or -1 (not a member, no such). */
+/* Fills q's key, shown target and lower bound for target as t->c may
+ * see it; -1 if it may not (not a member, no such room, bad nick). */
 static int
-ch_target_key(struct client *c, const char *target, char *key, size_t len)
+ch_target_locked(struct turn *t, const char *target, struct chq *q)
 {
+	struct client *c = t->c;
 	struct room *r;
-	int ok = -1;
 
 	if (target[0] == '#') {
-		pthread_mutex_lock(&server.lock);
-		if ((r = room_find_locked(target)) != NULL &&
-		    room_member_locked(r, c) != NULL) {
-			snprintf(key, len, "%s", r->key_folded);
-			ok = 0;
-		}
-		pthread_mutex_unlock(&server.lock);
-		return ok;
+		if ((r = room_find_locked(target)) == NULL ||
+		    room_member_locked(r, c) == NULL)
+			return -1;
+		snprintf(q->key, sizeof(q->key), "%s", room_key(r));
+		/* The batch names the target as the client wrote it. */
+		snprintf(q->target, sizeof(q->target), "%s", target);
+		q->min_seq = room_since(r);
+		return 0;
 	}
 	if (!casemap_valid_nick(target, NICK_MAX))
 		return -1;
-	history_key(c->nick, target, key, len);
+	history_key(c->nick, target, q->key, sizeof(q->key));
+	snprintf(q->target, sizeof(q->target), "%s", target);
+	q->min_seq = c->nick_seq;
 	return 0;
 }
 
-struct targets {
-	struct client	*c;
-	const char	*batch;
-};
-
-static void
-target_row(const char *key, const char *target, int64_t latest_ms,
-    void *arg)
+/* TARGETS: the rooms c is in, and its own private conversations. */
+static int
+ch_targets_locked(struct turn *t, struct chq *q)
 {
-	struct targets *t = arg;
-	char when[32];
+	struct client *c = t->c;
+	int i;
 
-	(void)key;
-	tag_time(latest_ms, when, sizeof(when));
-	if (t->batch != NULL)
-		client_sendf(t->c, "@batch=%s :%s CHATHISTORY TARGETS %s "
-		    "timestamp=%s", t->batch, config.server_name, target, when);
-	else
-		client_sendf(t->c, ":%s CHATHISTORY TARGETS %s timestamp=%s",
-		    config.server_name, target, when);
-}
-
-static void
-ch_targets(struct client *c, struct irc_msg *m, unsigned caps)
-{
-	struct store_sel a, b;
-	struct targets t;
-	struct store_key *keys;
-	char id[16];
-	int i, n, limit;
-
-	if (m->nparams < 4) {
-		ch_fail(c, "NEED_MORE_PARAMS", "TARGETS",
-		    "Insufficient parameters");
-		return;
+	snprintf(q->nickkey, sizeof(q->nickkey), "%s", c->nickkey);
+	q->min_seq = c->nick_seq;
+	if ((q->keys = calloc((size_t)c->nrooms + 1, sizeof(*q->keys))) ==
+	    NULL)
+		return -1;
+	for (i = 0; i < c->nrooms; i++) {
+		if ((q->keys[i].key = strdup(room_key(c->rooms[i]))) == NULL)
+			return -1;
+		q->keys[i].min_seq = room_since(c->rooms[i]);
+		q->nkeys++;
 	}
-	if (parse_sel(m->params[1], &a, 0) == -1 || a.kind != SEL_TIME ||
-	    parse_sel(m->params[2], &b, 0) == -1 || b.kind != SEL_TIME ||
-	    (limit = parse_limit(m->params[3])) == -1) {
-		ch_fail(c, "INVALID_PARAMS", "TARGETS",
-		    "Expected two timestamp= bounds and a limit");
-		return;
-	}
-	pthread_mutex_lock(&server.lock);
-	n = c->nrooms;
-	if ((keys = calloc((size_t)n + 1, sizeof(*keys))) != NULL)
-		for (i = 0; i < n; i++)
-			keys[i].key = strdup(c->rooms[i]->key_folded);
-	pthread_mutex_unlock(&server.lock);
-	if (keys == NULL) {
-		ch_fail(c, "MESSAGE_ERROR", "TARGETS", "Out of memory");
-		return;
-	}
-	t.c = c;
-	(void)store_wait(store_last_seq(), -1);
-	t.batch = batch_open(c, caps, "draft/chathistory-targets", NULL, id,
-	    sizeof(id));
-	if (store_targets(c->nickkey, 0, keys, n, a.time_ms < b.time_ms ?
-	    a.time_ms : b.time_ms, a.time_ms < b.time_ms ? b.time_ms :
-	    a.time_ms, limit, target_row, &t) == -1)
-		log_warnx("CHATHISTORY TARGETS failed");
-	batch_close(c, t.batch);
-	for (i = 0; i < n; i++)
-		free((char *)keys[i].key);
-	free(keys);
+	return 0;
 }
 
 void
-cmd_chathistory(struct client *c, struct irc_msg *m)
+cmd_chathistory(struct turn *t, struct irc_msg *m)
 {
-	const char *sub = m->params[0], *target;
-	struct store_sel a, b;
-	struct replay rp;
-	char key[STORE_KEY_MAX + 1], id[16];
-	int limit, need, rc;
-	unsigned caps = client_caps(c);
+	const char *sub = m->params[0];
+	struct chq *q;
+	int need, k, ok;
 
-	history_deliver(c);
-	if (strcasecmp(sub, "TARGETS") == 0) {
-		ch_targets(c, m, caps);
+	for (k = 0; k <= CH_TARGETS; k++)
+		if (strcasecmp(sub, ch_subs[k]) == 0)
+			break;
+	if (k > CH_TARGETS) {
+		ch_fail(t, "UNKNOWN_COMMAND", sub, "Unknown subcommand");
 		return;
 	}
-	if (strcasecmp(sub, "LATEST") != 0 && strcasecmp(sub, "BEFORE") != 0 &&
-	    strcasecmp(sub, "AFTER") != 0 && strcasecmp(sub, "AROUND") != 0 &&
-	    strcasecmp(sub, "BETWEEN") != 0) {
-		ch_fail(c, "UNKNOWN_COMMAND", sub, "Unknown subcommand");
-		return;
-	}
-	need = strcasecmp(sub, "BETWEEN") == 0 ? 5 : 4;
+	need = k == CH_BETWEEN ? 5 : 4;
 	if (m->nparams < need) {
-		ch_fail(c, "NEED_MORE_PARAMS", sub, "Insufficient parameters");
+		ch_fail(t, "NEED_MORE_PARAMS", ch_subs[k],
+		    "Insufficient parameters");
 		return;
 	}
-	target = m->params[1];
-	if (parse_sel(m->params[2], &a, strcasecmp(sub, "LATEST") == 0) == -1 ||
-	    (need == 5 && parse_sel(m->params[3], &b, 0) == -1) ||
-	    (limit = parse_limit(m->params[need - 1])) == -1) {
-		ch_fail(c, "INVALID_PARAMS", sub,
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		ch_fail(t, "MESSAGE_ERROR", ch_subs[k], "Out of memory");
+		return;
+	}
+	q->g.step = chq_step;
+	q->g.free = chq_free;
+	q->sub = (enum ch_sub)k;
+	if (q->sub == CH_TARGETS) {
+		if (parse_sel(m->params[1], &q->a, 0) == -1 ||
+		    q->a.kind != SEL_TIME ||
+		    parse_sel(m->params[2], &q->b, 0) == -1 ||
+		    q->b.kind != SEL_TIME ||
+		    (q->limit = parse_limit(m->params[3])) == -1) {
+			ch_fail(t, "INVALID_PARAMS", "TARGETS",
+			    "Expected two timestamp= bounds and a limit");
+			chq_free(&q->g);
+			return;
+		}
+	} else if (parse_sel(m->params[2], &q->a, k == CH_LATEST) == -1 ||
+	    (need == 5 && parse_sel(m->params[3], &q->b, 0) == -1) ||
+	    (q->limit = parse_limit(m->params[need - 1])) == -1) {
+		ch_fail(t, "INVALID_PARAMS", ch_subs[k],
 		    "Expected msgid= or timestamp= and a limit");
+		chq_free(&q->g);
 		return;
 	}
-	if (ch_target_key(c, target, key, sizeof(key)) == -1) {
-		client_sendf(c, ":%s FAIL CHATHISTORY INVALID_TARGET %s %s "
-		    ":Messages could not be retrieved", config.server_name,
-		    sub, target);
-		return;
-	}
-	memset(&rp, 0, sizeof(rp));
-	rp.c = c;
-	rp.caps = caps;
-	/* Read what was said so far, including rows still being written. */
-	(void)store_wait(store_last_seq(), -1);
-	rp.batch = batch_open(c, caps, "chathistory", target, id, sizeof(id));
-	if (strcasecmp(sub, "LATEST") == 0)
-		rc = store_latest(key, a.kind == SEL_NONE ? NULL : &a, limit,
-		    0, 0, replay_row, &rp);
-	else if (strcasecmp(sub, "BEFORE") == 0)
-		rc = store_before(key, &a, limit, 0, 0, replay_row, &rp);
-	else if (strcasecmp(sub, "AFTER") == 0)
-		rc = store_after(key, &a, limit, 0, 0, replay_row, &rp);
-	else if (strcasecmp(sub, "AROUND") == 0)
-		rc = store_around(key, &a, limit, 0, 0, replay_row, &rp);
+	pthread_mutex_lock(&server.lock);
+	q->max_seq = store_last_seq();
+	if (q->sub == CH_TARGETS)
+		ok = ch_targets_locked(t, q);
 	else
-		rc = store_between(key, &a, &b, limit, 0, 0, replay_row, &rp);
-	batch_close(c, rp.batch);
-	if (rc == -1)
-		client_sendf(c, ":%s FAIL CHATHISTORY MESSAGE_ERROR %s %s "
+		ok = ch_target_locked(t, m->params[1], q);
+	pthread_mutex_unlock(&server.lock);
+	if (ok == -1 && q->sub == CH_TARGETS) {
+		ch_fail(t, "MESSAGE_ERROR", "TARGETS", "Out of memory");
+		chq_free(&q->g);
+		return;
+	}
+	if (ok == -1) {
+		turn_sendf(t, ":%s FAIL CHATHISTORY INVALID_TARGET %s %s "
 		    ":Messages could not be retrieved", config.server_name,
-		    sub, target);
+		    ch_subs[k], m->params[1]);
+		chq_free(&q->g);
+		return;
+	}
+	turn_gen(t, &q->g);
 }

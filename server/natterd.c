@@ -48,6 +48,8 @@ struct config	 config = {
 	.max_clients = 10000,
 	.max_per_ip = 50,
 	.sendq = 262144,
+	.sendq_timeout = 10,
+	.invite_ttl = 3600,
 	.reg_timeout = 30,
 	.ping_interval = 90,
 	.ping_timeout = 120,
@@ -93,7 +95,8 @@ enum {
 	OPT_PING_TIMEOUT, OPT_DB, OPT_HISTORY_LINES, OPT_HISTORY_DAYS,
 	OPT_HISTORY_MAX, OPT_TLS_PORT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_NO_PLAIN,
 	OPT_STS_DURATION, OPT_GEN_CERT, OPT_USER, OPT_FLOOD_BURST,
-	OPT_FLOOD_RATE, OPT_RECVQ, OPT_THROTTLE, OPT_IPV6_PREFIX, OPT_DB_SYNC
+	OPT_FLOOD_RATE, OPT_RECVQ, OPT_THROTTLE, OPT_IPV6_PREFIX, OPT_DB_SYNC,
+	OPT_SENDQ_TIMEOUT, OPT_INVITE_EXPIRY
 };
 
 static const struct option long_options[] = {
@@ -110,6 +113,8 @@ static const struct option long_options[] = {
 	{ "max-clients",	required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "max-per-ip",		required_argument, NULL, OPT_MAX_PER_IP },
 	{ "sendq",		required_argument, NULL, OPT_SENDQ },
+	{ "sendq-timeout",	required_argument, NULL, OPT_SENDQ_TIMEOUT },
+	{ "invite-expiry",	required_argument, NULL, OPT_INVITE_EXPIRY },
 	{ "reg-timeout",	required_argument, NULL, OPT_REG_TIMEOUT },
 	{ "ping-interval",	required_argument, NULL, OPT_PING_INTERVAL },
 	{ "ping-timeout",	required_argument, NULL, OPT_PING_TIMEOUT },
@@ -141,8 +146,10 @@ static const char synopsis[] =
     "               [--password pass | --password-file file]\n"
     "               [--oper name:password] [--oper-file file] [--motd file]\n"
     "               [--max-clients n] [--max-per-ip n] [--throttle n]\n"
-    "               [--ipv6-prefix bits] [--sendq bytes] [--recvq bytes]\n"
+    "               [--ipv6-prefix bits] [--sendq bytes]\n"
+    "               [--sendq-timeout sec] [--recvq bytes]\n"
     "               [--flood-burst n] [--flood-rate n] [--reg-timeout sec]\n"
+    "               [--invite-expiry sec]\n"
     "               [--ping-interval sec] [--ping-timeout sec]\n"
     "               [--db path] [--db-sync off|normal|full]\n"
     "               [--history-lines n] [--history-days n]\n"
@@ -152,7 +159,11 @@ static const char synopsis[] =
     "       natterd --hash-password\n"
     "       natterd [-n name] --gen-cert dir\n";
 
-static const char options_help[] =
+/*
+ * natterd --help, in parts: C11 compilers need take string literals of
+ * 4095 bytes only (-Woverlength-strings).
+ */
+static const char *const options_help[] = {
     "\n"
     "  -l, --listen ADDR        address to listen on (default: all interfaces,\n"
     "                           IPv4 and IPv6)\n"
@@ -174,16 +185,19 @@ static const char options_help[] =
     "      --max-per-ip N       most connections from one IP address, 0 = no\n"
     "                           limit (default 50)\n"
     "      --throttle N         most new connections from one IP address\n"
-    "                           a minute, 0 = no limit (default 30)\n";
-
-/* The rest: one literal would pass the 4095 bytes C11 compilers must
- * take (-Woverlength-strings). */
-static const char options_help_more[] =
+    "                           a minute, 0 = no limit (default 30)\n",
     "      --ipv6-prefix BITS   IPv6 addresses count against --max-per-ip and\n"
     "                           --throttle by their first BITS bits, 32 to 128\n"
     "                           (default 64: one /64 is one address)\n"
-    "      --sendq BYTES        output queued for one client before it is\n"
-    "                           disconnected (default 262144)\n"
+    "      --sendq BYTES        output a client may have queued and not\n"
+    "                           drain for --sendq-timeout seconds before it\n"
+    "                           is disconnected; four times as much (at\n"
+    "                           least 1 MiB) disconnects it at once, and a\n"
+    "                           client over it sends nothing more until it\n"
+    "                           reads (default 262144)\n"
+    "      --sendq-timeout SECONDS  how long a client over --sendq may go\n"
+    "                           without reading before it is disconnected\n"
+    "                           (default 10)\n"
     "      --flood-burst N      lines a client may send at once before the\n"
     "                           rest are delayed, 0 = no flood control\n"
     "                           (default 10; operators are exempt)\n"
@@ -192,14 +206,14 @@ static const char options_help_more[] =
     "      --recvq BYTES        delayed input held for one client before it\n"
     "                           is disconnected for Excess Flood\n"
     "                           (default 8192)\n"
+    "      --invite-expiry SECONDS  how long a channel operator's INVITE\n"
+    "                           lets its user in past +i, +b, +k and +l\n"
+    "                           (default 3600)\n"
     "      --reg-timeout SECONDS   time allowed to register (default 30)\n"
     "      --ping-interval SECONDS idle time before the server sends PING\n"
     "                              (default 90)\n"
     "      --ping-timeout SECONDS  time to answer that PING before disconnect\n"
-    "                              (default 120)\n";
-
-/* Split from options_help: C11 promises string literals of 4095 bytes. */
-static const char history_help[] =
+    "                              (default 120)\n",
     "      --db PATH            history database; :memory: keeps it in memory\n"
     "                           only, off keeps no history at all (default:\n"
     "                           $XDG_STATE_HOME/natterd/history.db, else\n"
@@ -214,9 +228,7 @@ static const char history_help[] =
     "      --history-days N     forget lines older than N days, 0 = keep\n"
     "                           forever (default 0)\n"
     "      --history-max N      keep at most N messages per room or private\n"
-    "                           conversation, 0 = no limit (default 0)\n";
-
-static const char more_help[] =
+    "                           conversation, 0 = no limit (default 0)\n",
     "      --tls-port PORT      TLS port (default 6697 when a certificate is\n"
     "                           given)\n"
     "      --tls-cert FILE      TLS certificate chain, PEM (default: no TLS);\n"
@@ -234,7 +246,8 @@ static const char more_help[] =
     "  -v, --verbose            more logging; repeat for more (-v debug, -vv\n"
     "                           every line)\n"
     "  -h, --help               print this help and exit\n"
-    "  -V, --version            print the version and exit\n";
+    "  -V, --version            print the version and exit\n",
+};
 
 static _Noreturn void
 usage(void)
@@ -273,6 +286,8 @@ static const struct numopt {
 	/* Below /32 (what a registry gives an ISP) strangers share a count. */
 	{ OPT_IPV6_PREFIX,   NUM_INT,      &config.ipv6_prefix, 32, 128 },
 	{ OPT_SENDQ,         NUM_SIZE,     &config.sendq, 1024, 1LL << 30 },
+	{ OPT_SENDQ_TIMEOUT, NUM_INT,      &config.sendq_timeout, 1, 86400 },
+	{ OPT_INVITE_EXPIRY, NUM_INT,      &config.invite_ttl, 1, 30 * 86400 },
 	{ OPT_RECVQ,         NUM_SIZE,     &config.recvq, 1024, 1LL << 30 },
 	{ OPT_FLOOD_BURST,   NUM_UNSIGNED, &config.flood_burst, 0, 1000000 },
 	{ OPT_FLOOD_RATE,    NUM_UNSIGNED, &config.flood_rate, 0, 1000000 },
@@ -954,10 +969,9 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			fputs(synopsis, stdout);
-			fputs(options_help, stdout);
-			fputs(options_help_more, stdout);
-			fputs(history_help, stdout);
-			fputs(more_help, stdout);
+			for (i = 0; i < (int)(sizeof(options_help) /
+			    sizeof(options_help[0])); i++)
+				fputs(options_help[i], stdout);
 			return 0;
 		case 'V':
 			printf("%s\n", NATTERD_VERSION);

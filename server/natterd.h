@@ -2,17 +2,22 @@
  * natterd.h: natterd's one internal header.
  *
  * Threads: the main thread accepts; each client has one detached thread
- * (client.c); one thread waits for signals (natterd.c).
+ * (client.c); one thread waits for signals (natterd.c); the store has a
+ * writer and a pruner (store.c).
  *
  * Locks, in the only order they may be taken:
  *   1. server.lock   guards struct server, every struct room, and the
  *                    fields of struct client marked [S].
- *   2. client->out_lock  guards that client's output queue and the
+ *   2. outbox.lock   guards the order of posts (turn.c).
+ *   3. client->out_lock  guards that client's output queue and the
  *                    fields marked [O].
- * Never block on a socket, the disk or DNS while holding either lock:
- * sends under them are MSG_DONTWAIT.  Fields marked [T] belong to the
- * client's own thread and are never touched by others.  Fields marked
- * [R] are set before the client is published and never change.
+ * outbox.drain (turn.c) is taken with none of them held, and is held
+ * while taking 2 and 3.  Never block on a socket, the disk or DNS while
+ * holding any of them: sends under them are MSG_DONTWAIT.  Fields
+ * marked [T] belong to the client's own thread and are never touched by
+ * others.  Fields marked [R] are set before the client is published and
+ * never change.  How a line travels from one client to others is told
+ * at the top of turn.c.
  */
 #ifndef NATTERD_H
 #define NATTERD_H
@@ -84,11 +89,57 @@ enum cap_bit {
 
 #define CHATHISTORY_MAX	100	/* ISUPPORT CHATHISTORY: most lines a query */
 
+#define INVITES_MAX	100	/* invites a room remembers; the oldest goes */
+#define GEN_CHUNK	16384	/* bytes a generator adds at a time */
+#define LABEL_MAX	64	/* a labeled-response label, unescaped */
+#define HOLD_MS		5000	/* a message waits this long for the store */
+
 /* --- a reference-counted, formatted line (output.c) --- */
+struct client;
+struct outlist;
+struct gen;
+
 struct buf {
 	atomic_int	 refs;
 	size_t		 len;
+	struct gen	*gen;		/* a generator in a queue (len 0) */
 	char		 data[];	/* CRLF-terminated, not NUL-terminated */
+};
+
+/*
+ * A long reply produced as the socket drains (a JOIN replay, CHATHISTORY,
+ * NAMES of many rooms).  It waits in the client's queue like a line;
+ * when it reaches the head, the client's own thread calls step with no
+ * lock held (it may read the store), which appends the next lines, up to
+ * about GEN_CHUNK bytes, to out and returns 1 once it is done.
+ */
+struct gen {
+	int		(*step)(struct gen *, struct client *,
+			    struct outlist *);
+	void		(*free)(struct gen *);
+	char		 parent[32];	/* "batch=L1": the labeled-response
+					   batch its lines belong to, or "" */
+};
+
+/*
+ * Output for one client on its way to the queue: lines, generators, and
+ * echoes (the actor's copy of a post, resolved when the post is
+ * delivered: the line in the actor's variant, or a FAIL if the store
+ * could not keep it).
+ */
+struct item {
+	struct buf	*b;
+	struct post	*echo;
+	char		*tag;		/* a tag to put on the echo, or NULL */
+	unsigned char	 var;		/* the echo's variant */
+	unsigned char	 show;		/* the echo itself is wanted */
+};
+
+struct outlist {
+	struct item	*v;
+	int		 n;
+	int		 cap;
+	size_t		 bytes;
 };
 
 /* --- per-client output queue (output.c), guarded by out_lock --- */
@@ -102,14 +153,16 @@ struct outq {
 };
 
 struct room;
+struct post;
 struct ssl_st;
 
 struct client {
 	atomic_int	 refs;		/* own thread 1, plus each holder */
+	uint64_t	 id;				/* [R] never reused */
 	int		 fd;				/* [R] */
 	struct ssl_st	*ssl;		/* [T] NULL on a plain connection */
 	int		 tls;		/* [R] accepted on a TLS port */
-	pthread_t	 thread;			/* [S] set at accept */
+	pthread_t	 thread;			/* [R] set at accept */
 	char		 ip[HOST_MAX];			/* [R] numeric */
 	char		 ipgroup[NETADDR_GROUP_MAX];	/* [R] key in server.ips */
 	char		 host[HOST_MAX];		/* [R] shown host */
@@ -118,6 +171,9 @@ struct client {
 	/* Identity: written by the own thread under server.lock. */
 	char		 nick[NICK_MAX + 1];		/* [S] "*" until NICK */
 	char		 nickkey[NICK_MAX + 1];		/* [S] casefolded */
+	int64_t		 nick_seq;	/* [S] store seq when it took the
+					   nick: its private history starts
+					   after it */
 	char		 user[USER_MAX + 1];		/* [S] */
 	char		 realname[REALNAME_MAX + 1];	/* [S] */
 	char		*away;				/* [S] NULL if here */
@@ -132,12 +188,14 @@ struct client {
 	struct room	**rooms;			/* [S] joined rooms */
 	int		 nrooms;			/* [S] */
 	int		 roomcap;			/* [S] */
-	unsigned long	 mark;				/* [S] broadcast dedup */
+	unsigned long	 mark;				/* [S] fan-out dedup */
 	struct client	*next;				/* [S] server.clients */
 	struct client	*prev;				/* [S] */
 
 	pthread_mutex_t	 out_lock;
 	struct outq	 q;				/* [O] */
+	long long	 drained_ms;	/* [O] monotonic ms the queue last
+					   shrank or was empty */
 	int		 want_out;	/* [O] owner polls POLLOUT or is woken */
 	int		 writing;	/* [O] a thread is in writev() for c */
 	int		 closing;			/* [O] */
@@ -151,6 +209,7 @@ struct client {
 #define REG_USER	0x04
 #define REG_CAP		0x08	/* CAP LS/REQ seen, END not yet */
 	int		 cap_version;			/* [T] 0, or 302 */
+	unsigned	 batch_seq;	/* [T] batch ids on this connection */
 	struct timespec	 connected;			/* [T] monotonic */
 	struct timespec	 last_read;			/* [T] monotonic */
 	int		 ping_sent;			/* [T] awaiting PONG */
@@ -173,37 +232,56 @@ struct member {
 #define MEMBER_VOICE	0x02	/* + */
 };
 
-struct ban {
-	char		*mask;
-	char		*setter;
-	time_t		 when;
+/*
+ * One line for many recipients (turn.c formats it once per variant):
+ * the text, an alternative for clients with alt_cap (extended-join), and
+ * the tags a stored message carries.
+ */
+struct line {
+	const char	*text;		/* ":source CMD params", no CRLF */
+	int64_t		 seq;		/* its store row; 0: not stored */
+	const char	*alt;		/* or NULL */
+	unsigned	 alt_cap;
+	int64_t		 time_ms;	/* server-time; 0: none */
+	const char	*msgid;		/* NULL: none */
+	const char	*ctags;		/* client-only tags, or NULL */
 };
 
-/* All fields guarded by server.lock.  Membership changes only through
- * room_add_locked()/room_remove_locked(), which keep client->rooms in
- * step and free the room when its last member leaves. */
-struct room {
-	char		 name[ROOM_NAME_MAX + 1];
-	char		 key_folded[ROOM_NAME_MAX + 1];
-	time_t		 created;
-	char		*topic;		/* NULL if none */
-	char		*topic_who;	/* nick!user@host of the setter */
-	time_t		 topic_time;
-	unsigned	 modes;
-#define ROOM_INVITE	0x01	/* +i */
-#define ROOM_MODERATED	0x02	/* +m */
-#define ROOM_NOEXTERNAL	0x04	/* +n */
-#define ROOM_TOPICLOCK	0x08	/* +t */
-	char		 key[KEY_MAX + 1];	/* +k, "" if unset */
-	unsigned	 limit;			/* +l, 0 if unset */
-	struct ban	*bans;
-	int		 nbans;
-	char		**invites;	/* casefolded nicks invited */
-	int		 ninvites;
-	struct member	*members;
-	int		 nmembers;
-	int		 memcap;
+/*
+ * The work of one read of a client's socket: everything the commands in
+ * it said, to whom, and in what order.  Made on the client's own stack
+ * by client.c, handed to every handler, ended by turn_end().  turn.c
+ * tells the whole path.
+ */
+struct pushlist {
+	struct client	**v;
+	int		 n;
+	int		 cap;
+	struct client	*inl[16];
 };
+
+struct turn {
+	struct client	*c;
+	/* Replies gathered on the stack, then in out. */
+	char		*chunk;
+	size_t		 chunklen;
+	size_t		 chunkcap;
+	struct outlist	 out;		/* c's output not yet in a post */
+	/* This turn's posts, oldest first. */
+	struct post	*posts;
+	struct post	*last;
+	struct post	*cmd_first;	/* the command's first post */
+	int64_t		 wait_seq;	/* the store must keep up to here */
+	/* labeled-response for the command being handled */
+	char		 label[LABEL_MAX * 2 + 8];	/* "label=x", or "" */
+	struct post	*mark_post;	/* its output starts in this post's */
+	int		 mark_idx;	/* ... payload, or t->out, here */
+	struct pushlist	 push;		/* clients to write at the end */
+};
+
+/* Who a room broadcast reaches (room_fanout_locked). */
+#define FAN_SELF	0x01	/* the actor too, in order */
+#define FAN_OPS		0x02	/* only the room's operators */
 
 /* One operator block: name and either a crypt(3) hash or a plain
  * password given with --oper. */
@@ -225,7 +303,9 @@ struct config {
 	const char	*motd_file;
 	unsigned	 max_clients;
 	unsigned	 max_per_ip;	/* 0: no limit */
-	size_t		 sendq;
+	size_t		 sendq;		/* a queue may pass it while draining */
+	int		 sendq_timeout;	/* seconds over sendq without draining */
+	int		 invite_ttl;	/* seconds an invite lasts */
 	int		 reg_timeout;
 	int		 ping_interval;
 	int		 ping_timeout;
@@ -272,7 +352,8 @@ struct server {
 	unsigned	 ninvisible;	/* registered and +i */
 	unsigned	 nopers;
 	unsigned	 max_users;	/* peak of nusers */
-	unsigned long	 gen;		/* broadcast generation */
+	unsigned long	 gen;		/* fan-out generation */
+	uint64_t	 next_id;	/* client ids */
 	struct whowas	 whowas[WHOWAS_MAX];
 	unsigned	 whowas_next;
 	char		**motd;		/* lines, NULL if none */
@@ -309,53 +390,90 @@ struct buf	*buf_printf(const char *, ...)
  * more bytes. */
 struct buf	*buf_printf_long(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
+/* A queue entry for g, which it owns. */
+struct buf	*buf_gen(struct gen *g);
 struct buf	*buf_ref(struct buf *);
 void		 buf_unref(struct buf *);
-/*
- * Queues b on c (taking its own reference).  Disconnects c at the SendQ
- * limit.  Safe from any thread, with or without server.lock.  Inside a
- * batch the write happens at batch_end(); outside one, at once.
- */
-void		 client_send(struct client *c, struct buf *b);
-/* client_send without gathering the thread's own client's output on
- * its stack: for lines whose order among all threads' lines matters
- * (stored messages, delivered in store order). */
-void		 client_send_queued(struct client *c, struct buf *b);
-/*
- * A batch gathers the clients a thread queued output for, so that each
- * gets one writev() for everything one read of input produced, made
- * after server.lock is released.  Per thread; batches do not nest.
- */
-void		 batch_begin(void);
-/* A batch whose output to c (the thread's own client) is gathered in
- * out (outcap bytes, on the caller's stack) and written at batch_end()
- * without allocating. */
-void		 batch_begin_self(struct client *c, char *out, size_t outcap);
-void		 batch_end(void);
-/* labeled-response: marks where a labeled command's replies start in
- * the thread's gathered output; -1 if it cannot be labeled. */
-long		 batch_mark(void);
-/* Tags everything gathered since mark with label: one line gets the
- * tag, several go in a labeled-response batch, none gets an ACK. */
-void		 batch_label(struct client *c, long mark, const char *label,
-		    int quiet_ok);
-/* A copy of b with tag ("key=value") added to its tags. */
+/* A copy of b (one or more lines) with tag ("key=value") added to the
+ * tags of each line. */
 struct buf	*buf_add_tag(const struct buf *b, const char *tag);
-struct client	*client_ref(struct client *c);
-/* Closes the socket and frees c with the last reference. */
-void		 client_unref(struct client *c);
-void		 client_sendf(struct client *c, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-/* Numeric reply: see numeric.h. */
-void		 reply(struct client *c, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-/* Writes as much queued output as the socket takes.  Own thread only.
- * Returns -1 on a write error. */
+/* Appends b (taking the caller's reference) or an echo to l. */
+void		 outlist_add(struct outlist *l, struct buf *b);
+void		 outlist_add_echo(struct outlist *l, struct post *p, int var,
+		    int show);
+void		 outlist_free(struct outlist *l);
+/* Moves everything from src to the end of dst. */
+void		 outlist_move(struct outlist *dst, struct outlist *src);
+/* The bytes c's queue holds, and the limit past which it is dropped
+ * at once (the soft limit is config.sendq, with config.sendq_timeout). */
+size_t		 client_backlog(struct client *c);
+size_t		 sendq_hard(void);
+/*
+ * Queues b on c (taking its own reference); own: c's own output, which
+ * a closing client still gets.  Every byte counts against c's SendQ:
+ * past sendq_hard(), or past config.sendq while c has not drained
+ * anything for config.sendq_timeout seconds, c is dropped.  Returns 1
+ * if c's queue was empty (the caller then pushes c), else 0.  Never
+ * writes; safe from any thread, with or without server.lock.
+ */
+int		 client_enqueue(struct client *c, struct buf *b, int own);
+/* Another thread's write to c: what the socket takes now; wakes c's
+ * thread for the rest. */
+void		 client_push(struct client *c);
+void		 pushlist_add(struct pushlist *pl, struct client *c);
+/* Pushes and releases every client in pl. */
+void		 pushlist_flush(struct pushlist *pl);
+/* Own thread: writes what the socket takes and expands generators that
+ * reach the head.  Returns -1 on a write error. */
 int		 client_flush(struct client *c);
 /* At teardown: writes what is queued, after any write in progress by
  * another thread.  Returns 1 if nothing is left. */
 int		 client_flush_final(struct client *c);
+/* Own thread: sends what is on the stack straight to the socket when
+ * nothing is queued before it; queues what it does not take.  Returns
+ * 1 if c's queue is now non-empty. */
+int		 client_send_direct(struct client *c, const char *p, size_t n);
+/* Monotonic ms past which c is dropped for not draining, or 0. */
+long long	 client_stall_deadline(struct client *c);
 void		 outq_clear(struct outq *q);
+struct client	*client_ref(struct client *c);
+/* Closes the socket and frees c with the last reference. */
+void		 client_unref(struct client *c);
+long long	 mono_ms(void);
+
+/* turn.c: the path a line takes; see the comment at its top. */
+void		 turn_begin(struct turn *t, struct client *c, char *chunk,
+		    size_t chunkcap);
+/* Waits for the store where the crash rule needs it, delivers every
+ * post of the turn, applies nothing more, writes. */
+void		 turn_end(struct turn *t);
+/* Around each command: label is the labeled-response label or NULL. */
+void		 turn_command_begin(struct turn *t, const char *label);
+void		 turn_command_end(struct turn *t);
+/* Output for t->c itself, in order. */
+void		 turn_send(struct turn *t, struct buf *b);
+void		 turn_sendf(struct turn *t, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+/* Numeric reply: see numeric.h. */
+void		 reply(struct turn *t, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 turn_gen(struct turn *t, struct gen *g);
+/* Bytes t has produced for t->c that are not queued yet. */
+size_t		 turn_pending(struct turn *t);
+/*
+ * A new post of l, ordered after everything posted before it.
+ * Recipients are fixed now, with post_add_locked(), while server.lock
+ * is held; post_reserve_locked() sizes for n of them.
+ */
+struct post	*post_new_locked(struct turn *t, const struct line *l);
+void		 post_reserve_locked(struct post *p, int n);
+void		 post_add_locked(struct post *p, struct client *to);
+/* t->c's own copy of p, in its place: the line itself if show, and in
+ * any case a FAIL if the store could not keep p. */
+void		 turn_echo_locked(struct turn *t, struct post *p, int show);
+/* A labeled-response batch id for c, "L1". */
+void		 batch_id(struct client *c, char prefix, char *buf,
+		    size_t len);
 
 /* natterd.c */
 /* A new server-side SSL for fd from the current certificate, or NULL. */
@@ -364,8 +482,6 @@ struct ssl_st	*tls_accept_new(int fd);
 int		 tls_reload(void);
 
 /* client.c */
-/* The client the calling thread serves, NULL on other threads. */
-extern _Thread_local struct client *client_self;
 void		*client_main(void *);
 struct client	*client_new(int fd, const char *ip, int tls);
 void		 client_free(struct client *c);
@@ -379,41 +495,59 @@ void		 client_wake_locked(struct client *c);
 struct client	*client_find_locked(const char *nick);
 /* nick!user@host */
 void		 client_mask(struct client *c, char *buf, size_t len);
-/* Sends b once to everyone who shares a room with c, and to c itself
- * if self. */
-void		 client_send_common_locked(struct client *c, struct buf *b,
-		    int self);
-/* The same, only to those who enabled cap (CAP() bits; 0: everyone),
- * c itself included only if it did. */
-void		 cap_send_common_locked(struct client *c, struct buf *b,
-		    unsigned cap, int self);
 /* Registration completes once NICK, USER, PASS and CAP END are in. */
-void		 client_try_register(struct client *c);
+void		 client_try_register(struct turn *t);
 void		 whowas_add_locked(struct client *c);
 
-/* room.c */
+/* room.c: struct room is its own; everything runs under server.lock. */
 struct room	*room_find_locked(const char *name);
 struct room	*room_create_locked(const char *name);
+const char	*room_name(const struct room *r);
+/* The casefolded name, the store's key. */
+const char	*room_key(const struct room *r);
+/* Store seq when this room was made: its history starts after it. */
+int64_t		 room_since(const struct room *r);
+int		 room_count(const struct room *r);
+const struct member *room_member_at(const struct room *r, int i);
 struct member	*room_member_locked(struct room *r, struct client *c);
 int		 room_add_locked(struct room *r, struct client *c,
 		    unsigned modes);
 /* Removes c; frees r and returns 1 when it became empty. */
 int		 room_remove_locked(struct room *r, struct client *c);
-/* Sends b to every member except except (may be NULL). */
-void		 room_send_locked(struct room *r, struct buf *b,
+/* 0 if c may join r with key, else the numeric was sent and -1. */
+int		 room_join_check_locked(struct turn *t, struct room *r,
+		    const char *key);
+/* 0 if t->c may speak in r (members, +n, +m, +b). */
+int		 room_can_send_locked(struct room *r, struct client *c);
+/* Remembers an operator's invite of c (past +i, +b, +k and +l) for
+ * config.invite_ttl seconds. */
+void		 room_invite_locked(struct room *r, struct client *c);
+int		 room_invite_only(const struct room *r);
+/* Sends the topic numerics (332 and 333, or 331 if ask and none). */
+void		 room_send_topic_locked(struct turn *t, struct room *r,
+		    int ask);
+/* Sets the topic (NULL clears) if c may; the numeric otherwise. */
+int		 room_topic_set_locked(struct turn *t, struct room *r,
+		    char **text, char **who);
+const char	*room_topic(const struct room *r);
+/* MODE #room ...: the room half of MODE. */
+void		 room_mode_locked(struct turn *t, struct room *r,
+		    struct irc_msg *m);
+/*
+ * The one fan-out for a room: l to every member of r (r NULL: to
+ * everyone who shares a room with t->c) but t->c and except, only to
+ * those with every cap in caps, only to chanops with FAN_OPS; with
+ * FAN_SELF t->c gets its copy in order too, if it has caps.  Returns
+ * the post.
+ */
+struct post	*room_fanout_locked(struct turn *t, struct room *r,
+		    const struct line *l, unsigned flags, unsigned caps,
 		    struct client *except);
-int		 room_banned_locked(struct room *r, struct client *c);
-int		 room_invited_locked(struct room *r, struct client *c);
-void		 room_invite_add_locked(struct room *r, const char *nickkey);
-void		 room_invite_del_locked(struct room *r, const char *nickkey);
-/* 0 added, 1 already there, -1 list full. */
-int		 room_ban_add_locked(struct room *r, const char *mask,
-		    const char *setter);
-/* 0 removed, 1 not there. */
-int		 room_ban_del_locked(struct room *r, const char *mask);
-/* "+nt", "+ntk key", "+ntkl key 10" for 324; with_key 0 hides the key. */
-void		 room_modes_string(struct room *r, char *buf, size_t len,
-		    int with_key);
+/* ISUPPORT and 004 words, from the one table of room modes. */
+const char	*room_modes_chanmodes(void);	/* "b,k,l,imnt" */
+const char	*room_modes_prefix(void);	/* "(ov)@+" */
+const char	*room_modes_all(void);		/* "biklmnotv" */
+const char	*room_modes_with_param(void);	/* "bklov" */
 /* '@', '+' or 0: the highest prefix of m. */
 int		 member_prefix(const struct member *m);
 /* All of m's prefixes, highest first ("@+" or "@" or ""), for
@@ -421,113 +555,88 @@ int		 member_prefix(const struct member *m);
 void		 member_prefixes(const struct member *m, char *buf);
 
 /* cap.c */
-/* One line for many recipients, formatted lazily once per variant of
- * tags (none, server-time, msgid and client tags, both). */
-struct msgvar {
-	const char	*line;		/* without tags or CRLF */
-	int64_t		 time_ms;	/* 0: no time tag */
-	const char	*msgid;		/* NULL: none */
-	const char	*ctags;		/* client-only tags, or NULL */
-	struct buf	*v[4];
-};
-void		 msgvar_init(struct msgvar *, const char *line, int64_t time_ms,
-		    const char *msgid, const char *ctags);
-/* The variant for a client with caps; borrowed, freed by msgvar_free. */
-struct buf	*msgvar_get(struct msgvar *, unsigned caps);
-void		 msgvar_free(struct msgvar *);
 /* "2026-11-26T02:20:00.123Z" */
 void		 tag_time(int64_t ms, char *buf, size_t len);
 int		 tag_time_parse(const char *s, int64_t *ms);
-/* The client-only (+) tags of a raw tag string, into out. */
+/* The client-only (+) tags of a raw tag string, into out; -1 if they
+ * do not fit. */
 int		 tags_client_only(const char *tags, char *out, size_t len);
+/* The tags of a line as one string, "time=...;msgid=...;+a=b", for a
+ * client with caps (turn.c and history.c agree through it). */
+void		 line_tags(char *out, size_t len, unsigned caps, int64_t time_ms,
+		    const char *msgid, const char *ctags);
 
-/* history.c */
+/* history.c: JOIN replay and CHATHISTORY, as generators. */
 /* 0 with --db off: no replay, no CHATHISTORY, and neither advertised. */
 int		 history_enabled(void);
+/* 1 when messages wait for a commit before anyone receives them. */
+int		 history_durable(void);
 /* The store key of a private conversation between nicks a and b. */
 void		 history_key(const char *a, const char *b, char *key,
 		    size_t len);
-/* The label of the command being handled (labeled-response), for the
- * echo of a message; NULL when none. */
-void		 history_set_label(const char *label);
-/* Stores a PRIVMSG/NOTICE from c to target and queues its delivery
- * for history_deliver(); -1 if it cannot (out of memory). */
-int		 history_message_locked(struct client *c, const char *key,
-		    const char *target, const char *cmd, const char *text,
-		    const char *ctags);
-/* Waits for the store to keep the messages this thread queued, then
- * delivers every queued message up to them, in store order.  Takes
- * server.lock. */
-void		 history_deliver(struct client *c);
-/* Stores a room event (JOIN, PART, QUIT, NICK, TOPIC, KICK). */
-void		 history_event_locked(const char *key, struct client *c,
-		    const char *cmd, const char *params);
-/* The last --history-lines lines of room with seq <= max_seq, to c. */
-void		 history_replay_join(struct client *c, const char *room,
-		    const char *key, int64_t max_seq);
-void		 cmd_chathistory(struct client *, struct irc_msg *);
+/* The last --history-lines messages of room r up to seq max_seq,
+ * produced as c's socket drains; NULL if there is nothing to do. */
+struct gen	*history_replay_gen(struct client *c, struct room *r,
+		    int64_t max_seq);
+void		 cmd_chathistory(struct turn *, struct irc_msg *);
 
 /* command.c */
-void		 command_dispatch(struct client *c, struct irc_msg *m);
+void		 command_dispatch(struct turn *t, struct irc_msg *m);
 /* "n!u@h" from a mask like "n", "n!u", "*@h": completes missing parts
  * with '*'. */
 void		 mask_normalize(const char *in, char *out, size_t len);
-void		 cmd_cap(struct client *, struct irc_msg *);
-void		 cmd_pass(struct client *, struct irc_msg *);
-void		 cmd_nick(struct client *, struct irc_msg *);
-void		 cmd_user(struct client *, struct irc_msg *);
-void		 cmd_ping(struct client *, struct irc_msg *);
-void		 cmd_pong(struct client *, struct irc_msg *);
-void		 cmd_quit(struct client *, struct irc_msg *);
-void		 cmd_join(struct client *, struct irc_msg *);
-void		 cmd_part(struct client *, struct irc_msg *);
-void		 cmd_privmsg(struct client *, struct irc_msg *);
-void		 cmd_notice(struct client *, struct irc_msg *);
-void		 cmd_tagmsg(struct client *, struct irc_msg *);
+void		 cmd_cap(struct turn *, struct irc_msg *);
+void		 cmd_pass(struct turn *, struct irc_msg *);
+void		 cmd_nick(struct turn *, struct irc_msg *);
+void		 cmd_user(struct turn *, struct irc_msg *);
+void		 cmd_ping(struct turn *, struct irc_msg *);
+void		 cmd_pong(struct turn *, struct irc_msg *);
+void		 cmd_quit(struct turn *, struct irc_msg *);
+void		 cmd_join(struct turn *, struct irc_msg *);
+void		 cmd_part(struct turn *, struct irc_msg *);
+void		 cmd_privmsg(struct turn *, struct irc_msg *);
+void		 cmd_notice(struct turn *, struct irc_msg *);
+void		 cmd_tagmsg(struct turn *, struct irc_msg *);
 /* Sends the welcome burst: 001-005, LUSERS, MOTD. */
-void		 send_welcome(struct client *c);
+void		 send_welcome(struct turn *t);
 
 /* command_query.c */
-void		 cmd_who(struct client *, struct irc_msg *);
-void		 cmd_whois(struct client *, struct irc_msg *);
-void		 cmd_whowas(struct client *, struct irc_msg *);
-void		 cmd_list(struct client *, struct irc_msg *);
-void		 cmd_names(struct client *, struct irc_msg *);
-void		 cmd_lusers(struct client *, struct irc_msg *);
-void		 cmd_motd(struct client *, struct irc_msg *);
-void		 cmd_ison(struct client *, struct irc_msg *);
-void		 cmd_userhost(struct client *, struct irc_msg *);
-void		 cmd_version(struct client *, struct irc_msg *);
-void		 cmd_time(struct client *, struct irc_msg *);
-void		 cmd_admin(struct client *, struct irc_msg *);
-void		 cmd_info(struct client *, struct irc_msg *);
-void		 cmd_away(struct client *, struct irc_msg *);
-/* 353/366 for r as seen by c: a +i user is listed only to other
+void		 cmd_who(struct turn *, struct irc_msg *);
+void		 cmd_whois(struct turn *, struct irc_msg *);
+void		 cmd_whowas(struct turn *, struct irc_msg *);
+void		 cmd_list(struct turn *, struct irc_msg *);
+void		 cmd_names(struct turn *, struct irc_msg *);
+void		 cmd_lusers(struct turn *, struct irc_msg *);
+void		 cmd_motd(struct turn *, struct irc_msg *);
+void		 cmd_ison(struct turn *, struct irc_msg *);
+void		 cmd_userhost(struct turn *, struct irc_msg *);
+void		 cmd_version(struct turn *, struct irc_msg *);
+void		 cmd_time(struct turn *, struct irc_msg *);
+void		 cmd_admin(struct turn *, struct irc_msg *);
+void		 cmd_info(struct turn *, struct irc_msg *);
+void		 cmd_away(struct turn *, struct irc_msg *);
+/* 353/366 for r as seen by t->c: a +i user is listed only to other
  * members of r. */
-void		 send_names_locked(struct client *c, struct room *r);
-void		 send_lusers_locked(struct client *c);
-void		 send_motd_locked(struct client *c);
-void		 send_isupport(struct client *c);
+void		 send_names_locked(struct turn *t, struct room *r);
+void		 send_lusers_locked(struct turn *t);
+void		 send_motd_locked(struct turn *t);
+void		 send_isupport(struct turn *t);
 
 /* command_chan.c */
-void		 cmd_mode(struct client *, struct irc_msg *);
-void		 cmd_topic(struct client *, struct irc_msg *);
-void		 cmd_kick(struct client *, struct irc_msg *);
-void		 cmd_invite(struct client *, struct irc_msg *);
+void		 cmd_mode(struct turn *, struct irc_msg *);
+void		 cmd_topic(struct turn *, struct irc_msg *);
+void		 cmd_kick(struct turn *, struct irc_msg *);
+void		 cmd_invite(struct turn *, struct irc_msg *);
 
 /* command_v3.c */
-void		 cmd_setname(struct client *, struct irc_msg *);
-/* For JOIN (away-notify): tells the other members of r who enabled
- * away-notify that c, who just joined r, is away.  Nothing if c is
- * here. */
-void		 away_notify_join_locked(struct client *c, struct room *r);
+void		 cmd_setname(struct turn *, struct irc_msg *);
 
 /* command_oper.c */
-void		 cmd_oper(struct client *, struct irc_msg *);
-void		 cmd_kill(struct client *, struct irc_msg *);
-void		 cmd_wallops(struct client *, struct irc_msg *);
-void		 cmd_rehash(struct client *, struct irc_msg *);
-void		 cmd_die(struct client *, struct irc_msg *);
+void		 cmd_oper(struct turn *, struct irc_msg *);
+void		 cmd_kill(struct turn *, struct irc_msg *);
+void		 cmd_wallops(struct turn *, struct irc_msg *);
+void		 cmd_rehash(struct turn *, struct irc_msg *);
+void		 cmd_die(struct turn *, struct irc_msg *);
 /* Loads --motd and --oper-file into server (takes server.lock).
  * Returns -1 and logs when a file cannot be read (old data kept). */
 int		 config_reload(void);

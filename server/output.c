@@ -2,20 +2,27 @@
  * output.c: formatted lines and the per-client output queue.
  *
  * A line for many recipients is formatted once into a reference-counted
- * struct buf and queued on each.  Queuing never writes: the thread that
- * turns a recipient's queue from empty to non-empty adds the recipient
- * to its batch, and at batch_end() (after it has processed one read of
- * input and released server.lock) writes each recipient's whole queue
- * with one writev(MSG_DONTWAIT-like, the sockets are non-blocking).
- * What the kernel does not take stays queued, and the recipient's own
- * thread, woken once, writes it when the socket is writable.  A client
- * whose unsent output would pass its SendQ is disconnected instead, so
- * one stalled reader never slows a room down.  A TLS client's queue is
- * written by its own thread only, which the others wake.
+ * struct buf and queued on each (client_enqueue).  Queuing never writes:
+ * whoever turns a recipient's queue from empty to non-empty pushes it
+ * later, after its locks are released (struct pushlist), with one
+ * writev() for everything queued.  What the kernel does not take stays
+ * queued, and the recipient's own thread, woken once, writes it when the
+ * socket is writable.  A TLS client's queue is written by its own thread
+ * only, which the others wake.
  *
- * Each queue is guarded by its client's out_lock (see natterd.h for the
- * lock order: server.lock, then out_lock).  A batch holds a reference
- * on each client in it, so a client that quits meanwhile stays valid.
+ * A queue may also hold generators (struct gen): replies made as the
+ * socket drains.  Writers stop at one; the owner's thread expands it
+ * when it reaches the head (client_flush).
+ *
+ * SendQ: every byte that enters a queue counts, the client's own replies
+ * included.  A queue may pass config.sendq while its reader keeps
+ * reading; a client is dropped when it holds more than config.sendq and
+ * has not drained anything for config.sendq_timeout seconds, or at once
+ * when its queue would pass sendq_hard(), which bounds memory.
+ *
+ * Each queue is guarded by its client's out_lock (natterd.h has the lock
+ * order).  A pushlist holds a reference on each client in it, so a
+ * client that quits meanwhile stays valid.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -28,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -38,6 +46,17 @@
 
 #define OUTQ_IOV_MAX	64
 #define TLS_GATHER	4096	/* bytes of small lines per TLS record */
+#define GEN_STEPS	4	/* generator steps per flush, then poll */
+#define SENDQ_HARD_MIN	(1024 * 1024)
+
+long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct buf *
 buf_new(size_t len)
@@ -48,6 +67,16 @@ buf_new(size_t len)
 		fatal("buf_new");
 	atomic_init(&b->refs, 1);
 	b->len = len;
+	b->gen = NULL;
+	return b;
+}
+
+struct buf *
+buf_gen(struct gen *g)
+{
+	struct buf *b = buf_new(0);
+
+	b->gen = g;
 	return b;
 }
 
@@ -122,31 +151,170 @@ buf_ref(struct buf *b)
 void
 buf_unref(struct buf *b)
 {
-	if (b != NULL &&
-	    atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
-		free(b);
+	if (b == NULL ||
+	    atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (b->gen != NULL)
+		b->gen->free(b->gen);
+	free(b);
 }
 
-static int
-outq_push(struct outq *q, struct buf *b)
+struct buf *
+buf_add_tag(const struct buf *b, const char *tag)
+{
+	const char *p = b->data, *end = b->data + b->len, *eol;
+	size_t tl = strlen(tag), nlines = 0, len;
+	struct buf *n;
+	char *o;
+
+	for (eol = p; eol < end &&
+	    (eol = memchr(eol, '\n', (size_t)(end - eol))) != NULL; eol++)
+		nlines++;
+	n = buf_new(b->len + (nlines + 1) * (tl + 2));
+	o = n->data;
+	while (p < end) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		len = eol != NULL ? (size_t)(eol - p) + 1 : (size_t)(end - p);
+		*o++ = '@';
+		memcpy(o, tag, tl);
+		o += tl;
+		if (p[0] == '@') {
+			*o++ = ';';
+			memcpy(o, p + 1, len - 1);
+			o += len - 1;
+		} else {
+			*o++ = ' ';
+			memcpy(o, p, len);
+			o += len;
+		}
+		p += len;
+	}
+	n->len = (size_t)(o - n->data);
+	return n;
+}
+
+/* --- lists of output on their way to a queue --- */
+
+static void
+outlist_grow(struct outlist *l)
+{
+	struct item *nv;
+	int ncap;
+
+	if (l->n < l->cap)
+		return;
+	ncap = l->cap == 0 ? 8 : l->cap * 2;
+	if ((nv = reallocarray(l->v, (size_t)ncap, sizeof(*nv))) == NULL)
+		fatal("outlist");
+	l->v = nv;
+	l->cap = ncap;
+}
+
+void
+outlist_add(struct outlist *l, struct buf *b)
+{
+	outlist_grow(l);
+	memset(&l->v[l->n], 0, sizeof(l->v[0]));
+	l->v[l->n++].b = b;
+	l->bytes += b->len;
+}
+
+void
+outlist_add_echo(struct outlist *l, struct post *p, int var, int show)
+{
+	outlist_grow(l);
+	memset(&l->v[l->n], 0, sizeof(l->v[0]));
+	l->v[l->n].echo = p;
+	l->v[l->n].var = (unsigned char)var;
+	l->v[l->n].show = (unsigned char)show;
+	l->n++;
+}
+
+void
+outlist_free(struct outlist *l)
+{
+	int i;
+
+	for (i = 0; i < l->n; i++) {
+		buf_unref(l->v[i].b);
+		free(l->v[i].tag);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+void
+outlist_move(struct outlist *dst, struct outlist *src)
+{
+	int i;
+
+	if (dst->n == 0) {
+		outlist_free(dst);
+		*dst = *src;
+		memset(src, 0, sizeof(*src));
+		return;
+	}
+	for (i = 0; i < src->n; i++) {
+		outlist_grow(dst);
+		dst->v[dst->n++] = src->v[i];
+	}
+	dst->bytes += src->bytes;
+	free(src->v);
+	memset(src, 0, sizeof(*src));
+}
+
+/* --- the queue --- */
+
+static void
+outq_grow(struct outq *q)
 {
 	struct buf **nr;
 	unsigned i, ncap;
 
-	if (q->count == q->cap) {
-		ncap = q->cap == 0 ? 8 : q->cap * 2;
-		if ((nr = malloc(ncap * sizeof(*nr))) == NULL)
-			return -1;
-		for (i = 0; i < q->count; i++)
-			nr[i] = q->ring[(q->head + i) % q->cap];
-		free(q->ring);
-		q->ring = nr;
-		q->cap = ncap;
-		q->head = 0;
-	}
+	if (q->count < q->cap)
+		return;
+	ncap = q->cap == 0 ? 8 : q->cap * 2;
+	if ((nr = malloc(ncap * sizeof(*nr))) == NULL)
+		fatal("outq");
+	for (i = 0; i < q->count; i++)
+		nr[i] = q->ring[(q->head + i) % q->cap];
+	free(q->ring);
+	q->ring = nr;
+	q->cap = ncap;
+	q->head = 0;
+}
+
+static void
+outq_push(struct outq *q, struct buf *b)
+{
+	outq_grow(q);
 	q->ring[(q->head + q->count) % q->cap] = buf_ref(b);
 	q->count++;
-	return 0;
+	q->bytes += b->len;
+}
+
+/* Puts b in front of everything queued; only when nothing of the head
+ * has been sent (q->off is 0). */
+static void
+outq_push_front(struct outq *q, struct buf *b)
+{
+	outq_grow(q);
+	q->head = (q->head + q->cap - 1) % q->cap;
+	q->ring[q->head] = buf_ref(b);
+	q->count++;
+	q->bytes += b->len;
+}
+
+static struct buf *
+outq_pop_front(struct outq *q)
+{
+	struct buf *b = q->ring[q->head];
+
+	q->head = (q->head + 1) % q->cap;
+	q->count--;
+	q->bytes -= b->len - q->off;
+	q->off = 0;
+	return b;
 }
 
 /* Drops n sent bytes from the front of q. */
@@ -191,28 +359,73 @@ outq_clear(struct outq *q)
 	memset(q, 0, sizeof(*q));
 }
 
-/* Puts b in front of everything queued (the rest of a write that
- * must go out before what others queued meanwhile). */
-static int
-outq_push_front(struct outq *q, struct buf *b)
+size_t
+sendq_hard(void)
 {
-	if (outq_push(q, b) == -1)
+	size_t hard = config.sendq * 4;
+
+	return hard > SENDQ_HARD_MIN ? hard : SENDQ_HARD_MIN;
+}
+
+size_t
+client_backlog(struct client *c)
+{
+	size_t n;
+
+	pthread_mutex_lock(&c->out_lock);
+	n = c->q.bytes;
+	pthread_mutex_unlock(&c->out_lock);
+	return n;
+}
+
+long long
+client_stall_deadline(struct client *c)
+{
+	long long due = 0;
+
+	pthread_mutex_lock(&c->out_lock);
+	if (c->q.bytes > config.sendq)
+		due = c->drained_ms + config.sendq_timeout * 1000LL;
+	pthread_mutex_unlock(&c->out_lock);
+	return due;
+}
+
+/* 0, or -1 after dropping c for what adding len bytes would do. */
+static int
+sendq_check_locked(struct client *c, size_t len)
+{
+	if (c->q.bytes + len > sendq_hard()) {
+		client_kill_locked(c, "SendQ exceeded");
 		return -1;
-	/* outq_push appended it; rotate it to the head. */
-	q->head = (q->head + q->cap - 1) % q->cap;
-	q->ring[q->head] = q->ring[(q->head + q->count) % q->cap];
-	q->off = 0;
+	}
+	if (c->q.bytes > config.sendq &&
+	    mono_ms() - c->drained_ms > config.sendq_timeout * 1000LL) {
+		client_kill_locked(c, "SendQ exceeded");
+		return -1;
+	}
 	return 0;
 }
 
-/*
- * Writes what the socket takes.  Caller holds c->out_lock, which is
- * dropped around each writev() so that threads queuing for c (under
- * server.lock) never wait for a system call; c->writing keeps this the
- * only writer meanwhile, and the queued bufs it writes from stay put
- * until it consumes them.  Returns -1 on a write error, else 0 (output
- * may remain queued: the socket is full, or another thread is writing).
- */
+int
+client_enqueue(struct client *c, struct buf *b, int own)
+{
+	int was_empty;
+
+	pthread_mutex_lock(&c->out_lock);
+	/* A closing client still gets its own last replies, written
+	 * before its ERROR line; nothing more from others. */
+	if ((c->closing && !own) || sendq_check_locked(c, b->len) == -1) {
+		pthread_mutex_unlock(&c->out_lock);
+		return 0;
+	}
+	was_empty = c->q.count == 0;
+	if (was_empty)
+		c->drained_ms = mono_ms();
+	outq_push(&c->q, b);
+	pthread_mutex_unlock(&c->out_lock);
+	return was_empty;
+}
+
 /*
  * outq_write_locked for a TLS client, on its own thread (an SSL is not
  * for two threads at once).  Small lines are gathered so that a record
@@ -231,7 +444,7 @@ outq_write_tls_locked(struct client *c)
 	int w, rc = 0, e;
 
 	c->writing = 1;
-	while (q->count > 0) {
+	while (q->count > 0 && q->ring[q->head]->gen == NULL) {
 		b = q->ring[q->head];
 		if (b->len - q->off >= sizeof(gather)) {
 			p = b->data + q->off;
@@ -240,6 +453,8 @@ outq_write_tls_locked(struct client *c)
 			len = 0;
 			for (i = 0; i < q->count && len < sizeof(gather); i++) {
 				b = q->ring[(q->head + i) % q->cap];
+				if (b->gen != NULL)
+					break;
 				take = b->len - (i == 0 ? q->off : 0);
 				if (take > sizeof(gather) - len)
 					take = sizeof(gather) - len;
@@ -263,18 +478,28 @@ outq_write_tls_locked(struct client *c)
 			break;
 		}
 		outq_consume(q, (size_t)w);
+		c->drained_ms = mono_ms();
 	}
 	c->writing = 0;
 	return rc;
 }
 
+/*
+ * Writes what the socket takes, up to the first generator.  Caller holds
+ * c->out_lock, which is dropped around each writev() so that threads
+ * queuing for c never wait for a system call; c->writing keeps this the
+ * only writer meanwhile, and the queued bufs it writes from stay put
+ * until it consumes them.  owner: called on c's own thread.  Returns -1
+ * on a write error, else 0 (output may remain queued: the socket is
+ * full, a generator is next, or another thread is writing).
+ */
 static int
-outq_write_locked(struct client *c)
+outq_write_locked(struct client *c, int owner)
 {
 	struct iovec iov[OUTQ_IOV_MAX];
 	struct outq *q = &c->q;
 	struct buf *b;
-	unsigned i, n;
+	unsigned n;
 	size_t total;
 	ssize_t w;
 	int rc = 0, err;
@@ -283,21 +508,23 @@ outq_write_locked(struct client *c)
 		return 0;
 	if (c->tls) {
 		/* Others leave it to the owner, whom client_push wakes. */
-		if (c != client_self || c->ssl == NULL ||
-		    !SSL_is_init_finished(c->ssl))
+		if (!owner || c->ssl == NULL || !SSL_is_init_finished(c->ssl))
 			return 0;
 		return outq_write_tls_locked(c);
 	}
 	c->writing = 1;
 	while (q->count > 0) {
-		n = q->count < OUTQ_IOV_MAX ? q->count : OUTQ_IOV_MAX;
 		total = 0;
-		for (i = 0; i < n; i++) {
-			b = q->ring[(q->head + i) % q->cap];
-			iov[i].iov_base = b->data;
-			iov[i].iov_len = b->len;
+		for (n = 0; n < q->count && n < OUTQ_IOV_MAX; n++) {
+			b = q->ring[(q->head + n) % q->cap];
+			if (b->gen != NULL)
+				break;
+			iov[n].iov_base = b->data;
+			iov[n].iov_len = b->len;
 			total += b->len;
 		}
+		if (n == 0)
+			break;		/* a generator is next */
 		iov[0].iov_base = (char *)iov[0].iov_base + q->off;
 		iov[0].iov_len -= q->off;
 		total -= q->off;
@@ -313,6 +540,7 @@ outq_write_locked(struct client *c)
 			break;
 		}
 		outq_consume(q, (size_t)w);
+		c->drained_ms = mono_ms();
 		if ((size_t)w < total)
 			break;		/* the socket is full */
 	}
@@ -320,17 +548,12 @@ outq_write_locked(struct client *c)
 	return rc;
 }
 
-/*
- * Another thread's write to c: what the socket takes now; the owner is
- * woken to wait for POLLOUT only if something is left and it does not
- * know yet.
- */
-static void
+void
 client_push(struct client *c)
 {
 	pthread_mutex_lock(&c->out_lock);
 	if (!c->closing) {
-		if (outq_write_locked(c) == -1)
+		if (outq_write_locked(c, 0) == -1)
 			client_kill_locked(c, "Write error");
 		else if (c->q.count > 0 && !c->writing && !c->want_out) {
 			c->want_out = 1;
@@ -340,81 +563,115 @@ client_push(struct client *c)
 	pthread_mutex_unlock(&c->out_lock);
 }
 
-#define BATCH_INLINE	32
+void
+pushlist_add(struct pushlist *pl, struct client *c)
+{
+	struct client **nv;
+	int ncap;
 
-struct batch {
-	struct client	**v;		/* inl, or a heap array when larger */
-	int		 n;
-	int		 cap;
-	int		 active;
-	struct client	*inl[BATCH_INLINE];
-	/* The batch owner's own output, gathered without allocating. */
-	unsigned	 spills;	/* times out was moved to the queue */
-	struct client	*self;
-	char		*out;
-	size_t		 outlen;
-	size_t		 outcap;
-};
-
-static _Thread_local struct batch batch;
+	if (pl->v == NULL) {
+		pl->v = pl->inl;
+		pl->cap = (int)(sizeof(pl->inl) / sizeof(pl->inl[0]));
+	}
+	if (pl->n == pl->cap) {
+		ncap = pl->cap * 2;
+		if ((nv = malloc((size_t)ncap * sizeof(*nv))) == NULL) {
+			/* Write it now rather than lose track of it. */
+			client_push(c);
+			return;
+		}
+		memcpy(nv, pl->v, (size_t)pl->n * sizeof(*nv));
+		if (pl->v != pl->inl)
+			free(pl->v);
+		pl->v = nv;
+		pl->cap = ncap;
+	}
+	pl->v[pl->n++] = client_ref(c);
+}
 
 void
-batch_begin(void)
+pushlist_flush(struct pushlist *pl)
 {
-	batch.active = 1;
-	if (batch.v == NULL) {
-		batch.v = batch.inl;
-		batch.cap = BATCH_INLINE;
+	int i;
+
+	for (i = 0; i < pl->n; i++) {
+		client_push(pl->v[i]);
+		client_unref(pl->v[i]);
+	}
+	pl->n = 0;
+	if (pl->v != pl->inl && pl->v != NULL) {
+		/* A big room's burst; do not keep its array. */
+		free(pl->v);
+		pl->v = pl->inl;
+		pl->cap = (int)(sizeof(pl->inl) / sizeof(pl->inl[0]));
 	}
 }
 
-void
-batch_begin_self(struct client *c, char *out, size_t outcap)
-{
-	batch_begin();
-	batch.self = c;
-	batch.out = out;
-	batch.outlen = 0;
-	batch.outcap = outcap;
-}
-
-/* Moves the gathered own output into c's queue (in order). */
-static void
-batch_spill_locked(struct client *c)
-{
-	struct buf *b;
-
-	if (batch.outlen == 0)
-		return;
-	b = buf_new(batch.outlen);
-	memcpy(b->data, batch.out, batch.outlen);
-	batch.outlen = 0;
-	batch.spills++;
-	if (outq_push(&c->q, b) == -1)
-		client_kill_locked(c, "Out of memory");
-	else
-		c->q.bytes += b->len;
-	buf_unref(b);
-}
-
 /*
- * Writes the owner's gathered output straight from the stack when
- * nothing is queued before it; only a part the socket did not take is
- * copied to the heap.
+ * Runs one step of the generator at the head of c's queue, with the lock
+ * dropped, and puts what it made in front of it; the generator goes when
+ * it is done.  Caller holds out_lock; c->writing keeps others off.
  */
 static void
-batch_flush_self(struct client *c)
+outq_expand_locked(struct client *c)
+{
+	struct outq *q = &c->q;
+	struct outlist out;
+	struct buf *g;
+	int done, i;
+
+	g = outq_pop_front(q);
+	c->writing = 1;
+	pthread_mutex_unlock(&c->out_lock);
+	memset(&out, 0, sizeof(out));
+	done = g->gen->step(g->gen, c, &out);
+	pthread_mutex_lock(&c->out_lock);
+	c->writing = 0;
+	if (!done)
+		outq_push_front(q, g);
+	buf_unref(g);
+	if (out.bytes > 0 && sendq_check_locked(c, out.bytes) == -1) {
+		outlist_free(&out);
+		return;
+	}
+	for (i = out.n - 1; i >= 0; i--)
+		if (out.v[i].b != NULL)
+			outq_push_front(q, out.v[i].b);
+	outlist_free(&out);
+}
+
+int
+client_flush(struct client *c)
+{
+	int rc, steps = 0;
+
+	pthread_mutex_lock(&c->out_lock);
+	for (;;) {
+		rc = outq_write_locked(c, 1);
+		if (rc == -1 || c->closing || c->writing || c->q.count == 0 ||
+		    c->q.off != 0 || c->q.ring[c->q.head]->gen == NULL ||
+		    steps++ == GEN_STEPS)
+			break;
+		outq_expand_locked(c);
+	}
+	pthread_mutex_unlock(&c->out_lock);
+	return rc;
+}
+
+int
+client_send_direct(struct client *c, const char *p, size_t n)
 {
 	struct buf *b;
-	ssize_t w;
-	int err;
+	ssize_t w = 0;
+	int err, left, sent = 0;
 
+	/* Even when closing: its last replies go out before the ERROR. */
 	pthread_mutex_lock(&c->out_lock);
 	if (c->q.count == 0 && !c->writing && !c->tls) {
 		c->writing = 1;
+		sent = 1;
 		pthread_mutex_unlock(&c->out_lock);
-		w = send(c->fd, batch.out, batch.outlen,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		w = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		err = errno;
 		pthread_mutex_lock(&c->out_lock);
 		c->writing = 0;
@@ -423,194 +680,24 @@ batch_flush_self(struct client *c)
 			client_kill_locked(c, "Write error");
 		if (w < 0)
 			w = 0;
-		if ((size_t)w < batch.outlen) {
-			/* Ahead of whatever others queued meanwhile. */
-			b = buf_new(batch.outlen - (size_t)w);
-			memcpy(b->data, batch.out + w, b->len);
-			if (outq_push_front(&c->q, b) == -1)
-				client_kill_locked(c, "Out of memory");
-			else
-				c->q.bytes += b->len;
-			buf_unref(b);
-		}
-		batch.outlen = 0;
+		c->drained_ms = mono_ms();
 	}
-	batch_spill_locked(c);
-	/* Others may have queued for c while it was writing. */
-	if (c->q.count > 0 && outq_write_locked(c) == -1)
-		client_kill_locked(c, "Write error");
+	if ((size_t)w < n && sendq_check_locked(c, n - (size_t)w) == 0) {
+		b = buf_new(n - (size_t)w);
+		memcpy(b->data, p + w, b->len);
+		if (c->q.count == 0)
+			c->drained_ms = mono_ms();
+		/* The rest of what went out first stays first: others may
+		 * have queued behind it meanwhile, but nobody wrote. */
+		if (sent)
+			outq_push_front(&c->q, b);
+		else
+			outq_push(&c->q, b);
+		buf_unref(b);
+	}
+	left = c->q.count > 0;
 	pthread_mutex_unlock(&c->out_lock);
-}
-
-long
-batch_mark(void)
-{
-	if (batch.self == NULL)
-		return -1;
-	/* A spill in between would move the start: note the count. */
-	return (long)batch.spills << 32 | (long)batch.outlen;
-}
-
-struct buf *
-buf_add_tag(const struct buf *b, const char *tag)
-{
-	size_t tl = strlen(tag);
-	struct buf *n;
-
-	if (b->len > 0 && b->data[0] == '@') {
-		n = buf_new(b->len + tl + 1);
-		n->data[0] = '@';
-		memcpy(n->data + 1, tag, tl);
-		n->data[1 + tl] = ';';
-		memcpy(n->data + 2 + tl, b->data + 1, b->len - 1);
-	} else {
-		n = buf_new(b->len + tl + 2);
-		n->data[0] = '@';
-		memcpy(n->data + 1, tag, tl);
-		n->data[1 + tl] = ' ';
-		memcpy(n->data + 2 + tl, b->data, b->len);
-	}
-	return n;
-}
-
-static _Thread_local unsigned label_seq;
-
-/* Appends to b (whose capacity the caller sized) like snprintf. */
-static void
-buf_appendf(struct buf *b, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-buf_appendf(struct buf *b, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(b->data + b->len, cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		b->len += (size_t)n < cap - b->len ? (size_t)n :
-		    cap - b->len - 1;
-}
-
-/* 1 if the line at p (len bytes) already carries a batch tag. */
-static int
-line_in_batch(const char *p, size_t len)
-{
-	const char *sp;
-
-	if (len == 0 || p[0] != '@')
-		return 0;
-	if ((sp = memchr(p, ' ', len)) == NULL)
-		return 0;
-	return strncmp(p, "@batch=", 7) == 0 ||
-	    memmem(p, (size_t)(sp - p), ";batch=", 7) != NULL;
-}
-
-void
-batch_label(struct client *c, long mark, const char *label, int quiet_ok)
-{
-	char tag[IRC_TAGS_MAX + 1], id[16], *p, *end, *eol;
-	struct buf *b, *one;
-	size_t start, n = 0, len, cap;
-
-	if (mark < 0 || (unsigned)(mark >> 32) != batch.spills ||
-	    batch.self != c)
-		return;		/* replies too long to gather: unlabeled */
-	start = (size_t)(mark & 0xffffffffL);
-	p = batch.out + start;
-	end = batch.out + batch.outlen;
-	for (eol = p; eol < end &&
-	    (eol = memchr(eol, '\n', (size_t)(end - eol))) != NULL; eol++)
-		n++;
-	snprintf(tag, sizeof(tag), "label=%s", label);
-	if (n == 0) {
-		if (!quiet_ok)
-			client_sendf(c, "@%s :%s ACK", tag, config.server_name);
-		return;
-	}
-	len = (size_t)(end - p);
-	if (n == 1) {
-		one = buf_new(len);
-		memcpy(one->data, p, len);
-		b = buf_add_tag(one, tag);
-		buf_unref(one);
-	} else {
-		/* BATCH +id, each line tagged batch=id unless it is inside
-		 * a batch of its own, BATCH -id. */
-		snprintf(id, sizeof(id), "L%u", ++label_seq);
-		cap = len + n * (strlen(id) + 9) + strlen(tag) +
-		    2 * strlen(config.server_name) + 2 * strlen(id) + 64;
-		b = buf_new(cap);
-		b->len = 0;
-		buf_appendf(b, cap, "@%s :%s BATCH +%s labeled-response\r\n",
-		    tag, config.server_name, id);
-		while (p < end) {
-			eol = memchr(p, '\n', (size_t)(end - p));
-			len = eol != NULL ? (size_t)(eol - p) + 1 :
-			    (size_t)(end - p);
-			if (line_in_batch(p, len))
-				buf_appendf(b, cap, "%.*s", (int)len, p);
-			else if (p[0] == '@')
-				buf_appendf(b, cap, "@batch=%s;%.*s", id,
-				    (int)len - 1, p + 1);
-			else
-				buf_appendf(b, cap, "@batch=%s %.*s", id,
-				    (int)len, p);
-			p += len;
-		}
-		buf_appendf(b, cap, ":%s BATCH -%s\r\n", config.server_name,
-		    id);
-	}
-	batch.outlen = start;
-	client_send(c, b);
-	buf_unref(b);
-}
-
-void
-batch_end(void)
-{
-	int i;
-
-	if (batch.self != NULL && batch.outlen > 0)
-		batch_flush_self(batch.self);
-	batch.self = NULL;
-	batch.out = NULL;
-	batch.outlen = batch.outcap = 0;
-	batch.active = 0;
-	for (i = 0; i < batch.n; i++) {
-		client_push(batch.v[i]);
-		client_unref(batch.v[i]);
-	}
-	batch.n = 0;
-	if (batch.v != batch.inl) {
-		/* A big room's burst; do not keep its array. */
-		free(batch.v);
-		batch.v = batch.inl;
-		batch.cap = BATCH_INLINE;
-	}
-}
-
-/* Adds c to this thread's batch; returns -1 if it cannot. */
-static int
-batch_add(struct client *c)
-{
-	struct client **nv;
-	int ncap;
-
-	if (batch.n == batch.cap) {
-		ncap = batch.cap * 2;
-		if ((nv = malloc((size_t)ncap * sizeof(*nv))) == NULL)
-			return -1;
-		memcpy(nv, batch.v, (size_t)batch.n * sizeof(*nv));
-		if (batch.v != batch.inl)
-			free(batch.v);
-		batch.v = nv;
-		batch.cap = ncap;
-	}
-	batch.v[batch.n++] = client_ref(c);
-	return 0;
+	return left;
 }
 
 struct client *
@@ -627,94 +714,6 @@ client_unref(struct client *c)
 		client_free(c);
 }
 
-void
-client_send(struct client *c, struct buf *b)
-{
-	if (c == batch.self && b->len <= batch.outcap - batch.outlen) {
-		memcpy(batch.out + batch.outlen, b->data, b->len);
-		batch.outlen += b->len;
-		return;
-	}
-	client_send_queued(c, b);
-}
-
-void
-client_send_queued(struct client *c, struct buf *b)
-{
-	int was_empty;
-
-	pthread_mutex_lock(&c->out_lock);
-	if (c == batch.self)
-		batch_spill_locked(c);
-	if (c->closing) {
-		pthread_mutex_unlock(&c->out_lock);
-		return;
-	}
-	if (c->q.bytes + b->len > config.sendq) {
-		client_kill_locked(c, "SendQ exceeded");
-		pthread_mutex_unlock(&c->out_lock);
-		return;
-	}
-	was_empty = c->q.count == 0;
-	if (outq_push(&c->q, b) == -1) {
-		client_kill_locked(c, "Out of memory");
-		pthread_mutex_unlock(&c->out_lock);
-		return;
-	}
-	c->q.bytes += b->len;
-	pthread_mutex_unlock(&c->out_lock);
-	/*
-	 * Whoever fills an empty queue writes it out.  A non-empty queue is
-	 * already someone's: a batch that will write it, or an owner that
-	 * waits for POLLOUT.
-	 */
-	if (was_empty && (!batch.active || batch_add(c) == -1))
-		client_push(c);
-}
-
-void
-client_sendf(struct client *c, const char *fmt, ...)
-{
-	struct buf *b;
-	va_list ap;
-	size_t room;
-	int n;
-
-	if (c == batch.self && batch.outcap - batch.outlen > 2) {
-		/* The common reply: no allocation at all. */
-		room = batch.outcap - batch.outlen;
-		if (room > OUT_LINE_MAX)
-			room = OUT_LINE_MAX;
-		va_start(ap, fmt);
-		n = vsnprintf(batch.out + batch.outlen, room - 2, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < room - 2) {
-			memcpy(batch.out + batch.outlen + n, "\r\n", 2);
-			batch.outlen += (size_t)n + 2;
-			return;
-		}
-	}
-	va_start(ap, fmt);
-	b = buf_vprintf(fmt, ap);
-	va_end(ap);
-	client_send(c, b);
-	buf_unref(b);
-}
-
-void
-reply(struct client *c, const char *fmt, ...)
-{
-	char text[OUT_LINE_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	/* text is "NNN rest": the code, then what follows the nick. */
-	client_sendf(c, ":%s %.3s %s%s", config.server_name, text, c->nick,
-	    text + 3);
-}
-
 int
 client_flush_final(struct client *c)
 {
@@ -728,19 +727,8 @@ client_flush_final(struct client *c)
 		sched_yield();
 		pthread_mutex_lock(&c->out_lock);
 	}
-	(void)outq_write_locked(c);
+	(void)outq_write_locked(c, 1);
 	done = c->q.count == 0;
 	pthread_mutex_unlock(&c->out_lock);
 	return done;
-}
-
-int
-client_flush(struct client *c)
-{
-	int rc;
-
-	pthread_mutex_lock(&c->out_lock);
-	rc = outq_write_locked(c);
-	pthread_mutex_unlock(&c->out_lock);
-	return rc;
 }

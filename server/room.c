@@ -1,16 +1,230 @@
 /*
- * room.c: the room table, membership, invites and bans.  Everything here
- * runs under server.lock; a room lives while it has members and is
- * freed by room_remove_locked() when the last one leaves.
+ * room.c: the room table, membership, modes (one table, below), bans,
+ * invites, topics, and the one fan-out every room broadcast goes through
+ * (room_fanout_locked).  struct room is defined here and nowhere else.
+ *
+ * Everything here runs under server.lock; a room lives while it has
+ * members and is freed by room_remove_locked() when the last one leaves.
+ * A room made again after that is a new room: its history starts at its
+ * own creation (room_since), so nothing said in an earlier room of that
+ * name, under another key or to other people, is replayed in it.
  */
 #include <sys/types.h>
 
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "natterd.h"
+
+struct ban {
+	char		*mask;
+	char		*setter;
+	time_t		 when;
+};
+
+/* An operator's invite: lets one connection past +i, +b, +k and +l. */
+struct invite {
+	uint64_t	 client;	/* client id: a nick can change hands */
+	time_t		 expires;
+};
+
+struct room {
+	char		 name[ROOM_NAME_MAX + 1];
+	char		 key_folded[ROOM_NAME_MAX + 1];
+	time_t		 created;
+	int64_t		 since;		/* store seq at creation */
+	char		*topic;		/* NULL if none */
+	char		*topic_who;	/* nick!user@host of the setter */
+	time_t		 topic_time;
+	unsigned	 modes;
+#define ROOM_INVITE	0x01	/* +i */
+#define ROOM_MODERATED	0x02	/* +m */
+#define ROOM_NOEXTERNAL	0x04	/* +n */
+#define ROOM_TOPICLOCK	0x08	/* +t */
+	char		 key[KEY_MAX + 1];	/* +k, "" if unset */
+	unsigned	 limit;			/* +l, 0 if unset */
+	struct ban	*bans;
+	int		 nbans;
+	struct invite	 invites[INVITES_MAX];
+	int		 ninvites;
+	struct member	*members;
+	int		 nmembers;
+	int		 memcap;
+};
+
+/*
+ * The room modes, in the order 004 lists them.  What ISUPPORT (CHANMODES,
+ * PREFIX), 004, MODE's parser, its echo and 324 say all comes from here.
+ *   list    type A: a list, parameter to add and remove (b)
+ *   key     type B: parameter to set and to unset (k)
+ *   limit   type C: parameter to set only (l)
+ *   flag    type D: no parameter
+ *   prefix  a member's status, parameter a nick (o, v)
+ */
+enum room_mode_kind { RM_LIST, RM_KEY, RM_LIMIT, RM_FLAG, RM_PREFIX };
+
+#define ROOM_MODE_LIST(X)						\
+	X('b', RM_LIST,		0,			0)		\
+	X('i', RM_FLAG,		ROOM_INVITE,		0)		\
+	X('k', RM_KEY,		0,			0)		\
+	X('l', RM_LIMIT,	0,			0)		\
+	X('m', RM_FLAG,		ROOM_MODERATED,		0)		\
+	X('n', RM_FLAG,		ROOM_NOEXTERNAL,	0)		\
+	X('o', RM_PREFIX,	MEMBER_OP,		'@')		\
+	X('t', RM_FLAG,		ROOM_TOPICLOCK,		0)		\
+	X('v', RM_PREFIX,	MEMBER_VOICE,		'+')
+
+struct room_mode {
+	char			 letter;
+	enum room_mode_kind	 kind;
+	unsigned		 bit;
+	char			 prefix;
+};
+
+#define ROOM_MODE_ENTRY(l, k, b, p)	{ l, k, b, p },
+static const struct room_mode room_modes[] = {
+	ROOM_MODE_LIST(ROOM_MODE_ENTRY)
+};
+#undef ROOM_MODE_ENTRY
+#define ROOM_NMODES	(int)(sizeof(room_modes) / sizeof(room_modes[0]))
+
+/* The strings derived from the table, made once. */
+static struct {
+	pthread_once_t	 once;
+	char		 chanmodes[2 * ROOM_NMODES + 4];
+	char		 prefix[2 * ROOM_NMODES + 3];
+	char		 all[ROOM_NMODES + 1];
+	char		 with_param[ROOM_NMODES + 1];
+} room_words = { .once = PTHREAD_ONCE_INIT };
+
+/*
+ * Changes one MODE command can apply besides the flags: at most
+ * MODES_PER_LINE take a parameter, and each -k or -l without one must
+ * follow a +k or +l (one of those) or undo the state the room had.
+ */
+#define MODE_CHANGES_MAX	(3 * MODES_PER_LINE + 4)
+
+struct mode_change {
+	char	 sign;		/* '+' or '-' */
+	char	 letter;
+	int	 arg;		/* offset into mode_out.args, or -1 */
+};
+
+/* The effective changes of one MODE command, in the order applied. */
+struct mode_out {
+	struct mode_change	 ch[MODE_CHANGES_MAX];
+	int			 n;
+	char			 args[IRC_LINE_MAX];
+	size_t			 argslen;
+};
+
+static void	 room_words_make(void);
+static const struct room_mode *room_mode_find(int);
+static void	 room_free_locked(struct room *);
+static int	 room_grow(void **, int *, int, size_t);
+static int	 room_banned_locked(struct room *, struct client *);
+static int	 room_invited_locked(struct room *, struct client *, int);
+static void	 room_modes_string(struct room *, char *, size_t, int);
+static int	 room_append(char *, size_t, size_t *, const char *);
+static int	 mode_is_list(struct irc_msg *);
+static void	 mode_banlist_locked(struct turn *, struct room *);
+static int	 mode_out_add(struct mode_out *, int, int, const char *);
+static void	 mode_out_format(const struct mode_out *, unsigned, unsigned,
+		    char *, size_t);
+static int	 mode_key_valid(const char *);
+static int	 mode_limit_parse(const char *, unsigned *);
+static int	 room_ban_add_locked(struct room *, const char *,
+		    const char *);
+static int	 room_ban_del_locked(struct room *, const char *);
+
+/* --- the mode table's words --- */
+
+static void
+room_words_make(void)
+{
+	char a[ROOM_NMODES + 1] = "", b[ROOM_NMODES + 1] = "";
+	char cc[ROOM_NMODES + 1] = "", d[ROOM_NMODES + 1] = "";
+	char letters[ROOM_NMODES + 1] = "", prefixes[ROOM_NMODES + 1] = "";
+	size_t na = 0, nb = 0, nc = 0, nd = 0, np = 0, nall = 0, nparam = 0;
+	const struct room_mode *m;
+	int i;
+
+	for (i = 0; i < ROOM_NMODES; i++) {
+		m = &room_modes[i];
+		room_words.all[nall++] = m->letter;
+		if (m->kind != RM_FLAG)
+			room_words.with_param[nparam++] = m->letter;
+		switch (m->kind) {
+		case RM_LIST:
+			a[na++] = m->letter;
+			break;
+		case RM_KEY:
+			b[nb++] = m->letter;
+			break;
+		case RM_LIMIT:
+			cc[nc++] = m->letter;
+			break;
+		case RM_FLAG:
+			d[nd++] = m->letter;
+			break;
+		case RM_PREFIX:
+			letters[np] = m->letter;
+			prefixes[np++] = m->prefix;
+			break;
+		}
+	}
+	snprintf(room_words.chanmodes, sizeof(room_words.chanmodes),
+	    "%s,%s,%s,%s", a, b, cc, d);
+	snprintf(room_words.prefix, sizeof(room_words.prefix), "(%s)%s",
+	    letters, prefixes);
+}
+
+const char *
+room_modes_chanmodes(void)
+{
+	pthread_once(&room_words.once, room_words_make);
+	return room_words.chanmodes;
+}
+
+const char *
+room_modes_prefix(void)
+{
+	pthread_once(&room_words.once, room_words_make);
+	return room_words.prefix;
+}
+
+const char *
+room_modes_all(void)
+{
+	pthread_once(&room_words.once, room_words_make);
+	return room_words.all;
+}
+
+const char *
+room_modes_with_param(void)
+{
+	pthread_once(&room_words.once, room_words_make);
+	return room_words.with_param;
+}
+
+static const struct room_mode *
+room_mode_find(int letter)
+{
+	int i;
+
+	for (i = 0; i < ROOM_NMODES; i++)
+		if (room_modes[i].letter == letter)
+			return &room_modes[i];
+	return NULL;
+}
+
+/* --- the table of rooms --- */
 
 struct room *
 room_find_locked(const char *name)
@@ -32,6 +246,7 @@ room_create_locked(const char *name)
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	casemap_fold(r->key_folded, name, sizeof(r->key_folded));
 	r->created = time(NULL);
+	r->since = store_last_seq();
 	r->modes = ROOM_NOEXTERNAL | ROOM_TOPICLOCK;
 	if (map_put(server.rooms, r->key_folded, r) == -1) {
 		free(r);
@@ -50,14 +265,53 @@ room_free_locked(struct room *r)
 		free(r->bans[i].mask);
 		free(r->bans[i].setter);
 	}
-	for (i = 0; i < r->ninvites; i++)
-		free(r->invites[i]);
 	free(r->bans);
-	free(r->invites);
 	free(r->members);
 	free(r->topic);
 	free(r->topic_who);
 	free(r);
+}
+
+const char *
+room_name(const struct room *r)
+{
+	return r->name;
+}
+
+const char *
+room_key(const struct room *r)
+{
+	return r->key_folded;
+}
+
+int64_t
+room_since(const struct room *r)
+{
+	return r->since;
+}
+
+int
+room_count(const struct room *r)
+{
+	return r->nmembers;
+}
+
+const struct member *
+room_member_at(const struct room *r, int i)
+{
+	return i >= 0 && i < r->nmembers ? &r->members[i] : NULL;
+}
+
+const char *
+room_topic(const struct room *r)
+{
+	return r->topic;
+}
+
+int
+room_invite_only(const struct room *r)
+{
+	return (r->modes & ROOM_INVITE) != 0;
 }
 
 struct member *
@@ -72,7 +326,7 @@ room_member_locked(struct room *r, struct client *c)
 }
 
 static int
-grow(void **arr, int *cap, int need, size_t size)
+room_grow(void **arr, int *cap, int need, size_t size)
 {
 	void *n;
 	int ncap;
@@ -95,11 +349,11 @@ room_add_locked(struct room *r, struct client *c, unsigned modes)
 	void *members = r->members, *rooms = c->rooms;
 	int ok;
 
-	ok = grow(&members, &r->memcap, r->nmembers + 1,
+	ok = room_grow(&members, &r->memcap, r->nmembers + 1,
 	    sizeof(*r->members)) == 0;
 	r->members = members;
 	if (ok) {
-		ok = grow(&rooms, &c->roomcap, c->nrooms + 1,
+		ok = room_grow(&rooms, &c->roomcap, c->nrooms + 1,
 		    sizeof(*c->rooms)) == 0;
 		c->rooms = rooms;
 	}
@@ -109,6 +363,8 @@ room_add_locked(struct room *r, struct client *c, unsigned modes)
 	r->members[r->nmembers].modes = modes;
 	r->nmembers++;
 	c->rooms[c->nrooms++] = r;
+	/* Joined: the invite is used up. */
+	(void)room_invited_locked(r, c, 1);
 	return 0;
 }
 
@@ -136,17 +392,9 @@ room_remove_locked(struct room *r, struct client *c)
 	return 0;
 }
 
-void
-room_send_locked(struct room *r, struct buf *b, struct client *except)
-{
-	int i;
+/* --- who may come in, who may speak --- */
 
-	for (i = 0; i < r->nmembers; i++)
-		if (r->members[i].c != except)
-			client_send(r->members[i].c, b);
-}
-
-int
+static int
 room_banned_locked(struct room *r, struct client *c)
 {
 	char mask[MASK_MAX + 1];
@@ -161,55 +409,357 @@ room_banned_locked(struct room *r, struct client *c)
 	return 0;
 }
 
-int
-room_invited_locked(struct room *r, struct client *c)
+/*
+ * 1 if an operator invited c (the connection, not its nick) and the
+ * invite has not expired; use removes it.  Expired invites go first.
+ */
+static int
+room_invited_locked(struct room *r, struct client *c, int use)
 {
-	int i;
+	time_t now = time(NULL);
+	int i, j, found = 0;
 
-	for (i = 0; i < r->ninvites; i++)
-		if (strcmp(r->invites[i], c->nickkey) == 0)
-			return 1;
+	for (i = j = 0; i < r->ninvites; i++) {
+		if (r->invites[i].expires <= now)
+			continue;
+		if (r->invites[i].client == c->id) {
+			found = 1;
+			if (use)
+				continue;
+		}
+		r->invites[j++] = r->invites[i];
+	}
+	r->ninvites = j;
+	return found;
+}
+
+void
+room_invite_locked(struct room *r, struct client *c)
+{
+	(void)room_invited_locked(r, c, 1);	/* drops it and expired ones */
+	if (r->ninvites == INVITES_MAX) {
+		/* Full: the oldest invite gives way. */
+		memmove(&r->invites[0], &r->invites[1],
+		    (size_t)(INVITES_MAX - 1) * sizeof(r->invites[0]));
+		r->ninvites--;
+	}
+	r->invites[r->ninvites].client = c->id;
+	r->invites[r->ninvites].expires = time(NULL) + config.invite_ttl;
+	r->ninvites++;
+}
+
+int
+room_join_check_locked(struct turn *t, struct room *r, const char *key)
+{
+	struct client *c = t->c;
+	int invited = room_invited_locked(r, c, 0);
+
+	if (invited)
+		return 0;
+	if (room_banned_locked(r, c)) {
+		reply(t, ERR_BANNEDFROMCHAN, r->name);
+		return -1;
+	}
+	if (r->modes & ROOM_INVITE) {
+		reply(t, ERR_INVITEONLYCHAN, r->name);
+		return -1;
+	}
+	if (r->key[0] != '\0' && (key == NULL || strcmp(key, r->key) != 0)) {
+		reply(t, ERR_BADCHANNELKEY, r->name);
+		return -1;
+	}
+	if (r->limit > 0 && (unsigned)r->nmembers >= r->limit) {
+		reply(t, ERR_CHANNELISFULL, r->name);
+		return -1;
+	}
 	return 0;
 }
 
-void
-room_invite_add_locked(struct room *r, const char *nickkey)
+int
+room_can_send_locked(struct room *r, struct client *c)
 {
-	void *inv = r->invites;
-	char *s;
-	int i, cap = r->ninvites;
+	struct member *mb = room_member_locked(r, c);
 
-	for (i = 0; i < r->ninvites; i++)
-		if (strcmp(r->invites[i], nickkey) == 0)
-			return;
-	/* The array is sized exactly; invites are rare. */
-	if (grow(&inv, &cap, r->ninvites + 1, sizeof(*r->invites)) == -1)
-		return;
-	r->invites = inv;
-	if ((s = strdup(nickkey)) == NULL)
-		return;
-	r->invites[r->ninvites++] = s;
+	if (mb == NULL && (r->modes & ROOM_NOEXTERNAL))
+		return -1;
+	if (mb != NULL && (mb->modes & (MEMBER_OP | MEMBER_VOICE)))
+		return 0;
+	if (r->modes & ROOM_MODERATED)
+		return -1;
+	if (room_banned_locked(r, c))
+		return -1;
+	return 0;
 }
 
-void
-room_invite_del_locked(struct room *r, const char *nickkey)
-{
-	int i;
+/* --- topic --- */
 
-	for (i = 0; i < r->ninvites; i++) {
-		if (strcmp(r->invites[i], nickkey) == 0) {
-			free(r->invites[i]);
-			r->invites[i] = r->invites[--r->ninvites];
-			if (r->ninvites == 0) {
-				free(r->invites);
-				r->invites = NULL;
-			}
-			return;
-		}
+void
+room_send_topic_locked(struct turn *t, struct room *r, int ask)
+{
+	if (r->topic == NULL) {
+		if (ask)
+			reply(t, RPL_NOTOPIC, r->name);
+		return;
 	}
+	reply(t, RPL_TOPIC, r->name, r->topic);
+	reply(t, RPL_TOPICWHOTIME, r->name,
+	    r->topic_who != NULL ? r->topic_who : "*",
+	    (long long)r->topic_time);
 }
 
 int
+room_topic_set_locked(struct turn *t, struct room *r, char **text,
+    char **who)
+{
+	struct member *me;
+	char *oldtext, *oldwho;
+
+	if ((me = room_member_locked(r, t->c)) == NULL) {
+		reply(t, ERR_NOTONCHANNEL, r->name);
+		return -1;
+	}
+	if ((r->modes & ROOM_TOPICLOCK) && !(me->modes & MEMBER_OP)) {
+		reply(t, ERR_CHANOPRIVSNEEDED, r->name);
+		return -1;
+	}
+	oldtext = r->topic;
+	oldwho = r->topic_who;
+	r->topic = *text;
+	r->topic_who = *who;
+	r->topic_time = time(NULL);
+	/* The caller frees the old ones after the unlock. */
+	*text = oldtext;
+	*who = oldwho;
+	return 0;
+}
+
+/* --- the one fan-out --- */
+
+struct post *
+room_fanout_locked(struct turn *t, struct room *r, const struct line *l,
+    unsigned flags, unsigned caps, struct client *except)
+{
+	struct client *self = t->c, *m;
+	struct member *mb;
+	struct post *p;
+	unsigned long gen;
+	int i, j, n = 0;
+
+	p = post_new_locked(t, l);
+	if (r != NULL) {
+		post_reserve_locked(p, r->nmembers);
+		for (i = 0; i < r->nmembers; i++) {
+			mb = &r->members[i];
+			m = mb->c;
+			if (m == self || m == except ||
+			    (m->caps & caps) != caps ||
+			    ((flags & FAN_OPS) && !(mb->modes & MEMBER_OP)))
+				continue;
+			post_add_locked(p, m);
+		}
+	} else {
+		/* Everyone who shares a room with self, once. */
+		gen = ++server.gen;
+		self->mark = gen;
+		for (i = 0; i < self->nrooms; i++)
+			n += self->rooms[i]->nmembers;
+		post_reserve_locked(p, n);
+		for (i = 0; i < self->nrooms; i++) {
+			r = self->rooms[i];
+			for (j = 0; j < r->nmembers; j++) {
+				m = r->members[j].c;
+				if (m->mark == gen)
+					continue;
+				m->mark = gen;
+				if (m != except && (m->caps & caps) == caps)
+					post_add_locked(p, m);
+			}
+		}
+	}
+	if ((flags & FAN_SELF) && (self->caps & caps) == caps)
+		turn_echo_locked(t, p, 1);
+	return p;
+}
+
+/* --- MODE #room --- */
+
+/* Appends s at *off in buf; returns -1 (buf unchanged) if it won't fit. */
+static int
+room_append(char *buf, size_t len, size_t *off, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*off >= len || n >= len - *off)
+		return -1;
+	memcpy(buf + *off, s, n + 1);
+	*off += n;
+	return 0;
+}
+
+/* "+nt", "+ntk key", "+ntkl key 10" for 324; with_key 0 hides the key. */
+static void
+room_modes_string(struct room *r, char *buf, size_t len, int with_key)
+{
+	char flags[ROOM_NMODES + 2], *p = flags;
+	const struct room_mode *m;
+	int i;
+
+	*p++ = '+';
+	for (i = 0; i < ROOM_NMODES; i++) {
+		m = &room_modes[i];
+		if ((m->kind == RM_FLAG && (r->modes & m->bit)) ||
+		    (m->kind == RM_KEY && r->key[0] != '\0') ||
+		    (m->kind == RM_LIMIT && r->limit > 0))
+			*p++ = m->letter;
+	}
+	*p = '\0';
+	if (r->key[0] != '\0' && r->limit > 0)
+		snprintf(buf, len, "%s %s %u", flags,
+		    with_key ? r->key : "*", r->limit);
+	else if (r->key[0] != '\0')
+		snprintf(buf, len, "%s %s", flags, with_key ? r->key : "*");
+	else if (r->limit > 0)
+		snprintf(buf, len, "%s %u", flags, r->limit);
+	else
+		snprintf(buf, len, "%s", flags);
+}
+
+/*
+ * 1 if the command only asks for a list ("MODE #r b", "+b"), which
+ * anyone may do; everything else needs a chanop.
+ */
+static int
+mode_is_list(struct irc_msg *m)
+{
+	const struct room_mode *rm;
+	const char *p;
+	int list = 0;
+
+	if (m->nparams != 2)
+		return 0;
+	for (p = m->params[1]; *p != '\0'; p++) {
+		if (*p == '+' || *p == '-')
+			continue;
+		if ((rm = room_mode_find(*p)) == NULL || rm->kind != RM_LIST)
+			return 0;
+		list = 1;
+	}
+	return list;
+}
+
+static void
+mode_banlist_locked(struct turn *t, struct room *r)
+{
+	int i;
+
+	for (i = 0; i < r->nbans; i++)
+		reply(t, RPL_BANLIST, r->name, r->bans[i].mask,
+		    r->bans[i].setter, (long long)r->bans[i].when);
+	reply(t, RPL_ENDOFBANLIST, r->name);
+}
+
+/* Records one applied change; arg is copied.  -1 if out of room. */
+static int
+mode_out_add(struct mode_out *o, int sign, int letter, const char *arg)
+{
+	size_t off = o->argslen;
+
+	if (o->n >= MODE_CHANGES_MAX)
+		return -1;
+	if (arg != NULL) {
+		if (room_append(o->args, sizeof(o->args), &off, arg) == -1)
+			return -1;
+		o->ch[o->n].arg = (int)o->argslen;
+		o->argslen = off + 1;	/* keep the NUL */
+	} else
+		o->ch[o->n].arg = -1;
+	o->ch[o->n].sign = (char)sign;
+	o->ch[o->n].letter = (char)letter;
+	o->n++;
+	return 0;
+}
+
+/*
+ * "+nt-i+ov alice bob": the flags that differ between old and new
+ * first, in the table's order, then the other changes in order, a sign
+ * only where it changes.
+ */
+static void
+mode_out_format(const struct mode_out *o, unsigned old, unsigned new,
+    char *buf, size_t len)
+{
+	char modes[2 * MODE_CHANGES_MAX + 2 * ROOM_NMODES + 2];
+	size_t mi = 0, off = 0;
+	int sign = 0, pass, want, i, k;
+
+	for (pass = 0; pass < 2; pass++) {
+		want = pass == 0 ? '+' : '-';
+		for (i = 0; i < ROOM_NMODES; i++) {
+			if (room_modes[i].kind != RM_FLAG ||
+			    ((pass == 0 ? new & ~old : old & ~new) &
+			    room_modes[i].bit) == 0)
+				continue;
+			if (sign != want)
+				modes[mi++] = (char)(sign = want);
+			modes[mi++] = room_modes[i].letter;
+		}
+	}
+	for (k = 0; k < o->n; k++) {
+		if (sign != o->ch[k].sign)
+			modes[mi++] = (char)(sign = o->ch[k].sign);
+		modes[mi++] = o->ch[k].letter;
+	}
+	modes[mi] = '\0';
+
+	buf[0] = '\0';
+	if (room_append(buf, len, &off, modes) == -1)
+		return;
+	for (k = 0; k < o->n; k++) {
+		if (o->ch[k].arg == -1)
+			continue;
+		if (room_append(buf, len, &off, " ") == -1 ||
+		    room_append(buf, len, &off, o->args + o->ch[k].arg) == -1)
+			return;
+	}
+}
+
+/*
+ * A key goes on the wire as a middle parameter of JOIN and MODE, so it
+ * may not hold a space or comma, start with ':', or be empty.
+ */
+static int
+mode_key_valid(const char *key)
+{
+	const unsigned char *p;
+	size_t n = strlen(key);
+
+	if (n == 0 || n > KEY_MAX || key[0] == ':')
+		return 0;
+	for (p = (const unsigned char *)key; *p != '\0'; p++)
+		if (*p <= ' ' || *p == ',' || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* A positive decimal that fits in unsigned; strtoul alone takes "-1". */
+static int
+mode_limit_parse(const char *s, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v == 0 || v > UINT_MAX)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* 0 added, 1 already there, -1 list full. */
+static int
 room_ban_add_locked(struct room *r, const char *mask, const char *setter)
 {
 	void *bans = r->bans;
@@ -220,7 +770,7 @@ room_ban_add_locked(struct room *r, const char *mask, const char *setter)
 			return 1;
 	if (r->nbans >= BAN_LIST_MAX)
 		return -1;
-	if (grow(&bans, &cap, r->nbans + 1, sizeof(*r->bans)) == -1)
+	if (room_grow(&bans, &cap, r->nbans + 1, sizeof(*r->bans)) == -1)
 		return -1;
 	r->bans = bans;
 	r->bans[r->nbans].mask = strdup(mask);
@@ -235,7 +785,8 @@ room_ban_add_locked(struct room *r, const char *mask, const char *setter)
 	return 0;
 }
 
-int
+/* 0 removed, 1 not there. */
+static int
 room_ban_del_locked(struct room *r, const char *mask)
 {
 	int i;
@@ -257,42 +808,197 @@ room_ban_del_locked(struct room *r, const char *mask)
 }
 
 void
-room_modes_string(struct room *r, char *buf, size_t len, int with_key)
+room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 {
-	char flags[16], *p = flags;
+	struct client *c = t->c, *target;
+	const struct room_mode *rm;
+	struct mode_out out;
+	struct member *me, *tm;
+	struct line l;
+	const char *p, *arg;
+	char mask[MASK_MAX + 1], ban[MASK_MAX + 1];
+	char num[16], modes[IRC_LINE_MAX + 64], text[OUT_LINE_MAX];
+	unsigned old, limit;
+	int adding = 1, argi = 2, nparam = 0, listed = 0, need = 0, rc;
+	unsigned char seen[32];		/* 472 once per letter */
 
-	*p++ = '+';
-	if (r->modes & ROOM_INVITE)
-		*p++ = 'i';
-	if (r->key[0] != '\0')
-		*p++ = 'k';
-	if (r->limit > 0)
-		*p++ = 'l';
-	if (r->modes & ROOM_MODERATED)
-		*p++ = 'm';
-	if (r->modes & ROOM_NOEXTERNAL)
-		*p++ = 'n';
-	if (r->modes & ROOM_TOPICLOCK)
-		*p++ = 't';
-	*p = '\0';
-	if (r->key[0] != '\0' && r->limit > 0)
-		snprintf(buf, len, "%s %s %u", flags,
-		    with_key ? r->key : "*", r->limit);
-	else if (r->key[0] != '\0')
-		snprintf(buf, len, "%s %s", flags, with_key ? r->key : "*");
-	else if (r->limit > 0)
-		snprintf(buf, len, "%s %u", flags, r->limit);
-	else
-		snprintf(buf, len, "%s", flags);
+	client_mask(c, mask, sizeof(mask));
+	memset(&out, 0, sizeof(out));
+	memset(seen, 0, sizeof(seen));
+	me = room_member_locked(r, c);
+	if (m->nparams < 2) {
+		/* The key is the members' secret. */
+		room_modes_string(r, modes, sizeof(modes), me != NULL);
+		reply(t, RPL_CHANNELMODEIS, r->name, modes);
+		reply(t, RPL_CREATIONTIME, r->name, (long long)r->created);
+		return;
+	}
+	if (mode_is_list(m)) {
+		mode_banlist_locked(t, r);
+		return;
+	}
+	if (me == NULL) {
+		reply(t, ERR_NOTONCHANNEL, r->name);
+		return;
+	}
+	if (!(me->modes & MEMBER_OP)) {
+		reply(t, ERR_CHANOPRIVSNEEDED, r->name);
+		return;
+	}
+
+	old = r->modes;
+	for (p = m->params[1]; *p != '\0'; p++) {
+		if (*p == '+' || *p == '-') {
+			adding = *p == '+';
+			continue;
+		}
+		if ((rm = room_mode_find(*p)) == NULL) {
+			if (!(seen[(unsigned char)*p / 8] &
+			    (1 << ((unsigned char)*p % 8))))
+				reply(t, ERR_UNKNOWNMODE, *p);
+			seen[(unsigned char)*p / 8] |=
+			    1 << ((unsigned char)*p % 8);
+			continue;
+		}
+		if (rm->kind == RM_FLAG) {
+			if (adding)
+				r->modes |= rm->bit;
+			else
+				r->modes &= ~rm->bit;
+			continue;
+		}
+
+		/* Modes with a parameter.  -l never has one; -k may. */
+		if (rm->kind == RM_LIMIT && !adding) {
+			if (r->limit != 0) {
+				r->limit = 0;
+				(void)mode_out_add(&out, '-', rm->letter, NULL);
+			}
+			continue;
+		}
+		if (argi >= m->nparams) {
+			if (rm->kind == RM_LIST) {
+				if (!listed)
+					mode_banlist_locked(t, r);
+				listed = 1;
+			} else if (rm->kind == RM_KEY && !adding) {
+				if (r->key[0] != '\0') {
+					r->key[0] = '\0';
+					(void)mode_out_add(&out, '-',
+					    rm->letter, "*");
+				}
+			} else
+				need = 1;
+			continue;
+		}
+		/* Extra parameter modes are ignored, not errors. */
+		if (nparam >= MODES_PER_LINE)
+			continue;
+		nparam++;
+		arg = m->params[argi++];
+
+		switch (rm->kind) {
+		case RM_PREFIX:
+			target = client_find_locked(arg);
+			if (target == NULL ||
+			    !(target->flags & CLIENT_REGISTERED)) {
+				reply(t, ERR_NOSUCHNICK, arg);
+				break;
+			}
+			if ((tm = room_member_locked(r, target)) == NULL) {
+				reply(t, ERR_USERNOTINCHANNEL, target->nick,
+				    r->name);
+				break;
+			}
+			if (adding == ((tm->modes & rm->bit) != 0))
+				break;
+			if (mode_out_add(&out, adding ? '+' : '-', rm->letter,
+			    target->nick) == -1)
+				break;
+			if (adding)
+				tm->modes |= rm->bit;
+			else
+				tm->modes &= ~rm->bit;
+			break;
+		case RM_KEY:
+			if (!adding) {
+				/* The key given is not checked: - wins. */
+				if (r->key[0] != '\0') {
+					r->key[0] = '\0';
+					(void)mode_out_add(&out, '-',
+					    rm->letter, "*");
+				}
+				break;
+			}
+			if (!mode_key_valid(arg)) {
+				reply(t, ERR_INVALIDKEY, r->name);
+				break;
+			}
+			if (r->key[0] != '\0') {
+				reply(t, ERR_KEYSET, r->name);
+				break;
+			}
+			if (mode_out_add(&out, '+', rm->letter, arg) == -1)
+				break;
+			(void)snprintf(r->key, sizeof(r->key), "%s", arg);
+			break;
+		case RM_LIMIT:
+			if (mode_limit_parse(arg, &limit) == -1) {
+				reply(t, ERR_INVALIDMODEPARAM, r->name,
+				    rm->letter, arg, "Invalid limit");
+				break;
+			}
+			if (limit == r->limit)
+				break;
+			(void)snprintf(num, sizeof(num), "%u", limit);
+			if (mode_out_add(&out, '+', rm->letter, num) == -1)
+				break;
+			r->limit = limit;
+			break;
+		case RM_LIST:
+			mask_normalize(arg, ban, sizeof(ban));
+			/* It would read as the trailing parameter. */
+			if (ban[0] == ':' || ban[0] == '\0') {
+				reply(t, ERR_INVALIDMODEPARAM, r->name,
+				    rm->letter, arg, "Invalid ban mask");
+				break;
+			}
+			if (adding) {
+				rc = room_ban_add_locked(r, ban, mask);
+				if (rc == -1)
+					reply(t, ERR_BANLISTFULL, r->name,
+					    rm->letter);
+			} else
+				rc = room_ban_del_locked(r, ban);
+			if (rc == 0)
+				(void)mode_out_add(&out, adding ? '+' : '-',
+				    rm->letter, ban);
+			break;
+		case RM_FLAG:
+			break;
+		}
+	}
+
+	if (need)
+		reply(t, ERR_NEEDMOREPARAMS, "MODE");
+	if (out.n == 0 && r->modes == old)
+		return;
+	mode_out_format(&out, old, r->modes, modes, sizeof(modes));
+	snprintf(text, sizeof(text), ":%s MODE %s %s", mask, r->name, modes);
+	memset(&l, 0, sizeof(l));
+	l.text = text;
+	(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
 }
 
 int
 member_prefix(const struct member *m)
 {
-	if (m->modes & MEMBER_OP)
-		return '@';
-	if (m->modes & MEMBER_VOICE)
-		return '+';
+	int i;
+
+	for (i = 0; i < ROOM_NMODES; i++)
+		if (room_modes[i].kind == RM_PREFIX &&
+		    (m->modes & room_modes[i].bit))
+			return room_modes[i].prefix;
 	return 0;
 }
 
@@ -300,10 +1006,11 @@ void
 member_prefixes(const struct member *m, char *buf)
 {
 	char *p = buf;
+	int i;
 
-	if (m->modes & MEMBER_OP)
-		*p++ = '@';
-	if (m->modes & MEMBER_VOICE)
-		*p++ = '+';
+	for (i = 0; i < ROOM_NMODES; i++)
+		if (room_modes[i].kind == RM_PREFIX &&
+		    (m->modes & room_modes[i].bit))
+			*p++ = room_modes[i].prefix;
 	*p = '\0';
 }

@@ -1,4 +1,4 @@
-"""Hostile input, table-driven: 99 rows of bad or abusive input.
+"""Hostile input, table-driven: 101 rows of bad or abusive input.
 
 Each row of HOSTILE is sent by a client "evil" (registered and in #room
 unless the row is about registration) to a server where two well-behaved
@@ -85,6 +85,15 @@ def _too_long(line):
     return sp + 1 > 8191 or len(line) - sp - 1 > 510
 
 
+def _tags_too_long(line):
+    """More than 4094 bytes of tag data in a line the framer took."""
+    p = line.lstrip(b" ")
+    if not p.startswith(b"@"):
+        return False
+    sp = p.find(b" ")
+    return sp > 0 and sp - 1 > 4094
+
+
 def _command(line):
     """The command natterd parses out of line (uppercased), or None."""
     p = line.lstrip(b" ")
@@ -115,6 +124,9 @@ def natterd_replies(data, nick):
             continue
         cmd = _command(line)
         if cmd is None:
+            continue
+        if _tags_too_long(line):
+            out.append(numeric("417", nick, ":Input line was too long"))
             continue
         name = cmd.decode("utf-8", "replace")
         if name in KNOWN:
@@ -283,16 +295,23 @@ def build_table():
     add(case("unterminated tag escape",
              b"@+a=b\\ PRIVMSG #room :escaped\r\n", room=[said("escaped")]))
     add(case("tag value of one backslash, no command", b"@a=\\\r\n"))
-    add(case("tags of exactly 8191 bytes",
-             b"@k=" + b"v" * 8187 + b" PING t\r\n",
+    # message-tags: a client's tag data is at most 4094 bytes; more is
+    # refused with 417, never cut.
+    add(case("tag data of exactly 4094 bytes",
+             b"@k=" + b"v" * 4092 + b" PING t\r\n",
              [":irc.test PONG irc.test :t"]))
+    add(case("tag data of 4095 bytes", b"@k=" + b"v" * 4093 + b" PING t\r\n",
+             [TOO_LONG]))
     add(case("tags of 8192 bytes", b"@k=" + b"v" * 8188 + b" PING t\r\n",
              [TOO_LONG]))
     add(case("tags of 20 KB", b"@k=" + b"v" * 20000 + b" PING t\r\n",
              [TOO_LONG]))
-    add(case("1,000 tags within the limit",
-             b"@" + b";".join(b"a%d=1" % i for i in range(1000))
+    add(case("600 tags within the limit",
+             b"@" + b";".join(b"a%d=1" % i for i in range(600))
              + b" PING many\r\n", [":irc.test PONG irc.test :many"]))
+    add(case("1,000 tags over the client limit",
+             b"@" + b";".join(b"a%d=1" % i for i in range(1000))
+             + b" PING many\r\n", [TOO_LONG]))
     add(case("1,500 tags over the limit",
              b"@" + b";".join(b"a%d=1" % i for i in range(1500))
              + b" PING many\r\n", [TOO_LONG]))

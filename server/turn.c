@@ -1,0 +1,842 @@
+/*
+ * turn.c: the path a line takes from one client to the others.
+ *
+ * One read of a client's socket is one turn: a struct turn on the client
+ * thread's stack (client.c), handed to every command handler.  What a
+ * handler says to its own client goes into the turn (turn_send, reply,
+ * turn_gen).  What it says to anyone else is a post: post_new_locked()
+ * makes it while server.lock is held, and its recipients are fixed there
+ * and then (post_add_locked, or room_fanout_locked() in room.c, the one
+ * fan-out for rooms), in the same critical section that changes a
+ * membership or, for a message, takes its store seq.  A post holds its
+ * recipients until it is delivered; nothing is looked up again later.
+ *
+ * Posts form one queue, the outbox, in the order they were made.  A post
+ * is delivered (queued on each recipient, formatted once per variant of
+ * tags) once
+ *   - it is sealed: the command that made it has ended, so the output of
+ *     its actor that goes with it (its payload, below) is complete;
+ *   - with a history file, its message and every one before it is
+ *     committed (store_committed()): a line anyone received is on disk;
+ *   - every post before it is delivered.
+ * Any thread may deliver what is ready (outbox_drain); one at a time.
+ *
+ * The actor's own output keeps the same order: its JOIN line, NAMES and
+ * replay before any live line of that room, its echo where its message
+ * stands.  So the output a command makes goes with the command's posts:
+ * what comes before and just after the first post with the first, what
+ * comes after post k until post k+1 with post k, the rest with the last.
+ * An echo is an item of that output resolved at delivery: the line in
+ * the actor's variant, or FAIL <cmd> TEMPORARILY_UNAVAILABLE when the
+ * store could not keep it.  labeled-response is applied at the end of
+ * the command, across those payloads, before they are sealed.
+ *
+ * turn_end() is where every turn ends: it waits for the store (at most
+ * HOLD_MS; what was not kept by then is taken back with store_cancel and
+ * answered with FAIL), delivers the turn's posts and any before them,
+ * then queues and writes the output left.  A client is freed only after
+ * a post made after it left every table has been delivered (client.c
+ * waits for its QUIT post), so the client pointers in posts stay valid.
+ *
+ * Locks (natterd.h has the order): outbox.lock guards the list, the
+ * states and outbox.done; outbox.drain lets one thread deliver at a time
+ * and guards the formatted variants of posts.  Posts, their payloads
+ * and recipients belong to the turn that made them until they are
+ * sealed, then to the deliverer, then back to the turn, which frees them.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "natterd.h"
+
+#define OUTBOX_NAP_MS	50	/* a waiter looks again after this */
+
+enum post_state {
+	POST_OPEN,		/* its command is running */
+	POST_SEALED,
+	POST_CANCELLING,	/* its turn takes it back from the store */
+	POST_DRAINING,		/* being delivered */
+	POST_DONE
+};
+
+struct post {
+	struct post	*next;		/* outbox order, outbox.lock */
+	struct post	*tnext;		/* the turn's posts */
+	int64_t		 id;		/* place in the outbox */
+	int64_t		 seq;		/* store row, 0 if none */
+	int		 durable;	/* waits for seq's commit */
+	int		 cancelled;	/* the store will never keep it */
+	enum post_state	 state;		/* outbox.lock */
+	struct client	*actor;
+	struct outlist	 payload;	/* the actor's output with it */
+	struct client	**to;
+	unsigned char	*var;		/* each recipient's variant */
+	int		 nto;
+	int		 capto;
+	/* The line. */
+	const char	*text;
+	const char	*alt;
+	unsigned	 alt_cap;
+	int64_t		 time_ms;
+	const char	*msgid;
+	const char	*ctags;
+	struct buf	*v[8];		/* variants, made by the deliverer */
+	struct buf	*fail;
+	char		 strings[];
+};
+
+static struct outbox {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;		/* done moved */
+	struct post	*head;
+	struct post	*tail;
+	int64_t		 next_id;
+	int64_t		 done;		/* every post up to this is out */
+	int		 waiters;
+	pthread_mutex_t	 drain;
+	atomic_int	 again;		/* someone wants a drain */
+} outbox = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.drain = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static void	 turn_flush_chunk(struct turn *);
+static void	 turn_label(struct turn *);
+static void	 turn_cancel(struct turn *);
+static void	 outbox_drain(struct turn *);
+static void	 outbox_wait(struct turn *, int64_t);
+static int	 post_ready(const struct post *);
+static void	 post_deliver(struct turn *, struct post *);
+static struct buf *post_variant(struct post *, int);
+static struct buf *post_fail(struct post *);
+static void	 post_free(struct post *);
+static void	 payload_deliver(struct turn *, struct client *,
+		    struct outlist *);
+
+/* --- the turn's own output --- */
+
+void
+turn_begin(struct turn *t, struct client *c, char *chunk, size_t chunkcap)
+{
+	memset(t, 0, sizeof(*t));
+	t->c = c;
+	t->chunk = chunk;
+	t->chunkcap = chunkcap;
+}
+
+/* Moves the lines gathered on the stack into t->out. */
+static void
+turn_flush_chunk(struct turn *t)
+{
+	struct buf *b;
+
+	if (t->chunklen == 0)
+		return;
+	b = buf_new(t->chunklen);
+	memcpy(b->data, t->chunk, t->chunklen);
+	t->chunklen = 0;
+	outlist_add(&t->out, b);
+}
+
+size_t
+turn_pending(struct turn *t)
+{
+	struct post *p;
+	size_t n = t->chunklen + t->out.bytes;
+
+	/* Output that waits in the turn's posts counts too. */
+	for (p = t->posts; p != NULL; p = p->tnext)
+		n += p->payload.bytes;
+	return n;
+}
+
+void
+turn_send(struct turn *t, struct buf *b)
+{
+	if (b->len <= t->chunkcap - t->chunklen) {
+		memcpy(t->chunk + t->chunklen, b->data, b->len);
+		t->chunklen += b->len;
+		return;
+	}
+	turn_flush_chunk(t);
+	outlist_add(&t->out, buf_ref(b));
+}
+
+void
+turn_sendf(struct turn *t, const char *fmt, ...)
+{
+	struct buf *b;
+	va_list ap;
+	size_t room;
+	int n;
+
+	room = t->chunkcap - t->chunklen;
+	if (room > OUT_LINE_MAX)
+		room = OUT_LINE_MAX;
+	if (room > 2) {
+		/* The common reply: no allocation at all. */
+		va_start(ap, fmt);
+		n = vsnprintf(t->chunk + t->chunklen, room - 2, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < room - 2) {
+			memcpy(t->chunk + t->chunklen + n, "\r\n", 2);
+			t->chunklen += (size_t)n + 2;
+			return;
+		}
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n + 2 > OUT_LINE_MAX) {
+		/* Only lines not built from one input line get here. */
+		b = buf_new(OUT_LINE_MAX);
+		va_start(ap, fmt);
+		vsnprintf(b->data, OUT_LINE_MAX - 2, fmt, ap);
+		va_end(ap);
+		n = (int)strlen(b->data);
+		log_debug("output line cut to %d bytes", n);
+	} else {
+		b = buf_new((size_t)n + 3);
+		va_start(ap, fmt);
+		vsnprintf(b->data, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	memcpy(b->data + n, "\r\n", 2);
+	b->len = (size_t)n + 2;
+	turn_flush_chunk(t);
+	outlist_add(&t->out, b);
+}
+
+void
+reply(struct turn *t, const char *fmt, ...)
+{
+	char text[OUT_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	/* text is "NNN rest": the code, then what follows the nick. */
+	turn_sendf(t, ":%s %.3s %s%s", config.server_name, text, t->c->nick,
+	    text + 3);
+}
+
+void
+turn_gen(struct turn *t, struct gen *g)
+{
+	turn_flush_chunk(t);
+	outlist_add(&t->out, buf_gen(g));
+}
+
+void
+batch_id(struct client *c, char prefix, char *buf, size_t len)
+{
+	snprintf(buf, len, "%c%u", prefix, ++c->batch_seq);
+}
+
+/* --- commands and labels --- */
+
+void
+turn_command_begin(struct turn *t, const char *label)
+{
+	char esc[LABEL_MAX * 2 + 1];
+
+	t->cmd_first = NULL;
+	t->label[0] = '\0';
+	t->mark_post = NULL;
+	if (label == NULL)
+		return;
+	/* Written back escaped: a label never becomes a line of its own. */
+	if (irc_tag_escape(label, esc, sizeof(esc)) == -1)
+		return;
+	snprintf(t->label, sizeof(t->label), "label=%s", esc);
+	turn_flush_chunk(t);
+	t->mark_idx = t->out.n;
+}
+
+/*
+ * The lists that hold a labeled command's output, in order: the payloads
+ * of its posts from mark_post on (the first from mark_idx), or t->out.
+ */
+struct label_span {
+	struct outlist	**l;
+	int		 n;
+	int		 from;
+	struct outlist	*one[1];
+};
+
+static void
+label_span(struct turn *t, struct label_span *s)
+{
+	struct post *p;
+	int n = 0;
+
+	s->from = t->mark_idx;
+	if (t->mark_post == NULL) {
+		s->one[0] = &t->out;
+		s->l = s->one;
+		s->n = 1;
+		return;
+	}
+	for (p = t->mark_post; p != NULL; p = p->tnext)
+		n++;
+	if ((s->l = calloc((size_t)n, sizeof(*s->l))) == NULL)
+		fatal("label");
+	s->n = 0;
+	for (p = t->mark_post; p != NULL; p = p->tnext)
+		s->l[s->n++] = &p->payload;
+}
+
+static void
+label_span_free(struct label_span *s)
+{
+	if (s->l != s->one)
+		free(s->l);
+}
+
+/* 1 if the line at p (len bytes) already carries a batch tag. */
+static int
+line_in_batch(const char *p, size_t len)
+{
+	const char *sp;
+
+	if (len == 0 || p[0] != '@')
+		return 0;
+	if ((sp = memchr(p, ' ', len)) == NULL)
+		return 0;
+	return strncmp(p, "@batch=", 7) == 0 ||
+	    memmem(p, (size_t)(sp - p), ";batch=", 7) != NULL;
+}
+
+/* b's lines, each tagged with tag unless it is in a batch already. */
+static struct buf *
+buf_tag_unbatched(const struct buf *b, const char *tag)
+{
+	const char *p = b->data, *end = b->data + b->len, *eol;
+	struct buf *n, *one, *tagged;
+	size_t len, cap = b->len + 64;
+
+	n = buf_new(cap);
+	n->len = 0;
+	while (p < end) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		len = eol != NULL ? (size_t)(eol - p) + 1 : (size_t)(end - p);
+		if (line_in_batch(p, len)) {
+			one = buf_new(len);
+			memcpy(one->data, p, len);
+			tagged = one;
+		} else {
+			one = buf_new(len);
+			memcpy(one->data, p, len);
+			tagged = buf_add_tag(one, tag);
+			buf_unref(one);
+		}
+		if (n->len + tagged->len > cap) {
+			cap = (n->len + tagged->len) * 2;
+			one = buf_new(cap);
+			memcpy(one->data, n->data, n->len);
+			one->len = n->len;
+			buf_unref(n);
+			n = one;
+		}
+		memcpy(n->data + n->len, tagged->data, tagged->len);
+		n->len += tagged->len;
+		buf_unref(tagged);
+		p += len;
+	}
+	return n;
+}
+
+/* Inserts b at index i of l. */
+static void
+outlist_insert(struct outlist *l, int i, struct buf *b)
+{
+	struct item it;
+
+	outlist_add(l, b);
+	it = l->v[l->n - 1];
+	memmove(&l->v[i + 1], &l->v[i],
+	    (size_t)(l->n - 1 - i) * sizeof(l->v[0]));
+	l->v[i] = it;
+}
+
+/*
+ * labeled-response: no reply gets an ACK, one line gets the label, more
+ * (or a generator) go in a labeled-response batch.
+ */
+static void
+turn_label(struct turn *t)
+{
+	struct label_span s;
+	struct item *it, *one = NULL;
+	struct outlist *last;
+	struct buf *b;
+	const char *p, *end;
+	char id[16], tag[32];
+	int k, i, lines = 0;
+
+	label_span(t, &s);
+	for (k = 0; k < s.n; k++) {
+		for (i = k == 0 ? s.from : 0; i < s.l[k]->n; i++) {
+			it = &s.l[k]->v[i];
+			if (it->echo != NULL) {
+				if (it->show) {
+					lines++;
+					one = it;
+				}
+			} else if (it->b->gen != NULL)
+				lines += 2;
+			else {
+				p = it->b->data;
+				end = p + it->b->len;
+				while ((p = memchr(p, '\n', (size_t)(end - p)))
+				    != NULL && p++ < end) {
+					lines++;
+					one = it;
+				}
+			}
+		}
+	}
+	last = s.l[s.n - 1];
+	if (lines == 0) {
+		outlist_add(last, buf_printf("@%s :%s ACK", t->label,
+		    config.server_name));
+		label_span_free(&s);
+		return;
+	}
+	if (lines == 1) {
+		if (one->echo != NULL)
+			one->tag = strdup(t->label);
+		else {
+			b = buf_add_tag(one->b, t->label);
+			buf_unref(one->b);
+			one->b = b;
+		}
+		label_span_free(&s);
+		return;
+	}
+	batch_id(t->c, 'L', id, sizeof(id));
+	snprintf(tag, sizeof(tag), "batch=%s", id);
+	for (k = 0; k < s.n; k++) {
+		for (i = k == 0 ? s.from : 0; i < s.l[k]->n; i++) {
+			it = &s.l[k]->v[i];
+			if (it->echo != NULL)
+				it->tag = strdup(tag);
+			else if (it->b->gen != NULL)
+				snprintf(it->b->gen->parent,
+				    sizeof(it->b->gen->parent), "%s", tag);
+			else {
+				b = buf_tag_unbatched(it->b, tag);
+				buf_unref(it->b);
+				it->b = b;
+			}
+		}
+	}
+	outlist_insert(s.l[0], s.from, buf_printf("@%s :%s BATCH +%s "
+	    "labeled-response", t->label, config.server_name, id));
+	outlist_add(last, buf_printf(":%s BATCH -%s", config.server_name,
+	    id));
+	label_span_free(&s);
+}
+
+void
+turn_command_end(struct turn *t)
+{
+	struct post *p;
+	int waiters;
+
+	turn_flush_chunk(t);
+	/* The rest of the command's output goes with its last post. */
+	if (t->cmd_first != NULL)
+		outlist_move(&t->last->payload, &t->out);
+	if (t->label[0] != '\0')
+		turn_label(t);
+	t->label[0] = '\0';
+	t->mark_post = NULL;
+	if (t->cmd_first == NULL)
+		return;
+	pthread_mutex_lock(&outbox.lock);
+	for (p = t->cmd_first; p != NULL; p = p->tnext)
+		p->state = POST_SEALED;
+	waiters = outbox.waiters;
+	pthread_mutex_unlock(&outbox.lock);
+	t->cmd_first = NULL;
+	/* Someone may be waiting behind these; otherwise turn_end drains,
+	 * once for the whole read. */
+	if (waiters > 0)
+		outbox_drain(t);
+}
+
+/* --- posts --- */
+
+struct post *
+post_new_locked(struct turn *t, const struct line *l)
+{
+	size_t lt, la, lm, lc;
+	struct post *p;
+	char *s;
+
+	lt = strlen(l->text) + 1;
+	la = l->alt != NULL ? strlen(l->alt) + 1 : 0;
+	lm = l->msgid != NULL ? strlen(l->msgid) + 1 : 0;
+	lc = l->ctags != NULL && l->ctags[0] != '\0' ? strlen(l->ctags) + 1 :
+	    0;
+	if ((p = calloc(1, sizeof(*p) + lt + la + lm + lc)) == NULL)
+		fatal("post");
+	s = p->strings;
+	p->text = memcpy(s, l->text, lt);
+	s += lt;
+	if (la > 0) {
+		p->alt = memcpy(s, l->alt, la);
+		p->alt_cap = l->alt_cap;
+		s += la;
+	}
+	if (lm > 0) {
+		p->msgid = memcpy(s, l->msgid, lm);
+		s += lm;
+	}
+	if (lc > 0)
+		p->ctags = memcpy(s, l->ctags, lc);
+	p->time_ms = l->time_ms;
+	p->seq = l->seq;
+	p->durable = l->seq > 0 && history_durable();
+	p->actor = t->c;
+	p->state = POST_OPEN;
+
+	/* What the command said since its previous post goes with that. */
+	turn_flush_chunk(t);
+	if (t->cmd_first != NULL)
+		outlist_move(&t->last->payload, &t->out);
+	else if (t->label[0] != '\0' && t->mark_post == NULL)
+		t->mark_post = p;	/* its payload starts with t->out */
+
+	pthread_mutex_lock(&outbox.lock);
+	p->id = ++outbox.next_id;
+	if (outbox.tail != NULL)
+		outbox.tail->next = p;
+	else
+		outbox.head = p;
+	outbox.tail = p;
+	pthread_mutex_unlock(&outbox.lock);
+
+	if (t->last != NULL)
+		t->last->tnext = p;
+	else
+		t->posts = p;
+	t->last = p;
+	if (t->cmd_first == NULL)
+		t->cmd_first = p;
+	if (history_durable())
+		t->wait_seq = store_last_seq();
+	return p;
+}
+
+/* The variant of p for a client with caps. */
+static int
+post_var(const struct post *p, unsigned caps)
+{
+	int k = 0;
+
+	if (p->time_ms != 0 && (caps & CAP(CAP_SERVER_TIME)))
+		k |= 1;
+	if ((p->msgid != NULL || p->ctags != NULL) &&
+	    (caps & CAP(CAP_MESSAGE_TAGS)))
+		k |= 2;
+	if (p->alt != NULL && (caps & p->alt_cap))
+		k |= 4;
+	return k;
+}
+
+void
+post_reserve_locked(struct post *p, int n)
+{
+	struct client **nto;
+	unsigned char *nvar;
+
+	if (n <= p->capto)
+		return;
+	if ((nto = reallocarray(p->to, (size_t)n, sizeof(*nto))) == NULL)
+		fatal("post");
+	p->to = nto;
+	if ((nvar = realloc(p->var, (size_t)n)) == NULL)
+		fatal("post");
+	p->var = nvar;
+	p->capto = n;
+}
+
+void
+post_add_locked(struct post *p, struct client *to)
+{
+	if (p->nto == p->capto)
+		post_reserve_locked(p, p->capto == 0 ? 8 : p->capto * 2);
+	p->to[p->nto] = to;
+	p->var[p->nto] = (unsigned char)post_var(p, to->caps);
+	p->nto++;
+}
+
+void
+turn_echo_locked(struct turn *t, struct post *p, int show)
+{
+	turn_flush_chunk(t);
+	outlist_add_echo(&t->out, p, post_var(p, t->c->caps), show);
+}
+
+/* Formats variant k of p: time, msgid with client tags, the alt text. */
+static struct buf *
+post_variant(struct post *p, int k)
+{
+	char tags[IRC_TAGS_MAX + 1];
+	const char *text;
+
+	if (p->v[k] != NULL)
+		return p->v[k];
+	text = (k & 4) ? p->alt : p->text;
+	if ((k & 3) == 0)
+		p->v[k] = buf_printf("%s", text);
+	else {
+		line_tags(tags, sizeof(tags), ((k & 1) ?
+		    CAP(CAP_SERVER_TIME) : 0) | ((k & 2) ?
+		    CAP(CAP_MESSAGE_TAGS) : 0), p->time_ms, p->msgid,
+		    p->ctags);
+		p->v[k] = buf_printf_long("@%s %s", tags, text);
+	}
+	return p->v[k];
+}
+
+/* FAIL <cmd> TEMPORARILY_UNAVAILABLE <target>: p was never kept. */
+static struct buf *
+post_fail(struct post *p)
+{
+	char cmd[16], target[ROOM_NAME_MAX + NICK_MAX + 2];
+	const char *s = p->text;
+
+	if (p->fail != NULL)
+		return p->fail;
+	if (sscanf(s, ":%*s %15s %63s", cmd, target) != 2) {
+		snprintf(cmd, sizeof(cmd), "*");
+		snprintf(target, sizeof(target), "*");
+	}
+	p->fail = buf_printf(":%s FAIL %s TEMPORARILY_UNAVAILABLE %s "
+	    ":Message not sent: the history store cannot keep it now",
+	    config.server_name, cmd, target);
+	return p->fail;
+}
+
+static void
+post_free(struct post *p)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		buf_unref(p->v[i]);
+	buf_unref(p->fail);
+	outlist_free(&p->payload);
+	free(p->to);
+	free(p->var);
+	free(p);
+}
+
+/* --- the outbox --- */
+
+static int
+post_ready(const struct post *p)
+{
+	if (p->state != POST_SEALED)
+		return 0;
+	return !p->durable || p->cancelled || p->seq <= store_committed();
+}
+
+/* Queues payload's items on c, resolving echoes. */
+static void
+payload_deliver(struct turn *t, struct client *c, struct outlist *l)
+{
+	struct item *it;
+	struct buf *b, *tagged;
+	int i;
+
+	for (i = 0; i < l->n; i++) {
+		it = &l->v[i];
+		if (it->echo != NULL) {
+			if (it->echo->cancelled)
+				b = post_fail(it->echo);
+			else if (it->show)
+				b = post_variant(it->echo, it->var);
+			else
+				continue;
+			if (it->tag != NULL) {
+				tagged = buf_add_tag(b, it->tag);
+				if (client_enqueue(c, tagged, 1))
+					pushlist_add(&t->push, c);
+				buf_unref(tagged);
+				continue;
+			}
+		} else
+			b = it->b;
+		if (client_enqueue(c, b, 1))
+			pushlist_add(&t->push, c);
+	}
+	outlist_free(l);
+}
+
+static void
+post_deliver(struct turn *t, struct post *p)
+{
+	int i;
+
+	if (!p->cancelled)
+		for (i = 0; i < p->nto; i++)
+			if (client_enqueue(p->to[i], post_variant(p,
+			    p->var[i]), 0))
+				pushlist_add(&t->push, p->to[i]);
+	if (p->payload.n > 0)
+		payload_deliver(t, p->actor, &p->payload);
+}
+
+/*
+ * Delivers every ready post at the head of the outbox.  Whoever holds
+ * outbox.drain goes on while anyone asks (again), so no request is lost
+ * when this thread finds it busy.
+ */
+static void
+outbox_drain(struct turn *t)
+{
+	struct post *p;
+	int n;
+
+	atomic_store(&outbox.again, 1);
+	while (atomic_load(&outbox.again)) {
+		if (pthread_mutex_trylock(&outbox.drain) != 0)
+			return;
+		atomic_store(&outbox.again, 0);
+		n = 0;
+		pthread_mutex_lock(&outbox.lock);
+		while ((p = outbox.head) != NULL && post_ready(p)) {
+			outbox.head = p->next;
+			if (outbox.head == NULL)
+				outbox.tail = NULL;
+			p->state = POST_DRAINING;
+			pthread_mutex_unlock(&outbox.lock);
+			post_deliver(t, p);
+			pthread_mutex_lock(&outbox.lock);
+			/* p is its turn's again from here on. */
+			p->state = POST_DONE;
+			outbox.done = p->id;
+			n++;
+		}
+		if (n > 0 && outbox.waiters > 0)
+			pthread_cond_broadcast(&outbox.cond);
+		pthread_mutex_unlock(&outbox.lock);
+		pthread_mutex_unlock(&outbox.drain);
+	}
+}
+
+/* Returns once every post up to id is delivered. */
+static void
+outbox_wait(struct turn *t, int64_t id)
+{
+	struct timespec ts;
+	int done;
+
+	for (;;) {
+		outbox_drain(t);
+		pthread_mutex_lock(&outbox.lock);
+		if ((done = outbox.done >= id) == 0) {
+			/* Another turn's command or cancel holds the head;
+			 * its end drains and wakes us.  Look again now and
+			 * then all the same. */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += OUTBOX_NAP_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			outbox.waiters++;
+			(void)pthread_cond_timedwait(&outbox.cond, &outbox.lock,
+			    &ts);
+			outbox.waiters--;
+			done = outbox.done >= id;
+		}
+		pthread_mutex_unlock(&outbox.lock);
+		if (done)
+			return;
+	}
+}
+
+/*
+ * The store did not keep the turn's messages in time: take back each
+ * one it has not committed.  A post being taken back is not ready, so
+ * nobody delivers it meanwhile.
+ */
+static void
+turn_cancel(struct turn *t)
+{
+	struct post *p;
+	int kept, n = 0;
+
+	for (p = t->posts; p != NULL; p = p->tnext) {
+		if (!p->durable)
+			continue;
+		pthread_mutex_lock(&outbox.lock);
+		if (p->state != POST_SEALED || p->seq <= store_committed()) {
+			pthread_mutex_unlock(&outbox.lock);
+			continue;
+		}
+		p->state = POST_CANCELLING;
+		pthread_mutex_unlock(&outbox.lock);
+		kept = store_cancel(p->seq);
+		pthread_mutex_lock(&outbox.lock);
+		if (kept != 1) {
+			p->cancelled = 1;
+			n++;
+		}
+		p->state = POST_SEALED;
+		pthread_mutex_unlock(&outbox.lock);
+	}
+	if (n > 0)
+		log_warnx("%s: %d message%s not sent: the store cannot "
+		    "commit", t->c->nick, n, n == 1 ? "" : "s");
+}
+
+void
+turn_end(struct turn *t)
+{
+	struct client *c = t->c;
+	struct post *p, *next;
+
+	if (t->posts != NULL) {
+		if (t->wait_seq > 0 && history_durable() &&
+		    store_wait(t->wait_seq, HOLD_MS) == -1)
+			turn_cancel(t);
+		outbox_wait(t, t->last->id);
+		for (p = t->posts; p != NULL; p = next) {
+			next = p->tnext;
+			post_free(p);
+		}
+		t->posts = t->last = t->cmd_first = NULL;
+		t->wait_seq = 0;
+	}
+	if (t->out.n == 0 && t->chunklen > 0) {
+		/* The common case: straight from the stack. */
+		(void)client_send_direct(c, t->chunk, t->chunklen);
+		t->chunklen = 0;
+	} else {
+		turn_flush_chunk(t);
+		if (t->out.n > 0) {
+			payload_deliver(t, c, &t->out);
+			/* Written below with the others: c is in push. */
+		}
+	}
+	pushlist_flush(&t->push);
+}
