@@ -522,6 +522,7 @@ void
 cmd_rehash(struct client *c, struct irc_msg *m)
 {
 	char	mask[MASK_MAX + 1];
+	int	rc;
 
 	(void)m;
 	if (!oper_require(c))
@@ -529,7 +530,10 @@ cmd_rehash(struct client *c, struct irc_msg *m)
 	client_mask(c, mask, sizeof mask);
 	reply(c, RPL_REHASHING, "natterd");
 	log_info("rehash: by %s", mask);
-	if (config_reload() == -1)
+	rc = config_reload();
+	if (tls_reload() == -1)
+		rc = -1;
+	if (rc == -1)
 		client_sendf(c, ":%s NOTICE %s :Rehash failed, old data kept; "
 		    "see the server log", config.server_name, c->nick);
 }
