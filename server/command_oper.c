@@ -2,8 +2,9 @@
  * command_oper.c: IRC operators (OPER, KILL, WALLOPS, REHASH, DIE),
  * password checking, and loading the MOTD and operator files.
  *
- * Files are read and passwords hashed without server.lock held, since
- * both are slow; only the swap of the loaded data into struct server and
+ * Files are read (through priv_read(), so with --user by root's helper)
+ * and passwords hashed without server.lock held, since both are slow;
+ * only the swap of the loaded data into struct server and
  * the copy of a secret out of it happen under the lock.
  */
 #include <crypt.h>
@@ -23,6 +24,7 @@
 #define OPERS_MAX	1000
 
 static int	 oper_equal(const char *, const char *);
+static FILE	*oper_fopen(int, const char *, char **, size_t *);
 static int	 oper_load_motd(const char *, char ***, int *);
 static int	 oper_load_opers(const char *, struct oper **, int *);
 static void	 oper_free_motd(char **, int);
@@ -127,6 +129,27 @@ oper_free_opers(struct oper *o, int n)
 }
 
 /*
+ * The file which (path, for messages) as a stream over its bytes, read
+ * through priv_read(): with --user, root's helper reads it.  *bufp goes
+ * to priv_free() once the stream is closed.
+ */
+static FILE *
+oper_fopen(int which, const char *path, char **bufp, size_t *lenp)
+{
+	FILE	*f;
+
+	if (priv_read(which, bufp, lenp) == -1) {
+		log_warn("%s", path);
+		return NULL;
+	}
+	if ((f = fmemopen(*bufp, *lenp, "r")) == NULL) {
+		log_warn("%s", path);
+		priv_free(*bufp, *lenp);
+	}
+	return f;
+}
+
+/*
  * Reads the MOTD: one line per entry, cut at the first CR or LF (a stray
  * CR would end the line on the wire), at most MOTD_LINE_MAX bytes.
  * Lines that are not UTF-8 are skipped rather than sent garbled.
@@ -135,15 +158,13 @@ static int
 oper_load_motd(const char *path, char ***linesp, int *np)
 {
 	FILE		 *f;
-	char		 *line = NULL, **lines = NULL, **nl, *s;
-	size_t		  cap = 0, len;
+	char		 *line = NULL, **lines = NULL, **nl, *s, *buf;
+	size_t		  cap = 0, len, buflen;
 	unsigned long	  lineno = 0;
 	int		  n = 0, lcap = 0;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		log_warn("%s", path);
+	if ((f = oper_fopen(PRIV_MOTD, path, &buf, &buflen)) == NULL)
 		return -1;
-	}
 	while (getline(&line, &cap, f) != -1) {
 		lineno++;
 		if (n >= MOTD_LINES_MAX) {
@@ -175,6 +196,7 @@ oper_load_motd(const char *path, char ***linesp, int *np)
 	}
 	free(line);
 	fclose(f);
+	priv_free(buf, buflen);
 	*linesp = lines;
 	*np = n;
 	return 0;
@@ -183,6 +205,7 @@ fail:
 fail_quiet:
 	free(line);
 	fclose(f);
+	priv_free(buf, buflen);
 	oper_free_motd(lines, n);
 	return -1;
 }
@@ -197,15 +220,13 @@ oper_load_opers(const char *path, struct oper **operp, int *np)
 {
 	FILE		*f;
 	struct oper	*o = NULL, *no;
-	char		*line = NULL, *p, *name, *hash, *extra, *save;
-	size_t		 cap = 0;
+	char		*line = NULL, *p, *name, *hash, *extra, *save, *buf;
+	size_t		 cap = 0, buflen;
 	unsigned long	 lineno = 0;
 	int		 n = 0, ocap = 0, i, dup;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		log_warn("%s", path);
+	if ((f = oper_fopen(PRIV_OPER_FILE, path, &buf, &buflen)) == NULL)
 		return -1;
-	}
 	while (getline(&line, &cap, f) != -1) {
 		lineno++;
 		line[strcspn(line, "\r\n")] = '\0';
@@ -261,6 +282,7 @@ oper_load_opers(const char *path, struct oper **operp, int *np)
 	}
 	free(line);
 	fclose(f);
+	priv_free(buf, buflen);
 	*operp = o;
 	*np = n;
 	return 0;
@@ -269,6 +291,7 @@ fail:
 fail_quiet:
 	free(line);
 	fclose(f);
+	priv_free(buf, buflen);
 	oper_free_opers(o, n);
 	return -1;
 }
@@ -508,6 +531,7 @@ cmd_rehash(struct turn *t, struct irc_msg *m)
 {
 	struct client	*c = t->c;
 	char	mask[MASK_MAX + 1];
+	int	rc;
 
 	(void)m;
 	if (!oper_require(t))
@@ -515,7 +539,10 @@ cmd_rehash(struct turn *t, struct irc_msg *m)
 	client_mask(c, mask, sizeof mask);
 	reply(t, RPL_REHASHING, "natterd");
 	log_info("rehash: by %s", mask);
-	if (config_reload() == -1)
+	rc = config_reload();
+	if (tls_reload() == -1)
+		rc = -1;
+	if (rc == -1)
 		turn_sendf(t, ":%s NOTICE %s :Rehash failed, old data kept; "
 		    "see the server log", config.server_name, c->nick);
 }

@@ -232,7 +232,7 @@ static const char *const options_help[] = {
     "      --tls-port PORT      TLS port (default 6697 when a certificate is\n"
     "                           given)\n"
     "      --tls-cert FILE      TLS certificate chain, PEM (default: no TLS);\n"
-    "                           SIGHUP reloads it\n"
+    "                           SIGHUP and REHASH reload it\n"
     "      --tls-key FILE       the certificate's private key, PEM\n"
     "      --no-plain           no plain-text port (the same as --port 0)\n"
     "      --sts-duration SECONDS  how long clients keep to TLS once they\n"
@@ -242,7 +242,9 @@ static const char *const options_help[] = {
     "                           DIR/natterd.crt and DIR/natterd.key, for the\n"
     "                           server name, print its fingerprint, and exit\n"
     "      --user NAME          when started as root, switch to user NAME\n"
-    "                           once the ports are open (default: stay)\n"
+    "                           once the ports are open; a root helper\n"
+    "                           rereads the files on SIGHUP/REHASH\n"
+    "                           (default: stay)\n"
     "  -v, --verbose            more logging; repeat for more (-v debug, -vv\n"
     "                           every line)\n"
     "  -h, --help               print this help and exit\n"
@@ -526,16 +528,28 @@ tls_open(void)
 		errx(1, "%s", why);
 }
 
+/* Reads through priv_read(): with --user, root's helper reads them. */
 int
 tls_reload(void)
 {
-	char why[512];
-	SSL_CTX *ctx, *old;
+	char why[512], *cert = NULL, *key = NULL;
+	size_t certlen = 0, keylen = 0;
+	SSL_CTX *ctx = NULL, *old;
 
 	if (config.tls_cert == NULL)
 		return 0;
-	if ((ctx = tls_server_ctx(config.tls_cert, config.tls_key, why,
-	    sizeof(why))) == NULL) {
+	if (priv_read(PRIV_TLS_CERT, &cert, &certlen) == -1)
+		snprintf(why, sizeof(why), "certificate %s: %s",
+		    config.tls_cert, strerror(errno));
+	else if (priv_read(PRIV_TLS_KEY, &key, &keylen) == -1)
+		snprintf(why, sizeof(why), "key %s: %s", config.tls_key,
+		    strerror(errno));
+	else
+		ctx = tls_server_ctx_mem(cert, certlen, config.tls_cert, key,
+		    keylen, config.tls_key, why, sizeof(why));
+	priv_free(cert, certlen);
+	priv_free(key, keylen);
+	if (ctx == NULL) {
 		log_warnx("TLS: keeping the old certificate: %s", why);
 		return -1;
 	}
@@ -616,6 +630,9 @@ drop_privileges(void)
 	}
 	if (pw->pw_uid == 0)
 		return;
+	/* Reloads still need root to read a 0600 key. */
+	if (priv_start() == -1)
+		err(1, "--user %s: root helper", config.user);
 	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1)
 		err(1, "--user %s", config.user);

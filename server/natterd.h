@@ -3,7 +3,8 @@
  *
  * Threads: the main thread accepts; each client has one detached thread
  * (client.c); one thread waits for signals (natterd.c); the store has a
- * writer and a pruner (store.c).
+ * writer and a pruner (store.c).  With --user, a root helper process
+ * reads files for reloads (privsep.c).
  *
  * Locks, in the only order they may be taken:
  *   1. server.lock   guards struct server, every struct room, and the
@@ -474,6 +475,25 @@ void		 turn_echo_locked(struct turn *t, struct post *p, int show);
 /* A labeled-response batch id for c, "L1". */
 void		 batch_id(struct client *c, char prefix, char *buf,
 		    size_t len);
+
+/* privsep.c */
+/* The files reloaded on SIGHUP and REHASH, by index (never by path). */
+enum priv_file {
+	PRIV_MOTD,		/* --motd */
+	PRIV_OPER_FILE,		/* --oper-file */
+	PRIV_TLS_CERT,		/* --tls-cert */
+	PRIV_TLS_KEY		/* --tls-key */
+};
+#define PRIV_FILE_MAX	(1024 * 1024)	/* bigger is EFBIG */
+/* Forks the root helper that reads them for a server about to drop
+ * root (--user).  Start-up only, one thread.  -1 with errno set. */
+int		 priv_start(void);
+/* The file which, whole, in a new buffer with a NUL after its *len
+ * bytes: through the helper if there is one, else read directly.
+ * Blocks on the disk: never with server.lock held.  -1 with errno. */
+int		 priv_read(int which, char **buf, size_t *len);
+/* Clears and frees what priv_read() returned. */
+void		 priv_free(char *buf, size_t len);
 
 /* natterd.c */
 /* A new server-side SSL for fd from the current certificate, or NULL. */

@@ -1,6 +1,7 @@
 /*
- * tls.c: OpenSSL contexts, fingerprints and a certificate maker shared
- * by natterd and natter.  Contexts are built whole or not at all, so a
+ * tls.c: OpenSSL contexts (from files, or for a server from PEM text in
+ * memory), fingerprints and a certificate maker shared by natterd and
+ * natter.  Contexts are built whole or not at all, so a
  * caller that reloads keeps its old one when a new file is bad.
  */
 #include <sys/stat.h>
@@ -128,13 +129,28 @@ tls_ctx(const SSL_METHOD *method, char *why, size_t whylen)
 	return ctx;
 }
 
+/* A server context with no certificate yet. */
+static SSL_CTX *
+tls_server_new(char *why, size_t whylen)
+{
+	SSL_CTX *ctx;
+
+	if ((ctx = tls_ctx(TLS_server_method(), why, whylen)) == NULL)
+		return NULL;
+	/* No client certificates asked for yet; no session tickets kept
+	 * across reloads either way. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	return ctx;
+}
+
 SSL_CTX *
 tls_server_ctx(const char *cert, const char *key, char *why, size_t whylen)
 {
 	char what[PATH_MAX + 32];
 	SSL_CTX *ctx;
 
-	if ((ctx = tls_ctx(TLS_server_method(), why, whylen)) == NULL)
+	if ((ctx = tls_server_new(why, whylen)) == NULL)
 		return NULL;
 	errno = 0;
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
@@ -151,13 +167,103 @@ tls_server_ctx(const char *cert, const char *key, char *why, size_t whylen)
 		    "certificate %s", key, cert);
 		goto fail;
 	}
-	/* No client certificates asked for yet; no session tickets kept
-	 * across reloads either way. */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_num_tickets(ctx, 0);
 	return ctx;
 fail:
 	tls_error(why, whylen, what);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* An encrypted key cannot be asked for here: it fails to load. */
+static int
+tls_no_password(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return -1;
+}
+
+/*
+ * As SSL_CTX_use_certificate_chain_file() reads a file: the first
+ * certificate is the server's, the others its chain, up to the end.
+ */
+static int
+tls_use_chain_mem(SSL_CTX *ctx, const char *pem, size_t len)
+{
+	X509 *x;
+	BIO *bio;
+	unsigned long e;
+	int rc = -1;
+
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return -1;
+	if ((x = PEM_read_bio_X509_AUX(bio, NULL, tls_no_password,
+	    NULL)) == NULL || SSL_CTX_use_certificate(ctx, x) != 1)
+		goto done;
+	X509_free(x);
+	x = NULL;
+	if (SSL_CTX_clear_chain_certs(ctx) != 1)
+		goto done;
+	while ((x = PEM_read_bio_X509(bio, NULL, tls_no_password,
+	    NULL)) != NULL)
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1)
+			goto done;
+	/* The end of the text is the one error that is not. */
+	e = ERR_peek_last_error();
+	if (ERR_GET_LIB(e) != ERR_LIB_PEM ||
+	    ERR_GET_REASON(e) != PEM_R_NO_START_LINE)
+		goto done;
+	ERR_clear_error();
+	rc = 0;
+done:
+	X509_free(x);
+	BIO_free(bio);
+	return rc;
+}
+
+SSL_CTX *
+tls_server_ctx_mem(const char *cert, size_t certlen, const char *certname,
+    const char *key, size_t keylen, const char *keyname, char *why,
+    size_t whylen)
+{
+	char what[PATH_MAX + 32];
+	EVP_PKEY *pkey = NULL;
+	SSL_CTX *ctx;
+	BIO *bio = NULL;
+
+	if (certlen > INT_MAX || keylen > INT_MAX) {
+		snprintf(why, whylen, "%s: %s", certlen > INT_MAX ?
+		    certname : keyname, strerror(EFBIG));
+		return NULL;
+	}
+	if ((ctx = tls_server_new(why, whylen)) == NULL)
+		return NULL;
+	errno = 0;
+	if (tls_use_chain_mem(ctx, cert, certlen) == -1) {
+		snprintf(what, sizeof(what), "certificate %s", certname);
+		goto fail;
+	}
+	errno = 0;
+	if ((bio = BIO_new_mem_buf(key, (int)keylen)) == NULL ||
+	    (pkey = PEM_read_bio_PrivateKey(bio, NULL, tls_no_password,
+	    NULL)) == NULL || SSL_CTX_use_PrivateKey(ctx, pkey) != 1) {
+		snprintf(what, sizeof(what), "key %s", keyname);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(what, sizeof(what), "key %s does not match "
+		    "certificate %s", keyname, certname);
+		goto fail;
+	}
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	return ctx;
+fail:
+	tls_error(why, whylen, what);
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
 	SSL_CTX_free(ctx);
 	return NULL;
 }

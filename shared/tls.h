@@ -33,6 +33,15 @@ SSL_CTX	*tls_server_ctx(const char *cert, const char *key, char *why,
 	    size_t whylen);
 
 /*
+ * The same from PEM text in memory (certlen and keylen bytes, no NUL
+ * needed); certname and keyname name them in why.  The caller owns both
+ * buffers, and clears the key's.  An encrypted key is refused.
+ */
+SSL_CTX	*tls_server_ctx_mem(const char *cert, size_t certlen,
+	    const char *certname, const char *key, size_t keylen,
+	    const char *keyname, char *why, size_t whylen);
+
+/*
  * A client context: peers are verified against cafile (PEM), or the
  * system store when cafile is NULL, but the handshake never fails on
  * verification: the caller reads SSL_get_verify_result() and decides
