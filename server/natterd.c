@@ -631,7 +631,7 @@ drop_privileges(void)
 	if (pw->pw_uid == 0)
 		return;
 	/* Reloads still need root to read a 0600 key. */
-	if (priv_start() == -1)
+	if (priv_start(pw->pw_uid, pw->pw_gid) == -1)
 		err(1, "--user %s: root helper", config.user);
 	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1)

@@ -487,7 +487,7 @@ enum priv_file {
 #define PRIV_FILE_MAX	(1024 * 1024)	/* bigger is EFBIG */
 /* Forks the root helper that reads them for a server about to drop
  * root (--user).  Start-up only, one thread.  -1 with errno set. */
-int		 priv_start(void);
+int		 priv_start(uid_t uid, gid_t gid);
 /* The file which, whole, in a new buffer with a NUL after its *len
  * bytes: through the helper if there is one, else read directly.
  * Blocks on the disk: never with server.lock held.  -1 with errno. */

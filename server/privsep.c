@@ -26,9 +26,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,9 +46,15 @@ struct priv_reply {
 static pthread_mutex_t	 priv_lock = PTHREAD_MUTEX_INITIALIZER;
 static int		 priv_fd = -1;	/* the server's end; -1: no helper */
 static pid_t		 priv_pid = -1;
+/* In the helper: the account natterd runs as, which must not be able to
+ * point the helper at another file. */
+static uid_t		 priv_uid;
+static gid_t		 priv_gid;
 
 static const char	*priv_path(int);
 static int		 priv_file_read(const char *, char **, size_t *);
+static int		 priv_dir_safe(const char *);
+static int		 priv_helper_read(const char *, char **, size_t *);
 static int		 priv_readn(int, void *, size_t);
 static int		 priv_writen(int, const void *, size_t);
 static _Noreturn void	 priv_main(int, pid_t);
@@ -76,13 +84,21 @@ priv_path(int which)
 static int
 priv_file_read(const char *path, char **bufp, size_t *lenp)
 {
-	char		*buf;
+	struct stat	 st;
+	char		*buf = NULL;
 	size_t		 len = 0;
 	ssize_t		 n;
 	int		 fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
 		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;		/* a FIFO or a device */
+		goto fail;
+	}
 	/* One byte more than allowed tells a file that is too big. */
 	if ((buf = malloc(PRIV_FILE_MAX + 2)) == NULL)
 		goto fail;
@@ -163,6 +179,55 @@ priv_writen(int fd, const void *p, size_t len)
 }
 
 /*
+ * 0 if the folder holding path is one the unprivileged account cannot
+ * change: otherwise it could swap the file for a link to a secret that
+ * only root may read, and the helper would hand it over.
+ */
+static int
+priv_dir_safe(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	if (strlen(path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, strlen(path) + 1);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) == -1)
+		return -1;
+	if ((st.st_mode & S_IWOTH) ||
+	    (st.st_uid == priv_uid && (st.st_mode & S_IWUSR)) ||
+	    (st.st_gid == priv_gid && (st.st_mode & S_IWGRP))) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The helper's read: only from folders the server's account cannot
+ * change (the path as given and where its links lead), and only a
+ * regular file (a FIFO would stall every later reload).
+ */
+static int
+priv_helper_read(const char *path, char **bufp, size_t *lenp)
+{
+	char real[PATH_MAX];
+
+	if (priv_dir_safe(path) == -1 || realpath(path, real) == NULL ||
+	    priv_dir_safe(real) == -1)
+		return -1;
+	return priv_file_read(real, bufp, lenp);
+}
+
+/*
  * The helper: root, one descriptor besides stdio, answering until the
  * server's end of the socket closes.  parent: natterd's pid.
  */
@@ -208,7 +273,7 @@ priv_main(int fd, pid_t parent)
 		memset(&r, 0, sizeof(r));
 		if ((path = priv_path((int)which)) == NULL)
 			r.status = EINVAL;
-		else if (priv_file_read(path, &buf, &len) == -1)
+		else if (priv_helper_read(path, &buf, &len) == -1)
 			r.status = errno;
 		r.len = (uint32_t)len;
 		if (priv_writen(fd, &r, sizeof(r)) == -1 ||
@@ -220,7 +285,7 @@ priv_main(int fd, pid_t parent)
 }
 
 int
-priv_start(void)
+priv_start(uid_t uid, gid_t gid)
 {
 	int	 sv[2];
 	pid_t	 pid, parent = getpid();
@@ -234,6 +299,8 @@ priv_start(void)
 	}
 	if (pid == 0) {
 		close(sv[0]);
+		priv_uid = uid;
+		priv_gid = gid;
 		priv_main(sv[1], parent);
 	}
 	close(sv[1]);

@@ -255,3 +255,45 @@ def test_no_helper_without_user(f):
         raise AssertionError("MOTD not reloaded after SIGHUP: %s" % lines)
     assert children(s.proc.pid) == []
     assert "root helper" not in s.log_text()
+
+
+def test_helper_reads_only_where_nobody_cannot_write(f):
+    # A MOTD in a folder nobody may change reloads; one in a folder
+    # nobody owns (where a compromised server could swap the file for a
+    # link to a root-only secret), or one that is a link into such a
+    # folder, is refused and the old MOTD stays.
+    if os.geteuid() != 0:
+        f.skip("needs root")
+    nobody = pwd.getpwnam("nobody")
+    os.chmod(f.tmpdir, 0o755)
+    safe = f.path("safe")
+    os.mkdir(safe, 0o755)
+    motd = os.path.join(safe, "motd")
+    root_only(motd, "safe motd\n")
+    s = Server(f, "--user", "nobody", "--db", ":memory:", "--motd", motd)
+    started(s)
+    helper_of(s)
+    motd_of(s, "alice", ["safe motd"])
+    # The folder now belongs to nobody.
+    os.chown(safe, nobody.pw_uid, nobody.pw_gid)
+    root_only(motd, "swapped\n")
+    s.signal(signal.SIGHUP)
+    wait_log(s, "%s: Operation not permitted" % motd, 1)
+    motd_of(s, "bob", ["safe motd"])
+    # Back to root, but the MOTD is now a link into nobody's folder.
+    os.chown(safe, 0, 0)
+    theirs = f.path("theirs")
+    os.mkdir(theirs, 0o755)
+    os.chown(theirs, nobody.pw_uid, nobody.pw_gid)
+    root_only(os.path.join(theirs, "motd"), "via a link\n")
+    os.unlink(motd)
+    os.symlink(os.path.join(theirs, "motd"), motd)
+    s.signal(signal.SIGHUP)
+    wait_log(s, "%s: Operation not permitted" % motd, 2)
+    motd_of(s, "carol", ["safe motd"])
+    # A FIFO would stall every later reload: refused at once.
+    os.unlink(motd)
+    os.mkfifo(motd, 0o600)
+    s.signal(signal.SIGHUP)
+    wait_log(s, "%s: Invalid argument" % motd, 1)
+    motd_of(s, "dave", ["safe motd"])
