@@ -39,8 +39,9 @@
  * waits for its QUIT post), so the client pointers in posts stay valid.
  *
  * Locks (natterd.h has the order): outbox.lock guards the list, the
- * states and outbox.done; outbox.drain lets one thread deliver at a time
- * and guards the formatted variants of posts.  Posts, their payloads
+ * states, outbox.done and the waiters (each turn that waits for its
+ * posts is woken alone, when they are out); outbox.drain lets one thread
+ * deliver at a time and guards the formatted variants of posts.  Posts, their payloads
  * and recipients belong to the turn that made them until they are
  * sealed, then to the deliverer, then back to the turn, which frees them.
  */
@@ -94,19 +95,25 @@ struct post {
 	char		 strings[];
 };
 
+/* A turn waiting for its posts: woken alone when they are out. */
+struct waiter {
+	struct waiter	*next;
+	int64_t		 id;		/* wants every post up to this out */
+	int		 woken;
+	pthread_cond_t	 cond;
+};
+
 static struct outbox {
 	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;		/* done moved */
 	struct post	*head;
 	struct post	*tail;
 	int64_t		 next_id;
 	int64_t		 done;		/* every post up to this is out */
-	int		 waiters;
+	struct waiter	*waiters;
 	pthread_mutex_t	 drain;
 	atomic_int	 again;		/* someone wants a drain */
 } outbox = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.cond = PTHREAD_COND_INITIALIZER,
 	.drain = PTHREAD_MUTEX_INITIALIZER,
 };
 
@@ -115,6 +122,7 @@ static void	 turn_label(struct turn *);
 static void	 turn_cancel(struct turn *);
 static void	 outbox_drain(struct turn *);
 static void	 outbox_wait(struct turn *, int64_t);
+static void	 outbox_wake_locked(void);
 static int	 post_ready(const struct post *);
 static void	 post_deliver(struct turn *, struct post *);
 static struct buf *post_variant(struct post *, int);
@@ -470,7 +478,7 @@ turn_command_end(struct turn *t)
 	pthread_mutex_lock(&outbox.lock);
 	for (p = t->cmd_first; p != NULL; p = p->tnext)
 		p->state = POST_SEALED;
-	waiters = outbox.waiters;
+	waiters = outbox.waiters != NULL;
 	pthread_mutex_unlock(&outbox.lock);
 	t->cmd_first = NULL;
 	/* Someone may be waiting behind these; otherwise turn_end drains,
@@ -567,11 +575,16 @@ post_reserve_locked(struct post *p, int n)
 
 	if (n <= p->capto)
 		return;
-	if ((nto = reallocarray(p->to, (size_t)n, sizeof(*nto))) == NULL)
+	/* One block: the recipients, then their variants. */
+	if ((nto = malloc((size_t)n * (sizeof(*nto) + 1))) == NULL)
 		fatal("post");
+	nvar = (unsigned char *)(nto + n);
+	if (p->nto > 0) {
+		memcpy(nto, p->to, (size_t)p->nto * sizeof(*nto));
+		memcpy(nvar, p->var, (size_t)p->nto);
+	}
+	free(p->to);
 	p->to = nto;
-	if ((nvar = realloc(p->var, (size_t)n)) == NULL)
-		fatal("post");
 	p->var = nvar;
 	p->capto = n;
 }
@@ -643,8 +656,7 @@ post_free(struct post *p)
 		buf_unref(p->v[i]);
 	buf_unref(p->fail);
 	outlist_free(&p->payload);
-	free(p->to);
-	free(p->var);
+	free(p->to);		/* and var, in the same block */
 	free(p);
 }
 
@@ -735,10 +747,28 @@ outbox_drain(struct turn *t)
 			outbox.done = p->id;
 			n++;
 		}
-		if (n > 0 && outbox.waiters > 0)
-			pthread_cond_broadcast(&outbox.cond);
+		if (n > 0)
+			outbox_wake_locked();
 		pthread_mutex_unlock(&outbox.lock);
 		pthread_mutex_unlock(&outbox.drain);
+	}
+}
+
+/* Wakes, each alone, the waiters whose posts are all out.  Caller
+ * holds outbox.lock. */
+static void
+outbox_wake_locked(void)
+{
+	struct waiter **wp, *w;
+
+	for (wp = &outbox.waiters; (w = *wp) != NULL;) {
+		if (w->id > outbox.done) {
+			wp = &w->next;
+			continue;
+		}
+		*wp = w->next;
+		w->woken = 1;
+		pthread_cond_signal(&w->cond);
 	}
 }
 
@@ -746,32 +776,46 @@ outbox_drain(struct turn *t)
 static void
 outbox_wait(struct turn *t, int64_t id)
 {
+	struct waiter w, **wp;
 	struct timespec ts;
 	int done;
 
+	memset(&w, 0, sizeof(w));
+	w.id = id;
+	pthread_cond_init(&w.cond, NULL);
 	for (;;) {
 		outbox_drain(t);
 		pthread_mutex_lock(&outbox.lock);
 		if ((done = outbox.done >= id) == 0) {
 			/* Another turn's command or cancel holds the head;
-			 * its end drains and wakes us.  Look again now and
-			 * then all the same. */
+			 * whoever delivers our posts wakes us.  Look again
+			 * now and then all the same. */
+			w.woken = 0;
+			w.next = outbox.waiters;
+			outbox.waiters = &w;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += OUTBOX_NAP_MS * 1000000L;
 			if (ts.tv_nsec >= 1000000000L) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;
 			}
-			outbox.waiters++;
-			(void)pthread_cond_timedwait(&outbox.cond, &outbox.lock,
-			    &ts);
-			outbox.waiters--;
+			while (!w.woken && pthread_cond_timedwait(&w.cond,
+			    &outbox.lock, &ts) == 0)
+				;
+			if (!w.woken)
+				for (wp = &outbox.waiters; *wp != NULL;
+				    wp = &(*wp)->next)
+					if (*wp == &w) {
+						*wp = w.next;
+						break;
+					}
 			done = outbox.done >= id;
 		}
 		pthread_mutex_unlock(&outbox.lock);
 		if (done)
-			return;
+			break;
 	}
+	pthread_cond_destroy(&w.cond);
 }
 
 /*
