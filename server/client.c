@@ -387,6 +387,7 @@ client_teardown(struct client *c)
 	}
 	while (c->nrooms > 0)
 		room_remove_locked(c->rooms[c->nrooms - 1], c);
+	c->flags |= CLIENT_GONE;	/* for listings that still hold it */
 	if (c->nickkey[0] != '\0' && map_get(server.nicks, c->nickkey) == c)
 		map_del(server.nicks, c->nickkey);
 	n = (uintptr_t)map_get(server.ips, c->ipgroup);
@@ -658,7 +659,10 @@ client_read(struct client *c)
 			client_kill(c, "Out of memory");
 			return -1;
 		}
-		if (c->rqlen > config.recvq) {
+		/* Input held back for flood control, not for output the
+		 * client has yet to read (then it stops being read). */
+		if (c->rqlen > config.recvq &&
+		    client_backlog(c) <= config.sendq) {
 			client_kill(c, "Excess Flood");
 			return -1;
 		}
@@ -743,11 +747,15 @@ client_main(void *arg)
 		if (c->rqlen > 0 && !held && flood_ok(c, now)) {
 			client_backlog_turn(c);
 			busy = 1;
+			held = client_backlog(c) > config.sendq;
 		}
-		/* After the peer's close, only the receive queue is left;
-		 * while held, the kernel holds the rest of the input. */
+		/* After the peer's close, only the receive queue is left.
+		 * While output is held, and while held-back input that flood
+		 * control would let through waits for it, the kernel holds
+		 * the rest of the input. */
 		pfd.fd = c->eof ? -1 : c->fd;
-		pfd.events = held ? 0 : POLLIN;
+		pfd.events = held || (c->rqlen > 0 && flood_ok(c, now)) ? 0 :
+		    POLLIN;
 		pthread_mutex_lock(&c->out_lock);
 		closing = c->closing;
 		/* While another thread writes for c, it wakes c if needed. */

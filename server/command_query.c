@@ -42,9 +42,6 @@ struct query_list {
 	size_t	 budget;
 };
 
-struct query_list_arg {
-	struct turn	*t;
-};
 
 static int	 query_target_ok(struct turn *, const char *);
 static void	 query_time_format(time_t, int, char *, size_t);
@@ -57,11 +54,8 @@ static unsigned	 query_visible_count_locked(struct client *,
 		    struct room *);
 static void	 query_who_reply_locked(struct turn *, struct client *,
 		    const char *, const struct member *);
-static void	 query_who_room_locked(struct turn *, struct room *, int);
-static void	 query_who_mask_locked(struct turn *, const char *, int);
 static void	 query_whois_locked(struct turn *, struct client *);
 static void	 query_list_room_locked(struct turn *, struct room *);
-static void	 query_list_each(const char *, void *, void *);
 static void	 query_isupport_add(struct turn *, struct query_list *,
 		    int *, const char *);
 
@@ -193,6 +187,219 @@ query_visible_count_locked(struct client *c, struct room *r)
 	return n;
 }
 
+/* --- long listings, made as the socket drains --- */
+
+#define LISTING_STEP	100	/* users or rooms a step */
+
+/*
+ * WHO with a mask or a room, LIST of every room and NAMES of several
+ * rooms can be as long as the server is big.  Each is a generator: its
+ * first step takes a snapshot under server.lock (references to the
+ * users, with their room status, or the room names), the later ones
+ * format a hundred at a time with the lock held, as the asker's socket
+ * drains.  A user who left meanwhile (CLIENT_GONE) is skipped; a room
+ * that is gone is left out.
+ */
+struct listing {
+	struct gen	 g;
+	enum { LS_WHO, LS_LIST, LS_NAMES } kind;
+	char		 arg[IRC_LINE_MAX];	/* mask, room, or rooms */
+	char		 shown[IRC_LINE_MAX];	/* what 315 names */
+	char		*next_name;	/* NAMES: in arg */
+	int		 opers;		/* WHO o */
+	int		 started;
+	int		 n;
+	int		 next;
+	int		 cap;
+	struct member	*who;		/* WHO: references, and status */
+	char		**names;	/* LIST */
+	char		 room[ROOM_NAME_MAX + 1];	/* WHO #room */
+};
+
+static void
+listing_free(struct gen *g)
+{
+	struct listing *ls = (struct listing *)g;
+	int i;
+
+	for (i = ls->next; i < ls->n; i++) {
+		if (ls->who != NULL)
+			client_unref(ls->who[i].c);
+		if (ls->names != NULL)
+			free(ls->names[i]);
+	}
+	free(ls->who);
+	free(ls->names);
+	free(ls);
+}
+
+static int
+listing_grow(void **v, int *cap, int n, size_t size)
+{
+	void *nv;
+	int ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap == 0 ? 64 : *cap * 2;
+	if ((nv = reallocarray(*v, (size_t)ncap, size)) == NULL)
+		return -1;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+/* WHO's snapshot: whom t->c may see, by ls->arg. */
+static void
+listing_who_start_locked(struct turn *t, struct listing *ls)
+{
+	struct client *c = t->c, *u;
+	const struct member *m;
+	struct room *r;
+	int in, i;
+
+	if (ls->arg[0] == '#') {
+		if ((r = room_find_locked(ls->arg)) == NULL)
+			return;
+		snprintf(ls->room, sizeof(ls->room), "%s", room_name(r));
+		in = room_member_locked(r, c) != NULL;
+		for (i = 0; (m = room_member_at(r, i)) != NULL; i++) {
+			if ((!in && (m->c->flags & CLIENT_INVISIBLE)) ||
+			    (ls->opers && !(m->c->flags & CLIENT_OPER)))
+				continue;
+			if (listing_grow((void **)&ls->who, &ls->cap, ls->n,
+			    sizeof(*ls->who)) == -1)
+				return;
+			ls->who[ls->n].c = client_ref(m->c);
+			ls->who[ls->n++].modes = m->modes;
+		}
+		return;
+	}
+	snprintf(ls->room, sizeof(ls->room), "*");
+	for (u = server.clients; u != NULL; u = u->next) {
+		if (!(u->flags & CLIENT_REGISTERED) ||
+		    (ls->opers && !(u->flags & CLIENT_OPER)) ||
+		    ((u->flags & CLIENT_INVISIBLE) &&
+		    !query_shares_room_locked(c, u)))
+			continue;
+		if (!casemap_match(ls->arg, u->nick) &&
+		    !casemap_match(ls->arg, u->user) &&
+		    !casemap_match(ls->arg, u->host) &&
+		    !casemap_match(ls->arg, u->realname))
+			continue;
+		if (listing_grow((void **)&ls->who, &ls->cap, ls->n,
+		    sizeof(*ls->who)) == -1)
+			return;
+		ls->who[ls->n].c = client_ref(u);
+		ls->who[ls->n++].modes = 0;
+	}
+}
+
+static void
+listing_list_room(const char *key, void *val, void *arg)
+{
+	struct listing *ls = arg;
+
+	(void)val;
+	if (listing_grow((void **)&ls->names, &ls->cap, ls->n,
+	    sizeof(*ls->names)) == -1)
+		return;
+	if ((ls->names[ls->n] = strdup(key)) != NULL)
+		ls->n++;
+}
+
+static int
+listing_step(struct gen *g, struct client *c, struct outlist *out)
+{
+	struct listing *ls = (struct listing *)g;
+	char chunk[4096];
+	struct turn t;
+	struct room *r;
+	const char *name;
+	int k, done;
+
+	/* A turn of its own, for the reply functions; it never posts. */
+	turn_begin(&t, c, chunk, sizeof(chunk));
+	pthread_mutex_lock(&server.lock);
+	if (!ls->started) {
+		ls->started = 1;
+		if (ls->kind == LS_WHO)
+			listing_who_start_locked(&t, ls);
+		else if (ls->kind == LS_LIST)
+			map_foreach(server.rooms, listing_list_room, ls);
+		else
+			ls->next_name = ls->arg;
+	}
+	switch (ls->kind) {
+	case LS_WHO:
+		for (k = 0; ls->next < ls->n && k < LISTING_STEP; k++) {
+			if (!(ls->who[ls->next].c->flags & CLIENT_GONE))
+				query_who_reply_locked(&t, ls->who[ls->next].c,
+				    ls->room, ls->room[0] == '#' ?
+				    &ls->who[ls->next] : NULL);
+			ls->next++;
+		}
+		break;
+	case LS_LIST:
+		for (k = 0; ls->next < ls->n && k < LISTING_STEP; k++) {
+			if ((r = room_find_locked(ls->names[ls->next])) !=
+			    NULL)
+				query_list_room_locked(&t, r);
+			free(ls->names[ls->next++]);
+		}
+		break;
+	case LS_NAMES:
+		/* One room at a time, each whole. */
+		while ((name = strsep(&ls->next_name, ",")) != NULL &&
+		    name[0] == '\0')
+			;
+		if (name != NULL) {
+			if ((r = room_find_locked(name)) != NULL)
+				send_names_locked(&t, r);
+			else
+				reply(&t, RPL_ENDOFNAMES, name);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&server.lock);
+	/* The references go outside the lock: the last one frees. */
+	for (k = ls->next - 1; ls->kind == LS_WHO && k >= 0 &&
+	    ls->who[k].c != NULL; k--) {
+		client_unref(ls->who[k].c);
+		ls->who[k].c = NULL;
+	}
+	done = ls->kind == LS_NAMES ? ls->next_name == NULL :
+	    ls->next >= ls->n;
+	if (done && ls->kind == LS_WHO)
+		reply(&t, RPL_ENDOFWHO, ls->shown);
+	else if (done && ls->kind == LS_LIST)
+		reply(&t, RPL_LISTEND);
+	turn_take(&t, out);
+	return done;
+}
+
+/* Queues a listing of kind for arg (copied); shown names it in 315. */
+static void
+listing_start(struct turn *t, int kind, const char *arg, const char *shown,
+    int opers)
+{
+	struct listing *ls;
+
+	if ((ls = calloc(1, sizeof(*ls))) == NULL) {
+		log_warn("listing");
+		reply(t, ERR_UNKNOWNERROR, kind == LS_LIST ? "LIST" :
+		    kind == LS_WHO ? "WHO" : "NAMES", "Out of memory");
+		return;
+	}
+	ls->g.step = listing_step;
+	ls->g.free = listing_free;
+	ls->kind = kind;
+	ls->opers = opers;
+	snprintf(ls->arg, sizeof(ls->arg), "%s", arg);
+	snprintf(ls->shown, sizeof(ls->shown), "%s", shown);
+	turn_gen(t, &ls->g);
+}
+
 /* --- NAMES --- */
 
 /*
@@ -255,6 +462,11 @@ cmd_names(struct turn *t, struct irc_msg *m)
 		reply(t, RPL_ENDOFNAMES, "*");
 		return;
 	}
+	if (strchr(m->params[0], ',') != NULL) {
+		/* Several rooms: each whole, one at a time. */
+		listing_start(t, LS_NAMES, m->params[0], "", 0);
+		return;
+	}
 	if ((size_t)snprintf(list, sizeof(list), "%s", m->params[0]) >=
 	    sizeof(list))
 		list[sizeof(list) - 1] = '\0';
@@ -298,61 +510,12 @@ query_who_reply_locked(struct turn *t, struct client *u, const char *room,
 	    u->nick, flags, u->realname);
 }
 
-static void
-query_who_room_locked(struct turn *t, struct room *r, int opers)
-{
-	const struct member	*m;
-	int			 in, i;
-
-	in = room_member_locked(r, t->c) != NULL;
-	for (i = 0; (m = room_member_at(r, i)) != NULL; i++) {
-		if (!in && (m->c->flags & CLIENT_INVISIBLE))
-			continue;
-		if (opers && !(m->c->flags & CLIENT_OPER))
-			continue;
-		query_who_reply_locked(t, m->c, room_name(r), m);
-	}
-}
-
-/*
- * RFC 2812: a mask search shows +i users only to those sharing a room
- * with them.  A mask that is exactly a nick shows that user anyway, as
- * WHOIS would, the way solanum and ergo answer "WHO nick".
- */
-static void
-query_who_mask_locked(struct turn *t, const char *mask, int opers)
-{
-	struct client	*u;
-
-	if (strpbrk(mask, "*?") == NULL && strlen(mask) <= NICK_MAX &&
-	    (u = client_find_locked(mask)) != NULL &&
-	    (u->flags & CLIENT_REGISTERED)) {
-		if (!opers || (u->flags & CLIENT_OPER))
-			query_who_reply_locked(t, u, "*", NULL);
-		return;
-	}
-	for (u = server.clients; u != NULL; u = u->next) {
-		if (!(u->flags & CLIENT_REGISTERED))
-			continue;
-		if (opers && !(u->flags & CLIENT_OPER))
-			continue;
-		if ((u->flags & CLIENT_INVISIBLE) &&
-		    !query_shares_room_locked(t->c, u))
-			continue;
-		if (casemap_match(mask, u->nick) ||
-		    casemap_match(mask, u->user) ||
-		    casemap_match(mask, u->host) ||
-		    casemap_match(mask, u->realname))
-			query_who_reply_locked(t, u, "*", NULL);
-	}
-}
-
 /* WHO [<mask> [o]] */
 void
 cmd_who(struct turn *t, struct irc_msg *m)
 {
 	const char	*mask = "*", *given = "*";
-	struct room	*r;
+	struct client	*u = NULL;
 	size_t		 flen;
 	int		 opers = 0;
 
@@ -369,14 +532,24 @@ cmd_who(struct turn *t, struct irc_msg *m)
 		opers = memchr(m->params[1], 'o', flen) != NULL;
 	}
 
+	/*
+	 * A mask that is exactly a nick: that user, even +i, as WHOIS
+	 * would, the way solanum and ergo answer "WHO nick".  RFC 2812:
+	 * any other mask shows +i users only to those sharing a room with
+	 * them; that and a room are listings.
+	 */
 	pthread_mutex_lock(&server.lock);
-	if (mask[0] == '#') {
-		if ((r = room_find_locked(mask)) != NULL)
-			query_who_room_locked(t, r, opers);
+	if (mask[0] != '#' && strpbrk(mask, "*?") == NULL &&
+	    strlen(mask) <= NICK_MAX && (u = client_find_locked(mask)) != NULL &&
+	    (u->flags & CLIENT_REGISTERED)) {
+		if (!opers || (u->flags & CLIENT_OPER))
+			query_who_reply_locked(t, u, "*", NULL);
+		reply(t, RPL_ENDOFWHO, given);
 	} else
-		query_who_mask_locked(t, mask, opers);
-	reply(t, RPL_ENDOFWHO, given);
+		u = NULL;
 	pthread_mutex_unlock(&server.lock);
+	if (u == NULL)
+		listing_start(t, LS_WHO, mask, given, opers);
 }
 
 /* --- WHOIS --- */
@@ -528,15 +701,6 @@ query_list_room_locked(struct turn *t, struct room *r)
 	    room_topic(r) != NULL ? room_topic(r) : "");
 }
 
-static void
-query_list_each(const char *key, void *val, void *arg)
-{
-	struct query_list_arg	*a = arg;
-
-	(void)key;
-	query_list_room_locked(a->t, val);
-}
-
 /*
  * LIST [<room>{,<room>} [<server>]].  Every room is public, so all are
  * listed.  A first parameter that is not a room (an ELIST condition
@@ -546,26 +710,23 @@ void
 cmd_list(struct turn *t, struct irc_msg *m)
 {
 	char			 list[IRC_LINE_MAX], *p, *name;
-	struct query_list_arg	 a;
 	struct room		*r;
 
 	if (m->nparams > 1 && !query_target_ok(t, m->params[1]))
 		return;
 	reply(t, RPL_LISTSTART);
-	pthread_mutex_lock(&server.lock);
 	if (m->nparams == 0 || m->params[0][0] != '#') {
-		a.t = t;
-		map_foreach(server.rooms, query_list_each, &a);
-	} else {
-		if ((size_t)snprintf(list, sizeof(list), "%s",
-		    m->params[0]) >= sizeof(list))
-			list[sizeof(list) - 1] = '\0';
-		p = list;
-		while ((name = strsep(&p, ",")) != NULL)
-			if (name[0] != '\0' &&
-			    (r = room_find_locked(name)) != NULL)
-				query_list_room_locked(t, r);
+		listing_start(t, LS_LIST, "", "", 0);
+		return;
 	}
+	if ((size_t)snprintf(list, sizeof(list), "%s", m->params[0]) >=
+	    sizeof(list))
+		list[sizeof(list) - 1] = '\0';
+	pthread_mutex_lock(&server.lock);
+	p = list;
+	while ((name = strsep(&p, ",")) != NULL)
+		if (name[0] != '\0' && (r = room_find_locked(name)) != NULL)
+			query_list_room_locked(t, r);
 	pthread_mutex_unlock(&server.lock);
 	reply(t, RPL_LISTEND);
 }

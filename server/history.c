@@ -16,7 +16,6 @@
 #include <sys/types.h>
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,25 +52,22 @@ history_key(const char *a, const char *b, char *key, size_t len)
 }
 
 /*
- * One stored message as a line for a client with caps, inside batch
- * (a batch id) or, outside a batch of its own, in parent ("batch=L1"
- * of a labeled response, or "").
+ * One stored message as a line for a client with caps, inside batch (a
+ * batch id) or NULL.  (A labeled-response batch around a generator's
+ * lines is added as they are queued.)
  */
 static struct buf *
-history_line(const struct store_rec *rec, unsigned caps, const char *batch,
-    const char *parent)
+history_line(const struct store_rec *rec, unsigned caps, const char *batch)
 {
 	char more[IRC_TAGS_MAX + 1];
-	const char *outer;
 
 	/* The stored tags are at most 4094 bytes, so everything fits. */
 	line_tags(more, sizeof(more), caps, rec->time_ms, rec->msgid,
 	    rec->tags);
-	outer = batch != NULL ? "batch=" : parent;
-	if (outer[0] != '\0')
-		return buf_printf_long("@%s%s%s%s :%s %s %s", outer,
-		    batch != NULL ? batch : "", more[0] != '\0' ? ";" : "",
-		    more, rec->source, rec->command, rec->params);
+	if (batch != NULL)
+		return buf_printf_long("@batch=%s%s%s :%s %s %s", batch,
+		    more[0] != '\0' ? ";" : "", more, rec->source,
+		    rec->command, rec->params);
 	if (more[0] != '\0')
 		return buf_printf_long("@%s :%s %s %s", more, rec->source,
 		    rec->command, rec->params);
@@ -79,24 +75,6 @@ history_line(const struct store_rec *rec, unsigned caps, const char *batch,
 	    rec->params);
 }
 
-/* A line of the server's own (fmt starts with ":%s ", the server's
- * name), in parent if there is one. */
-static struct buf *history_own(const char *parent, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static struct buf *
-history_own(const char *parent, const char *fmt, ...)
-{
-	char line[OUT_LINE_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (parent[0] != '\0')
-		return buf_printf("@%s %s", parent, line);
-	return buf_printf("%s", line);
-}
 
 /* --- the JOIN replay --- */
 
@@ -124,7 +102,7 @@ replay_row(const struct store_rec *rec, void *arg)
 
 	rp->got++;
 	outlist_add(rp->out, history_line(rec, rp->caps,
-	    rp->batch[0] != '\0' ? rp->batch : NULL, rp->g.parent));
+	    rp->batch[0] != '\0' ? rp->batch : NULL));
 }
 
 static int
@@ -147,15 +125,15 @@ replay_step(struct gen *g, struct client *c, struct outlist *out)
 		if ((rp->caps & CAP(CAP_BATCH)) &&
 		    (rp->caps & CAP(CAP_SERVER_TIME))) {
 			batch_id(c, 'h', rp->batch, sizeof(rp->batch));
-			outlist_add(out, history_own(g->parent,
-			    ":%s BATCH +%s chathistory %s",
-			    config.server_name, rp->batch, rp->room));
+			outlist_add(out, buf_printf(":%s BATCH +%s "
+			    "chathistory %s", config.server_name, rp->batch,
+			    rp->room));
 		} else
 			/* Plain clients: the lines as they were, between
 			 * notices. */
-			outlist_add(out, history_own(g->parent,
-			    ":%s NOTICE %s :--- Recent history of %s ---",
-			    config.server_name, rp->room, rp->room));
+			outlist_add(out, buf_printf(":%s NOTICE %s :--- "
+			    "Recent history of %s ---", config.server_name,
+			    rp->room, rp->room));
 	}
 	rp->got = 0;
 	if (rp->left > 0 && store_read(rp->key, &rp->cur, rp->min_seq,
@@ -167,10 +145,10 @@ replay_step(struct gen *g, struct client *c, struct outlist *out)
 	if (rp->got > 0 && rp->left > 0)
 		return 0;
 	if (rp->batch[0] != '\0')
-		outlist_add(out, history_own(g->parent, ":%s BATCH -%s",
+		outlist_add(out, buf_printf(":%s BATCH -%s",
 		    config.server_name, rp->batch));
 	else
-		outlist_add(out, history_own(g->parent, ":%s NOTICE %s :--- "
+		outlist_add(out, buf_printf(":%s NOTICE %s :--- "
 		    "End of history (%d line%s) ---", config.server_name,
 		    rp->room, rp->total, rp->total == 1 ? "" : "s"));
 	return 1;
@@ -244,7 +222,7 @@ chq_row(const struct store_rec *rec, void *arg)
 	struct chq *q = arg;
 
 	outlist_add(&q->rows, history_line(rec, q->caps,
-	    q->batch[0] != '\0' ? q->batch : NULL, q->g.parent));
+	    q->batch[0] != '\0' ? q->batch : NULL));
 }
 
 static void
@@ -259,10 +237,6 @@ chq_target(const char *key, const char *target, int64_t latest_ms,
 	if (q->batch[0] != '\0')
 		outlist_add(&q->rows, buf_printf("@batch=%s :%s CHATHISTORY "
 		    "TARGETS %s timestamp=%s", q->batch, config.server_name,
-		    target, when));
-	else if (q->g.parent[0] != '\0')
-		outlist_add(&q->rows, buf_printf("@%s :%s CHATHISTORY "
-		    "TARGETS %s timestamp=%s", q->g.parent, config.server_name,
 		    target, when));
 	else
 		outlist_add(&q->rows, buf_printf(":%s CHATHISTORY TARGETS %s "
@@ -325,13 +299,13 @@ chq_step(struct gen *g, struct client *c, struct outlist *out)
 		chq_query(q, c);
 		if (q->batch[0] != '\0') {
 			if (q->sub == CH_TARGETS)
-				outlist_add(out, history_own(g->parent,
-				    ":%s BATCH +%s draft/chathistory-targets",
+				outlist_add(out, buf_printf(":%s BATCH +%s "
+				    "draft/chathistory-targets",
 				    config.server_name, q->batch));
 			else
-				outlist_add(out, history_own(g->parent,
-				    ":%s BATCH +%s chathistory %s",
-				    config.server_name, q->batch, q->target));
+				outlist_add(out, buf_printf(":%s BATCH +%s "
+				    "chathistory %s", config.server_name,
+				    q->batch, q->target));
 		}
 	}
 	while (q->next < q->rows.n && bytes < GEN_CHUNK) {
@@ -342,10 +316,10 @@ chq_step(struct gen *g, struct client *c, struct outlist *out)
 	if (q->next < q->rows.n)
 		return 0;
 	if (q->batch[0] != '\0')
-		outlist_add(out, history_own(g->parent, ":%s BATCH -%s",
+		outlist_add(out, buf_printf(":%s BATCH -%s",
 		    config.server_name, q->batch));
 	if (q->failed)
-		outlist_add(out, history_own(g->parent, ":%s FAIL CHATHISTORY "
+		outlist_add(out, buf_printf(":%s FAIL CHATHISTORY "
 		    "MESSAGE_ERROR %s %s :Messages could not be retrieved",
 		    config.server_name, ch_subs[q->sub], q->target));
 	return 1;

@@ -92,6 +92,8 @@ enum cap_bit {
 
 #define INVITES_MAX	100	/* invites a room remembers; the oldest goes */
 #define GEN_CHUNK	16384	/* bytes a generator adds at a time */
+#define GEN_COST	1024	/* what a waiting generator counts
+				   against its client's SendQ */
 #define LABEL_MAX	64	/* a labeled-response label, unescaped */
 #define HOLD_MS		5000	/* a message waits this long for the store */
 
@@ -184,6 +186,7 @@ struct client {
 #define CLIENT_INVISIBLE	0x02	/* +i */
 #define CLIENT_OPER		0x04	/* +o */
 #define CLIENT_WALLOPS		0x08	/* +w */
+#define CLIENT_GONE		0x10	/* left every table (teardown) */
 	time_t		 last_spoke;			/* [S] for WHOIS idle */
 
 	struct room	**rooms;			/* [S] joined rooms */
@@ -391,13 +394,16 @@ struct buf	*buf_printf(const char *, ...)
  * more bytes. */
 struct buf	*buf_printf_long(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
-/* A queue entry for g, which it owns. */
+/* A queue entry for g, which it owns; it counts GEN_COST bytes until it
+ * is done, so that a client cannot queue generators without end. */
 struct buf	*buf_gen(struct gen *g);
 struct buf	*buf_ref(struct buf *);
 void		 buf_unref(struct buf *);
 /* A copy of b (one or more lines) with tag ("key=value") added to the
  * tags of each line. */
 struct buf	*buf_add_tag(const struct buf *b, const char *tag);
+/* A copy of b's lines, each tagged with tag unless it is in a batch. */
+struct buf	*buf_tag_unbatched(const struct buf *b, const char *tag);
 /* Appends b (taking the caller's reference) or an echo to l. */
 void		 outlist_add(struct outlist *l, struct buf *b);
 void		 outlist_add_echo(struct outlist *l, struct post *p, int var,
@@ -459,6 +465,9 @@ void		 turn_sendf(struct turn *t, const char *, ...)
 void		 reply(struct turn *t, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 turn_gen(struct turn *t, struct gen *g);
+/* Moves the output t gathered (a turn with no posts, made by a
+ * generator to reuse the reply functions) to out. */
+void		 turn_take(struct turn *t, struct outlist *out);
 /* Bytes t has produced for t->c that are not queued yet. */
 size_t		 turn_pending(struct turn *t);
 /*

@@ -76,6 +76,8 @@ buf_gen(struct gen *g)
 {
 	struct buf *b = buf_new(0);
 
+	/* No bytes to write, but a cost: see GEN_COST. */
+	b->len = GEN_COST;
 	b->gen = g;
 	return b;
 }
@@ -190,6 +192,59 @@ buf_add_tag(const struct buf *b, const char *tag)
 		p += len;
 	}
 	n->len = (size_t)(o - n->data);
+	return n;
+}
+
+/* 1 if the line at p (len bytes) already carries a batch tag. */
+static int
+line_in_batch(const char *p, size_t len)
+{
+	const char *sp;
+
+	if (len == 0 || p[0] != '@')
+		return 0;
+	if ((sp = memchr(p, ' ', len)) == NULL)
+		return 0;
+	return strncmp(p, "@batch=", 7) == 0 ||
+	    memmem(p, (size_t)(sp - p), ";batch=", 7) != NULL;
+}
+
+/* b's lines, each tagged with tag unless it is in a batch already. */
+struct buf *
+buf_tag_unbatched(const struct buf *b, const char *tag)
+{
+	const char *p = b->data, *end = b->data + b->len, *eol;
+	struct buf *n, *one, *tagged;
+	size_t len, cap = b->len + 64;
+
+	n = buf_new(cap);
+	n->len = 0;
+	while (p < end) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		len = eol != NULL ? (size_t)(eol - p) + 1 : (size_t)(end - p);
+		if (line_in_batch(p, len)) {
+			one = buf_new(len);
+			memcpy(one->data, p, len);
+			tagged = one;
+		} else {
+			one = buf_new(len);
+			memcpy(one->data, p, len);
+			tagged = buf_add_tag(one, tag);
+			buf_unref(one);
+		}
+		if (n->len + tagged->len > cap) {
+			cap = (n->len + tagged->len) * 2;
+			one = buf_new(cap);
+			memcpy(one->data, n->data, n->len);
+			one->len = n->len;
+			buf_unref(n);
+			n = one;
+		}
+		memcpy(n->data + n->len, tagged->data, tagged->len);
+		n->len += tagged->len;
+		buf_unref(tagged);
+		p += len;
+	}
 	return n;
 }
 
@@ -617,7 +672,7 @@ outq_expand_locked(struct client *c)
 {
 	struct outq *q = &c->q;
 	struct outlist out;
-	struct buf *g;
+	struct buf *g, *b;
 	int done, i;
 
 	g = outq_pop_front(q);
@@ -625,11 +680,25 @@ outq_expand_locked(struct client *c)
 	pthread_mutex_unlock(&c->out_lock);
 	memset(&out, 0, sizeof(out));
 	done = g->gen->step(g->gen, c, &out);
+	for (i = 0; i < out.n && g->gen->parent[0] != '\0'; i++) {
+		if (out.v[i].b == NULL || out.v[i].b->gen != NULL)
+			continue;
+		/* Inside a labeled-response batch. */
+		b = buf_tag_unbatched(out.v[i].b, g->gen->parent);
+		out.bytes += b->len - out.v[i].b->len;
+		buf_unref(out.v[i].b);
+		out.v[i].b = b;
+	}
+	if (done) {
+		buf_unref(g);	/* frees it, maybe clients it held: no lock */
+		g = NULL;
+	}
 	pthread_mutex_lock(&c->out_lock);
 	c->writing = 0;
-	if (!done)
+	if (g != NULL) {
 		outq_push_front(q, g);
-	buf_unref(g);
+		buf_unref(g);
+	}
 	if (out.bytes > 0 && sendq_check_locked(c, out.bytes) == -1) {
 		outlist_free(&out);
 		return;

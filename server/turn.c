@@ -249,6 +249,13 @@ turn_gen(struct turn *t, struct gen *g)
 }
 
 void
+turn_take(struct turn *t, struct outlist *out)
+{
+	turn_flush_chunk(t);
+	outlist_move(out, &t->out);
+}
+
+void
 batch_id(struct client *c, char prefix, char *buf, size_t len)
 {
 	snprintf(buf, len, "%c%u", prefix, ++c->batch_seq);
@@ -312,59 +319,6 @@ label_span_free(struct label_span *s)
 {
 	if (s->l != s->one)
 		free(s->l);
-}
-
-/* 1 if the line at p (len bytes) already carries a batch tag. */
-static int
-line_in_batch(const char *p, size_t len)
-{
-	const char *sp;
-
-	if (len == 0 || p[0] != '@')
-		return 0;
-	if ((sp = memchr(p, ' ', len)) == NULL)
-		return 0;
-	return strncmp(p, "@batch=", 7) == 0 ||
-	    memmem(p, (size_t)(sp - p), ";batch=", 7) != NULL;
-}
-
-/* b's lines, each tagged with tag unless it is in a batch already. */
-static struct buf *
-buf_tag_unbatched(const struct buf *b, const char *tag)
-{
-	const char *p = b->data, *end = b->data + b->len, *eol;
-	struct buf *n, *one, *tagged;
-	size_t len, cap = b->len + 64;
-
-	n = buf_new(cap);
-	n->len = 0;
-	while (p < end) {
-		eol = memchr(p, '\n', (size_t)(end - p));
-		len = eol != NULL ? (size_t)(eol - p) + 1 : (size_t)(end - p);
-		if (line_in_batch(p, len)) {
-			one = buf_new(len);
-			memcpy(one->data, p, len);
-			tagged = one;
-		} else {
-			one = buf_new(len);
-			memcpy(one->data, p, len);
-			tagged = buf_add_tag(one, tag);
-			buf_unref(one);
-		}
-		if (n->len + tagged->len > cap) {
-			cap = (n->len + tagged->len) * 2;
-			one = buf_new(cap);
-			memcpy(one->data, n->data, n->len);
-			one->len = n->len;
-			buf_unref(n);
-			n = one;
-		}
-		memcpy(n->data + n->len, tagged->data, tagged->len);
-		n->len += tagged->len;
-		buf_unref(tagged);
-		p += len;
-	}
-	return n;
 }
 
 /* Inserts b at index i of l. */

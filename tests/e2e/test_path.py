@@ -576,3 +576,54 @@ def test_invite_follows_the_connection_not_the_nick(f):
     taker.expect(numeric("473", "guest", "#z :Cannot join channel (+i)"))
     guest.nick = "elsewhere"
     guest.join("#z")
+
+
+# --- long listings as the socket drains ---
+
+@slow
+@timeout(120)
+def test_who_and_list_of_a_big_server_stream(f):
+    s = Server(f, *FULL_SPEED, *NO_THROTTLE, "--max-per-ip", "0",
+               "--sendq", "8192", "--db", ":memory:")
+    users = []
+    for i in range(250):
+        u = s.user("u%03d" % i)
+        u.send("JOIN #room%03d" % i)
+        users.append(u)
+    for u in users:
+        u.sync()
+    asker = v3(s, "asker", "batch labeled-response")
+    asker.send("@label=w WHO u*")
+    opener = asker.next_line(timeout=20)
+    bid = re.fullmatch(r"@label=w :irc\.test BATCH \+(\S+) labeled-response",
+                       opener).group(1)
+    lines = asker.read_until(":irc.test BATCH -" + bid, timeout=30)
+    rows = [l for l in lines if " 352 asker * " in l]
+    assert len(rows) == 250, len(rows)
+    assert lines[-2] == "@batch=%s :irc.test 315 asker u* :End of WHO list" \
+        % bid, lines[-3:]
+    asker.send("LIST")
+    lines = asker.read_until(":irc.test 323 asker :End of /LIST", timeout=30)
+    assert sorted(l.split()[3] for l in lines if " 322 " in l) == \
+        ["#room%03d" % i for i in range(250)]
+    assert "SendQ" not in s.log_text()
+
+
+@timeout(60)
+def test_pipelined_listings_never_read_are_bounded(f):
+    s = Server(f, *FULL_SPEED, "--sendq", "65536", "--sendq-timeout", "2")
+    a = s.user("alice")
+    for i in range(20):
+        a.send("JOIN #r%d" % i)
+    a.sync()
+    before = rss_kb(s.proc.pid)
+    c = s.client("lister", rcvbuf=4096, reader=False)
+    c.register("lister")
+    feed_until_stuck(c.sock, b"LIST\r\nCHATHISTORY LATEST #r0 * 100\r\n", 4)
+    if not sanitized():
+        grew = rss_kb(s.proc.pid) - before
+        assert grew < 16 << 10, "natterd grew %d kB" % grew
+    deadline = time.monotonic() + scaled(15)
+    while "(lister) closed: SendQ exceeded" not in s.log_text():
+        assert time.monotonic() < deadline, s.log_text()[-2000:]
+        time.sleep(0.1)
