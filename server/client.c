@@ -275,20 +275,19 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 		client_kill(c, "Quit");
 		return 1;
 	}
+	labeled = (c->caps & CAP(CAP_LABELED_RESPONSE)) && m.tags != NULL &&
+	    irc_tag_get(m.tags, "label", label, sizeof(label)) == 1 &&
+	    label[0] != '\0';
+	turn_command_begin(t, labeled ? label : NULL);
 	/* NICK answers bad bytes with 432 itself. */
-	if (!valid && strcmp(m.command, "NICK") != 0) {
+	if (!valid && strcmp(m.command, "NICK") != 0)
 		/* Never echo the bad bytes: a garbled command shows as *. */
 		turn_sendf(t, ":%s FAIL %s INVALID_UTF8 :Message rejected, "
 		    "your IRC software must use UTF-8 on this network",
 		    config.server_name, command_is_word(m.command) ?
 		    m.command : "*");
-		return client_closing(c);
-	}
-	labeled = (c->caps & CAP(CAP_LABELED_RESPONSE)) && m.tags != NULL &&
-	    irc_tag_get(m.tags, "label", label, sizeof(label)) == 1 &&
-	    label[0] != '\0';
-	turn_command_begin(t, labeled ? label : NULL);
-	command_dispatch(t, &m);
+	else
+		command_dispatch(t, &m);
 	turn_command_end(t);
 	return client_closing(c);
 }
@@ -667,7 +666,7 @@ client_read(struct client *c)
 			return -1;
 		}
 	} while (c->ssl != NULL && SSL_pending(c->ssl) > 0 &&
-	    !client_closing(c));
+	    !client_closing(c) && client_backlog(c) <= config.sendq);
 	return 0;
 }
 
@@ -767,6 +766,11 @@ client_main(void *arg)
 		if (closing)
 			break;
 		wait = client_next_timer(c, now, held);
+		/* Records OpenSSL decrypted but we left while held: poll()
+		 * cannot see them. */
+		if ((pfd.events & POLLIN) && c->ssl != NULL &&
+		    SSL_pending(c->ssl) > 0)
+			wait = 0;
 		if (busy) {
 			/* Trim at most once a second; come back to do it. */
 			if (now - trimmed >= 1000) {
@@ -787,6 +791,9 @@ client_main(void *arg)
 			client_kill(c, why);
 			break;
 		}
+		if (pfd.revents == 0 && (pfd.events & POLLIN) &&
+		    c->ssl != NULL && SSL_pending(c->ssl) > 0)
+			pfd.revents = POLLIN;
 		if (pfd.revents == 0)
 			continue;
 		busy = 1;

@@ -131,11 +131,17 @@ struct gen {
  * could not keep it).
  */
 struct item {
-	struct buf	*b;
-	struct post	*echo;
+	struct buf	*b;		/* a line (or lines, or a generator) */
+	struct post	*echo;		/* or an echo of this post, or with
+					   ack the command's first post */
 	char		*tag;		/* a tag to put on the echo, or NULL */
-	unsigned char	 var;		/* the echo's variant */
-	unsigned char	 show;		/* the echo itself is wanted */
+	unsigned char	 var;		/* the echo's variant; with ack, how
+					   many posts the command made */
+	unsigned char	 show;		/* ITEM_* */
+#define ITEM_FAIL_ONLY	0	/* echo: nothing, unless a FAIL */
+#define ITEM_SHOW	1	/* echo: the line itself */
+#define ITEM_SILENT	2	/* echo: nothing; an ack answers for it */
+#define ITEM_ACK	3	/* labeled ACK, or its posts' FAILs */
 };
 
 struct outlist {
@@ -280,6 +286,7 @@ struct turn {
 	char		 label[LABEL_MAX * 2 + 8];	/* "label=x", or "" */
 	struct post	*mark_post;	/* its output starts in this post's */
 	int		 mark_idx;	/* ... payload, or t->out, here */
+	size_t		 attached;	/* bytes given to posts this turn */
 	struct pushlist	 push;		/* clients to write at the end */
 };
 

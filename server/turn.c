@@ -159,13 +159,9 @@ turn_flush_chunk(struct turn *t)
 size_t
 turn_pending(struct turn *t)
 {
-	struct post *p;
-	size_t n = t->chunklen + t->out.bytes;
-
-	/* Output that waits in the turn's posts counts too. */
-	for (p = t->posts; p != NULL; p = p->tnext)
-		n += p->payload.bytes;
-	return n;
+	/* What went with the turn's posts counts until the turn ends (a
+	 * sealed post is the deliverer's to read, not ours). */
+	return t->chunklen + t->out.bytes + t->attached;
 }
 
 void
@@ -344,27 +340,28 @@ turn_label(struct turn *t)
 	struct label_span s;
 	struct item *it, *one = NULL;
 	struct outlist *last;
+	struct post *p;
 	struct buf *b;
-	const char *p, *end;
+	const char *lp, *end;
 	char id[16], tag[32];
-	int k, i, lines = 0;
+	int k, i, lines = 0, npost;
 
 	label_span(t, &s);
 	for (k = 0; k < s.n; k++) {
 		for (i = k == 0 ? s.from : 0; i < s.l[k]->n; i++) {
 			it = &s.l[k]->v[i];
 			if (it->echo != NULL) {
-				if (it->show) {
+				if (it->show == ITEM_SHOW) {
 					lines++;
 					one = it;
 				}
 			} else if (it->b->gen != NULL)
 				lines += 2;
 			else {
-				p = it->b->data;
-				end = p + it->b->len;
-				while ((p = memchr(p, '\n', (size_t)(end - p)))
-				    != NULL && p++ < end) {
+				lp = it->b->data;
+				end = lp + it->b->len;
+				while ((lp = memchr(lp, '\n',
+				    (size_t)(end - lp))) != NULL && lp++ < end) {
 					lines++;
 					one = it;
 				}
@@ -373,8 +370,26 @@ turn_label(struct turn *t)
 	}
 	last = s.l[s.n - 1];
 	if (lines == 0) {
-		outlist_add(last, buf_printf("@%s :%s ACK", t->label,
-		    config.server_name));
+		/* An ACK, unless the store could not keep the command's
+		 * messages: then their FAILs, labeled, answer it. */
+		npost = 0;
+		for (k = 0; k < s.n; k++)
+			for (i = k == 0 ? s.from : 0; i < s.l[k]->n; i++)
+				if (s.l[k]->v[i].echo != NULL) {
+					s.l[k]->v[i].show = ITEM_SILENT;
+					npost++;
+				}
+		if (npost == 0) {
+			outlist_add(last, buf_printf("@%s :%s ACK", t->label,
+			    config.server_name));
+			label_span_free(&s);
+			return;
+		}
+		/* The posts of the command: mark_post and those after. */
+		outlist_add_echo(last, t->mark_post, 0, ITEM_ACK);
+		last->v[last->n - 1].tag = strdup(t->label);
+		for (p = t->mark_post; p != NULL; p = p->tnext)
+			last->v[last->n - 1].var++;
 		label_span_free(&s);
 		return;
 	}
@@ -421,8 +436,10 @@ turn_command_end(struct turn *t)
 
 	turn_flush_chunk(t);
 	/* The rest of the command's output goes with its last post. */
-	if (t->cmd_first != NULL)
+	if (t->cmd_first != NULL) {
+		t->attached += t->out.bytes;
 		outlist_move(&t->last->payload, &t->out);
+	}
 	if (t->label[0] != '\0')
 		turn_label(t);
 	t->label[0] = '\0';
@@ -479,9 +496,10 @@ post_new_locked(struct turn *t, const struct line *l)
 
 	/* What the command said since its previous post goes with that. */
 	turn_flush_chunk(t);
-	if (t->cmd_first != NULL)
+	if (t->cmd_first != NULL) {
+		t->attached += t->out.bytes;
 		outlist_move(&t->last->payload, &t->out);
-	else if (t->label[0] != '\0' && t->mark_post == NULL)
+	} else if (t->label[0] != '\0' && t->mark_post == NULL)
 		t->mark_post = p;	/* its payload starts with t->out */
 
 	pthread_mutex_lock(&outbox.lock);
@@ -624,6 +642,51 @@ post_ready(const struct post *p)
 	return !p->durable || p->cancelled || p->seq <= store_committed();
 }
 
+/* The answer to a labeled command whose only effect was posts that
+ * echo nothing: an ACK, or the FAIL of each post the store did not
+ * keep (in a labeled-response batch if there are several). */
+static void
+payload_ack(struct turn *t, struct client *c, struct item *it)
+{
+	struct post *p;
+	struct buf *b, *tagged;
+	char id[16], tag[32];
+	int i, nfail = 0;
+
+	for (p = it->echo, i = 0; p != NULL && i < it->var; p = p->tnext, i++)
+		nfail += p->cancelled;
+	if (nfail == 0) {
+		b = buf_printf("@%s :%s ACK", it->tag, config.server_name);
+		if (client_enqueue(c, b, 1))
+			pushlist_add(&t->push, c);
+		buf_unref(b);
+		return;
+	}
+	if (nfail > 1) {
+		batch_id(c, 'L', id, sizeof(id));
+		snprintf(tag, sizeof(tag), "batch=%s", id);
+		b = buf_printf("@%s :%s BATCH +%s labeled-response", it->tag,
+		    config.server_name, id);
+		if (client_enqueue(c, b, 1))
+			pushlist_add(&t->push, c);
+		buf_unref(b);
+	}
+	for (p = it->echo, i = 0; p != NULL && i < it->var; p = p->tnext, i++) {
+		if (!p->cancelled)
+			continue;
+		tagged = buf_add_tag(post_fail(p), nfail > 1 ? tag : it->tag);
+		if (client_enqueue(c, tagged, 1))
+			pushlist_add(&t->push, c);
+		buf_unref(tagged);
+	}
+	if (nfail > 1) {
+		b = buf_printf(":%s BATCH -%s", config.server_name, id);
+		if (client_enqueue(c, b, 1))
+			pushlist_add(&t->push, c);
+		buf_unref(b);
+	}
+}
+
 /* Queues payload's items on c, resolving echoes. */
 static void
 payload_deliver(struct turn *t, struct client *c, struct outlist *l)
@@ -634,10 +697,16 @@ payload_deliver(struct turn *t, struct client *c, struct outlist *l)
 
 	for (i = 0; i < l->n; i++) {
 		it = &l->v[i];
+		if (it->echo != NULL && it->show == ITEM_ACK) {
+			payload_ack(t, c, it);
+			continue;
+		}
 		if (it->echo != NULL) {
+			if (it->show == ITEM_SILENT)
+				continue;
 			if (it->echo->cancelled)
 				b = post_fail(it->echo);
-			else if (it->show)
+			else if (it->show == ITEM_SHOW)
 				b = post_variant(it->echo, it->var);
 			else
 				continue;
@@ -824,6 +893,7 @@ turn_end(struct turn *t)
 		}
 		t->posts = t->last = t->cmd_first = NULL;
 		t->wait_seq = 0;
+		t->attached = 0;
 	}
 	if (t->out.n == 0 && t->chunklen > 0) {
 		/* The common case: straight from the stack. */

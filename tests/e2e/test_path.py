@@ -587,8 +587,8 @@ def test_who_and_list_of_a_big_server_stream(f):
                "--sendq", "8192", "--db", ":memory:")
     users = []
     for i in range(250):
-        u = s.user("u%03d" % i)
-        u.send("JOIN #room%03d" % i)
+        u = s.user("u%03d" % i + "x" * 26)
+        u.send("JOIN #room%03d,#all" % i)
         users.append(u)
     for u in users:
         u.sync()
@@ -599,13 +599,21 @@ def test_who_and_list_of_a_big_server_stream(f):
                        opener).group(1)
     lines = asker.read_until(":irc.test BATCH -" + bid, timeout=30)
     rows = [l for l in lines if " 352 asker * " in l]
-    assert len(rows) == 250, len(rows)
+    assert len(rows) == 250 and all(l.startswith("@batch=%s :" % bid)
+                                    for l in rows), (len(rows), rows[:2])
     assert lines[-2] == "@batch=%s :irc.test 315 asker u* :End of WHO list" \
         % bid, lines[-3:]
     asker.send("LIST")
     lines = asker.read_until(":irc.test 323 asker :End of /LIST", timeout=30)
-    assert sorted(l.split()[3] for l in lines if " 322 " in l) == \
-        ["#room%03d" % i for i in range(250)]
+    assert sorted(l.split()[3] for l in lines if " 322 " in l
+                  and "#room" in l) == ["#room%03d" % i for i in range(250)]
+    # One 512-byte line asking for 40 long NAMES of a 250-member room
+    # (some 400 KB of replies, 50 times the SendQ) while reading.
+    uh = v3(s, "uh", "userhost-in-names")
+    uh.send("NAMES " + ",".join(["#all"] * 40))
+    for _ in range(40):
+        uh.expect(":irc.test 366 uh #all :End of /NAMES list", timeout=30)
+    uh.sync()
     assert "SendQ" not in s.log_text()
 
 
@@ -627,3 +635,52 @@ def test_pipelined_listings_never_read_are_bounded(f):
     while "(lister) closed: SendQ exceeded" not in s.log_text():
         assert time.monotonic() < deadline, s.log_text()[-2000:]
         time.sleep(0.1)
+
+
+def test_pipelining_reader_is_not_dropped(f):
+    # Far more replies than the SendQ, asked for in one go, read as fast
+    # as they come: held back, never Excess Flood or SendQ exceeded.
+    s = Server(f, *FULL_SPEED, "--sendq", "4096")
+    c = s.user("alice")
+    c.send_raw(b"VERSION\r\n" * 7000 + b"PING :end\r\n")
+    c.expect(":irc.test PONG irc.test :end", timeout=60)
+    got = sum(1 for l in c.history if " 351 alice " in l)
+    assert got == 7000, got
+    assert "closed" not in s.log_text()
+
+
+@timeout(60)
+def test_labeled_message_store_cannot_keep_gets_one_labeled_fail(f):
+    db = f.path("h.db")
+    s = Server(f, "--db", db)
+    a = v3(s, "alice", "batch labeled-response")
+    b = s.user("bob")
+    join(a, b, room="#r")
+    lock = WriteLock(db)
+    try:
+        a.send("@label=one PRIVMSG #r :kept?")
+        a.expect("@label=one :irc.test FAIL PRIVMSG TEMPORARILY_UNAVAILABLE "
+                 "#r :Message not sent: the history store cannot keep it "
+                 "now", timeout=HOLD_S + 10)
+        a.send("@label=two PRIVMSG #r,bob :kept?")
+        first = a.next_line(timeout=HOLD_S + 10)
+        m = re.fullmatch(r"@label=two :irc\.test BATCH \+(\S+) "
+                         r"labeled-response", first)
+        assert m, first
+        a.expect_exact_sequence([
+            "@batch=%s :irc.test FAIL PRIVMSG TEMPORARILY_UNAVAILABLE #r "
+            ":Message not sent: the history store cannot keep it now"
+            % m.group(1),
+            "@batch=%s :irc.test FAIL PRIVMSG TEMPORARILY_UNAVAILABLE bob "
+            ":Message not sent: the history store cannot keep it now"
+            % m.group(1),
+            ":irc.test BATCH -" + m.group(1)])
+    finally:
+        lock.release()
+    a.send("@label=three PRIVMSG #r :kept")
+    a.expect("@label=three :irc.test ACK", timeout=10)
+    b.expect(":alice!alice@127.0.0.1 PRIVMSG #r :kept")
+    a.sync()
+    assert not any("ACK" in l for l in a.history[:-3] if "label=one" in l
+                   or "label=two" in l), a.history
+    b.no_line(re.compile(".*kept\\?.*"), sync=True)
