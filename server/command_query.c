@@ -451,7 +451,6 @@ send_names_locked(struct turn *t, struct room *r)
 void
 cmd_names(struct turn *t, struct irc_msg *m)
 {
-	char		 list[IRC_LINE_MAX], *p, *name;
 	struct room	*r;
 
 	if (m->nparams > 1 && !query_target_ok(t, m->params[1]))
@@ -467,19 +466,11 @@ cmd_names(struct turn *t, struct irc_msg *m)
 		listing_start(t, LS_NAMES, m->params[0], "", 0);
 		return;
 	}
-	if ((size_t)snprintf(list, sizeof(list), "%s", m->params[0]) >=
-	    sizeof(list))
-		list[sizeof(list) - 1] = '\0';
 	pthread_mutex_lock(&server.lock);
-	p = list;
-	while ((name = strsep(&p, ",")) != NULL) {
-		if (name[0] == '\0')
-			continue;
-		if ((r = room_find_locked(name)) != NULL)
-			send_names_locked(t, r);
-		else
-			reply(t, RPL_ENDOFNAMES, name);
-	}
+	if ((r = room_find_locked(m->params[0])) != NULL)
+		send_names_locked(t, r);
+	else
+		reply(t, RPL_ENDOFNAMES, m->params[0]);
 	pthread_mutex_unlock(&server.lock);
 }
 

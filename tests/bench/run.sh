@@ -9,7 +9,10 @@
 # foreground on a free 127.0.0.1 port with a throwaway working directory
 # under build/bench/; each run of a scenario gets a fresh server process.
 # Environment: BENCH_REPS (repetitions), BENCH_SCENARIOS (names),
-# BENCH_SERVERS (natterd ngircd inspircd), BENCH_KEEP=1 keeps the logs.
+# BENCH_SERVERS (natterd ngircd inspircd; also natterd-db with a history
+# file, natterd-db-normal with that file at --db-sync normal, and
+# natterd-old: the natterd binary BENCH_OLD names, e.g. an earlier
+# build), BENCH_KEEP=1 keeps the logs.
 # Exit status 1 when a natterd run stalls, loses messages or does not
 # register every client, or a server does not start.
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -22,6 +25,7 @@ cd "$ROOT" || exit 1
 BENCH=build/bench
 LOADGEN=$BENCH/loadgen
 NATTERD=server/natterd
+NATTERD_OLD=${BENCH_OLD:-}
 PEERS=tests/bench/peers
 CC=${CC:-cc}
 
@@ -138,14 +142,19 @@ stop_server() {
 # start_server NAME PORT: start NAME in the foreground (as a child of this
 # script) and wait until it listens.
 start_server() {
-	local name=$1 port=$2 dir="$WORK/$1" uid gid db
+	local name=$1 port=$2 dir="$WORK/$1" uid gid db bin sync
 	mkdir -p "$dir"
 	case $name in
-	natterd|natterd-db)
+	natterd|natterd-db|natterd-db-normal|natterd-old)
 		# natterd runs with the store off, as the peers keep no
 		# history; natterd-db keeps it in a file, to measure what
 		# the store costs.
-		if [ "$name" = natterd-db ]; then
+		bin=$NATTERD sync=
+		case $name in
+		natterd-old) bin=$NATTERD_OLD ;;
+		natterd-db-normal) sync="--db-sync normal" ;;
+		esac
+		if [ "$name" != natterd ] && [ "$name" != natterd-old ]; then
 			# A fresh file each start: replayed lines of an
 			# earlier run would reach the new run's clients as
 			# messages sent long ago.
@@ -157,7 +166,8 @@ start_server() {
 		# slow runs with the default SendQ, to see stalled readers
 		# dropped at it; the others with room for any burst.  No
 		# flood control or connection throttle, as the peers run.
-		"$NATTERD" -l 127.0.0.1 -p "$port" -n bench.test \
+		# shellcheck disable=SC2086
+		"$bin" -l 127.0.0.1 -p "$port" -n bench.test $sync \
 		    --max-clients 20000 --max-per-ip 0 --db "$db" \
 		    --flood-burst 0 --throttle 0 \
 		    --sendq "$([ "${CUR_SCENARIO:-}" = slow ] && echo 262144 || echo 4194304)" \
@@ -214,7 +224,10 @@ RESULTS=$WORK/results
 SERVERS=
 for s in $WANT_SERVERS; do
 	case $s in
-	natterd|natterd-db) SERVERS="$SERVERS $s" ;;
+	natterd|natterd-db|natterd-db-normal) SERVERS="$SERVERS $s" ;;
+	natterd-old)
+		[ -x "$NATTERD_OLD" ] || die "natterd-old needs BENCH_OLD=path"
+		SERVERS="$SERVERS $s" ;;
 	ngircd|inspircd)
 		if command -v "$s" >/dev/null 2>&1; then
 			SERVERS="$SERVERS $s"
