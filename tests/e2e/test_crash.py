@@ -20,6 +20,7 @@ import threading
 import time
 
 from harness import Server, slow, timeout
+from test_caps import cap_user
 
 REPEAT = int(os.environ.get("NATTER_CRASH_REPEAT", "1"))
 TRAFFIC = float(os.environ.get("NATTER_CRASH_TRAFFIC", "0.7"))
@@ -33,16 +34,7 @@ LINE = re.compile(r"@time=\S+?;msgid=(\S+?) :([^!\s]+)!\S+ PRIVMSG (\S+) "
 
 
 def v3_user(s, nick):
-    c = s.client(nick)
-    c.send("CAP LS 302")
-    c.send("CAP REQ :" + CAPS)
-    c.expect(":irc.test CAP * ACK :" + CAPS)
-    c.name = c.nick = nick
-    c.send("NICK " + nick)
-    c.send("USER %s 0 * :%s" % (nick, nick))
-    c.send("CAP END")
-    c.expect_welcome()
-    return c
+    return cap_user(s, nick, *CAPS.split())
 
 
 def blast(c, stop, sent, tag):

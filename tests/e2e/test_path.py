@@ -9,15 +9,14 @@ Slow commits are made by another process holding the SQLite write lock
 on natterd's history file (natterd then waits for the store for up to
 five seconds before it gives up on a message)."""
 
-import os
 import re
-import socket
 import sqlite3
 import threading
 import time
 
 from harness import (FULL_SPEED, NO_THROTTLE, SLOW, Server, join, numeric,
-                     prefix, rx, scaled, slow, timeout)
+                     rx, scaled, slow, timeout)
+from test_caps import cap_user
 
 HOLD_S = 5          # natterd's HOLD_MS
 CAPS3 = "batch message-tags server-time"
@@ -25,18 +24,9 @@ TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 MSGID = r"[0-9a-z]{20}"
 
 
-def v3(s, nick, caps=CAPS3, **kw):
-    """A client registered with caps."""
-    c = s.client(nick, **kw)
-    c.send("CAP LS 302")
-    c.send("CAP REQ :" + caps)
-    c.expect(":irc.test CAP * ACK :" + caps)
-    c.name = c.nick = nick
-    c.send("NICK " + nick)
-    c.send("USER %s 0 * :%s" % (nick, nick))
-    c.send("CAP END")
-    c.expect_welcome()
-    return c
+def v3(s, nick, caps=CAPS3):
+    """A client registered with caps (one string)."""
+    return cap_user(s, nick, *caps.split())
 
 
 class WriteLock:
