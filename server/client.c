@@ -521,12 +521,13 @@ client_recv(struct client *c, char *buf, size_t len)
 /*
  * 1 while c has more output waiting than its SendQ: it takes no more
  * input until its reader catches up, so a client that asks and never
- * reads is bounded by what it already asked for.
+ * reads is bounded by what it already asked for.  (What others queue
+ * for c during one read counts from the next one.)
  */
 static int
 client_held(struct turn *t)
 {
-	return turn_pending(t) + client_backlog(t->c) > config.sendq;
+	return turn_pending(t) + t->backlog > config.sendq;
 }
 
 /*

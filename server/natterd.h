@@ -287,6 +287,7 @@ struct turn {
 	struct post	*mark_post;	/* its output starts in this post's */
 	int		 mark_idx;	/* ... payload, or t->out, here */
 	size_t		 attached;	/* bytes given to posts this turn */
+	size_t		 backlog;	/* c's queue when the turn began */
 	struct pushlist	 push;		/* clients to write at the end */
 };
 

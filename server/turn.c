@@ -140,6 +140,7 @@ turn_begin(struct turn *t, struct client *c, char *chunk, size_t chunkcap)
 	t->c = c;
 	t->chunk = chunk;
 	t->chunkcap = chunkcap;
+	t->backlog = client_backlog(c);
 }
 
 /* Moves the lines gathered on the stack into t->out. */
@@ -578,11 +579,24 @@ turn_echo_locked(struct turn *t, struct post *p, int show)
 	outlist_add_echo(&t->out, p, post_var(p, t->c->caps), show);
 }
 
+/* A variant with tags, apart from post_variant so that the big tag
+ * buffer is on the stack only when a variant needs it: every delivery
+ * runs below it otherwise, and an idle thread keeps what it touched. */
+static __attribute__((noinline)) struct buf *
+post_variant_tagged(struct post *p, int k, const char *text)
+{
+	char tags[IRC_TAGS_MAX + 1];
+
+	line_tags(tags, sizeof(tags), ((k & 1) ? CAP(CAP_SERVER_TIME) : 0) |
+	    ((k & 2) ? CAP(CAP_MESSAGE_TAGS) : 0), p->time_ms, p->msgid,
+	    p->ctags);
+	return buf_printf_long("@%s %s", tags, text);
+}
+
 /* Formats variant k of p: time, msgid with client tags, the alt text. */
 static struct buf *
 post_variant(struct post *p, int k)
 {
-	char tags[IRC_TAGS_MAX + 1];
 	const char *text;
 
 	if (p->v[k] != NULL)
@@ -590,13 +604,8 @@ post_variant(struct post *p, int k)
 	text = (k & 4) ? p->alt : p->text;
 	if ((k & 3) == 0)
 		p->v[k] = buf_printf("%s", text);
-	else {
-		line_tags(tags, sizeof(tags), ((k & 1) ?
-		    CAP(CAP_SERVER_TIME) : 0) | ((k & 2) ?
-		    CAP(CAP_MESSAGE_TAGS) : 0), p->time_ms, p->msgid,
-		    p->ctags);
-		p->v[k] = buf_printf_long("@%s %s", tags, text);
-	}
+	else
+		p->v[k] = post_variant_tagged(p, k, text);
 	return p->v[k];
 }
 
