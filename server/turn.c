@@ -345,7 +345,7 @@ turn_label(struct turn *t)
 	struct buf *b;
 	const char *lp, *end;
 	char id[16], tag[32];
-	int k, i, lines = 0, npost;
+	int k, i, lines = 0, npost, maybe = 0;
 
 	label_span(t, &s);
 	for (k = 0; k < s.n; k++) {
@@ -355,7 +355,8 @@ turn_label(struct turn *t)
 				if (it->show == ITEM_SHOW) {
 					lines++;
 					one = it;
-				}
+				} else if (it->echo->durable)
+					maybe++;	/* a FAIL, perhaps */
 			} else if (it->b->gen != NULL)
 				lines += 2;
 			else {
@@ -394,7 +395,9 @@ turn_label(struct turn *t)
 		label_span_free(&s);
 		return;
 	}
-	if (lines == 1) {
+	/* One line, unless a message the store may not keep could add
+	 * its FAIL: then a batch, which the FAIL can join. */
+	if (lines == 1 && maybe == 0) {
 		if (one->echo != NULL)
 			one->tag = strdup(t->label);
 		else {

@@ -674,12 +674,25 @@ def test_labeled_message_store_cannot_keep_gets_one_labeled_fail(f):
             ":Message not sent: the history store cannot keep it now"
             % m.group(1),
             ":irc.test BATCH -" + m.group(1)])
+        # A reply and a message that may fail: a batch both fit in.
+        a.send("@label=three PRIVMSG nosuch,#r :kept?")
+        first = a.next_line(timeout=HOLD_S + 10)
+        m = re.fullmatch(r"@label=three :irc\.test BATCH \+(\S+) "
+                         r"labeled-response", first)
+        assert m, first
+        a.expect_exact_sequence([
+            "@batch=%s :irc.test 401 alice nosuch :No such nick/channel"
+            % m.group(1),
+            "@batch=%s :irc.test FAIL PRIVMSG TEMPORARILY_UNAVAILABLE #r "
+            ":Message not sent: the history store cannot keep it now"
+            % m.group(1),
+            ":irc.test BATCH -" + m.group(1)], timeout=HOLD_S + 10)
     finally:
         lock.release()
-    a.send("@label=three PRIVMSG #r :kept")
-    a.expect("@label=three :irc.test ACK", timeout=10)
+    a.send("@label=four PRIVMSG #r :kept")
+    a.expect("@label=four :irc.test ACK", timeout=10)
     b.expect(":alice!alice@127.0.0.1 PRIVMSG #r :kept")
     a.sync()
-    assert not any("ACK" in l for l in a.history[:-3] if "label=one" in l
-                   or "label=two" in l), a.history
+    assert not any("ACK" in l for l in a.history if "label=one" in l
+                   or "label=two" in l or "label=three" in l), a.history
     b.no_line(re.compile(".*kept\\?.*"), sync=True)
