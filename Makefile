@@ -267,6 +267,8 @@ have mandoc || need mandoc
 have weechat-headless || need weechat-headless
 # The client's TLS tests make a certificate for another name with it.
 have openssl || need openssl
+# The IPv6 per-IP tests put addresses in a private network namespace.
+have ip || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need iproute2
 # make check's short fuzz run: clang with its libFuzzer runtime.
 have clang || need clang
 if have clang; then
