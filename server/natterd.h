@@ -468,7 +468,7 @@ void		 turn_command_end(struct turn *t);
 /* Output for t->c itself, in order. */
 void		 turn_send(struct turn *t, struct buf *b);
 void		 turn_sendf(struct turn *t, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
+		    __attribute__((format(printf, 2, 3), nonnull(2)));
 /* Numeric reply: see numeric.h. */
 void		 reply(struct turn *t, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));

@@ -97,8 +97,10 @@ static const struct room_mode room_modes[] = {
 /* The strings derived from the table, made once. */
 static struct {
 	pthread_once_t	 once;
-	char		 chanmodes[2 * ROOM_NMODES + 4];
-	char		 prefix[2 * ROOM_NMODES + 3];
+	/* Sized for the worst case of every group full, so that the
+	 * compiler can prove the snprintf below never truncates. */
+	char		 chanmodes[4 * (ROOM_NMODES + 1)];
+	char		 prefix[2 * (ROOM_NMODES + 1) + 2];
 	char		 all[ROOM_NMODES + 1];
 	char		 with_param[ROOM_NMODES + 1];
 } room_words = { .once = PTHREAD_ONCE_INIT };
