@@ -78,7 +78,7 @@ cap_ls(struct turn *t, int with_values)
 	 * long to insist on TLS.  It has a value, so 302 only, and it is
 	 * never requested (REQ sts gets a NAK). */
 	if (with_values && config.tls_port != NULL && config.sts_duration > 0) {
-		if (c->tls)
+		if (t->conn->tls)
 			n = snprintf(line + len, sizeof(line) - len,
 			    " sts=duration=%d", config.sts_duration);
 		else
@@ -102,7 +102,7 @@ cap_list(struct turn *t)
 	int i, n;
 
 	pthread_mutex_lock(&server.lock);
-	caps = c->caps;
+	caps = t->conn->caps;
 	pthread_mutex_unlock(&server.lock);
 	line[0] = '\0';
 	for (i = 0; i < CAP_COUNT; i++) {
@@ -144,10 +144,10 @@ cap_req(struct turn *t, const char *list)
 	if (add == 0 && del == 0)
 		goto nak;
 	/* cap-notify cannot be turned off by a 302 client. */
-	if ((del & CAP(CAP_CAP_NOTIFY)) && c->cap_version >= 302)
+	if ((del & CAP(CAP_CAP_NOTIFY)) && t->conn->cap_version >= 302)
 		goto nak;
 	pthread_mutex_lock(&server.lock);
-	c->caps = (c->caps | add) & ~del;
+	t->conn->caps = (t->conn->caps | add) & ~del;
 	pthread_mutex_unlock(&server.lock);
 	turn_sendf(t, ":%s CAP %s ACK :%s", config.server_name, c->nick,
 	    list);
@@ -165,22 +165,22 @@ cmd_cap(struct turn *t, struct irc_msg *m)
 
 	if (strcasecmp(sub, "LS") == 0) {
 		if (!(c->flags & CLIENT_REGISTERED))
-			c->reg |= REG_CAP;
+			t->conn->reg |= REG_CAP;
 		if (m->nparams > 1 && atoi(m->params[1]) >= 302) {
-			c->cap_version = 302;
+			t->conn->cap_version = 302;
 			pthread_mutex_lock(&server.lock);
-			c->caps |= CAP(CAP_CAP_NOTIFY);
+			t->conn->caps |= CAP(CAP_CAP_NOTIFY);
 			pthread_mutex_unlock(&server.lock);
 		}
-		cap_ls(t, c->cap_version >= 302);
+		cap_ls(t, t->conn->cap_version >= 302);
 	} else if (strcasecmp(sub, "LIST") == 0) {
 		cap_list(t);
 	} else if (strcasecmp(sub, "REQ") == 0) {
 		if (!(c->flags & CLIENT_REGISTERED))
-			c->reg |= REG_CAP;
+			t->conn->reg |= REG_CAP;
 		cap_req(t, m->nparams > 1 ? m->params[1] : "");
 	} else if (strcasecmp(sub, "END") == 0) {
-		c->reg &= ~REG_CAP;
+		t->conn->reg &= ~REG_CAP;
 		client_try_register(t);
 	} else
 		reply(t, ERR_INVALIDCAPCMD, sub);

@@ -45,28 +45,32 @@ ts_ms(const struct timespec *ts)
 	return (long long)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
 }
 
-struct client *
+struct conn *
 client_new(int fd, const char *ip, int tls)
 {
-	struct client *c;
+	struct conn *c;
+	struct client *cl;
 	int rc;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	if ((rc = pthread_mutex_init(&c->out_lock, NULL)) != 0) {
-		log_warnx("client_new: pthread_mutex_init: %s", strerror(rc));
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
 		free(c);
 		return NULL;
 	}
+	if ((rc = pthread_mutex_init(&c->out_lock, NULL)) != 0) {
+		log_warnx("client_new: pthread_mutex_init: %s", strerror(rc));
+		free(cl);
+		free(c);
+		return NULL;
+	}
+	/* Called under server.lock. */
 	atomic_init(&c->refs, 1);
-	c->id = ++server.next_id;	/* called under server.lock */
+	c->id = ++server.next_id;
 	c->fd = fd;
 	c->tls = tls;
+	c->cl = cl;
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
-	snprintf(c->host, sizeof(c->host), "%s", ip);
-	snprintf(c->nick, sizeof(c->nick), "*");
-	c->signon = time(NULL);
-	c->last_spoke = c->signon;
 	frame_init(&c->frame);
 	clock_gettime(CLOCK_MONOTONIC, &c->connected);
 	c->last_read = c->connected;
@@ -75,11 +79,47 @@ client_new(int fd, const char *ip, int tls)
 	c->drained_ms = ts_ms(&c->connected);
 	if (config.password == NULL)
 		c->reg |= REG_PASS;
+
+	atomic_init(&cl->refs, 1);	/* c's */
+	cl->id = ++server.next_id;
+	snprintf(cl->host, sizeof(cl->host), "%s", ip);
+	snprintf(cl->nick, sizeof(cl->nick), "*");
+	cl->signon = time(NULL);
+	cl->last_spoke = cl->signon;
+	cl->conns = c;
+	cl->nconns = 1;
 	return c;
 }
 
+struct client *
+client_ref(struct client *cl)
+{
+	atomic_fetch_add_explicit(&cl->refs, 1, memory_order_relaxed);
+	return cl;
+}
+
 void
-client_free(struct client *c)
+client_unref(struct client *cl)
+{
+	if (atomic_fetch_sub_explicit(&cl->refs, 1,
+	    memory_order_acq_rel) != 1)
+		return;
+	free(cl->away);
+	free(cl->rooms);
+	free(cl);
+}
+
+void
+conn_discard(struct conn *c)
+{
+	frame_free(&c->frame);
+	pthread_mutex_destroy(&c->out_lock);
+	free(c->cl);
+	free(c);
+}
+
+void
+conn_free(struct conn *c)
 {
 	SSL_free(c->ssl);
 	close(c->fd);
@@ -88,13 +128,12 @@ client_free(struct client *c)
 	free(c->rq);
 	pthread_mutex_destroy(&c->out_lock);
 	free(c->close_reason);
-	free(c->away);
-	free(c->rooms);
+	client_unref(c->cl);
 	free(c);
 }
 
 void
-client_wake_locked(struct client *c)
+conn_wake_locked(struct conn *c)
 {
 	int rc;
 
@@ -106,25 +145,34 @@ client_wake_locked(struct client *c)
 }
 
 void
-client_kill_locked(struct client *c, const char *reason)
+conn_kill_locked(struct conn *c, const char *reason)
 {
 	if (c->closing)
 		return;
 	c->closing = 1;
 	c->close_reason = strdup(reason);
-	client_wake_locked(c);
+	conn_wake_locked(c);
 }
 
 void
-client_kill(struct client *c, const char *reason)
+conn_kill(struct conn *c, const char *reason)
 {
 	pthread_mutex_lock(&c->out_lock);
-	client_kill_locked(c, reason);
+	conn_kill_locked(c, reason);
 	pthread_mutex_unlock(&c->out_lock);
 }
 
+void
+client_kill_locked(struct client *cl, const char *reason)
+{
+	struct conn *k;
+
+	for (k = cl->conns; k != NULL; k = k->cnext)
+		conn_kill(k, reason);
+}
+
 static int
-client_closing(struct client *c)
+conn_closing(struct conn *c)
 {
 	int closing;
 
@@ -166,14 +214,15 @@ whowas_add_locked(struct client *c)
 void
 client_try_register(struct turn *t)
 {
+	struct conn *k = t->conn;
 	struct client *c = t->c;
 
-	if ((c->reg & (REG_NICK | REG_USER)) != (REG_NICK | REG_USER) ||
-	    (c->reg & REG_CAP) || (c->flags & CLIENT_REGISTERED))
+	if ((k->reg & (REG_NICK | REG_USER)) != (REG_NICK | REG_USER) ||
+	    (k->reg & REG_CAP) || (c->flags & CLIENT_REGISTERED))
 		return;
-	if (!(c->reg & REG_PASS)) {
+	if (!(k->reg & REG_PASS)) {
 		reply(t, ERR_PASSWDMISMATCH);
-		client_kill(c, "Bad password");
+		conn_kill(k, "Bad password");
 		return;
 	}
 	pthread_mutex_lock(&server.lock);
@@ -184,7 +233,7 @@ client_try_register(struct turn *t)
 	if (server.nusers > server.max_users)
 		server.max_users = server.nusers;
 	pthread_mutex_unlock(&server.lock);
-	log_info("%s registered as %s!%s", c->ip, c->nick, c->user);
+	log_info("%s registered as %s!%s", k->ip, c->nick, c->user);
 	send_welcome(t);
 }
 
@@ -203,15 +252,15 @@ command_is_word(const char *s)
 
 /* 1 if the token bucket applies to c (operators are exempt). */
 static int
-flood_limited(struct client *c)
+flood_limited(struct conn *c)
 {
 	return config.flood_burst > 0 && config.flood_rate > 0 &&
-	    !(c->flags & CLIENT_OPER);
+	    !(c->cl->flags & CLIENT_OPER);
 }
 
 /* 1 if c may have one more line now. */
 static int
-flood_ok(struct client *c, long long now)
+flood_ok(struct conn *c, long long now)
 {
 	if (!flood_limited(c))
 		return 1;
@@ -227,7 +276,7 @@ flood_ok(struct client *c, long long now)
 
 /* Milliseconds until c has a token again. */
 static long long
-flood_wait(struct client *c)
+flood_wait(struct conn *c)
 {
 	double need = 1.0 - c->tokens;
 
@@ -241,7 +290,7 @@ static int
 client_line(void *arg, enum frame_event ev, char *line, size_t len)
 {
 	struct turn *t = arg;
-	struct client *c = t->c;
+	struct conn *c = t->conn;
 	struct irc_msg m;
 	char *p, label[LABEL_MAX + 1];
 	int valid, labeled;
@@ -250,13 +299,13 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 		c->tokens -= 1;
 	if (ev == FRAME_TOOLONG) {
 		reply(t, ERR_INPUTTOOLONG);
-		return client_closing(c);
+		return conn_closing(c);
 	}
 	if (log_enabled(LOG_LVL_TRACE))
-		log_trace("%s <- %.*s", c->nick, (int)len, line);
+		log_trace("%s <- %.*s", c->cl->nick, (int)len, line);
 	if (memchr(line, '\0', len) != NULL) {
 		reply(t, ERR_UNKNOWNERROR, "*", "Line contains a NUL byte");
-		return client_closing(c);
+		return conn_closing(c);
 	}
 	valid = utf8_valid(line, len);
 	if (irc_parse(line, &m) == -1)
@@ -268,11 +317,11 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 	 * nothing stored or relayed carries more. */
 	if (m.tags != NULL && strlen(m.tags) > CLIENT_TAGS_MAX) {
 		reply(t, ERR_INPUTTOOLONG);
-		return client_closing(c);
+		return conn_closing(c);
 	}
 	/* A QUIT always quits; a reason that is not UTF-8 is not relayed. */
 	if (!valid && strcmp(m.command, "QUIT") == 0) {
-		client_kill(c, "Quit");
+		conn_kill(c, "Quit");
 		return 1;
 	}
 	labeled = (c->caps & CAP(CAP_LABELED_RESPONSE)) && m.tags != NULL &&
@@ -289,12 +338,12 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 	else
 		command_dispatch(t, &m);
 	turn_command_end(t);
-	return client_closing(c);
+	return conn_closing(c);
 }
 
 /* Milliseconds until the next timer is due, at least 0. */
 static long long
-client_next_timer(struct client *c, long long now, int held)
+client_next_timer(struct conn *c, long long now, int held)
 {
 	long long due, stall;
 
@@ -303,64 +352,69 @@ client_next_timer(struct client *c, long long now, int held)
 		(void)flood_ok(c, now);
 		return flood_wait(c);
 	}
-	if (!(c->flags & CLIENT_REGISTERED))
+	if (!(c->cl->flags & CLIENT_REGISTERED))
 		due = ts_ms(&c->connected) + config.reg_timeout * 1000LL;
 	else if (!c->ping_sent)
 		due = ts_ms(&c->last_read) + config.ping_interval * 1000LL;
 	else
 		due = ts_ms(&c->last_read) +
 		    (config.ping_interval + config.ping_timeout) * 1000LL;
-	if ((stall = client_stall_deadline(c)) != 0 && stall < due)
+	if ((stall = conn_stall_deadline(c)) != 0 && stall < due)
 		due = stall;
 	return due > now ? due - now : 0;
 }
 
 static void
-client_timers(struct client *c, long long now)
+client_timers(struct conn *c, long long now)
 {
 	char why[64], line[128];
 	long long idle = now - ts_ms(&c->last_read), stall;
 	int len;
 
 	/* Over its SendQ and not draining: a reader that stopped. */
-	if ((stall = client_stall_deadline(c)) != 0 && now >= stall) {
-		client_kill(c, "SendQ exceeded");
+	if ((stall = conn_stall_deadline(c)) != 0 && now >= stall) {
+		conn_kill(c, "SendQ exceeded");
 		return;
 	}
-	if (!(c->flags & CLIENT_REGISTERED)) {
+	if (!(c->cl->flags & CLIENT_REGISTERED)) {
 		if (now - ts_ms(&c->connected) >= config.reg_timeout * 1000LL)
-			client_kill(c, "Registration timed out");
+			conn_kill(c, "Registration timed out");
 		return;
 	}
 	if (!c->ping_sent && idle >= config.ping_interval * 1000LL) {
 		len = snprintf(line, sizeof(line), "PING :%s\r\n",
 		    config.server_name);
 		if (len > 0 && (size_t)len < sizeof(line))
-			(void)client_send_direct(c, line, (size_t)len);
+			(void)conn_send_direct(c, line, (size_t)len);
 		c->ping_sent = 1;
 	} else if (c->ping_sent && idle >=
 	    (config.ping_interval + config.ping_timeout) * 1000LL) {
 		snprintf(why, sizeof(why), "Ping timeout: %d seconds",
 		    config.ping_timeout);
-		client_kill(c, why);
+		conn_kill(c, why);
 	}
 }
 
 /*
- * Unlinks c from every shared structure and tells its rooms, as one
- * last turn: its QUIT post is delivered before turn_end() returns, and
- * with it every post made before c left the tables, which are all the
- * posts that can hold c.  Then it says goodbye on the socket.
+ * Unlinks c from every shared structure and, if it was its person's
+ * last connection, unlinks the person and tells its rooms, as one last
+ * turn: its QUIT post is delivered before turn_end() returns, and with
+ * it every post made before c left the tables, which are all the posts
+ * that can hold c.  A connection that leaves others of its person (one
+ * device of several) makes an empty post for the same reason, and the
+ * rooms see nothing.  Then it says goodbye on the socket.
  */
 static void
-client_teardown(struct client *c)
+client_teardown(struct conn *c)
 {
 	char mask[MASK_MAX + 1], line[OUT_LINE_MAX], drain[512], chunk[512];
+	struct client *cl = c->cl;
+	struct conn **kp;
 	const char *reason;
 	struct turn t;
 	struct line l;
 	uintptr_t n;
-	int len, queued;
+	int len, queued, last;
 
 	pthread_mutex_lock(&c->out_lock);
 	reason = c->close_reason != NULL ? c->close_reason : "Connection closed";
@@ -369,26 +423,42 @@ client_teardown(struct client *c)
 	turn_begin(&t, c, chunk, sizeof(chunk));
 	memset(&l, 0, sizeof(l));
 	pthread_mutex_lock(&server.lock);
-	if (c->flags & CLIENT_REGISTERED) {
-		client_mask(c, mask, sizeof(mask));
+	for (kp = &cl->conns; *kp != NULL; kp = &(*kp)->cnext)
+		if (*kp == c) {
+			*kp = c->cnext;
+			break;
+		}
+	cl->nconns--;
+	last = cl->nconns == 0;
+	if (last && (cl->flags & CLIENT_REGISTERED)) {
+		client_mask(cl, mask, sizeof(mask));
 		snprintf(line, sizeof(line), ":%s QUIT :%s", mask, reason);
 		l.text = line;
 		(void)room_fanout_locked(&t, NULL, &l, 0, 0, NULL);
-		whowas_add_locked(c);
+		whowas_add_locked(cl);
 		server.nusers--;
-		if (c->flags & CLIENT_INVISIBLE)
+		if (cl->flags & CLIENT_INVISIBLE)
 			server.ninvisible--;
-		if (c->flags & CLIENT_OPER)
+		if (cl->flags & CLIENT_OPER)
 			server.nopers--;
 	} else {
 		l.text = "";	/* no recipients: only its place counts */
 		(void)post_new_locked(&t, &l);
 	}
-	while (c->nrooms > 0)
-		room_remove_locked(c->rooms[c->nrooms - 1], c);
-	c->flags |= CLIENT_GONE;	/* for listings that still hold it */
-	if (c->nickkey[0] != '\0' && map_get(server.nicks, c->nickkey) == c)
-		map_del(server.nicks, c->nickkey);
+	if (last) {
+		while (cl->nrooms > 0)
+			room_remove_locked(cl->rooms[cl->nrooms - 1], cl);
+		cl->flags |= CLIENT_GONE; /* for listings that still hold it */
+		if (cl->nickkey[0] != '\0' &&
+		    map_get(server.nicks, cl->nickkey) == cl)
+			map_del(server.nicks, cl->nickkey);
+		if (cl->prev != NULL)
+			cl->prev->next = cl->next;
+		else if (server.clients == cl)
+			server.clients = cl->next;
+		if (cl->next != NULL)
+			cl->next->prev = cl->prev;
+	}
 	n = (uintptr_t)map_get(server.ips, c->ipgroup);
 	if (n <= 1)
 		map_del(server.ips, c->ipgroup);
@@ -397,19 +467,19 @@ client_teardown(struct client *c)
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
-		server.clients = c->next;
+		server.conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	pthread_mutex_unlock(&server.lock);
 	turn_command_end(&t);
 	turn_end(&t);
 
-	log_info("%s (%s) closed: %s", c->ip, c->nick, reason);
+	log_info("%s (%s) closed: %s", c->ip, cl->nick, reason);
 
 	/* Best effort: what is queued, then the ERROR line. */
-	queued = !client_flush_final(c);
+	queued = !conn_flush_final(c);
 	len = snprintf(line, sizeof(line), "ERROR :Closing Link: %s (%s)\r\n",
-	    c->host, reason);
+	    cl->host, reason);
 	if (len > 0 && (size_t)len < sizeof(line) && !queued) {
 		if (c->ssl == NULL)
 			(void)send(c->fd, line, (size_t)len,
@@ -426,7 +496,7 @@ client_teardown(struct client *c)
 	while (recv(c->fd, drain, sizeof(drain), MSG_DONTWAIT) > 0)
 		;
 	/* A pushlist elsewhere may still hold c; it sees c->closing. */
-	client_unref(c);
+	conn_unref(c);
 
 	/* Counted until now so that shutdown waits for the ERROR line. */
 	pthread_mutex_lock(&server.lock);
@@ -440,7 +510,7 @@ client_teardown(struct client *c)
  * is all such a client can read.  1 if it was that.
  */
 static int
-client_tls_misdialed(struct client *c)
+client_tls_misdialed(struct conn *c)
 {
 	char why[128];
 	unsigned char first;
@@ -455,7 +525,7 @@ client_tls_misdialed(struct client *c)
 		    "TLS, or the plain port %s", config.port);
 	else
 		snprintf(why, sizeof(why), "This port speaks TLS only");
-	client_kill(c, why);
+	conn_kill(c, why);
 	return 1;
 }
 
@@ -465,7 +535,7 @@ client_tls_misdialed(struct client *c)
  * when the connection failed (c is killed with the reason).
  */
 static ssize_t
-client_recv(struct client *c, char *buf, size_t len)
+client_recv(struct conn *c, char *buf, size_t len)
 {
 	char why[160];
 	ssize_t n;
@@ -479,7 +549,7 @@ client_recv(struct client *c, char *buf, size_t len)
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
 		snprintf(why, sizeof(why), "Read error: %s", strerror(errno));
-		client_kill(c, why);
+		conn_kill(c, why);
 		return -1;
 	}
 	if (SSL_in_before(c->ssl) && client_tls_misdialed(c))
@@ -514,7 +584,7 @@ client_recv(struct client *c, char *buf, size_t len)
 		    "TLS error" : "TLS handshake failed");
 		break;
 	}
-	client_kill(c, why);
+	conn_kill(c, why);
 	return -1;
 }
 
@@ -538,7 +608,7 @@ client_held(struct turn *t)
 static ssize_t
 client_input(struct turn *t, const char *data, size_t n)
 {
-	struct client *c = t->c;
+	struct conn *c = t->conn;
 	long long now = mono_ms();
 	size_t i = 0, j;
 	int rc;
@@ -564,7 +634,7 @@ client_input(struct turn *t, const char *data, size_t n)
 
 /* Holds data back in the receive queue; -1 when out of memory. */
 static int
-rq_append(struct client *c, const char *data, size_t n)
+rq_append(struct conn *c, const char *data, size_t n)
 {
 	char *nrq;
 
@@ -583,7 +653,7 @@ rq_append(struct client *c, const char *data, size_t n)
 static int
 rq_process(struct turn *t)
 {
-	struct client *c = t->c;
+	struct conn *c = t->conn;
 	ssize_t took;
 
 	if ((took = client_input(t, c->rq, c->rqlen)) == -1)
@@ -599,7 +669,7 @@ rq_process(struct turn *t)
 
 /* The receive queue's turn, when a token is back or the queue drained. */
 static __attribute__((noinline)) void
-client_backlog_turn(struct client *c)
+client_backlog_turn(struct conn *c)
 {
 	char out[OUT_GATHER];
 	struct turn t;
@@ -609,9 +679,9 @@ client_backlog_turn(struct client *c)
 	rc = rq_process(&t);
 	turn_end(&t);
 	if (rc == -1)
-		client_kill(c, "Out of memory");
+		conn_kill(c, "Out of memory");
 	else if (c->eof && c->rqlen == 0)
-		client_kill(c, "Connection closed");
+		conn_kill(c, "Connection closed");
 }
 
 /*
@@ -624,7 +694,7 @@ client_backlog_turn(struct client *c)
  * connection is done.
  */
 static __attribute__((noinline)) int
-client_read(struct client *c)
+client_read(struct conn *c)
 {
 	char buf[READ_CHUNK], out[OUT_GATHER];
 	struct turn t;
@@ -639,7 +709,7 @@ client_read(struct client *c)
 				c->eof = 1;
 				return 0;
 			}
-			client_kill(c, "Connection closed");
+			conn_kill(c, "Connection closed");
 			return -1;
 		}
 		if (n <= 0)
@@ -656,18 +726,18 @@ client_read(struct client *c)
 			rc = rq_append(c, buf + took, (size_t)(n - took));
 		turn_end(&t);
 		if (rc == -1) {
-			client_kill(c, "Out of memory");
+			conn_kill(c, "Out of memory");
 			return -1;
 		}
 		/* Input held back for flood control, not for output the
 		 * client has yet to read (then it stops being read). */
 		if (c->rqlen > config.recvq &&
-		    client_backlog(c) <= config.sendq) {
-			client_kill(c, "Excess Flood");
+		    conn_backlog(c) <= config.sendq) {
+			conn_kill(c, "Excess Flood");
 			return -1;
 		}
 	} while (c->ssl != NULL && SSL_pending(c->ssl) > 0 &&
-	    !client_closing(c) && client_backlog(c) <= config.sendq);
+	    !conn_closing(c) && conn_backlog(c) <= config.sendq);
 	return 0;
 }
 
@@ -717,7 +787,7 @@ stack_low(void)
 void *
 client_main(void *arg)
 {
-	struct client *c = arg;
+	struct conn *c = arg;
 	struct pollfd pfd;
 	struct timespec ts;
 	sigset_t waitmask;
@@ -737,17 +807,17 @@ client_main(void *arg)
 	/* The handshake happens in the first reads, under the
 	 * registration timeout like any silent connection. */
 	if (c->tls && (c->ssl = tls_accept_new(c->fd)) == NULL)
-		client_kill(c, "TLS is not available");
+		conn_kill(c, "TLS is not available");
 
 	for (;;) {
 		now = mono_ms();
 		client_timers(c, now);
 		/* Output past the SendQ: no more input until it drains. */
-		held = client_backlog(c) > config.sendq;
+		held = conn_backlog(c) > config.sendq;
 		if (c->rqlen > 0 && !held && flood_ok(c, now)) {
 			client_backlog_turn(c);
 			busy = 1;
-			held = client_backlog(c) > config.sendq;
+			held = conn_backlog(c) > config.sendq;
 		}
 		/* After the peer's close, only the receive queue is left.
 		 * While output is held, and while held-back input that flood
@@ -789,7 +859,7 @@ client_main(void *arg)
 				continue;
 			snprintf(why, sizeof(why), "Poll error: %s",
 			    strerror(errno));
-			client_kill(c, why);
+			conn_kill(c, why);
 			break;
 		}
 		if (pfd.revents == 0 && (pfd.events & POLLIN) &&
@@ -798,8 +868,8 @@ client_main(void *arg)
 		if (pfd.revents == 0)
 			continue;
 		busy = 1;
-		if ((pfd.revents & POLLOUT) && client_flush(c) == -1) {
-			client_kill(c, "Write error");
+		if ((pfd.revents & POLLOUT) && conn_flush(c) == -1) {
+			conn_kill(c, "Write error");
 			break;
 		}
 		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL) ||

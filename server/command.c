@@ -142,12 +142,12 @@ cmd_pass(struct turn *t, struct irc_msg *m)
 	if (config.password == NULL)
 		return;
 	if (strcmp(m->params[0], config.password) == 0) {
-		c->reg |= REG_PASS;
+		t->conn->reg |= REG_PASS;
 		return;
 	}
 	reply(t, ERR_PASSWDMISMATCH);
-	log_info("%s: wrong server password", c->ip);
-	client_kill(c, "Bad password");
+	log_info("%s: wrong server password", t->conn->ip);
+	conn_kill(t->conn, "Bad password");
 }
 
 void
@@ -186,7 +186,7 @@ cmd_nick(struct turn *t, struct irc_msg *m)
 	}
 	if (map_put(server.nicks, key, c) == -1) {
 		pthread_mutex_unlock(&server.lock);
-		client_kill(c, "Out of memory");
+		conn_kill(t->conn, "Out of memory");
 		return;
 	}
 	if (c->nickkey[0] != '\0' && strcmp(c->nickkey, key) != 0)
@@ -207,7 +207,7 @@ cmd_nick(struct turn *t, struct irc_msg *m)
 	pthread_mutex_unlock(&server.lock);
 
 	if (!(c->flags & CLIENT_REGISTERED)) {
-		c->reg |= REG_NICK;
+		t->conn->reg |= REG_NICK;
 		client_try_register(t);
 	}
 }
@@ -240,7 +240,7 @@ cmd_user(struct turn *t, struct irc_msg *m)
 	snprintf(c->realname, sizeof(c->realname), "%.*s", (int)n,
 	    m->params[3]);
 	pthread_mutex_unlock(&server.lock);
-	c->reg |= REG_USER;
+	t->conn->reg |= REG_USER;
 	client_try_register(t);
 }
 
@@ -275,7 +275,7 @@ cmd_quit(struct turn *t, struct irc_msg *m)
 		    m->params[0]);
 	else
 		snprintf(why, sizeof(why), "Quit");
-	client_kill(t->c, why);
+	conn_kill(t->conn, why);
 }
 
 /* --- rooms --- */
@@ -355,7 +355,7 @@ join_one(struct turn *t, const char *name, const char *key,
 	(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
 	room_send_topic_locked(t, r, 0);
 	send_names_locked(t, r);
-	if ((g = history_replay_gen(c, r, store_last_seq())) != NULL)
+	if ((g = history_replay_gen(r, store_last_seq())) != NULL)
 		turn_gen(t, g);
 	if (c->away != NULL) {
 		/* away-notify: the others learn the joiner is away. */
@@ -463,14 +463,16 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 	l.time_ms = rec.time_ms;
 	l.msgid = rec.msgid;
 	l.ctags = rec.tags;
-	echo = (c->caps & CAP(CAP_ECHO_MESSAGE)) != 0;
+	echo = (t->conn->caps & CAP(CAP_ECHO_MESSAGE)) != 0;
 	if (r != NULL)
 		p = room_fanout_locked(t, r, &l, 0, 0, NULL);
 	else {
 		p = post_new_locked(t, &l);
-		/* A message to oneself arrives once, echo or not. */
+		/* The person's other devices get it as an echo; a message
+		 * to oneself arrives once, echo or not. */
+		post_add_locked(p, to, 0);
 		if (to != c)
-			post_add_locked(p, to);
+			post_add_locked(p, c, 0);
 		else
 			echo = 1;
 	}
@@ -503,7 +505,7 @@ message(struct turn *t, struct irc_msg *m, const char *cmd, int notice)
 		return;
 	}
 	/* Client-only tags travel only with message-tags. */
-	if (!(c->caps & CAP(CAP_MESSAGE_TAGS)) ||
+	if (!(t->conn->caps & CAP(CAP_MESSAGE_TAGS)) ||
 	    tags_client_only(m->tags, ctags, sizeof(ctags)) == -1)
 		ctags[0] = '\0';
 	for (target = strtok_r(m->params[0], ",", &sn); target != NULL;
@@ -577,7 +579,7 @@ cmd_tagmsg(struct turn *t, struct irc_msg *m)
 	struct line l;
 	int echo;
 
-	if (!(c->caps & CAP(CAP_MESSAGE_TAGS))) {
+	if (!(t->conn->caps & CAP(CAP_MESSAGE_TAGS))) {
 		reply(t, ERR_UNKNOWNCOMMAND, "TAGMSG");
 		return;
 	}
@@ -585,7 +587,7 @@ cmd_tagmsg(struct turn *t, struct irc_msg *m)
 	    ctags[0] == '\0')
 		return;
 	client_mask(c, mask, sizeof(mask));
-	echo = (c->caps & CAP(CAP_ECHO_MESSAGE)) != 0;
+	echo = (t->conn->caps & CAP(CAP_ECHO_MESSAGE)) != 0;
 	memset(&l, 0, sizeof(l));
 	l.text = line;
 	l.ctags = ctags;
@@ -607,8 +609,9 @@ cmd_tagmsg(struct turn *t, struct irc_msg *m)
 	else {
 		snprintf(line, sizeof(line), ":%s TAGMSG %s", mask, to->nick);
 		p = post_new_locked(t, &l);
-		if (to != c && (to->caps & CAP(CAP_MESSAGE_TAGS)))
-			post_add_locked(p, to);
+		post_add_locked(p, to, CAP(CAP_MESSAGE_TAGS));
+		if (to != c)
+			post_add_locked(p, c, CAP(CAP_MESSAGE_TAGS));
 		turn_echo_locked(t, p, echo || to == c);
 	}
 	pthread_mutex_unlock(&server.lock);

@@ -342,7 +342,7 @@ cmd_invite(struct turn *t, struct irc_msg *m)
 	l.text = line;
 	p = post_new_locked(t, &l);
 	if (target != c)
-		post_add_locked(p, target);
+		post_add_locked(p, target, 0);
 	if (r != NULL)
 		(void)room_fanout_locked(t, r, &l, room_invite_only(r) ?
 		    FAN_OPS : 0, CAP(CAP_INVITE_NOTIFY), target);

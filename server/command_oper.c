@@ -497,7 +497,7 @@ cmd_kill(struct turn *t, struct irc_msg *m)
 	}
 	(void)snprintf(vnick, sizeof vnick, "%s", victim->nick);
 	/* Under the lock so t cannot be freed; it takes only out_lock. */
-	client_kill(victim, why);
+	client_kill_locked(victim, why);
 	pthread_mutex_unlock(&server.lock);
 	log_info("kill: %s killed %s: %s", mask, vnick, why);
 }
@@ -521,7 +521,7 @@ cmd_wallops(struct turn *t, struct irc_msg *m)
 	for (u = server.clients; u != NULL; u = u->next)
 		if (u != c && (u->flags & (CLIENT_REGISTERED |
 		    CLIENT_WALLOPS)) == (CLIENT_REGISTERED | CLIENT_WALLOPS))
-			post_add_locked(p, u);
+			post_add_locked(p, u, 0);
 	turn_echo_locked(t, p, (c->flags & CLIENT_WALLOPS) != 0);
 	pthread_mutex_unlock(&server.lock);
 }

@@ -309,7 +309,7 @@ listing_list_room(const char *key, void *val, void *arg)
 }
 
 static int
-listing_step(struct gen *g, struct client *c, struct outlist *out)
+listing_step(struct gen *g, struct conn *c, struct outlist *out)
 {
 	struct listing *ls = (struct listing *)g;
 	char chunk[4096];
@@ -417,8 +417,8 @@ send_names_locked(struct turn *t, struct room *r)
 	int			 in, multi, uhnames, i;
 
 	in = room_member_locked(r, c) != NULL;
-	multi = (c->caps & CAP(CAP_MULTI_PREFIX)) != 0;
-	uhnames = (c->caps & CAP(CAP_USERHOST_IN_NAMES)) != 0;
+	multi = (t->conn->caps & CAP(CAP_MULTI_PREFIX)) != 0;
+	uhnames = (t->conn->caps & CAP(CAP_USERHOST_IN_NAMES)) != 0;
 	/* "= <room> :" before the names. */
 	query_list_init(&l, query_budget(c, 2 + strlen(name) + 2));
 	for (i = 0; (m = room_member_at(r, i)) != NULL; i++) {
@@ -491,7 +491,7 @@ query_who_reply_locked(struct turn *t, struct client *u, const char *room,
 	if (u->flags & CLIENT_OPER)
 		flags[n++] = '*';
 	flags[n] = '\0';
-	if (m != NULL && (t->c->caps & CAP(CAP_MULTI_PREFIX)))
+	if (m != NULL && (t->conn->caps & CAP(CAP_MULTI_PREFIX)))
 		member_prefixes(m, flags + n);
 	else if (m != NULL && member_prefix(m) != 0) {
 		flags[n++] = (char)member_prefix(m);
@@ -587,8 +587,8 @@ query_whois_locked(struct turn *t, struct client *u)
 		reply(t, RPL_WHOISOPERATOR, u->nick);
 	/* The real address only to its owner and to operators. */
 	if ((u == c || (c->flags & CLIENT_OPER)) &&
-	    strcmp(u->host, u->ip) != 0)
-		reply(t, RPL_WHOISACTUALLY, u->nick, u->ip);
+	    u->conns != NULL && strcmp(u->host, u->conns->ip) != 0)
+		reply(t, RPL_WHOISACTUALLY, u->nick, u->conns->ip);
 	now = time(NULL);
 	idle = now - (u->last_spoke != 0 ? u->last_spoke : u->signon);
 	if (idle < 0)

@@ -106,7 +106,7 @@ replay_row(const struct store_rec *rec, void *arg)
 }
 
 static int
-replay_step(struct gen *g, struct client *c, struct outlist *out)
+replay_step(struct gen *g, struct conn *c, struct outlist *out)
 {
 	struct replay *rp = (struct replay *)g;
 	int n;
@@ -139,7 +139,7 @@ replay_step(struct gen *g, struct client *c, struct outlist *out)
 	if (rp->left > 0 && store_read(rp->key, &rp->cur, rp->min_seq,
 	    rp->max_seq, rp->left < REPLAY_ROWS ? rp->left : REPLAY_ROWS,
 	    replay_row, rp) == -1)
-		log_warnx("%s: replay of %s failed", c->nick, rp->room);
+		log_warnx("%s: replay of %s failed", c->ip, rp->room);
 	rp->left -= rp->got;
 	rp->total += rp->got;
 	if (rp->got > 0 && rp->left > 0)
@@ -161,11 +161,10 @@ replay_free(struct gen *g)
 }
 
 struct gen *
-history_replay_gen(struct client *c, struct room *r, int64_t max_seq)
+history_replay_gen(struct room *r, int64_t max_seq)
 {
 	struct replay *rp;
 
-	(void)c;
 	if (!history_enabled() || config.history_lines <= 0 ||
 	    max_seq <= room_since(r))
 		return NULL;
@@ -245,7 +244,7 @@ chq_target(const char *key, const char *target, int64_t latest_ms,
 
 /* Runs the query, the only slow part, on c's thread. */
 static void
-chq_query(struct chq *q, struct client *c)
+chq_query(struct chq *q, struct conn *c)
 {
 	int rc = 0;
 
@@ -281,14 +280,14 @@ chq_query(struct chq *q, struct client *c)
 		break;
 	}
 	if (rc == -1) {
-		log_warnx("%s: CHATHISTORY %s failed", c->nick,
+		log_warnx("%s: CHATHISTORY %s failed", c->ip,
 		    ch_subs[q->sub]);
 		q->failed = 1;
 	}
 }
 
 static int
-chq_step(struct gen *g, struct client *c, struct outlist *out)
+chq_step(struct gen *g, struct conn *c, struct outlist *out)
 {
 	struct chq *q = (struct chq *)g;
 	size_t bytes = 0;

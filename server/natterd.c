@@ -734,7 +734,7 @@ accept_one(int lfd, int tls, pthread_attr_t *attr)
 	socklen_t sslen = sizeof(ss);
 	char ip[NI_MAXHOST], line[128], group[NETADDR_GROUP_MAX];
 	const char *shown;
-	struct client *c;
+	struct conn *c;
 	uintptr_t n;
 	int fd, rc, one = 1, sndbuf = CLIENT_SNDBUF, wait;
 
@@ -785,7 +785,8 @@ accept_one(int lfd, int tls, pthread_attr_t *attr)
 	if ((c = client_new(fd, shown, tls)) == NULL ||
 	    map_put(server.ips, group, (void *)(n + 1)) == -1) {
 		pthread_mutex_unlock(&server.lock);
-		free(c);
+		if (c != NULL)
+			conn_discard(c);
 		refuse(fd, tls, "ERROR :Server out of memory\r\n");
 		return;
 	}
@@ -797,16 +798,18 @@ accept_one(int lfd, int tls, pthread_attr_t *attr)
 			map_put(server.ips, group, (void *)n);
 		pthread_mutex_unlock(&server.lock);
 		log_warnx("pthread_create: %s", strerror(rc));
-		frame_free(&c->frame);
-		pthread_mutex_destroy(&c->out_lock);
-		free(c);
+		conn_discard(c);
 		refuse(fd, tls, "ERROR :Server full\r\n");
 		return;
 	}
-	c->next = server.clients;
+	c->next = server.conns;
+	if (server.conns != NULL)
+		server.conns->prev = c;
+	server.conns = c;
+	c->cl->next = server.clients;
 	if (server.clients != NULL)
-		server.clients->prev = c;
-	server.clients = c;
+		server.clients->prev = c->cl;
+	server.clients = c->cl;
 	server.nclients++;
 	pthread_mutex_unlock(&server.lock);
 	log_debug("%s connected", shown);
@@ -818,7 +821,7 @@ static unsigned
 drain_clients(void)
 {
 	struct timespec deadline;
-	struct client *c;
+	struct conn *c;
 	unsigned left;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
@@ -826,8 +829,8 @@ drain_clients(void)
 	deadline.tv_sec += 1 + deadline.tv_nsec / 1000000000L;
 	deadline.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&server.lock);
-	for (c = server.clients; c != NULL; c = c->next)
-		client_kill(c, "Server shutting down");
+	for (c = server.conns; c != NULL; c = c->next)
+		conn_kill(c, "Server shutting down");
 	while (server.nclients > 0)
 		if (pthread_cond_timedwait(&server.drained, &server.lock,
 		    &deadline) != 0)

@@ -99,6 +99,7 @@ enum cap_bit {
 
 /* --- a reference-counted, formatted line (output.c) --- */
 struct client;
+struct conn;
 struct outlist;
 struct gen;
 
@@ -117,7 +118,7 @@ struct buf {
  * about GEN_CHUNK bytes, to out and returns 1 once it is done.
  */
 struct gen {
-	int		(*step)(struct gen *, struct client *,
+	int		(*step)(struct gen *, struct conn *,
 			    struct outlist *);
 	void		(*free)(struct gen *);
 	char		 parent[32];	/* "batch=L1": the labeled-response
@@ -164,20 +165,20 @@ struct outq {
 struct room;
 struct post;
 struct ssl_st;
+struct conn;
 
+/*
+ * A person on the server: a nick, its rooms and modes.  It has one or
+ * more connections (struct conn): one, unless several devices of one
+ * account are attached to it.  It lives while it has a connection.
+ */
 struct client {
-	atomic_int	 refs;		/* own thread 1, plus each holder */
+	atomic_int	 refs;		/* each conn 1, plus each holder */
 	uint64_t	 id;				/* [R] never reused */
-	int		 fd;				/* [R] */
-	struct ssl_st	*ssl;		/* [T] NULL on a plain connection */
-	int		 tls;		/* [R] accepted on a TLS port */
-	pthread_t	 thread;			/* [R] set at accept */
-	char		 ip[HOST_MAX];			/* [R] numeric */
-	char		 ipgroup[NETADDR_GROUP_MAX];	/* [R] key in server.ips */
-	char		 host[HOST_MAX];		/* [R] shown host */
+	char		 host[HOST_MAX];		/* [S] shown host */
 	time_t		 signon;			/* [S] wall clock */
 
-	/* Identity: written by the own thread under server.lock. */
+	/* Identity: written under server.lock. */
 	char		 nick[NICK_MAX + 1];		/* [S] "*" until NICK */
 	char		 nickkey[NICK_MAX + 1];		/* [S] casefolded */
 	int64_t		 nick_seq;	/* [S] store seq when it took the
@@ -186,7 +187,6 @@ struct client {
 	char		 user[USER_MAX + 1];		/* [S] */
 	char		 realname[REALNAME_MAX + 1];	/* [S] */
 	char		*away;				/* [S] NULL if here */
-	unsigned	 caps;		/* [S] CAP(...) bits it enabled */
 	unsigned	 flags;				/* [S] */
 #define CLIENT_REGISTERED	0x01
 #define CLIENT_INVISIBLE	0x02	/* +i */
@@ -201,6 +201,30 @@ struct client {
 	unsigned long	 mark;				/* [S] fan-out dedup */
 	struct client	*next;				/* [S] server.clients */
 	struct client	*prev;				/* [S] */
+	struct conn	*conns;		/* [S] its connections, newest first */
+	int		 nconns;			/* [S] */
+};
+
+/*
+ * One connection: a socket, its thread, its output queue and what was
+ * negotiated on it (caps, registration).  Its person is cl.
+ */
+struct conn {
+	atomic_int	 refs;		/* own thread 1, plus each holder */
+	uint64_t	 id;				/* [R] never reused */
+	struct client	*cl;		/* [S] its person; changed only by
+					   its own thread (so [T] to read) */
+	struct conn	*cnext;				/* [S] cl->conns */
+	struct conn	*next;				/* [S] server.conns */
+	struct conn	*prev;				/* [S] */
+	int		 fd;				/* [R] */
+	struct ssl_st	*ssl;		/* [T] NULL on a plain connection */
+	int		 tls;		/* [R] accepted on a TLS port */
+	pthread_t	 thread;			/* [R] set at accept */
+	char		 ip[HOST_MAX];			/* [R] numeric */
+	char		 ipgroup[NETADDR_GROUP_MAX];	/* [R] key in server.ips */
+	unsigned	 caps;		/* [S] CAP(...) bits it enabled */
+	unsigned long	 mark;				/* [S] fan-out dedup */
 
 	pthread_mutex_t	 out_lock;
 	struct outq	 q;				/* [O] */
@@ -231,7 +255,6 @@ struct client {
 	char		*rq;				/* [T] */
 	size_t		 rqlen;				/* [T] */
 	int		 eof;		/* [T] peer closed; rq still to do */
-	char		*quit_reason;			/* [T] set by QUIT */
 };
 
 /* A member of a room, and its prefix modes. */
@@ -264,14 +287,15 @@ struct line {
  * tells the whole path.
  */
 struct pushlist {
-	struct client	**v;
+	struct conn	**v;
 	int		 n;
 	int		 cap;
-	struct client	*inl[16];
+	struct conn	*inl[16];
 };
 
 struct turn {
-	struct client	*c;
+	struct client	*c;		/* the person acting */
+	struct conn	*conn;		/* the connection it read from */
 	/* Replies gathered on the stack, then in out. */
 	char		*chunk;
 	size_t		 chunklen;
@@ -358,7 +382,8 @@ struct server {
 	struct map	*nicks;		/* casefolded nick -> struct client */
 	struct map	*rooms;		/* casefolded name -> struct room */
 	struct map	*ips;		/* ipgroup -> connection count (uintptr_t) */
-	struct client	*clients;	/* every connection */
+	struct client	*clients;	/* every person */
+	struct conn	*conns;		/* every connection */
 	unsigned	 nclients;	/* connections */
 	unsigned	 nusers;	/* registered */
 	unsigned	 ninvisible;	/* registered and +i */
@@ -421,7 +446,7 @@ void		 outlist_free(struct outlist *l);
 void		 outlist_move(struct outlist *dst, struct outlist *src);
 /* The bytes c's queue holds, and the limit past which it is dropped
  * at once (the soft limit is config.sendq, with config.sendq_timeout). */
-size_t		 client_backlog(struct client *c);
+size_t		 conn_backlog(struct conn *c);
 size_t		 sendq_hard(void);
 /*
  * Queues b on c (taking its own reference); own: c's own output, which
@@ -431,33 +456,33 @@ size_t		 sendq_hard(void);
  * if c's queue was empty (the caller then pushes c), else 0.  Never
  * writes; safe from any thread, with or without server.lock.
  */
-int		 client_enqueue(struct client *c, struct buf *b, int own);
+int		 conn_enqueue(struct conn *c, struct buf *b, int own);
 /* Another thread's write to c: what the socket takes now; wakes c's
  * thread for the rest. */
-void		 client_push(struct client *c);
-void		 pushlist_add(struct pushlist *pl, struct client *c);
+void		 conn_push(struct conn *c);
+void		 pushlist_add(struct pushlist *pl, struct conn *c);
 /* Pushes and releases every client in pl. */
 void		 pushlist_flush(struct pushlist *pl);
 /* Own thread: writes what the socket takes and expands generators that
  * reach the head.  Returns -1 on a write error. */
-int		 client_flush(struct client *c);
+int		 conn_flush(struct conn *c);
 /* At teardown: writes what is queued, after any write in progress by
  * another thread.  Returns 1 if nothing is left. */
-int		 client_flush_final(struct client *c);
+int		 conn_flush_final(struct conn *c);
 /* Own thread: sends what is on the stack straight to the socket when
  * nothing is queued before it; queues what it does not take.  Returns
  * 1 if c's queue is now non-empty. */
-int		 client_send_direct(struct client *c, const char *p, size_t n);
+int		 conn_send_direct(struct conn *c, const char *p, size_t n);
 /* Monotonic ms past which c is dropped for not draining, or 0. */
-long long	 client_stall_deadline(struct client *c);
+long long	 conn_stall_deadline(struct conn *c);
 void		 outq_clear(struct outq *q);
-struct client	*client_ref(struct client *c);
+struct conn	*conn_ref(struct conn *c);
 /* Closes the socket and frees c with the last reference. */
-void		 client_unref(struct client *c);
+void		 conn_unref(struct conn *c);
 long long	 mono_ms(void);
 
 /* turn.c: the path a line takes; see the comment at its top. */
-void		 turn_begin(struct turn *t, struct client *c, char *chunk,
+void		 turn_begin(struct turn *t, struct conn *c, char *chunk,
 		    size_t chunkcap);
 /* Waits for the store where the crash rule needs it, delivers every
  * post of the turn, applies nothing more, writes. */
@@ -485,12 +510,16 @@ size_t		 turn_pending(struct turn *t);
  */
 struct post	*post_new_locked(struct turn *t, const struct line *l);
 void		 post_reserve_locked(struct post *p, int n);
-void		 post_add_locked(struct post *p, struct client *to);
+/* Every connection of to with caps but the post's own (the actor's
+ * other devices get their copy so); post_add_conn_locked: one. */
+void		 post_add_locked(struct post *p, struct client *to,
+		    unsigned caps);
+void		 post_add_conn_locked(struct post *p, struct conn *to);
 /* t->c's own copy of p, in its place: the line itself if show, and in
  * any case a FAIL if the store could not keep p. */
 void		 turn_echo_locked(struct turn *t, struct post *p, int show);
 /* A labeled-response batch id for c, "L1". */
-void		 batch_id(struct client *c, char prefix, char *buf,
+void		 batch_id(struct conn *c, char prefix, char *buf,
 		    size_t len);
 
 /* privsep.c */
@@ -520,15 +549,24 @@ int		 tls_reload(void);
 
 /* client.c */
 void		*client_main(void *);
-struct client	*client_new(int fd, const char *ip, int tls);
-void		 client_free(struct client *c);
+/* A new connection and its person (caller holds server.lock). */
+struct conn	*client_new(int fd, const char *ip, int tls);
+/* Frees a connection never published (its fd stays open). */
+void		 conn_discard(struct conn *c);
+void		 conn_free(struct conn *c);
+struct client	*client_ref(struct client *cl);
+/* Frees cl with the last reference. */
+void		 client_unref(struct client *cl);
 /* Asks c's thread to close the connection with reason (ERROR line,
- * QUIT to shared rooms).  Safe from any thread; the first reason wins. */
-void		 client_kill(struct client *c, const char *reason);
+ * QUIT to shared rooms if it is its person's last).  Safe from any
+ * thread; the first reason wins. */
+void		 conn_kill(struct conn *c, const char *reason);
 /* The same, for a caller that holds c->out_lock. */
-void		 client_kill_locked(struct client *c, const char *reason);
+void		 conn_kill_locked(struct conn *c, const char *reason);
+/* conn_kill on every connection of cl (caller holds server.lock). */
+void		 client_kill_locked(struct client *cl, const char *reason);
 /* Wakes c's thread from ppoll().  Caller holds c->out_lock. */
-void		 client_wake_locked(struct client *c);
+void		 conn_wake_locked(struct conn *c);
 struct client	*client_find_locked(const char *nick);
 /* nick!user@host */
 void		 client_mask(struct client *c, char *buf, size_t len);
@@ -612,9 +650,8 @@ int		 history_durable(void);
 void		 history_key(const char *a, const char *b, char *key,
 		    size_t len);
 /* The last --history-lines messages of room r up to seq max_seq,
- * produced as c's socket drains; NULL if there is nothing to do. */
-struct gen	*history_replay_gen(struct client *c, struct room *r,
-		    int64_t max_seq);
+ * produced as the socket drains; NULL if there is nothing to do. */
+struct gen	*history_replay_gen(struct room *r, int64_t max_seq);
 void		 cmd_chathistory(struct turn *, struct irc_msg *);
 
 /* command.c */

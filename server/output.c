@@ -2,7 +2,7 @@
  * output.c: formatted lines and the per-client output queue.
  *
  * A line for many recipients is formatted once into a reference-counted
- * struct buf and queued on each (client_enqueue).  Queuing never writes:
+ * struct buf and queued on each (conn_enqueue).  Queuing never writes:
  * whoever turns a recipient's queue from empty to non-empty pushes it
  * later, after its locks are released (struct pushlist), with one
  * writev() for everything queued.  What the kernel does not take stays
@@ -12,7 +12,7 @@
  *
  * A queue may also hold generators (struct gen): replies made as the
  * socket drains.  Writers stop at one; the owner's thread expands it
- * when it reaches the head (client_flush).
+ * when it reaches the head (conn_flush).
  *
  * SendQ: every byte that enters a queue counts, the client's own replies
  * included.  A queue may pass config.sendq while its reader keeps
@@ -423,7 +423,7 @@ sendq_hard(void)
 }
 
 size_t
-client_backlog(struct client *c)
+conn_backlog(struct conn *c)
 {
 	size_t n;
 
@@ -434,7 +434,7 @@ client_backlog(struct client *c)
 }
 
 long long
-client_stall_deadline(struct client *c)
+conn_stall_deadline(struct conn *c)
 {
 	long long due = 0;
 
@@ -447,22 +447,22 @@ client_stall_deadline(struct client *c)
 
 /* 0, or -1 after dropping c for what adding len bytes would do. */
 static int
-sendq_check_locked(struct client *c, size_t len)
+sendq_check_locked(struct conn *c, size_t len)
 {
 	if (c->q.bytes + len > sendq_hard()) {
-		client_kill_locked(c, "SendQ exceeded");
+		conn_kill_locked(c, "SendQ exceeded");
 		return -1;
 	}
 	if (c->q.bytes > config.sendq &&
 	    mono_ms() - c->drained_ms > config.sendq_timeout * 1000LL) {
-		client_kill_locked(c, "SendQ exceeded");
+		conn_kill_locked(c, "SendQ exceeded");
 		return -1;
 	}
 	return 0;
 }
 
 int
-client_enqueue(struct client *c, struct buf *b, int own)
+conn_enqueue(struct conn *c, struct buf *b, int own)
 {
 	int was_empty;
 
@@ -488,7 +488,7 @@ client_enqueue(struct client *c, struct buf *b, int own)
  * bytes and is never shorter, as OpenSSL requires.
  */
 static int
-outq_write_tls_locked(struct client *c)
+outq_write_tls_locked(struct conn *c)
 {
 	char gather[TLS_GATHER];
 	struct outq *q = &c->q;
@@ -549,7 +549,7 @@ outq_write_tls_locked(struct client *c)
  * full, a generator is next, or another thread is writing).
  */
 static int
-outq_write_locked(struct client *c, int owner)
+outq_write_locked(struct conn *c, int owner)
 {
 	struct iovec iov[OUTQ_IOV_MAX];
 	struct outq *q = &c->q;
@@ -562,7 +562,7 @@ outq_write_locked(struct client *c, int owner)
 	if (c->writing)
 		return 0;
 	if (c->tls) {
-		/* Others leave it to the owner, whom client_push wakes. */
+		/* Others leave it to the owner, whom conn_push wakes. */
 		if (!owner || c->ssl == NULL || !SSL_is_init_finished(c->ssl))
 			return 0;
 		return outq_write_tls_locked(c);
@@ -604,24 +604,24 @@ outq_write_locked(struct client *c, int owner)
 }
 
 void
-client_push(struct client *c)
+conn_push(struct conn *c)
 {
 	pthread_mutex_lock(&c->out_lock);
 	if (!c->closing) {
 		if (outq_write_locked(c, 0) == -1)
-			client_kill_locked(c, "Write error");
+			conn_kill_locked(c, "Write error");
 		else if (c->q.count > 0 && !c->writing && !c->want_out) {
 			c->want_out = 1;
-			client_wake_locked(c);
+			conn_wake_locked(c);
 		}
 	}
 	pthread_mutex_unlock(&c->out_lock);
 }
 
 void
-pushlist_add(struct pushlist *pl, struct client *c)
+pushlist_add(struct pushlist *pl, struct conn *c)
 {
-	struct client **nv;
+	struct conn **nv;
 	int ncap;
 
 	if (pl->v == NULL) {
@@ -632,7 +632,7 @@ pushlist_add(struct pushlist *pl, struct client *c)
 		ncap = pl->cap * 2;
 		if ((nv = malloc((size_t)ncap * sizeof(*nv))) == NULL) {
 			/* Write it now rather than lose track of it. */
-			client_push(c);
+			conn_push(c);
 			return;
 		}
 		memcpy(nv, pl->v, (size_t)pl->n * sizeof(*nv));
@@ -641,7 +641,7 @@ pushlist_add(struct pushlist *pl, struct client *c)
 		pl->v = nv;
 		pl->cap = ncap;
 	}
-	pl->v[pl->n++] = client_ref(c);
+	pl->v[pl->n++] = conn_ref(c);
 }
 
 void
@@ -650,8 +650,8 @@ pushlist_flush(struct pushlist *pl)
 	int i;
 
 	for (i = 0; i < pl->n; i++) {
-		client_push(pl->v[i]);
-		client_unref(pl->v[i]);
+		conn_push(pl->v[i]);
+		conn_unref(pl->v[i]);
 	}
 	pl->n = 0;
 	if (pl->v != pl->inl && pl->v != NULL) {
@@ -668,7 +668,7 @@ pushlist_flush(struct pushlist *pl)
  * it is done.  Caller holds out_lock; c->writing keeps others off.
  */
 static void
-outq_expand_locked(struct client *c)
+outq_expand_locked(struct conn *c)
 {
 	struct outq *q = &c->q;
 	struct outlist out;
@@ -710,7 +710,7 @@ outq_expand_locked(struct client *c)
 }
 
 int
-client_flush(struct client *c)
+conn_flush(struct conn *c)
 {
 	int rc, steps = 0;
 
@@ -728,7 +728,7 @@ client_flush(struct client *c)
 }
 
 int
-client_send_direct(struct client *c, const char *p, size_t n)
+conn_send_direct(struct conn *c, const char *p, size_t n)
 {
 	struct buf *b;
 	ssize_t w = 0;
@@ -746,7 +746,7 @@ client_send_direct(struct client *c, const char *p, size_t n)
 		c->writing = 0;
 		if (w < 0 && err != EAGAIN && err != EWOULDBLOCK &&
 		    err != EINTR)
-			client_kill_locked(c, "Write error");
+			conn_kill_locked(c, "Write error");
 		if (w < 0)
 			w = 0;
 		c->drained_ms = mono_ms();
@@ -769,22 +769,22 @@ client_send_direct(struct client *c, const char *p, size_t n)
 	return left;
 }
 
-struct client *
-client_ref(struct client *c)
+struct conn *
+conn_ref(struct conn *c)
 {
 	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 	return c;
 }
 
 void
-client_unref(struct client *c)
+conn_unref(struct conn *c)
 {
 	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
-		client_free(c);
+		conn_free(c);
 }
 
 int
-client_flush_final(struct client *c)
+conn_flush_final(struct conn *c)
 {
 	int done;
 

@@ -537,6 +537,11 @@ room_topic_set_locked(struct turn *t, struct room *r, char **text,
 
 /* --- the one fan-out --- */
 
+/*
+ * The actor's own connection gets its copy in order (FAN_SELF), as its
+ * echo; the person's other connections (other devices of one account)
+ * get theirs as recipients, as they would an echo.
+ */
 struct post *
 room_fanout_locked(struct turn *t, struct room *r, const struct line *l,
     unsigned flags, unsigned caps, struct client *except)
@@ -553,11 +558,10 @@ room_fanout_locked(struct turn *t, struct room *r, const struct line *l,
 		for (i = 0; i < r->nmembers; i++) {
 			mb = &r->members[i];
 			m = mb->c;
-			if (m == self || m == except ||
-			    (m->caps & caps) != caps ||
+			if (m == except ||
 			    ((flags & FAN_OPS) && !(mb->modes & MEMBER_OP)))
 				continue;
-			post_add_locked(p, m);
+			post_add_locked(p, m, caps);
 		}
 	} else {
 		/* Everyone who shares a room with self, once. */
@@ -566,6 +570,7 @@ room_fanout_locked(struct turn *t, struct room *r, const struct line *l,
 		for (i = 0; i < self->nrooms; i++)
 			n += self->rooms[i]->nmembers;
 		post_reserve_locked(p, n);
+		post_add_locked(p, self, caps);
 		for (i = 0; i < self->nrooms; i++) {
 			r = self->rooms[i];
 			for (j = 0; j < r->nmembers; j++) {
@@ -573,12 +578,12 @@ room_fanout_locked(struct turn *t, struct room *r, const struct line *l,
 				if (m->mark == gen)
 					continue;
 				m->mark = gen;
-				if (m != except && (m->caps & caps) == caps)
-					post_add_locked(p, m);
+				if (m != except)
+					post_add_locked(p, m, caps);
 			}
 		}
 	}
-	if ((flags & FAN_SELF) && (self->caps & caps) == caps)
+	if ((flags & FAN_SELF) && (t->conn->caps & caps) == caps)
 		turn_echo_locked(t, p, 1);
 	return p;
 }

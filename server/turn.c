@@ -77,9 +77,9 @@ struct post {
 	int		 durable;	/* waits for seq's commit */
 	int		 cancelled;	/* the store will never keep it */
 	enum post_state	 state;		/* outbox.lock */
-	struct client	*actor;
+	struct conn	*actor;		/* the connection that made it */
 	struct outlist	 payload;	/* the actor's output with it */
-	struct client	**to;
+	struct conn	**to;
 	unsigned char	*var;		/* each recipient's variant */
 	int		 nto;
 	int		 capto;
@@ -128,19 +128,20 @@ static void	 post_deliver(struct turn *, struct post *);
 static struct buf *post_variant(struct post *, int);
 static struct buf *post_fail(struct post *);
 static void	 post_free(struct post *);
-static void	 payload_deliver(struct turn *, struct client *,
+static void	 payload_deliver(struct turn *, struct conn *,
 		    struct outlist *);
 
 /* --- the turn's own output --- */
 
 void
-turn_begin(struct turn *t, struct client *c, char *chunk, size_t chunkcap)
+turn_begin(struct turn *t, struct conn *c, char *chunk, size_t chunkcap)
 {
 	memset(t, 0, sizeof(*t));
-	t->c = c;
+	t->conn = c;
+	t->c = c->cl;
 	t->chunk = chunk;
 	t->chunkcap = chunkcap;
-	t->backlog = client_backlog(c);
+	t->backlog = conn_backlog(c);
 }
 
 /* Moves the lines gathered on the stack into t->out. */
@@ -253,7 +254,7 @@ turn_take(struct turn *t, struct outlist *out)
 }
 
 void
-batch_id(struct client *c, char prefix, char *buf, size_t len)
+batch_id(struct conn *c, char prefix, char *buf, size_t len)
 {
 	snprintf(buf, len, "%c%u", prefix, ++c->batch_seq);
 }
@@ -408,7 +409,7 @@ turn_label(struct turn *t)
 		label_span_free(&s);
 		return;
 	}
-	batch_id(t->c, 'L', id, sizeof(id));
+	batch_id(t->conn, 'L', id, sizeof(id));
 	snprintf(tag, sizeof(tag), "batch=%s", id);
 	for (k = 0; k < s.n; k++) {
 		for (i = k == 0 ? s.from : 0; i < s.l[k]->n; i++) {
@@ -495,7 +496,7 @@ post_new_locked(struct turn *t, const struct line *l)
 	p->time_ms = l->time_ms;
 	p->seq = l->seq;
 	p->durable = l->seq > 0 && history_durable();
-	p->actor = t->c;
+	p->actor = t->conn;
 	p->state = POST_OPEN;
 
 	/* What the command said since its previous post goes with that. */
@@ -546,7 +547,7 @@ post_var(const struct post *p, unsigned caps)
 void
 post_reserve_locked(struct post *p, int n)
 {
-	struct client **nto;
+	struct conn **nto;
 	unsigned char *nvar;
 
 	if (n <= p->capto)
@@ -566,7 +567,7 @@ post_reserve_locked(struct post *p, int n)
 }
 
 void
-post_add_locked(struct post *p, struct client *to)
+post_add_conn_locked(struct post *p, struct conn *to)
 {
 	if (p->nto == p->capto)
 		post_reserve_locked(p, p->capto == 0 ? 8 : p->capto * 2);
@@ -576,10 +577,20 @@ post_add_locked(struct post *p, struct client *to)
 }
 
 void
+post_add_locked(struct post *p, struct client *to, unsigned caps)
+{
+	struct conn *k;
+
+	for (k = to->conns; k != NULL; k = k->cnext)
+		if (k != p->actor && (k->caps & caps) == caps)
+			post_add_conn_locked(p, k);
+}
+
+void
 turn_echo_locked(struct turn *t, struct post *p, int show)
 {
 	turn_flush_chunk(t);
-	outlist_add_echo(&t->out, p, post_var(p, t->c->caps), show);
+	outlist_add_echo(&t->out, p, post_var(p, t->conn->caps), show);
 }
 
 /* A variant with tags, apart from post_variant so that the big tag
@@ -658,7 +669,7 @@ post_ready(const struct post *p)
  * echo nothing: an ACK, or the FAIL of each post the store did not
  * keep (in a labeled-response batch if there are several). */
 static void
-payload_ack(struct turn *t, struct client *c, struct item *it)
+payload_ack(struct turn *t, struct conn *c, struct item *it)
 {
 	struct post *p;
 	struct buf *b, *tagged;
@@ -669,7 +680,7 @@ payload_ack(struct turn *t, struct client *c, struct item *it)
 		nfail += p->cancelled;
 	if (nfail == 0) {
 		b = buf_printf("@%s :%s ACK", it->tag, config.server_name);
-		if (client_enqueue(c, b, 1))
+		if (conn_enqueue(c, b, 1))
 			pushlist_add(&t->push, c);
 		buf_unref(b);
 		return;
@@ -679,7 +690,7 @@ payload_ack(struct turn *t, struct client *c, struct item *it)
 		snprintf(tag, sizeof(tag), "batch=%s", id);
 		b = buf_printf("@%s :%s BATCH +%s labeled-response", it->tag,
 		    config.server_name, id);
-		if (client_enqueue(c, b, 1))
+		if (conn_enqueue(c, b, 1))
 			pushlist_add(&t->push, c);
 		buf_unref(b);
 	}
@@ -687,13 +698,13 @@ payload_ack(struct turn *t, struct client *c, struct item *it)
 		if (!p->cancelled)
 			continue;
 		tagged = buf_add_tag(post_fail(p), nfail > 1 ? tag : it->tag);
-		if (client_enqueue(c, tagged, 1))
+		if (conn_enqueue(c, tagged, 1))
 			pushlist_add(&t->push, c);
 		buf_unref(tagged);
 	}
 	if (nfail > 1) {
 		b = buf_printf(":%s BATCH -%s", config.server_name, id);
-		if (client_enqueue(c, b, 1))
+		if (conn_enqueue(c, b, 1))
 			pushlist_add(&t->push, c);
 		buf_unref(b);
 	}
@@ -701,7 +712,7 @@ payload_ack(struct turn *t, struct client *c, struct item *it)
 
 /* Queues payload's items on c, resolving echoes. */
 static void
-payload_deliver(struct turn *t, struct client *c, struct outlist *l)
+payload_deliver(struct turn *t, struct conn *c, struct outlist *l)
 {
 	struct item *it;
 	struct buf *b, *tagged;
@@ -724,14 +735,14 @@ payload_deliver(struct turn *t, struct client *c, struct outlist *l)
 				continue;
 			if (it->tag != NULL) {
 				tagged = buf_add_tag(b, it->tag);
-				if (client_enqueue(c, tagged, 1))
+				if (conn_enqueue(c, tagged, 1))
 					pushlist_add(&t->push, c);
 				buf_unref(tagged);
 				continue;
 			}
 		} else
 			b = it->b;
-		if (client_enqueue(c, b, 1))
+		if (conn_enqueue(c, b, 1))
 			pushlist_add(&t->push, c);
 	}
 	outlist_free(l);
@@ -744,7 +755,7 @@ post_deliver(struct turn *t, struct post *p)
 
 	if (!p->cancelled)
 		for (i = 0; i < p->nto; i++)
-			if (client_enqueue(p->to[i], post_variant(p,
+			if (conn_enqueue(p->to[i], post_variant(p,
 			    p->var[i]), 0))
 				pushlist_add(&t->push, p->to[i]);
 	if (p->payload.n > 0)
@@ -891,7 +902,7 @@ turn_cancel(struct turn *t)
 void
 turn_end(struct turn *t)
 {
-	struct client *c = t->c;
+	struct conn *c = t->conn;
 	struct post *p, *next;
 
 	if (t->posts != NULL) {
@@ -909,7 +920,7 @@ turn_end(struct turn *t)
 	}
 	if (t->out.n == 0 && t->chunklen > 0) {
 		/* The common case: straight from the stack. */
-		(void)client_send_direct(c, t->chunk, t->chunklen);
+		(void)conn_send_direct(c, t->chunk, t->chunklen);
 		t->chunklen = 0;
 	} else {
 		turn_flush_chunk(t);
