@@ -80,6 +80,13 @@ client_new(int fd, const char *ip, int tls)
 	if (config.password == NULL)
 		c->reg |= REG_PASS;
 
+	if ((rc = pthread_mutex_init(&cl->act, NULL)) != 0) {
+		log_warnx("client_new: pthread_mutex_init: %s", strerror(rc));
+		pthread_mutex_destroy(&c->out_lock);
+		free(cl);
+		free(c);
+		return NULL;
+	}
 	atomic_init(&cl->refs, 1);	/* c's */
 	cl->id = ++server.next_id;
 	snprintf(cl->host, sizeof(cl->host), "%s", ip);
@@ -104,6 +111,7 @@ client_unref(struct client *cl)
 	if (atomic_fetch_sub_explicit(&cl->refs, 1,
 	    memory_order_acq_rel) != 1)
 		return;
+	pthread_mutex_destroy(&cl->act);
 	free(cl->away);
 	free(cl->rooms);
 	free(cl);
@@ -114,6 +122,7 @@ conn_discard(struct conn *c)
 {
 	frame_free(&c->frame);
 	pthread_mutex_destroy(&c->out_lock);
+	pthread_mutex_destroy(&c->cl->act);
 	free(c->cl);
 	free(c);
 }
@@ -211,6 +220,75 @@ whowas_add_locked(struct client *c)
 	server.whowas_next = (server.whowas_next + 1) % WHOWAS_MAX;
 }
 
+/*
+ * Makes t's connection, which has just logged in to an account whose
+ * person to is online, another device of to: it leaves its own
+ * unregistered person and gets to's nick and rooms, with the welcome
+ * and, for each room, what a JOIN gives the joiner (its JOIN line,
+ * topic, NAMES and replay).  Nobody else sees anything.  All of it goes
+ * with one post made here, under the same lock as the move, so every
+ * line to's rooms say after it reaches this connection after its
+ * burst, and nothing said before it arrives twice.  Caller holds
+ * server.lock and the old person's act lock.  -1 if to cannot take
+ * another device.
+ */
+int
+client_attach_locked(struct turn *t, struct client *to)
+{
+	struct conn *c = t->conn;
+	struct client *old = c->cl;
+	char mask[MASK_MAX + 1];
+	struct line l;
+	struct room *r;
+	struct gen *g;
+	int64_t upto;
+	int i;
+
+	if ((to->flags & (CLIENT_REGISTERED | CLIENT_GONE)) !=
+	    CLIENT_REGISTERED || to->nconns >= config.max_devices)
+		return -1;
+	if (old->nickkey[0] != '\0' &&
+	    map_get(server.nicks, old->nickkey) == old)
+		map_del(server.nicks, old->nickkey);
+	if (old->prev != NULL)
+		old->prev->next = old->next;
+	else if (server.clients == old)
+		server.clients = old->next;
+	if (old->next != NULL)
+		old->next->prev = old->prev;
+	old->flags |= CLIENT_GONE;
+	old->conns = NULL;
+	old->nconns = 0;
+	c->cl = client_ref(to);
+	c->cnext = to->conns;
+	to->conns = c;
+	to->nconns++;
+	client_unref(old);	/* c's; client_line holds one more */
+	t->c = to;
+
+	memset(&l, 0, sizeof(l));
+	l.text = "";		/* no recipients: only its place counts */
+	(void)post_new_locked(t, &l);
+	upto = store_last_seq();
+	send_welcome_locked(t);
+	client_mask(to, mask, sizeof(mask));
+	for (i = 0; i < to->nrooms; i++) {
+		r = to->rooms[i];
+		if (c->caps & CAP(CAP_EXTENDED_JOIN))
+			turn_sendf(t, ":%s JOIN %s * :%s", mask, room_name(r),
+			    to->realname);
+		else
+			turn_sendf(t, ":%s JOIN %s", mask, room_name(r));
+		room_send_topic_locked(t, r, 0);
+		send_names_locked(t, r);
+		if ((g = history_replay_gen(r, upto)) != NULL)
+			turn_gen(t, g);
+	}
+	if (to->away != NULL)
+		reply(t, RPL_NOWAWAY);
+	return 0;
+}
+
 void
 client_try_register(struct turn *t)
 {
@@ -285,11 +363,11 @@ flood_wait(struct conn *c)
 	return (long long)(need * 1000.0 / config.flood_rate) + 1;
 }
 
-/* frame_cb: one complete line, or notice of an overlong one. */
+/* One line, with its person's act lock held. */
 static int
-client_line(void *arg, enum frame_event ev, char *line, size_t len)
+client_line_locked(struct turn *t, enum frame_event ev, char *line,
+    size_t len)
 {
-	struct turn *t = arg;
 	struct conn *c = t->conn;
 	struct irc_msg m;
 	char *p, label[LABEL_MAX + 1];
@@ -302,7 +380,7 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 		return conn_closing(c);
 	}
 	if (log_enabled(LOG_LVL_TRACE))
-		log_trace("%s <- %.*s", c->cl->nick, (int)len, line);
+		log_trace("%s <- %.*s", t->c->nick, (int)len, line);
 	if (memchr(line, '\0', len) != NULL) {
 		reply(t, ERR_UNKNOWNERROR, "*", "Line contains a NUL byte");
 		return conn_closing(c);
@@ -339,6 +417,27 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 		command_dispatch(t, &m);
 	turn_command_end(t);
 	return conn_closing(c);
+}
+
+/*
+ * frame_cb: one complete line, or notice of an overlong one.  Its
+ * person may have changed with the line before (a device attached to
+ * its account's person), and may change in this one: the act lock and
+ * a reference are taken on the one it starts with.
+ */
+static int
+client_line(void *arg, enum frame_event ev, char *line, size_t len)
+{
+	struct turn *t = arg;
+	struct client *actor;
+	int rc;
+
+	actor = t->c = client_ref(t->conn->cl);
+	pthread_mutex_lock(&actor->act);
+	rc = client_line_locked(t, ev, line, len);
+	pthread_mutex_unlock(&actor->act);
+	client_unref(actor);
+	return rc;
 }
 
 /* Milliseconds until the next timer is due, at least 0. */
@@ -408,6 +507,7 @@ static void
 client_teardown(struct conn *c)
 {
 	char mask[MASK_MAX + 1], line[OUT_LINE_MAX], drain[512], chunk[512];
+	char nick[NICK_MAX + 1], host[HOST_MAX];
 	struct client *cl = c->cl;
 	struct conn **kp;
 	const char *reason;
@@ -430,6 +530,9 @@ client_teardown(struct conn *c)
 		}
 	cl->nconns--;
 	last = cl->nconns == 0;
+	/* Another device may rename cl once the lock is dropped. */
+	snprintf(nick, sizeof(nick), "%s", cl->nick);
+	snprintf(host, sizeof(host), "%s", cl->host);
 	if (last && (cl->flags & CLIENT_REGISTERED)) {
 		client_mask(cl, mask, sizeof(mask));
 		snprintf(line, sizeof(line), ":%s QUIT :%s", mask, reason);
@@ -474,12 +577,12 @@ client_teardown(struct conn *c)
 	turn_command_end(&t);
 	turn_end(&t);
 
-	log_info("%s (%s) closed: %s", c->ip, cl->nick, reason);
+	log_info("%s (%s) closed: %s", c->ip, nick, reason);
 
 	/* Best effort: what is queued, then the ERROR line. */
 	queued = !conn_flush_final(c);
 	len = snprintf(line, sizeof(line), "ERROR :Closing Link: %s (%s)\r\n",
-	    cl->host, reason);
+	    host, reason);
 	if (len > 0 && (size_t)len < sizeof(line) && !queued) {
 		if (c->ssl == NULL)
 			(void)send(c->fd, line, (size_t)len,

@@ -113,6 +113,14 @@ mask_normalize(const char *in, char *out, size_t len)
 void
 send_welcome(struct turn *t)
 {
+	pthread_mutex_lock(&server.lock);
+	send_welcome_locked(t);
+	pthread_mutex_unlock(&server.lock);
+}
+
+void
+send_welcome_locked(struct turn *t)
+{
 	char mask[MASK_MAX + 1];
 
 	client_mask(t->c, mask, sizeof(mask));
@@ -122,10 +130,8 @@ send_welcome(struct turn *t)
 	reply(t, RPL_MYINFO, config.server_name, NATTERD_VERSION, "iow",
 	    room_modes_all(), room_modes_with_param());
 	send_isupport(t);
-	pthread_mutex_lock(&server.lock);
 	send_lusers_locked(t);
 	send_motd_locked(t);
-	pthread_mutex_unlock(&server.lock);
 }
 
 /* --- registration --- */

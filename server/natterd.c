@@ -50,6 +50,7 @@ struct config	 config = {
 	.sendq = 262144,
 	.sendq_timeout = 10,
 	.invite_ttl = 3600,
+	.max_devices = 8,
 	.reg_timeout = 30,
 	.ping_interval = 90,
 	.ping_timeout = 120,
@@ -96,7 +97,7 @@ enum {
 	OPT_HISTORY_MAX, OPT_TLS_PORT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_NO_PLAIN,
 	OPT_STS_DURATION, OPT_GEN_CERT, OPT_USER, OPT_FLOOD_BURST,
 	OPT_FLOOD_RATE, OPT_RECVQ, OPT_THROTTLE, OPT_IPV6_PREFIX, OPT_DB_SYNC,
-	OPT_SENDQ_TIMEOUT, OPT_INVITE_EXPIRY
+	OPT_SENDQ_TIMEOUT, OPT_INVITE_EXPIRY, OPT_MAX_DEVICES
 };
 
 static const struct option long_options[] = {
@@ -115,6 +116,7 @@ static const struct option long_options[] = {
 	{ "sendq",		required_argument, NULL, OPT_SENDQ },
 	{ "sendq-timeout",	required_argument, NULL, OPT_SENDQ_TIMEOUT },
 	{ "invite-expiry",	required_argument, NULL, OPT_INVITE_EXPIRY },
+	{ "max-devices",	required_argument, NULL, OPT_MAX_DEVICES },
 	{ "reg-timeout",	required_argument, NULL, OPT_REG_TIMEOUT },
 	{ "ping-interval",	required_argument, NULL, OPT_PING_INTERVAL },
 	{ "ping-timeout",	required_argument, NULL, OPT_PING_TIMEOUT },
@@ -149,7 +151,7 @@ static const char synopsis[] =
     "               [--ipv6-prefix bits] [--sendq bytes]\n"
     "               [--sendq-timeout sec] [--recvq bytes]\n"
     "               [--flood-burst n] [--flood-rate n] [--reg-timeout sec]\n"
-    "               [--invite-expiry sec]\n"
+    "               [--invite-expiry sec] [--max-devices n]\n"
     "               [--ping-interval sec] [--ping-timeout sec]\n"
     "               [--db path] [--db-sync off|normal|full]\n"
     "               [--history-lines n] [--history-days n]\n"
@@ -209,6 +211,9 @@ static const char *const options_help[] = {
     "      --invite-expiry SECONDS  how long a channel operator's INVITE\n"
     "                           lets its user in past +i, +b, +k and +l\n"
     "                           (default 3600)\n"
+    "      --max-devices N      connections one account's user may have at\n"
+    "                           once; 1: each is a user of its own\n"
+    "                           (default 8)\n"
     "      --reg-timeout SECONDS   time allowed to register (default 30)\n"
     "      --ping-interval SECONDS idle time before the server sends PING\n"
     "                              (default 90)\n"
@@ -290,6 +295,7 @@ static const struct numopt {
 	{ OPT_SENDQ,         NUM_SIZE,     &config.sendq, 1024, 1LL << 30 },
 	{ OPT_SENDQ_TIMEOUT, NUM_INT,      &config.sendq_timeout, 1, 86400 },
 	{ OPT_INVITE_EXPIRY, NUM_INT,      &config.invite_ttl, 1, 30 * 86400 },
+	{ OPT_MAX_DEVICES,   NUM_INT,      &config.max_devices, 1, 64 },
 	{ OPT_RECVQ,         NUM_SIZE,     &config.recvq, 1024, 1LL << 30 },
 	{ OPT_FLOOD_BURST,   NUM_UNSIGNED, &config.flood_burst, 0, 1000000 },
 	{ OPT_FLOOD_RATE,    NUM_UNSIGNED, &config.flood_rate, 0, 1000000 },

@@ -7,8 +7,14 @@
  * reads files for reloads (privsep.c).
  *
  * Locks, in the only order they may be taken:
+ *   0. client->act   a person's: held while one of its connections runs
+ *                    a command, so that its devices act one at a time
+ *                    and a handler may read its own person's [S]
+ *                    fields without server.lock (only its own commands
+ *                    write most of them, and others only under 1).
  *   1. server.lock   guards struct server, every struct room, and the
- *                    fields of struct client marked [S].
+ *                    fields of struct client and struct conn marked
+ *                    [S].
  *   2. outbox.lock   guards the order of posts (turn.c).
  *   3. client->out_lock  guards that client's output queue and the
  *                    fields marked [O].
@@ -174,6 +180,9 @@ struct conn;
  */
 struct client {
 	atomic_int	 refs;		/* each conn 1, plus each holder */
+	pthread_mutex_t	 act;		/* held by the connection whose
+					   command runs: a person does one
+					   thing at a time */
 	uint64_t	 id;				/* [R] never reused */
 	char		 host[HOST_MAX];		/* [S] shown host */
 	time_t		 signon;			/* [S] wall clock */
@@ -342,6 +351,7 @@ struct config {
 	size_t		 sendq;		/* a queue may pass it while draining */
 	int		 sendq_timeout;	/* seconds over sendq without draining */
 	int		 invite_ttl;	/* seconds an invite lasts */
+	int		 max_devices;	/* connections of one account's user */
 	int		 reg_timeout;
 	int		 ping_interval;
 	int		 ping_timeout;
@@ -572,6 +582,9 @@ struct client	*client_find_locked(const char *nick);
 void		 client_mask(struct client *c, char *buf, size_t len);
 /* Registration completes once NICK, USER, PASS and CAP END are in. */
 void		 client_try_register(struct turn *t);
+/* Makes t's connection another device of to (see client.c); -1 if to
+ * has --max-devices already.  Caller holds server.lock. */
+int		 client_attach_locked(struct turn *t, struct client *to);
 void		 whowas_add_locked(struct client *c);
 
 /* room.c: struct room is its own; everything runs under server.lock. */
@@ -673,6 +686,7 @@ void		 cmd_notice(struct turn *, struct irc_msg *);
 void		 cmd_tagmsg(struct turn *, struct irc_msg *);
 /* Sends the welcome burst: 001-005, LUSERS, MOTD. */
 void		 send_welcome(struct turn *t);
+void		 send_welcome_locked(struct turn *t);
 
 /* command_query.c */
 void		 cmd_who(struct turn *, struct irc_msg *);

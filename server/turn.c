@@ -896,7 +896,7 @@ turn_cancel(struct turn *t)
 	}
 	if (n > 0)
 		log_warnx("%s: %d message%s not sent: the store cannot "
-		    "commit", t->c->nick, n, n == 1 ? "" : "s");
+		    "commit", t->conn->ip, n, n == 1 ? "" : "s");
 }
 
 void
