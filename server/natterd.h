@@ -859,6 +859,54 @@ int		 store_read(const char *key, struct store_cursor *cur,
 		    int64_t min_seq, int64_t max_seq, int limit, store_cb *cb,
 		    void *arg);
 
+/*
+ * Accounts in the store (schema 4): what account.c loads at start and
+ * writes through.  Each write is one small transaction on the write
+ * connection (it waits for a group commit in progress, and for the
+ * disk): never with server.lock held.  With --db off there is no file:
+ * writes do nothing and return 0, loading finds nothing.  Return 0, or
+ * -1 when the file could not take the write (logged).
+ */
+#define STORE_SCRAM_KEY_LEN	32	/* SHA-256 */
+#define STORE_FP_LEN		32	/* a certificate's SHA-256 */
+struct store_account {
+	int64_t		 id;
+	const char	*name;		/* as given */
+	const char	*key;		/* casefolded, unique */
+	int64_t		 created;	/* unix seconds */
+	unsigned	 flags;		/* ACCOUNT_* (account.c) */
+	int64_t		 uid;		/* a local account's uid, or -1 */
+	const char	*hash;		/* argon2id PHC string, or NULL */
+	const unsigned char *scram_salt;	/* or NULL */
+	int		 scram_saltlen;
+	int		 scram_iter;
+	const unsigned char *scram_stored;	/* STORE_SCRAM_KEY_LEN, or NULL */
+	const unsigned char *scram_server;
+};
+/* Inserts or replaces the row with a->id. */
+int		 store_account_put(const struct store_account *a);
+/* The account and everything that hangs off it (certificates, nicks,
+ * settings, read markers), in one transaction. */
+int		 store_account_delete(int64_t id);
+int		 store_cert_put(int64_t id, const unsigned char *fp);
+int		 store_cert_delete(const unsigned char *fp);
+int		 store_nick_put(int64_t id, const char *key, const char *nick);
+int		 store_nick_delete(const char *key);
+/* The len-byte secret called name, made at random and kept the first
+ * time (with --db off, a new one each run). */
+int		 store_meta_secret(const char *name, unsigned char *out,
+		    size_t len);
+typedef void	 store_account_cb(const struct store_account *, void *);
+typedef void	 store_cert_cb(int64_t id, const unsigned char *fp, void *);
+typedef void	 store_nick_cb(int64_t id, const char *key, const char *nick,
+		    void *);
+/* Calls acb for every account (by id), then ccb for every certificate
+ * and ncb for every grouped nick.  Start-up only: the callbacks run
+ * under the store's write lock and must not call the store.  Returns
+ * the number of accounts, or -1. */
+int		 store_accounts_load(store_account_cb *acb, store_cert_cb *ccb,
+		    store_nick_cb *ncb, void *arg);
+
 /* natterd.c */
 /* Starts shutdown as SIGTERM does: stop accepting, ERROR to all. */
 void		 server_stop(const char *why);
