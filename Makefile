@@ -50,7 +50,10 @@ SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3)
 # Every program links shared/, and shared/tls.c needs OpenSSL.
 SSL_CFLAGS = $(shell $(PKG_CONFIG) --cflags openssl)
 SSL_LIBS = $(shell $(PKG_CONFIG) --libs openssl)
-SERVER_LIBS = -lpthread -lcrypt $(SQLITE_LIBS) $(SSL_LIBS)
+# Password hashing: libargon2, the reference argon2 (server/passwd.c
+# says why not libsodium).
+ARGON2_LIBS = -largon2
+SERVER_LIBS = -lpthread -lcrypt $(SQLITE_LIBS) $(SSL_LIBS) $(ARGON2_LIBS)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 NCURSES_CFLAGS = $(shell $(PKG_CONFIG) --cflags ncursesw)
@@ -247,8 +250,10 @@ if have pkg-config; then
 	pkg-config --exists sqlite3 || need libsqlite3-dev
 	pkg-config --exists openssl || need libssl-dev
 	pkg-config --exists ncursesw || need libncurses-dev
+	pkg-config --exists libargon2 || need libargon2-dev
 else
 	need libcmocka-dev; need libsqlite3-dev; need libssl-dev; need libncurses-dev
+	need libargon2-dev
 fi
 if have cc; then
 	t=$$(mktemp -d)

@@ -303,6 +303,14 @@ struct oper {
 	int		 hashed;
 };
 
+/* argon2id costs: memory in KiB, passes, lanes (computed on one
+ * thread). */
+struct passwd_cost {
+	uint32_t	 memory_kib;
+	uint32_t	 time;
+	uint32_t	 lanes;
+};
+
 struct config {
 	const char	*listen;	/* NULL: all interfaces */
 	const char	*port;
@@ -906,6 +914,77 @@ typedef void	 store_nick_cb(int64_t id, const char *key, const char *nick,
  * the number of accounts, or -1. */
 int		 store_accounts_load(store_account_cb *acb, store_cert_cb *ccb,
 		    store_nick_cb *ncb, void *arg);
+
+/*
+ * passwd.c: argon2id hashes (PHC strings) and SCRAM-SHA-256 keys, made
+ * by a bounded pool of hashing threads.  The three blocking calls wait
+ * in the caller's thread, in FIFO order, until a hashing thread did the
+ * work: call them with no lock held.  Without a pool (not started) the
+ * work runs in the caller's thread.  They return -1 with errno EAGAIN
+ * when queue_max requests already wait, ECANCELED when the pool
+ * stopped, EINVAL for a PHC string they cannot read.
+ */
+#define PASSWD_PHC_MAX		192
+#define PASSWD_MEMORY_MAX	(4u * 1024 * 1024)	/* KiB: 4 GiB */
+#define PASSWD_TIME_MAX		100
+#define PASSWD_LANES_MAX	16
+#define SCRAM_SALT_LEN		16
+#define SCRAM_KEY_LEN		STORE_SCRAM_KEY_LEN
+#define SCRAM_ITER_MIN		4096	/* RFC 7677 */
+
+/* What SCRAM keeps instead of the password (RFC 5802 section 3). */
+struct scram_keys {
+	unsigned char	 salt[SCRAM_SALT_LEN];
+	int		 iter;
+	unsigned char	 stored[SCRAM_KEY_LEN];		/* H(ClientKey) */
+	unsigned char	 server[SCRAM_KEY_LEN];		/* ServerKey */
+};
+
+int		 passwd_pool_start(int threads, int queue_max);
+/* Fails the requests still queued, waits for those in progress. */
+void		 passwd_pool_stop(void);
+/* Tests: while paused, hashing threads take no new request. */
+void		 passwd_pool_pause(int on);
+int		 passwd_pool_queued(void);
+/* A new argon2id PHC string for password, with a random salt. */
+int		 passwd_hash(const char *password, const struct passwd_cost *c,
+		    char *phc, size_t len);
+/* 1 if password matches phc, 0 if not, -1 (errno) if it cannot tell.
+ * The costs come from the string, so changing the flags never breaks
+ * a stored hash. */
+int		 passwd_verify(const char *phc, const char *password);
+/* SCRAM keys for password with a new random salt and iter rounds. */
+int		 passwd_scram(const char *password, int iter,
+		    struct scram_keys *k);
+/* The same with the salt given; pure, on the caller's thread. */
+int		 scram_keys_derive(const char *password, size_t pwlen,
+		    const unsigned char *salt, int iter, struct scram_keys *k);
+
+/* scram.c: the server side of one SCRAM-SHA-256 exchange. */
+struct scram {
+	char		 gs2[128];	/* "n,," or "n,a=name," */
+	char		 nonce[128];	/* client nonce, then ours */
+	size_t		 cnonce_len;
+	char		 first_bare[1024];
+	char		 server_first[256];
+	struct scram_keys keys;
+};
+/* Parses the client-first-message (len bytes, no NUL needed) into s,
+ * the username into user.  -1 if malformed, if it asks for channel
+ * binding ("p="), a mandatory extension, or an authzid other than the
+ * user. */
+int		 scram_client_first(struct scram *s, const char *msg,
+		    size_t len, char *user, size_t userlen);
+/* The server-first-message for keys k and our nonce (random when
+ * snonce is NULL; tests give one). */
+int		 scram_server_first(struct scram *s, const struct scram_keys *k,
+		    const char *snonce, char *out, size_t outlen);
+/* Checks the client-final-message: 1 and the server-final-message
+ * ("v=...") in out if the proof is right, 0 if it is wrong, -1 if the
+ * message is malformed or its nonce or binding is not this
+ * exchange's. */
+int		 scram_client_final(struct scram *s, const char *msg,
+		    size_t len, char *out, size_t outlen);
 
 /* natterd.c */
 /* Starts shutdown as SIGTERM does: stop accepting, ERROR to all. */
