@@ -909,11 +909,12 @@ typedef void	 store_cert_cb(int64_t id, const unsigned char *fp, void *);
 typedef void	 store_nick_cb(int64_t id, const char *key, const char *nick,
 		    void *);
 /* Calls acb for every account (by id), then ccb for every certificate
- * and ncb for every grouped nick.  Start-up only: the callbacks run
+ * and ncb for every grouped nick; *max_id gets the highest id ever
+ * used (deleted accounts' too).  Start-up only: the callbacks run
  * under the store's write lock and must not call the store.  Returns
  * the number of accounts, or -1. */
 int		 store_accounts_load(store_account_cb *acb, store_cert_cb *ccb,
-		    store_nick_cb *ncb, void *arg);
+		    store_nick_cb *ncb, void *arg, int64_t *max_id);
 
 /*
  * passwd.c: argon2id hashes (PHC strings) and SCRAM-SHA-256 keys, made
@@ -985,6 +986,126 @@ int		 scram_server_first(struct scram *s, const struct scram_keys *k,
  * exchange's. */
 int		 scram_client_final(struct scram *s, const char *msg,
 		    size_t len, char *out, size_t outlen);
+
+/*
+ * account.c: accounts, in memory, written through to the store.  The
+ * top of account.c has the whole contract; in short:
+ *   - An account is a struct account with a reference count and an id
+ *     never reused.  Functions returning one return a new reference
+ *     (account_unref it); a deleted account keeps existing for its
+ *     holders, with ACCOUNT_DELETED, and never matches a lookup again.
+ *   - Lookups (account_find, account_nick_owner, account_cert_owner,
+ *     account_flags, account_usable, account_info) take accounts.lock,
+ *     a leaf, and never touch the disk: fine with server.lock held.
+ *   - Changes (create, set_password, delete, cert and nick add/del,
+ *     account_local) and password checks hash and write the store:
+ *     call them with no lock held, from a client thread or main.  They
+ *     return -1 with errno EINVAL (bad name or fingerprint), EEXIST
+ *     (taken), ENOSPC (a bound reached), ENOENT (deleted, or not the
+ *     account's), EIO (the store could not take it), EAGAIN (the
+ *     hashing queue is full).
+ */
+#define ACCOUNT_CERTS_MAX	16	/* certificates an account */
+#define ACCOUNT_NICKS_MAX	16	/* grouped nicks an account */
+#define LOGIN_LIMIT_SLOTS	4096	/* failure counters of each kind */
+
+#define ACCOUNT_LOCAL		0x01	/* made for a Unix user (uid) */
+#define ACCOUNT_PASSWORD	0x02	/* has an argon2id hash */
+#define ACCOUNT_SCRAM		0x04	/* has SCRAM keys */
+#define ACCOUNT_STORED		0xff	/* the flags the store keeps */
+#define ACCOUNT_DELETED		0x100	/* gone: memory only */
+
+struct account;
+
+struct account_opts {
+	unsigned	 max;		/* --max-accounts */
+	unsigned	 fails_account;	/* failed logins a minute; 0: none */
+	unsigned	 fails_ip;
+	unsigned	 limit_slots;	/* 0: LOGIN_LIMIT_SLOTS */
+	struct passwd_cost cost;	/* for new hashes */
+	int		 scram_iter;	/* for new SCRAM keys */
+};
+
+/* What ACCOUNT INFO shows, copied out under the lock. */
+struct account_info {
+	char		 name[NICK_MAX + 1];
+	int64_t		 id;
+	time_t		 created;
+	int64_t		 uid;
+	unsigned	 flags;
+	int		 ncerts;
+	char		 certs[ACCOUNT_CERTS_MAX][96];	/* "AB:CD:..." */
+	int		 nnicks;
+	char		 nicks[ACCOUNT_NICKS_MAX][NICK_MAX + 1];
+};
+
+enum account_check {
+	ACCOUNT_OK,
+	ACCOUNT_BAD,		/* wrong password, or no such account */
+	ACCOUNT_LIMITED		/* too many failures: not even checked */
+};
+
+/* Loads every account from the store (after store_open); start-up. */
+int		 account_init(const struct account_opts *o, char *err,
+		    size_t errlen);
+/* Drops the table's references; at exit. */
+void		 account_shutdown(void);
+unsigned	 account_count(void);
+struct account	*account_ref(struct account *a);
+void		 account_unref(struct account *a);
+/* Never change: valid as long as a reference is held. */
+const char	*account_name(const struct account *a);
+int64_t		 account_id(const struct account *a);
+unsigned	 account_flags(struct account *a);
+/* 1 unless deleted. */
+int		 account_usable(struct account *a);
+int		 account_info(struct account *a, struct account_info *out);
+struct account	*account_find(const char *name);
+/* The owner of a casefolded nick: the account of that name, or the one
+ * that grouped it; NULL if none. */
+struct account	*account_nick_owner(const char *nickkey);
+/* The account a certificate fingerprint (any form
+ * tls_fingerprint_parse takes) is linked to, or NULL. */
+struct account	*account_cert_owner(const char *fp);
+/* A new account; password NULL: none (no PLAIN or SCRAM login).
+ * flags: ACCOUNT_LOCAL with uid, or 0.  *out (if not NULL) gets a
+ * reference. */
+int		 account_create(const char *name, const char *password,
+		    unsigned flags, int64_t uid, struct account **out);
+/* Sets (NULL: removes) the password and SCRAM keys. */
+int		 account_set_password(struct account *a, const char *password);
+/* Deletes a and everything linked to it; holders keep a deleted
+ * object. */
+int		 account_delete(struct account *a);
+int		 account_cert_add(struct account *a, const char *fp);
+int		 account_cert_del(struct account *a, const char *fp);
+/* Groups nick (a valid nick no account owns) to a, or ungroups it. */
+int		 account_nick_add(struct account *a, const char *nick);
+int		 account_nick_del(struct account *a, const char *nick);
+/* The local account of Unix user username (uid): found, or made
+ * (ACCOUNT_LOCAL, no password) on first use.  NULL with EEXIST when
+ * the name belongs to an account that is not this uid's. */
+struct account	*account_local(int64_t uid, const char *username);
+/*
+ * Checks a password (blocks for the hash: no lock held).  ACCOUNT_OK
+ * with a reference in *out; ACCOUNT_BAD for a wrong password, an
+ * unknown account or one without a password, after the same work;
+ * ACCOUNT_LIMITED without hashing when name or ipgroup had too many
+ * failures this minute.  Failures are counted and logged.
+ */
+enum account_check account_check_password(const char *name,
+		    const char *password, const char *ipgroup,
+		    struct account **out);
+/* SCRAM: the keys of name (a reference in *out), or for an unknown
+ * account fake ones with a salt derived from the name (*out NULL), so
+ * both exchanges look the same; ACCOUNT_LIMITED as above. */
+enum account_check account_scram_keys(const char *name, const char *ipgroup,
+		    struct scram_keys *k, struct account **out);
+/* 1 (and logged) if name or ipgroup is over its failed-login limit. */
+int		 account_login_limited(const char *name, const char *ipgroup);
+/* Counts and logs a failed login (how: the mechanism). */
+void		 account_login_failed(const char *name, const char *ipgroup,
+		    const char *how);
 
 /* natterd.c */
 /* Starts shutdown as SIGTERM does: stop accepting, ERROR to all. */

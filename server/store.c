@@ -249,7 +249,7 @@ static const char *const store_migration[STORE_SCHEMA] = {
 	 * nicks, per-account settings and read markers for later parts,
 	 * and meta, the server's own secrets (the fake SCRAM salt key). */
 	"CREATE TABLE account ("
-	" id INTEGER PRIMARY KEY,"
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" name TEXT NOT NULL,"
 	" key TEXT NOT NULL UNIQUE,"
 	" created INTEGER NOT NULL,"
@@ -2643,24 +2643,28 @@ store_blob_n(sqlite3_stmt *st, int col, int n)
 
 int
 store_accounts_load(store_account_cb *acb, store_cert_cb *ccb,
-    store_nick_cb *ncb, void *arg)
+    store_nick_cb *ncb, void *arg, int64_t *max_id)
 {
-	static const char *const sql[3] = {
+	static const char *const sql[4] = {
 		"SELECT id, name, key, created, flags, uid, hash, scram_salt, "
 		"scram_iter, scram_stored, scram_server FROM account ORDER BY id",
 		"SELECT fp, account FROM account_cert",
 		"SELECT key, nick, account FROM account_nick",
+		/* AUTOINCREMENT remembers the highest id ever used, so the
+		 * id of a deleted account is never given again. */
+		"SELECT seq FROM sqlite_sequence WHERE name = 'account'",
 	};
 	struct store_account	 a;
 	sqlite3_stmt		*st = NULL;
 	int			 i, rc, n = 0;
 
+	*max_id = 0;
 	if (store.off)
 		return 0;
 	if (!store.opened)
 		return -1;
 	store_lock(&store.wlock);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		if (sqlite3_prepare_v2(store.wdb, sql[i], -1, &st, NULL) !=
 		    SQLITE_OK)
 			goto fail;
@@ -2696,7 +2700,9 @@ store_accounts_load(store_account_cb *acb, store_cert_cb *ccb,
 				if (fp != NULL)
 					ccb(sqlite3_column_int64(st, 1), fp,
 					    arg);
-			} else if (sqlite3_column_text(st, 0) != NULL &&
+			} else if (i == 3)
+				*max_id = sqlite3_column_int64(st, 0);
+			else if (sqlite3_column_text(st, 0) != NULL &&
 			    sqlite3_column_text(st, 1) != NULL)
 				ncb(sqlite3_column_int64(st, 2),
 				    (const char *)sqlite3_column_text(st, 0),
