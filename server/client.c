@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -90,6 +91,8 @@ client_free(struct client *c)
 	free(c->close_reason);
 	free(c->away);
 	free(c->rooms);
+	sasl_free(c->sasl);
+	account_unref(c->account);
 	free(c);
 }
 
@@ -176,6 +179,8 @@ client_try_register(struct turn *t)
 		client_kill(c, "Bad password");
 		return;
 	}
+	/* sasl 3.1: registration ends an exchange still going on. */
+	sasl_abort(t);
 	pthread_mutex_lock(&server.lock);
 	c->flags |= CLIENT_REGISTERED;
 	c->signon = time(NULL);
@@ -236,6 +241,41 @@ flood_wait(struct client *c)
 	return (long long)(need * 1000.0 / config.flood_rate) + 1;
 }
 
+/*
+ * -vv logs every line, but never a secret: the parameters of the
+ * commands that carry passwords (SASL payloads included) are left out.
+ */
+static void
+client_trace(struct client *c, const char *line, size_t len)
+{
+	static const char *const secret[] = { "AUTHENTICATE", "ACCOUNT",
+	    "OPER", "PASS" };
+	const char	*p = line, *end = line + len;
+	size_t		 i, n;
+
+	if (p < end && *p == '@')
+		while (p < end && *p != ' ')
+			p++;
+	while (p < end && *p == ' ')
+		p++;
+	if (p < end && *p == ':') {
+		while (p < end && *p != ' ')
+			p++;
+		while (p < end && *p == ' ')
+			p++;
+	}
+	for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+		n = strlen(secret[i]);
+		if ((size_t)(end - p) >= n && strncasecmp(p, secret[i],
+		    n) == 0 && (p + n == end || p[n] == ' ')) {
+			log_trace("%s <- %.*s <hidden>", c->nick, (int)(p +
+			    n - line), line);
+			return;
+		}
+	}
+	log_trace("%s <- %.*s", c->nick, (int)len, line);
+}
+
 /* frame_cb: one complete line, or notice of an overlong one. */
 static int
 client_line(void *arg, enum frame_event ev, char *line, size_t len)
@@ -253,7 +293,7 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 		return client_closing(c);
 	}
 	if (log_enabled(LOG_LVL_TRACE))
-		log_trace("%s <- %.*s", c->nick, (int)len, line);
+		client_trace(c, line, len);
 	if (memchr(line, '\0', len) != NULL) {
 		reply(t, ERR_UNKNOWNERROR, "*", "Line contains a NUL byte");
 		return client_closing(c);

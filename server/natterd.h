@@ -13,7 +13,9 @@
  *   3. client->out_lock  guards that client's output queue and the
  *                    fields marked [O].
  * outbox.drain (turn.c) is taken with none of them held, and is held
- * while taking 2 and 3.  Never block on a socket, the disk or DNS while
+ * while taking 2 and 3.  accounts.lock (account.c) is a leaf that may
+ * be taken under server.lock; accounts.wlock and the hashing pool's
+ * waits (passwd.c) are never entered with any of these held.  Never block on a socket, the disk or DNS while
  * holding any of them: sends under them are MSG_DONTWAIT.  Fields
  * marked [T] belong to the client's own thread and are never touched by
  * others.  Fields marked [R] are set before the client is published and
@@ -60,6 +62,9 @@
 #define OUT_LINE_MAX	1024	/* a formatted outgoing line, CRLF included */
 #define MASK_MAX	(NICK_MAX + USER_MAX + HOST_MAX + 3)
 
+/* The SASL mechanisms (sasl.c), the value of the sasl capability. */
+#define SASL_MECHS	"PLAIN,EXTERNAL,SCRAM-SHA-256"
+
 /*
  * IRCv3 capabilities natterd offers, in the order CAP LS lists them:
  * X(bit name, wire name, value for CAP LS 302 or NULL).
@@ -76,6 +81,7 @@
 	X(CAP_LABELED_RESPONSE,	"labeled-response",	NULL)		\
 	X(CAP_MESSAGE_TAGS,	"message-tags",		NULL)		\
 	X(CAP_MULTI_PREFIX,	"multi-prefix",		NULL)		\
+	X(CAP_SASL,		"sasl",			SASL_MECHS)	\
 	X(CAP_SERVER_TIME,	"server-time",		NULL)		\
 	X(CAP_SETNAME,		"setname",		NULL)		\
 	X(CAP_USERHOST_IN_NAMES, "userhost-in-names",	NULL)
@@ -199,6 +205,9 @@ struct client {
 	int		 nrooms;			/* [S] */
 	int		 roomcap;			/* [S] */
 	unsigned long	 mark;				/* [S] fan-out dedup */
+	struct account	*account;	/* [S] logged in to (a reference),
+					   or NULL; set by its own thread,
+					   cleared by ACCOUNT DELETE too */
 	struct client	*next;				/* [S] server.clients */
 	struct client	*prev;				/* [S] */
 
@@ -232,6 +241,8 @@ struct client {
 	size_t		 rqlen;				/* [T] */
 	int		 eof;		/* [T] peer closed; rq still to do */
 	char		*quit_reason;			/* [T] set by QUIT */
+	struct sasl	*sasl;		/* [T] an AUTHENTICATE exchange in
+					   progress (heap), or NULL */
 };
 
 /* A member of a room, and its prefix modes. */
@@ -348,6 +359,12 @@ struct config {
 	size_t		 recvq;		/* bytes held back before Excess Flood */
 	unsigned	 throttle;	/* new connections per IP a minute */
 	int		 ipv6_prefix;	/* bits of an IPv6 address that group it */
+	unsigned	 max_accounts;
+	int		 hash_threads;	/* --hash-threads */
+	struct passwd_cost argon2;	/* for new hashes */
+	int		 scram_iter;	/* for new SCRAM keys */
+	unsigned	 fails_account;	/* failed logins a minute, 0: none */
+	unsigned	 fails_ip;
 };
 
 struct whowas {
@@ -1106,6 +1123,16 @@ int		 account_login_limited(const char *name, const char *ipgroup);
 /* Counts and logs a failed login (how: the mechanism). */
 void		 account_login_failed(const char *name, const char *ipgroup,
 		    const char *how);
+
+/* sasl.c: AUTHENTICATE (IRCv3 sasl 3.1 and 3.2). */
+struct sasl;
+void		 cmd_authenticate(struct turn *, struct irc_msg *);
+/* Registration completed while an exchange was going on: 906. */
+void		 sasl_abort(struct turn *t);
+void		 sasl_free(struct sasl *s);
+
+/* command_account.c */
+void		 cmd_account(struct turn *, struct irc_msg *);
 
 /* natterd.c */
 /* Starts shutdown as SIGTERM does: stop accepting, ERROR to all. */
