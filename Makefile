@@ -50,7 +50,10 @@ SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3)
 # Every program links shared/, and shared/tls.c needs OpenSSL.
 SSL_CFLAGS = $(shell $(PKG_CONFIG) --cflags openssl)
 SSL_LIBS = $(shell $(PKG_CONFIG) --libs openssl)
-SERVER_LIBS = -lpthread -lcrypt $(SQLITE_LIBS) $(SSL_LIBS)
+# Password hashing: libargon2, the reference argon2 (server/passwd.c
+# says why not libsodium).
+ARGON2_LIBS = -largon2
+SERVER_LIBS = -lpthread -lcrypt $(SQLITE_LIBS) $(SSL_LIBS) $(ARGON2_LIBS)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 NCURSES_CFLAGS = $(shell $(PKG_CONFIG) --cflags ncursesw)
@@ -101,7 +104,8 @@ $(TEST_OBJ) $(ASAN_TEST_OBJ): XCFLAGS = $(CMOCKA_CFLAGS)
 $(TUI_OBJ): XCFLAGS = $(NCURSES_CFLAGS)
 $(OBJ)/server/store.o build/asan/obj/server/store.o \
     build/tsan/obj/server/store.o: XCFLAGS = $(SQLITE_CFLAGS)
-$(OBJ)/tests/test_store.o build/asan/obj/tests/test_store.o: \
+$(OBJ)/tests/test_store.o build/asan/obj/tests/test_store.o \
+    $(OBJ)/tests/test_account.o build/asan/obj/tests/test_account.o: \
     XCFLAGS = $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
 
 $(OBJ)/%.o: %.c
@@ -138,6 +142,17 @@ build/tests/test_store: $(OBJ)/tests/test_store.o $(OBJ)/server/store.o \
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SQLITE_LIBS) \
 	    -lpthread $(SSL_LIBS) $(LDLIBS)
 
+# The accounts' test links the account table, the hashing pool, SCRAM
+# and the store they write through to, without the rest of the server.
+ACCOUNT_TEST_SRC = server/account.c server/passwd.c server/scram.c \
+	server/store.c server/map.c
+
+build/tests/test_account: $(OBJ)/tests/test_account.o \
+    $(ACCOUNT_TEST_SRC:%.c=$(OBJ)/%.o) $(SHARED_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SQLITE_LIBS) \
+	    -lpthread $(SSL_LIBS) $(ARGON2_LIBS) $(LDLIBS)
+
 asan: build/asan/natterd $(ASAN_TEST_BIN)
 
 build/asan/natterd: $(ASAN_SERVER_OBJ) $(ASAN_SHARED_OBJ)
@@ -153,6 +168,12 @@ build/asan/tests/test_store: build/asan/obj/tests/test_store.o \
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) \
 	    $(SQLITE_LIBS) -lpthread $(SSL_LIBS) $(LDLIBS)
+
+build/asan/tests/test_account: build/asan/obj/tests/test_account.o \
+    $(ACCOUNT_TEST_SRC:%.c=build/asan/obj/%.o) $(ASAN_SHARED_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) \
+	    $(SQLITE_LIBS) -lpthread $(SSL_LIBS) $(ARGON2_LIBS) $(LDLIBS)
 
 tsan: build/tsan/natterd
 
@@ -247,8 +268,10 @@ if have pkg-config; then
 	pkg-config --exists sqlite3 || need libsqlite3-dev
 	pkg-config --exists openssl || need libssl-dev
 	pkg-config --exists ncursesw || need libncurses-dev
+	pkg-config --exists libargon2 || need libargon2-dev
 else
 	need libcmocka-dev; need libsqlite3-dev; need libssl-dev; need libncurses-dev
+	need libargon2-dev
 fi
 if have cc; then
 	t=$$(mktemp -d)

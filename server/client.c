@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -112,6 +113,7 @@ client_unref(struct client *cl)
 	    memory_order_acq_rel) != 1)
 		return;
 	pthread_mutex_destroy(&cl->act);
+	account_unref(cl->account);
 	free(cl->away);
 	free(cl->rooms);
 	free(cl);
@@ -137,6 +139,7 @@ conn_free(struct conn *c)
 	free(c->rq);
 	pthread_mutex_destroy(&c->out_lock);
 	free(c->close_reason);
+	sasl_free(c->sasl);
 	client_unref(c->cl);
 	free(c);
 }
@@ -303,6 +306,8 @@ client_try_register(struct turn *t)
 		conn_kill(k, "Bad password");
 		return;
 	}
+	/* sasl 3.1: registration ends an exchange still going on. */
+	sasl_abort(t);
 	pthread_mutex_lock(&server.lock);
 	c->flags |= CLIENT_REGISTERED;
 	c->signon = time(NULL);
@@ -363,6 +368,41 @@ flood_wait(struct conn *c)
 	return (long long)(need * 1000.0 / config.flood_rate) + 1;
 }
 
+/*
+ * -vv logs every line, but never a secret: the parameters of the
+ * commands that carry passwords (SASL payloads included) are left out.
+ */
+static void
+client_trace(struct client *c, const char *line, size_t len)
+{
+	static const char *const secret[] = { "AUTHENTICATE", "ACCOUNT",
+	    "OPER", "PASS" };
+	const char	*p = line, *end = line + len;
+	size_t		 i, n;
+
+	if (p < end && *p == '@')
+		while (p < end && *p != ' ')
+			p++;
+	while (p < end && *p == ' ')
+		p++;
+	if (p < end && *p == ':') {
+		while (p < end && *p != ' ')
+			p++;
+		while (p < end && *p == ' ')
+			p++;
+	}
+	for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+		n = strlen(secret[i]);
+		if ((size_t)(end - p) >= n && strncasecmp(p, secret[i],
+		    n) == 0 && (p + n == end || p[n] == ' ')) {
+			log_trace("%s <- %.*s <hidden>", c->nick, (int)(p +
+			    n - line), line);
+			return;
+		}
+	}
+	log_trace("%s <- %.*s", c->nick, (int)len, line);
+}
+
 /* One line, with its person's act lock held. */
 static int
 client_line_locked(struct turn *t, enum frame_event ev, char *line,
@@ -380,7 +420,7 @@ client_line_locked(struct turn *t, enum frame_event ev, char *line,
 		return conn_closing(c);
 	}
 	if (log_enabled(LOG_LVL_TRACE))
-		log_trace("%s <- %.*s", t->c->nick, (int)len, line);
+		client_trace(t->c, line, len);
 	if (memchr(line, '\0', len) != NULL) {
 		reply(t, ERR_UNKNOWNERROR, "*", "Line contains a NUL byte");
 		return conn_closing(c);

@@ -62,6 +62,8 @@ static const struct command commands[] = {
 	{ "TAGMSG",	cmd_tagmsg,	1, 0 },
 	{ "CHATHISTORY", cmd_chathistory, 1, 0 },
 	{ "SETNAME",	cmd_setname,	1, 0 },
+	{ "AUTHENTICATE", cmd_authenticate, 1, CMD_PREREG },
+	{ "ACCOUNT",	cmd_account,	1, 0 },
 };
 
 void

@@ -62,6 +62,20 @@ struct config	 config = {
 	.recvq = 8192,
 	.throttle = 30,
 	.ipv6_prefix = 64,
+	.max_accounts = 100000,
+	.hash_threads = 2,
+	/* OWASP's argon2id setting (19 MiB, 2 passes, 1 lane): about
+	 * 35 ms on one core, so two hashing threads serve some 50 logins
+	 * a second and a burst holds at most 38 MiB.  RFC 9106's second
+	 * choice (64 MiB, t=3, p=4) takes about 200 ms a login: a flag
+	 * away for a server with the memory and patience. */
+	.argon2 = { 19456, 2, 1 },
+	/* RFC 7677 asks for at least 4096; OWASP's 600,000 for
+	 * PBKDF2-HMAC-SHA-256 assumes the server pays, but with SCRAM
+	 * every client pays it at every login (a phone, a Raspberry Pi). */
+	.scram_iter = 100000,
+	.fails_account = 5,
+	.fails_ip = 10,
 };
 
 /*
@@ -97,7 +111,10 @@ enum {
 	OPT_HISTORY_MAX, OPT_TLS_PORT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_NO_PLAIN,
 	OPT_STS_DURATION, OPT_GEN_CERT, OPT_USER, OPT_FLOOD_BURST,
 	OPT_FLOOD_RATE, OPT_RECVQ, OPT_THROTTLE, OPT_IPV6_PREFIX, OPT_DB_SYNC,
-	OPT_SENDQ_TIMEOUT, OPT_INVITE_EXPIRY, OPT_MAX_DEVICES
+	OPT_SENDQ_TIMEOUT, OPT_INVITE_EXPIRY, OPT_MAX_ACCOUNTS, OPT_HASH_THREADS,
+	OPT_ARGON2_MEMORY, OPT_ARGON2_TIME, OPT_ARGON2_LANES,
+	OPT_SCRAM_ITERATIONS, OPT_LOGIN_FAILS_ACCOUNT, OPT_LOGIN_FAILS_IP,
+	OPT_ADD_ACCOUNT, OPT_MAX_DEVICES
 };
 
 static const struct option long_options[] = {
@@ -137,6 +154,16 @@ static const struct option long_options[] = {
 	{ "recvq",		required_argument, NULL, OPT_RECVQ },
 	{ "throttle",		required_argument, NULL, OPT_THROTTLE },
 	{ "ipv6-prefix",	required_argument, NULL, OPT_IPV6_PREFIX },
+	{ "max-accounts",	required_argument, NULL, OPT_MAX_ACCOUNTS },
+	{ "hash-threads",	required_argument, NULL, OPT_HASH_THREADS },
+	{ "argon2-memory",	required_argument, NULL, OPT_ARGON2_MEMORY },
+	{ "argon2-time",	required_argument, NULL, OPT_ARGON2_TIME },
+	{ "argon2-lanes",	required_argument, NULL, OPT_ARGON2_LANES },
+	{ "scram-iterations",	required_argument, NULL, OPT_SCRAM_ITERATIONS },
+	{ "login-fails-account", required_argument, NULL,
+	    OPT_LOGIN_FAILS_ACCOUNT },
+	{ "login-fails-ip",	required_argument, NULL, OPT_LOGIN_FAILS_IP },
+	{ "add-account",	required_argument, NULL, OPT_ADD_ACCOUNT },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
@@ -158,6 +185,11 @@ static const char synopsis[] =
     "               [--history-max n] [--tls-port port]\n"
     "               [--tls-cert file --tls-key file] [--no-plain]\n"
     "               [--sts-duration sec] [--user name]\n"
+    "               [--max-accounts n] [--hash-threads n]\n"
+    "               [--argon2-memory kib] [--argon2-time n]\n"
+    "               [--argon2-lanes n] [--scram-iterations n]\n"
+    "               [--login-fails-account n] [--login-fails-ip n]\n"
+    "       natterd [--db path] [account flags] --add-account name\n"
     "       natterd --hash-password\n"
     "       natterd [-n name] --gen-cert dir\n";
 
@@ -250,6 +282,24 @@ static const char *const options_help[] = {
     "                           once the ports are open; a root helper\n"
     "                           rereads the files on SIGHUP/REHASH\n"
     "                           (default: stay)\n"
+    "      --max-accounts N     most accounts the server keeps (default\n"
+    "                           100000)\n"
+    "      --hash-threads N     threads that hash passwords; logins wait\n"
+    "                           their turn while all are busy (default 2)\n"
+    "      --argon2-memory KIB  argon2id memory per new hash, in KiB\n"
+    "                           (default 19456)\n"
+    "      --argon2-time N      argon2id passes per new hash (default 2)\n"
+    "      --argon2-lanes N     argon2id lanes per new hash (default 1)\n"
+    "      --scram-iterations N PBKDF2 rounds of new SCRAM-SHA-256 keys,\n"
+    "                           at least 4096 (default 100000)\n"
+    "      --login-fails-account N  failed logins an account may have a\n"
+    "                           minute before more are refused, 0 = no\n"
+    "                           limit (default 5)\n"
+    "      --login-fails-ip N   failed logins an IP address may have a\n"
+    "                           minute, 0 = no limit (default 10)\n"
+    "      --add-account NAME   create account NAME in the --db database of\n"
+    "                           a stopped server, the password read from\n"
+    "                           standard input, and exit\n",
     "  -v, --verbose            more logging; repeat for more (-v debug, -vv\n"
     "                           every line)\n"
     "  -h, --help               print this help and exit\n"
@@ -307,6 +357,20 @@ static const struct numopt {
 	{ OPT_HISTORY_DAYS,  NUM_INT,      &config.history_days, 0, 365000 },
 	{ OPT_HISTORY_MAX,   NUM_INT,      &config.history_max, 0, 1000000000 },
 	{ OPT_STS_DURATION,  NUM_INT,      &config.sts_duration, 0, 365 * 86400 },
+	{ OPT_MAX_ACCOUNTS,  NUM_UNSIGNED, &config.max_accounts, 0, 10000000 },
+	{ OPT_HASH_THREADS,  NUM_INT,      &config.hash_threads, 1, 64 },
+	/* argon2 wants at least 8 KiB a lane; checked again in main. */
+	{ OPT_ARGON2_MEMORY, NUM_UNSIGNED, &config.argon2.memory_kib, 8,
+	    PASSWD_MEMORY_MAX },
+	{ OPT_ARGON2_TIME,   NUM_UNSIGNED, &config.argon2.time, 1,
+	    PASSWD_TIME_MAX },
+	{ OPT_ARGON2_LANES,  NUM_UNSIGNED, &config.argon2.lanes, 1,
+	    PASSWD_LANES_MAX },
+	{ OPT_SCRAM_ITERATIONS, NUM_INT,   &config.scram_iter, SCRAM_ITER_MIN,
+	    100000000 },
+	{ OPT_LOGIN_FAILS_ACCOUNT, NUM_UNSIGNED, &config.fails_account, 0,
+	    1000000 },
+	{ OPT_LOGIN_FAILS_IP, NUM_UNSIGNED, &config.fails_ip, 0, 1000000 },
 };
 
 /* Sets the numeric flag opt from s; 0 if opt is not one. */
@@ -885,6 +949,112 @@ open_history(void)
 		config.db_path = NULL;	/* path goes out of scope */
 }
 
+/* What account.c needs from the flags. */
+static void
+account_opts(struct account_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max = config.max_accounts;
+	o->fails_account = config.fails_account;
+	o->fails_ip = config.fails_ip;
+	o->cost = config.argon2;
+	o->scram_iter = config.scram_iter;
+}
+
+/* Starts the hashing threads and loads the accounts, or exits 1.  A
+ * client thread has at most one request waiting, so max-clients
+ * bounds the queue. */
+static void
+open_accounts(void)
+{
+	struct account_opts o;
+	char why[256];
+	int rc;
+
+	if (passwd_pool_start(config.hash_threads,
+	    (int)config.max_clients) == -1)
+		err(1, "hashing threads");
+	account_opts(&o);
+	if ((rc = account_init(&o, why, sizeof(why))) == -1)
+		errx(1, "%s", why);
+	if (config.history != HISTORY_FILE)
+		log_info("accounts live in memory only (--db %s)",
+		    config.history == HISTORY_OFF ? "off" : ":memory:");
+}
+
+/*
+ * natterd --add-account NAME: one account, password from standard
+ * input, in the database of a server that is not running (the store's
+ * lock on the file says if one is).  Exit 0, 1 on error, 2 for a usage
+ * error.
+ */
+static int
+add_account(const char *name)
+{
+	struct store_opts so = { 0, 0, STORE_SYNC_FULL };
+	struct account_opts o;
+	char path[PATH_MAX], why[512], *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = 1;
+
+	if (!casemap_valid_nick(name, NICK_MAX)) {
+		fprintf(stderr, "natterd: --add-account: '%s' is not a valid "
+		    "account name (it must be a valid nick)\n", name);
+		usage();
+	}
+	if (config.db_path != NULL && (strcmp(config.db_path, "off") == 0 ||
+	    strcmp(config.db_path, ":memory:") == 0)) {
+		fprintf(stderr, "natterd: --add-account needs a database file "
+		    "(--db PATH)\n");
+		usage();
+	}
+	if (config.db_path == NULL) {
+		if (store_default_path(path, sizeof(path)) == -1)
+			errx(1, "no place for the database: set XDG_STATE_HOME "
+			    "or HOME, or use --db");
+		config.db_path = path;
+	}
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "Password for %s: ", name);
+	if ((n = getline(&line, &cap, stdin)) == -1)
+		errx(1, "no password on standard input");
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n == 0) {
+		free(line);
+		errx(1, "empty password");
+	}
+	so.sync = config.db_sync;
+	if (store_open(config.db_path, &so, why, sizeof(why)) == -1) {
+		explicit_bzero(line, cap);
+		free(line);
+		errx(1, "%s", why);
+	}
+	account_opts(&o);
+	if (account_init(&o, why, sizeof(why)) == -1)
+		warnx("%s", why);
+	else if (account_create(name, line, 0, -1, NULL) == -1) {
+		if (errno == EEXIST)
+			warnx("account %s already exists (or the name is a "
+			    "nick an account holds)", name);
+		else if (errno == ENOSPC)
+			warnx("%s: --max-accounts (%u) reached",
+			    config.db_path, config.max_accounts);
+		else
+			warnx("%s: cannot add account %s: %s",
+			    config.db_path, name, strerror(errno));
+	} else {
+		printf("account %s added to %s\n", name, config.db_path);
+		rc = 0;
+	}
+	explicit_bzero(line, cap);
+	free(line);
+	account_shutdown();
+	store_close();
+	return rc;
+}
+
 static void
 server_init(void)
 {
@@ -911,7 +1081,7 @@ main(int argc, char *argv[])
 	struct rlimit rl;
 	/* Static: the signal thread reads it after main() returns. */
 	static sigset_t set;
-	const char *gen_cert_dir = NULL;
+	const char *gen_cert_dir = NULL, *add_name = NULL;
 	int ch, i, n, rc, verbose = 0;
 
 	while ((ch = getopt_long(argc, argv, "hl:n:p:Vv", long_options,
@@ -939,6 +1109,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_GEN_CERT:
 			gen_cert_dir = optarg;
+			break;
+		case OPT_ADD_ACCOUNT:
+			add_name = optarg;
 			break;
 		case OPT_USER:
 			config.user = optarg;
@@ -1032,6 +1205,17 @@ main(int argc, char *argv[])
 	}
 	if (gen_cert_dir != NULL)
 		return gen_cert(gen_cert_dir);
+	if (config.argon2.memory_kib < 8 * config.argon2.lanes) {
+		fprintf(stderr, "natterd: --argon2-memory must be at least 8 "
+		    "KiB a lane (%u)\n", 8 * config.argon2.lanes);
+		usage();
+	}
+	if (add_name != NULL) {
+		OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+		log_init("natterd", verbose >= 1 ? LOG_LVL_DEBUG :
+		    LOG_LVL_WARN);
+		return add_account(add_name);
+	}
 	if ((config.tls_cert == NULL) != (config.tls_key == NULL)) {
 		fprintf(stderr, "natterd: --tls-cert and --tls-key go "
 		    "together\n");
@@ -1095,6 +1279,7 @@ main(int argc, char *argv[])
 	open_listeners();
 	drop_privileges();
 	open_history();
+	open_accounts();
 	log_listeners();
 	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		err(1, "pipe");
@@ -1131,8 +1316,13 @@ main(int argc, char *argv[])
 
 	for (i = 0; i < nlisteners; i++)
 		close(listeners[i]);
-	if (drain_clients() == 0)
+	rc = drain_clients();
+	/* Logins still waiting for a hash fail now. */
+	passwd_pool_stop();
+	if (rc == 0) {
 		config_unload();
+		account_shutdown();
+	}
 	store_close();
 	pthread_attr_destroy(&attr);
 	log_info("stopped");

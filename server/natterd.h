@@ -19,7 +19,9 @@
  *   3. client->out_lock  guards that client's output queue and the
  *                    fields marked [O].
  * outbox.drain (turn.c) is taken with none of them held, and is held
- * while taking 2 and 3.  Never block on a socket, the disk or DNS while
+ * while taking 2 and 3.  accounts.lock (account.c) is a leaf that may
+ * be taken under server.lock; accounts.wlock and the hashing pool's
+ * waits (passwd.c) are never entered with any of these held.  Never block on a socket, the disk or DNS while
  * holding any of them: sends under them are MSG_DONTWAIT.  Fields
  * marked [T] belong to the client's own thread and are never touched by
  * others.  Fields marked [R] are set before the client is published and
@@ -66,6 +68,9 @@
 #define OUT_LINE_MAX	1024	/* a formatted outgoing line, CRLF included */
 #define MASK_MAX	(NICK_MAX + USER_MAX + HOST_MAX + 3)
 
+/* The SASL mechanisms (sasl.c), the value of the sasl capability. */
+#define SASL_MECHS	"PLAIN,EXTERNAL,SCRAM-SHA-256"
+
 /*
  * IRCv3 capabilities natterd offers, in the order CAP LS lists them:
  * X(bit name, wire name, value for CAP LS 302 or NULL).
@@ -82,6 +87,7 @@
 	X(CAP_LABELED_RESPONSE,	"labeled-response",	NULL)		\
 	X(CAP_MESSAGE_TAGS,	"message-tags",		NULL)		\
 	X(CAP_MULTI_PREFIX,	"multi-prefix",		NULL)		\
+	X(CAP_SASL,		"sasl",			SASL_MECHS)	\
 	X(CAP_SERVER_TIME,	"server-time",		NULL)		\
 	X(CAP_SETNAME,		"setname",		NULL)		\
 	X(CAP_USERHOST_IN_NAMES, "userhost-in-names",	NULL)
@@ -208,6 +214,9 @@ struct client {
 	int		 nrooms;			/* [S] */
 	int		 roomcap;			/* [S] */
 	unsigned long	 mark;				/* [S] fan-out dedup */
+	struct account	*account;	/* [S] logged in to (a reference),
+					   or NULL; set by its own thread,
+					   cleared by ACCOUNT DELETE too */
 	struct client	*next;				/* [S] server.clients */
 	struct client	*prev;				/* [S] */
 	struct conn	*conns;		/* [S] its connections, newest first */
@@ -264,6 +273,8 @@ struct conn {
 	char		*rq;				/* [T] */
 	size_t		 rqlen;				/* [T] */
 	int		 eof;		/* [T] peer closed; rq still to do */
+	struct sasl	*sasl;		/* [T] an AUTHENTICATE exchange in
+					   progress (heap), or NULL */
 };
 
 /* A member of a room, and its prefix modes. */
@@ -336,6 +347,14 @@ struct oper {
 	int		 hashed;
 };
 
+/* argon2id costs: memory in KiB, passes, lanes (computed on one
+ * thread). */
+struct passwd_cost {
+	uint32_t	 memory_kib;
+	uint32_t	 time;
+	uint32_t	 lanes;
+};
+
 struct config {
 	const char	*listen;	/* NULL: all interfaces */
 	const char	*port;
@@ -374,6 +393,12 @@ struct config {
 	size_t		 recvq;		/* bytes held back before Excess Flood */
 	unsigned	 throttle;	/* new connections per IP a minute */
 	int		 ipv6_prefix;	/* bits of an IPv6 address that group it */
+	unsigned	 max_accounts;
+	int		 hash_threads;	/* --hash-threads */
+	struct passwd_cost argon2;	/* for new hashes */
+	int		 scram_iter;	/* for new SCRAM keys */
+	unsigned	 fails_account;	/* failed logins a minute, 0: none */
+	unsigned	 fails_ip;
 };
 
 struct whowas {
@@ -909,6 +934,256 @@ int		 store_seek_latest(const char *key, int limit, int64_t min_seq,
 int		 store_read(const char *key, struct store_cursor *cur,
 		    int64_t min_seq, int64_t max_seq, int limit, store_cb *cb,
 		    void *arg);
+
+/*
+ * Accounts in the store (schema 4): what account.c loads at start and
+ * writes through.  Each write is one small transaction on the write
+ * connection (it waits for a group commit in progress, and for the
+ * disk): never with server.lock held.  With --db off there is no file:
+ * writes do nothing and return 0, loading finds nothing.  Return 0, or
+ * -1 when the file could not take the write (logged).
+ */
+#define STORE_SCRAM_KEY_LEN	32	/* SHA-256 */
+#define STORE_FP_LEN		32	/* a certificate's SHA-256 */
+struct store_account {
+	int64_t		 id;
+	const char	*name;		/* as given */
+	const char	*key;		/* casefolded, unique */
+	int64_t		 created;	/* unix seconds */
+	unsigned	 flags;		/* ACCOUNT_* (account.c) */
+	int64_t		 uid;		/* a local account's uid, or -1 */
+	const char	*hash;		/* argon2id PHC string, or NULL */
+	const unsigned char *scram_salt;	/* or NULL */
+	int		 scram_saltlen;
+	int		 scram_iter;
+	const unsigned char *scram_stored;	/* STORE_SCRAM_KEY_LEN, or NULL */
+	const unsigned char *scram_server;
+};
+/* Inserts or replaces the row with a->id. */
+int		 store_account_put(const struct store_account *a);
+/* The account and everything that hangs off it (certificates, nicks,
+ * settings, read markers), in one transaction. */
+int		 store_account_delete(int64_t id);
+int		 store_cert_put(int64_t id, const unsigned char *fp);
+int		 store_cert_delete(const unsigned char *fp);
+int		 store_nick_put(int64_t id, const char *key, const char *nick);
+int		 store_nick_delete(const char *key);
+/* The len-byte secret called name, made at random and kept the first
+ * time (with --db off, a new one each run). */
+int		 store_meta_secret(const char *name, unsigned char *out,
+		    size_t len);
+typedef void	 store_account_cb(const struct store_account *, void *);
+typedef void	 store_cert_cb(int64_t id, const unsigned char *fp, void *);
+typedef void	 store_nick_cb(int64_t id, const char *key, const char *nick,
+		    void *);
+/* Calls acb for every account (by id), then ccb for every certificate
+ * and ncb for every grouped nick; *max_id gets the highest id ever
+ * used (deleted accounts' too).  Start-up only: the callbacks run
+ * under the store's write lock and must not call the store.  Returns
+ * the number of accounts, or -1. */
+int		 store_accounts_load(store_account_cb *acb, store_cert_cb *ccb,
+		    store_nick_cb *ncb, void *arg, int64_t *max_id);
+
+/*
+ * passwd.c: argon2id hashes (PHC strings) and SCRAM-SHA-256 keys, made
+ * by a bounded pool of hashing threads.  The three blocking calls wait
+ * in the caller's thread, in FIFO order, until a hashing thread did the
+ * work: call them with no lock held.  Without a pool (not started) the
+ * work runs in the caller's thread.  They return -1 with errno EAGAIN
+ * when queue_max requests already wait, ECANCELED when the pool
+ * stopped, EINVAL for a PHC string they cannot read.
+ */
+#define PASSWD_PHC_MAX		192
+#define PASSWD_MEMORY_MAX	(4u * 1024 * 1024)	/* KiB: 4 GiB */
+#define PASSWD_TIME_MAX		100
+#define PASSWD_LANES_MAX	16
+#define SCRAM_SALT_LEN		16
+#define SCRAM_KEY_LEN		STORE_SCRAM_KEY_LEN
+#define SCRAM_ITER_MIN		4096	/* RFC 7677 */
+
+/* What SCRAM keeps instead of the password (RFC 5802 section 3). */
+struct scram_keys {
+	unsigned char	 salt[SCRAM_SALT_LEN];
+	int		 iter;
+	unsigned char	 stored[SCRAM_KEY_LEN];		/* H(ClientKey) */
+	unsigned char	 server[SCRAM_KEY_LEN];		/* ServerKey */
+};
+
+int		 passwd_pool_start(int threads, int queue_max);
+/* Fails the requests still queued, waits for those in progress. */
+void		 passwd_pool_stop(void);
+/* Tests: while paused, hashing threads take no new request. */
+void		 passwd_pool_pause(int on);
+int		 passwd_pool_queued(void);
+/* A new argon2id PHC string for password, with a random salt. */
+int		 passwd_hash(const char *password, const struct passwd_cost *c,
+		    char *phc, size_t len);
+/* 1 if password matches phc, 0 if not, -1 (errno) if it cannot tell.
+ * The costs come from the string, so changing the flags never breaks
+ * a stored hash. */
+int		 passwd_verify(const char *phc, const char *password);
+/* SCRAM keys for password with a new random salt and iter rounds. */
+int		 passwd_scram(const char *password, int iter,
+		    struct scram_keys *k);
+/* The same with the salt given; pure, on the caller's thread. */
+int		 scram_keys_derive(const char *password, size_t pwlen,
+		    const unsigned char *salt, int iter, struct scram_keys *k);
+
+/* scram.c: the server side of one SCRAM-SHA-256 exchange. */
+struct scram {
+	char		 gs2[128];	/* "n,," or "n,a=name," */
+	char		 nonce[128];	/* client nonce, then ours */
+	size_t		 cnonce_len;
+	char		 first_bare[1024];
+	char		 server_first[256];
+	struct scram_keys keys;
+};
+/* Parses the client-first-message (len bytes, no NUL needed) into s,
+ * the username into user.  -1 if malformed, if it asks for channel
+ * binding ("p="), a mandatory extension, or an authzid other than the
+ * user. */
+int		 scram_client_first(struct scram *s, const char *msg,
+		    size_t len, char *user, size_t userlen);
+/* The server-first-message for keys k and our nonce (random when
+ * snonce is NULL; tests give one). */
+int		 scram_server_first(struct scram *s, const struct scram_keys *k,
+		    const char *snonce, char *out, size_t outlen);
+/* Checks the client-final-message: 1 and the server-final-message
+ * ("v=...") in out if the proof is right, 0 if it is wrong, -1 if the
+ * message is malformed or its nonce or binding is not this
+ * exchange's. */
+int		 scram_client_final(struct scram *s, const char *msg,
+		    size_t len, char *out, size_t outlen);
+
+/*
+ * account.c: accounts, in memory, written through to the store.  The
+ * top of account.c has the whole contract; in short:
+ *   - An account is a struct account with a reference count and an id
+ *     never reused.  Functions returning one return a new reference
+ *     (account_unref it); a deleted account keeps existing for its
+ *     holders, with ACCOUNT_DELETED, and never matches a lookup again.
+ *   - Lookups (account_find, account_nick_owner, account_cert_owner,
+ *     account_flags, account_usable, account_info) take accounts.lock,
+ *     a leaf, and never touch the disk: fine with server.lock held.
+ *   - Changes (create, set_password, delete, cert and nick add/del,
+ *     account_local) and password checks hash and write the store:
+ *     call them with no lock held, from a client thread or main.  They
+ *     return -1 with errno EINVAL (bad name or fingerprint), EEXIST
+ *     (taken), ENOSPC (a bound reached), ENOENT (deleted, or not the
+ *     account's), EIO (the store could not take it), EAGAIN (the
+ *     hashing queue is full).
+ */
+#define ACCOUNT_CERTS_MAX	16	/* certificates an account */
+#define ACCOUNT_NICKS_MAX	16	/* grouped nicks an account */
+#define LOGIN_LIMIT_SLOTS	4096	/* failure counters of each kind */
+
+#define ACCOUNT_LOCAL		0x01	/* made for a Unix user (uid) */
+#define ACCOUNT_PASSWORD	0x02	/* has an argon2id hash */
+#define ACCOUNT_SCRAM		0x04	/* has SCRAM keys */
+#define ACCOUNT_STORED		0xff	/* the flags the store keeps */
+#define ACCOUNT_DELETED		0x100	/* gone: memory only */
+
+struct account;
+
+struct account_opts {
+	unsigned	 max;		/* --max-accounts */
+	unsigned	 fails_account;	/* failed logins a minute; 0: none */
+	unsigned	 fails_ip;
+	unsigned	 limit_slots;	/* 0: LOGIN_LIMIT_SLOTS */
+	struct passwd_cost cost;	/* for new hashes */
+	int		 scram_iter;	/* for new SCRAM keys */
+};
+
+/* What ACCOUNT INFO shows, copied out under the lock. */
+struct account_info {
+	char		 name[NICK_MAX + 1];
+	int64_t		 id;
+	time_t		 created;
+	int64_t		 uid;
+	unsigned	 flags;
+	int		 ncerts;
+	char		 certs[ACCOUNT_CERTS_MAX][96];	/* "AB:CD:..." */
+	int		 nnicks;
+	char		 nicks[ACCOUNT_NICKS_MAX][NICK_MAX + 1];
+};
+
+enum account_check {
+	ACCOUNT_OK,
+	ACCOUNT_BAD,		/* wrong password, or no such account */
+	ACCOUNT_LIMITED		/* too many failures: not even checked */
+};
+
+/* Loads every account from the store (after store_open); start-up. */
+int		 account_init(const struct account_opts *o, char *err,
+		    size_t errlen);
+/* Drops the table's references; at exit. */
+void		 account_shutdown(void);
+unsigned	 account_count(void);
+struct account	*account_ref(struct account *a);
+void		 account_unref(struct account *a);
+/* Never change: valid as long as a reference is held. */
+const char	*account_name(const struct account *a);
+int64_t		 account_id(const struct account *a);
+unsigned	 account_flags(struct account *a);
+/* 1 unless deleted. */
+int		 account_usable(struct account *a);
+int		 account_info(struct account *a, struct account_info *out);
+struct account	*account_find(const char *name);
+/* The owner of a casefolded nick: the account of that name, or the one
+ * that grouped it; NULL if none. */
+struct account	*account_nick_owner(const char *nickkey);
+/* The account a certificate fingerprint (any form
+ * tls_fingerprint_parse takes) is linked to, or NULL. */
+struct account	*account_cert_owner(const char *fp);
+/* A new account; password NULL: none (no PLAIN or SCRAM login).
+ * flags: ACCOUNT_LOCAL with uid, or 0.  *out (if not NULL) gets a
+ * reference. */
+int		 account_create(const char *name, const char *password,
+		    unsigned flags, int64_t uid, struct account **out);
+/* Sets (NULL: removes) the password and SCRAM keys. */
+int		 account_set_password(struct account *a, const char *password);
+/* Deletes a and everything linked to it; holders keep a deleted
+ * object. */
+int		 account_delete(struct account *a);
+int		 account_cert_add(struct account *a, const char *fp);
+int		 account_cert_del(struct account *a, const char *fp);
+/* Groups nick (a valid nick no account owns) to a, or ungroups it. */
+int		 account_nick_add(struct account *a, const char *nick);
+int		 account_nick_del(struct account *a, const char *nick);
+/* The local account of Unix user username (uid): found, or made
+ * (ACCOUNT_LOCAL, no password) on first use.  NULL with EEXIST when
+ * the name belongs to an account that is not this uid's. */
+struct account	*account_local(int64_t uid, const char *username);
+/*
+ * Checks a password (blocks for the hash: no lock held).  ACCOUNT_OK
+ * with a reference in *out; ACCOUNT_BAD for a wrong password, an
+ * unknown account or one without a password, after the same work;
+ * ACCOUNT_LIMITED without hashing when name or ipgroup had too many
+ * failures this minute.  Failures are counted and logged.
+ */
+enum account_check account_check_password(const char *name,
+		    const char *password, const char *ipgroup,
+		    struct account **out);
+/* SCRAM: the keys of name (a reference in *out), or for an unknown
+ * account fake ones with a salt derived from the name (*out NULL), so
+ * both exchanges look the same; ACCOUNT_LIMITED as above. */
+enum account_check account_scram_keys(const char *name, const char *ipgroup,
+		    struct scram_keys *k, struct account **out);
+/* 1 (and logged) if name or ipgroup is over its failed-login limit. */
+int		 account_login_limited(const char *name, const char *ipgroup);
+/* Counts and logs a failed login (how: the mechanism). */
+void		 account_login_failed(const char *name, const char *ipgroup,
+		    const char *how);
+
+/* sasl.c: AUTHENTICATE (IRCv3 sasl 3.1 and 3.2). */
+struct sasl;
+void		 cmd_authenticate(struct turn *, struct irc_msg *);
+/* Registration completed while an exchange was going on: 906. */
+void		 sasl_abort(struct turn *t);
+void		 sasl_free(struct sasl *s);
+
+/* command_account.c */
+void		 cmd_account(struct turn *, struct irc_msg *);
 
 /* natterd.c */
 /* Starts shutdown as SIGTERM does: stop accepting, ERROR to all. */

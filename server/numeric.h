@@ -106,4 +106,16 @@
 #define ERR_INVALIDKEY		"525 %s :Key is not well-formed"
 #define ERR_INVALIDMODEPARAM	"696 %s %c %s :%s"
 
+/* IRCv3 sasl 3.1/3.2.  902 is for the nick-ownership work: the nick is
+ * held for another account. */
+#define RPL_LOGGEDIN		"900 %s %s :You are now logged in as %s"
+#define RPL_LOGGEDOUT		"901 %s :You are now logged out"
+#define ERR_NICKLOCKED		"902 :You must use a nick assigned to you"
+#define RPL_SASLSUCCESS		"903 :SASL authentication successful"
+#define ERR_SASLFAIL		"904 :SASL authentication failed"
+#define ERR_SASLTOOLONG		"905 :SASL message too long"
+#define ERR_SASLABORTED		"906 :SASL authentication aborted"
+#define ERR_SASLALREADY		"907 :You have already authenticated using SASL"
+#define RPL_SASLMECHS		"908 %s :are available SASL mechanisms"
+
 #endif

@@ -24,6 +24,10 @@
  * read connection of their own, which WAL lets read beside the writer.
  * For ":memory:" there is one connection, shared under wlock.
  *
+ * Accounts (schema 4) are read once at start-up and written through
+ * by account.c, one small transaction per change on the write
+ * connection under wlock (store_account_put and friends, at the end).
+ *
  * Locks, in the only order they may be taken:
  *   1. store.rlock  guards the read connection and its statements.
  *   2. store.wlock  guards the write connection and its statements
@@ -65,7 +69,7 @@
 #include "log.h"
 #include "natterd.h"
 
-#define STORE_SCHEMA		3	/* PRAGMA user_version we write */
+#define STORE_SCHEMA		4	/* PRAGMA user_version we write */
 #define STORE_RETRY_MS		50	/* pause after a failed commit... */
 #define STORE_RETRY_MAX_MS	1000	/* ...doubling up to this */
 #define STORE_CLOSE_MS		3000	/* store_close: tries this long */
@@ -113,6 +117,18 @@ enum {
 	SW_EDGE,
 	SW_DEL_BELOW,
 	SW_DEL_PEERS,
+	SW_ACCT_PUT,
+	SW_ACCT_DEL,
+	SW_ACCT_DEL_CERTS,
+	SW_ACCT_DEL_NICKS,
+	SW_ACCT_DEL_SETTINGS,
+	SW_ACCT_DEL_MARKERS,
+	SW_CERT_PUT,
+	SW_CERT_DEL,
+	SW_NICK_PUT,
+	SW_NICK_DEL,
+	SW_META_GET,
+	SW_META_PUT,
 	SW_COUNT
 };
 
@@ -134,6 +150,25 @@ static const char *const store_wsql[SW_COUNT] = {
 	    "message WHERE key = ?1 AND seq < ?2 LIMIT ?3)",
 	[SW_DEL_PEERS] = "DELETE FROM peer WHERE NOT EXISTS (SELECT 1 FROM "
 	    "message WHERE message.key = peer.key)",
+	[SW_ACCT_PUT] = "INSERT OR REPLACE INTO account (id, name, key, "
+	    "created, flags, uid, hash, scram_salt, scram_iter, scram_stored, "
+	    "scram_server) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	    "?11)",
+	[SW_ACCT_DEL] = "DELETE FROM account WHERE id = ?1",
+	[SW_ACCT_DEL_CERTS] = "DELETE FROM account_cert WHERE account = ?1",
+	[SW_ACCT_DEL_NICKS] = "DELETE FROM account_nick WHERE account = ?1",
+	[SW_ACCT_DEL_SETTINGS] = "DELETE FROM account_setting WHERE "
+	    "account = ?1",
+	[SW_ACCT_DEL_MARKERS] = "DELETE FROM read_marker WHERE account = ?1",
+	[SW_CERT_PUT] = "INSERT INTO account_cert (fp, account) "
+	    "VALUES (?1, ?2)",
+	[SW_CERT_DEL] = "DELETE FROM account_cert WHERE fp = ?1",
+	[SW_NICK_PUT] = "INSERT INTO account_nick (key, nick, account) "
+	    "VALUES (?1, ?2, ?3)",
+	[SW_NICK_DEL] = "DELETE FROM account_nick WHERE key = ?1",
+	[SW_META_GET] = "SELECT value FROM meta WHERE name = ?1",
+	[SW_META_PUT] = "INSERT OR REPLACE INTO meta (name, value) "
+	    "VALUES (?1, ?2)",
 };
 
 /* Statements on the read connection. */
@@ -209,6 +244,45 @@ static const char *const store_migration[STORE_SCHEMA] = {
 	"DELETE FROM peer WHERE NOT EXISTS (SELECT 1 FROM message WHERE"
 	" message.key = peer.key);"
 	"PRAGMA user_version = 3;",
+	/* 3 -> 4: accounts (account.c keeps them in memory and writes them
+	 * through): the account, its certificate fingerprints and grouped
+	 * nicks, per-account settings and read markers for later parts,
+	 * and meta, the server's own secrets (the fake SCRAM salt key). */
+	"CREATE TABLE account ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" name TEXT NOT NULL,"
+	" key TEXT NOT NULL UNIQUE,"
+	" created INTEGER NOT NULL,"
+	" flags INTEGER NOT NULL DEFAULT 0,"
+	" uid INTEGER,"
+	" hash TEXT,"
+	" scram_salt BLOB,"
+	" scram_iter INTEGER,"
+	" scram_stored BLOB,"
+	" scram_server BLOB);"
+	"CREATE TABLE account_cert ("
+	" fp BLOB PRIMARY KEY,"
+	" account INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX account_cert_account ON account_cert (account);"
+	"CREATE TABLE account_nick ("
+	" key TEXT PRIMARY KEY,"
+	" nick TEXT NOT NULL,"
+	" account INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX account_nick_account ON account_nick (account);"
+	"CREATE TABLE account_setting ("
+	" account INTEGER NOT NULL,"
+	" name TEXT NOT NULL,"
+	" value TEXT,"
+	" PRIMARY KEY (account, name)) WITHOUT ROWID;"
+	"CREATE TABLE read_marker ("
+	" account INTEGER NOT NULL,"
+	" target TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (account, target)) WITHOUT ROWID;"
+	"CREATE TABLE meta ("
+	" name TEXT PRIMARY KEY,"
+	" value BLOB) WITHOUT ROWID;"
+	"PRAGMA user_version = 4;",
 };
 
 /* An exclusive bound in (time_ms, seq) order, the order of results. */
@@ -2343,4 +2417,310 @@ store_targets(const char *nickkey, int64_t nick_min_seq,
 	free(peers);
 	free(v);
 	return rc;
+}
+
+/* --- accounts (schema 4) --- */
+
+/*
+ * Account writes: one small transaction on the write connection, under
+ * wlock, so they wait for a group commit in progress (never call them
+ * with server.lock held).  With "off" there is no file: they do
+ * nothing and succeed, and the accounts live in account.c's memory
+ * only.  Returns 0 if the transaction could begin (wlock is then held
+ * and store_acct_end must follow), 1 for "off", -1 on failure.
+ */
+static int
+store_acct_begin(void)
+{
+	char	 why[256];
+
+	if (store.off || !store.opened)
+		return store.off ? 1 : -1;
+	store_lock(&store.wlock);
+	if (store.wdb == NULL && store_wopen_locked(why, sizeof(why)) == -1) {
+		log_warnx("store: %s: account write: %s", store.path, why);
+		store_unlock(&store.wlock);
+		return -1;
+	}
+	if (store_step_done(store.wst[SW_BEGIN]) == -1) {
+		log_warnx("store: %s: account write: %s", store.path,
+		    sqlite3_errmsg(store.wdb));
+		store_unlock(&store.wlock);
+		return -1;
+	}
+	return 0;
+}
+
+/* Commits (ok) or rolls back, and releases wlock.  Returns 0 if
+ * committed. */
+static int
+store_acct_end(int ok)
+{
+	if (ok && store_step_done(store.wst[SW_COMMIT]) == -1)
+		ok = 0;
+	if (!ok) {
+		log_warnx("store: %s: account write failed: %s", store.path,
+		    sqlite3_errmsg(store.wdb));
+		if (!sqlite3_get_autocommit(store.wdb))
+			store_step_done(store.wst[SW_ROLLBACK]);
+	}
+	store_unlock(&store.wlock);
+	return ok ? 0 : -1;
+}
+
+static void
+store_bind_blob(sqlite3_stmt *st, int i, const void *p, int n)
+{
+	if (p == NULL || n <= 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_blob(st, i, p, n, SQLITE_STATIC);
+}
+
+int
+store_account_put(const struct store_account *a)
+{
+	sqlite3_stmt	*st;
+	int		 rc, ok;
+
+	if ((rc = store_acct_begin()) != 0)
+		return rc == 1 ? 0 : -1;
+	st = store.wst[SW_ACCT_PUT];
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_text(st, 2, a->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, a->created);
+	sqlite3_bind_int64(st, 5, a->flags);
+	if (a->uid >= 0)
+		sqlite3_bind_int64(st, 6, a->uid);
+	else
+		sqlite3_bind_null(st, 6);
+	if (a->hash != NULL)
+		sqlite3_bind_text(st, 7, a->hash, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
+	store_bind_blob(st, 8, a->scram_salt, a->scram_saltlen);
+	if (a->scram_iter > 0)
+		sqlite3_bind_int(st, 9, a->scram_iter);
+	else
+		sqlite3_bind_null(st, 9);
+	store_bind_blob(st, 10, a->scram_stored, a->scram_stored != NULL ?
+	    STORE_SCRAM_KEY_LEN : 0);
+	store_bind_blob(st, 11, a->scram_server, a->scram_server != NULL ?
+	    STORE_SCRAM_KEY_LEN : 0);
+	ok = store_step_done(st) == 0;
+	sqlite3_clear_bindings(st);
+	return store_acct_end(ok);
+}
+
+int
+store_account_delete(int64_t id)
+{
+	static const int which[] = { SW_ACCT_DEL_CERTS, SW_ACCT_DEL_NICKS,
+	    SW_ACCT_DEL_SETTINGS, SW_ACCT_DEL_MARKERS, SW_ACCT_DEL };
+	size_t	 i;
+	int	 rc, ok = 1;
+
+	if ((rc = store_acct_begin()) != 0)
+		return rc == 1 ? 0 : -1;
+	for (i = 0; ok && i < sizeof(which) / sizeof(which[0]); i++) {
+		sqlite3_bind_int64(store.wst[which[i]], 1, id);
+		ok = store_step_done(store.wst[which[i]]) == 0;
+	}
+	return store_acct_end(ok);
+}
+
+int
+store_cert_put(int64_t id, const unsigned char *fp)
+{
+	sqlite3_stmt	*st;
+	int		 rc, ok;
+
+	if ((rc = store_acct_begin()) != 0)
+		return rc == 1 ? 0 : -1;
+	st = store.wst[SW_CERT_PUT];
+	sqlite3_bind_blob(st, 1, fp, STORE_FP_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	ok = store_step_done(st) == 0;
+	sqlite3_clear_bindings(st);
+	return store_acct_end(ok);
+}
+
+int
+store_cert_delete(const unsigned char *fp)
+{
+	sqlite3_stmt	*st;
+	int		 rc, ok;
+
+	if ((rc = store_acct_begin()) != 0)
+		return rc == 1 ? 0 : -1;
+	st = store.wst[SW_CERT_DEL];
+	sqlite3_bind_blob(st, 1, fp, STORE_FP_LEN, SQLITE_STATIC);
+	ok = store_step_done(st) == 0;
+	sqlite3_clear_bindings(st);
+	return store_acct_end(ok);
+}
+
+int
+store_nick_put(int64_t id, const char *key, const char *nick)
+{
+	sqlite3_stmt	*st;
+	int		 rc, ok;
+
+	if ((rc = store_acct_begin()) != 0)
+		return rc == 1 ? 0 : -1;
+	st = store.wst[SW_NICK_PUT];
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, nick, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, id);
+	ok = store_step_done(st) == 0;
+	sqlite3_clear_bindings(st);
+	return store_acct_end(ok);
+}
+
+int
+store_nick_delete(const char *key)
+{
+	sqlite3_stmt	*st;
+	int		 rc, ok;
+
+	if ((rc = store_acct_begin()) != 0)
+		return rc == 1 ? 0 : -1;
+	st = store.wst[SW_NICK_DEL];
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	ok = store_step_done(st) == 0;
+	sqlite3_clear_bindings(st);
+	return store_acct_end(ok);
+}
+
+int
+store_meta_secret(const char *name, unsigned char *out, size_t len)
+{
+	sqlite3_stmt	*st;
+	const void	*p;
+	int		 rc, ok = 1, found = 0;
+
+	if ((rc = store_acct_begin()) == -1)
+		return -1;
+	if (rc == 0) {
+		st = store.wst[SW_META_GET];
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    (size_t)sqlite3_column_bytes(st, 0) == len &&
+		    (p = sqlite3_column_blob(st, 0)) != NULL) {
+			memcpy(out, p, len);
+			found = 1;
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	if (!found) {
+		if (getrandom(out, len, 0) != (ssize_t)len) {
+			if (rc == 0)
+				(void)store_acct_end(0);
+			return -1;
+		}
+		if (rc == 0) {
+			st = store.wst[SW_META_PUT];
+			sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 2, out, (int)len, SQLITE_STATIC);
+			ok = store_step_done(st) == 0;
+			sqlite3_clear_bindings(st);
+		}
+	}
+	return rc == 0 ? store_acct_end(ok) : 0;
+}
+
+/* The bytes of a blob column if it has exactly n, else NULL. */
+static const unsigned char *
+store_blob_n(sqlite3_stmt *st, int col, int n)
+{
+	if (sqlite3_column_type(st, col) != SQLITE_BLOB ||
+	    sqlite3_column_bytes(st, col) != n)
+		return NULL;
+	return sqlite3_column_blob(st, col);
+}
+
+int
+store_accounts_load(store_account_cb *acb, store_cert_cb *ccb,
+    store_nick_cb *ncb, void *arg, int64_t *max_id)
+{
+	static const char *const sql[4] = {
+		"SELECT id, name, key, created, flags, uid, hash, scram_salt, "
+		"scram_iter, scram_stored, scram_server FROM account ORDER BY id",
+		"SELECT fp, account FROM account_cert",
+		"SELECT key, nick, account FROM account_nick",
+		/* AUTOINCREMENT remembers the highest id ever used, so the
+		 * id of a deleted account is never given again. */
+		"SELECT seq FROM sqlite_sequence WHERE name = 'account'",
+	};
+	struct store_account	 a;
+	sqlite3_stmt		*st = NULL;
+	int			 i, rc, n = 0;
+
+	*max_id = 0;
+	if (store.off)
+		return 0;
+	if (!store.opened)
+		return -1;
+	store_lock(&store.wlock);
+	for (i = 0; i < 4; i++) {
+		if (sqlite3_prepare_v2(store.wdb, sql[i], -1, &st, NULL) !=
+		    SQLITE_OK)
+			goto fail;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (i == 0) {
+				memset(&a, 0, sizeof(a));
+				a.id = sqlite3_column_int64(st, 0);
+				a.name = (const char *)sqlite3_column_text(st,
+				    1);
+				a.key = (const char *)sqlite3_column_text(st, 2);
+				a.created = sqlite3_column_int64(st, 3);
+				a.flags = (unsigned)sqlite3_column_int64(st, 4);
+				a.uid = sqlite3_column_type(st, 5) ==
+				    SQLITE_NULL ? -1 : sqlite3_column_int64(st,
+				    5);
+				a.hash = (const char *)sqlite3_column_text(st,
+				    6);
+				a.scram_salt = sqlite3_column_blob(st, 7);
+				a.scram_saltlen = sqlite3_column_bytes(st, 7);
+				a.scram_iter = sqlite3_column_int(st, 8);
+				a.scram_stored = store_blob_n(st, 9,
+				    STORE_SCRAM_KEY_LEN);
+				a.scram_server = store_blob_n(st, 10,
+				    STORE_SCRAM_KEY_LEN);
+				if (a.name == NULL || a.key == NULL)
+					continue;
+				acb(&a, arg);
+				n++;
+			} else if (i == 1) {
+				const unsigned char *fp = store_blob_n(st, 0,
+				    STORE_FP_LEN);
+
+				if (fp != NULL)
+					ccb(sqlite3_column_int64(st, 1), fp,
+					    arg);
+			} else if (i == 3)
+				*max_id = sqlite3_column_int64(st, 0);
+			else if (sqlite3_column_text(st, 0) != NULL &&
+			    sqlite3_column_text(st, 1) != NULL)
+				ncb(sqlite3_column_int64(st, 2),
+				    (const char *)sqlite3_column_text(st, 0),
+				    (const char *)sqlite3_column_text(st, 1),
+				    arg);
+		}
+		if (rc != SQLITE_DONE)
+			goto fail;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	store_unlock(&store.wlock);
+	return n;
+
+fail:
+	log_warnx("store: %s: cannot read accounts: %s", store.path,
+	    sqlite3_errmsg(store.wdb));
+	sqlite3_finalize(st);
+	store_unlock(&store.wlock);
+	return -1;
 }

@@ -129,6 +129,15 @@ tls_ctx(const SSL_METHOD *method, char *why, size_t whylen)
 	return ctx;
 }
 
+/* Whatever the client certificate's chain, the handshake goes on. */
+static int
+tls_any_client_cert(int preverify, X509_STORE_CTX *x)
+{
+	(void)preverify;
+	(void)x;
+	return 1;
+}
+
 /* A server context with no certificate yet. */
 static SSL_CTX *
 tls_server_new(char *why, size_t whylen)
@@ -137,8 +146,12 @@ tls_server_new(char *why, size_t whylen)
 
 	if ((ctx = tls_ctx(TLS_server_method(), why, whylen)) == NULL)
 		return NULL;
-	/* No client certificates asked for yet; no session tickets kept
-	 * across reloads either way. */
+	/* A client certificate is asked for but never required, and any
+	 * is taken (self-signed ones are the usual case): what it proves
+	 * is its SHA-256 fingerprint, which natterd matches against the
+	 * ones accounts linked (SASL EXTERNAL).  No session tickets kept
+	 * across reloads. */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_any_client_cert);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	return ctx;

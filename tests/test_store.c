@@ -1770,7 +1770,7 @@ test_migration_v1(void **state)
 	    targets_cb, &t), 1);
 	assert_string_equal(t.target[0], "amy");
 	store_close();
-	assert_int_equal(file_user_version(f->path), 3);
+	assert_int_equal(file_user_version(f->path), 4);
 
 	open_ok(f->path, 0, 0);		/* already current */
 	assert_int_equal(store_last_seq(), 3);
@@ -1830,7 +1830,7 @@ test_migration_v2(void **state)
 	assert_int_equal(file_user_version(f->path), 2);
 
 	open_ok(f->path, 0, 0);
-	assert_int_equal(file_user_version(f->path), 3);
+	assert_int_equal(file_user_version(f->path), 4);
 	assert_int_equal(file_int(f->path, "SELECT count(*) FROM message"), 4);
 	assert_int_equal(file_int(f->path, "SELECT group_concat(seq, ',') = "
 	    "'2,4,9,10' FROM (SELECT seq FROM message ORDER BY seq)"), 1);

@@ -39,11 +39,12 @@ enum scenario {
 	SC_PACED,
 	SC_SLOW,
 	SC_CONNECT,
-	SC_IDLE
+	SC_IDLE,
+	SC_LOGIN
 };
 
 static const char *const scenario_names[] = {
-	"fanout", "rooms", "paced", "slow", "connect", "idle"
+	"fanout", "rooms", "paced", "slow", "connect", "idle", "login"
 };
 
 enum cstate {
@@ -119,6 +120,9 @@ struct opts {
 	int		 reg_timeout;	/* seconds for all registrations */
 	double		 idle_secs;
 	const char	*label;
+	const char	*sasl_user;	/* login */
+	const char	*sasl_pass;
+	char		 sasl_b64[512];	/* "\0user\0pass", base64 */
 };
 
 static struct opts	 o;
@@ -186,6 +190,8 @@ static bool	done_joined(void);
 static bool	done_messages(void);
 static uint64_t	expected_deliveries(void);
 static long	proc_status_kb(const char *);
+static void	sasl_plain_b64(const char *, const char *, char *, size_t);
+static void	reset_peak_rss(void);
 static double	proc_cpu_s(void);
 static double	self_cpu_s(double *);
 static bool	register_all(void);
@@ -202,7 +208,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: loadgen -p port [options] scenario\n"
-	    "scenarios: fanout rooms paced slow connect idle\n"
+	    "scenarios: fanout rooms paced slow connect idle login\n"
 	    "  -n, --clients N      connections (fanout/paced 500, rooms/slow "
 	    "1000,\n"
 	    "                       connect 2000, idle 10000)\n"
@@ -222,7 +228,10 @@ usage(void)
 	    "      --max-secs SEC   stop sending after SEC (0: send all)\n"
 	    "      --reg-timeout SEC  registration limit (120); connect and\n"
 	    "                       idle report what registered by then\n"
-	    "      --label NAME     server name shown in the output\n");
+	    "      --label NAME     server name shown in the output\n"
+	    "      --sasl-user NAME, --sasl-pass PASS  login: the account\n"
+	    "                       every client logs in to (SASL PLAIN before\n"
+	    "                       registration); 500 clients by default\n");
 	exit(2);
 }
 
@@ -429,6 +438,10 @@ conn_connected(struct conn *c)
 		fatal("connect to 127.0.0.1 port %d: %s", o.port,
 		    strerror(err));
 	c->state = CS_REGISTERING;
+	/* login: SASL PLAIN before registration; CAP END after 903. */
+	if (o.sc == SC_LOGIN)
+		conn_printf(c, "CAP LS 302\r\nCAP REQ :sasl\r\n"
+		    "AUTHENTICATE PLAIN\r\n");
 	conn_printf(c, "NICK %s\r\nUSER b%d 0 * :loadgen\r\n", c->nick,
 	    c->idx);
 	conn_flush(c);
@@ -584,6 +597,14 @@ handle_line(struct conn *c, char *line, size_t len)
 		case 366:
 			join_confirmed(c);
 			break;
+		case 903:
+			conn_printf(c, "CAP END\r\n");
+			conn_flush(c);
+			break;
+		case 902: case 904: case 905: case 906: case 907: case 908:
+			line[len] = '\0';
+			fatal("connection %d (%s): login failed: %s", c->idx,
+			    c->nick, line);
 		case 403: case 405: case 471: case 473: case 474: case 475:
 		case 477: case 432: case 433: case 436: case 437: case 465:
 		case 451: case 461:
@@ -593,6 +614,11 @@ handle_line(struct conn *c, char *line, size_t len)
 		default:
 			break;
 		}
+		return;
+	}
+	if (cmdlen == 12 && memcmp(cmd, "AUTHENTICATE", 12) == 0) {
+		conn_printf(c, "AUTHENTICATE %s\r\n", o.sasl_b64);
+		conn_flush(c);
 		return;
 	}
 	if (cmdlen == 4 && memcmp(cmd, "PING", 4) == 0) {
@@ -890,6 +916,56 @@ settle(int quiet_ms, int max_ms)
 
 /* /proc readings. */
 
+/* Base64 of "\0user\0pass" for AUTHENTICATE PLAIN. */
+static void
+sasl_plain_b64(const char *user, const char *pass, char *out, size_t len)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char in[300];
+	size_t n, i, k = 0;
+	unsigned v;
+
+	n = (size_t)snprintf((char *)in + 1, sizeof(in) - 1, "%s", user) + 1;
+	in[0] = '\0';
+	if (n + 1 + strlen(pass) >= sizeof(in))
+		fatal("--sasl-user and --sasl-pass are too long");
+	in[n++] = '\0';
+	memcpy(in + n, pass, strlen(pass));
+	n += strlen(pass);
+	if ((n + 2) / 3 * 4 + 1 > len || (n + 2) / 3 * 4 > 400)
+		fatal("--sasl-user and --sasl-pass are too long");
+	for (i = 0; i < n; i += 3) {
+		v = (unsigned)in[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[k++] = b64[v >> 18 & 63];
+		out[k++] = b64[v >> 12 & 63];
+		out[k++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+		out[k++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	out[k] = '\0';
+}
+
+/* Resets the server's VmHWM to its current RSS (Linux clear_refs 5);
+ * quietly does nothing where that is not allowed. */
+static void
+reset_peak_rss(void)
+{
+	char path[64];
+	FILE *f;
+
+	if (o.server_pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%ld/clear_refs", o.server_pid);
+	if ((f = fopen(path, "w")) == NULL)
+		return;
+	fputs("5", f);
+	fclose(f);
+}
+
 static long
 proc_status_kb(const char *key)
 {
@@ -952,7 +1028,7 @@ self_cpu_s(double *sys)
 static bool
 register_all(void)
 {
-	bool soft = o.sc == SC_CONNECT || o.sc == SC_IDLE;
+	bool soft = o.sc == SC_CONNECT || o.sc == SC_IDLE || o.sc == SC_LOGIN;
 
 	reg_start_ns = mono_ns();
 	return run_phase("registration", done_registered, o.reg_timeout,
@@ -1105,6 +1181,8 @@ main(int argc, char *argv[])
 		{ "stall", required_argument, NULL, 'S' },
 		{ "idle-secs", required_argument, NULL, 'I' },
 		{ "label", required_argument, NULL, 'L' },
+		{ "sasl-user", required_argument, NULL, 'U' },
+		{ "sasl-pass", required_argument, NULL, 'W' },
 		{ "max-secs", required_argument, NULL, 'X' },
 		{ "reg-timeout", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1187,6 +1265,12 @@ main(int argc, char *argv[])
 		case 'L':
 			o.label = optarg;
 			break;
+		case 'U':
+			o.sasl_user = optarg;
+			break;
+		case 'W':
+			o.sasl_pass = optarg;
+			break;
 		case 'G':
 			o.reg_timeout = (int)parse_num("reg-timeout", optarg,
 			    1, 86400);
@@ -1234,6 +1318,14 @@ main(int argc, char *argv[])
 		o.nclients = 10000;
 		o.nrooms = 1;
 		break;
+	case SC_LOGIN:
+		o.nclients = 500;
+		o.nrooms = 1;
+		if (o.sasl_user == NULL || o.sasl_pass == NULL)
+			fatal("login needs --sasl-user and --sasl-pass");
+		sasl_plain_b64(o.sasl_user, o.sasl_pass, o.sasl_b64,
+		    sizeof(o.sasl_b64));
+		break;
 	}
 	if (nclients >= 0)
 		o.nclients = nclients;
@@ -1243,7 +1335,7 @@ main(int argc, char *argv[])
 		o.nsenders = nsenders;
 	if (msgs >= 0)
 		o.msgs = msgs;
-	if (o.sc == SC_CONNECT || o.sc == SC_IDLE)
+	if (o.sc == SC_CONNECT || o.sc == SC_IDLE || o.sc == SC_LOGIN)
 		o.nsenders = 0;
 	if (o.sc != SC_SLOW)
 		o.nstalled = 0;
@@ -1273,6 +1365,9 @@ main(int argc, char *argv[])
 	    o.nsenders, o.msgs, o.window, o.inflight);
 	fflush(stdout);
 
+	/* login: the peak RSS of the burst itself, not of start-up. */
+	if (o.sc == SC_LOGIN)
+		reset_peak_rss();
 	rss0 = proc_status_kb("VmRSS");
 	cpu0 = proc_cpu_s();
 	self0 = self_cpu_s(&sys0);
@@ -1280,17 +1375,19 @@ main(int argc, char *argv[])
 	reg_ok = register_all();
 	reg_s = (double)(last_reg_ns - reg_start_ns) / 1e9;
 	reg_per_s = reg_s > 0 ? nregistered / reg_s : 0;
-	printf("registered %d/%d clients in %.3f s: %.0f registrations/s\n",
-	    nregistered, o.nclients, reg_s, reg_per_s);
+	printf("%s %d/%d clients in %.3f s: %.0f %s/s\n", o.sc == SC_LOGIN ?
+	    "logged in (SASL PLAIN) and registered" : "registered",
+	    nregistered, o.nclients, reg_s, reg_per_s, o.sc == SC_LOGIN ?
+	    "logins" : "registrations");
 	t1 = mono_ns();
 
-	if (o.sc != SC_CONNECT && o.sc != SC_IDLE) {
+	if (o.sc != SC_CONNECT && o.sc != SC_IDLE && o.sc != SC_LOGIN) {
 		join_all();
 		printf("joined %d clients to %d rooms\n", njoined, o.nrooms);
 	}
 	settle(200, 5000);
 	rss1 = proc_status_kb("VmRSS");
-	if (o.sc == SC_CONNECT) {
+	if (o.sc == SC_CONNECT || o.sc == SC_LOGIN) {
 		cpu1 = proc_cpu_s();
 		self1 = self_cpu_s(&sys1);
 	} else {

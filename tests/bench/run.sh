@@ -12,7 +12,10 @@
 # BENCH_SERVERS (natterd ngircd inspircd; also natterd-db with a history
 # file, natterd-db-normal with that file at --db-sync normal, and
 # natterd-old: the natterd binary BENCH_OLD names, e.g. an earlier
-# build), BENCH_KEEP=1 keeps the logs.
+# build; natterd-h1: natterd with --hash-threads 1, for the login
+# scenario), BENCH_KEEP=1 keeps the logs.  The login scenario (SASL
+# PLAIN logins with the default hash settings) runs against natterd
+# servers only: the peers have no accounts without services.
 # Exit status 1 when a natterd run stalls, loses messages or does not
 # register every client, or a server does not start.
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -36,7 +39,7 @@ if [ "$QUICK" = 1 ]; then
 else
 	REPS=${BENCH_REPS:-3}
 fi
-SCENARIOS=${BENCH_SCENARIOS:-fanout rooms paced slow connect idle}
+SCENARIOS=${BENCH_SCENARIOS:-fanout rooms paced slow connect idle login}
 WANT_SERVERS=${BENCH_SERVERS:-natterd ngircd inspircd}
 
 say() { printf '%s\n' "$*"; }
@@ -53,6 +56,7 @@ scenario_args() {
 		slow)    echo "-n 200 -r 20 -s 20 -m 1000 -w 20 --stalled 5 --pad 200 --max-secs 1" ;;
 		connect) echo "-n 300 -k 50 --reg-timeout 2" ;;
 		idle)    echo "-n 500 --idle-secs 1 --reg-timeout 5" ;;
+		login)   echo "-n 100 --reg-timeout 60 $LOGIN_ARGS" ;;
 		esac
 		return
 	fi
@@ -63,8 +67,14 @@ scenario_args() {
 	slow)    echo "-n 1000 -r 100 -s 100 -m 2000 -w 20 --stalled 5 --pad 200 --max-secs 3" ;;
 	connect) echo "-n 2000 -k 200 --reg-timeout 4" ;;
 	idle)    echo "-n 10000 --idle-secs 1 --reg-timeout 12" ;;
+	login)   echo "-n 500 --reg-timeout 120 $LOGIN_ARGS" ;;
 	esac
 }
+
+# The account every client of the login scenario logs in to.
+LOGIN_USER=bench
+LOGIN_PASS=bench-password-1
+LOGIN_ARGS="--sasl-user $LOGIN_USER --sasl-pass $LOGIN_PASS"
 
 # Registrations in flight while setting up the other scenarios (connect
 # always uses its own -k).  ngIRCd listens with a fixed backlog of 10, so
@@ -77,6 +87,11 @@ setup_inflight() {
 	inspircd) echo 2000 ;;
 	*) echo 200 ;;
 	esac
+}
+
+# login: every client starts its login at once (a burst).
+scenario_inflight_login() {
+	[ "$QUICK" = 1 ] && echo 100 || echo 500
 }
 
 # --- processes -------------------------------------------------------------
@@ -145,7 +160,7 @@ start_server() {
 	local name=$1 port=$2 dir="$WORK/$1" uid gid db bin sync
 	mkdir -p "$dir"
 	case $name in
-	natterd|natterd-db|natterd-db-normal|natterd-old)
+	natterd|natterd-db|natterd-db-normal|natterd-old|natterd-h1)
 		# natterd runs with the store off, as the peers keep no
 		# history; natterd-db keeps it in a file, to measure what
 		# the store costs.
@@ -153,8 +168,19 @@ start_server() {
 		case $name in
 		natterd-old) bin=$NATTERD_OLD ;;
 		natterd-db-normal) sync="--db-sync normal" ;;
+		natterd-h1) sync="--hash-threads 1" ;;
 		esac
-		if [ "$name" != natterd ] && [ "$name" != natterd-old ]; then
+		if [ "${CUR_SCENARIO:-}" = login ]; then
+			# One account in a fresh file, made on the stopped
+			# database as an administrator would.
+			db=$dir/history.db
+			rm -f "$db" "$db-wal" "$db-shm"
+			chmod 700 "$dir"
+			printf '%s\n' "$LOGIN_PASS" | "$bin" --db "$db" \
+			    --add-account "$LOGIN_USER" >>"$dir/log" 2>&1 ||
+			    return 1
+		elif [ "$name" != natterd ] && [ "$name" != natterd-old ] &&
+		    [ "$name" != natterd-h1 ]; then
 			# A fresh file each start: replayed lines of an
 			# earlier run would reach the new run's clients as
 			# messages sent long ago.
@@ -224,7 +250,8 @@ RESULTS=$WORK/results
 SERVERS=
 for s in $WANT_SERVERS; do
 	case $s in
-	natterd|natterd-db|natterd-db-normal) SERVERS="$SERVERS $s" ;;
+	natterd|natterd-db|natterd-db-normal|natterd-h1)
+		SERVERS="$SERVERS $s" ;;
 	natterd-old)
 		[ -x "$NATTERD_OLD" ] || die "natterd-old needs BENCH_OLD=path"
 		SERVERS="$SERVERS $s" ;;
@@ -256,6 +283,9 @@ for rep in $(seq 1 "$REPS"); do
 		# to the next.
 		for i in $(seq 0 $((NSERVERS - 1))); do
 			srv=${SERVER_LIST[$(((i + rep - 1) % NSERVERS))]}
+			case $sc/$srv in
+			login/ngircd|login/inspircd) continue ;;
+			esac
 			port=$(free_port)
 			if ! start_server "$srv" "$port"; then
 				say "rep $rep $sc $srv: server did not start"
@@ -263,7 +293,11 @@ for rep in $(seq 1 "$REPS"); do
 				continue
 			fi
 			args=$(scenario_args "$sc")
-			[ "$sc" = connect ] || args="$args -k $(setup_inflight "$srv")"
+			case $sc in
+			connect) ;;
+			login) args="$args -k $(scenario_inflight_login)" ;;
+			*) args="$args -k $(setup_inflight "$srv")" ;;
+			esac
 			# shellcheck disable=SC2086
 			"$LOADGEN" -p "$port" --server-pid "$SPID" --label "$srv" \
 			    $args "$sc" >"$WORK/out" 2>&1 &
@@ -279,7 +313,7 @@ for rep in $(seq 1 "$REPS"); do
 			if [ "$rc" != 0 ]; then
 				# Peers hitting their own limits (e.g. in
 				# connect) are reported, not failures.
-				[ "$srv" = natterd ] && FAILED=1
+				case $srv in natterd*) FAILED=1 ;; esac
 				grep -E 'error|closed' "$WORK/out" | head -n 3 |
 				    sed "s/^/rep $rep $sc $srv: /"
 			fi
@@ -289,7 +323,7 @@ for rep in $(seq 1 "$REPS"); do
 			stop_server
 			# Let the kernel tear down thousands of sockets
 			# before the next measurement.
-			case $sc in connect|idle) sleep 1 ;; esac
+			case $sc in connect|idle|login) sleep 1 ;; esac
 		done
 	done
 done
@@ -386,6 +420,8 @@ for sc in $SCENARIOS; do
 		table "$sc" "reg_per_s:registrations/s clients:registered cpu_s:server_cpu_s" ;;
 	idle)
 		table "$sc" "rss_per_client_kb:rss_per_client_kb clients:registered peak_rss_kb:peak_rss_kb reg_per_s:registrations/s cpu_s:idle_cpu_s" ;;
+	login)
+		table "$sc" "reg_per_s:logins/s clients:logged_in peak_rss_kb:peak_rss_kb cpu_s:server_cpu_s" ;;
 	esac
 done
 say ""

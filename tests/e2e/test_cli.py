@@ -1,5 +1,6 @@
 """The command line: usage errors, --help, --version, port in use."""
 
+import os
 import re
 import socket
 
@@ -105,3 +106,42 @@ def test_flags_accepted(f):
                "--reg-timeout", "10", "--ping-interval", "30",
                "--ping-timeout", "30", "-v")
     s.user("alice")
+
+
+def _long_flags(text, pattern):
+    return set(re.findall(pattern, text))
+
+
+def test_help_man_readme_agree(f):
+    """Every long flag is in natterd --help, man/natterd.8 and the
+    README's server flags, and nowhere only in one or two of them."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    cp = f.run("--help")
+    assert cp.returncode == 0, cp.stderr
+    helped = _long_flags(cp.stdout, r"(?m)^\s+(?:-\w, )?(--[a-z0-9-]+)")
+    with open(os.path.join(root, "man", "natterd.8")) as fp:
+        man = _long_flags(fp.read(), r"(?m)^\.It Fl (?:\w , Fl )?\\(-[a-z0-9-]+)")
+    man = {"-" + x for x in man}
+    with open(os.path.join(root, "README.md")) as fp:
+        readme = fp.read()
+    section = readme.split("## Server flags", 1)[1].split("\n## ", 1)[0]
+    table = _long_flags(section, r"(?m)^\| (?:`-\w`, )?`(--[a-z0-9-]+)")
+    assert helped == man == table, (
+        "--help only: %s; man only: %s; README only: %s; missing from "
+        "--help: %s; from man: %s; from README: %s" % (
+            sorted(helped - man - table), sorted(man - helped - table),
+            sorted(table - helped - man), sorted((man | table) - helped),
+            sorted((helped | table) - man), sorted((helped | man) - table)))
+    # The defaults of the account flags read the same in all three.
+    for flag, default in (("--max-accounts", "100000"), ("--hash-threads", "2"),
+                          ("--argon2-memory", "19456"), ("--argon2-time", "2"),
+                          ("--argon2-lanes", "1"),
+                          ("--scram-iterations", "100000"),
+                          ("--login-fails-account", "5"),
+                          ("--login-fails-ip", "10")):
+        row = re.search(r"(?m)^\| `%s [^|]*\|[^|]*\| %s \|$" % (flag, default),
+                        section)
+        assert row, "README: %s default %s" % (flag, default)
+        hm = re.search(r"(?s)%s .*?\(default[\s\n]+%s\)" % (flag, default),
+                       cp.stdout)
+        assert hm, "--help: %s default %s" % (flag, default)
