@@ -223,6 +223,38 @@ whowas_add_locked(struct client *c)
 	server.whowas_next = (server.whowas_next + 1) % WHOWAS_MAX;
 }
 
+static void
+people_key(const struct account *a, char *buf, size_t len)
+{
+	snprintf(buf, len, "%lld", (long long)account_id(a));
+}
+
+void
+client_people_add_locked(struct client *cl)
+{
+	char key[32];
+
+	if (cl->account == NULL || !(cl->flags & CLIENT_REGISTERED) ||
+	    (cl->flags & CLIENT_GONE))
+		return;
+	people_key(cl->account, key, sizeof(key));
+	if (map_get(server.people, key) == NULL &&
+	    map_put(server.people, key, cl) == -1)
+		log_warnx("%s: out of memory for its devices", cl->nick);
+}
+
+void
+client_people_del_locked(struct client *cl)
+{
+	char key[32];
+
+	if (cl->account == NULL)
+		return;
+	people_key(cl->account, key, sizeof(key));
+	if (map_get(server.people, key) == cl)
+		map_del(server.people, key);
+}
+
 /*
  * Makes t's connection, which has just logged in to an account whose
  * person to is online, another device of to: it leaves its own
@@ -296,7 +328,8 @@ void
 client_try_register(struct turn *t)
 {
 	struct conn *k = t->conn;
-	struct client *c = t->c;
+	struct client *c = t->c, *to;
+	char key[32];
 
 	if ((k->reg & (REG_NICK | REG_USER)) != (REG_NICK | REG_USER) ||
 	    (k->reg & REG_CAP) || (c->flags & CLIENT_REGISTERED))
@@ -309,7 +342,17 @@ client_try_register(struct turn *t)
 	/* sasl 3.1: registration ends an exchange still going on. */
 	sasl_abort(t);
 	pthread_mutex_lock(&server.lock);
+	if (c->account != NULL && config.max_devices > 1 &&
+	    (to = map_get(server.people, (people_key(c->account, key,
+	    sizeof(key)), key))) != NULL && to != c &&
+	    client_attach_locked(t, to) == 0) {
+		pthread_mutex_unlock(&server.lock);
+		log_info("%s registered as another device of %s (%s)", k->ip,
+		    to->nick, account_name(to->account));
+		return;
+	}
 	c->flags |= CLIENT_REGISTERED;
+	client_people_add_locked(c);
 	c->signon = time(NULL);
 	c->last_spoke = c->signon;
 	server.nusers++;
@@ -589,6 +632,7 @@ client_teardown(struct conn *c)
 		(void)post_new_locked(&t, &l);
 	}
 	if (last) {
+		client_people_del_locked(cl);
 		while (cl->nrooms > 0)
 			room_remove_locked(cl->rooms[cl->nrooms - 1], cl);
 		cl->flags |= CLIENT_GONE; /* for listings that still hold it */

@@ -153,6 +153,7 @@ acct_logout_all(struct turn *t, struct account *a)
 	for (c = server.clients; c != NULL; c = c->next) {
 		if (c->account != a)
 			continue;
+		client_people_del_locked(c);
 		c->account = NULL;
 		account_unref(a);
 		snprintf(mask, sizeof(mask), "%s!%s@%s", c->nick,

@@ -1063,7 +1063,9 @@ server_init(void)
 	server.nicks = map_new();
 	server.rooms = map_new();
 	server.ips = map_new();
-	if (server.nicks == NULL || server.rooms == NULL || server.ips == NULL)
+	server.people = map_new();
+	if (server.nicks == NULL || server.rooms == NULL || server.ips == NULL ||
+	    server.people == NULL)
 		err(1, "map_new");
 	server.started = time(NULL);
 	gmtime_r(&server.started, &tm);

@@ -415,6 +415,8 @@ struct server {
 	pthread_mutex_t	 lock;		/* guards everything below */
 	pthread_cond_t	 drained;	/* signalled when nclients hits 0 */
 	struct map	*nicks;		/* casefolded nick -> struct client */
+	struct map	*people;	/* account id -> its registered person
+					   (the one its devices attach to) */
 	struct map	*rooms;		/* casefolded name -> struct room */
 	struct map	*ips;		/* ipgroup -> connection count (uintptr_t) */
 	struct client	*clients;	/* every person */
@@ -610,6 +612,10 @@ void		 client_try_register(struct turn *t);
 /* Makes t's connection another device of to (see client.c); -1 if to
  * has --max-devices already.  Caller holds server.lock. */
 int		 client_attach_locked(struct turn *t, struct client *to);
+/* server.people: the person an account's devices attach to, kept as
+ * logins and logouts happen (caller holds server.lock). */
+void		 client_people_add_locked(struct client *cl);
+void		 client_people_del_locked(struct client *cl);
 void		 whowas_add_locked(struct client *c);
 
 /* room.c: struct room is its own; everything runs under server.lock. */

@@ -129,6 +129,7 @@ sasl_login(struct turn *t, struct account *a, const char *mech)
 	pthread_mutex_lock(&server.lock);
 	if (c->account == NULL && account_usable(a)) {
 		c->account = a;
+		client_people_add_locked(c);
 		ok = 1;
 	}
 	snprintf(mask, sizeof(mask), "%s!%s@%s", c->nick,
