@@ -1870,7 +1870,7 @@ test_newer_schema(void **state)
 	    "PRAGMA user_version = 7;");
 	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: schema version 7 is newer than this "
-	    "natterd (3); upgrade natterd", f->path);
+	    "natterd (4); upgrade natterd", f->path);
 	assert_string_equal(err, want);
 	assert_int_equal(file_user_version(f->path), 7);	/* untouched */
 	/* The store can still open another file afterwards. */

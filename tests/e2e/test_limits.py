@@ -6,8 +6,8 @@ import socket
 
 from harness import Server, join, numeric, rx
 
-# What natterd offers (CAP LS, with or without 302: no values yet).
-CAP_LS = (":irc.test CAP * LS :away-notify batch cap-notify draft/chathistory chghost echo-message extended-join invite-notify labeled-response message-tags multi-prefix server-time setname userhost-in-names")
+# What natterd offers to CAP LS 302 (with values: sasl's mechanisms).
+CAP_LS = (":irc.test CAP * LS :away-notify batch cap-notify draft/chathistory chghost echo-message extended-join invite-notify labeled-response message-tags multi-prefix sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 server-time setname userhost-in-names")
 
 ANY = re.compile(".*")
 TOO_LONG = numeric("417", "alice", ":Input line was too long")
