@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -186,6 +187,60 @@ client_try_register(struct turn *t)
 	pthread_mutex_unlock(&server.lock);
 	log_info("%s registered as %s!%s", c->ip, c->nick, c->user);
 	send_welcome(t);
+}
+
+/*
+ * A connection on the Unix socket: who its peer's uid is.  Runs on the
+ * client's own thread before its first read, with no lock held, since
+ * the lookup may ask a directory service (NSS) and take its time; the
+ * accept loop never waits for it.
+ */
+static void
+unix_login(struct client *c)
+{
+	struct passwd pw, *res = NULL;
+	long max;
+	size_t len;
+	char *buf;
+	int rc;
+
+	max = sysconf(_SC_GETPW_R_SIZE_MAX);
+	len = max > 0 && max < 65536 ? (size_t)max : 16384;
+	/* Not on the client's small stack. */
+	if ((buf = malloc(len)) == NULL) {
+		log_warnx("uid %lu: out of memory for its user name",
+		    (unsigned long)c->peer_uid);
+		return;
+	}
+	rc = getpwuid_r(c->peer_uid, &pw, buf, len, &res);
+	if (rc == 0 && res != NULL && strlen(pw.pw_name) < sizeof(c->peer_name))
+		snprintf(c->peer_name, sizeof(c->peer_name), "%s", pw.pw_name);
+	else if (rc != 0)
+		log_warnx("uid %lu: getpwuid_r: %s", (unsigned long)c->peer_uid,
+		    strerror(rc));
+	free(buf);
+	log_info("local connection from uid %lu (%s), pid %ld",
+	    (unsigned long)c->peer_uid, c->peer_name[0] != '\0' ?
+	    c->peer_name : "no user name", (long)c->peer_pid);
+	/* account_local() goes here once accounts land: the uid's user
+	 * logs in to the local account c->peer_name, made on first use. */
+}
+
+void
+client_local_user(const struct client *c, char *out, size_t len)
+{
+	const char *s;
+	int ok = c->peer_name[0] != '\0' &&
+	    strlen(c->peer_name) <= USER_MAX;
+
+	for (s = c->peer_name; ok && *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr("-_.", *s) != NULL))
+			ok = 0;
+	if (ok)
+		snprintf(out, len, "%s", c->peer_name);
+	else
+		snprintf(out, len, "uid%lu", (unsigned long)c->peer_uid);
 }
 
 /* 1 if s looks like a command name (letters and digits only). */
@@ -738,6 +793,8 @@ client_main(void *arg)
 	 * registration timeout like any silent connection. */
 	if (c->tls && (c->ssl = tls_accept_new(c->fd)) == NULL)
 		client_kill(c, "TLS is not available");
+	if (c->local)
+		unix_login(c);
 
 	for (;;) {
 		now = mono_ms();

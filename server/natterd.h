@@ -36,6 +36,7 @@
 #include "irc.h"
 #include "netaddr.h"
 #include "numeric.h"
+#include "sockpath.h"
 
 #define NATTERD_VERSION		"natterd-0.1.0"
 
@@ -59,6 +60,7 @@
 #define WHOWAS_MAX	256	/* remembered nicks */
 #define OUT_LINE_MAX	1024	/* a formatted outgoing line, CRLF included */
 #define MASK_MAX	(NICK_MAX + USER_MAX + HOST_MAX + 3)
+#define PEER_NAME_MAX	33	/* a Unix user name (32) and its NUL */
 
 /*
  * IRCv3 capabilities natterd offers, in the order CAP LS lists them:
@@ -175,6 +177,16 @@ struct client {
 	char		 ip[HOST_MAX];			/* [R] numeric */
 	char		 ipgroup[NETADDR_GROUP_MAX];	/* [R] key in server.ips */
 	char		 host[HOST_MAX];		/* [R] shown host */
+	/* A connection on the Unix socket: who is on the other end, from
+	 * SO_PEERCRED at accept.  It shows as "localhost", counts against
+	 * --max-per-ip and --throttle as "uid:N" (each local user is one
+	 * address), and its USER name is the Unix user's name. */
+	int		 local;				/* [R] */
+	uid_t		 peer_uid;			/* [R] */
+	gid_t		 peer_gid;			/* [R] */
+	pid_t		 peer_pid;			/* [R] */
+	char		 peer_name[PEER_NAME_MAX];	/* [T] Unix user name,
+					   "" if the uid has none (unix_login) */
 	time_t		 signon;			/* [S] wall clock */
 
 	/* Identity: written by the own thread under server.lock. */
@@ -340,6 +352,11 @@ struct config {
 	size_t		 recvq;		/* bytes held back before Excess Flood */
 	unsigned	 throttle;	/* new connections per IP a minute */
 	int		 ipv6_prefix;	/* bits of an IPv6 address that group it */
+	const char	*unix_path;	/* --unix; NULL: the default */
+	int		 unix_mode;
+#define UNIX_ALSO	0	/* the Unix socket beside the TCP ports */
+#define UNIX_NONE	1	/* --no-unix */
+#define UNIX_ONLY	2	/* --unix-only: no TCP port at all */
 };
 
 struct whowas {
@@ -518,8 +535,30 @@ struct ssl_st	*tls_accept_new(int fd);
 /* Loads --tls-cert and --tls-key again; the old pair stays on error. */
 int		 tls_reload(void);
 
+/*
+ * unixsock.c: the local listener (--unix), opened and closed by the
+ * main thread alone.  Opens path in a folder natterd owns (made 0755
+ * when missing; refused when it belongs to someone else, is writable
+ * by group or others, is a symbolic link or sits below folders others
+ * can change), owned by uid/gid (natterd's user after --user); a dead
+ * server's socket is replaced, a live one refused ("another natterd is
+ * listening on PATH").  The listening fd, or -1 with one line in why.
+ */
+int		 unixsock_open(const char *path, uid_t uid, gid_t gid,
+		    char *why, size_t whylen);
+/* The socket's path while open, else NULL. */
+const char	*unixsock_path(void);
+/* 1 if unixsock_open() removed a dead server's socket. */
+int		 unixsock_replaced_stale(void);
+/* Closes the listener and unlinks the socket if it is still ours. */
+void		 unixsock_close(void);
+
 /* client.c */
 void		*client_main(void *);
+/* The USER name a local client gets: its Unix user name, or "uidN"
+ * when the uid has no name that fits a USER field. */
+void		 client_local_user(const struct client *c, char *out,
+		    size_t len);
 struct client	*client_new(int fd, const char *ip, int tls);
 void		 client_free(struct client *c);
 /* Asks c's thread to close the connection with reason (ERROR line,
