@@ -62,12 +62,10 @@ struct chatlog {
 };
 
 #define USAGE	"usage: natter [-hV] [-j rooms] [-n nick] [-p port] " \
-		"[--log-dir dir] [--no-color]\n" \
-		"              [--password pass] [--realname name] " \
-		"[--socket path]\n" \
-		"              [--sasl-user name [--sasl-password-file file]] " \
-		"[TLS options]\n" \
-		"              [host[:port]]\n"
+		"[--log-dir dir] [--no-color] [--password pass]\n" \
+		"              [--realname name] [--socket path] " \
+		"[--sasl-user name [--sasl-password-file file]]\n" \
+		"              [TLS options] [host[:port]]\n"
 
 static _Noreturn void
 usage(void)
