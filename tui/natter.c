@@ -62,10 +62,9 @@ struct chatlog {
 };
 
 #define USAGE	"usage: natter [-hV] [-j rooms] [-n nick] [-p port] " \
-		"[--log-dir dir] [--no-color] [--password pass]\n" \
-		"              [--realname name] [--socket path] " \
-		"[--sasl-user name [--sasl-password-file file]]\n" \
-		"              [TLS options] [host[:port]]\n"
+		"[--socket path] [--log-dir dir] [--no-color]\n" \
+		"              [--password pass] [--realname name] " \
+		"[login options] [TLS options] [host[:port]]\n"
 
 static _Noreturn void
 usage(void)
@@ -103,6 +102,10 @@ help(void)
 	    "127.0.0.1:6667\n"
 	    "                        (default: $NATTER_SOCKET, else the "
 	    "places above)\n"
+	    "  -h, --help            print this help and exit\n"
+	    "  -V, --version         print the version and exit\n"
+	    "\n"
+	    "Login options:\n"
 	    "      --sasl-user NAME  log in to account NAME (SASL PLAIN); the "
 	    "password\n"
 	    "                        comes from --sasl-password-file, "
@@ -111,8 +114,6 @@ help(void)
 	    "      --sasl-password-file FILE\n"
 	    "                        read the SASL password from the first "
 	    "line of FILE\n"
-	    "  -h, --help            print this help and exit\n"
-	    "  -V, --version         print the version and exit\n"
 	    "\n"
 	    "TLS options (any --tls-* option implies --tls):\n"
 	    "      --tls             connect with TLS (default: only on port "

@@ -262,3 +262,27 @@ def test_tui_identify_never_shown(f):
         a.keys("Up")
         time.sleep(scaled(0.2))
         assert "sesame" not in a.text(), a.text()
+
+
+def test_tui_login_flag_errors(f):
+    import subprocess
+    for bad in (["--socket", "relative.sock"], ["--socket", "/x/s", "h"],
+                ["--socket", "/x/s", "-p", "7000"],
+                ["--socket", "/x/s", "--tls"],
+                ["--sasl-password-file", "/dev/null"],
+                ["--sasl-user", ""], ["--sasl-user"]):
+        cp = subprocess.run([NATTER, *bad], capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=scaled(10))
+        assert cp.returncode == 2, (bad, cp)
+        assert cp.stderr.splitlines()[-2].startswith("usage: natter"), \
+            (bad, cp.stderr)
+    # A password file with no password: one line, exit 1.
+    empty = f.write_file("empty", "")
+    cp = subprocess.run([NATTER, "--sasl-user", "a", "--sasl-password-file",
+                         empty], capture_output=True, text=True,
+                        stdin=subprocess.DEVNULL, timeout=scaled(10))
+    assert cp.returncode == 1 and "no password" in cp.stderr, cp
+    cp = subprocess.run([NATTER, "--help"], capture_output=True, text=True)
+    for flag in ("--socket PATH", "--sasl-user NAME",
+                 "--sasl-password-file FILE"):
+        assert flag in cp.stdout, flag
