@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -324,6 +325,8 @@ client_attach_locked(struct turn *t, struct client *to)
 	return 0;
 }
 
+static void	 local_login(struct turn *);
+
 void
 client_try_register(struct turn *t)
 {
@@ -341,6 +344,7 @@ client_try_register(struct turn *t)
 	}
 	/* sasl 3.1: registration ends an exchange still going on. */
 	sasl_abort(t);
+	local_login(t);
 	pthread_mutex_lock(&server.lock);
 	if (c->account != NULL && config.max_devices > 1 &&
 	    (to = map_get(server.people, (people_key(c->account, key,
@@ -361,6 +365,98 @@ client_try_register(struct turn *t)
 	pthread_mutex_unlock(&server.lock);
 	log_info("%s registered as %s!%s", k->ip, c->nick, c->user);
 	send_welcome(t);
+}
+
+/*
+ * A connection on the Unix socket: who its peer's uid is.  Runs on the
+ * client's own thread before its first read, with no lock held, since
+ * the lookup may ask a directory service (NSS) and take its time; the
+ * accept loop never waits for it.
+ */
+static void
+unix_login(struct conn *c)
+{
+	struct passwd pw, *res = NULL;
+	long max;
+	size_t len;
+	char *buf;
+	int rc;
+
+	max = sysconf(_SC_GETPW_R_SIZE_MAX);
+	len = max > 0 && max < 65536 ? (size_t)max : 16384;
+	/* Not on the client's small stack. */
+	if ((buf = malloc(len)) == NULL) {
+		log_warnx("uid %lu: out of memory for its user name",
+		    (unsigned long)c->peer_uid);
+		return;
+	}
+	rc = getpwuid_r(c->peer_uid, &pw, buf, len, &res);
+	if (rc == 0 && res != NULL && strlen(pw.pw_name) < sizeof(c->peer_name))
+		snprintf(c->peer_name, sizeof(c->peer_name), "%s", pw.pw_name);
+	else if (rc != 0)
+		log_warnx("uid %lu: getpwuid_r: %s", (unsigned long)c->peer_uid,
+		    strerror(rc));
+	free(buf);
+	log_info("local connection from uid %lu (%s), pid %ld",
+	    (unsigned long)c->peer_uid, c->peer_name[0] != '\0' ?
+	    c->peer_name : "no user name", (long)c->peer_pid);
+	/* The login itself waits for registration (local_login), so a
+	 * client may still log in with SASL, EXTERNAL included. */
+}
+
+/*
+ * A connection on the Unix socket that did not log in with SASL is
+ * logged in to its Unix user's local account (made on first use) as it
+ * registers: 900, then the welcome.  Own thread, no lock held (making
+ * the account writes the store).
+ */
+static void
+local_login(struct turn *t)
+{
+	struct conn *k = t->conn;
+	struct client *c = t->c;
+	struct account *a;
+	char mask[MASK_MAX + 1];
+	int ok = 0;
+
+	if (!k->local || c->account != NULL || k->peer_name[0] == '\0')
+		return;
+	if ((a = account_local(k->peer_uid, k->peer_name)) == NULL) {
+		log_info("uid %lu (%s): not logged in: %s",
+		    (unsigned long)k->peer_uid, k->peer_name, strerror(errno));
+		return;
+	}
+	pthread_mutex_lock(&server.lock);
+	if (c->account == NULL && account_usable(a)) {
+		c->account = a;
+		ok = 1;
+	}
+	client_mask(c, mask, sizeof(mask));
+	pthread_mutex_unlock(&server.lock);
+	if (!ok) {
+		account_unref(a);
+		return;
+	}
+	reply(t, RPL_LOGGEDIN, mask, account_name(a), account_name(a));
+	log_info("%s (uid %lu) logged in as %s (Unix socket)", c->nick,
+	    (unsigned long)k->peer_uid, account_name(a));
+}
+
+void
+client_local_user(const struct conn *c, char *out, size_t len)
+{
+	const char *s;
+	int ok = c->peer_name[0] != '\0' &&
+	    strlen(c->peer_name) <= USER_MAX;
+
+	for (s = c->peer_name; ok && *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr("-_.", *s) != NULL))
+			ok = 0;
+	if (ok)
+		snprintf(out, len, "%s", c->peer_name);
+	else
+		snprintf(out, len, "uid%lu", (unsigned long)c->peer_uid);
 }
 
 /* 1 if s looks like a command name (letters and digits only). */
@@ -995,6 +1091,8 @@ client_main(void *arg)
 	 * registration timeout like any silent connection. */
 	if (c->tls && (c->ssl = tls_accept_new(c->fd)) == NULL)
 		conn_kill(c, "TLS is not available");
+	if (c->local)
+		unix_login(c);
 
 	for (;;) {
 		now = mono_ms();

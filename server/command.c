@@ -232,12 +232,21 @@ cmd_user(struct turn *t, struct irc_msg *m)
 		reply(t, ERR_ALREADYREGISTERED);
 		return;
 	}
-	/* Keep the characters a username may hold, like an ident reply. */
-	for (s = m->params[0]; *s != '\0' && n < USER_MAX; s++)
-		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr("-_.~", *s) != NULL)
-			user[n++] = *s;
-	user[n] = '\0';
+	/* A local user is who the kernel says, as ident would say. */
+	if (t->conn->local) {
+		client_local_user(t->conn, user, sizeof(user));
+		n = strlen(user);
+	} else {
+		/* Keep the characters a username may hold, like an ident
+		 * reply. */
+		for (s = m->params[0]; *s != '\0' && n < USER_MAX; s++)
+			if ((*s >= 'a' && *s <= 'z') ||
+			    (*s >= 'A' && *s <= 'Z') ||
+			    (*s >= '0' && *s <= '9') ||
+			    strchr("-_.~", *s) != NULL)
+				user[n++] = *s;
+		user[n] = '\0';
+	}
 	if (n == 0) {
 		reply(t, ERR_NEEDMOREPARAMS, "USER");
 		return;

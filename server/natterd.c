@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -94,8 +95,13 @@ struct throttle {
 static struct throttle	 throttles[THROTTLE_SLOTS];
 
 static int	 listeners[LISTEN_MAX];
-static int	 listener_tls[LISTEN_MAX];
+static int	 listener_kind[LISTEN_MAX];
+#define LISTEN_PLAIN	0
+#define LISTEN_TLS	1
+#define LISTEN_UNIX	2	/* the local socket (unixsock.c) */
 static int	 nlisteners;
+/* Why there is no Unix socket when none was asked for, or NULL. */
+static const char *no_unix_why;
 
 /* The certificate new TLS connections get; swapped whole by SIGHUP.
  * Each SSL holds its own reference to the context it was made from. */
@@ -114,7 +120,8 @@ enum {
 	OPT_SENDQ_TIMEOUT, OPT_INVITE_EXPIRY, OPT_MAX_ACCOUNTS, OPT_HASH_THREADS,
 	OPT_ARGON2_MEMORY, OPT_ARGON2_TIME, OPT_ARGON2_LANES,
 	OPT_SCRAM_ITERATIONS, OPT_LOGIN_FAILS_ACCOUNT, OPT_LOGIN_FAILS_IP,
-	OPT_ADD_ACCOUNT, OPT_MAX_DEVICES
+	OPT_ADD_ACCOUNT, OPT_MAX_DEVICES, OPT_UNIX, OPT_UNIX_ONLY,
+	OPT_NO_UNIX
 };
 
 static const struct option long_options[] = {
@@ -164,6 +171,9 @@ static const struct option long_options[] = {
 	    OPT_LOGIN_FAILS_ACCOUNT },
 	{ "login-fails-ip",	required_argument, NULL, OPT_LOGIN_FAILS_IP },
 	{ "add-account",	required_argument, NULL, OPT_ADD_ACCOUNT },
+	{ "unix",		required_argument, NULL, OPT_UNIX },
+	{ "unix-only",		no_argument,	   NULL, OPT_UNIX_ONLY },
+	{ "no-unix",		no_argument,	   NULL, OPT_NO_UNIX },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
@@ -185,6 +195,7 @@ static const char synopsis[] =
     "               [--history-max n] [--tls-port port]\n"
     "               [--tls-cert file --tls-key file] [--no-plain]\n"
     "               [--sts-duration sec] [--user name]\n"
+    "               [--unix path | --no-unix] [--unix-only]\n"
     "               [--max-accounts n] [--hash-threads n]\n"
     "               [--argon2-memory kib] [--argon2-time n]\n"
     "               [--argon2-lanes n] [--scram-iterations n]\n"
@@ -300,6 +311,14 @@ static const char *const options_help[] = {
     "      --add-account NAME   create account NAME in the --db database of\n"
     "                           a stopped server, the password read from\n"
     "                           standard input, and exit\n",
+    "      --unix PATH          also listen on a Unix socket at PATH, in a\n"
+    "                           folder natterd owns; local users connect\n"
+    "                           there as their Unix user (default:\n"
+    "                           /run/natterd/natterd.sock for root, else\n"
+    "                           $XDG_RUNTIME_DIR/natterd/natterd.sock, else\n"
+    "                           none)\n"
+    "      --unix-only          listen on the Unix socket only, no TCP port\n"
+    "      --no-unix            no Unix socket\n"
     "  -v, --verbose            more logging; repeat for more (-v debug, -vv\n"
     "                           every line)\n"
     "  -h, --help               print this help and exit\n"
@@ -526,7 +545,7 @@ listen_on(struct addrinfo *ai, const char *port, int tls)
 	}
 	if (listen(fd, 1024) == -1)
 		err(1, "listen on %s port %s", host, port);
-	listener_tls[nlisteners] = tls;
+	listener_kind[nlisteners] = tls ? LISTEN_TLS : LISTEN_PLAIN;
 	listeners[nlisteners++] = fd;
 }
 
@@ -540,15 +559,25 @@ log_listeners(void)
 	int i;
 
 	for (i = 0; i < nlisteners; i++) {
+		if (listener_kind[i] == LISTEN_UNIX) {
+			if (unixsock_replaced_stale())
+				log_info("removed a stale socket left at %s",
+				    unixsock_path());
+			log_info("listening on %s", unixsock_path());
+			continue;
+		}
 		len = sizeof(ss);
 		if (getsockname(listeners[i], (struct sockaddr *)&ss,
 		    &len) == -1 || getnameinfo((struct sockaddr *)&ss, len,
 		    host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
 			snprintf(host, sizeof(host), "?");
-		log_info("listening on %s port %s%s", host, listener_tls[i] ?
-		    config.tls_port : config.port, listener_tls[i] ?
+		log_info("listening on %s port %s%s", host,
+		    listener_kind[i] == LISTEN_TLS ? config.tls_port :
+		    config.port, listener_kind[i] == LISTEN_TLS ?
 		    " (TLS)" : "");
 	}
+	if (no_unix_why != NULL)
+		log_info("%s", no_unix_why);
 }
 
 static void
@@ -573,13 +602,69 @@ open_port(const char *port, int tls)
 	}
 }
 
+/* Who natterd runs as once started: the --user account, else itself. */
+static void
+run_as(uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	*uid = geteuid();
+	*gid = getegid();
+	if (config.user == NULL || geteuid() != 0)
+		return;
+	if ((pw = getpwnam(config.user)) == NULL)
+		errx(1, "--user: no such user '%s'", config.user);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+}
+
+/* The Unix socket, after the TCP ports (a port in use is the likelier
+ * mistake) and before privileges are dropped. */
+static void
+open_unix(void)
+{
+	char path[SOCKPATH_MAX], why[512];
+	uid_t uid;
+	gid_t gid;
+	int fd;
+
+	if (config.unix_mode == UNIX_NONE)
+		return;
+	if (config.unix_path == NULL) {
+		if (sockpath_default(geteuid(), getenv("XDG_RUNTIME_DIR"),
+		    path, sizeof(path)) == -1) {
+			if (config.unix_mode == UNIX_ONLY)
+				errx(1, "no place for the Unix socket: set "
+				    "XDG_RUNTIME_DIR or use --unix PATH");
+			/* Never a guessed folder such as /tmp. */
+			no_unix_why = "no Unix socket: XDG_RUNTIME_DIR is not "
+			    "set (use --unix PATH)";
+			return;
+		}
+		config.unix_path = strdup(path);
+		if (config.unix_path == NULL)
+			err(1, NULL);
+	}
+	if (nlisteners == LISTEN_MAX)
+		errx(1, "too many listeners");
+	run_as(&uid, &gid);
+	if ((fd = unixsock_open(config.unix_path, uid, gid, why,
+	    sizeof(why))) == -1)
+		errx(1, "%s", why);
+	listener_kind[nlisteners] = LISTEN_UNIX;
+	listeners[nlisteners++] = fd;
+}
+
 static void
 open_listeners(void)
 {
-	if (strcmp(config.port, "0") != 0)
-		open_port(config.port, 0);
-	if (config.tls_port != NULL)
-		open_port(config.tls_port, 1);
+	if (config.unix_mode != UNIX_ONLY) {
+		if (strcmp(config.port, "0") != 0)
+			open_port(config.port, 0);
+		if (config.tls_port != NULL)
+			open_port(config.tls_port, 1);
+	}
+	open_unix();
 	if (nlisteners == 0)
 		errx(1, "no address to listen on");
 }
@@ -798,15 +883,17 @@ refuse(int fd, int tls, const char *line)
 }
 
 static void
-accept_one(int lfd, int tls, pthread_attr_t *attr)
+accept_one(int lfd, int kind, pthread_attr_t *attr)
 {
 	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
+	socklen_t sslen = sizeof(ss), credlen;
 	char ip[NI_MAXHOST], line[128], group[NETADDR_GROUP_MAX];
 	const char *shown;
 	struct conn *c;
+	struct ucred cred;
 	uintptr_t n;
 	int fd, rc, one = 1, sndbuf = CLIENT_SNDBUF, wait;
+	int tls = kind == LISTEN_TLS, local = kind == LISTEN_UNIX;
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
@@ -817,14 +904,29 @@ accept_one(int lfd, int tls, pthread_attr_t *attr)
 		}
 		return;
 	}
-	if (getnameinfo((struct sockaddr *)&ss, sslen, ip, sizeof(ip), NULL, 0,
-	    NI_NUMERICHOST) != 0)
-		snprintf(ip, sizeof(ip), "unknown");
-	shown = strncmp(ip, "::ffff:", 7) == 0 ? ip + 7 : ip;
-	if (netaddr_group(shown, config.ipv6_prefix, group,
-	    sizeof(group)) == -1)
-		snprintf(group, sizeof(group), "%.*s", (int)sizeof(group) - 1,
-		    shown);
+	memset(&cred, 0, sizeof(cred));
+	if (local) {
+		/* Each local user counts as one address. */
+		credlen = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred,
+		    &credlen) == -1) {
+			log_warn("SO_PEERCRED");
+			close(fd);
+			return;
+		}
+		shown = "localhost";
+		snprintf(group, sizeof(group), "uid:%lu",
+		    (unsigned long)cred.uid);
+	} else {
+		if (getnameinfo((struct sockaddr *)&ss, sslen, ip, sizeof(ip),
+		    NULL, 0, NI_NUMERICHOST) != 0)
+			snprintf(ip, sizeof(ip), "unknown");
+		shown = strncmp(ip, "::ffff:", 7) == 0 ? ip + 7 : ip;
+		if (netaddr_group(shown, config.ipv6_prefix, group,
+		    sizeof(group)) == -1)
+			snprintf(group, sizeof(group), "%.*s",
+			    (int)sizeof(group) - 1, shown);
+	}
 	if ((wait = throttled(group)) > 0) {
 		log_info("%s refused: throttled (group %s)", shown, group);
 		snprintf(line, sizeof(line), "ERROR :Too many new connections "
@@ -832,7 +934,8 @@ accept_one(int lfd, int tls, pthread_attr_t *attr)
 		refuse(fd, tls, line);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!local)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* A fixed kernel buffer: autotuning would let a stalled reader's
 	 * socket absorb megabytes, so the SendQ would never be reached. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
@@ -861,6 +964,12 @@ accept_one(int lfd, int tls, pthread_attr_t *attr)
 		return;
 	}
 	snprintf(c->ipgroup, sizeof(c->ipgroup), "%s", group);
+	if (local) {
+		c->local = 1;
+		c->peer_uid = cred.uid;
+		c->peer_gid = cred.gid;
+		c->peer_pid = cred.pid;
+	}
 	if ((rc = pthread_create(&c->thread, attr, client_main, c)) != 0) {
 		if (n == 0)
 			map_del(server.ips, group);
@@ -882,7 +991,11 @@ accept_one(int lfd, int tls, pthread_attr_t *attr)
 	server.clients = c->cl;
 	server.nclients++;
 	pthread_mutex_unlock(&server.lock);
-	log_debug("%s connected", shown);
+	if (local)
+		log_debug("uid %lu (pid %ld) connected on %s",
+		    (unsigned long)cred.uid, (long)cred.pid, unixsock_path());
+	else
+		log_debug("%s connected", shown);
 }
 
 /* Tells every client goodbye and waits up to 1.5 s for them to go.
@@ -1084,7 +1197,7 @@ main(int argc, char *argv[])
 	/* Static: the signal thread reads it after main() returns. */
 	static sigset_t set;
 	const char *gen_cert_dir = NULL, *add_name = NULL;
-	int ch, i, n, rc, verbose = 0;
+	int ch, i, n, rc, verbose = 0, unix_only = 0, no_unix = 0;
 
 	while ((ch = getopt_long(argc, argv, "hl:n:p:Vv", long_options,
 	    NULL)) != -1) {
@@ -1117,6 +1230,22 @@ main(int argc, char *argv[])
 			break;
 		case OPT_USER:
 			config.user = optarg;
+			break;
+		case OPT_UNIX:
+			if (optarg[0] != '/' || strlen(optarg) >= SOCKPATH_MAX ||
+			    optarg[strlen(optarg) - 1] == '/') {
+				fprintf(stderr, "natterd: --unix: '%s' must be "
+				    "an absolute path to a socket, at most %d "
+				    "bytes\n", optarg, SOCKPATH_MAX - 1);
+				usage();
+			}
+			config.unix_path = optarg;
+			break;
+		case OPT_UNIX_ONLY:
+			unix_only = 1;
+			break;
+		case OPT_NO_UNIX:
+			no_unix = 1;
 			break;
 		case 'n':
 			if (optarg[0] == '\0' || strlen(optarg) >=
@@ -1207,6 +1336,18 @@ main(int argc, char *argv[])
 	}
 	if (gen_cert_dir != NULL)
 		return gen_cert(gen_cert_dir);
+	if (no_unix && (unix_only || config.unix_path != NULL)) {
+		fprintf(stderr, "natterd: --no-unix and --unix%s do not go "
+		    "together\n", unix_only ? "-only" : "");
+		usage();
+	}
+	if (unix_only && (config.tls_cert != NULL || config.tls_port != NULL)) {
+		fprintf(stderr, "natterd: --unix-only has no TLS port: drop "
+		    "--tls-cert and --tls-port\n");
+		usage();
+	}
+	config.unix_mode = no_unix ? UNIX_NONE : unix_only ? UNIX_ONLY :
+	    UNIX_ALSO;
 	if (config.argon2.memory_kib < 8 * config.argon2.lanes) {
 		fprintf(stderr, "natterd: --argon2-memory must be at least 8 "
 		    "KiB a lane (%u)\n", 8 * config.argon2.lanes);
@@ -1230,13 +1371,14 @@ main(int argc, char *argv[])
 	}
 	if (config.tls_cert != NULL && config.tls_port == NULL)
 		config.tls_port = "6697";
-	if (strcmp(config.port, "0") == 0 && config.tls_port == NULL) {
+	if (strcmp(config.port, "0") == 0 && config.tls_port == NULL &&
+	    config.unix_mode != UNIX_ONLY) {
 		fprintf(stderr, "natterd: no port to listen on: --no-plain or "
 		    "--port 0 needs --tls-cert and --tls-key\n");
 		usage();
 	}
-	if (config.tls_port != NULL && strcmp(config.port,
-	    config.tls_port) == 0) {
+	if (config.tls_port != NULL && config.unix_mode != UNIX_ONLY &&
+	    strcmp(config.port, config.tls_port) == 0) {
 		fprintf(stderr, "natterd: --port and --tls-port are both "
 		    "%s\n", config.port);
 		usage();
@@ -1313,11 +1455,15 @@ main(int argc, char *argv[])
 			break;
 		for (i = 0; i < nlisteners; i++)
 			if (pfd[i].revents & POLLIN)
-				accept_one(listeners[i], listener_tls[i], &attr);
+				accept_one(listeners[i], listener_kind[i],
+				    &attr);
 	}
 
 	for (i = 0; i < nlisteners; i++)
-		close(listeners[i]);
+		if (listener_kind[i] != LISTEN_UNIX)
+			close(listeners[i]);
+	/* Unlinked at once: a new natterd may start while these drain. */
+	unixsock_close();
 	rc = drain_clients();
 	/* Logins still waiting for a hash fail now. */
 	passwd_pool_stop();

@@ -44,6 +44,7 @@
 #include "irc.h"
 #include "netaddr.h"
 #include "numeric.h"
+#include "sockpath.h"
 
 #define NATTERD_VERSION		"natterd-0.1.0"
 
@@ -67,6 +68,7 @@
 #define WHOWAS_MAX	256	/* remembered nicks */
 #define OUT_LINE_MAX	1024	/* a formatted outgoing line, CRLF included */
 #define MASK_MAX	(NICK_MAX + USER_MAX + HOST_MAX + 3)
+#define PEER_NAME_MAX	33	/* a Unix user name (32) and its NUL */
 
 /* The SASL mechanisms (sasl.c), the value of the sasl capability. */
 #define SASL_MECHS	"PLAIN,EXTERNAL,SCRAM-SHA-256"
@@ -241,6 +243,16 @@ struct conn {
 	pthread_t	 thread;			/* [R] set at accept */
 	char		 ip[HOST_MAX];			/* [R] numeric */
 	char		 ipgroup[NETADDR_GROUP_MAX];	/* [R] key in server.ips */
+	/* A connection on the Unix socket: who is on the other end, from
+	 * SO_PEERCRED at accept.  It shows as "localhost", counts against
+	 * --max-per-ip and --throttle as "uid:N" (each local user is one
+	 * address), and its USER name is the Unix user's name. */
+	int		 local;				/* [R] */
+	uid_t		 peer_uid;			/* [R] */
+	gid_t		 peer_gid;			/* [R] */
+	pid_t		 peer_pid;			/* [R] */
+	char		 peer_name[PEER_NAME_MAX];	/* [T] Unix user name,
+					   "" if the uid has none (unix_login) */
 	unsigned	 caps;		/* [S] CAP(...) bits it enabled */
 	unsigned long	 mark;				/* [S] fan-out dedup */
 
@@ -399,6 +411,11 @@ struct config {
 	int		 scram_iter;	/* for new SCRAM keys */
 	unsigned	 fails_account;	/* failed logins a minute, 0: none */
 	unsigned	 fails_ip;
+	const char	*unix_path;	/* --unix; NULL: the default */
+	int		 unix_mode;
+#define UNIX_ALSO	0	/* the Unix socket beside the TCP ports */
+#define UNIX_NONE	1	/* --no-unix */
+#define UNIX_ONLY	2	/* --unix-only: no TCP port at all */
 };
 
 struct whowas {
@@ -584,6 +601,24 @@ struct ssl_st	*tls_accept_new(int fd);
 /* Loads --tls-cert and --tls-key again; the old pair stays on error. */
 int		 tls_reload(void);
 
+/*
+ * unixsock.c: the local listener (--unix), opened and closed by the
+ * main thread alone.  Opens path in a folder natterd owns (made 0755
+ * when missing; refused when it belongs to someone else, is writable
+ * by group or others, is a symbolic link or sits below folders others
+ * can change), owned by uid/gid (natterd's user after --user); a dead
+ * server's socket is replaced, a live one refused ("another natterd is
+ * listening on PATH").  The listening fd, or -1 with one line in why.
+ */
+int		 unixsock_open(const char *path, uid_t uid, gid_t gid,
+		    char *why, size_t whylen);
+/* The socket's path while open, else NULL. */
+const char	*unixsock_path(void);
+/* 1 if unixsock_open() removed a dead server's socket. */
+int		 unixsock_replaced_stale(void);
+/* Closes the listener and unlinks the socket if it is still ours. */
+void		 unixsock_close(void);
+
 /* client.c */
 void		*client_main(void *);
 /* A new connection and its person (caller holds server.lock). */
@@ -594,6 +629,10 @@ void		 conn_free(struct conn *c);
 struct client	*client_ref(struct client *cl);
 /* Frees cl with the last reference. */
 void		 client_unref(struct client *cl);
+/* The USER name a local client gets: its Unix user name, or "uidN"
+ * when the uid has no name that fits a USER field. */
+void		 client_local_user(const struct conn *c, char *out,
+		    size_t len);
 /* Asks c's thread to close the connection with reason (ERROR line,
  * QUIT to shared rooms if it is its person's last).  Safe from any
  * thread; the first reason wins. */

@@ -184,8 +184,8 @@ bad:
 /*
  * The account EXTERNAL names: over TLS, the one the client
  * certificate's SHA-256 fingerprint is linked to.
- * Hook for the Unix socket: there the peer's uid (SO_PEERCRED) is the
- * identity, and account_local() gives its account.
+ * On the Unix socket the peer's uid (SO_PEERCRED) is the identity, and
+ * account_local() gives its account.
  */
 static struct account *
 sasl_external_account(struct conn *c)
@@ -194,6 +194,10 @@ sasl_external_account(struct conn *c)
 	X509	*cert;
 	int	 rc;
 
+	/* On the Unix socket the kernel says who the peer is. */
+	if (c->local)
+		return c->peer_name[0] != '\0' ?
+		    account_local(c->peer_uid, c->peer_name) : NULL;
 	if (c->ssl == NULL ||
 	    (cert = SSL_get1_peer_certificate(c->ssl)) == NULL)
 		return NULL;

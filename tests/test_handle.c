@@ -977,6 +977,199 @@ test_no_caps(void **state)
 	assert_int_equal(nout, 0);
 }
 
+
+/* A fresh session, registering with CAP and a login (mech). */
+static void
+login_start(enum sasl_mech mech)
+{
+	session_free(&sess);
+	session_init(&sess);
+	snprintf(sess.nick, sizeof(sess.nick), "me");
+	snprintf(sess.want_nick, sizeof(sess.want_nick), "me");
+	snprintf(sess.user, sizeof(sess.user), "u");
+	snprintf(sess.realname, sizeof(sess.realname), "Me");
+	sess.sasl_mech = mech;
+	if (mech == SASL_PLAIN) {
+		snprintf(sess.sasl_user, sizeof(sess.sasl_user), "alice");
+		sess.sasl_pass = strdup("sesame");
+	}
+	session_hello(&sess, out, &nout, OUT_MAX);
+}
+
+static void
+test_sasl_plain(void **state)
+{
+	(void)state;
+	login_start(SASL_PLAIN);
+	/* sasl is asked for with the rest; CAP END waits for the login. */
+	feed(":irc.test CAP * LS :server-time sasl=PLAIN,EXTERNAL");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "CAP REQ :server-time sasl");
+	feed(":irc.test CAP * ACK :server-time sasl");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "AUTHENTICATE PLAIN");
+	assert_true(sess.cap_busy);
+	feed("AUTHENTICATE +");
+	assert_int_equal(nout, 1);
+	/* "alice\0alice\0sesame" */
+	assert_string_equal(out[0], "AUTHENTICATE YWxpY2UAYWxpY2UAc2VzYW1l");
+	assert_int_equal(sess.sasl_state, SASL_SENT);
+	feed(":irc.test 900 me me!u@h alice :You are now logged in as alice");
+	assert_int_equal(nout, 0);
+	assert_string_equal(sess.account, "alice");
+	feed(":irc.test 903 me :SASL authentication successful");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "CAP END");
+	assert_int_equal(sess.sasl_state, SASL_DONE);
+	assert_false(sess.login_failed);
+	/* The password is never on screen. */
+	for (int i = 0; i < count(0); i++)
+		assert_null(strstr(scroll_get(&sess.wins.v[0]->sb, i)->text,
+		    "sesame"));
+	/* 901 clears the account; a new connection starts logged out. */
+	feed(":irc.test 901 me me!u@h :You are now logged out");
+	assert_string_equal(sess.account, "");
+	feed(":irc.test 900 me me!u@h alice :You are now logged in as alice");
+	session_hello(&sess, out, &nout, OUT_MAX);
+	assert_string_equal(sess.account, "");
+	assert_int_equal(sess.sasl_state, SASL_IDLE);
+}
+
+static void
+test_sasl_external(void **state)
+{
+	(void)state;
+	login_start(SASL_EXTERNAL);
+	/* "sasl" without a value: any mechanism may do. */
+	feed(":irc.test CAP * LS :sasl");
+	assert_string_equal(out[0], "CAP REQ :sasl");
+	feed(":irc.test CAP * ACK :sasl");
+	assert_string_equal(out[0], "AUTHENTICATE EXTERNAL");
+	feed(":irc.test AUTHENTICATE +");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "AUTHENTICATE +");
+	/* 907 (already logged in) is as good as 903. */
+	feed(":irc.test 907 me :You have already authenticated");
+	assert_string_equal(out[0], "CAP END");
+	assert_false(sess.login_failed);
+}
+
+static void
+test_sasl_failures(void **state)
+{
+	(void)state;
+	/* 904 with the server's reason: QUIT, and no retrying. */
+	login_start(SASL_PLAIN);
+	feed(":irc.test CAP * LS :sasl=PLAIN");
+	feed(":irc.test CAP * ACK :sasl");
+	feed("AUTHENTICATE +");
+	feed(":irc.test 904 me :SASL authentication failed");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "QUIT :Login failed");
+	assert_true(sess.login_failed);
+	assert_string_equal(sess.login_why,
+	    "Login failed: SASL authentication failed");
+	assert_string_equal(last(0)->text, sess.login_why);
+	assert_int_equal(last(0)->kind, LINE_ERROR);
+	assert_string_equal(sess.account, "");
+
+	/* 908 then 904: the reason names what the server offers. */
+	login_start(SASL_PLAIN);
+	feed(":irc.test CAP * LS :sasl");
+	feed(":irc.test CAP * ACK :sasl");
+	feed(":irc.test 908 me SCRAM-SHA-256 :are available SASL mechanisms");
+	feed(":irc.test 904 me :SASL authentication failed");
+	assert_true(sess.login_failed);
+	assert_string_equal(sess.login_why, "Login failed: SASL "
+	    "authentication failed (the server offers SCRAM-SHA-256, not "
+	    "PLAIN)");
+
+	/* 902 (nick locked) during the login fails it too. */
+	login_start(SASL_PLAIN);
+	feed(":irc.test CAP * LS :sasl");
+	feed(":irc.test CAP * ACK :sasl");
+	feed(":irc.test 902 me :You must use a nick assigned to you");
+	assert_true(sess.login_failed);
+
+	/* No sasl at all, or not our mechanism: fail before trying. */
+	login_start(SASL_PLAIN);
+	feed(":irc.test CAP * LS :server-time");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "QUIT :Login failed");
+	assert_string_equal(sess.login_why,
+	    "Login failed: the server does not offer SASL");
+	login_start(SASL_PLAIN);
+	feed(":irc.test CAP * LS :sasl=EXTERNAL,SCRAM-SHA-256");
+	assert_string_equal(sess.login_why, "Login failed: the server offers "
+	    "SASL EXTERNAL,SCRAM-SHA-256, not PLAIN");
+	/* A server without CAP cannot log us in either. */
+	login_start(SASL_PLAIN);
+	feed(":irc.test CAP * NAK :sasl");
+	assert_false(sess.login_failed);	/* never asked for */
+	login_start(SASL_PLAIN);
+	feed(":irc.test CAP * LS :sasl");
+	feed(":irc.test CAP * NAK :sasl");
+	assert_true(sess.login_failed);
+
+	/* No login asked for: 904 is just shown, nothing is sent. */
+	login_start(SASL_NONE);
+	feed(":irc.test CAP * LS :sasl=PLAIN");
+	assert_string_equal(out[0], "CAP END");
+	feed(":irc.test 904 me :SASL authentication failed");
+	assert_int_equal(nout, 0);
+	assert_false(sess.login_failed);
+}
+
+static void
+test_sasl_chunks(void **state)
+{
+	char	 pass[600];
+
+	(void)state;
+	/* 3 + 1 + 3 + 1 + 292 = 300 bytes: exactly 400 of base64, so a
+	 * "+" follows. */
+	login_start(SASL_PLAIN);
+	snprintf(sess.sasl_user, sizeof(sess.sasl_user), "bob");
+	memset(pass, 'x', 292);
+	pass[292] = '\0';
+	free(sess.sasl_pass);
+	sess.sasl_pass = strdup(pass);
+	feed(":irc.test CAP * LS :sasl");
+	feed(":irc.test CAP * ACK :sasl");
+	feed("AUTHENTICATE +");
+	assert_int_equal(nout, 2);
+	assert_int_equal(strlen(out[0]), strlen("AUTHENTICATE ") + 400);
+	assert_string_equal(out[1], "AUTHENTICATE +");
+	/* One byte more: a second, short line and no "+". */
+	login_start(SASL_PLAIN);
+	snprintf(sess.sasl_user, sizeof(sess.sasl_user), "bob");
+	pass[292] = 'x';
+	pass[293] = '\0';
+	free(sess.sasl_pass);
+	sess.sasl_pass = strdup(pass);
+	feed(":irc.test CAP * LS :sasl");
+	feed(":irc.test CAP * ACK :sasl");
+	feed("AUTHENTICATE +");
+	assert_int_equal(nout, 2);
+	assert_int_equal(strlen(out[0]), strlen("AUTHENTICATE ") + 400);
+	assert_string_equal(out[1], "AUTHENTICATE eA==");
+}
+
+static void
+test_nickserv_echo_hidden(void **state)
+{
+	int	n;
+
+	(void)state;
+	n = sess.wins.n;
+	feed(":me!u@h PRIVMSG NickServ :IDENTIFY sesame");
+	feed(":me!u@h PRIVMSG nickserv :REGISTER sesame a@b");
+	assert_int_equal(sess.wins.n, n);
+	for (int i = 0; i < count(0); i++)
+		assert_null(strstr(scroll_get(&sess.wins.v[0]->sb, i)->text,
+		    "sesame"));
+}
+
 int
 main(void)
 {
@@ -1010,6 +1203,16 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_catch_up, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_caps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sasl_plain, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sasl_external, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sasl_failures, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sasl_chunks, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_nickserv_echo_hidden,
+		    setup, teardown),
 		cmocka_unit_test(test_mentions),
 		cmocka_unit_test(test_colour),
 	};

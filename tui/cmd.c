@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "casemap.h"
 #include "natter.h"
@@ -37,6 +38,7 @@ static void	cmd_back(const char *, const char *, struct cmd_result *);
 static void	cmd_clear(const char *, const char *, struct cmd_result *);
 static void	cmd_close(const char *, const char *, struct cmd_result *);
 static void	cmd_help(const char *, const char *, struct cmd_result *);
+static void	cmd_identify(const char *, const char *, struct cmd_result *);
 static void	cmd_join(const char *, const char *, struct cmd_result *);
 static void	cmd_me(const char *, const char *, struct cmd_result *);
 static void	cmd_msg(const char *, const char *, struct cmd_result *);
@@ -46,6 +48,7 @@ static void	cmd_part(const char *, const char *, struct cmd_result *);
 static void	cmd_query(const char *, const char *, struct cmd_result *);
 static void	cmd_quit(const char *, const char *, struct cmd_result *);
 static void	cmd_quote(const char *, const char *, struct cmd_result *);
+static void	cmd_register(const char *, const char *, struct cmd_result *);
 static void	cmd_topic(const char *, const char *, struct cmd_result *);
 static void	cmd_who(const char *, const char *, struct cmd_result *);
 static void	cmd_whois(const char *, const char *, struct cmd_result *);
@@ -59,6 +62,8 @@ static const struct cmd	cmds[] = {
 	{ "clear", cmd_clear, "/clear", "clear this window" },
 	{ "close", cmd_close, "/close", "close this window (and leave)" },
 	{ "help", cmd_help, "/help [command]", "this list, or one command" },
+	{ "identify", cmd_identify, "/identify [account] <password>",
+	    "log in to your account (NickServ)" },
 	{ "join", cmd_join, "/join <#room[,#room...]> [keys]",
 	    "join rooms; 7 means #7 (/j)" },
 	{ "me", cmd_me, "/me <text>", "an action: * you text" },
@@ -71,6 +76,8 @@ static const struct cmd	cmds[] = {
 	{ "quit", cmd_quit, "/quit [reason]", "disconnect and exit" },
 	{ "quote", cmd_quote, "/quote <raw line>",
 	    "send a raw IRC line (/raw)" },
+	{ "register", cmd_register, "/register <password> [email]",
+	    "register your nick as an account" },
 	{ "topic", cmd_topic, "/topic [text]", "show or set the topic" },
 	{ "who", cmd_who, "/who [mask]", "list users matching mask" },
 	{ "whois", cmd_whois, "/whois <nick>", "about nick" },
@@ -78,9 +85,9 @@ static const struct cmd	cmds[] = {
 };
 
 const char *const cmd_names[] = {
-	"away", "back", "clear", "close", "help", "join", "me", "msg",
-	"names", "nick", "part", "query", "quit", "quote", "topic", "who",
-	"whois", "win", NULL
+	"away", "back", "clear", "close", "help", "identify", "join", "me",
+	"msg", "names", "nick", "part", "query", "quit", "quote", "register",
+	"topic", "who", "whois", "win", NULL
 };
 
 _Static_assert(sizeof(cmds) / sizeof(cmds[0]) ==
@@ -598,6 +605,119 @@ cmd_quote(const char *args, const char *target, struct cmd_result *out)
 	}
 	if (add_line(out, "%s", args) == 0)
 		out->action = CMD_SEND;
+}
+
+/* IRCv3 draft/account-registration: REGISTER <account> <email> <password>,
+ * "*" for the account (the current nick) and for no email.  The line
+ * carries a password: it is never shown (out->secret). */
+static void
+cmd_register(const char *args, const char *target, struct cmd_result *out)
+{
+	char	 pass[400], email[256];
+
+	(void)target;
+	if (next_word(&args, pass, sizeof(pass)) <= 0 || has_crlf(pass)) {
+		usage_of(out, "register");
+		return;
+	}
+	if (*args == '\0')
+		snprintf(email, sizeof(email), "*");
+	else if (next_word(&args, email, sizeof(email)) <= 0 ||
+	    *args != '\0' ||
+	    has_crlf(email) || email[0] == ':') {
+		explicit_bzero(pass, sizeof(pass));
+		usage_of(out, "register");
+		return;
+	}
+	if (add_line(out, "REGISTER * %s %s", email, pass) == 0) {
+		out->action = CMD_SEND;
+		out->secret = 1;
+	}
+	explicit_bzero(pass, sizeof(pass));
+}
+
+/* NickServ IDENTIFY [account] password: what irssi and WeeChat users
+ * type, and what natterd's NickServ answers.  Never shown. */
+static void
+cmd_identify(const char *args, const char *target, struct cmd_result *out)
+{
+	char	 a[400], b[400];
+	int	 two;
+
+	(void)target;
+	if (next_word(&args, a, sizeof(a)) <= 0 || has_crlf(a)) {
+		usage_of(out, "identify");
+		return;
+	}
+	two = *args != '\0';
+	if (two && (next_word(&args, b, sizeof(b)) <= 0 || *args != '\0' ||
+	    has_crlf(b))) {
+		explicit_bzero(a, sizeof(a));
+		usage_of(out, "identify");
+		return;
+	}
+	if ((two ? add_line(out, "PRIVMSG NickServ :IDENTIFY %s %s", a, b) :
+	    add_line(out, "PRIVMSG NickServ :IDENTIFY %s", a)) == 0) {
+		out->action = CMD_SEND;
+		out->secret = 1;
+	}
+	explicit_bzero(a, sizeof(a));
+	if (two)
+		explicit_bzero(b, sizeof(b));
+}
+
+int
+cmd_is_secret(const char *line)
+{
+	static const char *const secret[] = {
+		"register", "identify", NULL
+	};
+	static const char *const raw[] = {
+		"PASS", "AUTHENTICATE", "REGISTER", NULL
+	};
+	char		 name[16], w[16];
+	const char	*s = line, *p;
+	size_t		 n, i;
+
+	if (s[0] != '/' || s[1] == '/')
+		return 0;
+	s++;
+	n = strcspn(s, " ");
+	if (n == 0 || n >= sizeof(name))
+		return 0;
+	for (i = 0; i < n; i++)
+		name[i] = (char)tolower((unsigned char)s[i]);
+	name[n] = '\0';
+	for (i = 0; secret[i] != NULL; i++)
+		if (strcmp(name, secret[i]) == 0)
+			return 1;
+	for (p = s + n; *p == ' '; p++)
+		;
+	/* /quote PASS ..., /msg NickServ IDENTIFY ... */
+	if (strcmp(name, "quote") == 0 || strcmp(name, "raw") == 0) {
+		n = strcspn(p, " ");
+		for (i = 0; raw[i] != NULL; i++)
+			if (n == strlen(raw[i]) &&
+			    strncasecmp(p, raw[i], n) == 0)
+				return 1;
+	} else if (strcmp(name, "msg") == 0 || strcmp(name, "query") == 0) {
+		n = strcspn(p, " ");
+		if (n != 8 || strncasecmp(p, "nickserv", 8) != 0)
+			return 0;
+		for (p += n; *p == ' '; p++)
+			;
+		n = strcspn(p, " ");
+		if (n >= sizeof(w))
+			return 0;
+		memcpy(w, p, n);
+		w[n] = '\0';
+		for (i = 0; i < n; i++)
+			w[i] = (char)toupper((unsigned char)w[i]);
+		return strcmp(w, "IDENTIFY") == 0 ||
+		    strcmp(w, "REGISTER") == 0 || strcmp(w, "PASSWD") == 0 ||
+		    strcmp(w, "GHOST") == 0;
+	}
+	return 0;
 }
 
 static void

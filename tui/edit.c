@@ -348,10 +348,13 @@ edit_do(struct edit *e, enum edit_op op)
 		transpose(e);
 		break;
 	case EDIT_HIST_PREV:
-		hist_prev(e);
+		/* A password prompt has no history (and keeps no draft). */
+		if (!e->secret)
+			hist_prev(e);
 		break;
 	case EDIT_HIST_NEXT:
-		hist_next(e);
+		if (!e->secret)
+			hist_next(e);
 		break;
 	}
 }
@@ -389,7 +392,12 @@ edit_commit(struct edit *e)
 	char	*dup;
 
 	edit_get(e, line, sizeof(line));
-	if (line[0] != '\0' && (e->nhist == 0 ||
+	if (e->secret || cmd_is_secret(line)) {
+		/* A password: kept nowhere, not even in the kill buffer. */
+		explicit_bzero(e->buf, sizeof(e->buf));
+		explicit_bzero(e->kill, sizeof(e->kill));
+		e->killlen = 0;
+	} else if (line[0] != '\0' && (e->nhist == 0 ||
 	    strcmp(e->hist[e->nhist - 1], line) != 0) &&
 	    (dup = strdup(line)) != NULL) {
 		if (e->nhist == HISTORY_MAX) {
@@ -400,6 +408,7 @@ edit_commit(struct edit *e)
 		}
 		e->hist[e->nhist++] = dup;
 	}
+	explicit_bzero(line, sizeof(line));
 	e->len = 0;
 	e->pos = 0;
 	e->histpos = e->nhist;

@@ -52,6 +52,10 @@ session_free(struct session *s)
 		free(s->rooms[i]);
 	free(s->rooms);
 	free(s->password);
+	if (s->sasl_pass != NULL) {
+		explicit_bzero(s->sasl_pass, strlen(s->sasl_pass));
+		free(s->sasl_pass);
+	}
 	free(s->log_dir);
 	memset(s, 0, sizeof(*s));
 }
@@ -84,6 +88,10 @@ session_hello(struct session *s, char out[][512], int *nout, int maxout)
 	s->sts_seen = 0;
 	s->chathistory_max = 0;
 	s->nbatches = 0;
+	s->sasl_state = SASL_IDLE;
+	s->sasl_offered = 0;
+	s->sasl_mechs[0] = '\0';
+	s->account[0] = '\0';	/* a new connection starts logged out */
 	for (i = 0; i < s->wins.n; i++)
 		s->wins.v[i]->plain_hist = 0;
 	reply(out, nout, maxout, "CAP LS 302");
@@ -511,6 +519,11 @@ on_message(struct session *s, const struct irc_msg *m, time_t now,
 	kind = notice ? LINE_NOTICE : LINE_MSG;
 	self = !src.server && is_me(s, src.nick);
 	priv = !is_room(target);
+	/* Our own password to NickServ, echoed back: never shown. */
+	if (self && casemap_cmp(target, "NickServ") == 0 &&
+	    (strncasecmp(text, "IDENTIFY ", 9) == 0 ||
+	    strncasecmp(text, "REGISTER ", 9) == 0))
+		return;
 
 	/* CTCP: \001VERB args\001 (the closing \001 is optional). */
 	if (text[0] == '\001') {
@@ -1074,12 +1087,21 @@ isupport(struct session *s, const struct irc_msg *m)
 	}
 }
 
+static void	on_sasl_numeric(struct session *, const struct irc_msg *, int,
+		    time_t, char [][512], int *, int);
+static void	login_fail(struct session *, time_t, char [][512], int *, int,
+		    const char *, ...) __attribute__((format(printf, 6, 7)));
+
 static void
 on_numeric(struct session *s, const struct irc_msg *m, int numeric,
     time_t now, char out[][512], int *nout, int maxout)
 {
 	char	text[1024];
 
+	if (numeric >= 900 && numeric <= 908) {
+		on_sasl_numeric(s, m, numeric, now, out, nout, maxout);
+		return;
+	}
 	switch (numeric) {
 	case 1:
 		on_welcome(s, m, now, out, nout, maxout);
@@ -1099,9 +1121,13 @@ on_numeric(struct session *s, const struct irc_msg *m, int numeric,
 		isupport(s, m);
 		break;
 	case 421:
-		/* A server without CAP: registration goes on without. */
+		/* A server without CAP: registration goes on without,
+		 * but it cannot log us in. */
 		if (strcasecmp(param(m, 1), "CAP") == 0) {
 			s->cap_busy = 0;
+			if (s->sasl_mech != SASL_NONE && !s->registered)
+				login_fail(s, now, out, nout, maxout, "Login "
+				    "failed: the server does not offer SASL");
 			return;
 		}
 		break;
@@ -1130,22 +1156,191 @@ on_numeric(struct session *s, const struct irc_msg *m, int numeric,
 static void
 cap_end(struct session *s, char out[][512], int *nout, int maxout)
 {
-	if (!s->cap_busy)
+	/* Registration waits for the login. */
+	if (!s->cap_busy || s->sasl_state == SASL_REQ ||
+	    s->sasl_state == SASL_START || s->sasl_state == SASL_SENT)
 		return;
 	s->cap_busy = 0;
 	reply(out, nout, maxout, "CAP END");
 }
 
+static const char *
+mech_name(enum sasl_mech mech)
+{
+	return mech == SASL_EXTERNAL ? "EXTERNAL" : "PLAIN";
+}
+
+/* The login cannot happen: say why (net.c shows it and stops dialling)
+ * and leave. */
+static void
+login_fail(struct session *s, time_t now, char out[][512], int *nout,
+    int maxout, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void
+login_fail(struct session *s, time_t now, char out[][512], int *nout,
+    int maxout, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->login_why, sizeof(s->login_why), fmt, ap);
+	va_end(ap);
+	s->login_failed = 1;
+	s->sasl_state = SASL_IDLE;
+	s->cap_busy = 0;
+	win_line(s, 0, now, LINE_ERROR, NULL, s->login_why, 0, 0,
+	    ACT_HIGHLIGHT);
+	reply(out, nout, maxout, "QUIT :Login failed");
+}
+
+/* 1 if the comma list mechs (a CAP LS sasl value) names mech; an empty
+ * list names them all. */
+static int
+mechs_have(const char *mechs, const char *mech)
+{
+	size_t	n = strlen(mech);
+	const char *p;
+
+	if (mechs[0] == '\0')
+		return 1;
+	for (p = mechs; *p != '\0'; p += strcspn(p, ","), p += *p == ',')
+		if (strncasecmp(p, mech, n) == 0 && (p[n] == ',' ||
+		    p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* AUTHENTICATE from the server: "+" asks for our response. */
+static void
+on_authenticate(struct session *s, const struct irc_msg *m, time_t now,
+    char out[][512], int *nout, int maxout)
+{
+	int	n;
+
+	if (s->sasl_state != SASL_START || strcmp(param(m, 0), "+") != 0)
+		return;
+	if (s->sasl_mech == SASL_EXTERNAL) {
+		/* The certificate speaks; the authzid is empty. */
+		reply(out, nout, maxout, "AUTHENTICATE +");
+		s->sasl_state = SASL_SENT;
+		return;
+	}
+	n = sasl_plain_lines(s->sasl_user, s->sasl_pass != NULL ?
+	    s->sasl_pass : "", out + *nout, maxout - *nout);
+	if (n == -1) {
+		reply(out, nout, maxout, "AUTHENTICATE *");
+		login_fail(s, now, out, nout, maxout, "Login failed: the "
+		    "account name or password is too long");
+		return;
+	}
+	*nout += n;
+	s->sasl_state = SASL_SENT;
+}
+
+/* 900-908 (IRCv3 sasl). */
+static void
+on_sasl_numeric(struct session *s, const struct irc_msg *m, int numeric,
+    time_t now, char out[][512], int *nout, int maxout)
+{
+	const char	*text = param(m, m->nparams - 1);
+	int		 ours = s->sasl_state == SASL_START ||
+			    s->sasl_state == SASL_SENT;
+
+	switch (numeric) {
+	case 900:	/* <nick> <mask> <account> :You are now logged in */
+		snprintf(s->account, sizeof(s->account), "%s", param(m, 2));
+		win_line(s, 0, now, LINE_INFO, NULL, text, 0, 0, ACT_NONE);
+		return;
+	case 901:	/* <nick> <mask> :You are now logged out */
+		s->account[0] = '\0';
+		win_line(s, 0, now, LINE_INFO, NULL, text, 0, 0, ACT_NONE);
+		return;
+	case 903:	/* success */
+	case 907:	/* already logged in: as good */
+		win_line(s, 0, now, LINE_INFO, NULL, text, 0, 0, ACT_NONE);
+		if (ours) {
+			s->sasl_state = SASL_DONE;
+			cap_end(s, out, nout, maxout);
+		}
+		return;
+	case 908:	/* <nick> <mechanisms> :are available SASL mechanisms */
+		snprintf(s->sasl_mechs, sizeof(s->sasl_mechs), "%s",
+		    param(m, 1));
+		return;
+	case 902:	/* nick locked */
+	case 904:	/* failed */
+	case 905:	/* too long */
+	case 906:	/* aborted */
+		if (!ours) {
+			win_line(s, s->wins.cur, now, LINE_ERROR, NULL, text, 0,
+			    0, ACT_NONE);
+			return;
+		}
+		if (s->sasl_mechs[0] != '\0' &&
+		    !mechs_have(s->sasl_mechs, mech_name(s->sasl_mech)))
+			login_fail(s, now, out, nout, maxout, "Login failed: "
+			    "%s (the server offers %s, not %s)", text,
+			    s->sasl_mechs, mech_name(s->sasl_mech));
+		else
+			login_fail(s, now, out, nout, maxout, "Login failed: "
+			    "%s", text);
+		return;
+	}
+}
+
+/* CAP LS is complete: the caps to ask for, with sasl when we log in;
+ * 0, or -1 when the login cannot happen here (it failed). */
+static int
+cap_request(struct session *s, time_t now, char out[][512], int *nout,
+    int maxout)
+{
+	char		 req[512];
+	unsigned	 want;
+	size_t		 used = 0, k;
+
+	want = s->caps_offered;
+	/* History without batches could not be told from live. */
+	if (!(want & CAP_BATCH))
+		want &= ~CAP_CHATHISTORY;
+	req[0] = '\0';
+	for (k = 0; k < sizeof(cap_names) / sizeof(cap_names[0]); k++)
+		if (want & cap_names[k].bit)
+			used += (size_t)snprintf(req + used,
+			    sizeof(req) - used, "%s%s", used > 0 ? " " : "",
+			    cap_names[k].name);
+	if (s->sasl_mech != SASL_NONE && s->sasl_state == SASL_IDLE) {
+		if (!s->sasl_offered) {
+			login_fail(s, now, out, nout, maxout, "Login failed: "
+			    "the server does not offer SASL");
+			return -1;
+		}
+		if (!mechs_have(s->sasl_mechs, mech_name(s->sasl_mech))) {
+			login_fail(s, now, out, nout, maxout, "Login failed: "
+			    "the server offers SASL %s, not %s", s->sasl_mechs,
+			    mech_name(s->sasl_mech));
+			return -1;
+		}
+		used += (size_t)snprintf(req + used, sizeof(req) - used,
+		    "%ssasl", used > 0 ? " " : "");
+		s->sasl_state = SASL_REQ;
+	}
+	if (used == 0)
+		cap_end(s, out, nout, maxout);
+	else
+		reply(out, nout, maxout, "CAP REQ :%s", req);
+	return 0;
+}
+
 /* CAP <nick> LS|ACK|NAK|NEW|DEL [*] :caps */
 static void
-on_cap(struct session *s, const struct irc_msg *m, char out[][512],
-    int *nout, int maxout)
+on_cap(struct session *s, const struct irc_msg *m, time_t now,
+    char out[][512], int *nout, int maxout)
 {
 	const char	*sub = param(m, 1);
-	char		 list[512], req[512], *p, *tok;
-	unsigned	 bits = 0, gone = 0, want;
-	size_t		 k, used;
-	int		 more, minus;
+	char		 list[512], *p, *tok;
+	unsigned	 bits = 0, gone = 0;
+	size_t		 k;
+	int		 more, minus, sasl = 0;
 
 	more = m->nparams >= 4 && strcmp(param(m, 2), "*") == 0;
 	snprintf(list, sizeof(list), "%s", param(m, m->nparams - 1));
@@ -1159,7 +1354,15 @@ on_cap(struct session *s, const struct irc_msg *m, char out[][512],
 			snprintf(s->sts, sizeof(s->sts), "%s", tok + 4);
 			s->sts_seen = 1;
 		}
+		if (strcmp(sub, "LS") == 0 && (strcmp(tok, "sasl") == 0 ||
+		    strncmp(tok, "sasl=", 5) == 0)) {
+			s->sasl_offered = 1;
+			snprintf(s->sasl_mechs, sizeof(s->sasl_mechs), "%s",
+			    tok[4] == '=' ? tok + 5 : "");
+		}
 		tok[strcspn(tok, "=")] = '\0';	/* LS 302: name=value */
+		if (strcmp(tok, "sasl") == 0)
+			sasl = 1;
 		for (k = 0; k < sizeof(cap_names) / sizeof(cap_names[0]); k++)
 			if (strcmp(tok, cap_names[k].name) == 0) {
 				if (minus)
@@ -1172,27 +1375,22 @@ on_cap(struct session *s, const struct irc_msg *m, char out[][512],
 		s->caps_offered |= bits;
 		if (more || !s->cap_busy)
 			return;
-		want = s->caps_offered;
-		/* History without batches could not be told from live. */
-		if (!(want & CAP_BATCH))
-			want &= ~CAP_CHATHISTORY;
-		used = 0;
-		req[0] = '\0';
-		for (k = 0; k < sizeof(cap_names) / sizeof(cap_names[0]); k++)
-			if (want & cap_names[k].bit)
-				used += (size_t)snprintf(req + used,
-				    sizeof(req) - used, "%s%s",
-				    used > 0 ? " " : "", cap_names[k].name);
-		if (used == 0)
-			cap_end(s, out, nout, maxout);
-		else
-			reply(out, nout, maxout, "CAP REQ :%s", req);
+		(void)cap_request(s, now, out, nout, maxout);
 	} else if (strcmp(sub, "ACK") == 0) {
 		s->caps = (s->caps | bits) & ~gone;
+		if (sasl && s->sasl_state == SASL_REQ) {
+			s->sasl_state = SASL_START;
+			reply(out, nout, maxout, "AUTHENTICATE %s",
+			    mech_name(s->sasl_mech));
+		}
 		if (!more)
 			cap_end(s, out, nout, maxout);
 	} else if (strcmp(sub, "NAK") == 0) {
-		if (!more)
+		/* The whole request was refused, sasl with it. */
+		if (s->sasl_state == SASL_REQ)
+			login_fail(s, now, out, nout, maxout, "Login failed: "
+			    "the server refused the sasl capability");
+		else if (!more)
 			cap_end(s, out, nout, maxout);
 	} else if (strcmp(sub, "DEL") == 0)
 		s->caps &= ~bits;
@@ -1353,7 +1551,9 @@ handle_line(struct session *s, struct irc_msg *m, time_t now,
 		return;
 	}
 	if (strcmp(cmd, "CAP") == 0)
-		on_cap(s, m, out, nout, maxout);
+		on_cap(s, m, now, out, nout, maxout);
+	else if (strcmp(cmd, "AUTHENTICATE") == 0)
+		on_authenticate(s, m, now, out, nout, maxout);
 	else if (strcmp(cmd, "BATCH") == 0)
 		on_batch(s, m);
 	else if (s->line_history && strcmp(cmd, "PRIVMSG") != 0 &&

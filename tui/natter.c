@@ -48,6 +48,7 @@ struct outbox {
 	int		 n;
 	int		 cap;
 	int		 quit;
+	int		 start_net;	/* the password came: connect now */
 	struct chatlog	*log;
 };
 
@@ -61,9 +62,9 @@ struct chatlog {
 };
 
 #define USAGE	"usage: natter [-hV] [-j rooms] [-n nick] [-p port] " \
-		"[--log-dir dir] [--no-color]\n" \
+		"[--socket path] [--log-dir dir] [--no-color]\n" \
 		"              [--password pass] [--realname name] " \
-		"[TLS options] [host[:port]]\n"
+		"[login options] [TLS options] [host[:port]]\n"
 
 static _Noreturn void
 usage(void)
@@ -77,7 +78,11 @@ help(void)
 {
 	printf("%s", USAGE);
 	printf("\n"
-	    "Connects to an IRC server (default 127.0.0.1 port 6667).\n"
+	    "Connects to an IRC server.  Without a host, natterd's Unix "
+	    "socket first\n"
+	    "($XDG_RUNTIME_DIR/natterd/natterd.sock, then "
+	    "/run/natterd/natterd.sock),\n"
+	    "else 127.0.0.1 port 6667.\n"
 	    "\n"
 	    "  -n, --nick NICK       nickname (default: $USER, else natter)\n"
 	    "  -j, --join ROOMS      rooms to join, comma separated; a bare "
@@ -93,8 +98,22 @@ help(void)
 	    "      --log-dir DIR     append each window's lines to "
 	    "DIR/<window>.log\n"
 	    "                        (default: no logs)\n"
+	    "      --socket PATH     natterd's Unix socket, tried before "
+	    "127.0.0.1:6667\n"
+	    "                        (default: $NATTER_SOCKET, else the "
+	    "places above)\n"
 	    "  -h, --help            print this help and exit\n"
 	    "  -V, --version         print the version and exit\n"
+	    "\n"
+	    "Login options:\n"
+	    "      --sasl-user NAME  log in to account NAME (SASL PLAIN); the "
+	    "password\n"
+	    "                        comes from --sasl-password-file, "
+	    "$NATTER_PASSWORD\n"
+	    "                        or a prompt with typing hidden\n"
+	    "      --sasl-password-file FILE\n"
+	    "                        read the SASL password from the first "
+	    "line of FILE\n"
 	    "\n"
 	    "TLS options (any --tls-* option implies --tls):\n"
 	    "      --tls             connect with TLS (default: only on port "
@@ -113,7 +132,9 @@ help(void)
 	    "anyone on\n"
 	    "                        the path could pose as the server\n"
 	    "      --tls-cert FILE   client certificate (PEM), with "
-	    "--tls-key\n"
+	    "--tls-key; without\n"
+	    "                        --sasl-user it logs in (SASL "
+	    "EXTERNAL)\n"
 	    "      --tls-key FILE    the client certificate's key (PEM)\n"
 	    "\n"
 	    "A certificate that cannot be verified is shown with its "
@@ -303,8 +324,9 @@ echo_locked(struct outbox *ob, const char *line)
 	chatlog_add(&ob->log, w->name, now, kind, sess.nick, text);
 }
 
+/* Queues line; a secret one (a password) is sent, never shown. */
 static void
-queue_locked(struct outbox *ob, const char *line)
+queue_locked(struct outbox *ob, const char *line, int secret)
 {
 	void *v;
 	int cap;
@@ -318,7 +340,8 @@ queue_locked(struct outbox *ob, const char *line)
 		ob->cap = cap;
 	}
 	snprintf(ob->lines[ob->n++], sizeof(ob->lines[0]), "%s", line);
-	echo_locked(ob, line);
+	if (!secret)
+		echo_locked(ob, line);
 }
 
 /* Queues r's lines if connected; else says why not.  Returns 0 if they
@@ -336,7 +359,7 @@ queue_all_locked(struct outbox *ob, const struct cmd_result *r)
 		return -1;
 	}
 	for (i = 0; i < r->nlines; i++)
-		queue_locked(ob, r->lines[i]);
+		queue_locked(ob, r->lines[i], r->secret);
 	return 0;
 }
 
@@ -376,6 +399,18 @@ input_line_locked(const char *text, void *arg)
 	char *p, *nl;
 	int i;
 
+	/* The password prompt (--sasl-user): the line is the password.
+	 * It was shown as stars and kept nowhere; connect now. */
+	if (edit.secret) {
+		edit.secret = 0;
+		free(sess.sasl_pass);
+		if ((sess.sasl_pass = strdup(text)) == NULL) {
+			say_locked(&sess, 0, LINE_ERROR, "Out of memory");
+			return;
+		}
+		ob->start_net = 1;
+		return;
+	}
 	/* While a certificate waits for the user's word, a line that is
 	 * not a command answers; nothing goes to the server. */
 	if (net_asking_locked() && text[0] != '/') {
@@ -452,6 +487,9 @@ outbox_send(struct outbox *ob)
 		ui_draw_locked(&sess, &edit);
 		ui_unlock();
 	}
+	/* A password may be in lines sent: wipe them. */
+	if (ob->n > 0)
+		explicit_bzero(ob->lines, (size_t)ob->n * sizeof(ob->lines[0]));
 	ob->n = 0;
 	chatlog_flush(&ob->log);
 }
@@ -478,6 +516,16 @@ input_main(void *arg)
 		ui_keys_locked(&sess, &edit, &comp, input_line_locked, &ob);
 		ui_unlock();
 		outbox_send(&ob);
+		if (ob.start_net) {
+			ob.start_net = 0;
+			if (net_start() == -1) {
+				ui_lock();
+				say_locked(&sess, 0, LINE_ERROR, "Cannot start "
+				    "the message thread");
+				ui_draw_locked(&sess, &edit);
+				ui_unlock();
+			}
+		}
 		if (ob.quit) {
 			kill(getpid(), SIGUSR1);
 			break;
@@ -621,8 +669,37 @@ enum {
 	OPT_TLS_FINGERPRINT,
 	OPT_TLS_INSECURE,
 	OPT_TLS_CERT,
-	OPT_TLS_KEY
+	OPT_TLS_KEY,
+	OPT_SOCKET,
+	OPT_SASL_USER,
+	OPT_SASL_PASSWORD_FILE
 };
+
+/* The first line of path (the SASL password), or exits 1 saying why. */
+static char *
+password_file(const char *path)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		fprintf(stderr, "natter: --sasl-password-file %s: %s\n", path,
+		    strerror(errno));
+		exit(1);
+	}
+	n = getline(&line, &cap, f);
+	fclose(f);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n <= 0) {
+		fprintf(stderr, "natter: --sasl-password-file %s: no password "
+		    "on its first line\n", path);
+		exit(1);
+	}
+	return line;
+}
 
 /* One clear line, then the usage. */
 static _Noreturn void
@@ -661,6 +738,10 @@ main(int argc, char *argv[])
 		{ "tls-insecure", no_argument, NULL, OPT_TLS_INSECURE },
 		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
 		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "sasl-user", required_argument, NULL, OPT_SASL_USER },
+		{ "sasl-password-file", required_argument, NULL,
+		    OPT_SASL_PASSWORD_FILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -670,7 +751,10 @@ main(int argc, char *argv[])
 	char hostbuf[256], label[320], why[PATH_MAX + 256], *p;
 	const char *nick = NULL, *realname = NULL, *password = NULL;
 	const char *host = "127.0.0.1", *port = NULL, *hostport = "6667";
-	const char *user, *tls_flag = NULL;
+	const char *user, *tls_flag = NULL, *socket_flag = NULL;
+	const char *sasl_user = NULL, *sasl_file = NULL, *env;
+	char paths[SOCKPATH_CANDIDATES][SOCKPATH_MAX];
+	int npaths = 0, prompt = 0;
 	struct net_tls tls;
 	sigset_t set;
 	pthread_t input;
@@ -748,6 +832,24 @@ main(int argc, char *argv[])
 			tls.key = optarg;
 			tls_flag = "--tls-key";
 			break;
+		case OPT_SOCKET:
+			if (optarg[0] != '/' || strlen(optarg) >= SOCKPATH_MAX)
+				usage_error("--socket %s: not an absolute path "
+				    "of at most %d bytes", optarg,
+				    SOCKPATH_MAX - 1);
+			socket_flag = optarg;
+			break;
+		case OPT_SASL_USER:
+			if (optarg[0] == '\0' || strlen(optarg) >=
+			    sizeof(sess.sasl_user) ||
+			    strpbrk(optarg, " \r\n") != NULL)
+				usage_error("--sasl-user %s: not an account "
+				    "name", optarg);
+			sasl_user = optarg;
+			break;
+		case OPT_SASL_PASSWORD_FILE:
+			sasl_file = optarg;
+			break;
 		case 'h':
 			help();
 			exit(0);
@@ -781,6 +883,28 @@ main(int argc, char *argv[])
 			fprintf(stderr, "natter: %s: not host[:port]\n",
 			    argv[0]);
 			usage();
+		}
+	}
+	if (socket_flag != NULL && (argc == 1 || port != NULL))
+		usage_error("--socket and a host or port cannot be used "
+		    "together");
+	if (socket_flag != NULL && (want_tls || tls_flag != NULL))
+		usage_error("--socket and TLS cannot be used together");
+	if (sasl_file != NULL && sasl_user == NULL)
+		usage_error("--sasl-password-file needs --sasl-user");
+	/* No host, port or TLS: natterd's Unix socket first. */
+	if (socket_flag != NULL || (argc == 0 && port == NULL && !want_tls &&
+	    tls_flag == NULL)) {
+		env = getenv("NATTER_SOCKET");
+		npaths = sockpath_candidates(geteuid(),
+		    getenv("XDG_RUNTIME_DIR"), socket_flag, env, paths,
+		    SOCKPATH_CANDIDATES);
+		if (npaths == 0 && env != NULL && env[0] != '\0' &&
+		    socket_flag == NULL) {
+			fprintf(stderr, "natter: $NATTER_SOCKET %s: not an "
+			    "absolute path of at most %d bytes\n", env,
+			    SOCKPATH_MAX - 1);
+			exit(1);
 		}
 	}
 	if (port == NULL)
@@ -841,6 +965,25 @@ main(int argc, char *argv[])
 		fprintf(stderr, "natter: out of memory\n");
 		exit(1);
 	}
+	/* The login: PLAIN with --sasl-user, else EXTERNAL with a client
+	 * certificate.  The password: the file, the environment, else a
+	 * prompt once the screen is up. */
+	if (sasl_user != NULL) {
+		sess.sasl_mech = SASL_PLAIN;
+		snprintf(sess.sasl_user, sizeof(sess.sasl_user), "%s",
+		    sasl_user);
+		if (sasl_file != NULL)
+			sess.sasl_pass = password_file(sasl_file);
+		else if ((env = getenv("NATTER_PASSWORD")) != NULL &&
+		    env[0] != '\0') {
+			if ((sess.sasl_pass = strdup(env)) == NULL) {
+				fprintf(stderr, "natter: out of memory\n");
+				exit(1);
+			}
+		} else
+			prompt = 1;
+	} else if (tls.cert != NULL)
+		sess.sasl_mech = SASL_EXTERNAL;
 	edit_init(&edit);
 	memset(&comp, 0, sizeof(comp));
 	complete_reset(&comp);
@@ -869,13 +1012,27 @@ main(int argc, char *argv[])
 		snprintf(label, sizeof(label), "%s:%s", host, port);
 	ui_lock();
 	ui_set_server_locked(label);
-	say_locked(&sess, 0, LINE_INFO, "%s: connecting to %s%s as %s",
-	    NATTER_VERSION, label, tls.on ? " with TLS" : "", sess.nick);
+	if (npaths > 0)
+		say_locked(&sess, 0, LINE_INFO, "%s: connecting to %s%s%s, "
+		    "else %s, as %s", NATTER_VERSION, paths[0],
+		    npaths > 1 ? " or " : "", npaths > 1 ? paths[1] : "",
+		    label, sess.nick);
+	else
+		say_locked(&sess, 0, LINE_INFO, "%s: connecting to %s%s as %s",
+		    NATTER_VERSION, label, tls.on ? " with TLS" : "",
+		    sess.nick);
+	if (prompt) {
+		/* The input line takes it, shown as stars, kept nowhere. */
+		edit.secret = 1;
+		say_locked(&sess, 0, LINE_INFO, "Password for account %s "
+		    "(typing is hidden):", sess.sasl_user);
+	}
 	ui_draw_locked(&sess, &edit);
 	ui_unlock();
 
 	net_init(&sess, &edit, host, port);
-	if (net_start() == -1) {
+	net_local(paths, npaths);
+	if (!prompt && net_start() == -1) {
 		ui_fini();
 		fprintf(stderr, "natter: cannot start the message thread\n");
 		exit(1);

@@ -20,6 +20,7 @@
 #include <wchar.h>
 
 #include "irc.h"
+#include "sockpath.h"
 
 #define NATTER_VERSION	"natter-0.1.0"
 
@@ -62,6 +63,8 @@ struct edit {
 	int		 nhist;
 	int		 histpos;	/* nhist when not browsing */
 	char		*draft;		/* the line being typed before Up */
+	int		 secret;	/* a password prompt: shown as '*',
+					   never kept in history */
 };
 
 void	 edit_init(struct edit *);
@@ -74,8 +77,10 @@ void	 edit_do(struct edit *, enum edit_op);
  * length. */
 size_t	 edit_get(const struct edit *, char *out, size_t outlen);
 void	 edit_set(struct edit *, const char *utf8);
-/* Adds the current line to history (if non-empty and not equal to the
- * last entry) and clears it. */
+/* Adds the current line to history (if non-empty, not equal to the
+ * last entry, not secret and not a line that carries a password,
+ * cmd_is_secret) and clears it; a secret line is wiped, and so is the
+ * kill buffer that may hold part of it. */
 void	 edit_commit(struct edit *);
 /* Display columns of buf[from..to). */
 int	 edit_width(const struct edit *, size_t from, size_t to);
@@ -275,6 +280,8 @@ struct cmd_result {
 	char		 msg[1024];
 	int		 arg;
 	char		 target[WIN_NAME_MAX];
+	int		 secret;	/* lines[] carry a password: never
+					   shown, logged or kept */
 };
 
 /*
@@ -289,6 +296,10 @@ struct cmd_result {
  */
 void	 cmd_parse(const char *input, const char *target,
 	    struct cmd_result *out);
+/* 1 if an input line carries a password (/register, /identify, /quote
+ * PASS or AUTHENTICATE, /msg NickServ IDENTIFY ...): it never enters
+ * the input history. */
+int	 cmd_is_secret(const char *line);
 /* NULL-terminated list of command names ("join", ...), for completion
  * and /help. */
 extern const char *const cmd_names[];
@@ -301,11 +312,43 @@ extern const char *const cmd_names[];
 #define CAP_MESSAGE_TAGS	0x08
 #define CAP_CHATHISTORY		0x10
 
+/* --- sasl.c: SASL responses (IRCv3 sasl, AUTHENTICATE) --- */
+#define SASL_CHUNK	400	/* bytes of base64 per AUTHENTICATE line */
+
+/* Standard base64 of in[0..len) into out, NUL-terminated; -1 if it
+ * does not fit. */
+int	 sasl_base64(const unsigned char *in, size_t len, char *out,
+	    size_t outlen);
+/*
+ * The AUTHENTICATE lines that send a PLAIN response ("user\0user\0pass",
+ * base64): SASL_CHUNK bytes a line, then "AUTHENTICATE +" when the last
+ * line was exactly SASL_CHUNK bytes long.  Returns how many lines, or
+ * -1 when they do not fit max (or the credentials are too long).
+ * Wipes its own copies of the password.
+ */
+int	 sasl_plain_lines(const char *user, const char *pass,
+	    char out[][512], int max);
+
 /* A batch the server opened (BATCH +ref type params). */
 struct batch {
 	char		 ref[32];
 	int		 history;	/* type chathistory: lines are replays */
 	char		 target[WIN_NAME_MAX];	/* its room or nick */
+};
+
+/* The login natter asks for while registering (handle.c). */
+enum sasl_mech {
+	SASL_NONE,		/* none: no --sasl-user, no --tls-cert */
+	SASL_PLAIN,		/* --sasl-user and a password */
+	SASL_EXTERNAL		/* --tls-cert: the certificate is the login */
+};
+
+enum sasl_state {
+	SASL_IDLE,		/* nothing asked on this connection */
+	SASL_REQ,		/* CAP REQ with sasl sent */
+	SASL_START,		/* AUTHENTICATE <mech> sent, waiting for + */
+	SASL_SENT,		/* the response went: waiting for 903/904 */
+	SASL_DONE		/* 903 or 907: logged in */
 };
 
 struct session {
@@ -342,13 +385,28 @@ struct session {
 	int		 line_timed;	/* it had a time tag */
 	int		 line_stored;	/* a kind of line the server stores */
 	char		 line_target[WIN_NAME_MAX];	/* a replay's window */
+	/* Logging in (SASL at registration) and the account we are
+	 * logged in to (900 sets it, 901 clears it). */
+	enum sasl_mech	 sasl_mech;
+	char		 sasl_user[128];
+	char		*sasl_pass;	/* PLAIN only; never shown */
+	enum sasl_state	 sasl_state;
+	int		 sasl_offered;	/* sasl in CAP LS */
+	char		 sasl_mechs[128];	/* its value, or 908's list */
+	char		 account[64];	/* "" when not logged in */
+	/* A login that failed (904, 902, no sasl, no mechanism): the
+	 * connection is closed and net.c does not dial again. */
+	int		 login_failed;
+	char		 login_why[512];
 };
 
 void	 session_init(struct session *);
 void	 session_free(struct session *);
 /*
  * A new connection: forgets what the last one negotiated and fills out
- * with the registration (CAP LS 302, PASS if set, NICK, USER).  The
+ * with the registration (CAP LS 302, PASS if set, NICK, USER).  With
+ * a sasl_mech it asks for the sasl cap, logs in (AUTHENTICATE) and
+ * only then ends CAP; a failure sets login_failed and sends QUIT.  The
  * server holds registration until CAP END, which handle_line sends
  * once the capabilities are settled; a server that ignores CAP just
  * registers.
@@ -497,6 +555,9 @@ void	 net_init(struct session *, struct edit *, const char *host,
  * no_tls) TLS may still come: an sts policy or a server's sts upgrade
  * (IRCv3 sts) switches to it for good. */
 int	 net_tls_init(const struct net_tls *, char *why, size_t whylen);
+/* natterd's Unix sockets to try, in order, before host:port on every
+ * attempt (none: TCP alone).  Before net_start. */
+void	 net_local(char paths[][SOCKPATH_MAX], int n);
 /* 1 while the message thread waits for the user to say whether to
  * trust a certificate; the next line typed answers
  * (net_answer_locked). */

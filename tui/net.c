@@ -13,6 +13,11 @@
  * live policy there turns TLS on before dialling.  Once on, TLS stays
  * on for the rest of the run: no fallback to plain text.
  *
+ * With no host given, each attempt tries natterd's Unix socket first
+ * (the places net_local() was given, in order) and then TCP; the status
+ * window names the one that answered.  A login that fails (handle.c
+ * sets login_failed) ends the attempts, like a refused certificate.
+ *
  * Locks, in the order they are taken:
  *   send_mutex	guards sock_fd and sock_ssl for every writer (both
  *		threads send), held for a whole write, waits included: one
@@ -28,6 +33,7 @@
  */
 
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/time.h>
 
 #include <arpa/inet.h>
@@ -52,6 +58,7 @@
 #include "frame.h"
 #include "irc.h"
 #include "natter.h"
+#include "sockpath.h"
 #include "tls.h"
 
 #define BACKOFF_MAX	60	/* seconds between attempts, at most */
@@ -64,7 +71,15 @@ static struct session	*ns;		/* guarded by ui_lock */
 static struct edit	*ned;		/* guarded by ui_lock */
 static char		 nhost[256];
 static char		 nport[16];
-static char		 nlabel[300];
+static char		 nlabel[300];	/* what we are connected to */
+static char		 tcplabel[300];	/* host:port */
+/* The Unix sockets to try before TCP (set before the thread starts). */
+static char		 local_paths[SOCKPATH_CANDIDATES][SOCKPATH_MAX];
+static int		 nlocal;
+_Static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) == SOCKPATH_MAX,
+    "a local path fills a sun_path");
+static int		 on_local;	/* message thread: this connection is
+					   a Unix socket */
 static char		 nkey[PIN_KEY_MAX];	/* known_servers key */
 static pthread_t	 net_thread;
 static int		 net_running;
@@ -127,8 +142,51 @@ net_init(struct session *s, struct edit *e, const char *host,
 		snprintf(nlabel, sizeof(nlabel), "[%s]:%s", host, port);
 	else
 		snprintf(nlabel, sizeof(nlabel), "%s:%s", host, port);
+	snprintf(tcplabel, sizeof(tcplabel), "%s", nlabel);
 	if (pin_key(host, port, nkey, sizeof(nkey)) == -1)
 		nkey[0] = '\0';
+}
+
+void
+net_local(char paths[][SOCKPATH_MAX], int n)
+{
+	int	i;
+
+	nlocal = n < SOCKPATH_CANDIDATES ? n : SOCKPATH_CANDIDATES;
+	for (i = 0; i < nlocal; i++)
+		snprintf(local_paths[i], sizeof(local_paths[i]), "%s",
+		    paths[i]);
+}
+
+/* Connects to the first Unix socket that answers; its fd (blocking,
+ * with the send timeout), or -1. */
+static int
+dial_local(void)
+{
+	struct sockaddr_un sa;
+	struct timeval tv;
+	int fd, i;
+
+	for (i = 0; i < nlocal; i++) {
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+		    -1)
+			return -1;
+		/* connect() on a Unix socket honours it when the server's
+		 * backlog is full. */
+		tv.tv_sec = SEND_TIMEOUT / 1000;
+		tv.tv_usec = 0;
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		memset(&sa, 0, sizeof(sa));
+		sa.sun_family = AF_UNIX;
+		/* NUL-terminated, and the same size (sockpath.h). */
+		memcpy(sa.sun_path, local_paths[i], sizeof(sa.sun_path));
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			snprintf(nlabel, sizeof(nlabel), "%s", local_paths[i]);
+			return fd;
+		}
+		close(fd);
+	}
+	return -1;
 }
 
 int
@@ -906,6 +964,7 @@ set_port(int port)
 		snprintf(nlabel, sizeof(nlabel), "[%s]:%s", nhost, nport);
 	else
 		snprintf(nlabel, sizeof(nlabel), "%s:%s", nhost, nport);
+	snprintf(tcplabel, sizeof(tcplabel), "%s", nlabel);
 	if (pin_key(nhost, nport, nkey, sizeof(nkey)) == -1)
 		nkey[0] = '\0';
 	ui_lock();
@@ -1117,7 +1176,8 @@ converse(int fd, SSL *ssl, const char *how, char *why, size_t whylen)
 			ui_bell_locked();
 			ns->bell = 0;
 		}
-		if (ns->sts_seen) {
+		/* A local socket is not the network sts guards. */
+		if (ns->sts_seen && !on_local) {
 			ns->sts_seen = 0;
 			snprintf(stsval, sizeof(stsval), "%s", ns->sts);
 			sts = 1;
@@ -1161,6 +1221,7 @@ refused(void)
 
 	ui_lock();
 	lost_locked();
+	ui_set_server_locked(nlabel);
 	say_locked(ns, -1, LINE_ERROR, "Not connecting to %s again; /quit "
 	    "leaves.", nlabel);
 	ui_draw_locked(ns, ned);
@@ -1181,7 +1242,7 @@ net_main(void *arg)
 	unsigned int seed;
 	enum trust t;
 	SSL *ssl;
-	int backoff = 1, fd, ms, lost;
+	int backoff = 1, fd, ms, lost, failed;
 
 	(void)arg;
 	seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
@@ -1189,11 +1250,19 @@ net_main(void *arg)
 		lost = 0;
 		ssl = NULL;
 		t = TRUST_OK;
-		sts_policy();
-		if ((fd = dial(why, sizeof(why))) == -1)
+		fd = -1;
+		/* The local socket first, then TCP (as TCP alone does). */
+		if ((on_local = nlocal > 0 && (fd = dial_local()) != -1) == 0)
+			snprintf(nlabel, sizeof(nlabel), "%s", tcplabel);
+		ui_lock();
+		ui_set_server_locked(nlabel);
+		ui_unlock();
+		if (!on_local)
+			sts_policy();
+		if (!on_local && (fd = dial(why, sizeof(why))) == -1)
 			snprintf(fail, sizeof(fail), "Cannot connect to %s: %s",
 			    nlabel, why);
-		else if (use_tls && (ssl = tls_connect(fd, why,
+		else if (!on_local && use_tls && (ssl = tls_connect(fd, why,
 		    sizeof(why))) == NULL) {
 			snprintf(fail, sizeof(fail), "TLS handshake with %s "
 			    "failed: %s", nlabel, why);
@@ -1221,6 +1290,14 @@ net_main(void *arg)
 		}
 		if (atomic_load(&stopping))
 			break;
+		/* A login that failed fails again: say why and stop. */
+		ui_lock();
+		failed = ns->login_failed;
+		ui_unlock();
+		if (failed) {
+			refused();
+			break;
+		}
 		if (sts_upgrade != 0) {
 			/* At once, and TLS for good. */
 			ui_lock();

@@ -596,14 +596,14 @@ draw_title(struct session *s, struct window *w)
 	attr_set(A_NORMAL, 0, NULL);
 }
 
-/* "[12:34] [alice] [2:#lobby] [Act: 3,4*]", and "[TLS]" after the
- * nick while the link is TLS. */
+/* "[12:34] [alice] [2:#lobby] [Act: 3,4*]", with "[account alice]"
+ * after the nick while logged in and "[TLS]" while the link is TLS. */
 static void
 draw_status(struct session *s, int y)
 {
 	struct windows *ws = &s->wins;
 	struct window *w = ws->v[ws->cur];
-	char buf[256];
+	char buf[384];
 	struct tm tm;
 	time_t now = time(NULL);
 	int i, x, first = 1;
@@ -614,8 +614,10 @@ draw_status(struct session *s, int y)
 	bar_attr();
 	hline(' ', COLS);
 	localtime_r(&now, &tm);
-	snprintf(buf, sizeof(buf), "[%02d:%02d] [%s]%s%s%s [%d:%s]",
-	    tm.tm_hour, tm.tm_min, s->nick, s->link[0] != '\0' ? " [" : "",
+	snprintf(buf, sizeof(buf), "[%02d:%02d] [%s]%s%s%s%s%s%s [%d:%s]",
+	    tm.tm_hour, tm.tm_min, s->nick,
+	    s->account[0] != '\0' ? " [account " : "", s->account,
+	    s->account[0] != '\0' ? "]" : "", s->link[0] != '\0' ? " [" : "",
 	    s->link, s->link[0] != '\0' ? "]" : "", ws->cur + 1, w->name);
 	x = put_text(buf, COLS);
 	for (i = 0; i < ws->n && x < COLS; i++) {
@@ -666,7 +668,8 @@ draw_input(struct edit *e, int y)
 			w = 1;
 		if (x + w > cols)
 			break;
-		buf[0] = e->buf[i];
+		/* A password prompt shows a star per character. */
+		buf[0] = e->secret ? L'*' : e->buf[i];
 		buf[1] = L'\0';
 		addnwstr(buf, 1);
 		x += w;
@@ -801,6 +804,7 @@ key_code(struct session *s, struct edit *e, wint_t ch, ui_line_cb *cb,
 		if (line[0] != '\0') {
 			edit_commit(e);
 			cb(line, arg);
+			explicit_bzero(line, UI_LINE_MAX);
 		}
 		break;
 	case KEY_RESIZE:
@@ -856,6 +860,7 @@ key_char(struct session *s, struct edit *e, struct complete *c, wint_t ch,
 		if (line[0] != '\0') {
 			edit_commit(e);
 			cb(line, arg);
+			explicit_bzero(line, UI_LINE_MAX);
 		}
 		break;
 	case 0x0b:			/* C-k */

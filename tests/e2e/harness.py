@@ -38,6 +38,9 @@ HOST = "127.0.0.1"
 FULL_SPEED = ("--flood-burst", "0")
 NO_THROTTLE = ("--throttle", "0")
 
+# Flags by which a test chooses natterd's Unix socket itself.
+UNIX_FLAGS = {"--unix", "--unix-only", "--no-unix"}
+
 # Markers of a sanitizer report in the server's stderr.
 SANITIZER_MARKERS = (
     "ERROR: AddressSanitizer",
@@ -134,8 +137,14 @@ class Fixture:
         return "%s%d" % (prefix, self._counter)
 
     def command(self, *args):
-        """The server command line (with the wrapper) for args."""
-        return self.wrapper + [self.server_path] + [str(a) for a in args]
+        """The server command line (with the wrapper) for args.  Tests
+        run as root, whose default Unix socket (/run/natterd) is one
+        path for the whole machine: every server gets --no-unix unless
+        the test names a socket (--unix, --unix-only) itself."""
+        args = [str(a) for a in args]
+        if not UNIX_FLAGS.intersection(args):
+            args.insert(0, "--no-unix")
+        return self.wrapper + [self.server_path] + args
 
     def tls_files(self, name="tls"):
         """A self-signed certificate and key made by natterd --gen-cert
@@ -342,6 +351,10 @@ class Server:
             up = _listening(self.port, self.host)
             if up and self.tls_port is not None:
                 up = _listening(self.tls_port, self.host)
+            if up and "--unix" in self.flags:
+                # Logged once every listener is open.
+                up = ("listening on %s" % self.flags[
+                    self.flags.index("--unix") + 1]) in self.log_text()
             if up is None:      # no /proc: probe once with a connection
                 try:
                     socket.create_connection((self.host, self.port),
@@ -432,10 +445,13 @@ class Client:
     delivered)."""
 
     def __init__(self, server, name=None, rcvbuf=None, auto_pong=True,
-                 connect=True, port=None, reader=True, tls=None, source=None):
+                 connect=True, port=None, reader=True, tls=None, source=None,
+                 unix=None):
         """tls: an ssl.SSLContext (or True for one that checks nothing):
         the connection is TLS, to port (the server's TLS port).
-        source: the local address to connect from."""
+        source: the local address to connect from.  unix: the path of
+        natterd's Unix socket, to connect there instead."""
+        self.unix = unix
         self.server = server
         if tls is True:
             tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -462,7 +478,8 @@ class Client:
         self._want_reader = reader
         # A stand-in for a Server (tmuxlib's for ngircd) may have no host.
         self.host = getattr(server, "host", HOST)
-        self.sock = socket.socket(family(self.host), socket.SOCK_STREAM)
+        self.sock = socket.socket(socket.AF_UNIX if unix else
+                                  family(self.host), socket.SOCK_STREAM)
         if source is not None:
             self.sock.bind((source, 0))
         if rcvbuf:
@@ -473,7 +490,7 @@ class Client:
 
     def connect(self):
         self.sock.settimeout(scaled(5))
-        self.sock.connect((self.host, self.port))
+        self.sock.connect(self.unix or (self.host, self.port))
         if self.tls is not None:
             self.sock = self.tls.wrap_socket(self.sock,
                                              server_hostname="localhost")
