@@ -193,6 +193,47 @@ def test_tui_sasl_plain_shows_account(f):
         b"alice\0alice\0sesame").decode() in got, got
 
 
+def _account(s, name, password):
+    o = s.user(s.f.unique("op"))
+    o.send("OPER admin secret")
+    o.expect(":irc.test 381 %s :You are now an IRC operator" % o.nick)
+    o.send("ACCOUNT CREATE %s %s" % (name, password))
+    o.expect(":irc.test NOTICE %s :ACCOUNT: created %s" % (o.nick, name))
+
+
+def test_tui_sasl_plain_real_server(f):
+    # The same against natterd itself: its account, its SASL PLAIN.
+    s = Server(f, "--db", "off", "--oper", "admin:secret")
+    _account(s, "alice", "sesame-sesame")
+    pw = f.write_file("pw", "sesame-sesame\n")
+    with Tmux(f) as t:
+        a = t.start("alice", natter_cmd(
+            f, "-n", "alice", "--sasl-user", "alice",
+            "--sasl-password-file", pw, "127.0.0.1:%d" % s.port))
+        a.wait(row("SASL authentication successful"))
+        a.wait_status("[account alice]")
+        assert "sesame" not in a.text()
+    assert "logged in as alice (PLAIN)" in s.log_text(), s.log_text()
+
+
+def test_tui_sasl_failure_real_server(f):
+    s = Server(f, "--db", "off", "--oper", "admin:secret")
+    _account(s, "alice", "right-password")
+    with Tmux(f) as t:
+        a = t.start("alice", natter_cmd(
+            f, "-n", "alice", "--sasl-user", "alice", "127.0.0.1:%d"
+            % s.port, env={"NATTER_PASSWORD": "wrong-password"}))
+        a.wait(row("Login failed: SASL authentication failed"))
+        a.wait(row("Not connecting to 127.0.0.1:%d again; /quit leaves."
+                    % s.port))
+        time.sleep(scaled(2.5))
+        # One attempt, no reconnect loop.
+        assert s.log_text().count("login failed: account alice") == 1, \
+            s.log_text()
+        assert "wrong-password" not in a.text()
+        assert "wrong-password" not in s.log_text()
+
+
 def test_tui_sasl_prompt_hides_typing(f):
     fake = FakeIrc(f)
     try:
