@@ -471,7 +471,12 @@ def test_history_default_path(f):
     s.stop()
     assert [m for m, _ in db_rows(path)] == [m.msgid for m in msgs]
     s2 = Server(f)
-    assert "history in %s" % path in s2.log_text()
+    # The port opens before the store does: the line may come a moment
+    # after the server counts as started (slow under TSan).
+    deadline = time.monotonic() + scaled(5)
+    while "history in %s" % path not in s2.log_text():
+        assert time.monotonic() < deadline, s2.log_text()
+        time.sleep(0.05)
 
 
 def test_history_db_creates_folders(f):
