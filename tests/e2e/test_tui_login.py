@@ -298,7 +298,8 @@ def test_tui_identify_never_shown(f):
         a = t.start("alice", natter_cmd(f, "-n", "alice",
                                         "127.0.0.1:%d" % s.port))
         a.wait(row("Connected to 127.0.0.1:%d" % s.port))
-        a.wait("alice")
+        # Registered, so the lines below are not answered with 451.
+        a.wait(row("Welcome to the natter IRC network alice!alice@127.0.0.1"))
         a.line("/identify sesame")
         a.line("/register sesame2 a@example.org")
         # natterd has no NickServ yet: 401 comes back, the password not.
