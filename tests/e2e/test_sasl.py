@@ -539,8 +539,8 @@ def test_account_command(f):
         ("ACCOUNT INFO", numeric("461", "op",
                                  "ACCOUNT :Not enough parameters")),
         ("ACCOUNT FROB x", ":irc.test FAIL ACCOUNT UNKNOWN_SUBCOMMAND FROB "
-                           ":Use CREATE, RESET, DELETE, INFO, CERTADD or "
-                           "CERTDEL"),
+                           ":Use CREATE, RESET, DELETE, INFO, CERTADD, "
+                           "CERTDEL or GROUP"),
         ("ACCOUNT CREATE #bad pw", ":irc.test FAIL ACCOUNT BAD_ACCOUNT_NAME "
                                    "#bad :Account names must be valid nicks"),
         ("ACCOUNT CREATE 9lives pw", ":irc.test FAIL ACCOUNT "
