@@ -2,7 +2,8 @@
  * client.c: one thread per connection.  The thread owns its socket: it
  * reads, splits lines, dispatches commands, flushes its output queue
  * when others have queued more than the socket took at once, runs the
- * registration and ping timers, and tears the client down.
+ * registration and ping timers and its person's nick grace (owner.c),
+ * and tears the client down.
  *
  * Other threads reach a client only through server.lock (nick table,
  * rooms, the client list) and its out_lock (client_send, client_kill),
