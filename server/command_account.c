@@ -117,6 +117,7 @@ acct_create(struct turn *t, struct irc_msg *m)
 	}
 	log_info("%s: ACCOUNT CREATE %s", t->c->nick, name);
 	acct_notice(t, "created", name);
+	owner_claimed(t, name);
 }
 
 static void
@@ -305,6 +306,7 @@ acct_group(struct turn *t, struct irc_msg *m)
 		log_info("%s: ACCOUNT GROUP %s %s", t->c->nick,
 		    account_name(a), m->params[2]);
 		acct_notice(t, "nick grouped to", account_name(a));
+		owner_claimed(t, m->params[2]);
 	} else if (errno == EINVAL)
 		acct_fail(t, "BAD_NICK", m->params[2], "Not a valid nick");
 	else if (errno == EEXIST)

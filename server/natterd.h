@@ -1226,6 +1226,9 @@ int		 owner_other_locked(struct client *cl);
 int		 owner_guest_locked(struct turn *t);
 /* The NOTICE that starts a grace, and the one after a rename. */
 void		 owner_grace_notice(struct turn *t);
+/* nick has just become an account's: its holder, if not logged in to
+ * it, starts a grace (no lock held). */
+void		 owner_claimed(struct turn *t, const char *nick);
 void		 owner_renamed_notice(struct turn *t, const char *old);
 /* A connection's timer: its person's grace is due (grace_ms). */
 void		 owner_timer(struct conn *c);

@@ -123,13 +123,56 @@ owner_guest_locked(struct turn *t)
 	return -1;
 }
 
+static void
+grace_text(char *buf, size_t len, const char *nick)
+{
+	snprintf(buf, len, ":%s NOTICE %s :This nickname is registered. "
+	    "Please log in to its account with SASL within %d second%s, or "
+	    "you will be renamed.", config.server_name, nick,
+	    config.nick_grace, config.nick_grace == 1 ? "" : "s");
+}
+
 void
 owner_grace_notice(struct turn *t)
 {
-	turn_sendf(t, ":%s NOTICE %s :This nickname is registered. Please "
-	    "log in to its account with SASL within %d second%s, or you "
-	    "will be renamed.", config.server_name, t->c->nick,
-	    config.nick_grace, config.nick_grace == 1 ? "" : "s");
+	char	 line[OUT_LINE_MAX];
+
+	grace_text(line, sizeof(line), t->c->nick);
+	turn_sendf(t, "%s", line);
+}
+
+/*
+ * An account now owns nick (just made, or grouped): whoever holds it
+ * and is not logged in to that account starts a grace, and is told by
+ * a post (its own threads' timers do the rest).
+ */
+void
+owner_claimed(struct turn *t, const char *nick)
+{
+	struct client	*holder;
+	struct post	*p;
+	struct line	 l;
+	char		 key[NICK_MAX + 1], line[OUT_LINE_MAX];
+	int		 self = 0;
+
+	if (casemap_fold(key, nick, sizeof(key)) >= sizeof(key))
+		return;
+	pthread_mutex_lock(&server.lock);
+	holder = map_get(server.nicks, key);
+	if (holder != NULL && owner_check_locked(holder) == OWNER_GRACE) {
+		if (holder == t->c)
+			self = 1;
+		else {
+			grace_text(line, sizeof(line), holder->nick);
+			memset(&l, 0, sizeof(l));
+			l.text = line;
+			p = post_new_locked(t, &l);
+			post_add_locked(p, holder, 0);
+		}
+	}
+	pthread_mutex_unlock(&server.lock);
+	if (self)
+		owner_grace_notice(t);
 }
 
 void

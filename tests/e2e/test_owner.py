@@ -309,3 +309,35 @@ def test_two_devices_are_renamed_once(f):
     d1.expect_closed()
     d2.expect(":alice!bob@127.0.0.1 NICK Guest2", timeout=5)
     carol.expect(":alice!bob@127.0.0.1 NICK Guest2", timeout=5)
+
+
+def test_a_nick_that_becomes_an_accounts_starts_a_grace(f):
+    s = server(f, "--nick-grace", "1")
+    create(s, "alice")
+    carol = s.user("carol")
+    zed = s.user("zed")
+    yan = s.user("yan")
+    carol.join("#r")
+    zed.join("#r")
+    yan.join("#r")
+    o = oper(s)
+    # An account made with the name of someone online...
+    o.send("ACCOUNT CREATE zed pw-zed")
+    o.expect(":irc.test NOTICE %s :ACCOUNT: created zed" % o.nick)
+    zed.expect(notice("zed", 1))
+    # ... and a nick grouped while someone holds it.
+    o.send("ACCOUNT GROUP alice yan")
+    o.expect(":irc.test NOTICE %s :ACCOUNT: nick grouped to alice" % o.nick)
+    yan.expect(notice("yan", 1))
+    # Each renamed once, in whichever order their graces ended.
+    got = sorted(carol.expect(rx(r":(zed|yan)!\S+ NICK Guest[12]"),
+                              timeout=5) for _ in range(2))
+    assert got in ([":yan!yan@127.0.0.1 NICK Guest1",
+                    ":zed!zed@127.0.0.1 NICK Guest2"],
+                   [":yan!yan@127.0.0.1 NICK Guest2",
+                    ":zed!zed@127.0.0.1 NICK Guest1"]), got
+    # The operator's own nick, grouped: the notice comes in its reply.
+    o.send("ACCOUNT GROUP alice %s" % o.nick)
+    o.expect(":irc.test NOTICE %s :ACCOUNT: nick grouped to alice" % o.nick)
+    assert o.next_line() == notice(o.nick, 1)
+    o.expect(rx(r":%s!\S+ NICK Guest3", o.nick), timeout=5)
