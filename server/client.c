@@ -2,7 +2,8 @@
  * client.c: one thread per connection.  The thread owns its socket: it
  * reads, splits lines, dispatches commands, flushes its output queue
  * when others have queued more than the socket took at once, runs the
- * registration and ping timers, and tears the client down.
+ * registration and ping timers and its person's nick grace (owner.c),
+ * and tears the client down.
  *
  * Other threads reach a client only through server.lock (nick table,
  * rooms, the client list) and its out_lock (client_send, client_kill),
@@ -115,6 +116,7 @@ client_unref(struct client *cl)
 		return;
 	pthread_mutex_destroy(&cl->act);
 	account_unref(cl->account);
+	account_unref(cl->grace_owner);
 	free(cl->away);
 	free(cl->rooms);
 	free(cl);
@@ -332,7 +334,9 @@ client_try_register(struct turn *t)
 {
 	struct conn *k = t->conn;
 	struct client *c = t->c, *to;
-	char key[32];
+	char key[32], old[NICK_MAX + 1];
+	enum owner_state st;
+	int renamed = 0;
 
 	if ((k->reg & (REG_NICK | REG_USER)) != (REG_NICK | REG_USER) ||
 	    (k->reg & REG_CAP) || (c->flags & CLIENT_REGISTERED))
@@ -355,6 +359,17 @@ client_try_register(struct turn *t)
 		    to->nick, account_name(to->account));
 		return;
 	}
+	/* Logged in to one account with a nick another owns: it registers
+	 * as a guest.  Not logged in: a grace starts with the welcome. */
+	if (owner_other_locked(c)) {
+		snprintf(old, sizeof(old), "%s", c->nick);
+		if (owner_guest_locked(t) == -1) {
+			pthread_mutex_unlock(&server.lock);
+			conn_kill(k, "Nickname is registered");
+			return;
+		}
+		renamed = 1;
+	}
 	c->flags |= CLIENT_REGISTERED;
 	client_people_add_locked(c);
 	c->signon = time(NULL);
@@ -362,9 +377,14 @@ client_try_register(struct turn *t)
 	server.nusers++;
 	if (server.nusers > server.max_users)
 		server.max_users = server.nusers;
+	st = owner_check_locked(c);
 	pthread_mutex_unlock(&server.lock);
 	log_info("%s registered as %s!%s", k->ip, c->nick, c->user);
 	send_welcome(t);
+	if (renamed)
+		owner_renamed_notice(t, old);
+	if (st == OWNER_GRACE)
+		owner_grace_notice(t);
 }
 
 /*
@@ -623,7 +643,7 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 static long long
 client_next_timer(struct conn *c, long long now, int held)
 {
-	long long due, stall;
+	long long due, stall, grace;
 
 	if (c->rqlen > 0 && !held) {
 		/* The held-back input is the next thing to do. */
@@ -637,6 +657,10 @@ client_next_timer(struct conn *c, long long now, int held)
 	else
 		due = ts_ms(&c->last_read) +
 		    (config.ping_interval + config.ping_timeout) * 1000LL;
+	/* Its person's grace for an owned nick (owner.c). */
+	if ((grace = atomic_load_explicit(&c->cl->grace_ms,
+	    memory_order_relaxed)) != 0 && grace < due)
+		due = grace;
 	if ((stall = conn_stall_deadline(c)) != 0 && stall < due)
 		due = stall;
 	return due > now ? due - now : 0;
@@ -646,7 +670,7 @@ static void
 client_timers(struct conn *c, long long now)
 {
 	char why[64], line[128];
-	long long idle = now - ts_ms(&c->last_read), stall;
+	long long idle = now - ts_ms(&c->last_read), stall, grace;
 	int len;
 
 	/* Over its SendQ and not draining: a reader that stopped. */
@@ -659,6 +683,9 @@ client_timers(struct conn *c, long long now)
 			conn_kill(c, "Registration timed out");
 		return;
 	}
+	if ((grace = atomic_load_explicit(&c->cl->grace_ms,
+	    memory_order_relaxed)) != 0 && now >= grace)
+		owner_timer(c);
 	if (!c->ping_sent && idle >= config.ping_interval * 1000LL) {
 		len = snprintf(line, sizeof(line), "PING :%s\r\n",
 		    config.server_name);

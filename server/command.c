@@ -158,14 +158,44 @@ cmd_pass(struct turn *t, struct irc_msg *m)
 	conn_kill(t->conn, "Bad password");
 }
 
+int
+client_nick_set_locked(struct turn *t, const char *nick, const char *key)
+{
+	struct client *c = t->c;
+	char mask[MASK_MAX + 1], line[OUT_LINE_MAX];
+	struct line l;
+
+	if (map_put(server.nicks, key, c) == -1)
+		return -1;
+	if (c->nickkey[0] != '\0' && strcmp(c->nickkey, key) != 0)
+		map_del(server.nicks, c->nickkey);
+	if (c->flags & CLIENT_REGISTERED) {
+		client_mask(c, mask, sizeof(mask));
+		snprintf(line, sizeof(line), ":%s NICK %s", mask, nick);
+		memset(&l, 0, sizeof(l));
+		l.text = line;
+		(void)room_fanout_locked(t, NULL, &l, FAN_SELF, 0, NULL);
+		whowas_add_locked(c);
+	}
+	/* A new nick (not a new case of the same one) starts a new
+	 * private history: what the last holder said is not ours. */
+	if (strcmp(c->nickkey, key) != 0)
+		c->nick_seq = store_last_seq();
+	snprintf(c->nick, sizeof(c->nick), "%s", nick);
+	snprintf(c->nickkey, sizeof(c->nickkey), "%s", key);
+	return 0;
+}
+
 void
 cmd_nick(struct turn *t, struct irc_msg *m)
 {
 	struct client *c = t->c;
-	char key[NICK_MAX + 1], mask[MASK_MAX + 1], line[OUT_LINE_MAX];
+	char key[NICK_MAX + 1];
 	const char *nick;
 	struct client *other;
-	struct line l;
+	struct account *owner;
+	enum owner_state st = OWNER_FREE;
+	int reserved;
 
 	if (m->nparams < 1 || m->params[0][0] == '\0') {
 		reply(t, ERR_NONICKNAMEGIVEN);
@@ -179,7 +209,6 @@ cmd_nick(struct turn *t, struct irc_msg *m)
 		return;
 	}
 	casemap_fold(key, nick, sizeof(key));
-	client_mask(c, mask, sizeof(mask));
 
 	pthread_mutex_lock(&server.lock);
 	other = map_get(server.nicks, key);
@@ -188,32 +217,32 @@ cmd_nick(struct turn *t, struct irc_msg *m)
 		reply(t, ERR_NICKNAMEINUSE, nick);
 		return;
 	}
+	/* Logged in, it could never log in to another owner in time. */
+	if (c->account != NULL && (owner = account_nick_owner(key)) != NULL) {
+		reserved = owner != c->account;
+		account_unref(owner);
+		if (reserved) {
+			pthread_mutex_unlock(&server.lock);
+			reply(t, ERR_NICKRESERVED, nick);
+			return;
+		}
+	}
 	if (strcmp(c->nick, nick) == 0) {
 		pthread_mutex_unlock(&server.lock);
 		return;
 	}
-	if (map_put(server.nicks, key, c) == -1) {
+	if (client_nick_set_locked(t, nick, key) == -1) {
 		pthread_mutex_unlock(&server.lock);
 		conn_kill(t->conn, "Out of memory");
 		return;
 	}
-	if (c->nickkey[0] != '\0' && strcmp(c->nickkey, key) != 0)
-		map_del(server.nicks, c->nickkey);
-	if (c->flags & CLIENT_REGISTERED) {
-		snprintf(line, sizeof(line), ":%s NICK %s", mask, nick);
-		memset(&l, 0, sizeof(l));
-		l.text = line;
-		(void)room_fanout_locked(t, NULL, &l, FAN_SELF, 0, NULL);
-		whowas_add_locked(c);
-	}
-	/* A new nick (not a new case of the same one) starts a new
-	 * private history: what the last holder said is not ours. */
-	if (strcmp(c->nickkey, key) != 0)
-		c->nick_seq = store_last_seq();
-	snprintf(c->nick, sizeof(c->nick), "%s", nick);
-	snprintf(c->nickkey, sizeof(c->nickkey), "%s", key);
+	/* Before registration, client_try_register decides. */
+	if (c->flags & CLIENT_REGISTERED)
+		st = owner_check_locked(c);
 	pthread_mutex_unlock(&server.lock);
 
+	if (st == OWNER_GRACE)
+		owner_grace_notice(t);
 	if (!(c->flags & CLIENT_REGISTERED)) {
 		t->conn->reg |= REG_NICK;
 		client_try_register(t);

@@ -8,6 +8,7 @@
  *   ACCOUNT INFO <name>                 what the server knows of it
  *   ACCOUNT CERTADD <name> <sha256>     links a client certificate
  *   ACCOUNT CERTDEL <name> <sha256>     (SASL EXTERNAL)
+ *   ACCOUNT GROUP <name> <nick>         the account owns nick too
  *
  * Success is a NOTICE; failure a FAIL ACCOUNT <code> with the name.
  * Hashing and the store write happen in account.c with no lock held;
@@ -37,6 +38,7 @@ static void	 acct_delete(struct turn *, struct irc_msg *);
 static void	 acct_info(struct turn *, struct irc_msg *);
 static void	 acct_certadd(struct turn *, struct irc_msg *);
 static void	 acct_certdel(struct turn *, struct irc_msg *);
+static void	 acct_group(struct turn *, struct irc_msg *);
 
 static const struct account_sub subs[] = {
 	{ "CREATE",	2, acct_create },
@@ -45,6 +47,7 @@ static const struct account_sub subs[] = {
 	{ "INFO",	1, acct_info },
 	{ "CERTADD",	2, acct_certadd },
 	{ "CERTDEL",	2, acct_certdel },
+	{ "GROUP",	2, acct_group },
 };
 
 static void
@@ -114,6 +117,7 @@ acct_create(struct turn *t, struct irc_msg *m)
 	}
 	log_info("%s: ACCOUNT CREATE %s", t->c->nick, name);
 	acct_notice(t, "created", name);
+	owner_claimed(t, name);
 }
 
 static void
@@ -291,6 +295,31 @@ acct_certdel(struct turn *t, struct irc_msg *m)
 	account_unref(a);
 }
 
+static void
+acct_group(struct turn *t, struct irc_msg *m)
+{
+	struct account	*a;
+
+	if ((a = acct_get(t, m->params[1])) == NULL)
+		return;
+	if (account_nick_add(a, m->params[2]) == 0) {
+		log_info("%s: ACCOUNT GROUP %s %s", t->c->nick,
+		    account_name(a), m->params[2]);
+		acct_notice(t, "nick grouped to", account_name(a));
+		owner_claimed(t, m->params[2]);
+	} else if (errno == EINVAL)
+		acct_fail(t, "BAD_NICK", m->params[2], "Not a valid nick");
+	else if (errno == EEXIST)
+		acct_fail(t, "NICK_IN_USE", m->params[2], "That nick already "
+		    "belongs to an account");
+	else if (errno == ENOSPC)
+		acct_fail(t, "LIMIT_REACHED", m->params[1], "The account has "
+		    "all the nicks it may group");
+	else
+		acct_fail_errno(t, m->params[1], errno);
+	account_unref(a);
+}
+
 void
 cmd_account(struct turn *t, struct irc_msg *m)
 {
@@ -309,7 +338,7 @@ cmd_account(struct turn *t, struct irc_msg *m)
 			break;
 	if (i == sizeof(subs) / sizeof(subs[0])) {
 		acct_fail(t, "UNKNOWN_SUBCOMMAND", m->params[0], "Use CREATE, "
-		    "RESET, DELETE, INFO, CERTADD or CERTDEL");
+		    "RESET, DELETE, INFO, CERTADD, CERTDEL or GROUP");
 		return;
 	}
 	if (m->nparams < subs[i].nparams + 1) {

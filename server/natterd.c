@@ -52,6 +52,7 @@ struct config	 config = {
 	.sendq_timeout = 10,
 	.invite_ttl = 3600,
 	.max_devices = 8,
+	.nick_grace = 30,
 	.reg_timeout = 30,
 	.ping_interval = 90,
 	.ping_timeout = 120,
@@ -120,8 +121,8 @@ enum {
 	OPT_SENDQ_TIMEOUT, OPT_INVITE_EXPIRY, OPT_MAX_ACCOUNTS, OPT_HASH_THREADS,
 	OPT_ARGON2_MEMORY, OPT_ARGON2_TIME, OPT_ARGON2_LANES,
 	OPT_SCRAM_ITERATIONS, OPT_LOGIN_FAILS_ACCOUNT, OPT_LOGIN_FAILS_IP,
-	OPT_ADD_ACCOUNT, OPT_MAX_DEVICES, OPT_UNIX, OPT_UNIX_ONLY,
-	OPT_NO_UNIX
+	OPT_ADD_ACCOUNT, OPT_MAX_DEVICES, OPT_NICK_GRACE, OPT_UNIX,
+	OPT_UNIX_ONLY, OPT_NO_UNIX
 };
 
 static const struct option long_options[] = {
@@ -141,6 +142,7 @@ static const struct option long_options[] = {
 	{ "sendq-timeout",	required_argument, NULL, OPT_SENDQ_TIMEOUT },
 	{ "invite-expiry",	required_argument, NULL, OPT_INVITE_EXPIRY },
 	{ "max-devices",	required_argument, NULL, OPT_MAX_DEVICES },
+	{ "nick-grace",		required_argument, NULL, OPT_NICK_GRACE },
 	{ "reg-timeout",	required_argument, NULL, OPT_REG_TIMEOUT },
 	{ "ping-interval",	required_argument, NULL, OPT_PING_INTERVAL },
 	{ "ping-timeout",	required_argument, NULL, OPT_PING_TIMEOUT },
@@ -189,6 +191,7 @@ static const char synopsis[] =
     "               [--sendq-timeout sec] [--recvq bytes]\n"
     "               [--flood-burst n] [--flood-rate n] [--reg-timeout sec]\n"
     "               [--invite-expiry sec] [--max-devices n]\n"
+    "               [--nick-grace sec]\n"
     "               [--ping-interval sec] [--ping-timeout sec]\n"
     "               [--db path] [--db-sync off|normal|full]\n"
     "               [--history-lines n] [--history-days n]\n"
@@ -257,6 +260,9 @@ static const char *const options_help[] = {
     "      --max-devices N      connections one account's user may have at\n"
     "                           once; 1: each is a user of its own\n"
     "                           (default 8)\n"
+    "      --nick-grace SECONDS how long a user holding a nick an account\n"
+    "                           owns has to log in to it before being\n"
+    "                           renamed to GuestN (default 30)\n"
     "      --reg-timeout SECONDS   time allowed to register (default 30)\n"
     "      --ping-interval SECONDS idle time before the server sends PING\n"
     "                              (default 90)\n"
@@ -365,6 +371,7 @@ static const struct numopt {
 	{ OPT_SENDQ_TIMEOUT, NUM_INT,      &config.sendq_timeout, 1, 86400 },
 	{ OPT_INVITE_EXPIRY, NUM_INT,      &config.invite_ttl, 1, 30 * 86400 },
 	{ OPT_MAX_DEVICES,   NUM_INT,      &config.max_devices, 1, 64 },
+	{ OPT_NICK_GRACE,    NUM_INT,      &config.nick_grace, 1, 86400 },
 	{ OPT_RECVQ,         NUM_SIZE,     &config.recvq, 1024, 1LL << 30 },
 	{ OPT_FLOOD_BURST,   NUM_UNSIGNED, &config.flood_burst, 0, 1000000 },
 	{ OPT_FLOOD_RATE,    NUM_UNSIGNED, &config.flood_rate, 0, 1000000 },

@@ -223,6 +223,15 @@ struct client {
 	struct client	*prev;				/* [S] */
 	struct conn	*conns;		/* [S] its connections, newest first */
 	int		 nconns;			/* [S] */
+	/* Nick ownership (owner.c): the grace of a registered person
+	 * holding a nick an account owns without being logged in to it. */
+	struct account	*grace_owner;	/* [S] that account (a reference),
+					   or NULL: no grace running */
+	char		 grace_key[NICK_MAX + 1];	/* [S] for this nick */
+	atomic_llong	 grace_ms;	/* monotonic ms it ends, 0: none;
+					   written under server.lock, read
+					   by each of its connections'
+					   threads for their timers */
 };
 
 /*
@@ -383,6 +392,7 @@ struct config {
 	int		 sendq_timeout;	/* seconds over sendq without draining */
 	int		 invite_ttl;	/* seconds an invite lasts */
 	int		 max_devices;	/* connections of one account's user */
+	int		 nick_grace;	/* seconds to log in for an owned nick */
 	int		 reg_timeout;
 	int		 ping_interval;
 	int		 ping_timeout;
@@ -445,6 +455,7 @@ struct server {
 	unsigned	 max_users;	/* peak of nusers */
 	unsigned long	 gen;		/* fan-out generation */
 	uint64_t	 next_id;	/* client ids */
+	unsigned long	 guest_next;	/* the last Guest<N> handed out */
 	struct whowas	 whowas[WHOWAS_MAX];
 	unsigned	 whowas_next;
 	char		**motd;		/* lines, NULL if none */
@@ -739,6 +750,11 @@ void		 cmd_chathistory(struct turn *, struct irc_msg *);
 
 /* command.c */
 void		 command_dispatch(struct turn *t, struct irc_msg *m);
+/* Gives t->c the nick (key: casefolded), free in server.nicks: a NICK
+ * line to everyone sharing a room once registered.  Caller holds
+ * server.lock; -1 when out of memory. */
+int		 client_nick_set_locked(struct turn *t, const char *nick,
+		    const char *key);
 /* "n!u@h" from a mask like "n", "n!u", "*@h": completes missing parts
  * with '*'. */
 void		 mask_normalize(const char *in, char *out, size_t len);
@@ -1226,6 +1242,35 @@ void		 cmd_authenticate(struct turn *, struct irc_msg *);
 /* Registration completed while an exchange was going on: 906. */
 void		 sasl_abort(struct turn *t);
 void		 sasl_free(struct sasl *s);
+
+/*
+ * owner.c: nicks belong to accounts (the top of owner.c tells how).
+ * Everything _locked runs under server.lock, on a person.
+ */
+enum owner_state {
+	OWNER_FREE,		/* no account owns the nick */
+	OWNER_MINE,		/* its owner is the account logged in to */
+	OWNER_GRACE,		/* owned by another: a grace starts now */
+	OWNER_GRACE_KEPT	/* ... the grace already running goes on */
+};
+/* After cl took a nick or logged in: starts (waking its connections'
+ * threads), keeps or ends its grace; none before registration. */
+enum owner_state owner_check_locked(struct client *cl);
+/* Ends cl's grace, if any. */
+void		 owner_clear_locked(struct client *cl);
+/* 1 if cl is logged in and holds a nick another account owns. */
+int		 owner_other_locked(struct client *cl);
+/* Renames t->c to the next free Guest<N> (a NICK line once
+ * registered) and ends its grace; -1 if that failed. */
+int		 owner_guest_locked(struct turn *t);
+/* The NOTICE that starts a grace, and the one after a rename. */
+void		 owner_grace_notice(struct turn *t);
+/* nick has just become an account's: its holder, if not logged in to
+ * it, starts a grace (no lock held). */
+void		 owner_claimed(struct turn *t, const char *nick);
+void		 owner_renamed_notice(struct turn *t, const char *old);
+/* A connection's timer: its person's grace is due (grace_ms). */
+void		 owner_timer(struct conn *c);
 
 /* command_account.c */
 void		 cmd_account(struct turn *, struct irc_msg *);

@@ -81,6 +81,7 @@
 #define ERR_NONICKNAMEGIVEN	"431 :No nickname given"
 #define ERR_ERRONEUSNICKNAME	"432 %s :Erroneous nickname"
 #define ERR_NICKNAMEINUSE	"433 %s :Nickname is already in use"
+#define ERR_NICKRESERVED	"433 %s :Nickname is reserved by a different account"
 #define ERR_NICKCOLLISION	"436 %s :Nickname collision KILL"
 #define ERR_USERNOTINCHANNEL	"441 %s %s :They aren't on that channel"
 #define ERR_NOTONCHANNEL	"442 %s :You're not on that channel"

@@ -26,6 +26,7 @@ USAGE_ERRORS = [
     (["--ping-interval", "0"], "zero interval"),
     (["--oper", "nocolon"], "--oper without name:password"),
     (["--db-sync", "bogus"], "unknown sync level"),
+    (["--nick-grace", "0"], "zero grace"),
     (["extra-argument"], "stray operand"),
 ]
 
@@ -138,7 +139,8 @@ def test_help_man_readme_agree(f):
                           ("--argon2-lanes", "1"),
                           ("--scram-iterations", "100000"),
                           ("--login-fails-account", "5"),
-                          ("--login-fails-ip", "10")):
+                          ("--login-fails-ip", "10"),
+                          ("--nick-grace", "30")):
         row = re.search(r"(?m)^\| `%s [^|]*\|[^|]*\| %s \|$" % (flag, default),
                         section)
         assert row, "README: %s default %s" % (flag, default)

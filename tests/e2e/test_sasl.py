@@ -205,6 +205,10 @@ def test_abort_toolong_unknown_already(f):
     s = server(f)
     create(s, "erin", "pw")
     c = s.user("erin")
+    # erin's nick is the account's: the grace notice follows the welcome.
+    c.expect(":irc.test NOTICE erin :This nickname is registered. Please "
+             "log in to its account with SASL within 30 seconds, or you "
+             "will be renamed.")
     # '*' with no exchange, and in the middle of one.
     c.send("AUTHENTICATE *")
     expect_only(c, [numeric("906", "erin", ":SASL authentication aborted")])
@@ -535,8 +539,8 @@ def test_account_command(f):
         ("ACCOUNT INFO", numeric("461", "op",
                                  "ACCOUNT :Not enough parameters")),
         ("ACCOUNT FROB x", ":irc.test FAIL ACCOUNT UNKNOWN_SUBCOMMAND FROB "
-                           ":Use CREATE, RESET, DELETE, INFO, CERTADD or "
-                           "CERTDEL"),
+                           ":Use CREATE, RESET, DELETE, INFO, CERTADD, "
+                           "CERTDEL or GROUP"),
         ("ACCOUNT CREATE #bad pw", ":irc.test FAIL ACCOUNT BAD_ACCOUNT_NAME "
                                    "#bad :Account names must be valid nicks"),
         ("ACCOUNT CREATE 9lives pw", ":irc.test FAIL ACCOUNT "
