@@ -80,10 +80,19 @@ def test_tui_long_line_wraps_under_text(f):
         joined(t, a, "alice", "#lobby")
         words = " ".join("word%02d" % i for i in range(20))
         bob.send("PRIVMSG #lobby :" + words)
-        rows = a.wait(rx(STAMP + r" <bob> word00 .*"))
+        indent = len("00:00 <bob> ")
+
+        # A capture may land between the first row and the rest of a
+        # redraw: wait for the whole message, then check its shape.
+        def whole(rows):
+            k = [k for k, r in enumerate(rows)
+                 if re.fullmatch(STAMP + r" <bob> word00 .*", r)]
+            return k and " ".join(r.strip() for r in rows[k[0]:k[0] + 3]
+                                  if r.strip()).endswith(words)
+        whole.__doc__ = "the whole wrapped message"
+        rows = a.wait(whole)
         i = [k for k, r in enumerate(rows)
              if re.fullmatch(STAMP + r" <bob> word00 .*", r)][0]
-        indent = len("00:00 <bob> ")
         assert rows[i + 1].startswith(" " * indent + "word"), rows[i:i + 3]
         joined_text = " ".join(r.strip() for r in rows[i:i + 3]
                                if r.strip())
