@@ -42,6 +42,7 @@
 #define RPL_LISTEND		"323 :End of /LIST"
 #define RPL_CHANNELMODEIS	"324 %s %s"
 #define RPL_CREATIONTIME	"329 %s %lld"
+#define RPL_WHOISACCOUNT	"330 %s %s :is logged in as"
 #define RPL_WHOISACTUALLY	"338 %s %s :actually using host"
 #define RPL_NOTOPIC		"331 %s :No topic is set"
 #define RPL_TOPIC		"332 %s :%s"
