@@ -96,6 +96,7 @@
 #define ERR_INVITEONLYCHAN	"473 %s :Cannot join channel (+i)"
 #define ERR_BANNEDFROMCHAN	"474 %s :Cannot join channel (+b)"
 #define ERR_BADCHANNELKEY	"475 %s :Cannot join channel (+k)"
+#define ERR_NEEDREGGEDNICK	"477 %s :Cannot join channel (+R) - you need to be logged into your account"
 #define ERR_BADCHANMASK		"476 %s :Bad Channel Mask"
 #define ERR_BANLISTFULL		"478 %s %c :Channel list is full"
 #define ERR_NOPRIVILEGES	"481 :Permission Denied- You're not an IRC operator"
