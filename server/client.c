@@ -313,8 +313,9 @@ client_attach_locked(struct turn *t, struct client *to)
 	for (i = 0; i < to->nrooms; i++) {
 		r = to->rooms[i];
 		if (c->caps & CAP(CAP_EXTENDED_JOIN))
-			turn_sendf(t, ":%s JOIN %s * :%s", mask, room_name(r),
-			    to->realname);
+			turn_sendf(t, ":%s JOIN %s %s :%s", mask,
+			    room_name(r), to->account != NULL ?
+			    account_name(to->account) : "*", to->realname);
 		else
 			turn_sendf(t, ":%s JOIN %s", mask, room_name(r));
 		room_send_topic_locked(t, r, 0);

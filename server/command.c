@@ -390,9 +390,10 @@ join_one(struct turn *t, const char *name, const char *key,
 			room_remove_locked(r, c);
 		goto out;
 	}
-	/* extended-join: "JOIN #r * :realname" (no accounts here). */
+	/* extended-join: "JOIN #r <account or *> :realname". */
 	snprintf(line, sizeof(line), ":%s JOIN %s", mask, room_name(r));
-	snprintf(ext, sizeof(ext), ":%s JOIN %s * :%s", mask, room_name(r),
+	snprintf(ext, sizeof(ext), ":%s JOIN %s %s :%s", mask, room_name(r),
+	    c->account != NULL ? account_name(c->account) : "*",
 	    c->realname);
 	memset(&l, 0, sizeof(l));
 	l.text = line;

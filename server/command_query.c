@@ -585,6 +585,8 @@ query_whois_locked(struct turn *t, struct client *u)
 		reply(t, RPL_AWAY, u->nick, u->away);
 	if (u->flags & CLIENT_OPER)
 		reply(t, RPL_WHOISOPERATOR, u->nick);
+	if (u->account != NULL)
+		reply(t, RPL_WHOISACCOUNT, u->nick, account_name(u->account));
 	/* The real address only to its owner and to operators. */
 	if ((u == c || (c->flags & CLIENT_OPER)) &&
 	    u->conns != NULL && strcmp(u->host, u->conns->ip) != 0)

@@ -47,6 +47,7 @@ struct room {
 #define ROOM_MODERATED	0x02	/* +m */
 #define ROOM_NOEXTERNAL	0x04	/* +n */
 #define ROOM_TOPICLOCK	0x08	/* +t */
+#define ROOM_REGONLY	0x10	/* +R: logged-in people only */
 	char		 key[KEY_MAX + 1];	/* +k, "" if unset */
 	unsigned	 limit;			/* +l, 0 if unset */
 	struct ban	*bans;
@@ -78,7 +79,8 @@ enum room_mode_kind { RM_LIST, RM_KEY, RM_LIMIT, RM_FLAG, RM_PREFIX };
 	X('n', RM_FLAG,		ROOM_NOEXTERNAL,	0)		\
 	X('o', RM_PREFIX,	MEMBER_OP,		'@')		\
 	X('t', RM_FLAG,		ROOM_TOPICLOCK,		0)		\
-	X('v', RM_PREFIX,	MEMBER_VOICE,		'+')
+	X('v', RM_PREFIX,	MEMBER_VOICE,		'+')		\
+	X('R', RM_FLAG,		ROOM_REGONLY,		0)
 
 struct room_mode {
 	char			 letter;
@@ -468,6 +470,11 @@ room_join_check_locked(struct turn *t, struct room *r, const char *key)
 	}
 	if (r->key[0] != '\0' && (key == NULL || strcmp(key, r->key) != 0)) {
 		reply(t, ERR_BADCHANNELKEY, r->name);
+		return -1;
+	}
+	/* An invite lets a logged-out person past +R, as past +i. */
+	if ((r->modes & ROOM_REGONLY) && c->account == NULL) {
+		reply(t, ERR_NEEDREGGEDNICK, r->name);
 		return -1;
 	}
 	if (r->limit > 0 && (unsigned)r->nmembers >= r->limit) {
