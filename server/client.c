@@ -449,18 +449,17 @@ local_login(struct turn *t)
 	}
 	pthread_mutex_lock(&server.lock);
 	if (c->account == NULL && account_usable(a)) {
-		c->account = a;
+		c->account = account_ref(a);	/* c's; ours is for below */
 		ok = 1;
 	}
 	client_mask(c, mask, sizeof(mask));
 	pthread_mutex_unlock(&server.lock);
-	if (!ok) {
-		account_unref(a);
-		return;
+	if (ok) {
+		reply(t, RPL_LOGGEDIN, mask, account_name(a), account_name(a));
+		log_info("%s (uid %lu) logged in as %s (Unix socket)", c->nick,
+		    (unsigned long)k->peer_uid, account_name(a));
 	}
-	reply(t, RPL_LOGGEDIN, mask, account_name(a), account_name(a));
-	log_info("%s (uid %lu) logged in as %s (Unix socket)", c->nick,
-	    (unsigned long)k->peer_uid, account_name(a));
+	account_unref(a);
 }
 
 void

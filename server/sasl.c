@@ -128,7 +128,9 @@ sasl_login(struct turn *t, struct account *a, const char *mech)
 	sasl_end(t->conn);
 	pthread_mutex_lock(&server.lock);
 	if (c->account == NULL && account_usable(a)) {
-		c->account = a;
+		/* c's own reference: ACCOUNT DELETE may drop it at once,
+		 * and ours is still needed for the replies below. */
+		c->account = account_ref(a);
 		client_people_add_locked(c);
 		ok = 1;
 		/* The owner keeps its nick (the grace ends); anyone else's
@@ -157,6 +159,7 @@ sasl_login(struct turn *t, struct account *a, const char *mech)
 		owner_renamed_notice(t, old);
 	log_info("%s (%s) logged in as %s (%s)", t->conn->ip, c->nick,
 	    account_name(a), mech);
+	account_unref(a);
 }
 
 /* PLAIN: "authzid NUL authcid NUL password" (RFC 4616). */
@@ -360,13 +363,15 @@ cmd_authenticate(struct turn *t, struct irc_msg *m)
 			return;		/* more to come */
 	}
 	s->buf[s->len] = '\0';
-	len = s->len == 0 ? 0 : base64_decode(s->buf, msg, sizeof(msg));
+	/* One byte kept for a NUL: the mechanisms read C strings. */
+	len = s->len == 0 ? 0 : base64_decode(s->buf, msg, sizeof(msg) - 1);
 	s->len = 0;
 	if (len < 0) {
 		log_info("%s: SASL message is not base64", t->conn->ip);
 		sasl_fail(t);
 		return;
 	}
+	msg[len] = '\0';
 	switch (s->mech) {
 	case SASL_PLAIN:
 		sasl_plain(t, (char *)msg, (size_t)len);
