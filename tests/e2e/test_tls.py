@@ -332,6 +332,11 @@ def test_user_drops_root(f):
     import pwd
     nobody = pwd.getpwnam("nobody")
     s = Server(f, "--user", "nobody", "--db", ":memory:")
+    # The port listens before the drop (so a port below 1024 can be
+    # bound); the drop is done once the start line is logged.
+    deadline = time.monotonic() + 10
+    while "started as" not in s.log_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
     with open("/proc/%d/status" % s.proc.pid) as fp:
         status = fp.read()
     uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
