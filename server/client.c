@@ -437,8 +437,7 @@ local_login(struct turn *t)
 	struct conn *k = t->conn;
 	struct client *c = t->c;
 	struct account *a;
-	char mask[MASK_MAX + 1];
-	int ok = 0;
+	char name[NICK_MAX + 1];
 
 	if (!k->local || c->account != NULL || k->peer_name[0] == '\0')
 		return;
@@ -447,19 +446,10 @@ local_login(struct turn *t)
 		    (unsigned long)k->peer_uid, k->peer_name, strerror(errno));
 		return;
 	}
-	pthread_mutex_lock(&server.lock);
-	if (c->account == NULL && account_usable(a)) {
-		c->account = account_ref(a);	/* c's; ours is for below */
-		ok = 1;
-	}
-	client_mask(c, mask, sizeof(mask));
-	pthread_mutex_unlock(&server.lock);
-	if (ok) {
-		reply(t, RPL_LOGGEDIN, mask, account_name(a), account_name(a));
+	snprintf(name, sizeof(name), "%s", account_name(a));
+	if (login_account(t, a, NULL, 0) == 0)
 		log_info("%s (uid %lu) logged in as %s (Unix socket)", c->nick,
-		    (unsigned long)k->peer_uid, account_name(a));
-	}
-	account_unref(a);
+		    (unsigned long)k->peer_uid, name);
 }
 
 void

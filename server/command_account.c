@@ -143,36 +143,18 @@ acct_reset(struct turn *t, struct irc_msg *m)
 	account_unref(a);
 }
 
-/* Logs out every connection logged in to a: 901 for each. */
+/* Logs out every person logged in to a: 901 for each connection. */
 static void
 acct_logout_all(struct turn *t, struct account *a)
 {
 	struct client	*c, *me = t->c;
-	struct post	*p;
-	struct line	 l;
-	char		 line[OUT_LINE_MAX], mask[MASK_MAX + 1];
+	char		 mask[MASK_MAX + 1];
 	int		 self = 0;
 
 	pthread_mutex_lock(&server.lock);
-	for (c = server.clients; c != NULL; c = c->next) {
-		if (c->account != a)
-			continue;
-		client_people_del_locked(c);
-		c->account = NULL;
-		account_unref(a);
-		snprintf(mask, sizeof(mask), "%s!%s@%s", c->nick,
-		    c->user[0] != '\0' ? c->user : "*", c->host);
-		if (c == me) {
+	for (c = server.clients; c != NULL; c = c->next)
+		if (c->account == a && logout_locked(t, c) && c == me)
 			self = 1;
-			continue;
-		}
-		snprintf(line, sizeof(line), ":%s 901 %s %s :You are now "
-		    "logged out", config.server_name, c->nick, mask);
-		memset(&l, 0, sizeof(l));
-		l.text = line;
-		p = post_new_locked(t, &l);
-		post_add_locked(p, c, 0);
-	}
 	if (self)
 		snprintf(mask, sizeof(mask), "%s!%s@%s", me->nick, me->user,
 		    me->host);

@@ -1272,6 +1272,14 @@ void		 owner_renamed_notice(struct turn *t, const char *old);
 /* A connection's timer: its person's grace is due (grace_ms). */
 void		 owner_timer(struct conn *c);
 
+/* login.c: every way in to an account and out of it (see there). */
+/* Logs t->c in to a (taking the caller's reference): 900 (and 903 if
+ * sasl); -1 if it was logged in already or a is gone, nothing sent. */
+int		 login_account(struct turn *t, struct account *a,
+		    const char *how, int sasl);
+/* Logs c out: 901 to its connections but t's; 1 if it was logged in. */
+int		 logout_locked(struct turn *t, struct client *c);
+
 /* command_account.c */
 void		 cmd_account(struct turn *, struct irc_msg *);
 

@@ -121,45 +121,9 @@ sasl_send(struct turn *t, const char *data, size_t n)
 static void
 sasl_login(struct turn *t, struct account *a, const char *mech)
 {
-	struct client	*c = t->c;
-	char		 mask[MASK_MAX + 1], old[NICK_MAX + 1];
-	int		 ok = 0, renamed = 0;
-
 	sasl_end(t->conn);
-	pthread_mutex_lock(&server.lock);
-	if (c->account == NULL && account_usable(a)) {
-		/* c's own reference: ACCOUNT DELETE may drop it at once,
-		 * and ours is still needed for the replies below. */
-		c->account = account_ref(a);
-		client_people_add_locked(c);
-		ok = 1;
-		/* The owner keeps its nick (the grace ends); anyone else's
-		 * nick goes now.  Before registration, registration
-		 * decides. */
-		if ((c->flags & CLIENT_REGISTERED) && owner_other_locked(c)) {
-			snprintf(old, sizeof(old), "%s", c->nick);
-			if (owner_guest_locked(t) == 0)
-				renamed = 1;
-			else
-				client_kill_locked(c, "Nickname is registered");
-		}
-		(void)owner_check_locked(c);
-	}
-	snprintf(mask, sizeof(mask), "%s!%s@%s", c->nick,
-	    c->user[0] != '\0' ? c->user : "*", c->host);
-	pthread_mutex_unlock(&server.lock);
-	if (!ok) {
-		account_unref(a);
+	if (login_account(t, a, mech, 1) == -1)
 		reply(t, ERR_SASLFAIL);
-		return;
-	}
-	reply(t, RPL_LOGGEDIN, mask, account_name(a), account_name(a));
-	reply(t, RPL_SASLSUCCESS);
-	if (renamed)
-		owner_renamed_notice(t, old);
-	log_info("%s (%s) logged in as %s (%s)", t->conn->ip, c->nick,
-	    account_name(a), mech);
-	account_unref(a);
 }
 
 /* PLAIN: "authzid NUL authcid NUL password" (RFC 4616). */

@@ -1,0 +1,100 @@
+/*
+ * login.c: a person logs in to an account, or out of it.  Every way in
+ * (SASL, NickServ IDENTIFY, REGISTER, the Unix socket's uid) ends in
+ * login_account(); every way out (NickServ LOGOUT, ACCOUNT DELETE,
+ * NickServ DROP) in logout_locked().  What others are told of it
+ * (account-notify, user mode +r) is sent from here, so no way in or
+ * out can forget it.
+ *
+ * An account is the person's (struct client), not a connection's: all
+ * the devices of a person are logged in or out together.
+ */
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "natterd.h"
+
+/*
+ * Logs t->c in to a, if t->c is not logged in yet and a still exists.
+ * Takes the caller's reference.  On success sends 900 (903 too if sasl:
+ * it ends an AUTHENTICATE exchange), and the rename
+ * notice if the nick held was another account's) and returns 0; else
+ * sends nothing and returns -1.  how: the mechanism, for the log (NULL:
+ * the caller logs it).
+ */
+int
+login_account(struct turn *t, struct account *a, const char *how, int sasl)
+{
+	struct client	*c = t->c;
+	char		 mask[MASK_MAX + 1], old[NICK_MAX + 1];
+	int		 ok = 0, renamed = 0;
+
+	pthread_mutex_lock(&server.lock);
+	if (c->account == NULL && account_usable(a)) {
+		/* c's own reference: ACCOUNT DELETE may drop it at once,
+		 * and ours is still needed for the replies below. */
+		c->account = account_ref(a);
+		client_people_add_locked(c);
+		ok = 1;
+		/* The owner keeps its nick (the grace ends); anyone else's
+		 * nick goes now.  Before registration, registration
+		 * decides. */
+		if ((c->flags & CLIENT_REGISTERED) && owner_other_locked(c)) {
+			snprintf(old, sizeof(old), "%s", c->nick);
+			if (owner_guest_locked(t) == 0)
+				renamed = 1;
+			else
+				client_kill_locked(c, "Nickname is registered");
+		}
+		(void)owner_check_locked(c);
+	}
+	snprintf(mask, sizeof(mask), "%s!%s@%s", c->nick,
+	    c->user[0] != '\0' ? c->user : "*", c->host);
+	pthread_mutex_unlock(&server.lock);
+	if (!ok) {
+		account_unref(a);
+		return -1;
+	}
+	reply(t, RPL_LOGGEDIN, mask, account_name(a), account_name(a));
+	if (sasl)
+		reply(t, RPL_SASLSUCCESS);
+	if (renamed)
+		owner_renamed_notice(t, old);
+	if (how != NULL)
+		log_info("%s (%s) logged in as %s (%s)", t->conn->ip,
+		    c->nick, account_name(a), how);
+	account_unref(a);
+	return 0;
+}
+
+/*
+ * Logs c out of its account (nothing if it has none).  901 goes to each
+ * of c's connections but the actor's (t->conn), which the caller answers
+ * itself, as its reply may need a label.  Returns 1 if c was logged in.
+ */
+int
+logout_locked(struct turn *t, struct client *c)
+{
+	struct account	*a = c->account;
+	struct post	*p;
+	struct line	 l;
+	char		 line[OUT_LINE_MAX], mask[MASK_MAX + 1];
+
+	if (a == NULL)
+		return 0;
+	client_people_del_locked(c);
+	c->account = NULL;
+	account_unref(a);
+	snprintf(mask, sizeof(mask), "%s!%s@%s", c->nick,
+	    c->user[0] != '\0' ? c->user : "*", c->host);
+	snprintf(line, sizeof(line), ":%s 901 %s %s :You are now logged out",
+	    config.server_name, c->nick, mask);
+	memset(&l, 0, sizeof(l));
+	l.text = line;
+	p = post_new_locked(t, &l);
+	post_add_locked(p, c, 0);
+	return 1;
+}
