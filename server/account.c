@@ -80,7 +80,8 @@ struct account {
 /* Failed logins of one account or address in the current window. */
 struct fails {
 	time_t		 start;
-	unsigned	 count;
+	unsigned	 count;		/* failures since start */
+	unsigned	 busy;		/* attempts being checked now */
 };
 
 struct limiter {
@@ -104,10 +105,12 @@ static struct accounts {
 	unsigned char	 fake_key[32];	/* fake SCRAM salts, kept */
 	char		 dummy[PASSWD_PHC_MAX];	/* verified for a login
 					   that has no hash to check */
+	pthread_cond_t	 turn;		/* an attempt ended (busy--) */
 	int		 ready;
 } accounts = {
 	.wlock = PTHREAD_MUTEX_INITIALIZER,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.turn = PTHREAD_COND_INITIALIZER,
 };
 
 static void	 account_free(struct account *);
@@ -915,7 +918,8 @@ sweep_one(const char *key, void *val, void *arg)
 	const char	***out = arg;
 	time_t		 now = time(NULL);
 
-	if (now - f->start >= LOGIN_WINDOW || now < f->start)
+	if (f->busy == 0 && (now - f->start >= LOGIN_WINDOW ||
+	    now < f->start))
 		*(*out)++ = key;
 }
 
@@ -940,6 +944,78 @@ limiter_sweep_locked(struct limiter *l)
 	free(keys);
 }
 
+/* key's counter, made if new; NULL if the table is full.  Caller
+ * holds lock. */
+static struct fails *
+limiter_get_locked(struct limiter *l, const char *key, time_t now,
+    const char *what)
+{
+	struct fails	*f;
+
+	if ((f = map_get(l->m, key)) == NULL) {
+		if (map_count(l->m) >= accounts.opts.limit_slots)
+			limiter_sweep_locked(l);
+		if (map_count(l->m) >= accounts.opts.limit_slots) {
+			if (!l->full_logged) {
+				log_warnx("logins: %u %s have failed logins "
+				    "this minute; refusing logins from others "
+				    "until some expire",
+				    accounts.opts.limit_slots, what);
+				l->full_logged = 1;
+			}
+			return NULL;
+		}
+		if ((f = calloc(1, sizeof(*f))) == NULL)
+			return NULL;
+		if (map_put(l->m, key, f) == -1) {
+			free(f);
+			return NULL;
+		}
+		l->full_logged = 0;
+		f->start = now;
+	}
+	if (now - f->start >= LOGIN_WINDOW || now < f->start) {
+		f->start = now;
+		f->count = 0;
+	}
+	return f;
+}
+
+enum limit { LIMIT_OK, LIMIT_WAIT, LIMIT_OVER };
+
+/*
+ * Where key stands: OVER with per_minute failures in the window (or no
+ * room to count it); WAIT while the failures so far and the attempts
+ * under way could reach per_minute, so that parallel attempts cannot
+ * outrun the count; else OK.  Caller holds lock.
+ */
+static enum limit
+limiter_state_locked(struct limiter *l, const char *key, time_t now,
+    const char *what)
+{
+	struct fails	*f;
+
+	if (l->per_minute == 0)
+		return LIMIT_OK;
+	if ((f = map_get(l->m, key)) == NULL) {
+		if (map_count(l->m) < accounts.opts.limit_slots)
+			return LIMIT_OK;
+		limiter_sweep_locked(l);
+		if (map_count(l->m) < accounts.opts.limit_slots)
+			return LIMIT_OK;
+		/* Full: logs it once, and fails closed. */
+		return limiter_get_locked(l, key, now, what) == NULL ?
+		    LIMIT_OVER : LIMIT_OK;
+	}
+	if (now - f->start >= LOGIN_WINDOW || now < f->start) {
+		f->start = now;
+		f->count = 0;
+	}
+	if (f->count >= l->per_minute)
+		return LIMIT_OVER;
+	return f->count + f->busy >= l->per_minute ? LIMIT_WAIT : LIMIT_OK;
+}
+
 /* 1 if key has had per_minute failures in the current window.  Caller
  * holds lock. */
 static int
@@ -953,47 +1029,43 @@ limiter_over_locked(struct limiter *l, const char *key, time_t now,
 	if ((f = map_get(l->m, key)) == NULL) {
 		if (map_count(l->m) < accounts.opts.limit_slots)
 			return 0;
-		limiter_sweep_locked(l);
-		if (map_count(l->m) < accounts.opts.limit_slots)
-			return 0;
-		if (!l->full_logged) {
-			log_warnx("logins: %u %s have failed logins this "
-			    "minute; refusing logins from others until some "
-			    "expire", accounts.opts.limit_slots, what);
-			l->full_logged = 1;
-		}
-		return 1;
+		return limiter_get_locked(l, key, now, what) == NULL;
 	}
-	l->full_logged = 0;
 	if (now - f->start >= LOGIN_WINDOW || now < f->start)
 		return 0;
 	return f->count >= l->per_minute;
 }
 
+/* An attempt on key begins (busy) or ends, failed or not. */
 static void
-limiter_hit_locked(struct limiter *l, const char *key, time_t now)
+limiter_busy_locked(struct limiter *l, const char *key, time_t now)
 {
 	struct fails	*f;
 
-	if (l->per_minute == 0)
+	if (l->per_minute != 0 && (f = limiter_get_locked(l, key, now,
+	    "keys")) != NULL)
+		f->busy++;
+}
+
+static void
+limiter_end_locked(struct limiter *l, const char *key, time_t now,
+    int failed)
+{
+	struct fails	*f;
+
+	if (l->per_minute == 0 || (f = map_get(l->m, key)) == NULL)
 		return;
-	if ((f = map_get(l->m, key)) == NULL) {
-		if (map_count(l->m) >= accounts.opts.limit_slots)
-			limiter_sweep_locked(l);
-		if (map_count(l->m) >= accounts.opts.limit_slots ||
-		    (f = calloc(1, sizeof(*f))) == NULL)
-			return;
-		if (map_put(l->m, key, f) == -1) {
-			free(f);
-			return;
-		}
-		f->start = now;
-	}
+	if (f->busy > 0)
+		f->busy--;
 	if (now - f->start >= LOGIN_WINDOW || now < f->start) {
 		f->start = now;
 		f->count = 0;
 	}
-	f->count++;
+	if (failed)
+		f->count++;
+	/* A counter with nothing in it holds no slot. */
+	if (f->count == 0 && f->busy == 0)
+		free(map_del(l->m, key));
 }
 
 /* The limiter's key for a name: its casefolded form, or the name cut
@@ -1023,8 +1095,51 @@ account_login_limited(const char *name, const char *ipgroup)
 	return over;
 }
 
+int
+account_attempt_begin(const char *name, const char *ipgroup)
+{
+	char		 key[NICK_MAX + 1];
+	time_t		 now;
+	enum limit	 ip, acct;
+
+	limit_key(name, key);
+	pthread_mutex_lock(&accounts.lock);
+	for (;;) {
+		now = time(NULL);
+		if (!accounts.ready) {
+			ip = LIMIT_OVER;
+			break;
+		}
+		ip = limiter_state_locked(&accounts.by_ip, ipgroup, now,
+		    "addresses");
+		acct = limiter_state_locked(&accounts.by_account, key, now,
+		    "accounts");
+		if (ip == LIMIT_OVER || acct == LIMIT_OVER) {
+			ip = LIMIT_OVER;
+			break;
+		}
+		if (ip == LIMIT_OK && acct == LIMIT_OK)
+			break;
+		/* Bounded: an attempt under way is a hash or a SCRAM
+		 * proof being checked, never a wait on a client. */
+		pthread_cond_wait(&accounts.turn, &accounts.lock);
+	}
+	if (ip == LIMIT_OK) {
+		limiter_busy_locked(&accounts.by_ip, ipgroup, now);
+		limiter_busy_locked(&accounts.by_account, key, now);
+	}
+	pthread_mutex_unlock(&accounts.lock);
+	if (ip == LIMIT_OVER) {
+		log_info("login refused: account %s from %s: too many failed "
+		    "logins", name, ipgroup);
+		return -1;
+	}
+	return 0;
+}
+
 void
-account_login_failed(const char *name, const char *ipgroup, const char *how)
+account_attempt_end(const char *name, const char *ipgroup, int failed,
+    const char *how)
 {
 	char	 key[NICK_MAX + 1];
 	time_t	 now = time(NULL);
@@ -1032,11 +1147,14 @@ account_login_failed(const char *name, const char *ipgroup, const char *how)
 	limit_key(name, key);
 	pthread_mutex_lock(&accounts.lock);
 	if (accounts.ready) {
-		limiter_hit_locked(&accounts.by_ip, ipgroup, now);
-		limiter_hit_locked(&accounts.by_account, key, now);
+		limiter_end_locked(&accounts.by_ip, ipgroup, now, failed);
+		limiter_end_locked(&accounts.by_account, key, now, failed);
 	}
+	pthread_cond_broadcast(&accounts.turn);
 	pthread_mutex_unlock(&accounts.lock);
-	log_info("login failed: account %s from %s (%s)", name, ipgroup, how);
+	if (failed)
+		log_info("login failed: account %s from %s (%s)", name,
+		    ipgroup, how);
 }
 
 enum account_check
@@ -1045,10 +1163,10 @@ account_check_password(const char *name, const char *password,
 {
 	struct account	*a = NULL;
 	char		 key[NICK_MAX + 1], *phc = NULL;
-	int		 rc;
+	int		 rc, e;
 
 	*out = NULL;
-	if (account_login_limited(name, ipgroup))
+	if (account_attempt_begin(name, ipgroup) == -1)
 		return ACCOUNT_LIMITED;
 	limit_key(name, key);
 	pthread_mutex_lock(&accounts.lock);
@@ -1067,16 +1185,19 @@ account_check_password(const char *name, const char *password,
 		free(phc);
 	}
 	if (rc == 1 && a != NULL && account_usable(a)) {
+		account_attempt_end(name, ipgroup, 0, NULL);
 		*out = a;
 		return ACCOUNT_OK;
 	}
 	account_unref(a);
 	if (rc == -1 && errno != EINVAL) {
+		e = errno;
+		account_attempt_end(name, ipgroup, 0, NULL);
 		log_warnx("login: account %s from %s: cannot check the "
-		    "password now: %s", name, ipgroup, strerror(errno));
+		    "password now: %s", name, ipgroup, strerror(e));
 		return ACCOUNT_BAD;
 	}
-	account_login_failed(name, ipgroup, "PLAIN");
+	account_attempt_end(name, ipgroup, 1, "password");
 	return ACCOUNT_BAD;
 }
 

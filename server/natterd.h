@@ -1232,9 +1232,16 @@ enum account_check account_scram_keys(const char *name, const char *ipgroup,
 		    struct scram_keys *k, struct account **out);
 /* 1 (and logged) if name or ipgroup is over its failed-login limit. */
 int		 account_login_limited(const char *name, const char *ipgroup);
-/* Counts and logs a failed login (how: the mechanism). */
-void		 account_login_failed(const char *name, const char *ipgroup,
-		    const char *how);
+/*
+ * One login attempt on name from ipgroup, counted against both limits:
+ * begin waits while the failures so far and the attempts under way
+ * could reach a limit (so parallel attempts cannot outrun it), and is
+ * -1 (logged) once one is reached.  end gives the place back, counting
+ * (and logging, how: the mechanism) a failure.
+ */
+int		 account_attempt_begin(const char *name, const char *ipgroup);
+void		 account_attempt_end(const char *name, const char *ipgroup,
+		    int failed, const char *how);
 
 /* sasl.c: AUTHENTICATE (IRCv3 sasl 3.1 and 3.2). */
 struct sasl;

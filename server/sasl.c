@@ -214,7 +214,7 @@ sasl_scram(struct turn *t, const char *msg, size_t n)
 	struct scram_keys k;
 	struct account	*a;
 	char		 out[512];
-	int		 rc;
+	int		 rc, ok;
 
 	switch (s->step) {
 	case 0:
@@ -239,10 +239,17 @@ sasl_scram(struct turn *t, const char *msg, size_t n)
 		sasl_send(t, out, strlen(out));
 		return;
 	case 1:
+		/* The proof is counted as it is checked, so that parallel
+		 * exchanges cannot outrun the failed-login limit. */
+		if (account_attempt_begin(s->user, t->conn->ipgroup) == -1) {
+			sasl_fail(t);
+			return;
+		}
 		rc = scram_client_final(s->scram, msg, n, out, sizeof(out));
-		if (rc != 1 || s->account == NULL) {
-			account_login_failed(s->user, t->conn->ipgroup, rc == -1 ?
-			    "SCRAM-SHA-256, malformed" : "SCRAM-SHA-256");
+		ok = rc == 1 && s->account != NULL;
+		account_attempt_end(s->user, t->conn->ipgroup, !ok, rc == -1 ?
+		    "SCRAM-SHA-256, malformed" : "SCRAM-SHA-256");
+		if (!ok) {
 			sasl_fail(t);
 			return;
 		}

@@ -385,11 +385,24 @@ test_login_limits(void **state)
 	assert_int_equal(account_login_limited("anyone", "192.0.2.2/32"), 0);
 	/* The tables hold 8 counters each: past that, strangers are
 	 * refused until some expire (failing closed). */
-	for (i = 0; i < 8; i++) {
-		snprintf(name, sizeof(name), "198.51.100.%d/32", i);
-		account_login_failed("zed", name, "test");
+	for (i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "zed%d", i);
+		assert_int_equal(account_attempt_begin(name, "198.51.100.1/32"),
+		    0);
+		account_attempt_end(name, "198.51.100.1/32", 1, "test");
 	}
 	assert_int_equal(account_login_limited("zed2", "203.0.113.1/32"), 1);
+	assert_int_equal(account_attempt_begin("zed2", "203.0.113.1/32"), -1);
+	/* A counted one still goes through, from a new address too. */
+	assert_int_equal(account_attempt_begin("zed0", "198.51.100.7/32"), 0);
+	account_attempt_end("zed0", "198.51.100.7/32", 0, NULL);
+	/* Two attempts under way at once, both failing: zed1 reaches its
+	 * limit of 3 and is refused after. */
+	assert_int_equal(account_attempt_begin("zed1", "198.51.100.8/32"), 0);
+	assert_int_equal(account_attempt_begin("zed1", "198.51.100.9/32"), 0);
+	account_attempt_end("zed1", "198.51.100.8/32", 1, "test");
+	account_attempt_end("zed1", "198.51.100.9/32", 1, "test");
+	assert_int_equal(account_attempt_begin("zed1", "198.51.100.9/32"), -1);
 	close_all();
 }
 

@@ -126,7 +126,7 @@ def test_plain_good_wrong_unknown(f):
         c.expect_closed()
     assert replies[0] == replies[1], replies
     log = s.log_text()
-    assert "login failed: account alice from 127.0.0.1/32 (PLAIN)" in log
+    assert "login failed: account alice from 127.0.0.1/32 (password)" in log
     assert "hunter2" not in log and "wrong" not in log
 
 
@@ -487,6 +487,62 @@ def test_failed_logins_per_address(f):
         expect_only(c, [numeric("904", "m", FAILED)])
     plain(c, "mallory", "pw")
     expect_only(c, [numeric("904", "m", FAILED)])
+
+
+def parallel(fn, items):
+    threads = [threading.Thread(target=fn, args=(x,)) for x in items]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def test_parallel_guesses_cannot_outrun_the_limit(f):
+    """12 wrong passwords at once for one account, with a limit of 3:
+    only 3 are checked (and counted), the rest are refused unchecked;
+    then the right password is refused too."""
+    s = server(f, "--login-fails-account", "3", "--login-fails-ip", "0",
+               "--hash-threads", "2")
+    create(s, "kate", "right")
+    clients = [s.user("g%d" % i) for i in range(12)]
+    for c in clients:
+        c.send("AUTHENTICATE PLAIN")
+    for c in clients:
+        c.expect("AUTHENTICATE +")
+    wrong = b64(b"\0kate\0wrong")
+    parallel(lambda c: c.send("AUTHENTICATE " + wrong), clients)
+    for c in clients:
+        expect_only(c, [numeric("904", c.nick, FAILED)])
+    log = s.log_text()
+    assert log.count("login failed: account kate from") == 3, log
+    assert log.count("login refused: account kate from") == 9, log
+    c = s.user("k9")
+    plain(c, "kate", "right")
+    expect_only(c, [numeric("904", "k9", FAILED)])
+
+
+def test_parallel_scram_proofs_cannot_outrun_the_limit(f):
+    """10 SCRAM exchanges opened at once, then 10 wrong proofs at once,
+    with a limit of 2: 2 proofs are checked, 8 refused."""
+    s = server(f, "--login-fails-account", "2", "--login-fails-ip", "0")
+    create(s, "kate", "right")
+    clients = [s.user("s%d" % i) for i in range(10)]
+    scrams = [Scram("kate", "wrong") for _ in clients]
+    for c in clients:
+        c.send("AUTHENTICATE SCRAM-SHA-256")
+    for c in clients:
+        c.expect("AUTHENTICATE +")
+    for c, sc in zip(clients, scrams):
+        send_payload(c, sc.first())
+    finals = []
+    for c, sc in zip(clients, scrams):
+        finals.append(sc.final(read_challenge(c)))
+    parallel(lambda cf: send_payload(cf[0], cf[1]), list(zip(clients, finals)))
+    for c in clients:
+        expect_only(c, [numeric("904", c.nick, FAILED)])
+    log = s.log_text()
+    assert log.count("login failed: account kate from") == 2, log
+    assert log.count("login refused: account kate from") == 8, log
 
 
 @timeout(120)
