@@ -43,6 +43,9 @@
 #include "log.h"
 #include "natterd.h"
 
+_Static_assert(MARKER_KEY_MAX >= NICK_MAX && MARKER_KEY_MAX >= ROOM_NAME_MAX,
+    "a marker's key holds a room name or a nick");
+
 struct marker {
 	int64_t		 ms;
 	char		 key[MARKER_KEY_MAX + 1];
@@ -176,14 +179,16 @@ marker_load(int64_t id, const char *key, int64_t ms, void *arg)
 	struct marker_set	*s;
 	int			*skipped = arg;
 
+	/* Under the store's lock: markers.lock is a leaf, fine there. */
+	pthread_mutex_lock(&markers.lock);
 	/* Rows come newest first: the first MARKERS_MAX are kept. */
 	if (ms <= 0 || !marker_key_valid(key) ||
 	    (s = marker_set_locked(id, 1)) == NULL || s->n >= MARKERS_MAX ||
-	    marker_find(s, key) >= 0 || marker_grow_locked(s) == -1) {
+	    marker_find(s, key) >= 0 || marker_grow_locked(s) == -1)
 		(*skipped)++;
-		return;
-	}
-	marker_put_locked(s, key, ms);
+	else
+		marker_put_locked(s, key, ms);
+	pthread_mutex_unlock(&markers.lock);
 }
 
 int
@@ -197,8 +202,6 @@ marker_init(void)
 		return -1;
 	}
 	pthread_mutex_unlock(&markers.lock);
-	/* The callback runs under the store's lock: markers.lock is not
-	 * held across it (start-up: nobody else looks yet). */
 	if ((n = store_markers_load(marker_load, &skipped)) == -1)
 		return -1;
 	if (skipped > 0)
