@@ -444,3 +444,18 @@ def test_markers_in_memory_only(f):
     u.expect(mr("#room", ts(T1)))
     u.send("MARKREAD #room")
     u.expect(mr("#room", ts(T1)))
+
+
+def test_labeled_markread(f):
+    """labeled-response: the answer carries the label, the other
+    device's copy does not."""
+    s = server(f)
+    make_account(s, "vera", "pw-vera")
+    v = login(s, "vera", "vera", "pw-vera", caps=(CAP, "labeled-response"))
+    v2 = login(s, "phone", "vera", "pw-vera")
+    v.send("@label=m1 MARKREAD #room " + ts(T1))
+    v.expect("@label=m1 " + mr("#room", ts(T1)))
+    v2.expect(mr("#room", ts(T1)))
+    v.send("@label=m2 MARKREAD")
+    v.expect("@label=m2 :irc.test FAIL MARKREAD NEED_MORE_PARAMS "
+             ":Missing parameters")
