@@ -142,10 +142,11 @@ build/tests/test_store: $(OBJ)/tests/test_store.o $(OBJ)/server/store.o \
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SQLITE_LIBS) \
 	    -lpthread $(SSL_LIBS) $(LDLIBS)
 
-# The accounts' test links the account table, the hashing pool, SCRAM
-# and the store they write through to, without the rest of the server.
+# The accounts' test links the account table, the hashing pool, SCRAM,
+# read markers and the store they write through to, without the rest of
+# the server.
 ACCOUNT_TEST_SRC = server/account.c server/passwd.c server/scram.c \
-	server/store.c server/map.c
+	server/store.c server/map.c server/marker.c
 
 build/tests/test_account: $(OBJ)/tests/test_account.o \
     $(ACCOUNT_TEST_SRC:%.c=$(OBJ)/%.o) $(SHARED_OBJ)

@@ -716,6 +716,8 @@ account_delete(struct account *a)
 		errno = err;
 		return -1;
 	}
+	/* Its read markers: the store's went with it, memory's go now. */
+	marker_forget(a->id);
 	log_info("accounts: %s deleted", a->name);
 	account_unref(a);	/* the table's */
 	return 0;

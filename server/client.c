@@ -263,10 +263,10 @@ client_people_del_locked(struct client *cl)
  * person to is online, another device of to: it leaves its own
  * unregistered person and gets to's nick and rooms, with the welcome
  * and, for each room, what a JOIN gives the joiner (its JOIN line,
- * topic, NAMES and replay).  Nobody else sees anything.  All of it goes
- * with one post made here, under the same lock as the move, so every
- * line to's rooms say after it reaches this connection after its
- * burst, and nothing said before it arrives twice.  Caller holds
+ * read marker, topic, NAMES and replay).  Nobody else sees anything.
+ * All of it goes with one post made here, under the same lock as the
+ * move, so every line to's rooms say after it reaches this connection
+ * after its burst, and nothing said before it arrives twice.  Caller holds
  * server.lock and the old person's act lock.  -1 if to cannot take
  * another device.
  */
@@ -275,7 +275,7 @@ client_attach_locked(struct turn *t, struct client *to)
 {
 	struct conn *c = t->conn;
 	struct client *old = c->cl;
-	char mask[MASK_MAX + 1];
+	char mask[MASK_MAX + 1], line[OUT_LINE_MAX];
 	struct line l;
 	struct room *r;
 	struct gen *g;
@@ -318,6 +318,10 @@ client_attach_locked(struct turn *t, struct client *to)
 			    account_name(to->account) : "*", to->realname);
 		else
 			turn_sendf(t, ":%s JOIN %s", mask, room_name(r));
+		if (c->caps & CAP(CAP_READ_MARKER)) {
+			markread_line_locked(to, r, line, sizeof(line));
+			turn_sendf(t, "%s", line);
+		}
 		room_send_topic_locked(t, r, 0);
 		send_names_locked(t, r);
 		if ((g = history_replay_gen(r, upto)) != NULL)

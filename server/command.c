@@ -64,6 +64,7 @@ static const struct command commands[] = {
 	{ "SETNAME",	cmd_setname,	1, 0 },
 	{ "AUTHENTICATE", cmd_authenticate, 1, CMD_PREREG },
 	{ "ACCOUNT",	cmd_account,	1, 0 },
+	{ "MARKREAD",	cmd_markread,	0, 0 },
 };
 
 void
@@ -400,6 +401,7 @@ join_one(struct turn *t, const char *name, const char *key,
 	l.alt = ext;
 	l.alt_cap = CAP(CAP_EXTENDED_JOIN);
 	(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
+	markread_join_locked(t, r);
 	room_send_topic_locked(t, r, 0);
 	send_names_locked(t, r);
 	if ((g = history_replay_gen(r, store_last_seq())) != NULL)

@@ -1097,6 +1097,8 @@ open_accounts(void)
 	account_opts(&o);
 	if ((rc = account_init(&o, why, sizeof(why))) == -1)
 		errx(1, "%s", why);
+	if (marker_init() == -1)
+		errx(1, "read markers: cannot read them from the database");
 	if (config.history != HISTORY_FILE)
 		log_info("accounts live in memory only (--db %s)",
 		    config.history == HISTORY_OFF ? "off" : ":memory:");
@@ -1476,6 +1478,7 @@ main(int argc, char *argv[])
 	passwd_pool_stop();
 	if (rc == 0) {
 		config_unload();
+		marker_shutdown();
 		account_shutdown();
 	}
 	store_close();

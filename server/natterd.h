@@ -19,13 +19,14 @@
  *   3. client->out_lock  guards that client's output queue and the
  *                    fields marked [O].
  * outbox.drain (turn.c) is taken with none of them held, and is held
- * while taking 2 and 3.  accounts.lock (account.c) is a leaf that may
- * be taken under server.lock; accounts.wlock and the hashing pool's
- * waits (passwd.c) are never entered with any of these held.  Never block on a socket, the disk or DNS while
- * holding any of them: sends under them are MSG_DONTWAIT.  Fields
- * marked [T] belong to the client's own thread and are never touched by
- * others.  Fields marked [R] are set before the client is published and
- * never change.  How a line travels from one client to others is told
+ * while taking 2 and 3.  accounts.lock (account.c) and markers.lock
+ * (marker.c) are leaves that may be taken under server.lock;
+ * accounts.wlock, markers.wlock and the hashing pool's waits
+ * (passwd.c) are never entered with any of these held.  Never block on
+ * a socket, the disk or DNS while holding any of them: sends under them
+ * are MSG_DONTWAIT.  Fields marked [T] belong to the client's own
+ * thread and are never touched by others.  Fields marked [R] are set
+ * before the client is published and never change.  How a line travels from one client to others is told
  * at the top of turn.c.
  */
 #ifndef NATTERD_H
@@ -89,6 +90,7 @@
 	X(CAP_LABELED_RESPONSE,	"labeled-response",	NULL)		\
 	X(CAP_MESSAGE_TAGS,	"message-tags",		NULL)		\
 	X(CAP_MULTI_PREFIX,	"multi-prefix",		NULL)		\
+	X(CAP_READ_MARKER,	"draft/read-marker",	NULL)		\
 	X(CAP_SASL,		"sasl",			SASL_MECHS)	\
 	X(CAP_SERVER_TIME,	"server-time",		NULL)		\
 	X(CAP_SETNAME,		"setname",		NULL)		\
@@ -1044,6 +1046,19 @@ typedef void	 store_nick_cb(int64_t id, const char *key, const char *nick,
  * the number of accounts, or -1. */
 int		 store_accounts_load(store_account_cb *acb, store_cert_cb *ccb,
 		    store_nick_cb *ncb, void *arg, int64_t *max_id);
+/* Read markers (draft/read-marker; marker.c keeps them in memory):
+ * the account's marker for key (a casefolded room or nick) set to
+ * time_ms, and, when evict is not NULL, its marker for evict removed,
+ * in one transaction. */
+int		 store_marker_put(int64_t id, const char *key, int64_t time_ms,
+		    const char *evict);
+/* Every read marker of account id. */
+int		 store_markers_delete(int64_t id);
+typedef void	 store_marker_cb(int64_t id, const char *key, int64_t time_ms,
+		    void *);
+/* Calls cb for every read marker, by account, newest first.  Start-up
+ * only, as store_accounts_load.  Returns the number, or -1. */
+int		 store_markers_load(store_marker_cb *cb, void *arg);
 
 /*
  * passwd.c: argon2id hashes (PHC strings) and SCRAM-SHA-256 keys, made
@@ -1289,6 +1304,42 @@ int		 logout_locked(struct turn *t, struct client *c);
 
 /* command_account.c */
 void		 cmd_account(struct turn *, struct irc_msg *);
+
+/*
+ * marker.c: read markers (draft/read-marker), per account, in memory
+ * and written through to the store.  markers.wlock serializes changes
+ * (check, write, apply) and is held across the disk write, so never
+ * with server.lock or accounts.wlock held; markers.lock is a leaf like
+ * accounts.lock: marker_get may run under server.lock.
+ */
+#define MARKERS_MAX	1024	/* an account's markers; past it, the one
+				   with the oldest time goes */
+#define MARKER_KEY_MAX	ROOM_NAME_MAX	/* a casefolded room or nick */
+/* Loads the markers from the store (after account_init); -1 if it
+ * cannot read them. */
+int		 marker_init(void);
+void		 marker_shutdown(void);
+/* a's marker for key, in ms, or 0 if none (or a is NULL). */
+int64_t		 marker_get(struct account *a, const char *key);
+/*
+ * Moves a's marker for key to *ms if that is later (a time in the
+ * future counts as now): 1 and *ms the new value, or 0 and *ms the
+ * stored one, which is as late or later.  -1 with errno ENOENT (a was
+ * deleted), EINVAL (key too long), ENOMEM or EIO (the store failed;
+ * nothing changed).
+ */
+int		 marker_set(struct account *a, const char *key, int64_t *ms);
+/* Forgets every marker of a deleted account, in memory and store. */
+void		 marker_forget(int64_t id);
+
+/* command_v3.c: MARKREAD, and the markers a JOIN sends. */
+void		 cmd_markread(struct turn *, struct irc_msg *);
+/* After t->c joined r (its JOIN posted): MARKREAD r to t's connection
+ * and t->c's other devices, those with draft/read-marker. */
+void		 markread_join_locked(struct turn *t, struct room *r);
+/* The MARKREAD line of a room for c's account: into buf. */
+void		 markread_line_locked(struct client *c, struct room *r,
+		    char *buf, size_t len);
 
 /* natterd.c */
 /* Starts shutdown as SIGTERM does: stop accepting, ERROR to all. */

@@ -129,6 +129,8 @@ enum {
 	SW_NICK_DEL,
 	SW_META_GET,
 	SW_META_PUT,
+	SW_MARKER_PUT,
+	SW_MARKER_DEL,
 	SW_COUNT
 };
 
@@ -169,6 +171,10 @@ static const char *const store_wsql[SW_COUNT] = {
 	[SW_META_GET] = "SELECT value FROM meta WHERE name = ?1",
 	[SW_META_PUT] = "INSERT OR REPLACE INTO meta (name, value) "
 	    "VALUES (?1, ?2)",
+	[SW_MARKER_PUT] = "INSERT OR REPLACE INTO read_marker (account, "
+	    "target, time_ms) VALUES (?1, ?2, ?3)",
+	[SW_MARKER_DEL] = "DELETE FROM read_marker WHERE account = ?1 AND "
+	    "target = ?2",
 };
 
 /* Statements on the read connection. */
@@ -2719,6 +2725,87 @@ store_accounts_load(store_account_cb *acb, store_cert_cb *ccb,
 
 fail:
 	log_warnx("store: %s: cannot read accounts: %s", store.path,
+	    sqlite3_errmsg(store.wdb));
+	sqlite3_finalize(st);
+	store_unlock(&store.wlock);
+	return -1;
+}
+
+/* --- read markers (schema 4's read_marker) --- */
+
+int
+store_marker_put(int64_t id, const char *key, int64_t time_ms,
+    const char *evict)
+{
+	sqlite3_stmt	*st;
+	int		 rc, ok;
+
+	if ((rc = store_acct_begin()) != 0)
+		return rc == 1 ? 0 : -1;
+	st = store.wst[SW_MARKER_PUT];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, time_ms);
+	ok = store_step_done(st) == 0;
+	sqlite3_clear_bindings(st);
+	if (ok && evict != NULL) {
+		st = store.wst[SW_MARKER_DEL];
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, evict, -1, SQLITE_STATIC);
+		ok = store_step_done(st) == 0;
+		sqlite3_clear_bindings(st);
+	}
+	return store_acct_end(ok);
+}
+
+int
+store_markers_delete(int64_t id)
+{
+	sqlite3_stmt	*st;
+	int		 rc, ok;
+
+	if ((rc = store_acct_begin()) != 0)
+		return rc == 1 ? 0 : -1;
+	st = store.wst[SW_ACCT_DEL_MARKERS];
+	sqlite3_bind_int64(st, 1, id);
+	ok = store_step_done(st) == 0;
+	sqlite3_clear_bindings(st);
+	return store_acct_end(ok);
+}
+
+int
+store_markers_load(store_marker_cb *cb, void *arg)
+{
+	sqlite3_stmt	*st = NULL;
+	const char	*key;
+	int		 rc, n = 0;
+
+	if (store.off)
+		return 0;
+	if (!store.opened)
+		return -1;
+	store_lock(&store.wlock);
+	/* Newest first within an account: a loader that keeps a bounded
+	 * number keeps the latest. */
+	if (sqlite3_prepare_v2(store.wdb, "SELECT account, target, time_ms "
+	    "FROM read_marker ORDER BY account, time_ms DESC", -1, &st,
+	    NULL) != SQLITE_OK)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((key = (const char *)sqlite3_column_text(st, 1)) == NULL)
+			continue;
+		cb(sqlite3_column_int64(st, 0), key,
+		    sqlite3_column_int64(st, 2), arg);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	store_unlock(&store.wlock);
+	return n;
+
+fail:
+	log_warnx("store: %s: cannot read read markers: %s", store.path,
 	    sqlite3_errmsg(store.wdb));
 	sqlite3_finalize(st);
 	store_unlock(&store.wlock);

@@ -4,8 +4,10 @@
  * argon2id round trips, the RFC 7677 SCRAM-SHA-256 exchange, accounts
  * surviving a reopen, every bound (accounts, certificates, nicks, the
  * failed-login tables, the hashing queue), the failed-login limits,
- * local accounts, --db :memory: and off, and the migration of a
- * database natterd wrote with schema 3 (tests/data/history-v3.db).
+ * local accounts, --db :memory: and off, the migration of a
+ * database natterd wrote with schema 3 (tests/data/history-v3.db), and
+ * read markers (marker.c): forward only, bounded, kept, deleted with
+ * their account.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -544,6 +546,93 @@ test_migration_rows(void **state)
 	close_all();
 }
 
+static void
+test_markers(void **state)
+{
+	struct account_opts o = cheap_opts();
+	struct account *a, *b;
+	char key[16];
+	int64_t ms, id;
+	int i;
+
+	(void)state;
+	open_all(dbpath, &o);
+	assert_int_equal(marker_init(), 0);
+	assert_int_equal(account_create("mara", "pw", 0, -1, &a), 0);
+	assert_int_equal(account_create("nils", "pw", 0, -1, &b), 0);
+	assert_int_equal(marker_get(a, "#room"), 0);
+	ms = 1000;
+	assert_int_equal(marker_set(a, "#room", &ms), 1);
+	assert_int_equal(ms, 1000);
+	/* Earlier or equal: kept, and the stored value comes back. */
+	ms = 999;
+	assert_int_equal(marker_set(a, "#room", &ms), 0);
+	assert_int_equal(ms, 1000);
+	ms = 1000;
+	assert_int_equal(marker_set(a, "#room", &ms), 0);
+	/* The future counts as now. */
+	ms = INT64_MAX;
+	assert_int_equal(marker_set(a, "bob", &ms), 1);
+	assert_true(ms < INT64_MAX && ms > 1000);
+	assert_int_equal(marker_get(a, "bob"), ms);
+	/* Another account's are its own. */
+	assert_int_equal(marker_get(b, "#room"), 0);
+	assert_int_equal(marker_get(NULL, "#room"), 0);
+	ms = 5;
+	assert_int_equal(marker_set(a, "#this-key-is-longer-than-fifty-bytes-"
+	    "which-is-too-long", &ms), -1);
+	assert_int_equal(errno, EINVAL);
+
+	/* Fill to the bound; one more drops the oldest (#room, 1000). */
+	for (i = 2; i < MARKERS_MAX; i++) {
+		snprintf(key, sizeof(key), "#r%d", i);
+		ms = 2000 + i;
+		assert_int_equal(marker_set(a, key, &ms), 1);
+	}
+	ms = 100;
+	assert_int_equal(marker_set(a, "#last", &ms), 1);
+	assert_int_equal(marker_get(a, "#room"), 0);
+	assert_int_equal(marker_get(a, "#last"), 100);
+	assert_int_equal(marker_get(a, "#r2"), 2002);
+	/* Now #last (100) is the oldest. */
+	ms = 7;
+	assert_int_equal(marker_set(a, "#new", &ms), 1);
+	assert_int_equal(marker_get(a, "#last"), 0);
+	ms = 3000;
+	assert_int_equal(marker_set(b, "#room", &ms), 1);
+	marker_shutdown();
+	close_all();
+
+	/* A reopen has them all, bound and eviction included. */
+	open_all(dbpath, &o);
+	assert_int_equal(marker_init(), 0);
+	assert_int_equal(marker_get(a, "#room"), 0);
+	assert_int_equal(marker_get(a, "#new"), 7);
+	assert_int_equal(marker_get(a, "#r1023"), 3023);
+	assert_int_equal(marker_get(b, "#room"), 3000);
+	account_unref(a);
+	account_unref(b);
+	/* Deleted with the account: memory at once, the file too. */
+	assert_non_null(a = account_find("mara"));
+	id = account_id(a);
+	assert_int_equal(account_delete(a), 0);
+	assert_int_equal(marker_get(a, "#new"), 0);
+	ms = 9999;
+	assert_int_equal(marker_set(a, "#new", &ms), -1);
+	assert_int_equal(errno, ENOENT);
+	account_unref(a);
+	marker_shutdown();
+	close_all();
+	open_all(dbpath, &o);
+	assert_int_equal(marker_init(), 0);
+	assert_non_null(b = account_find("nils"));
+	assert_int_equal(marker_get(b, "#room"), 3000);
+	assert_true(account_id(b) != id);
+	account_unref(b);
+	marker_shutdown();
+	close_all();
+}
+
 int
 main(void)
 {
@@ -561,6 +650,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migration_v3, setup_db,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_migration_rows, setup_db,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_markers, setup_db,
 		    teardown),
 	};
 

@@ -15,8 +15,8 @@ from harness import FULL_SPEED, Server, free_port, join, numeric, rx, scaled
 
 LS = (":irc.test CAP * LS :away-notify batch cap-notify draft/chathistory "
       "chghost echo-message extended-join invite-notify labeled-response message-tags "
-      "multi-prefix sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 server-time setname "
-      "userhost-in-names")
+      "multi-prefix draft/read-marker sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 "
+      "server-time setname userhost-in-names")
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 MSGID = r"[0-9a-z]{20}"
 EPOCH = "timestamp=1970-01-01T00:00:00.000Z"
