@@ -393,6 +393,35 @@ test_login_limits(void **state)
 	close_all();
 }
 
+static void
+test_register_limit(void **state)
+{
+	struct account_opts o = cheap_opts();
+
+	(void)state;
+	o.registers_ip = 2;
+	open_all(":memory:", &o);
+	/* 2 an hour from an address; others go on. */
+	assert_int_equal(account_register_take("10.0.0.1/32"), 0);
+	assert_int_equal(account_register_take("10.0.0.1/32"), 0);
+	assert_int_equal(account_register_take("10.0.0.1/32"), -1);
+	assert_int_equal(account_register_take("10.0.0.1/32"), -1);
+	assert_int_equal(account_register_take("10.0.0.2/32"), 0);
+	/* A service's nick is never an account's name, nor grouped. */
+	assert_int_equal(account_create("NickServ", "p", 0, -1, NULL), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(account_create("nickserv", "p", 0, -1, NULL), -1);
+	assert_int_equal(errno, EINVAL);
+	close_all();
+	/* 0: no limit. */
+	o.registers_ip = 0;
+	open_all(":memory:", &o);
+	assert_int_equal(account_register_take("10.0.0.1/32"), 0);
+	assert_int_equal(account_register_take("10.0.0.1/32"), 0);
+	assert_int_equal(account_register_take("10.0.0.1/32"), 0);
+	close_all();
+}
+
 struct waiter_arg {
 	const char	*phc;
 	int		 rc;
@@ -543,6 +572,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bounds, setup_db,
 		    teardown),
 		cmocka_unit_test(test_login_limits),
+		cmocka_unit_test(test_register_limit),
 		cmocka_unit_test(test_pool_queue_bound),
 		cmocka_unit_test(test_local_accounts),
 		cmocka_unit_test_setup_teardown(test_migration_v3, setup_db,

@@ -207,8 +207,8 @@ def test_abort_toolong_unknown_already(f):
     c = s.user("erin")
     # erin's nick is the account's: the grace notice follows the welcome.
     c.expect(":irc.test NOTICE erin :This nickname is registered. Please "
-             "log in to its account with SASL within 30 seconds, or you "
-             "will be renamed.")
+             "log in to its account with SASL or /msg NickServ IDENTIFY "
+             "<password> within 30 seconds, or you will be renamed.")
     # '*' with no exchange, and in the middle of one.
     c.send("AUTHENTICATE *")
     expect_only(c, [numeric("906", "erin", ":SASL authentication aborted")])
