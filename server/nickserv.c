@@ -372,8 +372,11 @@ ns_cert(struct turn *t, char **w, int n)
 		ns_syntax(t, "CERT");
 		return;
 	}
-	if (n > 1)
-		snprintf(fp, sizeof(fp), "%.*s", TLS_FP_LEN, w[1]);
+	if (n > 1 && strlen(w[1]) > TLS_FP_LEN) {
+		ns_notice(t, "That is not a SHA-256 fingerprint.");
+		return;
+	} else if (n > 1)
+		snprintf(fp, sizeof(fp), "%s", w[1]);
 	else if (ns_own_cert(t->conn, fp, sizeof(fp)) == -1) {
 		ns_notice(t, "This connection has no TLS client certificate: "
 		    "give its fingerprint.");

@@ -338,8 +338,10 @@ def test_cert_add_then_sasl_external(f):
                            "certificate: give its fingerprint."),
                     notice("plain", "Syntax: CERT ADD [fingerprint] | CERT "
                            "DEL <fingerprint> | CERT LIST")])
-    ns(p, "CERT ADD nonsense")
-    expect_only(p, [notice("plain", "That is not a SHA-256 fingerprint.")])
+    for junk in ("nonsense", fp + ":AB" * 40):
+        ns(p, "CERT ADD %s" % junk)
+        expect_only(p, [notice("plain", "That is not a SHA-256 "
+                               "fingerprint.")])
     ns(p, "CERT LIST")
     expect_only(p, [notice("plain", "Your account has no certificates."),
                     notice("plain", "End of certificates.")])
