@@ -1037,8 +1037,10 @@ account_login_limited(const char *name, const char *ipgroup)
 	limit_key(name, key);
 	pthread_mutex_lock(&accounts.lock);
 	over = !accounts.ready ||
-	    limiter_over_locked(&accounts.by_ip, ipgroup, now, "addresses with failed logins") ||
-	    limiter_over_locked(&accounts.by_account, key, now, "accounts with failed logins");
+	    limiter_over_locked(&accounts.by_ip, ipgroup, now,
+	    "addresses with failed logins") ||
+	    limiter_over_locked(&accounts.by_account, key, now,
+	    "accounts with failed logins");
 	pthread_mutex_unlock(&accounts.lock);
 	if (over)
 		log_info("login refused: account %s from %s: too many failed "
@@ -1082,7 +1084,7 @@ account_register_take(const char *ipgroup)
 
 enum account_check
 account_check_password(const char *name, const char *password,
-    const char *ipgroup, struct account **out)
+    const char *ipgroup, const char *how, struct account **out)
 {
 	struct account	*a = NULL;
 	char		 key[NICK_MAX + 1], *phc = NULL;
@@ -1117,7 +1119,7 @@ account_check_password(const char *name, const char *password,
 		    "password now: %s", name, ipgroup, strerror(errno));
 		return ACCOUNT_BAD;
 	}
-	account_login_failed(name, ipgroup, "PLAIN");
+	account_login_failed(name, ipgroup, how);
 	return ACCOUNT_BAD;
 }
 

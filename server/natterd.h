@@ -1228,11 +1228,12 @@ struct account	*account_local(int64_t uid, const char *username);
  * with a reference in *out; ACCOUNT_BAD for a wrong password, an
  * unknown account or one without a password, after the same work;
  * ACCOUNT_LIMITED without hashing when name or ipgroup had too many
- * failures this minute.  Failures are counted and logged.
+ * failures this minute.  Failures are counted and logged (how: the
+ * way in, "PLAIN" or "NickServ").
  */
 enum account_check account_check_password(const char *name,
 		    const char *password, const char *ipgroup,
-		    struct account **out);
+		    const char *how, struct account **out);
 /* SCRAM: the keys of name (a reference in *out), or for an unknown
  * account fake ones with a salt derived from the name (*out NULL), so
  * both exchanges look the same; ACCOUNT_LIMITED as above. */

@@ -134,7 +134,7 @@ ns_password_ok(struct turn *t, struct account *a, const char *password)
 		return 0;
 	}
 	switch (account_check_password(account_name(a), password,
-	    t->conn->ipgroup, &got)) {
+	    t->conn->ipgroup, "NickServ", &got)) {
 	case ACCOUNT_OK:
 		account_unref(got);
 		/* The name's account now may be a new one of that name. */
@@ -188,7 +188,7 @@ ns_identify(struct turn *t, char **w, int n)
 	}
 	snprintf(name, sizeof(name), "%s", n > 1 ? w[0] : t->c->nick);
 	switch (account_check_password(name, password, t->conn->ipgroup,
-	    &a)) {
+	    "NickServ IDENTIFY", &a)) {
 	case ACCOUNT_OK:
 		snprintf(name, sizeof(name), "%s", account_name(a));
 		if (login_account(t, a, "NickServ", 0) == 0) {

@@ -178,7 +178,8 @@ def test_identify_wrong_password_and_unknown_account_alike(f):
     ns(c, "IDENTIFY alice password1")
     expect_only(c, [notice("probe9", "Too many failed logins; try again in "
                            "a minute.")])
-    assert "login failed: account nosuch from 127.0.0.1/32" in s.log_text()
+    assert "login failed: account nosuch from 127.0.0.1/32 (NickServ " \
+        "IDENTIFY)" in s.log_text()
 
 
 def test_identify_keeps_or_renames_the_nick(f):
