@@ -58,6 +58,7 @@
 #include "tls.h"
 
 #define LOGIN_WINDOW	60	/* seconds a failure counts */
+#define REGISTER_WINDOW	3600	/* seconds a registration counts */
 #define ACCOUNT_FAKE_SECRET	"scram-fake-salt"
 
 struct account {
@@ -77,7 +78,8 @@ struct account {
 	int		 nnicks;
 };
 
-/* Failed logins of one account or address in the current window. */
+/* Failed logins (or registrations) of one account or address in the
+ * current window. */
 struct fails {
 	time_t		 start;
 	unsigned	 count;		/* failures since start */
@@ -86,7 +88,8 @@ struct fails {
 
 struct limiter {
 	struct map	*m;		/* key -> struct fails */
-	unsigned	 per_minute;	/* 0: no limit */
+	unsigned	 per_minute;	/* a window's; 0: no limit */
+	time_t		 window;	/* seconds */
 	int		 full_logged;
 };
 
@@ -101,6 +104,7 @@ static struct accounts {
 	int64_t		 next_id;
 	struct limiter	 by_account;
 	struct limiter	 by_ip;
+	struct limiter	 registers;	/* registrations by address */
 	struct account_opts opts;
 	unsigned char	 fake_key[32];	/* fake SCRAM salts, kept */
 	char		 dummy[PASSWD_PHC_MAX];	/* verified for a login
@@ -357,13 +361,18 @@ account_init(const struct account_opts *o, char *err, size_t errlen)
 		accounts.opts.limit_slots = LOGIN_LIMIT_SLOTS;
 	accounts.by_account.per_minute = o->fails_account;
 	accounts.by_ip.per_minute = o->fails_ip;
+	accounts.registers.per_minute = o->registers_ip;
+	accounts.by_account.window = LOGIN_WINDOW;
+	accounts.by_ip.window = LOGIN_WINDOW;
+	accounts.registers.window = REGISTER_WINDOW;
 	accounts.next_id = 1;
 	if ((accounts.names = map_new()) == NULL ||
 	    (accounts.nicks = map_new()) == NULL ||
 	    (accounts.certs = map_new()) == NULL ||
 	    (accounts.ids = map_new()) == NULL ||
 	    (accounts.by_account.m = map_new()) == NULL ||
-	    (accounts.by_ip.m = map_new()) == NULL) {
+	    (accounts.by_ip.m = map_new()) == NULL ||
+	    (accounts.registers.m = map_new()) == NULL) {
 		snprintf(err, errlen, "accounts: out of memory");
 		return -1;
 	}
@@ -441,6 +450,11 @@ account_shutdown(void)
 		map_free(accounts.by_ip.m);
 		accounts.by_ip.m = NULL;
 	}
+	if (accounts.registers.m != NULL) {
+		map_foreach(accounts.registers.m, free_entry, NULL);
+		map_free(accounts.registers.m);
+		accounts.registers.m = NULL;
+	}
 	accounts.count = 0;
 	accounts.ready = 0;
 	pthread_mutex_unlock(&accounts.lock);
@@ -459,11 +473,13 @@ account_count(void)
 
 /* --- lookups --- */
 
-/* The casefolded name, or -1 if name is not a valid account name. */
+/* The casefolded name, or -1 if name is not a valid account name: a
+ * valid nick that no service uses. */
 static int
 account_key(const char *name, char *key)
 {
-	if (!casemap_valid_nick(name, NICK_MAX))
+	if (!casemap_valid_nick(name, NICK_MAX) ||
+	    casemap_cmp(name, NICKSERV_NICK) == 0)
 		return -1;
 	casemap_fold(key, name, NICK_MAX + 1);
 	return 0;
@@ -913,30 +929,37 @@ account_local(int64_t uid, const char *username)
 
 /* --- failed logins --- */
 
+struct sweep {
+	const char	**out;
+	time_t		 window;
+};
+
 static void
 sweep_one(const char *key, void *val, void *arg)
 {
 	struct fails	*f = val;
-	const char	***out = arg;
+	struct sweep	*sw = arg;
 	time_t		 now = time(NULL);
 
-	if (f->busy == 0 && (now - f->start >= LOGIN_WINDOW ||
+	if (f->busy == 0 && (now - f->start >= sw->window ||
 	    now < f->start))
-		*(*out)++ = key;
+		*sw->out++ = key;
 }
 
 /* Drops the counters whose window has passed.  Caller holds lock. */
 static void
 limiter_sweep_locked(struct limiter *l)
 {
-	const char	**keys, **p, **k;
+	struct sweep	  sw;
+	const char	**keys, **k;
 	char		 *copy;
 
 	if ((keys = calloc(map_count(l->m) + 1, sizeof(*keys))) == NULL)
 		return;
-	p = keys;
-	map_foreach(l->m, sweep_one, &p);
-	for (k = keys; k < p; k++) {
+	sw.out = keys;
+	sw.window = l->window;
+	map_foreach(l->m, sweep_one, &sw);
+	for (k = keys; k < sw.out; k++) {
 		/* map_del frees the key k points into: copy it first. */
 		if ((copy = strdup(*k)) == NULL)
 			break;
@@ -959,9 +982,8 @@ limiter_get_locked(struct limiter *l, const char *key, time_t now,
 			limiter_sweep_locked(l);
 		if (map_count(l->m) >= accounts.opts.limit_slots) {
 			if (!l->full_logged) {
-				log_warnx("logins: %u %s have failed logins "
-				    "this minute; refusing logins from others "
-				    "until some expire",
+				log_warnx("accounts: %u %s counted this "
+				    "window; refusing others until some expire",
 				    accounts.opts.limit_slots, what);
 				l->full_logged = 1;
 			}
@@ -976,7 +998,7 @@ limiter_get_locked(struct limiter *l, const char *key, time_t now,
 		l->full_logged = 0;
 		f->start = now;
 	}
-	if (now - f->start >= LOGIN_WINDOW || now < f->start) {
+	if (now - f->start >= l->window || now < f->start) {
 		f->start = now;
 		f->count = 0;
 	}
@@ -1009,7 +1031,7 @@ limiter_state_locked(struct limiter *l, const char *key, time_t now,
 		return limiter_get_locked(l, key, now, what) == NULL ?
 		    LIMIT_OVER : LIMIT_OK;
 	}
-	if (now - f->start >= LOGIN_WINDOW || now < f->start) {
+	if (now - f->start >= l->window || now < f->start) {
 		f->start = now;
 		f->count = 0;
 	}
@@ -1033,7 +1055,7 @@ limiter_over_locked(struct limiter *l, const char *key, time_t now,
 			return 0;
 		return limiter_get_locked(l, key, now, what) == NULL;
 	}
-	if (now - f->start >= LOGIN_WINDOW || now < f->start)
+	if (now - f->start >= l->window || now < f->start)
 		return 0;
 	return f->count >= l->per_minute;
 }
@@ -1059,7 +1081,7 @@ limiter_end_locked(struct limiter *l, const char *key, time_t now,
 		return;
 	if (f->busy > 0)
 		f->busy--;
-	if (now - f->start >= LOGIN_WINDOW || now < f->start) {
+	if (now - f->start >= l->window || now < f->start) {
 		f->start = now;
 		f->count = 0;
 	}
@@ -1068,6 +1090,18 @@ limiter_end_locked(struct limiter *l, const char *key, time_t now,
 	/* A counter with nothing in it holds no slot. */
 	if (f->count == 0 && f->busy == 0)
 		free(map_del(l->m, key));
+}
+
+/* Counts one for key at once (a registration).  Caller holds lock. */
+static void
+limiter_hit_locked(struct limiter *l, const char *key, time_t now,
+    const char *what)
+{
+	struct fails	*f;
+
+	if (l->per_minute != 0 &&
+	    (f = limiter_get_locked(l, key, now, what)) != NULL)
+		f->count++;
 }
 
 /* The limiter's key for a name: its casefolded form, or the name cut
@@ -1088,8 +1122,10 @@ account_login_limited(const char *name, const char *ipgroup)
 	limit_key(name, key);
 	pthread_mutex_lock(&accounts.lock);
 	over = !accounts.ready ||
-	    limiter_over_locked(&accounts.by_ip, ipgroup, now, "addresses") ||
-	    limiter_over_locked(&accounts.by_account, key, now, "accounts");
+	    limiter_over_locked(&accounts.by_ip, ipgroup, now,
+	    "addresses with failed logins") ||
+	    limiter_over_locked(&accounts.by_account, key, now,
+	    "accounts with failed logins");
 	pthread_mutex_unlock(&accounts.lock);
 	if (over)
 		log_info("login refused: account %s from %s: too many failed "
@@ -1159,9 +1195,28 @@ account_attempt_end(const char *name, const char *ipgroup, int failed,
 		    ipgroup, how);
 }
 
+int
+account_register_take(const char *ipgroup)
+{
+	time_t	 now = time(NULL);
+	int	 over;
+
+	pthread_mutex_lock(&accounts.lock);
+	over = !accounts.ready || limiter_over_locked(&accounts.registers,
+	    ipgroup, now, "addresses registering");
+	if (!over)
+		limiter_hit_locked(&accounts.registers, ipgroup, now,
+		    "addresses registering");
+	pthread_mutex_unlock(&accounts.lock);
+	if (over)
+		log_info("registration refused: %s registered %u accounts "
+		    "this hour", ipgroup, accounts.opts.registers_ip);
+	return over ? -1 : 0;
+}
+
 enum account_check
 account_check_password(const char *name, const char *password,
-    const char *ipgroup, struct account **out)
+    const char *ipgroup, const char *how, struct account **out)
 {
 	struct account	*a = NULL;
 	char		 key[NICK_MAX + 1], *phc = NULL;
@@ -1199,7 +1254,7 @@ account_check_password(const char *name, const char *password,
 		    "password now: %s", name, ipgroup, strerror(e));
 		return ACCOUNT_BAD;
 	}
-	account_attempt_end(name, ipgroup, 1, "password");
+	account_attempt_end(name, ipgroup, 1, how);
 	return ACCOUNT_BAD;
 }
 

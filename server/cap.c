@@ -43,11 +43,24 @@ cap_find(const char *name)
 	return -1;
 }
 
-/* Whether natterd offers bit now: chathistory needs history. */
+/* Whether natterd offers bit now: chathistory needs history, and
+ * account-registration open registration. */
 static int
 cap_offered(int bit)
 {
-	return bit != CAP_CHATHISTORY || history_enabled();
+	if (bit == CAP_CHATHISTORY)
+		return history_enabled();
+	if (bit == CAP_ACCOUNT_REGISTRATION)
+		return config.registration == REGISTRATION_OPEN;
+	return 1;
+}
+
+static const char *
+cap_value(int bit)
+{
+	if (bit == CAP_ACCOUNT_REGISTRATION)
+		return register_cap_value();
+	return cap_values[bit];
 }
 
 static void
@@ -55,6 +68,7 @@ cap_ls(struct turn *t, int with_values)
 {
 	struct client *c = t->c;
 	char line[CAP_LS_CHUNK + 64];
+	const char *value;
 	size_t len = 0;
 	int i, n;
 
@@ -67,10 +81,10 @@ cap_ls(struct turn *t, int with_values)
 			    config.server_name, c->nick, line);
 			len = 0;
 		}
+		value = with_values ? cap_value(i) : NULL;
 		n = snprintf(line + len, sizeof(line) - len, "%s%s%s%s",
-		    len > 0 ? " " : "", cap_names[i],
-		    with_values && cap_values[i] != NULL ? "=" : "",
-		    with_values && cap_values[i] != NULL ? cap_values[i] : "");
+		    len > 0 ? " " : "", cap_names[i], value != NULL ? "=" : "",
+		    value != NULL ? value : "");
 		if (n > 0 && (size_t)n < sizeof(line) - len)
 			len += (size_t)n;
 	}

@@ -65,6 +65,10 @@ static const struct command commands[] = {
 	{ "AUTHENTICATE", cmd_authenticate, 1, CMD_PREREG },
 	{ "ACCOUNT",	cmd_account,	1, 0 },
 	{ "MARKREAD",	cmd_markread,	0, 0 },
+	{ "REGISTER",	cmd_register,	3, CMD_PREREG },
+	{ "VERIFY",	cmd_verify,	2, CMD_PREREG },
+	{ "NICKSERV",	cmd_nickserv,	0, 0 },
+	{ "NS",		cmd_nickserv,	0, 0 },
 };
 
 void
@@ -207,6 +211,10 @@ cmd_nick(struct turn *t, struct irc_msg *m)
 		/* Bytes that are not UTF-8 are not echoed back. */
 		reply(t, ERR_ERRONEUSNICKNAME,
 		    utf8_valid(nick, strlen(nick)) ? nick : "*");
+		return;
+	}
+	if (nickserv_reserved(nick)) {
+		reply(t, ERR_ERRONEUSNICKNAME, nick);
 		return;
 	}
 	casemap_fold(key, nick, sizeof(key));
@@ -564,6 +572,13 @@ message(struct turn *t, struct irc_msg *m, const char *cmd, int notice)
 				reply(t, ERR_TOOMANYTARGETS, target,
 				    MSG_TARGETS_MAX);
 			break;
+		}
+		/* A service: run here, never stored or relayed. */
+		if (nickserv_reserved(target)) {
+			done[ntargets - 1][0] = '\0';
+			if (!notice)
+				nickserv_privmsg(t, m->params[1]);
+			continue;
 		}
 		ok = 0;
 		to = NULL;

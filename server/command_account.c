@@ -65,30 +65,37 @@ acct_fail(struct turn *t, const char *code, const char *name,
 	    name, why);
 }
 
+const char *
+account_errno_code(int e, const char **why)
+{
+	switch (e) {
+	case EINVAL:
+		*why = "Account names must be valid nicks";
+		return "BAD_ACCOUNT_NAME";
+	case EEXIST:
+		*why = "Account already exists";
+		return "ACCOUNT_EXISTS";
+	case ENOSPC:
+		*why = "The server has all the accounts it may keep "
+		    "(--max-accounts)";
+		return "LIMIT_REACHED";
+	case ENOENT:
+		*why = "No such account";
+		return "ACCOUNT_DOES_NOT_EXIST";
+	default:
+		*why = "The account could not be saved; try again later";
+		return "TEMPORARILY_UNAVAILABLE";
+	}
+}
+
 /* A FAIL for errno after a change failed. */
 static void
 acct_fail_errno(struct turn *t, const char *name, int e)
 {
-	switch (e) {
-	case EINVAL:
-		acct_fail(t, "BAD_ACCOUNT_NAME", name, "Account names must be "
-		    "valid nicks");
-		break;
-	case EEXIST:
-		acct_fail(t, "ACCOUNT_EXISTS", name, "Account already exists");
-		break;
-	case ENOSPC:
-		acct_fail(t, "LIMIT_REACHED", name, "The server has all the "
-		    "accounts it may keep (--max-accounts)");
-		break;
-	case ENOENT:
-		acct_fail(t, "ACCOUNT_DOES_NOT_EXIST", name, "No such account");
-		break;
-	default:
-		acct_fail(t, "TEMPORARILY_UNAVAILABLE", name, "The account "
-		    "could not be saved; try again later");
-		break;
-	}
+	const char	*code, *why;
+
+	code = account_errno_code(e, &why);
+	acct_fail(t, code, name, why);
 }
 
 /* The account called name, or a FAIL and NULL. */
@@ -143,9 +150,8 @@ acct_reset(struct turn *t, struct irc_msg *m)
 	account_unref(a);
 }
 
-/* Logs out every person logged in to a: 901 for each connection. */
-static void
-acct_logout_all(struct turn *t, struct account *a)
+void
+account_logout_everyone(struct turn *t, struct account *a)
 {
 	struct client	*c, *me = t->c;
 	char		 mask[MASK_MAX + 1];
@@ -174,7 +180,7 @@ acct_delete(struct turn *t, struct irc_msg *m)
 	if (account_delete(a) == -1)
 		acct_fail_errno(t, name, errno);
 	else {
-		acct_logout_all(t, a);
+		account_logout_everyone(t, a);
 		log_info("%s: ACCOUNT DELETE %s", t->c->nick, account_name(a));
 		acct_notice(t, "deleted", account_name(a));
 	}

@@ -620,6 +620,11 @@ cmd_whois(struct turn *t, struct irc_msg *m)
 		return;
 	}
 
+	if (nickserv_reserved(nick)) {
+		nickserv_whois(t);
+		reply(t, RPL_ENDOFWHOIS, NICKSERV_NICK);
+		return;
+	}
 	pthread_mutex_lock(&server.lock);
 	u = n <= NICK_MAX ? client_find_locked(nick) : NULL;
 	if (u != NULL && (u->flags & CLIENT_REGISTERED))

@@ -78,6 +78,8 @@ struct config	 config = {
 	.scram_iter = 100000,
 	.fails_account = 5,
 	.fails_ip = 10,
+	.registration = REGISTRATION_OPEN,
+	.register_per_ip = 3,
 };
 
 /*
@@ -122,7 +124,7 @@ enum {
 	OPT_ARGON2_MEMORY, OPT_ARGON2_TIME, OPT_ARGON2_LANES,
 	OPT_SCRAM_ITERATIONS, OPT_LOGIN_FAILS_ACCOUNT, OPT_LOGIN_FAILS_IP,
 	OPT_ADD_ACCOUNT, OPT_MAX_DEVICES, OPT_NICK_GRACE, OPT_UNIX,
-	OPT_UNIX_ONLY, OPT_NO_UNIX
+	OPT_UNIX_ONLY, OPT_NO_UNIX, OPT_REGISTRATION, OPT_REGISTER_PER_IP
 };
 
 static const struct option long_options[] = {
@@ -172,6 +174,8 @@ static const struct option long_options[] = {
 	{ "login-fails-account", required_argument, NULL,
 	    OPT_LOGIN_FAILS_ACCOUNT },
 	{ "login-fails-ip",	required_argument, NULL, OPT_LOGIN_FAILS_IP },
+	{ "registration",	required_argument, NULL, OPT_REGISTRATION },
+	{ "register-per-ip",	required_argument, NULL, OPT_REGISTER_PER_IP },
 	{ "add-account",	required_argument, NULL, OPT_ADD_ACCOUNT },
 	{ "unix",		required_argument, NULL, OPT_UNIX },
 	{ "unix-only",		no_argument,	   NULL, OPT_UNIX_ONLY },
@@ -203,6 +207,7 @@ static const char synopsis[] =
     "               [--argon2-memory kib] [--argon2-time n]\n"
     "               [--argon2-lanes n] [--scram-iterations n]\n"
     "               [--login-fails-account n] [--login-fails-ip n]\n"
+    "               [--registration open|closed] [--register-per-ip n]\n"
     "       natterd [--db path] [account flags] --add-account name\n"
     "       natterd --hash-password\n"
     "       natterd [-n name] --gen-cert dir\n";
@@ -314,6 +319,11 @@ static const char *const options_help[] = {
     "                           limit (default 5)\n"
     "      --login-fails-ip N   failed logins an IP address may have a\n"
     "                           minute, 0 = no limit (default 10)\n"
+    "      --registration open|closed  whether anyone may register an\n"
+    "                           account (REGISTER, NickServ REGISTER), or\n"
+    "                           only operators make them (default open)\n"
+    "      --register-per-ip N  accounts one IP address may register an\n"
+    "                           hour, 0 = no limit (default 3)\n"
     "      --add-account NAME   create account NAME in the --db database of\n"
     "                           a stopped server, the password read from\n"
     "                           standard input, and exit\n",
@@ -397,6 +407,8 @@ static const struct numopt {
 	{ OPT_LOGIN_FAILS_ACCOUNT, NUM_UNSIGNED, &config.fails_account, 0,
 	    1000000 },
 	{ OPT_LOGIN_FAILS_IP, NUM_UNSIGNED, &config.fails_ip, 0, 1000000 },
+	{ OPT_REGISTER_PER_IP, NUM_UNSIGNED, &config.register_per_ip, 0,
+	    1000000 },
 };
 
 /* Sets the numeric flag opt from s; 0 if opt is not one. */
@@ -1077,6 +1089,7 @@ account_opts(struct account_opts *o)
 	o->max = config.max_accounts;
 	o->fails_account = config.fails_account;
 	o->fails_ip = config.fails_ip;
+	o->registers_ip = config.register_per_ip;
 	o->cost = config.argon2;
 	o->scram_iter = config.scram_iter;
 }
@@ -1302,6 +1315,18 @@ main(int argc, char *argv[])
 			break;
 		case OPT_DB_SYNC:
 			config.db_sync = sync_level(optarg);
+			break;
+		case OPT_REGISTRATION:
+			if (strcmp(optarg, "open") == 0)
+				config.registration = REGISTRATION_OPEN;
+			else if (strcmp(optarg, "closed") == 0)
+				config.registration = REGISTRATION_CLOSED;
+			else {
+				fprintf(stderr, "natterd: --registration: "
+				    "invalid value '%s' (expected open or "
+				    "closed)\n", optarg);
+				usage();
+			}
 			break;
 		case 'v':
 			verbose++;

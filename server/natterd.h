@@ -76,9 +76,11 @@
 
 /*
  * IRCv3 capabilities natterd offers, in the order CAP LS lists them:
- * X(bit name, wire name, value for CAP LS 302 or NULL).
+ * X(bit name, wire name, value for CAP LS 302 or NULL).  The value of
+ * draft/account-registration depends on the flags (cap.c).
  */
 #define CAP_LIST(X)							\
+	X(CAP_ACCOUNT_REGISTRATION, "draft/account-registration", NULL)	\
 	X(CAP_AWAY_NOTIFY,	"away-notify",		NULL)		\
 	X(CAP_BATCH,		"batch",		NULL)		\
 	X(CAP_CAP_NOTIFY,	"cap-notify",		NULL)		\
@@ -423,6 +425,11 @@ struct config {
 	int		 scram_iter;	/* for new SCRAM keys */
 	unsigned	 fails_account;	/* failed logins a minute, 0: none */
 	unsigned	 fails_ip;
+	int		 registration;	/* REGISTER and NickServ REGISTER */
+#define REGISTRATION_OPEN	0
+#define REGISTRATION_CLOSED	1
+	unsigned	 register_per_ip;	/* accounts an IP address may
+					   register an hour, 0: no limit */
 	const char	*unix_path;	/* --unix; NULL: the default */
 	int		 unix_mode;
 #define UNIX_ALSO	0	/* the Unix socket beside the TCP ports */
@@ -1165,6 +1172,7 @@ struct account_opts {
 	unsigned	 max;		/* --max-accounts */
 	unsigned	 fails_account;	/* failed logins a minute; 0: none */
 	unsigned	 fails_ip;
+	unsigned	 registers_ip;	/* registrations an hour; 0: none */
 	unsigned	 limit_slots;	/* 0: LOGIN_LIMIT_SLOTS */
 	struct passwd_cost cost;	/* for new hashes */
 	int		 scram_iter;	/* for new SCRAM keys */
@@ -1235,11 +1243,12 @@ struct account	*account_local(int64_t uid, const char *username);
  * with a reference in *out; ACCOUNT_BAD for a wrong password, an
  * unknown account or one without a password, after the same work;
  * ACCOUNT_LIMITED without hashing when name or ipgroup had too many
- * failures this minute.  Failures are counted and logged.
+ * failures this minute.  Failures are counted and logged (how: the
+ * way in, "PLAIN" or "NickServ").
  */
 enum account_check account_check_password(const char *name,
 		    const char *password, const char *ipgroup,
-		    struct account **out);
+		    const char *how, struct account **out);
 /* SCRAM: the keys of name (a reference in *out), or for an unknown
  * account fake ones with a salt derived from the name (*out NULL), so
  * both exchanges look the same; ACCOUNT_LIMITED as above. */
@@ -1257,6 +1266,10 @@ int		 account_login_limited(const char *name, const char *ipgroup);
 int		 account_attempt_begin(const char *name, const char *ipgroup);
 void		 account_attempt_end(const char *name, const char *ipgroup,
 		    int failed, const char *how);
+/* Counts one registration from ipgroup (it is about to cost a hash):
+ * 0, or -1 without counting it when ipgroup has made registers_ip
+ * this hour. */
+int		 account_register_take(const char *ipgroup);
 
 /* sasl.c: AUTHENTICATE (IRCv3 sasl 3.1 and 3.2). */
 struct sasl;
@@ -1304,6 +1317,50 @@ int		 logout_locked(struct turn *t, struct client *c);
 
 /* command_account.c */
 void		 cmd_account(struct turn *, struct irc_msg *);
+/* Logs out every person logged in to a (a deleted account): 901 to
+ * each of their connections, t's included. */
+void		 account_logout_everyone(struct turn *t, struct account *a);
+/* The FAIL code and text for errno e after an account change failed. */
+const char	*account_errno_code(int e, const char **why);
+
+/*
+ * register.c: IRCv3 draft/account-registration (REGISTER, VERIFY), and
+ * the checks and steps NickServ REGISTER shares with it.
+ */
+#define REGISTER_PASSWORD_MIN	8	/* bytes */
+#define REGISTER_PASSWORD_MAX	300	/* fits a PRIVMSG to NickServ */
+void		 cmd_register(struct turn *, struct irc_msg *);
+void		 cmd_verify(struct turn *, struct irc_msg *);
+/* The cap's value: before-connect only without a server password. */
+const char	*register_cap_value(void);
+/* NULL if password will do for account name, else the FAIL code
+ * (WEAK_PASSWORD or UNACCEPTABLE_PASSWORD) with the reason in *why. */
+const char	*register_password_bad(const char *name, const char *password,
+		    const char **why);
+/*
+ * Makes account name with password for t->c and logs it in (900), no
+ * lock held; how names the way (for the log).  0, or -1 with the FAIL
+ * code in *code and its text in *why (nothing sent).
+ */
+int		 register_account(struct turn *t, const char *name,
+		    const char *password, const char *how, const char **code,
+		    const char **why);
+
+/*
+ * nickserv.c: the NickServ service, a nick nobody can take that
+ * answers PRIVMSG NickServ (and the NICKSERV and NS commands) with
+ * NOTICEs from NICKSERV_MASK.
+ */
+#define NICKSERV_NICK	"NickServ"
+#define NICKSERV_HOST	"services."
+#define NICKSERV_MASK	NICKSERV_NICK "!" NICKSERV_NICK "@" NICKSERV_HOST
+/* 1 if nick (any case) is a service's: nobody may use it. */
+int		 nickserv_reserved(const char *nick);
+/* A PRIVMSG to NickServ: text is the command line. */
+void		 nickserv_privmsg(struct turn *t, const char *text);
+void		 cmd_nickserv(struct turn *, struct irc_msg *);
+/* WHOIS NickServ: 311, 312 (caller sends 318). */
+void		 nickserv_whois(struct turn *t);
 
 /*
  * marker.c: read markers (draft/read-marker), per account, in memory

@@ -127,8 +127,9 @@ static void
 grace_text(char *buf, size_t len, const char *nick)
 {
 	snprintf(buf, len, ":%s NOTICE %s :This nickname is registered. "
-	    "Please log in to its account with SASL within %d second%s, or "
-	    "you will be renamed.", config.server_name, nick,
+	    "Please log in to its account with SASL or /msg NickServ "
+	    "IDENTIFY <password> within %d second%s, or you will be "
+	    "renamed.", config.server_name, nick,
 	    config.nick_grace, config.nick_grace == 1 ? "" : "s");
 }
 

@@ -146,7 +146,8 @@ sasl_plain(struct turn *t, char *msg, size_t n)
 	/* Acting as someone else is not a thing here. */
 	if (authz[0] != '\0' && casemap_cmp(authz, authc) != 0)
 		goto bad;
-	switch (account_check_password(authc, pass, t->conn->ipgroup, &a)) {
+	switch (account_check_password(authc, pass, t->conn->ipgroup, "PLAIN",
+	    &a)) {
 	case ACCOUNT_OK:
 		sasl_login(t, a, "PLAIN");
 		return;

@@ -235,11 +235,11 @@ test_accounts_persist(void **state)
 	assert_int_equal(account_nick_add(a, "ally"), 0);
 	account_unref(a);
 	assert_int_equal(account_check_password("alice", "hunter2",
-	    "10.0.0.1/32", &a), ACCOUNT_OK);
+	    "10.0.0.1/32", "test", &a), ACCOUNT_OK);
 	assert_string_equal(account_name(a), "Alice");
 	account_unref(a);
 	assert_int_equal(account_check_password("ALICE", "nope",
-	    "10.0.0.1/32", &a), ACCOUNT_BAD);
+	    "10.0.0.1/32", "test", &a), ACCOUNT_BAD);
 	assert_null(a);
 	close_all();
 
@@ -258,18 +258,18 @@ test_accounts_persist(void **state)
 	assert_string_equal(ai.certs[0], fp);
 	assert_int_equal(ai.nnicks, 1);
 	assert_int_equal(account_check_password("alice", "hunter2",
-	    "10.0.0.2/32", &b), ACCOUNT_OK);
+	    "10.0.0.2/32", "test", &b), ACCOUNT_OK);
 	account_unref(b);
 	/* A new password replaces the old at once and on disk. */
 	assert_int_equal(account_set_password(a, "correct horse"), 0);
 	assert_int_equal(account_check_password("alice", "hunter2",
-	    "10.0.0.3/32", &b), ACCOUNT_BAD);
+	    "10.0.0.3/32", "test", &b), ACCOUNT_BAD);
 	close_all();
 	account_unref(a);	/* a deleted-from-memory object lives on */
 
 	open_all(dbpath, &o);
 	assert_int_equal(account_check_password("alice", "correct horse",
-	    "10.0.0.4/32", &a), ACCOUNT_OK);
+	    "10.0.0.4/32", "test", &a), ACCOUNT_OK);
 	/* Deleted: a holder keeps a dead object; nothing finds it. */
 	assert_int_equal(account_delete(a), 0);
 	assert_false(account_usable(a));
@@ -370,19 +370,20 @@ test_login_limits(void **state)
 	/* 3 a minute for an account, from any address. */
 	for (i = 0; i < 3; i++)
 		assert_int_equal(account_check_password("bob", "wrong",
-		    i == 0 ? "10.0.0.1/32" : "10.0.0.2/32", &a), ACCOUNT_BAD);
+		    i == 0 ? "10.0.0.1/32" : "10.0.0.2/32", "test", &a),
+		    ACCOUNT_BAD);
 	assert_int_equal(account_check_password("bob", "right", "10.9.9.9/32",
-	    &a), ACCOUNT_LIMITED);
+	    "test", &a), ACCOUNT_LIMITED);
 	assert_null(a);
 	/* 5 a minute from an address, whatever the accounts (unknown
 	 * ones count too). */
 	for (i = 0; i < 5; i++) {
 		snprintf(name, sizeof(name), "ghost%d", i);
 		assert_int_equal(account_check_password(name, "x",
-		    "192.0.2.1/32", &a), ACCOUNT_BAD);
+		    "192.0.2.1/32", "test", &a), ACCOUNT_BAD);
 	}
 	assert_int_equal(account_check_password("nobody", "x",
-	    "192.0.2.1/32", &a), ACCOUNT_LIMITED);
+	    "192.0.2.1/32", "test", &a), ACCOUNT_LIMITED);
 	assert_int_equal(account_login_limited("anyone", "192.0.2.1/32"), 1);
 	assert_int_equal(account_login_limited("anyone", "192.0.2.2/32"), 0);
 	/* The tables hold 8 counters each: past that, strangers are
@@ -405,6 +406,35 @@ test_login_limits(void **state)
 	account_attempt_end("zed1", "198.51.100.8/32", 1, "test");
 	account_attempt_end("zed1", "198.51.100.9/32", 1, "test");
 	assert_int_equal(account_attempt_begin("zed1", "198.51.100.9/32"), -1);
+	close_all();
+}
+
+static void
+test_register_limit(void **state)
+{
+	struct account_opts o = cheap_opts();
+
+	(void)state;
+	o.registers_ip = 2;
+	open_all(":memory:", &o);
+	/* 2 an hour from an address; others go on. */
+	assert_int_equal(account_register_take("10.0.0.1/32"), 0);
+	assert_int_equal(account_register_take("10.0.0.1/32"), 0);
+	assert_int_equal(account_register_take("10.0.0.1/32"), -1);
+	assert_int_equal(account_register_take("10.0.0.1/32"), -1);
+	assert_int_equal(account_register_take("10.0.0.2/32"), 0);
+	/* A service's nick is never an account's name, nor grouped. */
+	assert_int_equal(account_create("NickServ", "p", 0, -1, NULL), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(account_create("nickserv", "p", 0, -1, NULL), -1);
+	assert_int_equal(errno, EINVAL);
+	close_all();
+	/* 0: no limit. */
+	o.registers_ip = 0;
+	open_all(":memory:", &o);
+	assert_int_equal(account_register_take("10.0.0.1/32"), 0);
+	assert_int_equal(account_register_take("10.0.0.1/32"), 0);
+	assert_int_equal(account_register_take("10.0.0.1/32"), 0);
 	close_all();
 }
 
@@ -481,7 +511,7 @@ test_local_accounts(void **state)
 	assert_ptr_equal(a, b);
 	account_unref(b);
 	/* No password: a password login fails like a wrong one. */
-	assert_int_equal(account_check_password("carol", "", "h/32", &b),
+	assert_int_equal(account_check_password("carol", "", "h/32", "test", &b),
 	    ACCOUNT_BAD);
 	/* The name of another uid's or a password account is not ours. */
 	assert_null(account_local(1001, "carol"));
@@ -521,7 +551,7 @@ test_migration_v3(void **state)
 	open_all(dbpath, &o);
 	assert_int_equal(store_latest("#lobby", &none, 10, 0, 0, count_rows,
 	    &k), 2);
-	assert_int_equal(account_check_password("alice", "pw", "h/32", &a),
+	assert_int_equal(account_check_password("alice", "pw", "h/32", "test", &a),
 	    ACCOUNT_OK);
 	account_unref(a);
 	close_all();
@@ -645,6 +675,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bounds, setup_db,
 		    teardown),
 		cmocka_unit_test(test_login_limits),
+		cmocka_unit_test(test_register_limit),
 		cmocka_unit_test(test_pool_queue_bound),
 		cmocka_unit_test(test_local_accounts),
 		cmocka_unit_test_setup_teardown(test_migration_v3, setup_db,

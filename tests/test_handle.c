@@ -1164,6 +1164,8 @@ test_nickserv_echo_hidden(void **state)
 	n = sess.wins.n;
 	feed(":me!u@h PRIVMSG NickServ :IDENTIFY sesame");
 	feed(":me!u@h PRIVMSG nickserv :REGISTER sesame a@b");
+	feed(":me!u@h PRIVMSG NickServ :PASSWD sesame sesame2");
+	feed(":me!u@h PRIVMSG NickServ :drop sesame");
 	assert_int_equal(sess.wins.n, n);
 	for (int i = 0; i < count(0); i++)
 		assert_null(strstr(scroll_get(&sess.wins.v[0]->sb, i)->text,

@@ -136,6 +136,7 @@ test_is_secret(void **state)
 		{ "/msg NickServ IDENTIFY pw", 1 },
 		{ "/msg nickserv identify alice pw", 1 },
 		{ "/query NickServ register pw a@b", 1 },
+		{ "/msg NickServ DROP pw", 1 },
 		{ "/msg NickServ INFO alice", 0 },
 		{ "/msg alice identify pw", 0 },
 		{ "/quote PRIVMSG #a :PASS", 0 },

@@ -715,7 +715,7 @@ cmd_is_secret(const char *line)
 			w[i] = (char)toupper((unsigned char)w[i]);
 		return strcmp(w, "IDENTIFY") == 0 ||
 		    strcmp(w, "REGISTER") == 0 || strcmp(w, "PASSWD") == 0 ||
-		    strcmp(w, "GHOST") == 0;
+		    strcmp(w, "GHOST") == 0 || strcmp(w, "DROP") == 0;
 	}
 	return 0;
 }

@@ -522,7 +522,9 @@ on_message(struct session *s, const struct irc_msg *m, time_t now,
 	/* Our own password to NickServ, echoed back: never shown. */
 	if (self && casemap_cmp(target, "NickServ") == 0 &&
 	    (strncasecmp(text, "IDENTIFY ", 9) == 0 ||
-	    strncasecmp(text, "REGISTER ", 9) == 0))
+	    strncasecmp(text, "REGISTER ", 9) == 0 ||
+	    strncasecmp(text, "PASSWD ", 7) == 0 ||
+	    strncasecmp(text, "DROP ", 5) == 0))
 		return;
 
 	/* CTCP: \001VERB args\001 (the closing \001 is optional). */

@@ -18,8 +18,9 @@ OPER = ("--oper", "admin:secret")
 
 def notice(nick, seconds):
     return (":irc.test NOTICE %s :This nickname is registered. Please log "
-            "in to its account with SASL within %d second%s, or you will be "
-            "renamed." % (nick, seconds, "" if seconds == 1 else "s"))
+            "in to its account with SASL or /msg NickServ IDENTIFY "
+            "<password> within %d second%s, or you will be renamed."
+            % (nick, seconds, "" if seconds == 1 else "s"))
 
 
 def renamed(nick, old):

@@ -126,7 +126,7 @@ def test_plain_good_wrong_unknown(f):
         c.expect_closed()
     assert replies[0] == replies[1], replies
     log = s.log_text()
-    assert "login failed: account alice from 127.0.0.1/32 (password)" in log
+    assert "login failed: account alice from 127.0.0.1/32 (PLAIN)" in log
     assert "hunter2" not in log and "wrong" not in log
 
 
@@ -207,8 +207,8 @@ def test_abort_toolong_unknown_already(f):
     c = s.user("erin")
     # erin's nick is the account's: the grace notice follows the welcome.
     c.expect(":irc.test NOTICE erin :This nickname is registered. Please "
-             "log in to its account with SASL within 30 seconds, or you "
-             "will be renamed.")
+             "log in to its account with SASL or /msg NickServ IDENTIFY "
+             "<password> within 30 seconds, or you will be renamed.")
     # '*' with no exchange, and in the middle of one.
     c.send("AUTHENTICATE *")
     expect_only(c, [numeric("906", "erin", ":SASL authentication aborted")])

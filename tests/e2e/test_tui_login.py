@@ -3,7 +3,7 @@ tries natterd's Unix socket first and falls back to TCP, saying which it
 used; --sasl-user logs in with SASL PLAIN (password from a file or a
 prompt whose typing is hidden), the status bar shows the account, and a
 failed login stops the reconnect loop with the server's reason; /identify
-never shows its password.
+never shows its password; /register and /identify log in to natterd.
 
 natterd has no accounts in this tree yet, so the SASL tests talk to a
 scripted fake IRC server (FakeIrc below) that answers with the exact
@@ -302,7 +302,8 @@ def test_tui_identify_never_shown(f):
         a.wait(row("Welcome to the natter IRC network alice!alice@127.0.0.1"))
         a.line("/identify sesame")
         a.line("/register sesame2 a@example.org")
-        # natterd has no NickServ yet: 401 comes back, the password not.
+        # NickServ and REGISTER answer (no such account, too short a
+        # password); the password never shows.
         a.wait(re.compile(r".*NickServ.*"))
         a.keys("Up")
         time.sleep(scaled(0.3))
@@ -310,6 +311,29 @@ def test_tui_identify_never_shown(f):
         a.keys("Up")
         time.sleep(scaled(0.2))
         assert "sesame" not in a.text(), a.text()
+
+
+def test_tui_register_and_identify_real_server(f):
+    # /register (IRCv3 REGISTER) and /identify (NickServ) against
+    # natterd: the status bar shows the account each time.
+    s = Server(f, "--db", "off", "--argon2-memory", "64", "--argon2-time",
+               "1", "--scram-iterations", "4096")
+    with Tmux(f) as t:
+        a = t.start("alice", natter_cmd(f, "-n", "alice",
+                                        "127.0.0.1:%d" % s.port))
+        a.wait(row("Welcome to the natter IRC network alice!alice@127.0.0.1"))
+        a.line("/register sesame-sesame")
+        a.wait_status("[account alice]")
+        assert "sesame" not in a.text(), a.text()
+        b = t.start("bob", natter_cmd(f, "-n", "bob",
+                                      "127.0.0.1:%d" % s.port))
+        b.wait(row("Welcome to the natter IRC network bob!bob@127.0.0.1"))
+        b.line("/identify alice sesame-sesame")
+        b.wait_status("[account alice]")
+        assert "sesame" not in b.text(), b.text()
+    log = s.log_text()
+    assert "registered account alice (REGISTER)" in log, log
+    assert "(bob) logged in as alice (NickServ)" in log, log
 
 
 def test_tui_login_flag_errors(f):
