@@ -199,8 +199,10 @@ struct client {
 	char		 nick[NICK_MAX + 1];		/* [S] "*" until NICK */
 	char		 nickkey[NICK_MAX + 1];		/* [S] casefolded */
 	int64_t		 nick_seq;	/* [S] store seq when it took the
-					   nick: its private history starts
-					   after it */
+					   nick: what it says or hears
+					   logged out is its private
+					   history after it (struct
+					   store_view) */
 	char		 user[USER_MAX + 1];		/* [S] */
 	char		 realname[REALNAME_MAX + 1];	/* [S] */
 	char		*away;				/* [S] NULL if here */
@@ -943,8 +945,9 @@ int		 store_failing(void);
  * Queries: messages (PRIVMSG, NOTICE, TAGMSG) of key, oldest first, at
  * most limit; return the row count or -1.  Selector bounds are
  * exclusive.  Every query sees only rows with min_seq < seq <= max_seq
- * (max_seq 0: no bound): a room's history starts at its creation,
- * private history at when the asker took its nick.  A msgid selector
+ * (max_seq 0: no bound): a room's history starts at its creation.
+ * (A private conversation is read through store_query, below, which
+ * knows whose each line is.)  A msgid selector
  * naming a row outside that window behaves as a msgid that is not
  * there (nothing is returned).
  * latest: the newest rows, after sel if given.
