@@ -505,6 +505,17 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 	snprintf(rec.command, sizeof(rec.command), "%s", cmd);
 	rec.params = params;
 	rec.tags = ctags[0] != '\0' ? (char *)ctags : NULL;
+	if (r == NULL) {
+		/* Whose the line is, as it is decided who gets it: the two
+		 * people's nicks and accounts now (store.c, schema 5). */
+		snprintf(rec.from_key, sizeof(rec.from_key), "%s",
+		    c->nickkey);
+		snprintf(rec.to_key, sizeof(rec.to_key), "%s", to->nickkey);
+		rec.from_account = c->account != NULL ?
+		    account_id(c->account) : 0;
+		rec.to_account = to->account != NULL ?
+		    account_id(to->account) : 0;
+	}
 	if (store_append(&rec) == -1) {
 		/* The store is failing and holds all it may: refuse now
 		 * rather than let anyone believe the line was kept. */

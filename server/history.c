@@ -7,11 +7,15 @@
  *
  * What each may see is fixed when it is asked for: a room's history
  * starts at the room's creation (room_since), so a room that emptied
- * and was made again does not show the old room's lines; a private
- * conversation starts when the asking connection took its nick
+ * and was made again does not show the old room's lines.  Private
+ * history belongs to accounts (struct store_view): a person logged in
+ * reads every line its account sent or received, from any device and
+ * under any nick it held then; what it said or heard while logged out
+ * is read by the nick-hold rule: only since it took its nick
  * (nick_seq), so whoever takes a nick later does not read what its last
- * holder said.  A JOIN replay ends at the last message sequenced before
- * the JOIN; everything after it reaches the joiner live.
+ * holder said, and never a line whose side of it was an account other
+ * than its own.  A JOIN replay ends at the last message sequenced
+ * before the JOIN; everything after it reaches the joiner live.
  */
 #include <sys/types.h>
 
@@ -202,8 +206,12 @@ struct chq {
 	int			 limit;
 	int64_t			 min_seq;
 	int64_t			 max_seq;
-	/* TARGETS */
+	/* A private conversation (other set), and TARGETS: the asker's
+	 * nick and account, the other side's nick, all when asked. */
 	char			 nickkey[NICK_MAX + 1];
+	char			 other[NICK_MAX + 1];
+	int64_t			 account;
+	/* TARGETS */
 	struct store_key	*keys;
 	int			 nkeys;
 	/* State. */
@@ -246,6 +254,7 @@ chq_target(const char *key, const char *target, int64_t latest_ms,
 static void
 chq_query(struct chq *q, struct conn *c)
 {
+	struct store_view v;
 	int rc = 0;
 
 	if (q->caps & CAP(CAP_BATCH))
@@ -253,30 +262,41 @@ chq_query(struct chq *q, struct conn *c)
 	/* Read what was said up to the request, rows still being
 	 * written included. */
 	(void)store_wait(q->max_seq, HOLD_MS);
+	memset(&v, 0, sizeof(v));
+	v.key = q->key;
+	v.min_seq = q->min_seq;
+	v.max_seq = q->max_seq;
+	if (q->other[0] != '\0') {
+		v.nick = q->nickkey;
+		v.other = q->other;
+		v.account = q->account;
+	}
 	switch (q->sub) {
 	case CH_LATEST:
-		rc = store_latest(q->key, q->a.kind == SEL_NONE ? NULL : &q->a,
-		    q->limit, q->min_seq, q->max_seq, chq_row, q);
+		rc = store_query(STORE_LATEST, &v,
+		    q->a.kind == SEL_NONE ? NULL : &q->a, NULL, q->limit,
+		    chq_row, q);
 		break;
 	case CH_BEFORE:
-		rc = store_before(q->key, &q->a, q->limit, q->min_seq,
-		    q->max_seq, chq_row, q);
+		rc = store_query(STORE_BEFORE, &v, &q->a, NULL, q->limit,
+		    chq_row, q);
 		break;
 	case CH_AFTER:
-		rc = store_after(q->key, &q->a, q->limit, q->min_seq,
-		    q->max_seq, chq_row, q);
+		rc = store_query(STORE_AFTER, &v, &q->a, NULL, q->limit,
+		    chq_row, q);
 		break;
 	case CH_AROUND:
-		rc = store_around(q->key, &q->a, q->limit, q->min_seq,
-		    q->max_seq, chq_row, q);
+		rc = store_query(STORE_AROUND, &v, &q->a, NULL, q->limit,
+		    chq_row, q);
 		break;
 	case CH_BETWEEN:
-		rc = store_between(q->key, &q->a, &q->b, q->limit, q->min_seq,
-		    q->max_seq, chq_row, q);
+		rc = store_query(STORE_BETWEEN, &v, &q->a, &q->b, q->limit,
+		    chq_row, q);
 		break;
 	case CH_TARGETS:
-		rc = store_targets(q->nickkey, q->min_seq, q->keys, q->nkeys,
-		    q->a.time_ms, q->b.time_ms, q->limit, chq_target, q);
+		rc = store_targets(q->nickkey, q->min_seq, q->account, q->keys,
+		    q->nkeys, q->a.time_ms, q->b.time_ms, q->limit,
+		    chq_target, q);
 		break;
 	}
 	if (rc == -1) {
@@ -403,6 +423,9 @@ ch_target_locked(struct turn *t, const char *target, struct chq *q)
 		return -1;
 	history_key(c->nick, target, q->key, sizeof(q->key));
 	snprintf(q->target, sizeof(q->target), "%s", target);
+	snprintf(q->nickkey, sizeof(q->nickkey), "%s", c->nickkey);
+	casemap_fold(q->other, target, sizeof(q->other));
+	q->account = c->account != NULL ? account_id(c->account) : 0;
 	q->min_seq = c->nick_seq;
 	return 0;
 }
@@ -415,6 +438,7 @@ ch_targets_locked(struct turn *t, struct chq *q)
 	int i;
 
 	snprintf(q->nickkey, sizeof(q->nickkey), "%s", c->nickkey);
+	q->account = c->account != NULL ? account_id(c->account) : 0;
 	q->min_seq = c->nick_seq;
 	if ((q->keys = calloc((size_t)c->nrooms + 1, sizeof(*q->keys))) ==
 	    NULL)

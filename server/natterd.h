@@ -203,8 +203,10 @@ struct client {
 	char		 nick[NICK_MAX + 1];		/* [S] "*" until NICK */
 	char		 nickkey[NICK_MAX + 1];		/* [S] casefolded */
 	int64_t		 nick_seq;	/* [S] store seq when it took the
-					   nick: its private history starts
-					   after it */
+					   nick: what it says or hears
+					   logged out is its private
+					   history after it (struct
+					   store_view) */
 	char		 user[USER_MAX + 1];		/* [S] */
 	char		 realname[REALNAME_MAX + 1];	/* [S] */
 	char		*away;				/* [S] NULL if here */
@@ -864,6 +866,13 @@ struct store_rec {
 	char		*params;	/* the line after the command, e.g.
 					   "#room :hi", ":bye", "newnick" */
 	char		*tags;		/* client-only tags ("+a=b"), or NULL */
+	/* A private message's two sides when it was stored: casefolded
+	 * nicks, and accounts (ids; 0: not logged in).  "" and 0 for a
+	 * room's message; not filled in by queries. */
+	char		 from_key[NICK_MAX + 1];
+	char		 to_key[NICK_MAX + 1];
+	int64_t		 from_account;
+	int64_t		 to_account;
 };
 
 /* Selects a point in history: a msgid or a time. */
@@ -945,8 +954,9 @@ int		 store_failing(void);
  * Queries: messages (PRIVMSG, NOTICE, TAGMSG) of key, oldest first, at
  * most limit; return the row count or -1.  Selector bounds are
  * exclusive.  Every query sees only rows with min_seq < seq <= max_seq
- * (max_seq 0: no bound): a room's history starts at its creation,
- * private history at when the asker took its nick.  A msgid selector
+ * (max_seq 0: no bound): a room's history starts at its creation.
+ * (A private conversation is read through store_query, below, which
+ * knows whose each line is.)  A msgid selector
  * naming a row outside that window behaves as a msgid that is not
  * there (nothing is returned).
  * latest: the newest rows, after sel if given.
@@ -970,6 +980,38 @@ int		 store_between(const char *key, const struct store_sel *a,
 		    const struct store_sel *b, int limit, int64_t min_seq,
 		    int64_t max_seq, store_cb *cb, void *arg);
 
+/*
+ * What one reader may see of one target.  A room: the rows of key with
+ * min_seq < seq.  A private conversation (nick set): private history
+ * belongs to accounts.  The reader sees the rows of key (its nick
+ * paired with other) with min_seq < seq (when it took its nick) on
+ * which no side holding its nick was logged in; and, with account, the
+ * rows on which one side was that account and the other side had the
+ * nick other, whatever nick the account held then.  Never a row whose
+ * reader side was another account.  Every row: seq <= max_seq (0: no
+ * bound).
+ */
+struct store_view {
+	const char	*key;
+	int64_t		 min_seq;
+	int64_t		 max_seq;
+	const char	*nick;		/* the reader's casefolded nick, or
+					   NULL for a room */
+	const char	*other;		/* the other side's, casefolded */
+	int64_t		 account;	/* the reader's account id, or 0 */
+};
+enum store_what {
+	STORE_LATEST,		/* a: after it, or NULL */
+	STORE_BEFORE,
+	STORE_AFTER,
+	STORE_AROUND,
+	STORE_BETWEEN		/* a and b */
+};
+/* The query `what' (as the functions above) on what v may see. */
+int		 store_query(enum store_what what, const struct store_view *v,
+		    const struct store_sel *a, const struct store_sel *b,
+		    int limit, store_cb *cb, void *arg);
+
 /* A room for TARGETS, and where its history starts for the asker. */
 struct store_key {
 	const char	*key;
@@ -977,11 +1019,15 @@ struct store_key {
 };
 /* Targets with a message in (from_ms, to_ms) among keys (the rooms the
  * user is in, each counting rows with seq > its min_seq) and the
- * private conversations of nickkey (rows with seq > nick_min_seq);
- * target is the room name or the other nick as last stored. */
+ * private conversations nickkey may see (struct store_view: those of
+ * nickkey since nick_min_seq, and account's, if not 0); target is the
+ * room name or the other nick as last stored, key the room's key or
+ * nickkey's pair key with that nick.  At most limit, the oldest (the
+ * newest if to_ms < from_ms), by latest message; memory for limit. */
 int		 store_targets(const char *nickkey, int64_t nick_min_seq,
-		    const struct store_key *keys, int nkeys, int64_t from_ms,
-		    int64_t to_ms, int limit, store_target_cb *cb, void *arg);
+		    int64_t account, const struct store_key *keys, int nkeys,
+		    int64_t from_ms, int64_t to_ms, int limit,
+		    store_target_cb *cb, void *arg);
 
 /*
  * Chunked reads, for a replay produced as the client's socket drains.

@@ -28,6 +28,19 @@
  * by account.c, one small transaction per change on the write
  * connection under wlock (store_account_put and friends, at the end).
  *
+ * Private history belongs to accounts (schema 5).  A private row keeps
+ * its two sides as they were when it was stored: the sender's and the
+ * recipient's casefolded nicks (from_key, to_key) and accounts
+ * (from_account, to_account; NULL for a side not logged in).  A reader
+ * (struct store_view) logged in to account A sees the rows one side of
+ * which was A, with the other side's nick as the target, whatever nick
+ * A held then; and, by the nick-hold rule, the rows of its nick pair's
+ * key stored since it took its nick on which no side holding its nick
+ * was logged in.  A row whose reader side was another account is never
+ * its.  Rows older than schema 5 have no sides: the nick-hold rule
+ * alone.  account_peer lists the nicks each account talked with, for
+ * TARGETS, as peer does for nicks.
+ *
  * Locks, in the only order they may be taken:
  *   1. store.rlock  guards the read connection and its statements.
  *   2. store.wlock  guards the write connection and its statements
@@ -69,7 +82,7 @@
 #include "log.h"
 #include "natterd.h"
 
-#define STORE_SCHEMA		4	/* PRAGMA user_version we write */
+#define STORE_SCHEMA		5	/* PRAGMA user_version we write */
 #define STORE_RETRY_MS		50	/* pause after a failed commit... */
 #define STORE_RETRY_MAX_MS	1000	/* ...doubling up to this */
 #define STORE_CLOSE_MS		3000	/* store_close: tries this long */
@@ -112,17 +125,20 @@ enum {
 	SW_ROLLBACK,
 	SW_INSERT,
 	SW_PEER,
+	SW_APEER,
 	SW_NEXT_KEY,
 	SW_DEL_OLD,
 	SW_EDGE,
 	SW_DEL_BELOW,
 	SW_DEL_PEERS,
+	SW_DEL_APEERS,
 	SW_ACCT_PUT,
 	SW_ACCT_DEL,
 	SW_ACCT_DEL_CERTS,
 	SW_ACCT_DEL_NICKS,
 	SW_ACCT_DEL_SETTINGS,
 	SW_ACCT_DEL_MARKERS,
+	SW_ACCT_DEL_APEERS,
 	SW_CERT_PUT,
 	SW_CERT_DEL,
 	SW_NICK_PUT,
@@ -139,9 +155,12 @@ static const char *const store_wsql[SW_COUNT] = {
 	[SW_COMMIT] = "COMMIT",
 	[SW_ROLLBACK] = "ROLLBACK",
 	[SW_INSERT] = "INSERT INTO message (seq, msgid, time_ms, key, "
-	    "source, command, params, tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-	    "?7, ?8)",
+	    "source, command, params, tags, from_key, to_key, from_account, "
+	    "to_account) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	    "?11, ?12)",
 	[SW_PEER] = "INSERT OR IGNORE INTO peer (nick, key) VALUES (?1, ?2)",
+	[SW_APEER] = "INSERT OR IGNORE INTO account_peer (account, nick) "
+	    "VALUES (?1, ?2)",
 	[SW_NEXT_KEY] = "SELECT key FROM message WHERE key > ?1 "
 	    "ORDER BY key LIMIT 1",
 	[SW_DEL_OLD] = "DELETE FROM message WHERE seq IN (SELECT seq FROM "
@@ -152,6 +171,11 @@ static const char *const store_wsql[SW_COUNT] = {
 	    "message WHERE key = ?1 AND seq < ?2 LIMIT ?3)",
 	[SW_DEL_PEERS] = "DELETE FROM peer WHERE NOT EXISTS (SELECT 1 FROM "
 	    "message WHERE message.key = peer.key)",
+	[SW_DEL_APEERS] = "DELETE FROM account_peer WHERE NOT EXISTS "
+	    "(SELECT 1 FROM message WHERE from_account = account_peer.account "
+	    "AND to_key = account_peer.nick) AND NOT EXISTS (SELECT 1 FROM "
+	    "message WHERE to_account = account_peer.account AND from_key = "
+	    "account_peer.nick)",
 	[SW_ACCT_PUT] = "INSERT OR REPLACE INTO account (id, name, key, "
 	    "created, flags, uid, hash, scram_salt, scram_iter, scram_stored, "
 	    "scram_server) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
@@ -162,6 +186,7 @@ static const char *const store_wsql[SW_COUNT] = {
 	[SW_ACCT_DEL_SETTINGS] = "DELETE FROM account_setting WHERE "
 	    "account = ?1",
 	[SW_ACCT_DEL_MARKERS] = "DELETE FROM read_marker WHERE account = ?1",
+	[SW_ACCT_DEL_APEERS] = "DELETE FROM account_peer WHERE account = ?1",
 	[SW_CERT_PUT] = "INSERT INTO account_cert (fp, account) "
 	    "VALUES (?1, ?2)",
 	[SW_CERT_DEL] = "DELETE FROM account_cert WHERE fp = ?1",
@@ -177,36 +202,74 @@ static const char *const store_wsql[SW_COUNT] = {
 	    "target = ?2",
 };
 
-/* Statements on the read connection. */
+/* Statements on the read connection.  The SR_A* ones read a private
+ * conversation for a reader logged in to an account. */
 enum {
 	SR_ASC,
 	SR_DESC,
+	SR_AASC,
+	SR_ADESC,
 	SR_SEEK,
 	SR_POINT,
+	SR_APOINT,
 	SR_LAST,
+	SR_ALAST,
 	SR_PEERS,
+	SR_APEERS,
 	SR_COUNT
 };
 
+/*
+ * The nick-hold rule's rows: no side that held the reader's nick (the
+ * parameter p; NULL for a room, where it always holds) was logged in.
+ */
+#define STORE_UNCLAIMED(p) "(from_key IS NOT " p " OR from_account IS " \
+	"NULL) AND (to_key IS NOT " p " OR to_account IS NULL) "
 #define STORE_COLS	"seq, msgid, time_ms, source, command, params, tags"
-#define STORE_RANGE	"FROM message WHERE key = ?1 AND " \
-	"(time_ms, seq) > (?2, ?3) AND (time_ms, seq) < (?4, ?5) AND " \
-	"seq > ?6 AND seq <= ?7 AND " STORE_MESSAGES
+#define STORE_WINDOW	"(time_ms, seq) > (?2, ?3) AND " \
+	"(time_ms, seq) < (?4, ?5) AND seq <= ?7 AND " STORE_MESSAGES
+#define STORE_RANGE	"FROM message WHERE key = ?1 AND " STORE_WINDOW \
+	"AND seq > ?6 AND " STORE_UNCLAIMED("?9")
+/* A reader logged in to account ?10, the other side's nick ?11: the
+ * nick-hold rows, then those where the sender was the account, then
+ * those where the recipient was (a row of both is in the second).
+ * Each part reads its own index in order; SQLite merges them. */
+#define STORE_ARANGE	"SELECT " STORE_COLS " " STORE_RANGE \
+	"UNION ALL SELECT " STORE_COLS " FROM message WHERE " \
+	"from_account = ?10 AND to_key = ?11 AND " STORE_WINDOW \
+	"UNION ALL SELECT " STORE_COLS " FROM message WHERE " \
+	"to_account = ?10 AND from_key = ?11 AND (from_account IS NOT ?10 " \
+	"OR to_key IS NOT ?11) AND " STORE_WINDOW
+#define STORE_ALAST(me, them) "SELECT time_ms, source, params, seq " \
+	"FROM message WHERE " me "_account = ?1 AND " them "_key = ?2 AND " \
+	"time_ms > ?3 AND time_ms < ?4 AND " STORE_MESSAGES
 
 static const char *const store_rsql[SR_COUNT] = {
 	[SR_ASC] = "SELECT " STORE_COLS " " STORE_RANGE
 	    "ORDER BY time_ms, seq LIMIT ?8",
 	[SR_DESC] = "SELECT " STORE_COLS " " STORE_RANGE
 	    "ORDER BY time_ms DESC, seq DESC LIMIT ?8",
+	[SR_AASC] = STORE_ARANGE "ORDER BY time_ms, seq LIMIT ?8",
+	[SR_ADESC] = STORE_ARANGE "ORDER BY time_ms DESC, seq DESC LIMIT ?8",
 	[SR_SEEK] = "SELECT time_ms, seq FROM message WHERE key = ?1 AND "
 	    "seq > ?2 AND seq <= ?3 AND " STORE_MESSAGES
 	    "ORDER BY time_ms DESC, seq DESC LIMIT ?4",
 	[SR_POINT] = "SELECT time_ms, seq FROM message "
-	    "WHERE msgid = ?1 AND key = ?2 AND seq > ?3 AND seq <= ?4",
+	    "WHERE msgid = ?1 AND key = ?2 AND seq > ?3 AND seq <= ?4 AND "
+	    STORE_UNCLAIMED("?5"),
+	[SR_APOINT] = "SELECT time_ms, seq FROM message "
+	    "WHERE msgid = ?1 AND seq <= ?4 AND ((key = ?2 AND seq > ?3 AND "
+	    STORE_UNCLAIMED("?5") ") OR (from_account = ?6 AND to_key = ?7) "
+	    "OR (to_account = ?6 AND from_key = ?7))",
 	[SR_LAST] = "SELECT time_ms, source, params FROM message "
 	    "WHERE key = ?1 AND time_ms > ?2 AND time_ms < ?3 AND seq > ?4 "
-	    "AND " STORE_MESSAGES "ORDER BY time_ms DESC, seq DESC LIMIT 1",
+	    "AND " STORE_MESSAGES "AND " STORE_UNCLAIMED("?5")
+	    "ORDER BY time_ms DESC, seq DESC LIMIT 1",
+	[SR_ALAST] = STORE_ALAST("from", "to") "UNION ALL "
+	    STORE_ALAST("to", "from")
+	    "ORDER BY time_ms DESC, seq DESC LIMIT 1",
 	[SR_PEERS] = "SELECT key FROM peer WHERE nick = ?1",
+	[SR_APEERS] = "SELECT nick FROM account_peer WHERE account = ?1",
 };
 
 /*
@@ -289,6 +352,22 @@ static const char *const store_migration[STORE_SCHEMA] = {
 	" name TEXT PRIMARY KEY,"
 	" value BLOB) WITHOUT ROWID;"
 	"PRAGMA user_version = 4;",
+	/* 4 -> 5: private history belongs to accounts (see the top): the
+	 * two sides of a private row, and account_peer for TARGETS.  Older
+	 * rows have no sides, which reads as nobody logged in. */
+	"ALTER TABLE message ADD COLUMN from_key TEXT;"
+	"ALTER TABLE message ADD COLUMN to_key TEXT;"
+	"ALTER TABLE message ADD COLUMN from_account INTEGER;"
+	"ALTER TABLE message ADD COLUMN to_account INTEGER;"
+	"CREATE INDEX message_from_account ON message"
+	" (from_account, to_key, time_ms) WHERE from_account IS NOT NULL;"
+	"CREATE INDEX message_to_account ON message"
+	" (to_account, from_key, time_ms) WHERE to_account IS NOT NULL;"
+	"CREATE TABLE account_peer ("
+	" account INTEGER NOT NULL,"
+	" nick TEXT NOT NULL,"
+	" PRIMARY KEY (account, nick)) WITHOUT ROWID;"
+	"PRAGMA user_version = 5;",
 };
 
 /* An exclusive bound in (time_ms, seq) order, the order of results. */
@@ -314,6 +393,15 @@ struct store_target {
 	char		 key[STORE_KEY_MAX + 1];
 	char		 target[STORE_KEY_MAX + 1];
 	int64_t		 latest;
+};
+
+/* TARGETS: the best cap targets so far, the oldest (or the newest) by
+ * latest message; one entry a key. */
+struct store_top {
+	struct store_target	*v;
+	int			 n;
+	int			 cap;
+	int			 newest;
 };
 
 static struct store {
@@ -411,6 +499,8 @@ static void	 store_finalize(sqlite3_stmt **, int);
 static void	 store_teardown(void);
 static int	 store_wal_hook(void *, sqlite3 *, const char *, int);
 static int	 store_step_done(sqlite3_stmt *);
+static void	 store_bind_side(sqlite3_stmt *, int, const char *, int64_t);
+static int	 store_apeer(sqlite3_stmt *, int64_t, const char *);
 static int	 store_commit_locked(struct store_ent *, int *, char *,
 		    size_t);
 static int	 store_unusable(int);
@@ -426,17 +516,27 @@ static int	 store_read_begin(void);
 static void	 store_read_end(void);
 static void	 store_copy(char *, size_t, const unsigned char *);
 static struct store_span store_span(int64_t, int64_t);
-static int	 store_point_locked(const char *, const struct store_sel *,
-		    int, const struct store_span *, struct store_pos *);
-static int	 store_range_locked(const char *, const struct store_pos *,
-		    const struct store_pos *, int, int,
-		    const struct store_span *, struct store_rows *);
+static int	 store_private(const struct store_view *);
+static struct store_view store_key_view(const char *, int64_t, int64_t);
+static void	 store_bind_nick(sqlite3_stmt *, int, const char *);
+static int	 store_point_locked(const struct store_view *,
+		    const struct store_sel *, int, const struct store_span *,
+		    struct store_pos *);
+static int	 store_range_locked(const struct store_view *,
+		    const struct store_pos *, const struct store_pos *, int,
+		    int, const struct store_span *, struct store_rows *);
 static void	 store_rows_reverse(struct store_rows *, int);
 static int	 store_rows_emit(struct store_rows *, store_cb *, void *);
 static void	 store_rows_free(struct store_rows *);
-static int	 store_target_locked(const char *, const char *, int64_t,
-		    int64_t, int64_t, struct store_target *);
+static int	 store_last_locked(sqlite3_stmt *, const char *,
+		    struct store_target *);
 static int	 store_target_cmp(const void *, const void *);
+static int	 store_top_better(const struct store_top *,
+		    const struct store_target *, const struct store_target *);
+static void	 store_top_add(struct store_top *, const struct store_target *);
+static int	 store_target_locked(struct store_top *, const char *, int64_t,
+		    const char *, const char *, int64_t, int64_t, int64_t);
+static int	 store_step_end(sqlite3_stmt *, int);
 
 static const struct store_pos store_first = { INT64_MIN, INT64_MIN };
 static const struct store_pos store_end = { INT64_MAX, INT64_MAX };
@@ -1469,6 +1569,7 @@ store_commit_locked(struct store_ent *list, int *code, char *why,
 {
 	sqlite3_stmt		*ins = store.wst[SW_INSERT];
 	sqlite3_stmt		*peer = store.wst[SW_PEER];
+	sqlite3_stmt		*apeer = store.wst[SW_APEER];
 	struct store_ent	*e;
 	const struct store_rec	*r;
 	const char		*sp;
@@ -1488,7 +1589,14 @@ store_commit_locked(struct store_ent *list, int *code, char *why,
 			sqlite3_bind_text(ins, 8, r->tags, -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(ins, 8);
+		store_bind_side(ins, 9, r->from_key, r->from_account);
+		store_bind_side(ins, 10, r->to_key, r->to_account);
 		if (store_step_done(ins) == -1)
+			goto fail;
+		/* An account's side: the other nick is one of its peers. */
+		if (r->from_key[0] != '\0' && r->to_key[0] != '\0' &&
+		    (store_apeer(apeer, r->from_account, r->to_key) == -1 ||
+		    store_apeer(apeer, r->to_account, r->from_key) == -1))
 			goto fail;
 		/* A private key "a b": remember it under both nicks. */
 		if ((sp = strchr(r->key, ' ')) == NULL)
@@ -1512,6 +1620,32 @@ fail:
 	if (!sqlite3_get_autocommit(store.wdb))
 		store_step_done(store.wst[SW_ROLLBACK]);
 	return -1;
+}
+
+/* Binds one side of a private row, key at i and its account at i + 2
+ * (NULL for none, and both for a room's row). */
+static void
+store_bind_side(sqlite3_stmt *st, int i, const char *key, int64_t account)
+{
+	if (key[0] != '\0')
+		sqlite3_bind_text(st, i, key, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+	if (key[0] != '\0' && account > 0)
+		sqlite3_bind_int64(st, i + 2, account);
+	else
+		sqlite3_bind_null(st, i + 2);
+}
+
+/* Remembers that account (0: none, nothing to do) talked with nick. */
+static int
+store_apeer(sqlite3_stmt *st, int64_t account, const char *nick)
+{
+	if (account <= 0)
+		return 0;
+	sqlite3_bind_int64(st, 1, account);
+	sqlite3_bind_text(st, 2, nick, -1, SQLITE_STATIC);
+	return store_step_done(st);
 }
 
 /*
@@ -1816,7 +1950,8 @@ store_prune(void)
 		return;
 	store_lock(&store.wlock);
 	if (store.wdb != NULL &&
-	    store_step_done(store.wst[SW_DEL_PEERS]) == -1)
+	    (store_step_done(store.wst[SW_DEL_PEERS]) == -1 ||
+	    store_step_done(store.wst[SW_DEL_APEERS]) == -1))
 		log_warnx("store: %s: prune: %s", store.path,
 		    sqlite3_errmsg(store.wdb));
 	store_unlock(&store.wlock);
@@ -1897,16 +2032,34 @@ store_span(int64_t min_seq, int64_t max_seq)
 	return sp;
 }
 
+/* Whether v reads a private conversation as an account. */
+static int
+store_private(const struct store_view *v)
+{
+	return v->nick != NULL && v->other != NULL && v->account > 0;
+}
+
+/* The reader's nick for STORE_UNCLAIMED: NULL for a room. */
+static void
+store_bind_nick(sqlite3_stmt *st, int i, const char *nick)
+{
+	if (nick != NULL)
+		sqlite3_bind_text(st, i, nick, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
 /*
  * Where sel is, as an exclusive bound: a msgid is its row's position; a
  * time T as a lower bound means time_ms > T, as an upper one time_ms < T.
  * Returns 1, 0 for a msgid not in key or outside sp, or -1.
  */
 static int
-store_point_locked(const char *key, const struct store_sel *sel, int upper,
-    const struct store_span *sp, struct store_pos *p)
+store_point_locked(const struct store_view *v, const struct store_sel *sel,
+    int upper, const struct store_span *sp, struct store_pos *p)
 {
-	sqlite3_stmt	*st = store.rst[SR_POINT];
+	sqlite3_stmt	*st = store.rst[store_private(v) ? SR_APOINT :
+			    SR_POINT];
 	int		 rc;
 
 	switch (sel != NULL ? sel->kind : SEL_NONE) {
@@ -1924,9 +2077,14 @@ store_point_locked(const char *key, const struct store_sel *sel, int upper,
 		return -1;
 	}
 	sqlite3_bind_text(st, 1, sel->msgid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v->key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, sp->lo);
 	sqlite3_bind_int64(st, 4, sp->hi);
+	store_bind_nick(st, 5, v->nick);
+	if (store_private(v)) {
+		sqlite3_bind_int64(st, 6, v->account);
+		sqlite3_bind_text(st, 7, v->other, -1, SQLITE_STATIC);
+	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		p->t = sqlite3_column_int64(st, 0);
@@ -1938,19 +2096,24 @@ store_point_locked(const char *key, const struct store_sel *sel, int upper,
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Appends to rows key's messages strictly between lo and hi, in sp. */
+/* Appends to rows the messages v sees strictly between lo and hi, in
+ * sp. */
 static int
-store_range_locked(const char *key, const struct store_pos *lo,
+store_range_locked(const struct store_view *vw, const struct store_pos *lo,
     const struct store_pos *hi, int desc, int limit,
     const struct store_span *sp, struct store_rows *rows)
 {
-	sqlite3_stmt		*st = store.rst[desc ? SR_DESC : SR_ASC];
+	sqlite3_stmt		*st;
 	struct store_rec	*r, *v;
 	int			 rc, cap, n = 0;
 
 	if (limit <= 0)
 		return 0;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (store_private(vw))
+		st = store.rst[desc ? SR_ADESC : SR_AASC];
+	else
+		st = store.rst[desc ? SR_DESC : SR_ASC];
+	sqlite3_bind_text(st, 1, vw->key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, lo->t);
 	sqlite3_bind_int64(st, 3, lo->s);
 	sqlite3_bind_int64(st, 4, hi->t);
@@ -1958,6 +2121,11 @@ store_range_locked(const char *key, const struct store_pos *lo,
 	sqlite3_bind_int64(st, 6, sp->lo);
 	sqlite3_bind_int64(st, 7, sp->hi);
 	sqlite3_bind_int(st, 8, limit);
+	store_bind_nick(st, 9, vw->nick);
+	if (store_private(vw)) {
+		sqlite3_bind_int64(st, 10, vw->account);
+		sqlite3_bind_text(st, 11, vw->other, -1, SQLITE_STATIC);
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (rows->n == rows->cap) {
 			cap = rows->cap == 0 ? 16 : rows->cap * 2;
@@ -1973,7 +2141,8 @@ store_range_locked(const char *key, const struct store_pos *lo,
 		store_copy(r->msgid, sizeof(r->msgid),
 		    sqlite3_column_text(st, 1));
 		r->time_ms = sqlite3_column_int64(st, 2);
-		store_copy(r->key, sizeof(r->key), (const unsigned char *)key);
+		store_copy(r->key, sizeof(r->key),
+		    (const unsigned char *)vw->key);
 		store_copy(r->source, sizeof(r->source),
 		    sqlite3_column_text(st, 3));
 		store_copy(r->command, sizeof(r->command),
@@ -2064,12 +2233,11 @@ store_read_done(int rc, struct store_rows *rows, store_cb *cb, void *arg)
  * rows nearest the bound going backwards; they are emitted oldest first.
  */
 static int
-store_side(const char *key, const struct store_sel *sel, int upper,
-    int desc, int limit, int64_t min_seq, int64_t max_seq, store_cb *cb,
-    void *arg)
+store_side(const struct store_view *v, const struct store_sel *sel,
+    int upper, int desc, int limit, store_cb *cb, void *arg)
 {
 	struct store_rows	 rows = { NULL, 0, 0 };
-	struct store_span	 sp = store_span(min_seq, max_seq);
+	struct store_span	 sp = store_span(v->min_seq, v->max_seq);
 	struct store_pos	 p;
 	int			 rc;
 
@@ -2079,8 +2247,8 @@ store_side(const char *key, const struct store_sel *sel, int upper,
 		return 0;	/* no history: nothing to find */
 	if (store_read_begin() == -1)
 		return -1;
-	if ((rc = store_point_locked(key, sel, upper, &sp, &p)) == 1) {
-		rc = store_range_locked(key, upper ? &store_first : &p,
+	if ((rc = store_point_locked(v, sel, upper, &sp, &p)) == 1) {
+		rc = store_range_locked(v, upper ? &store_first : &p,
 		    upper ? &p : &store_end, desc, limit, &sp, &rows);
 		if (rc >= 0 && desc)
 			store_rows_reverse(&rows, 0);
@@ -2088,46 +2256,24 @@ store_side(const char *key, const struct store_sel *sel, int upper,
 	return store_read_done(rc, &rows, cb, arg);
 }
 
-int
-store_latest(const char *key, const struct store_sel *after, int limit,
-    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
-{
-	return store_side(key, after, 0, 1, limit, min_seq, max_seq, cb, arg);
-}
-
-int
-store_before(const char *key, const struct store_sel *sel, int limit,
-    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
-{
-	return store_side(key, sel, 1, 1, limit, min_seq, max_seq, cb, arg);
-}
-
-int
-store_after(const char *key, const struct store_sel *sel, int limit,
-    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
-{
-	return store_side(key, sel, 0, 0, limit, min_seq, max_seq, cb, arg);
-}
-
-int
-store_around(const char *key, const struct store_sel *sel, int limit,
-    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
+static int
+store_around_view(const struct store_view *v, const struct store_sel *sel,
+    int limit, store_cb *cb, void *arg)
 {
 	struct store_rows	 rows = { NULL, 0, 0 };
-	struct store_span	 sp = store_span(min_seq, max_seq);
+	struct store_span	 sp = store_span(v->min_seq, v->max_seq);
 	struct store_pos	 p, lo, hi;
 	int			 rc, nbefore, nafter;
 
 	if (limit <= 0)
 		return 0;
 	if (sel == NULL || sel->kind == SEL_NONE)
-		return store_latest(key, NULL, limit, min_seq, max_seq, cb,
-		    arg);
+		return store_side(v, NULL, 0, 1, limit, cb, arg);
 	if (store.off)
 		return 0;	/* no history: nothing to find */
 	if (store_read_begin() == -1)
 		return -1;
-	if ((rc = store_point_locked(key, sel, 1, &sp, &p)) != 1)
+	if ((rc = store_point_locked(v, sel, 1, &sp, &p)) != 1)
 		goto done;
 	if (sel->kind == SEL_MSGID) {
 		/* The row itself, then (limit - 1) split around it. */
@@ -2137,7 +2283,7 @@ store_around(const char *key, const struct store_sel *sel, int limit,
 		nbefore = limit / 2;
 		nafter = limit - nbefore;
 	}
-	if ((rc = store_range_locked(key, &store_first, &p, 1, nbefore, &sp,
+	if ((rc = store_range_locked(v, &store_first, &p, 1, nbefore, &sp,
 	    &rows)) == -1)
 		goto done;
 	store_rows_reverse(&rows, 0);
@@ -2146,24 +2292,23 @@ store_around(const char *key, const struct store_sel *sel, int limit,
 		lo.t = hi.t = p.t;
 		lo.s = p.s - 1;
 		hi.s = p.s + 1;
-		if ((rc = store_range_locked(key, &lo, &hi, 0, 1, &sp,
+		if ((rc = store_range_locked(v, &lo, &hi, 0, 1, &sp,
 		    &rows)) == -1)
 			goto done;
 	}
 	/* For a time, p (T, INT64_MIN) as a lower bound: time_ms >= T. */
-	rc = store_range_locked(key, &p, &store_end, 0, nafter, &sp, &rows);
+	rc = store_range_locked(v, &p, &store_end, 0, nafter, &sp, &rows);
 
 done:
 	return store_read_done(rc, &rows, cb, arg);
 }
 
-int
-store_between(const char *key, const struct store_sel *a,
-    const struct store_sel *b, int limit, int64_t min_seq, int64_t max_seq,
-    store_cb *cb, void *arg)
+static int
+store_between_view(const struct store_view *v, const struct store_sel *a,
+    const struct store_sel *b, int limit, store_cb *cb, void *arg)
 {
 	struct store_rows	 rows = { NULL, 0, 0 };
-	struct store_span	 sp = store_span(min_seq, max_seq);
+	struct store_span	 sp = store_span(v->min_seq, v->max_seq);
 	struct store_pos	 pa, pb;
 	int			 rc, forward;
 
@@ -2179,20 +2324,100 @@ store_between(const char *key, const struct store_sel *a,
 	if (store_read_begin() == -1)
 		return -1;
 	/* Try a as the lower bound; if it is later than b, swap roles. */
-	if ((rc = store_point_locked(key, a, 0, &sp, &pa)) != 1 ||
-	    (rc = store_point_locked(key, b, 1, &sp, &pb)) != 1)
+	if ((rc = store_point_locked(v, a, 0, &sp, &pa)) != 1 ||
+	    (rc = store_point_locked(v, b, 1, &sp, &pb)) != 1)
 		goto done;
 	forward = pa.t < pb.t || (pa.t == pb.t && pa.s <= pb.s);
 	if (forward)
-		rc = store_range_locked(key, &pa, &pb, 0, limit, &sp, &rows);
-	else if ((rc = store_point_locked(key, a, 1, &sp, &pa)) == 1 &&
-	    (rc = store_point_locked(key, b, 0, &sp, &pb)) == 1 &&
-	    (rc = store_range_locked(key, &pb, &pa, 1, limit, &sp,
+		rc = store_range_locked(v, &pa, &pb, 0, limit, &sp, &rows);
+	else if ((rc = store_point_locked(v, a, 1, &sp, &pa)) == 1 &&
+	    (rc = store_point_locked(v, b, 0, &sp, &pb)) == 1 &&
+	    (rc = store_range_locked(v, &pb, &pa, 1, limit, &sp,
 	    &rows)) >= 0)
 		store_rows_reverse(&rows, 0);
 
 done:
 	return store_read_done(rc, &rows, cb, arg);
+}
+
+int
+store_query(enum store_what what, const struct store_view *v,
+    const struct store_sel *a, const struct store_sel *b, int limit,
+    store_cb *cb, void *arg)
+{
+	switch (what) {
+	case STORE_LATEST:
+		return store_side(v, a, 0, 1, limit, cb, arg);
+	case STORE_BEFORE:
+		return store_side(v, a, 1, 1, limit, cb, arg);
+	case STORE_AFTER:
+		return store_side(v, a, 0, 0, limit, cb, arg);
+	case STORE_AROUND:
+		return store_around_view(v, a, limit, cb, arg);
+	case STORE_BETWEEN:
+		return store_between_view(v, a, b, limit, cb, arg);
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+/* A view of key's rows with min_seq < seq <= max_seq, as a room's. */
+static struct store_view
+store_key_view(const char *key, int64_t min_seq, int64_t max_seq)
+{
+	struct store_view	 v;
+
+	memset(&v, 0, sizeof(v));
+	v.key = key;
+	v.min_seq = min_seq;
+	v.max_seq = max_seq;
+	return v;
+}
+
+int
+store_latest(const char *key, const struct store_sel *after, int limit,
+    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
+{
+	struct store_view	 v = store_key_view(key, min_seq, max_seq);
+
+	return store_query(STORE_LATEST, &v, after, NULL, limit, cb, arg);
+}
+
+int
+store_before(const char *key, const struct store_sel *sel, int limit,
+    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
+{
+	struct store_view	 v = store_key_view(key, min_seq, max_seq);
+
+	return store_query(STORE_BEFORE, &v, sel, NULL, limit, cb, arg);
+}
+
+int
+store_after(const char *key, const struct store_sel *sel, int limit,
+    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
+{
+	struct store_view	 v = store_key_view(key, min_seq, max_seq);
+
+	return store_query(STORE_AFTER, &v, sel, NULL, limit, cb, arg);
+}
+
+int
+store_around(const char *key, const struct store_sel *sel, int limit,
+    int64_t min_seq, int64_t max_seq, store_cb *cb, void *arg)
+{
+	struct store_view	 v = store_key_view(key, min_seq, max_seq);
+
+	return store_query(STORE_AROUND, &v, sel, NULL, limit, cb, arg);
+}
+
+int
+store_between(const char *key, const struct store_sel *a,
+    const struct store_sel *b, int limit, int64_t min_seq, int64_t max_seq,
+    store_cb *cb, void *arg)
+{
+	struct store_view	 v = store_key_view(key, min_seq, max_seq);
+
+	return store_query(STORE_BETWEEN, &v, a, b, limit, cb, arg);
 }
 
 int
@@ -2244,13 +2469,14 @@ store_read(const char *key, struct store_cursor *cur, int64_t min_seq,
 	struct store_rows	 rows = { NULL, 0, 0 };
 	struct store_span	 sp = store_span(min_seq, max_seq);
 	struct store_pos	 p = { cur->time_ms, cur->seq };
+	struct store_view	 v = store_key_view(key, min_seq, max_seq);
 	int			 rc;
 
 	if (limit <= 0 || store.off)
 		return 0;
 	if (store_read_begin() == -1)
 		return -1;
-	rc = store_range_locked(key, &p, &store_end, 0, limit, &sp, &rows);
+	rc = store_range_locked(&v, &p, &store_end, 0, limit, &sp, &rows);
 	if (rc > 0) {
 		cur->time_ms = rows.v[rows.n - 1].time_ms;
 		cur->seq = rows.v[rows.n - 1].seq;
@@ -2259,24 +2485,18 @@ store_read(const char *key, struct store_cursor *cur, int64_t min_seq,
 }
 
 /*
- * key's latest message in (from, to) with seq > min_seq into t.  other:
- * for a private key, the other nick (casefolded); NULL for a room.
- * Returns 1, 0 or -1.
+ * The latest message st (bound, SR_LAST or SR_ALAST) finds into t, if
+ * it is later than t's.  other: for a private conversation, the other
+ * nick (casefolded); NULL for a room.  Returns 1 if t changed, 0 or -1.
  */
 static int
-store_target_locked(const char *key, const char *other, int64_t from,
-    int64_t to, int64_t min_seq, struct store_target *t)
+store_last_locked(sqlite3_stmt *st, const char *other, struct store_target *t)
 {
-	sqlite3_stmt	*st = store.rst[SR_LAST];
 	const char	*source, *params, *want;
 	char		 word[STORE_KEY_MAX + 1];
 	size_t		 n;
 	int		 rc;
 
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, from);
-	sqlite3_bind_int64(st, 3, to);
-	sqlite3_bind_int64(st, 4, min_seq > 0 ? min_seq : 0);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		if (rc != SQLITE_DONE)
 			log_warnx("store: %s: query: %s", store.path,
@@ -2284,11 +2504,14 @@ store_target_locked(const char *key, const char *other, int64_t from,
 		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? 0 : -1;
 	}
+	if (sqlite3_column_int64(st, 0) <= t->latest) {
+		sqlite3_reset(st);
+		return 0;
+	}
 	t->latest = sqlite3_column_int64(st, 0);
 	source = (const char *)sqlite3_column_text(st, 1);
 	params = (const char *)sqlite3_column_text(st, 2);
-	want = other != NULL ? other : key;
-	store_copy(t->key, sizeof(t->key), (const unsigned char *)key);
+	want = other != NULL ? other : t->key;
 	store_copy(t->target, sizeof(t->target), (const unsigned char *)want);
 	/* As last written: the other nick as the source, else the room or
 	 * the other nick as params' first word (the target); else the key. */
@@ -2315,6 +2538,7 @@ done:
 	return 1;
 }
 
+/* In the order TARGETS answers: by latest, then key. */
 static int
 store_target_cmp(const void *a, const void *b)
 {
@@ -2325,103 +2549,177 @@ store_target_cmp(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
-int
-store_targets(const char *nickkey, int64_t nick_min_seq,
-    const struct store_key *keys, int nkeys, int64_t from_ms, int64_t to_ms,
-    int limit, store_target_cb *cb, void *arg)
+/* Whether top would rather keep a than b. */
+static int
+store_top_better(const struct store_top *top, const struct store_target *a,
+    const struct store_target *b)
 {
-	struct store_target	*v = NULL, *nv;
-	char			**peers = NULL, **np;
-	sqlite3_stmt		*st;
-	const char		*key, *sp, *other;
-	char			 word[STORE_KEY_MAX + 1];
-	int64_t			 lo, hi, min_seq;
-	int			 n = 0, cap = 0, npeers = 0, i, first, rc = 0;
-	size_t			 len;
+	int	 c = store_target_cmp(a, b);
 
-	if (limit <= 0)
-		return 0;
-	lo = from_ms < to_ms ? from_ms : to_ms;
-	hi = from_ms < to_ms ? to_ms : from_ms;
-	if (store.off)
-		return 0;	/* no history: nothing to find */
-	if (store_read_begin() == -1)
-		return -1;
+	return top->newest ? c > 0 : c < 0;
+}
 
-	/* The private keys naming nickkey, read before stepping others. */
-	st = store.rst[SR_PEERS];
-	sqlite3_bind_text(st, 1, nickkey, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((np = reallocarray(peers, npeers + 1, sizeof(*np))) ==
-		    NULL) {
-			rc = -1;
-			break;
-		}
-		peers = np;
-		if ((peers[npeers] = strdup((const char *)
-		    sqlite3_column_text(st, 0))) == NULL) {
-			rc = -1;
-			break;
-		}
-		npeers++;
+/*
+ * Keeps t if it is among the best top->cap so far.  What one drops is
+ * worse than all it keeps from then on, so a target met again (from
+ * its other side, with the same latest) is never taken back.
+ */
+static void
+store_top_add(struct store_top *top, const struct store_target *t)
+{
+	int	 i, worst = 0;
+
+	if (top->n < top->cap) {
+		top->v[top->n++] = *t;
+		return;
 	}
-	if (rc != SQLITE_DONE && rc != -1)
+	for (i = 1; i < top->n; i++)
+		if (store_top_better(top, &top->v[worst], &top->v[i]))
+			worst = i;
+	if (store_top_better(top, t, &top->v[worst]))
+		top->v[worst] = *t;
+}
+
+/*
+ * One target into top: key, a room (other NULL) with rows seq >
+ * min_seq, or the private conversation of nick with other, read as a
+ * store_view of nick, other and account reads it.  Its latest message
+ * in (lo, hi) counts both sides of that view.  Returns 0 or -1.
+ */
+static int
+store_target_locked(struct store_top *top, const char *key,
+    int64_t min_seq, const char *nick, const char *other, int64_t account,
+    int64_t lo, int64_t hi)
+{
+	struct store_target	 t;
+	sqlite3_stmt		*st;
+	int			 i;
+
+	for (i = 0; i < top->n; i++)
+		if (strcmp(top->v[i].key, key) == 0)
+			return 0;	/* counted already, both sides */
+	memset(&t, 0, sizeof(t));
+	t.latest = INT64_MIN;
+	store_copy(t.key, sizeof(t.key), (const unsigned char *)key);
+	st = store.rst[SR_LAST];
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, lo);
+	sqlite3_bind_int64(st, 3, hi);
+	sqlite3_bind_int64(st, 4, min_seq > 0 ? min_seq : 0);
+	store_bind_nick(st, 5, nick);
+	if (store_last_locked(st, other, &t) == -1)
+		return -1;
+	if (nick != NULL && other != NULL && account > 0) {
+		st = store.rst[SR_ALAST];
+		sqlite3_bind_int64(st, 1, account);
+		sqlite3_bind_text(st, 2, other, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, lo);
+		sqlite3_bind_int64(st, 4, hi);
+		if (store_last_locked(st, other, &t) == -1)
+			return -1;
+	}
+	if (t.latest != INT64_MIN)
+		store_top_add(top, &t);
+	return 0;
+}
+
+/* Ends stepping st: 0 if it ran to its end, else -1 (logged). */
+static int
+store_step_end(sqlite3_stmt *st, int rc)
+{
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		log_warnx("store: %s: query: %s", store.path,
 		    sqlite3_errmsg(store.rdb));
 	sqlite3_reset(st);
-	rc = rc == SQLITE_DONE ? 0 : -1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
 
-	for (i = 0; rc == 0 && i < nkeys + npeers; i++) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
-				rc = -1;
-				break;
-			}
-			v = nv;
-		}
-		other = NULL;
-		if (i < nkeys) {
-			key = keys[i].key;
-			min_seq = keys[i].min_seq;
-		} else {
-			key = peers[i - nkeys];
-			min_seq = nick_min_seq;
-			if ((sp = strchr(key, ' ')) == NULL)
-				continue;
-			len = (size_t)(sp - key);
-			if (len == strlen(nickkey) &&
-			    strncmp(key, nickkey, len) == 0)
-				other = sp + 1;
-			else {
-				if (len >= sizeof(word))
-					continue;
-				memcpy(word, key, len);
-				word[len] = '\0';
-				other = word;
-			}
-		}
-		if ((rc = store_target_locked(key, other, lo, hi, min_seq,
-		    &v[n])) == 1)
-			n++;
-		if (rc == 1)
-			rc = 0;
+int
+store_targets(const char *nickkey, int64_t nick_min_seq, int64_t account,
+    const struct store_key *keys, int nkeys, int64_t from_ms, int64_t to_ms,
+    int limit, store_target_cb *cb, void *arg)
+{
+	struct store_top	 top;
+	sqlite3_stmt		*st;
+	const char		*key, *sp, *other;
+	char			 word[STORE_KEY_MAX + 1];
+	char			 pair[STORE_KEY_MAX + 1];
+	int64_t			 lo, hi;
+	int			 i, rc = 0, step;
+	size_t			 len;
+
+	if (limit <= 0 || store.off)
+		return 0;	/* no history: nothing to find */
+	lo = from_ms < to_ms ? from_ms : to_ms;
+	hi = from_ms < to_ms ? to_ms : from_ms;
+	memset(&top, 0, sizeof(top));
+	top.cap = limit;
+	/* From the first point's side, as for BETWEEN. */
+	top.newest = to_ms < from_ms;
+	if ((top.v = calloc((size_t)limit, sizeof(*top.v))) == NULL)
+		return -1;
+	if (store_read_begin() == -1) {
+		free(top.v);
+		return -1;
 	}
+	for (i = 0; rc == 0 && i < nkeys; i++)
+		rc = store_target_locked(&top, keys[i].key, keys[i].min_seq,
+		    NULL, NULL, 0, lo, hi);
+
+	/* The conversations of nickkey, by the keys naming it. */
+	st = store.rst[SR_PEERS];
+	sqlite3_bind_text(st, 1, nickkey, -1, SQLITE_STATIC);
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		key = (const char *)sqlite3_column_text(st, 0);
+		if (key == NULL || (sp = strchr(key, ' ')) == NULL)
+			continue;
+		len = (size_t)(sp - key);
+		if (len == strlen(nickkey) && strncmp(key, nickkey, len) == 0)
+			other = sp + 1;
+		else {
+			if (len >= sizeof(word))
+				continue;
+			memcpy(word, key, len);
+			word[len] = '\0';
+			other = word;
+		}
+		rc = store_target_locked(&top, key, nick_min_seq, nickkey,
+		    other, account, lo, hi);
+	}
+	if (rc == 0)
+		rc = store_step_end(st, step);
+	else
+		sqlite3_reset(st);
+
+	/* And the account's, by the nicks it talked with. */
+	st = store.rst[SR_APEERS];
+	sqlite3_bind_int64(st, 1, account);
+	while (rc == 0 && account > 0 &&
+	    (step = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((other = (const char *)sqlite3_column_text(st, 0)) == NULL ||
+		    strlen(other) > NICK_MAX)
+			continue;
+		if (strcmp(nickkey, other) <= 0)
+			snprintf(pair, sizeof(pair), "%s %s", nickkey, other);
+		else
+			snprintf(pair, sizeof(pair), "%s %s", other, nickkey);
+		rc = store_target_locked(&top, pair, nick_min_seq, nickkey,
+		    other, account, lo, hi);
+	}
+	if (rc == 0 && account > 0)
+		rc = store_step_end(st, step);
+	else
+		sqlite3_reset(st);
 	store_read_end();
 
 	if (rc == 0) {
-		if (n > 1)
-			qsort(v, n, sizeof(*v), store_target_cmp);
-		/* From the first point's side, as for BETWEEN. */
-		first = from_ms <= to_ms || n <= limit ? 0 : n - limit;
-		for (i = first; i < n && i - first < limit; i++)
-			cb(v[i].key, v[i].target, v[i].latest, arg);
-		rc = i - first;
+		qsort(top.v, (size_t)top.n, sizeof(*top.v), store_target_cmp);
+		for (i = 0; i < top.n; i++)
+			cb(top.v[i].key, top.v[i].target, top.v[i].latest,
+			    arg);
+		rc = top.n;
 	}
-	for (i = 0; i < npeers; i++)
-		free(peers[i]);
-	free(peers);
-	free(v);
+	free(top.v);
 	return rc;
 }
 
@@ -2523,7 +2821,8 @@ int
 store_account_delete(int64_t id)
 {
 	static const int which[] = { SW_ACCT_DEL_CERTS, SW_ACCT_DEL_NICKS,
-	    SW_ACCT_DEL_SETTINGS, SW_ACCT_DEL_MARKERS, SW_ACCT_DEL };
+	    SW_ACCT_DEL_SETTINGS, SW_ACCT_DEL_MARKERS, SW_ACCT_DEL_APEERS,
+	    SW_ACCT_DEL };
 	size_t	 i;
 	int	 rc, ok = 1;
 

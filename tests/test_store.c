@@ -677,7 +677,7 @@ test_bounds(void **state)
 	keys[1].key = "#s";
 	keys[1].min_seq = 0;
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", 0, keys, 2, 0, 100000, 10,
+	assert_int_equal(store_targets("alice", 0, 0, keys, 2, 0, 100000, 10,
 	    targets_cb, &t), 3);
 	assert_string_equal(t.key[0], "#r");
 	assert_int_equal(t.latest[0], 10000);
@@ -686,7 +686,7 @@ test_bounds(void **state)
 	assert_string_equal(t.target[2], "Bob");
 	keys[0].min_seq = r[9];
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", 0, keys, 2, 0, 100000, 10,
+	assert_int_equal(store_targets("alice", 0, 0, keys, 2, 0, 100000, 10,
 	    targets_cb, &t), 2);
 	assert_string_equal(t.key[0], "#s");
 	assert_string_equal(t.key[1], "alice bob");
@@ -694,20 +694,222 @@ test_bounds(void **state)
 	 * after r[5] there is none. */
 	keys[0].min_seq = r[4];
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", 0, keys, 1, 0, 6500, 10,
+	assert_int_equal(store_targets("alice", 0, 0, keys, 1, 0, 6500, 10,
 	    targets_cb, &t), 1);
 	assert_int_equal(t.latest[0], 6000);
 	keys[0].min_seq = r[5];
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", 0, keys, 1, 0, 6500, 10,
+	assert_int_equal(store_targets("alice", 0, 0, keys, 1, 0, 6500, 10,
 	    targets_cb, &t), 0);
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", p1, NULL, 0, 0, 100000, 10,
+	assert_int_equal(store_targets("alice", p1, 0, NULL, 0, 0, 100000, 10,
 	    targets_cb, &t), 0);
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("bob", p1 - 1, NULL, 0, 0, 100000, 10,
+	assert_int_equal(store_targets("bob", p1 - 1, 0, NULL, 0, 0, 100000, 10,
 	    targets_cb, &t), 1);
 	assert_string_equal(t.target[0], "alice");
+}
+
+/* Appends a private row from one side to the other (nick, account id
+ * or 0 each) and waits for its commit; returns its seq. */
+static int64_t
+add_private(const char *from, int64_t from_account, const char *to,
+    int64_t to_account, const char *text, int64_t time_ms, char *msgid)
+{
+	struct store_rec	 r;
+	char			 params[128];
+	int64_t			 seq;
+
+	memset(&r, 0, sizeof(r));
+	if (strcmp(from, to) <= 0)
+		snprintf(r.key, sizeof(r.key), "%s %s", from, to);
+	else
+		snprintf(r.key, sizeof(r.key), "%s %s", to, from);
+	snprintf(r.source, sizeof(r.source), "%s!u@h", from);
+	snprintf(r.command, sizeof(r.command), "PRIVMSG");
+	snprintf(params, sizeof(params), "%s :%s", to, text);
+	r.params = params;
+	r.time_ms = time_ms;
+	snprintf(r.from_key, sizeof(r.from_key), "%s", from);
+	snprintf(r.to_key, sizeof(r.to_key), "%s", to);
+	r.from_account = from_account;
+	r.to_account = to_account;
+	assert_true((seq = store_append(&r)) > 0);
+	assert_int_equal(store_wait(seq, -1), 0);
+	if (msgid != NULL)
+		memcpy(msgid, r.msgid, sizeof(r.msgid));
+	return seq;
+}
+
+/* A private view: nick (holding it since min_seq) and account read
+ * their conversation with other. */
+static struct store_view
+pview(const char *nick, int64_t account, int64_t min_seq, const char *other,
+    char *key, size_t len)
+{
+	struct store_view	 v;
+
+	if (strcmp(nick, other) <= 0)
+		snprintf(key, len, "%s %s", nick, other);
+	else
+		snprintf(key, len, "%s %s", other, nick);
+	memset(&v, 0, sizeof(v));
+	v.key = key;
+	v.min_seq = min_seq;
+	v.nick = nick;
+	v.other = other;
+	v.account = account;
+	return v;
+}
+
+/* The seqs a view's query returned, as "1,2,3". */
+static const char *
+pseqs(enum store_what what, const struct store_view *v,
+    const struct store_sel *a, const struct store_sel *b, int limit)
+{
+	static char	 out[256];
+	struct got	 g;
+	size_t		 len = 0;
+	int		 i, n;
+
+	memset(&g, 0, sizeof(g));
+	n = store_query(what, v, a, b, limit, got_cb, &g);
+	assert_int_equal(n, g.n);
+	out[0] = '\0';
+	for (i = 0; i < g.n; i++)
+		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%lld",
+		    i > 0 ? "," : "", (long long)g.seq[i]);
+	return out;
+}
+
+/*
+ * Private history belongs to accounts (schema 5): an account reads its
+ * rows under every nick it held, another account never, even inside
+ * its nick-hold window; a side with no account keeps the nick-hold
+ * rule; TARGETS counts both and lists each conversation once.
+ */
+static void
+test_private_accounts(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_view	 v;
+	struct store_sel	 a, b;
+	struct targets		 t;
+	char			 key[STORE_KEY_MAX + 1], id[7][STORE_MSGID_LEN + 1];
+
+	open_ok(f->path, 0, 0);
+	/* Accounts 1 (alice, later alice2), 2 (bob), 3 (another). */
+	assert_int_equal(add_private("alice", 1, "bob", 2, "one", 1000,
+	    id[1]), 1);
+	assert_int_equal(add_private("bob", 2, "alice", 1, "two", 2000,
+	    id[2]), 2);
+	assert_int_equal(add_private("alice2", 1, "bob", 2, "three", 3000,
+	    id[3]), 3);
+	/* Somebody logged out holds "alice", then account 3 does, while
+	 * bob is logged out. */
+	assert_int_equal(add_private("alice", 0, "bob", 2, "four", 4000,
+	    id[4]), 4);
+	assert_int_equal(add_private("alice", 3, "bob", 0, "five", 5000,
+	    id[5]), 5);
+	assert_int_equal(add_private("carol", 0, "alice", 1, "six", 6000,
+	    id[6]), 6);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM "
+	    "account_peer"), 5);
+
+	/* Account 1 as alice2, its nick-hold window empty: its rows under
+	 * both nicks. */
+	v = pview("alice2", 1, 6, "bob", key, sizeof(key));
+	assert_string_equal(pseqs(STORE_LATEST, &v, NULL, NULL, 10), "1,2,3");
+	assert_string_equal(pseqs(STORE_LATEST, &v, NULL, NULL, 2), "2,3");
+	a = sel_msgid(id[3]);
+	assert_string_equal(pseqs(STORE_BEFORE, &v, &a, NULL, 10), "1,2");
+	a = sel_msgid(id[1]);
+	assert_string_equal(pseqs(STORE_AFTER, &v, &a, NULL, 10), "2,3");
+	a = sel_msgid(id[2]);
+	assert_string_equal(pseqs(STORE_AROUND, &v, &a, NULL, 3), "1,2,3");
+	a = sel_msgid(id[1]);
+	b = sel_msgid(id[3]);
+	assert_string_equal(pseqs(STORE_BETWEEN, &v, &b, &a, 10), "2");
+	/* Not another account's row, by msgid either. */
+	a = sel_msgid(id[5]);
+	assert_string_equal(pseqs(STORE_AFTER, &v, &a, NULL, 10), "");
+	/* As alice since the start: the logged-out holder's row too (the
+	 * nick-hold rule), never account 3's. */
+	v = pview("alice", 1, 0, "bob", key, sizeof(key));
+	assert_string_equal(pseqs(STORE_LATEST, &v, NULL, NULL, 10),
+	    "1,2,3,4");
+	/* Account 3 holding alice the whole time: what it sent, and the
+	 * logged-out holder's row, never account 1's. */
+	v = pview("alice", 3, 0, "bob", key, sizeof(key));
+	assert_string_equal(pseqs(STORE_LATEST, &v, NULL, NULL, 10), "4,5");
+	a = sel_msgid(id[1]);
+	assert_string_equal(pseqs(STORE_AFTER, &v, &a, NULL, 10), "");
+	a = sel_time(0);
+	b = sel_time(10000);
+	assert_string_equal(pseqs(STORE_BETWEEN, &v, &a, &b, 10), "4,5");
+	/* Bob (2) from a new nick-hold window: every row he was in as
+	 * bob, with alice; the logged-out bob's row after it. */
+	v = pview("bob", 2, 3, "alice", key, sizeof(key));
+	assert_string_equal(pseqs(STORE_LATEST, &v, NULL, NULL, 10),
+	    "1,2,4,5");
+	/* Bob logged out: the row his side had no account on, only. */
+	v = pview("bob", 0, 0, "alice", key, sizeof(key));
+	assert_string_equal(pseqs(STORE_LATEST, &v, NULL, NULL, 10), "5");
+	v = pview("bob", 0, 5, "alice", key, sizeof(key));
+	assert_string_equal(pseqs(STORE_LATEST, &v, NULL, NULL, 10), "");
+	/* The old way in, by key alone, sees every row of the key. */
+	assert_int_equal(count_rows("alice bob"), 4);
+
+	/* TARGETS of account 1 as alice2: bob and carol, once each. */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice2", 6, 1, NULL, 0, 0, 10000, 10,
+	    targets_cb, &t), 2);
+	assert_string_equal(t.key[0], "alice2 bob");
+	assert_string_equal(t.target[0], "bob");
+	assert_int_equal(t.latest[0], 3000);
+	assert_string_equal(t.key[1], "alice2 carol");
+	assert_string_equal(t.target[1], "carol");
+	assert_int_equal(t.latest[1], 6000);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice2", 6, 1, NULL, 0, 10000, 0, 1,
+	    targets_cb, &t), 1);
+	assert_string_equal(t.target[0], "carol");
+	/* As alice: bob from both sides of the rule, counted as one. */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", 0, 1, NULL, 0, 0, 10000, 10,
+	    targets_cb, &t), 2);
+	assert_string_equal(t.key[0], "alice bob");
+	assert_int_equal(t.latest[0], 4000);
+	assert_string_equal(t.key[1], "alice carol");
+	assert_int_equal(t.latest[1], 6000);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", 0, 1, NULL, 0, 0, 10000, 1,
+	    targets_cb, &t), 1);
+	assert_string_equal(t.key[0], "alice bob");
+	/* Account 3 as alice: bob, from its own row and the logged-out
+	 * one; never carol, whom account 1 talked with. */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice", 0, 3, NULL, 0, 0, 10000, 10,
+	    targets_cb, &t), 1);
+	assert_string_equal(t.target[0], "bob");
+	assert_int_equal(t.latest[0], 5000);
+	/* Logged out as bob: only the row with no account on his side. */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("bob", 0, 0, NULL, 0, 0, 10000, 10,
+	    targets_cb, &t), 1);
+	assert_string_equal(t.target[0], "alice");
+	assert_int_equal(t.latest[0], 5000);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_targets("alice2", 6, 0, NULL, 0, 0, 10000, 10,
+	    targets_cb, &t), 0);
+
+	/* The sides and the peers survive a reopen. */
+	store_close();
+	open_ok(f->path, 0, 0);
+	v = pview("alice2", 1, 6, "bob", key, sizeof(key));
+	assert_string_equal(pseqs(STORE_LATEST, &v, NULL, NULL, 10), "1,2,3");
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM message "
+	    "WHERE from_account IS NULL AND from_key = 'carol'"), 1);
 }
 
 /* Reads key through seek_latest and store_read, chunk rows at a time. */
@@ -839,7 +1041,7 @@ test_private_targets(void **state)
 	assert_string_equal(g.params[0], "Bob :hi");
 
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", 0, rooms, 3, 0, 10000, 100,
+	assert_int_equal(store_targets("alice", 0, 0, rooms, 3, 0, 10000, 100,
 	    targets_cb, &t), 5);
 	assert_string_equal(t.key[0], "alice bob");
 	assert_string_equal(t.target[0], "Bob");
@@ -858,37 +1060,37 @@ test_private_targets(void **state)
 
 	/* limit from the first timestamp's side, still ascending. */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", 0, rooms, 3, 0, 10000, 2,
+	assert_int_equal(store_targets("alice", 0, 0, rooms, 3, 0, 10000, 2,
 	    targets_cb, &t), 2);
 	assert_string_equal(t.target[0], "Bob");
 	assert_string_equal(t.target[1], "#Room");
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", 0, rooms, 3, 10000, 0, 2,
+	assert_int_equal(store_targets("alice", 0, 0, rooms, 3, 10000, 0, 2,
 	    targets_cb, &t), 2);
 	assert_string_equal(t.target[0], "Carol");
 	assert_string_equal(t.target[1], "#S");
 
 	/* Exclusive window: latest message in (1200, 2600). */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", 0, rooms, 3, 1200, 2600, 10,
+	assert_int_equal(store_targets("alice", 0, 0, rooms, 3, 1200, 2600, 10,
 	    targets_cb, &t), 2);
 	assert_string_equal(t.target[0], "#Room");
 	assert_string_equal(t.target[1], "DAVE");
 	/* Only events in (1000, 1500): no target. */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("alice", 0, rooms, 3, 1000, 1500, 10,
+	assert_int_equal(store_targets("alice", 0, 0, rooms, 3, 1000, 1500, 10,
 	    targets_cb, &t), 0);
 
 	/* The second word of a key counts too. */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("bob", 0, NULL, 0, 0, 10000, 10,
+	assert_int_equal(store_targets("bob", 0, 0, NULL, 0, 0, 10000, 10,
 	    targets_cb, &t), 2);
 	assert_string_equal(t.key[0], "alice bob");
 	assert_string_equal(t.target[0], "Alice");
 	assert_string_equal(t.key[1], "bob carol");
 	assert_string_equal(t.target[1], "Carol");
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("nobody", 0, NULL, 0, 0, 10000, 10,
+	assert_int_equal(store_targets("nobody", 0, 0, NULL, 0, 0, 10000, 10,
 	    targets_cb, &t), 0);
 }
 
@@ -915,7 +1117,7 @@ test_retention_days(void **state)
 	wait_rows("#a", 3);
 	wait_rows("alice bob", 0);
 	assert_int_equal(count_rows("#b"), 1);
-	assert_int_equal(store_targets("alice", 0, NULL, 0, 0, now + 1000, 10,
+	assert_int_equal(store_targets("alice", 0, 0, NULL, 0, 0, now + 1000, 10,
 	    targets_cb, &t), 0);
 }
 
@@ -1762,15 +1964,15 @@ test_migration_v1(void **state)
 	assert_int_equal(store_latest("#a", NULL, 10, 0, 0, got_cb, &g), 2);
 	assert_string_equal(g.tags[1], "+x=y");
 	/* Old private rows are found by TARGETS, for either nick. */
-	assert_int_equal(store_targets("amy", 0, NULL, 0, 0, 5000, 10,
+	assert_int_equal(store_targets("amy", 0, 0, NULL, 0, 0, 5000, 10,
 	    targets_cb, &t), 1);
 	assert_string_equal(t.target[0], "Bo");
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_targets("bo", 0, NULL, 0, 0, 5000, 10,
+	assert_int_equal(store_targets("bo", 0, 0, NULL, 0, 0, 5000, 10,
 	    targets_cb, &t), 1);
 	assert_string_equal(t.target[0], "amy");
 	store_close();
-	assert_int_equal(file_user_version(f->path), 4);
+	assert_int_equal(file_user_version(f->path), 5);
 
 	open_ok(f->path, 0, 0);		/* already current */
 	assert_int_equal(store_last_seq(), 3);
@@ -1830,7 +2032,7 @@ test_migration_v2(void **state)
 	assert_int_equal(file_user_version(f->path), 2);
 
 	open_ok(f->path, 0, 0);
-	assert_int_equal(file_user_version(f->path), 4);
+	assert_int_equal(file_user_version(f->path), 5);
 	assert_int_equal(file_int(f->path, "SELECT count(*) FROM message"), 4);
 	assert_int_equal(file_int(f->path, "SELECT group_concat(seq, ',') = "
 	    "'2,4,9,10' FROM (SELECT seq FROM message ORDER BY seq)"), 1);
@@ -1847,10 +2049,10 @@ test_migration_v2(void **state)
 	assert_string_equal(g.command[1], "NOTICE");
 	assert_string_equal(g.command[2], "TAGMSG");
 	assert_int_equal(count_rows("#b"), 0);
-	assert_int_equal(store_targets("bo", 0, NULL, 0, 0, 20000, 10,
+	assert_int_equal(store_targets("bo", 0, 0, NULL, 0, 0, 20000, 10,
 	    targets_cb, &t), 1);
 	assert_string_equal(t.target[0], "amy");
-	assert_int_equal(store_targets("cy", 0, NULL, 0, 0, 20000, 10,
+	assert_int_equal(store_targets("cy", 0, 0, NULL, 0, 0, 20000, 10,
 	    targets_cb, &t), 0);
 	assert_int_equal(add("#a", "#a :four", 0), 11);
 	store_close();
@@ -1870,7 +2072,7 @@ test_newer_schema(void **state)
 	    "PRAGMA user_version = 7;");
 	assert_int_equal(store_open(f->path, OPTS(0, 0), err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: schema version 7 is newer than this "
-	    "natterd (4); upgrade natterd", f->path);
+	    "natterd (5); upgrade natterd", f->path);
 	assert_string_equal(err, want);
 	assert_int_equal(file_user_version(f->path), 7);	/* untouched */
 	/* The store can still open another file afterwards. */
@@ -2092,7 +2294,7 @@ test_memory(void **state)
 	    id1), 1);
 	add("a b", "b :y", 0);
 	assert_int_equal(store_latest("#m", NULL, 10, 0, 0, got_cb, &g), 1);
-	assert_int_equal(store_targets("a", 0, rooms, 1, 0, INT64_MAX, 10,
+	assert_int_equal(store_targets("a", 0, 0, rooms, 1, 0, INT64_MAX, 10,
 	    targets_cb, &t), 2);
 	store_close();
 
@@ -2127,7 +2329,7 @@ test_off(void **state)
 	assert_int_equal(store_last_seq(), 2);
 	assert_int_equal(store_latest("#o", NULL, 10, 0, 0, got_cb, &g), 0);
 	assert_int_equal(g.n, 0);
-	assert_int_equal(store_targets("n", 0, rooms, 1, 0, INT64_MAX, 10,
+	assert_int_equal(store_targets("n", 0, 0, rooms, 1, 0, INT64_MAX, 10,
 	    targets_cb, &t), 0);
 	assert_int_equal(access("off", F_OK), -1);
 	store_close();
@@ -2350,6 +2552,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_accounts, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_private_targets, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_retention_days, setup,

@@ -691,7 +691,7 @@ def test_migration_from_schema_3(f):
     shutil.copy(FIXTURE_V3, db)
     os.chmod(db, 0o600)
     s = server(f, "--db", db)
-    wait_log(s, "schema upgraded from version 3 to 4")
+    wait_log(s, "schema upgraded from version 3 to 5")
     create(s, "tina", "pw")
     # New messages go on from the old numbering.
     a = s.user("alice")
@@ -701,7 +701,7 @@ def test_migration_from_schema_3(f):
     s.stop()
     con = sqlite3.connect(db)
     try:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 5
         rows = con.execute("SELECT seq, key, params FROM message ORDER BY "
                            "seq").fetchall()
         assert rows[:3] == [(1, "#lobby", "#lobby :second line"),
