@@ -712,6 +712,12 @@ void		 room_mode_locked(struct turn *t, struct room *r,
 struct post	*room_fanout_locked(struct turn *t, struct room *r,
 		    const struct line *l, unsigned flags, unsigned caps,
 		    struct client *except);
+/* Adds to p who's connections and everyone who shares a room with who,
+ * each once, with every cap in caps, but except (and p's actor, as
+ * post_add_locked); returns 1 if t->c is among them (t->c != who), so
+ * that the caller can give t->conn its copy in order. */
+int		 post_add_shared_locked(struct turn *t, struct post *p,
+		    struct client *who, unsigned caps, struct client *except);
 /* ISUPPORT and 004 words, from the one table of room modes. */
 const char	*room_modes_chanmodes(void);	/* "b,k,l,imnt" */
 const char	*room_modes_prefix(void);	/* "(ov)@+" */
