@@ -212,6 +212,7 @@ cmd_topic(struct turn *t, struct irc_msg *m)
 		    room_name(r), room_topic(r) != NULL ? room_topic(r) : "");
 		memset(&l, 0, sizeof(l));
 		l.text = line;
+		l.src = t->c;
 		(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
 	}
 	pthread_mutex_unlock(&server.lock);
@@ -280,6 +281,7 @@ cmd_kick(struct turn *t, struct irc_msg *m)
 		    room_name(r), victim->nick, reason);
 		memset(&l, 0, sizeof(l));
 		l.text = line;
+		l.src = t->c;
 		/* The victim hears it as a member, before it leaves. */
 		(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
 		(void)room_remove_locked(r, victim);
@@ -340,6 +342,7 @@ cmd_invite(struct turn *t, struct irc_msg *m)
 	    name);
 	memset(&l, 0, sizeof(l));
 	l.text = line;
+	l.src = c;
 	p = post_new_locked(t, &l);
 	if (target != c)
 		post_add_locked(p, target, 0);

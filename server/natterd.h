@@ -78,6 +78,7 @@
  * X(bit name, wire name, value for CAP LS 302 or NULL).
  */
 #define CAP_LIST(X)							\
+	X(CAP_ACCOUNT_TAG,	"account-tag",		NULL)		\
 	X(CAP_AWAY_NOTIFY,	"away-notify",		NULL)		\
 	X(CAP_BATCH,		"batch",		NULL)		\
 	X(CAP_CAP_NOTIFY,	"cap-notify",		NULL)		\
@@ -308,8 +309,8 @@ struct member {
 
 /*
  * One line for many recipients (turn.c formats it once per variant):
- * the text, an alternative for clients with alt_cap (extended-join), and
- * the tags a stored message carries.
+ * the text, an alternative for clients with alt_cap (extended-join), the
+ * tags a stored message carries, and the person it comes from.
  */
 struct line {
 	const char	*text;		/* ":source CMD params", no CRLF */
@@ -319,6 +320,11 @@ struct line {
 	int64_t		 time_ms;	/* server-time; 0: none */
 	const char	*msgid;		/* NULL: none */
 	const char	*ctags;		/* client-only tags, or NULL */
+	struct client	*src;		/* the person whose line it is (its
+					   source), or NULL for the server's:
+					   it carries the account src is
+					   logged in to when the post is made
+					   (account-tag) */
 };
 
 /*
@@ -736,10 +742,21 @@ int		 tag_time_parse(const char *s, int64_t *ms);
 /* The client-only (+) tags of a raw tag string, into out; -1 if they
  * do not fit. */
 int		 tags_client_only(const char *tags, char *out, size_t len);
-/* The tags of a line as one string, "time=...;msgid=...;+a=b", for a
- * client with caps (turn.c and history.c agree through it). */
+/* The tags of a line as one string, "time=...;msgid=...;account=...;
+ * +a=b", for a client with caps (turn.c and history.c agree through
+ * it); account is the sender's account name (escaped here), or NULL. */
 void		 line_tags(char *out, size_t len, unsigned caps, int64_t time_ms,
-		    const char *msgid, const char *ctags);
+		    const char *msgid, const char *account, const char *ctags);
+/* The tags the store keeps with a message: "account=..." for a sender
+ * logged in to an account, then the client-only tags; "" if none.  -1
+ * if they do not fit in len. */
+int		 tags_stored(char *out, size_t len, const char *account,
+		    const char *ctags);
+/* Of tags as the store keeps them (or NULL): the sender's account
+ * (unescaped, into account, "" if none); returns the client-only tags
+ * (a pointer into tags) or NULL. */
+const char	*tags_stored_split(const char *tags, char *account,
+		    size_t alen);
 
 /* history.c: JOIN replay and CHATHISTORY, as generators. */
 /* 0 with --db off: no replay, no CHATHISTORY, and neither advertised. */
@@ -860,7 +877,9 @@ struct store_rec {
 					   any other are never returned */
 	char		*params;	/* the line after the command, e.g.
 					   "#room :hi", ":bye", "newnick" */
-	char		*tags;		/* client-only tags ("+a=b"), or NULL */
+	char		*tags;		/* its tags (tags_stored: the sender's
+					   "account=x", then client-only tags
+					   "+a=b"), or NULL */
 };
 
 /* Selects a point in history: a msgid or a time. */

@@ -1013,6 +1013,7 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 	snprintf(text, sizeof(text), ":%s MODE %s %s", mask, r->name, modes);
 	memset(&l, 0, sizeof(l));
 	l.text = text;
+	l.src = t->c;
 	(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
 }
 
