@@ -129,11 +129,16 @@ send_welcome_locked(struct turn *t)
 	reply(t, RPL_WELCOME, config.network, mask);
 	reply(t, RPL_YOURHOST, config.server_name, NATTERD_VERSION);
 	reply(t, RPL_CREATED, server.created);
-	reply(t, RPL_MYINFO, config.server_name, NATTERD_VERSION, "iow",
+	reply(t, RPL_MYINFO, config.server_name, NATTERD_VERSION, USER_MODES,
 	    room_modes_all(), room_modes_with_param());
 	send_isupport(t);
 	send_lusers_locked(t);
 	send_motd_locked(t);
+	/* Logged in before the welcome (SASL, the Unix socket, another
+	 * device's account): its +r, as a login later would say it. */
+	if (t->c->account != NULL)
+		turn_sendf(t, ":%s MODE %s :+r", config.server_name,
+		    t->c->nick);
 }
 
 /* --- registration --- */

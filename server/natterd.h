@@ -70,6 +70,10 @@
 #define MASK_MAX	(NICK_MAX + USER_MAX + HOST_MAX + 3)
 #define PEER_NAME_MAX	33	/* a Unix user name (32) and its NUL */
 
+/* The user modes, as 004 lists them: +i, +o, +r (logged in to an
+ * account; only natterd sets it) and +w. */
+#define USER_MODES	"iorw"
+
 /* The SASL mechanisms (sasl.c), the value of the sasl capability. */
 #define SASL_MECHS	"PLAIN,EXTERNAL,SCRAM-SHA-256"
 
@@ -78,6 +82,7 @@
  * X(bit name, wire name, value for CAP LS 302 or NULL).
  */
 #define CAP_LIST(X)							\
+	X(CAP_ACCOUNT_NOTIFY,	"account-notify",	NULL)		\
 	X(CAP_ACCOUNT_TAG,	"account-tag",		NULL)		\
 	X(CAP_AWAY_NOTIFY,	"away-notify",		NULL)		\
 	X(CAP_BATCH,		"batch",		NULL)		\

@@ -1,6 +1,9 @@
 """What others see of a person's account: IRCv3 account-tag (every line a
 logged-in person sends carries @account=<name> to clients with the cap,
-fixed when the line is made, kept in the history)."""
+fixed when the line is made, kept in the history), account-notify
+(ACCOUNT <name> and ACCOUNT * to those who share a room and to the
+person's own connections, once each) and user mode +r (logged in; set
+and cleared by natterd alone)."""
 
 import base64
 import re
@@ -217,3 +220,160 @@ def test_account_tag_in_history(f):
         rx(r"@batch=%s;time=%s :dave!dave@127\.0\.0\.1 PRIVMSG #r :mine"
            % (re.escape(ref), TIME)),
         ":irc.test BATCH -" + ref])
+
+
+# --- account-notify ---
+
+def test_account_notify_on_login_and_delete(f):
+    s = server(f)
+    create(s, "alice")
+    a = v3(s, "alice", "account-notify")
+    b = v3(s, "bob", "account-notify")
+    c = v3(s, "carol")                        # no cap
+    d = v3(s, "dave", "account-notify")       # shares no room
+    join(a, b, c, room="#r")
+    join(a, b, room="#s")                     # two rooms: still once
+    d.join("#elsewhere")
+    lines = login(a, "alice")
+    assert lines[-2:] == [
+        numeric("900", "alice", "alice!alice@127.0.0.1 alice :You are now "
+                "logged in as alice"),
+        numeric("903", "alice", ":SASL authentication successful"),
+    ], lines
+    # Its own connection hears it too (the spec's "including
+    # themselves"), after the replies.
+    a.expect_exact_sequence([
+        ":alice!alice@127.0.0.1 ACCOUNT alice",
+        ":irc.test MODE alice :+r"])
+    b.expect_exact_sequence([":alice!alice@127.0.0.1 ACCOUNT alice"])
+    b.no_line(ANY, sync=True)
+    c.no_line(ANY, sync=True)
+    d.no_line(ANY, sync=True)
+    a.no_line(ANY, sync=True)
+
+    # An operator deletes the account: ACCOUNT *, MODE -r.  The operator
+    # shares a room and has the cap: it sees it too, once.
+    o = v3(s, "op", "account-notify")
+    o.send("OPER admin secret")
+    o.expect(numeric("381", "op", ":You are now an IRC operator"))
+    join(a, b, c, o, room="#t")
+    o.send("ACCOUNT DELETE alice")
+    o.expect_exact_sequence([
+        ":alice!alice@127.0.0.1 ACCOUNT *",
+        ":irc.test NOTICE op :ACCOUNT: deleted alice"])
+    a.expect_exact_sequence([
+        numeric("901", "alice", "alice!alice@127.0.0.1 :You are now "
+                "logged out"),
+        ":alice!alice@127.0.0.1 ACCOUNT *",
+        ":irc.test MODE alice :-r"])
+    b.expect_exact_sequence([":alice!alice@127.0.0.1 ACCOUNT *"])
+    for x in (a, b, c, d, o):
+        x.no_line(ANY, sync=True)
+
+
+def test_account_notify_tagged_with_old_account(f):
+    s = server(f)
+    create(s, "alice")
+    a, _ = sasl_user(s, "alice", "alice")
+    b = v3(s, "bob", "account-notify", "account-tag")
+    join(a, b, room="#r")
+    delete(s, "alice")
+    # The line is hers: it carries the account she leaves.
+    b.expect_exact_sequence(
+        ["@account=alice :alice!alice@127.0.0.1 ACCOUNT *"])
+
+
+def test_no_account_notify_before_registration(f):
+    s = server(f)
+    create(s, "alice")
+    b = v3(s, "bob", "account-notify")
+    b.join("#r")
+    a, welcome = sasl_user(s, "alice", "alice", "account-notify")
+    # Its welcome ends with +r, and no ACCOUNT line.
+    assert welcome[-1] == ":irc.test MODE alice :+r", welcome
+    assert not [l for l in welcome if " ACCOUNT " in l], welcome
+    a.join("#r")
+    b.expect(":alice!alice@127.0.0.1 JOIN #r")
+    b.no_line(ANY, sync=True)
+
+
+# --- user mode +r ---
+
+def test_user_mode_r(f):
+    s = server(f)
+    create(s, "alice")
+    a = v3(s, "amy")
+    myinfo = [l for l in a.history if " 004 " in l]
+    assert len(myinfo) == 1 and re.fullmatch(
+        r":irc\.test 004 amy irc\.test natterd-\S+ iorw \S+ \S+",
+        myinfo[0]), myinfo
+    a.send("MODE amy")
+    a.expect_exact_sequence([numeric("221", "amy", "+")])
+    # A client cannot set it, or clear it: 481, nothing changes.
+    a.send("MODE amy +r")
+    a.expect_exact_sequence([numeric("481", "amy", ":Permission Denied- "
+                                     "Only the server may set or unset user "
+                                     "mode r")])
+    a.send("MODE amy")
+    a.expect_exact_sequence([numeric("221", "amy", "+")])
+    login(a, "alice")
+    a.expect_exact_sequence([":irc.test MODE amy :+r"])
+    a.send("MODE amy")
+    a.expect_exact_sequence([numeric("221", "amy", "+r")])
+    a.send("MODE amy -r+i")
+    a.expect_exact_sequence([
+        numeric("481", "amy", ":Permission Denied- Only the server may "
+                "set or unset user mode r"),
+        ":amy MODE amy :+i"])
+    a.send("MODE amy")
+    a.expect_exact_sequence([numeric("221", "amy", "+ir")])
+    delete(s, "alice")
+    a.expect_exact_sequence([
+        numeric("901", "amy", "amy!amy@127.0.0.1 :You are now "
+                "logged out"),
+        ":irc.test MODE amy :-r"])
+    a.send("MODE amy")
+    a.expect_exact_sequence([numeric("221", "amy", "+i")])
+
+
+def test_plus_r_after_welcome_for_sasl_login(f):
+    s = server(f)
+    create(s, "alice")
+    a, welcome = sasl_user(s, "alice", "alice")
+    assert welcome[-2:] == [
+        rx(r":irc\.test (376|422) alice :.*").fullmatch(welcome[-2]).group(0),
+        ":irc.test MODE alice :+r"], welcome
+    a.send("MODE alice")
+    a.expect_exact_sequence([numeric("221", "alice", "+r")])
+    # Not logged in: no MODE after the welcome.
+    b = s.client("bob")
+    welcome = b.register("bob")
+    b.sync()
+    assert not [l for l in welcome + b.drain() if " MODE " in l]
+
+
+def test_two_devices_both_plus_r(f):
+    s = server(f, "--max-devices", "3")
+    create(s, "alice")
+    carol = v3(s, "carol", "account-notify")
+    laptop, w1 = sasl_user(s, "alice", "alice", "account-notify")
+    assert w1[-1] == ":irc.test MODE alice :+r", w1
+    join(laptop, carol, room="#r")
+    phone, w2 = sasl_user(s, "phone", "alice", "account-notify")
+    assert phone.nick == "alice", phone.nick
+    assert ":irc.test MODE alice :+r" in w2, w2
+    carol.no_line(ANY, sync=True)
+    for d in (laptop, phone):
+        d.send("MODE alice")
+        d.expect(numeric("221", "alice", "+r"))
+    # Out of the account: each device, once; carol once.
+    delete(s, "alice")
+    for d in (laptop, phone):
+        d.expect_exact_sequence([
+            numeric("901", "alice", "alice!alice@127.0.0.1 :You are now "
+                    "logged out"),
+            ":alice!alice@127.0.0.1 ACCOUNT *",
+            ":irc.test MODE alice :-r"])
+        d.no_line(ANY, sync=True)
+    carol.expect_exact_sequence([":alice!alice@127.0.0.1 ACCOUNT *"])
+    carol.no_line(ANY, sync=True)
