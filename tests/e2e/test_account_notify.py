@@ -8,7 +8,10 @@ and cleared by natterd alone)."""
 import base64
 import re
 
-from harness import FULL_SPEED, NO_THROTTLE, Server, join, numeric, rx
+from harness import (FULL_SPEED, NO_THROTTLE, Client, Server, join, numeric,
+                     rx)
+
+from test_unix import sock_path
 
 CHEAP = ("--argon2-memory", "64", "--argon2-time", "1",
          "--scram-iterations", "4096")
@@ -350,6 +353,27 @@ def test_plus_r_after_welcome_for_sasl_login(f):
     welcome = b.register("bob")
     b.sync()
     assert not [l for l in welcome + b.drain() if " MODE " in l]
+
+
+def test_plus_r_after_welcome_on_the_unix_socket(f):
+    path = sock_path(f)
+    s = server(f, "--unix", path)
+    b = v3(s, "bob", "account-notify", "account-tag")
+    b.join("#r")
+    a = Client(s, name="alice", unix=path)
+    a.send("NICK alice")
+    a.send("USER x 0 * :alice")
+    a.expect(numeric("900", "alice", "alice!root@localhost root :You are "
+                     "now logged in as root"))
+    welcome = a.expect_welcome()
+    a.sync()
+    rest = a.drain()
+    assert rest == [":irc.test MODE alice :+r"], (welcome, rest)
+    # Logged in before anyone saw it: no ACCOUNT line; its JOIN is
+    # tagged.
+    a.send("JOIN #r")
+    b.expect_exact_sequence(["@account=root :alice!root@localhost JOIN #r"])
+    b.no_line(ANY, sync=True)
 
 
 def test_two_devices_both_plus_r(f):
