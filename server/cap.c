@@ -1,7 +1,7 @@
 /*
  * cap.c: IRCv3 capability negotiation (CAP LS 302, REQ, LIST, END;
  * cap-notify is implied by 302) and the message tags that capabilities
- * add to a line: server-time, msgid and client-only tags.
+ * add to a line: server-time, msgid, account and client-only tags.
  *
  * A client's caps field is written by its own thread under server.lock,
  * because other threads read it (under that lock) to choose which
@@ -274,9 +274,9 @@ tags_client_only(const char *tags, char *out, size_t len)
 
 void
 line_tags(char *out, size_t len, unsigned caps, int64_t time_ms,
-    const char *msgid, const char *ctags)
+    const char *msgid, const char *account, const char *ctags)
 {
-	char when[32];
+	char when[32], esc[NICK_MAX * 2 + 1];
 	int n = 0;
 
 	out[0] = '\0';
@@ -284,12 +284,50 @@ line_tags(char *out, size_t len, unsigned caps, int64_t time_ms,
 		tag_time(time_ms, when, sizeof(when));
 		n = snprintf(out, len, "time=%s", when);
 	}
-	if (!(caps & CAP(CAP_MESSAGE_TAGS)))
-		return;
-	if (msgid != NULL && n >= 0 && (size_t)n < len)
+	if ((caps & CAP(CAP_MESSAGE_TAGS)) && msgid != NULL && n >= 0 &&
+	    (size_t)n < len)
 		n += snprintf(out + n, len - (size_t)n, "%smsgid=%s",
 		    n > 0 ? ";" : "", msgid);
-	if (ctags != NULL && ctags[0] != '\0' && n >= 0 && (size_t)n < len)
+	/* account-tag stands alone: it needs no message-tags. */
+	if ((caps & CAP(CAP_ACCOUNT_TAG)) && account != NULL &&
+	    account[0] != '\0' && irc_tag_escape(account, esc,
+	    sizeof(esc)) != -1 && n >= 0 && (size_t)n < len)
+		n += snprintf(out + n, len - (size_t)n, "%saccount=%s",
+		    n > 0 ? ";" : "", esc);
+	if ((caps & CAP(CAP_MESSAGE_TAGS)) && ctags != NULL &&
+	    ctags[0] != '\0' && n >= 0 && (size_t)n < len)
 		snprintf(out + n, len - (size_t)n, "%s%s", n > 0 ? ";" : "",
 		    ctags);
+}
+
+int
+tags_stored(char *out, size_t len, const char *account, const char *ctags)
+{
+	char esc[NICK_MAX * 2 + 1];
+	int n;
+
+	if (ctags == NULL)
+		ctags = "";
+	if (account == NULL || account[0] == '\0')
+		n = snprintf(out, len, "%s", ctags);
+	else if (irc_tag_escape(account, esc, sizeof(esc)) == -1)
+		return -1;
+	else
+		n = snprintf(out, len, "account=%s%s%s", esc,
+		    ctags[0] != '\0' ? ";" : "", ctags);
+	return n >= 0 && (size_t)n < len ? 0 : -1;
+}
+
+const char *
+tags_stored_split(const char *tags, char *account, size_t alen)
+{
+	const char *end;
+
+	account[0] = '\0';
+	if (tags == NULL || strncmp(tags, "account=", 8) != 0)
+		return tags;	/* client tags alone, as before account-tag */
+	if (irc_tag_get(tags, "account", account, alen) != 1)
+		account[0] = '\0';
+	end = strchr(tags, ';');
+	return end != NULL ? end + 1 : NULL;
 }

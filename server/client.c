@@ -737,6 +737,7 @@ client_teardown(struct conn *c)
 		client_mask(cl, mask, sizeof(mask));
 		snprintf(line, sizeof(line), ":%s QUIT :%s", mask, reason);
 		l.text = line;
+		l.src = cl;
 		(void)room_fanout_locked(&t, NULL, &l, 0, 0, NULL);
 		whowas_add_locked(cl);
 		server.nusers--;

@@ -134,11 +134,16 @@ send_welcome_locked(struct turn *t)
 	reply(t, RPL_WELCOME, config.network, mask);
 	reply(t, RPL_YOURHOST, config.server_name, NATTERD_VERSION);
 	reply(t, RPL_CREATED, server.created);
-	reply(t, RPL_MYINFO, config.server_name, NATTERD_VERSION, "iow",
+	reply(t, RPL_MYINFO, config.server_name, NATTERD_VERSION, USER_MODES,
 	    room_modes_all(), room_modes_with_param());
 	send_isupport(t);
 	send_lusers_locked(t);
 	send_motd_locked(t);
+	/* Logged in before the welcome (SASL, the Unix socket, another
+	 * device's account): its +r, as a login later would say it. */
+	if (t->c->account != NULL)
+		turn_sendf(t, ":%s MODE %s :+r", config.server_name,
+		    t->c->nick);
 }
 
 /* --- registration --- */
@@ -179,6 +184,7 @@ client_nick_set_locked(struct turn *t, const char *nick, const char *key)
 		snprintf(line, sizeof(line), ":%s NICK %s", mask, nick);
 		memset(&l, 0, sizeof(l));
 		l.text = line;
+		l.src = c;
 		(void)room_fanout_locked(t, NULL, &l, FAN_SELF, 0, NULL);
 		whowas_add_locked(c);
 	}
@@ -350,6 +356,7 @@ part_locked(struct turn *t, struct room *r, const char *mask,
 		    room_name(r));
 	memset(&l, 0, sizeof(l));
 	l.text = line;
+	l.src = t->c;
 	(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
 	room_remove_locked(r, t->c);
 }
@@ -408,6 +415,7 @@ join_one(struct turn *t, const char *name, const char *key,
 	l.text = line;
 	l.alt = ext;
 	l.alt_cap = CAP(CAP_EXTENDED_JOIN);
+	l.src = c;
 	(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
 	markread_join_locked(t, r);
 	room_send_topic_locked(t, r, 0);
@@ -419,6 +427,7 @@ join_one(struct turn *t, const char *name, const char *key,
 		snprintf(line, sizeof(line), ":%s AWAY :%s", mask, c->away);
 		memset(&l, 0, sizeof(l));
 		l.text = line;
+		l.src = c;
 		(void)room_fanout_locked(t, r, &l, 0, CAP(CAP_AWAY_NOTIFY),
 		    NULL);
 	}
@@ -492,10 +501,12 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 {
 	struct client *c = t->c;
 	char mask[MASK_MAX + 1], params[OUT_LINE_MAX], line[OUT_LINE_MAX];
+	char *stored = NULL;
 	struct store_rec rec;
 	struct post *p;
 	struct line l;
-	int echo;
+	size_t len;
+	int echo, rc;
 
 	client_mask(c, mask, sizeof(mask));
 	snprintf(params, sizeof(params), "%s :%s", name, text);
@@ -516,7 +527,24 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 		rec.to_account = to->account != NULL ?
 		    account_id(to->account) : 0;
 	}
-	if (store_append(&rec) == -1) {
+	if (c->account != NULL) {
+		/* The history keeps who sent it, as account-tag shows it
+		 * live: the same account as the post below (one lock). */
+		len = strlen(ctags) + 2 * NICK_MAX + 16;
+		if ((stored = malloc(len)) == NULL ||
+		    tags_stored(stored, len, account_name(c->account),
+		    ctags) == -1) {
+			free(stored);
+			turn_sendf(t, ":%s FAIL %s TEMPORARILY_UNAVAILABLE %s "
+			    ":Message not sent: out of memory",
+			    config.server_name, cmd, name);
+			return;
+		}
+		rec.tags = stored;
+	}
+	rc = store_append(&rec);
+	free(stored);
+	if (rc == -1) {
 		/* The store is failing and holds all it may: refuse now
 		 * rather than let anyone believe the line was kept. */
 		turn_sendf(t, ":%s FAIL %s TEMPORARILY_UNAVAILABLE %s "
@@ -530,7 +558,8 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 	l.seq = rec.seq;
 	l.time_ms = rec.time_ms;
 	l.msgid = rec.msgid;
-	l.ctags = rec.tags;
+	l.ctags = ctags[0] != '\0' ? ctags : NULL;
+	l.src = c;
 	echo = (t->conn->caps & CAP(CAP_ECHO_MESSAGE)) != 0;
 	if (r != NULL)
 		p = room_fanout_locked(t, r, &l, 0, 0, NULL);
@@ -666,6 +695,7 @@ cmd_tagmsg(struct turn *t, struct irc_msg *m)
 	memset(&l, 0, sizeof(l));
 	l.text = line;
 	l.ctags = ctags;
+	l.src = c;
 	pthread_mutex_lock(&server.lock);
 	if (target[0] == '#') {
 		if ((r = room_find_locked(target)) == NULL)

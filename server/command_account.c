@@ -153,20 +153,13 @@ acct_reset(struct turn *t, struct irc_msg *m)
 void
 account_logout_everyone(struct turn *t, struct account *a)
 {
-	struct client	*c, *me = t->c;
-	char		 mask[MASK_MAX + 1];
-	int		 self = 0;
+	struct client	*c;
 
 	pthread_mutex_lock(&server.lock);
 	for (c = server.clients; c != NULL; c = c->next)
-		if (c->account == a && logout_locked(t, c) && c == me)
-			self = 1;
-	if (self)
-		snprintf(mask, sizeof(mask), "%s!%s@%s", me->nick, me->user,
-		    me->host);
+		if (c->account == a)
+			(void)logout_locked(t, c);
 	pthread_mutex_unlock(&server.lock);
-	if (self)
-		reply(t, RPL_LOGGEDOUT, mask);
 }
 
 static void

@@ -19,7 +19,7 @@
 
 static struct client	*chan_user_locked(const char *);
 static void		 mode_user(struct turn *, struct irc_msg *);
-static void		 mode_user_string(unsigned, char *, size_t);
+static void		 mode_user_string(unsigned, int, char *, size_t);
 static int		 chan_append(char *, size_t, size_t *, const char *);
 
 /*
@@ -67,8 +67,9 @@ cmd_mode(struct turn *t, struct irc_msg *m)
 	pthread_mutex_unlock(&server.lock);
 }
 
+/* "+iorw": the flags, and r when logged in to an account. */
 static void
-mode_user_string(unsigned flags, char *buf, size_t len)
+mode_user_string(unsigned flags, int account, char *buf, size_t len)
 {
 	size_t	off = 0;
 
@@ -78,6 +79,8 @@ mode_user_string(unsigned flags, char *buf, size_t len)
 		(void)chan_append(buf, len, &off, "i");
 	if (flags & CLIENT_OPER)
 		(void)chan_append(buf, len, &off, "o");
+	if (account)
+		(void)chan_append(buf, len, &off, "r");
 	if (flags & CLIENT_WALLOPS)
 		(void)chan_append(buf, len, &off, "w");
 }
@@ -88,7 +91,7 @@ mode_user(struct turn *t, struct irc_msg *m)
 	struct client	*c = t->c;
 	const char	*target = m->params[0], *p;
 	unsigned	 old, new, diff;
-	int		 adding = 1, unknown = 0;
+	int		 adding = 1, unknown = 0, r = 0, account;
 	char		 buf[16];
 	size_t		 off;
 
@@ -102,8 +105,12 @@ mode_user(struct turn *t, struct irc_msg *m)
 		return;
 	}
 	if (m->nparams < 2) {
-		/* Our own flags: only this thread writes them. */
-		mode_user_string(c->flags, buf, sizeof buf);
+		/* Our own flags: only this thread writes them; an
+		 * operator's ACCOUNT DELETE may clear the account. */
+		pthread_mutex_lock(&server.lock);
+		account = c->account != NULL;
+		pthread_mutex_unlock(&server.lock);
+		mode_user_string(c->flags, account, buf, sizeof buf);
 		reply(t, RPL_UMODEIS, buf);
 		return;
 	}
@@ -129,6 +136,11 @@ mode_user(struct turn *t, struct irc_msg *m)
 			if (!adding)
 				new &= ~CLIENT_OPER;
 			break;
+		case 'r':
+			/* Logging in and out sets it, nothing else (as
+			 * InspIRCd answers: 481). */
+			r = 1;
+			break;
 		default:
 			unknown = 1;
 			break;
@@ -146,6 +158,8 @@ mode_user(struct turn *t, struct irc_msg *m)
 		server.nopers--;
 	pthread_mutex_unlock(&server.lock);
 
+	if (r)
+		reply(t, ERR_NOPRIVILEGES_R);
 	if (unknown)
 		reply(t, ERR_UMODEUNKNOWNFLAG);
 	if (diff == 0)
@@ -212,6 +226,7 @@ cmd_topic(struct turn *t, struct irc_msg *m)
 		    room_name(r), room_topic(r) != NULL ? room_topic(r) : "");
 		memset(&l, 0, sizeof(l));
 		l.text = line;
+		l.src = t->c;
 		(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
 	}
 	pthread_mutex_unlock(&server.lock);
@@ -280,6 +295,7 @@ cmd_kick(struct turn *t, struct irc_msg *m)
 		    room_name(r), victim->nick, reason);
 		memset(&l, 0, sizeof(l));
 		l.text = line;
+		l.src = t->c;
 		/* The victim hears it as a member, before it leaves. */
 		(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
 		(void)room_remove_locked(r, victim);
@@ -340,6 +356,7 @@ cmd_invite(struct turn *t, struct irc_msg *m)
 	    name);
 	memset(&l, 0, sizeof(l));
 	l.text = line;
+	l.src = c;
 	p = post_new_locked(t, &l);
 	if (target != c)
 		post_add_locked(p, target, 0);

@@ -516,6 +516,7 @@ cmd_wallops(struct turn *t, struct irc_msg *m)
 	snprintf(line, sizeof line, ":%s WALLOPS :%s", mask, m->params[0]);
 	memset(&l, 0, sizeof l);
 	l.text = line;
+	l.src = c;
 	pthread_mutex_lock(&server.lock);
 	p = post_new_locked(t, &l);
 	for (u = server.clients; u != NULL; u = u->next)

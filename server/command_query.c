@@ -1026,6 +1026,7 @@ cmd_away(struct turn *t, struct irc_msg *m)
 		snprintf(line, sizeof(line), ":%s AWAY", mask);
 	memset(&l, 0, sizeof(l));
 	l.text = line;
+	l.src = c;
 
 	pthread_mutex_lock(&server.lock);
 	old = c->away;

@@ -41,6 +41,7 @@ cmd_setname(struct turn *t, struct irc_msg *m)
 	snprintf(line, sizeof(line), ":%s SETNAME :%s", mask, name);
 	memset(&l, 0, sizeof(l));
 	l.text = line;
+	l.src = c;
 
 	pthread_mutex_lock(&server.lock);
 	memcpy(c->realname, name, len + 1);

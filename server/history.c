@@ -63,11 +63,14 @@ history_key(const char *a, const char *b, char *key, size_t len)
 static struct buf *
 history_line(const struct store_rec *rec, unsigned caps, const char *batch)
 {
-	char more[IRC_TAGS_MAX + 1];
+	char more[IRC_TAGS_MAX + 1], account[NICK_MAX + 1];
+	const char *ctags;
 
-	/* The stored tags are at most 4094 bytes, so everything fits. */
+	/* The stored tags: the sender's account, then client tags of at
+	 * most 4094 bytes, so everything fits. */
+	ctags = tags_stored_split(rec->tags, account, sizeof(account));
 	line_tags(more, sizeof(more), caps, rec->time_ms, rec->msgid,
-	    rec->tags);
+	    account, ctags);
 	if (batch != NULL)
 		return buf_printf_long("@batch=%s%s%s :%s %s %s", batch,
 		    more[0] != '\0' ? ";" : "", more, rec->source,

@@ -71,6 +71,10 @@
 #define MASK_MAX	(NICK_MAX + USER_MAX + HOST_MAX + 3)
 #define PEER_NAME_MAX	33	/* a Unix user name (32) and its NUL */
 
+/* The user modes, as 004 lists them: +i, +o, +r (logged in to an
+ * account; only natterd sets it) and +w. */
+#define USER_MODES	"iorw"
+
 /* The SASL mechanisms (sasl.c), the value of the sasl capability. */
 #define SASL_MECHS	"PLAIN,EXTERNAL,SCRAM-SHA-256"
 
@@ -80,6 +84,8 @@
  * draft/account-registration depends on the flags (cap.c).
  */
 #define CAP_LIST(X)							\
+	X(CAP_ACCOUNT_NOTIFY,	"account-notify",	NULL)		\
+	X(CAP_ACCOUNT_TAG,	"account-tag",		NULL)		\
 	X(CAP_ACCOUNT_REGISTRATION, "draft/account-registration", NULL)	\
 	X(CAP_AWAY_NOTIFY,	"away-notify",		NULL)		\
 	X(CAP_BATCH,		"batch",		NULL)		\
@@ -314,8 +320,8 @@ struct member {
 
 /*
  * One line for many recipients (turn.c formats it once per variant):
- * the text, an alternative for clients with alt_cap (extended-join), and
- * the tags a stored message carries.
+ * the text, an alternative for clients with alt_cap (extended-join), the
+ * tags a stored message carries, and the person it comes from.
  */
 struct line {
 	const char	*text;		/* ":source CMD params", no CRLF */
@@ -325,6 +331,11 @@ struct line {
 	int64_t		 time_ms;	/* server-time; 0: none */
 	const char	*msgid;		/* NULL: none */
 	const char	*ctags;		/* client-only tags, or NULL */
+	struct client	*src;		/* the person whose line it is (its
+					   source), or NULL for the server's:
+					   it carries the account src is
+					   logged in to when the post is made
+					   (account-tag) */
 };
 
 /*
@@ -723,6 +734,12 @@ void		 room_mode_locked(struct turn *t, struct room *r,
 struct post	*room_fanout_locked(struct turn *t, struct room *r,
 		    const struct line *l, unsigned flags, unsigned caps,
 		    struct client *except);
+/* Adds to p who's connections and everyone who shares a room with who,
+ * each once, with every cap in caps, but except (and p's actor, as
+ * post_add_locked); returns 1 if t->c is among them (t->c != who), so
+ * that the caller can give t->conn its copy in order. */
+int		 post_add_shared_locked(struct turn *t, struct post *p,
+		    struct client *who, unsigned caps, struct client *except);
 /* ISUPPORT and 004 words, from the one table of room modes. */
 const char	*room_modes_chanmodes(void);	/* "b,k,l,imnt" */
 const char	*room_modes_prefix(void);	/* "(ov)@+" */
@@ -741,10 +758,21 @@ int		 tag_time_parse(const char *s, int64_t *ms);
 /* The client-only (+) tags of a raw tag string, into out; -1 if they
  * do not fit. */
 int		 tags_client_only(const char *tags, char *out, size_t len);
-/* The tags of a line as one string, "time=...;msgid=...;+a=b", for a
- * client with caps (turn.c and history.c agree through it). */
+/* The tags of a line as one string, "time=...;msgid=...;account=...;
+ * +a=b", for a client with caps (turn.c and history.c agree through
+ * it); account is the sender's account name (escaped here), or NULL. */
 void		 line_tags(char *out, size_t len, unsigned caps, int64_t time_ms,
-		    const char *msgid, const char *ctags);
+		    const char *msgid, const char *account, const char *ctags);
+/* The tags the store keeps with a message: "account=..." for a sender
+ * logged in to an account, then the client-only tags; "" if none.  -1
+ * if they do not fit in len. */
+int		 tags_stored(char *out, size_t len, const char *account,
+		    const char *ctags);
+/* Of tags as the store keeps them (or NULL): the sender's account
+ * (unescaped, into account, "" if none); returns the client-only tags
+ * (a pointer into tags) or NULL. */
+const char	*tags_stored_split(const char *tags, char *account,
+		    size_t alen);
 
 /* history.c: JOIN replay and CHATHISTORY, as generators. */
 /* 0 with --db off: no replay, no CHATHISTORY, and neither advertised. */
@@ -865,7 +893,9 @@ struct store_rec {
 					   any other are never returned */
 	char		*params;	/* the line after the command, e.g.
 					   "#room :hi", ":bye", "newnick" */
-	char		*tags;		/* client-only tags ("+a=b"), or NULL */
+	char		*tags;		/* its tags (tags_stored: the sender's
+					   "account=x", then client-only tags
+					   "+a=b"), or NULL */
 	/* A private message's two sides when it was stored: casefolded
 	 * nicks, and accounts (ids; 0: not logged in).  "" and 0 for a
 	 * room's message; not filled in by queries. */

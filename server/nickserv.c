@@ -211,7 +211,6 @@ ns_logout(struct turn *t, char **w, int n)
 {
 	struct client	*c = t->c;
 	enum owner_state st = OWNER_FREE;
-	char		 mask[MASK_MAX + 1];
 	int		 was;
 
 	(void)w;
@@ -220,7 +219,6 @@ ns_logout(struct turn *t, char **w, int n)
 	if ((was = logout_locked(t, c))) {
 		/* Its own account's nick is owned like any other now. */
 		st = owner_check_locked(c);
-		client_mask(c, mask, sizeof(mask));
 	}
 	pthread_mutex_unlock(&server.lock);
 	if (!was) {
@@ -228,7 +226,6 @@ ns_logout(struct turn *t, char **w, int n)
 		return;
 	}
 	log_info("%s (%s) logged out (NickServ)", t->conn->ip, c->nick);
-	reply(t, RPL_LOGGEDOUT, mask);
 	ns_notice(t, "You are now logged out.");
 	if (st == OWNER_GRACE)
 		owner_grace_notice(t);

@@ -101,6 +101,7 @@
 #define ERR_BADCHANMASK		"476 %s :Bad Channel Mask"
 #define ERR_BANLISTFULL		"478 %s %c :Channel list is full"
 #define ERR_NOPRIVILEGES	"481 :Permission Denied- You're not an IRC operator"
+#define ERR_NOPRIVILEGES_R	"481 :Permission Denied- Only the server may set or unset user mode r"
 #define ERR_CHANOPRIVSNEEDED	"482 %s :You're not channel operator"
 #define ERR_CANTKILLSERVER	"483 :You can't kill a server!"
 #define ERR_NOOPERHOST		"491 :No O-lines for your host"

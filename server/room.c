@@ -556,8 +556,7 @@ room_fanout_locked(struct turn *t, struct room *r, const struct line *l,
 	struct client *self = t->c, *m;
 	struct member *mb;
 	struct post *p;
-	unsigned long gen;
-	int i, j, n = 0;
+	int i;
 
 	p = post_new_locked(t, l);
 	if (r != NULL) {
@@ -570,29 +569,42 @@ room_fanout_locked(struct turn *t, struct room *r, const struct line *l,
 				continue;
 			post_add_locked(p, m, caps);
 		}
-	} else {
-		/* Everyone who shares a room with self, once. */
-		gen = ++server.gen;
-		self->mark = gen;
-		for (i = 0; i < self->nrooms; i++)
-			n += self->rooms[i]->nmembers;
-		post_reserve_locked(p, n);
-		post_add_locked(p, self, caps);
-		for (i = 0; i < self->nrooms; i++) {
-			r = self->rooms[i];
-			for (j = 0; j < r->nmembers; j++) {
-				m = r->members[j].c;
-				if (m->mark == gen)
-					continue;
-				m->mark = gen;
-				if (m != except)
-					post_add_locked(p, m, caps);
-			}
-		}
-	}
+	} else
+		(void)post_add_shared_locked(t, p, self, caps, except);
 	if ((flags & FAN_SELF) && (t->conn->caps & caps) == caps)
 		turn_echo_locked(t, p, 1);
 	return p;
+}
+
+int
+post_add_shared_locked(struct turn *t, struct post *p, struct client *who,
+    unsigned caps, struct client *except)
+{
+	struct client *m;
+	struct room *r;
+	unsigned long gen;
+	int i, j, n = 0;
+
+	/* Everyone who shares a room with who, once. */
+	gen = ++server.gen;
+	who->mark = gen;
+	for (i = 0; i < who->nrooms; i++)
+		n += who->rooms[i]->nmembers;
+	post_reserve_locked(p, n);
+	if (who != except)
+		post_add_locked(p, who, caps);
+	for (i = 0; i < who->nrooms; i++) {
+		r = who->rooms[i];
+		for (j = 0; j < r->nmembers; j++) {
+			m = r->members[j].c;
+			if (m->mark == gen)
+				continue;
+			m->mark = gen;
+			if (m != except)
+				post_add_locked(p, m, caps);
+		}
+	}
+	return t->c != who && t->c != except && t->c->mark == gen;
 }
 
 /* --- MODE #room --- */
@@ -1001,6 +1013,7 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 	snprintf(text, sizeof(text), ":%s MODE %s %s", mask, r->name, modes);
 	memset(&l, 0, sizeof(l));
 	l.text = text;
+	l.src = t->c;
 	(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
 }
 

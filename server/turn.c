@@ -61,6 +61,14 @@
 
 #define OUTBOX_NAP_MS	50	/* a waiter looks again after this */
 
+/* The variants of a post, bits of its index (post_var): server-time,
+ * message-tags (msgid, client tags), the alt text, account-tag. */
+#define VAR_TIME	0x01
+#define VAR_TAGS	0x02
+#define VAR_ALT		0x04
+#define VAR_ACCOUNT	0x08
+#define POST_VARIANTS	16
+
 enum post_state {
 	POST_OPEN,		/* its command is running */
 	POST_SEALED,
@@ -90,7 +98,8 @@ struct post {
 	int64_t		 time_ms;
 	const char	*msgid;
 	const char	*ctags;
-	struct buf	*v[8];		/* variants, made by the deliverer */
+	const char	*account;	/* its sender's (account-tag), or NULL */
+	struct buf	*v[POST_VARIANTS];	/* made by the deliverer */
 	struct buf	*fail;
 	char		 strings[];
 };
@@ -468,7 +477,8 @@ turn_command_end(struct turn *t)
 struct post *
 post_new_locked(struct turn *t, const struct line *l)
 {
-	size_t lt, la, lm, lc;
+	size_t lt, la, lm, lc, lacc;
+	const char *acct;
 	struct post *p;
 	char *s;
 
@@ -477,7 +487,12 @@ post_new_locked(struct turn *t, const struct line *l)
 	lm = l->msgid != NULL ? strlen(l->msgid) + 1 : 0;
 	lc = l->ctags != NULL && l->ctags[0] != '\0' ? strlen(l->ctags) + 1 :
 	    0;
-	if ((p = calloc(1, sizeof(*p) + lt + la + lm + lc)) == NULL)
+	/* account-tag: the sender's account now, under the lock that
+	 * guards it; whatever it does later, this line keeps it. */
+	acct = l->src != NULL && l->src->account != NULL ?
+	    account_name(l->src->account) : NULL;
+	lacc = acct != NULL ? strlen(acct) + 1 : 0;
+	if ((p = calloc(1, sizeof(*p) + lt + la + lm + lc + lacc)) == NULL)
 		fatal("post");
 	s = p->strings;
 	p->text = memcpy(s, l->text, lt);
@@ -491,8 +506,12 @@ post_new_locked(struct turn *t, const struct line *l)
 		p->msgid = memcpy(s, l->msgid, lm);
 		s += lm;
 	}
-	if (lc > 0)
+	if (lc > 0) {
 		p->ctags = memcpy(s, l->ctags, lc);
+		s += lc;
+	}
+	if (lacc > 0)
+		p->account = memcpy(s, acct, lacc);
 	p->time_ms = l->time_ms;
 	p->seq = l->seq;
 	p->durable = l->seq > 0 && history_durable();
@@ -535,12 +554,14 @@ post_var(const struct post *p, unsigned caps)
 	int k = 0;
 
 	if (p->time_ms != 0 && (caps & CAP(CAP_SERVER_TIME)))
-		k |= 1;
+		k |= VAR_TIME;
 	if ((p->msgid != NULL || p->ctags != NULL) &&
 	    (caps & CAP(CAP_MESSAGE_TAGS)))
-		k |= 2;
+		k |= VAR_TAGS;
 	if (p->alt != NULL && (caps & p->alt_cap))
-		k |= 4;
+		k |= VAR_ALT;
+	if (p->account != NULL && (caps & CAP(CAP_ACCOUNT_TAG)))
+		k |= VAR_ACCOUNT;
 	return k;
 }
 
@@ -601,13 +622,16 @@ post_variant_tagged(struct post *p, int k, const char *text)
 {
 	char tags[IRC_TAGS_MAX + 1];
 
-	line_tags(tags, sizeof(tags), ((k & 1) ? CAP(CAP_SERVER_TIME) : 0) |
-	    ((k & 2) ? CAP(CAP_MESSAGE_TAGS) : 0), p->time_ms, p->msgid,
-	    p->ctags);
+	line_tags(tags, sizeof(tags),
+	    ((k & VAR_TIME) ? CAP(CAP_SERVER_TIME) : 0) |
+	    ((k & VAR_TAGS) ? CAP(CAP_MESSAGE_TAGS) : 0) |
+	    ((k & VAR_ACCOUNT) ? CAP(CAP_ACCOUNT_TAG) : 0), p->time_ms,
+	    p->msgid, p->account, p->ctags);
 	return buf_printf_long("@%s %s", tags, text);
 }
 
-/* Formats variant k of p: time, msgid with client tags, the alt text. */
+/* Formats variant k of p: time, msgid with client tags, the alt text,
+ * the sender's account. */
 static struct buf *
 post_variant(struct post *p, int k)
 {
@@ -615,8 +639,8 @@ post_variant(struct post *p, int k)
 
 	if (p->v[k] != NULL)
 		return p->v[k];
-	text = (k & 4) ? p->alt : p->text;
-	if ((k & 3) == 0)
+	text = (k & VAR_ALT) ? p->alt : p->text;
+	if ((k & (VAR_TIME | VAR_TAGS | VAR_ACCOUNT)) == 0)
 		p->v[k] = buf_printf("%s", text);
 	else
 		p->v[k] = post_variant_tagged(p, k, text);
@@ -647,7 +671,7 @@ post_free(struct post *p)
 {
 	int i;
 
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < POST_VARIANTS; i++)
 		buf_unref(p->v[i]);
 	buf_unref(p->fail);
 	outlist_free(&p->payload);

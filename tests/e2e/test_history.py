@@ -13,7 +13,7 @@ import time
 
 from harness import FULL_SPEED, Server, free_port, join, numeric, rx, scaled
 
-LS = (":irc.test CAP * LS :draft/account-registration=before-connect,"
+LS = (":irc.test CAP * LS :account-notify account-tag draft/account-registration=before-connect,"
       "custom-account-name away-notify batch cap-notify draft/chathistory "
       "chghost echo-message extended-join invite-notify labeled-response message-tags "
       "multi-prefix draft/read-marker sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 "

@@ -9,7 +9,7 @@ import shutil
 from harness import (FULL_SPEED, NO_THROTTLE, Client, Server, numeric,
                      prefix, rx)
 
-from test_register import expect_only, logged_in
+from test_register import expect_only, logged_in, plus_r
 from test_sasl import make_client_cert, send_payload, tls_ctx
 from test_unix import sock_path
 
@@ -35,10 +35,14 @@ def registered(s, nick, password="password1"):
     """A user whose nick is a new account it is logged in to."""
     c = s.user(nick)
     ns(c, "REGISTER %s" % password)
-    expect_only(c, [logged_in(nick, nick),
+    expect_only(c, [logged_in(nick, nick), plus_r(nick),
                     notice(nick, "%s is now registered to you, and you are "
                            "logged in." % nick)])
     return c
+
+
+def minus_r(nick):
+    return ":irc.test MODE %s :-r" % nick
 
 
 def logged_out(c):
@@ -130,17 +134,18 @@ def test_register_identify_logout(f):
     expect_only(a, [notice("alice", "You are already logged in as alice.")])
     ns(a, "LOGOUT")
     # The nick is owned like any other now.
-    expect_only(a, [logged_out(a), notice("alice", "You are now logged out."),
+    expect_only(a, [logged_out(a), minus_r("alice"),
+                    notice("alice", "You are now logged out."),
                     GRACE % "alice"])
     ns(a, "IDENTIFY password1")
-    expect_only(a, [logged_in("alice", "alice"),
+    expect_only(a, [logged_in("alice", "alice"), plus_r("alice"),
                     notice("alice", "You are now logged in as alice.")])
     # NickServ REGISTER with an email, and its failures.
     b = s.user("bob")
     ns(b, "REGISTER short")
     expect_only(b, [notice("bob", "Passwords must have at least 8 bytes.")])
     ns(b, "REGISTER bobpassword bob@example.org")
-    expect_only(b, [logged_in("bob", "bob"),
+    expect_only(b, [logged_in("bob", "bob"), plus_r("bob"),
                     notice("bob", "bob is now registered to you, and you "
                            "are logged in (natterd keeps no email "
                            "address).")])
@@ -190,7 +195,7 @@ def test_identify_keeps_or_renames_the_nick(f):
     a = s.user("alice")
     a.expect(GRACE % "alice")
     ns(a, "IDENTIFY password1")
-    expect_only(a, [logged_in("alice", "alice"),
+    expect_only(a, [logged_in("alice", "alice"), plus_r("alice"),
                     notice("alice", "You are now logged in as alice.")])
     # Holding another account's nick: renamed at once, as with SASL.
     c = s.user("carol")
@@ -202,6 +207,7 @@ def test_identify_keeps_or_renames_the_nick(f):
            r":You are now logged in as alice"),
         rx(r":irc\.test NOTICE (Guest\d+) :The nickname carol is registered "
            r"to another account; you are now Guest\d+\."),
+        rx(r":irc\.test MODE (Guest\d+) :\+r"),
         rx(r":NickServ!NickServ@services\. NOTICE Guest\d+ :You are now "
            r"logged in as alice\.")])
     guest = lines[0].split()[-1]
@@ -225,7 +231,7 @@ def test_passwd(f):
     ns(b, "IDENTIFY alice password1")
     expect_only(b, [notice("bob", "Invalid account or password.")])
     ns(b, "IDENTIFY alice newpassword1")
-    expect_only(b, [logged_in("bob", "alice"),
+    expect_only(b, [logged_in("bob", "alice"), plus_r("bob"),
                     notice("bob", "You are now logged in as alice.")])
 
 
@@ -238,6 +244,7 @@ def test_passwd_gives_a_local_account_its_first_password(f):
     local.expect(numeric("900", "alice", "alice!root@localhost root :You "
                          "are now logged in as root"))
     local.expect_welcome()
+    local.expect(":irc.test MODE alice :+r")
     # Over TCP, no password gets in to a local account.
     t = s.user("tcp")
     ns(t, "IDENTIFY root password1")
@@ -253,7 +260,7 @@ def test_passwd_gives_a_local_account_its_first_password(f):
     expect_only(local, [notice("alice", "Password set: you can now log in "
                                "with it from anywhere.")])
     ns(t, "IDENTIFY root password1")
-    expect_only(t, [logged_in("tcp", "root"),
+    expect_only(t, [logged_in("tcp", "root"), plus_r("tcp"),
                     notice("tcp", "You are now logged in as root.")])
 
 
@@ -317,8 +324,10 @@ def test_drop_logs_out_every_device(f):
     ns(a, "DROP wrongpassword")
     expect_only(a, [notice("alice", "Invalid password.")])
     ns(a, "DROP password1")
-    expect_only(a, [logged_out(a), notice("alice", "Account alice dropped.")])
+    expect_only(a, [logged_out(a), minus_r("alice"),
+                    notice("alice", "Account alice dropped.")])
     d.expect(logged_out(d))
+    d.expect(minus_r(d.nick))
     d.sync()
     assert d.drain() == []
     b = s.user("bob")
@@ -370,7 +379,8 @@ def test_cert_add_then_sasl_external(f):
     e.expect("AUTHENTICATE +")
     send_payload(e, b"")
     expect_only(e, [logged_in("judy", "judy"),
-                    numeric("903", "judy", ":SASL authentication successful")])
+                    numeric("903", "judy", ":SASL authentication successful"),
+                    plus_r("judy")])
     ns(e, "CERT DEL %s" % fp)
     expect_only(e, [notice("judy", "Certificate removed.")])
     ns(e, "CERT DEL %s" % fp)

@@ -224,6 +224,7 @@ def test_login_to_another_account_before_registration(f):
     c, welcome = device(s, "alice", "bob")
     assert welcome[0].startswith(":irc.test 001 Guest1 "), welcome[0]
     assert welcome[0].endswith(" Guest1!alice@127.0.0.1"), welcome[0]
+    assert c.next_line() == ":irc.test MODE Guest1 :+r"
     assert c.next_line() == renamed("Guest1", "alice")
     # Nobody holds alice: its owner can have it.
     a, _ = device(s, "alice", "alice")
@@ -292,6 +293,7 @@ def test_two_devices_are_renamed_once(f):
     for d in (d1, d2):
         d.expect(numeric("901", "bob", "bob!bob@127.0.0.1 :You are now "
                          "logged out"))
+        d.expect(":irc.test MODE bob :-r")
     d1.send("NICK alice")
     d1.expect_exact_sequence([
         ":bob!bob@127.0.0.1 NICK alice",

@@ -167,6 +167,7 @@ def test_staying_on_the_nick_after_the_account_is_gone_reads_none_of_it(f):
     o.expect(":irc.test NOTICE %s :ACCOUNT: deleted alice" % o.nick)
     a.expect(numeric("901", "ally",
                      "ally!ally@127.0.0.1 :You are now logged out"))
+    a.expect(":irc.test MODE ally :-r")
     assert ch(a, "LATEST bob * 10") == []
     assert ch(a, "AROUND bob msgid=%s 10" % conv[1].msgid) == []
     assert targets(a) == []
@@ -176,6 +177,7 @@ def test_staying_on_the_nick_after_the_account_is_gone_reads_none_of_it(f):
     a.expect(rx(r":irc\.test 900 ally ally!ally@127\.0\.0\.1 carol :You are "
                 r"now logged in as carol"))
     a.expect(numeric("903", "ally", ":SASL authentication successful"))
+    a.expect(":irc.test MODE ally :+r")
     assert ch(a, "LATEST bob * 10") == []
     assert targets(a) == []
     # What it says now is carol's.

@@ -23,6 +23,11 @@ def logged_in(nick, account):
               nick, nick, account, account)
 
 
+def plus_r(nick):
+    """The user mode a login gives once registered."""
+    return ":irc.test MODE %s :+r" % nick
+
+
 def success(account, email=False):
     return ":irc.test REGISTER SUCCESS %s :Account created%s" % (
         account, " (natterd keeps no email address)" if email else "")
@@ -82,7 +87,7 @@ def test_register_then_exists(f):
     s = server(f)
     a = s.user("alice")
     a.send("REGISTER * * password1")
-    expect_only(a, [logged_in("alice", "alice"), success("alice")])
+    expect_only(a, [logged_in("alice", "alice"), plus_r("alice"), success("alice")])
     # Logged in already: no second account.
     a.send("REGISTER other * password2")
     expect_only(a, [fail("ALREADY_AUTHENTICATED", "other",
@@ -114,7 +119,7 @@ def test_register_with_email_and_custom_name(f):
     b = s.user("bob")
     # custom-account-name: the nick stays, the account owns its name.
     b.send("REGISTER bobsacct bob@example.org password1")
-    expect_only(b, [logged_in("bob", "bobsacct"),
+    expect_only(b, [logged_in("bob", "bobsacct"), plus_r("bob"),
                     success("bobsacct", email=True)])
     c = s.user("carol")
     c.send("NICK bobsacct")
@@ -167,7 +172,7 @@ def test_register_passwords(f):
                          "The password may not be the account name")])
     # 300 bytes is fine.
     b.send("REGISTER * * %s" % ("y" * 300))
-    expect_only(b, [logged_in("longername", "longername"),
+    expect_only(b, [logged_in("longername", "longername"), plus_r("longername"),
                     success("longername")])
 
 
@@ -197,7 +202,7 @@ def test_register_needs_welcome_with_server_password(f):
     c.send("USER pw 0 * :pw")
     c.expect_welcome()
     c.send("REGISTER * * password1")
-    expect_only(c, [logged_in("pw", "pw"), success("pw")])
+    expect_only(c, [logged_in("pw", "pw"), plus_r("pw"), success("pw")])
 
 
 def test_registration_closed(f):
@@ -228,7 +233,7 @@ def test_verify(f):
     b.send("VERIFY bob")
     expect_only(b, [numeric("461", "bob", "VERIFY :Not enough parameters")])
     b.send("REGISTER * * password1")
-    expect_only(b, [logged_in("bob", "bob"), success("bob")])
+    expect_only(b, [logged_in("bob", "bob"), plus_r("bob"), success("bob")])
     b.send("VERIFY bob 123456")
     expect_only(b, [fail("ALREADY_AUTHENTICATED", "bob", "You are already "
                          "logged in", cmd="VERIFY")])

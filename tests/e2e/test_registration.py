@@ -6,7 +6,7 @@ from harness import Server, numeric, rx
 
 # What natterd offers: CAP LS 302 shows values (sasl's mechanisms),
 # a CAP LS without a version the bare names.
-CAP_LS = (":irc.test CAP * LS :draft/account-registration=before-connect,custom-account-name away-notify batch cap-notify draft/chathistory chghost echo-message extended-join invite-notify labeled-response message-tags multi-prefix draft/read-marker sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 server-time setname userhost-in-names")
+CAP_LS = (":irc.test CAP * LS :account-notify account-tag draft/account-registration=before-connect,custom-account-name away-notify batch cap-notify draft/chathistory chghost echo-message extended-join invite-notify labeled-response message-tags multi-prefix draft/read-marker sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 server-time setname userhost-in-names")
 CAP_LS_NO_VALUES = CAP_LS.replace("sasl=PLAIN,EXTERNAL,SCRAM-SHA-256", "sasl").replace(
     "=before-connect,custom-account-name", "")
 

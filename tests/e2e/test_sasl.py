@@ -80,9 +80,13 @@ def plain(c, user, password, authz=""):
 
 
 def logged_in(c, account):
-    return [rx(r":irc\.test 900 %s %s!\S+@127\.0\.0\.1 %s :You are now "
-               r"logged in as %s", c.nick, c.nick, account, account),
-            numeric("903", c.nick, ":SASL authentication successful")]
+    """What a login says to c: 900, 903 and, once registered, +r."""
+    lines = [rx(r":irc\.test 900 %s %s!\S+@127\.0\.0\.1 %s :You are now "
+                r"logged in as %s", c.nick, c.nick, account, account),
+             numeric("903", c.nick, ":SASL authentication successful")]
+    if any(re.fullmatch(r":irc\.test 001 .*", l) for l in c.history):
+        lines.append(":irc.test MODE %s :+r" % c.nick)
+    return lines
 
 
 def expect_only(c, lines):
