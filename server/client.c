@@ -364,9 +364,10 @@ client_try_register(struct turn *t)
 		    to->nick, account_name(to->account));
 		return;
 	}
-	/* Logged in to one account with a nick another owns: it registers
-	 * as a guest.  Not logged in: a grace starts with the welcome. */
-	if (owner_other_locked(c)) {
+	/* Logged in to one account with a nick another owns, or holding a
+	 * nick whose owner is online: it registers as a guest.  Else, not
+	 * logged in: a grace starts with the welcome. */
+	if (owner_other_locked(c) || owner_online_locked(c, c->nickkey)) {
 		snprintf(old, sizeof(old), "%s", c->nick);
 		if (owner_guest_locked(t) == -1) {
 			pthread_mutex_unlock(&server.lock);

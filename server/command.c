@@ -232,6 +232,12 @@ cmd_nick(struct turn *t, struct irc_msg *m)
 		reply(t, ERR_NICKNAMEINUSE, nick);
 		return;
 	}
+	/* Its owner is online (under another nick): it is theirs. */
+	if ((c->flags & CLIENT_REGISTERED) && owner_online_locked(c, key)) {
+		pthread_mutex_unlock(&server.lock);
+		reply(t, ERR_NICKNAMEINUSE, nick);
+		return;
+	}
 	/* Logged in, it could never log in to another owner in time. */
 	if (c->account != NULL && (owner = account_nick_owner(key)) != NULL) {
 		reserved = owner != c->account;

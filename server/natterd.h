@@ -1369,6 +1369,9 @@ enum owner_state {
 enum owner_state owner_check_locked(struct client *cl);
 /* Ends cl's grace, if any. */
 void		 owner_clear_locked(struct client *cl);
+/* 1 if key (casefolded) is owned by an account other than cl's whose
+ * person is online: nobody else may take it then. */
+int		 owner_online_locked(struct client *cl, const char *key);
 /* 1 if cl is logged in and holds a nick another account owns. */
 int		 owner_other_locked(struct client *cl);
 /* Renames t->c to the next free Guest<N> (a NICK line once

@@ -60,6 +60,24 @@ owner_other_locked(struct client *cl)
 	return other;
 }
 
+int
+owner_online_locked(struct client *cl, const char *key)
+{
+	struct account	*a;
+	struct client	*p;
+	char		 pk[32];
+	int		 on = 0;
+
+	if (key[0] == '\0' || (a = account_nick_owner(key)) == NULL)
+		return 0;
+	if (a != cl->account) {
+		snprintf(pk, sizeof(pk), "%lld", (long long)account_id(a));
+		on = (p = map_get(server.people, pk)) != NULL && p != cl;
+	}
+	account_unref(a);
+	return on;
+}
+
 enum owner_state
 owner_check_locked(struct client *cl)
 {

@@ -344,3 +344,35 @@ def test_a_nick_that_becomes_an_accounts_starts_a_grace(f):
     o.expect(":irc.test NOTICE %s :ACCOUNT: nick grouped to alice" % o.nick)
     assert o.next_line() == notice(o.nick, 1)
     o.expect(rx(r":%s!\S+ NICK Guest3", o.nick), timeout=5)
+
+
+def test_owner_online_under_another_nick_keeps_its_nick(f):
+    """While alice's account is online as alice2, nobody else can take
+    the nick alice: 433 once registered, and a registration with it
+    becomes a guest.  Once she leaves, the grace applies again."""
+    s = server(f, "--nick-grace", "30")
+    create(s, "alice")
+    a, _ = device(s, "alice", "alice")
+    a.send("NICK alice2")
+    a.expect(":alice!alice@127.0.0.1 NICK alice2")
+    m = s.user("mallory")
+    m.send("NICK alice")
+    m.expect(numeric("433", "mallory", "alice :Nickname is already in use"))
+    m.send("NICK ALICE")
+    m.expect(numeric("433", "mallory", "ALICE :Nickname is already in use"))
+    g = s.client("alice")
+    g.send("NICK alice")
+    g.send("USER eve 0 * :eve")
+    welcome = g.expect_welcome()
+    assert welcome[0].split()[2] == "Guest1", welcome[0]
+    g.expect(renamed("Guest1", "alice"))
+    # The owner takes it back at once.
+    a.send("NICK alice")
+    a.expect(":alice2!alice@127.0.0.1 NICK alice")
+    a.send("QUIT")
+    a.expect_closed()
+    m.send("NICK alice")
+    m.expect_exact_sequence([
+        ":mallory!mallory@127.0.0.1 NICK alice",
+        notice("alice", 30),
+    ])

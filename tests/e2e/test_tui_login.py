@@ -5,10 +5,10 @@ prompt whose typing is hidden), the status bar shows the account, and a
 failed login stops the reconnect loop with the server's reason; /identify
 never shows its password; /register and /identify log in to natterd.
 
-natterd has no accounts in this tree yet, so the SASL tests talk to a
-scripted fake IRC server (FakeIrc below) that answers with the exact
-lines of the IRCv3 sasl spec.  Switch test_tui_sasl_* to a real natterd
-once its SASL (900-908) lands."""
+The test_tui_sasl_* tests talk to a scripted fake IRC server (FakeIrc
+below) that answers with the exact lines of the IRCv3 sasl spec, so the
+client is checked against the spec itself; the tests named
+*_real_server log in to a real natterd."""
 
 import base64
 import os
