@@ -83,7 +83,10 @@ struct account {
 struct fails {
 	time_t		 start;
 	unsigned	 count;		/* failures since start */
-	unsigned	 busy;		/* attempts being checked now */
+	/* Attempts take tickets in order: those issued and not yet ended
+	 * are being checked or waiting (account_attempt_begin). */
+	unsigned long	 issued;
+	unsigned long	 ended;
 };
 
 struct limiter {
@@ -91,6 +94,14 @@ struct limiter {
 	unsigned	 per_minute;	/* a window's; 0: no limit */
 	time_t		 window;	/* seconds */
 	int		 full_logged;
+};
+
+/* A login attempt waiting for its turn, on its thread's stack. */
+struct waiter {
+	pthread_cond_t	 cv;
+	struct fails	*fi, *fa;	/* its counters (NULL: none) */
+	unsigned long	 ti, ta;	/* its tickets there */
+	struct waiter	*next;
 };
 
 static struct accounts {
@@ -109,12 +120,12 @@ static struct accounts {
 	unsigned char	 fake_key[32];	/* fake SCRAM salts, kept */
 	char		 dummy[PASSWD_PHC_MAX];	/* verified for a login
 					   that has no hash to check */
-	pthread_cond_t	 turn;		/* an attempt ended (busy--) */
+	struct waiter	*waiters;	/* login attempts waiting, in order */
+	struct waiter	*waiters_tail;
 	int		 ready;
 } accounts = {
 	.wlock = PTHREAD_MUTEX_INITIALIZER,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.turn = PTHREAD_COND_INITIALIZER,
 };
 
 static void	 account_free(struct account *);
@@ -941,7 +952,7 @@ sweep_one(const char *key, void *val, void *arg)
 	struct sweep	*sw = arg;
 	time_t		 now = time(NULL);
 
-	if (f->busy == 0 && (now - f->start >= sw->window ||
+	if (f->issued == f->ended && (now - f->start >= sw->window ||
 	    now < f->start))
 		*sw->out++ = key;
 }
@@ -1005,41 +1016,6 @@ limiter_get_locked(struct limiter *l, const char *key, time_t now,
 	return f;
 }
 
-enum limit { LIMIT_OK, LIMIT_WAIT, LIMIT_OVER };
-
-/*
- * Where key stands: OVER with per_minute failures in the window (or no
- * room to count it); WAIT while the failures so far and the attempts
- * under way could reach per_minute, so that parallel attempts cannot
- * outrun the count; else OK.  Caller holds lock.
- */
-static enum limit
-limiter_state_locked(struct limiter *l, const char *key, time_t now,
-    const char *what)
-{
-	struct fails	*f;
-
-	if (l->per_minute == 0)
-		return LIMIT_OK;
-	if ((f = map_get(l->m, key)) == NULL) {
-		if (map_count(l->m) < accounts.opts.limit_slots)
-			return LIMIT_OK;
-		limiter_sweep_locked(l);
-		if (map_count(l->m) < accounts.opts.limit_slots)
-			return LIMIT_OK;
-		/* Full: logs it once, and fails closed. */
-		return limiter_get_locked(l, key, now, what) == NULL ?
-		    LIMIT_OVER : LIMIT_OK;
-	}
-	if (now - f->start >= l->window || now < f->start) {
-		f->start = now;
-		f->count = 0;
-	}
-	if (f->count >= l->per_minute)
-		return LIMIT_OVER;
-	return f->count + f->busy >= l->per_minute ? LIMIT_WAIT : LIMIT_OK;
-}
-
 /* 1 if key has had per_minute failures in the current window.  Caller
  * holds lock. */
 static int
@@ -1060,17 +1036,48 @@ limiter_over_locked(struct limiter *l, const char *key, time_t now,
 	return f->count >= l->per_minute;
 }
 
-/* An attempt on key begins (busy) or ends, failed or not. */
-static void
-limiter_busy_locked(struct limiter *l, const char *key, time_t now)
+/*
+ * An attempt on key: its ticket, or NULL if the limit is reached (or
+ * there is no room to count it).  Caller holds lock.
+ */
+static struct fails *
+limiter_take_locked(struct limiter *l, const char *key, time_t now,
+    const char *what, unsigned long *ticket)
 {
 	struct fails	*f;
 
-	if (l->per_minute != 0 && (f = limiter_get_locked(l, key, now,
-	    "keys")) != NULL)
-		f->busy++;
+	if (l->per_minute == 0)
+		return NULL;
+	if ((f = limiter_get_locked(l, key, now, what)) == NULL)
+		return NULL;
+	if (f->count >= l->per_minute)
+		return NULL;
+	*ticket = f->issued++;
+	return f;
 }
 
+/*
+ * Where ticket stands: -1 once the limit is reached, 1 when it may go
+ * (the attempts before it that are still under way, and the failures
+ * so far, cannot reach the limit with it), 0 while it must wait.
+ * Tickets go in the order they were taken.  Caller holds lock.
+ */
+static int
+limiter_ready_locked(struct limiter *l, struct fails *f, time_t now,
+    unsigned long ticket)
+{
+	if (f == NULL)
+		return 1;
+	if (now - f->start >= l->window || now < f->start) {
+		f->start = now;
+		f->count = 0;
+	}
+	if (f->count >= l->per_minute)
+		return -1;
+	return ticket - f->ended < l->per_minute - f->count;
+}
+
+/* An attempt with a ticket ends, failed or not.  Caller holds lock. */
 static void
 limiter_end_locked(struct limiter *l, const char *key, time_t now,
     int failed)
@@ -1079,8 +1086,8 @@ limiter_end_locked(struct limiter *l, const char *key, time_t now,
 
 	if (l->per_minute == 0 || (f = map_get(l->m, key)) == NULL)
 		return;
-	if (f->busy > 0)
-		f->busy--;
+	if (f->ended < f->issued)
+		f->ended++;
 	if (now - f->start >= l->window || now < f->start) {
 		f->start = now;
 		f->count = 0;
@@ -1088,7 +1095,7 @@ limiter_end_locked(struct limiter *l, const char *key, time_t now,
 	if (failed)
 		f->count++;
 	/* A counter with nothing in it holds no slot. */
-	if (f->count == 0 && f->busy == 0)
+	if (f->count == 0 && f->issued == f->ended)
 		free(map_del(l->m, key));
 }
 
@@ -1133,41 +1140,114 @@ account_login_limited(const char *name, const char *ipgroup)
 	return over;
 }
 
+/* Whether w can stop waiting now: ready on both, or refused on one. */
+static int
+waiter_done_locked(struct waiter *w, time_t now)
+{
+	int	 ri = 1, ra = 1;
+
+	if (w->fi != NULL)
+		ri = limiter_ready_locked(&accounts.by_ip, w->fi, now, w->ti);
+	if (w->fa != NULL)
+		ra = limiter_ready_locked(&accounts.by_account, w->fa, now,
+		    w->ta);
+	return ri == -1 || ra == -1 || (ri == 1 && ra == 1);
+}
+
+/* An attempt ended: wakes the waiters whose turn it may be, and only
+ * them (a burst of logins from one address is hundreds of waiters). */
+static void
+waiters_wake_locked(void)
+{
+	struct waiter	*w;
+	time_t		 now = time(NULL);
+
+	for (w = accounts.waiters; w != NULL; w = w->next)
+		if (waiter_done_locked(w, now))
+			pthread_cond_signal(&w->cv);
+}
+
 int
 account_attempt_begin(const char *name, const char *ipgroup)
 {
+	struct waiter	 w, *p, *prev;
 	char		 key[NICK_MAX + 1];
-	time_t		 now;
-	enum limit	 ip, acct;
+	time_t		 now = time(NULL);
+	int		 ri = 1, ra = 1, over = 0, queued = 0;
 
+	memset(&w, 0, sizeof(w));
 	limit_key(name, key);
 	pthread_mutex_lock(&accounts.lock);
+	if (!accounts.ready)
+		over = 1;
+	else {
+		if (accounts.by_ip.per_minute != 0 &&
+		    (w.fi = limiter_take_locked(&accounts.by_ip, ipgroup, now,
+		    "addresses", &w.ti)) == NULL)
+			over = 1;
+		if (!over && accounts.by_account.per_minute != 0 &&
+		    (w.fa = limiter_take_locked(&accounts.by_account, key,
+		    now, "accounts", &w.ta)) == NULL)
+			over = 1;
+	}
+	/*
+	 * Bounded: the attempts ahead are hashes or SCRAM proofs being
+	 * checked, never waits on a client, and they go in ticket order.
+	 * A ticket given back early would let one more attempt run than
+	 * the limit allows, so one that is refused on one limit waits for
+	 * its turn on the other before giving that ticket back.
+	 */
 	for (;;) {
 		now = time(NULL);
-		if (!accounts.ready) {
-			ip = LIMIT_OVER;
+		if (w.fi != NULL && (ri = limiter_ready_locked(
+		    &accounts.by_ip, w.fi, now, w.ti)) == -1)
+			over = 1;
+		if (w.fa != NULL && (ra = limiter_ready_locked(
+		    &accounts.by_account, w.fa, now, w.ta)) == -1)
+			over = 1;
+		if (!over && ri == 1 && ra == 1)
 			break;
+		if (over) {
+			if (w.fi != NULL && ri != 0) {
+				limiter_end_locked(&accounts.by_ip, ipgroup,
+				    now, 0);
+				w.fi = NULL;
+				waiters_wake_locked();
+			}
+			if (w.fa != NULL && ra != 0) {
+				limiter_end_locked(&accounts.by_account, key,
+				    now, 0);
+				w.fa = NULL;
+				waiters_wake_locked();
+			}
+			if (w.fi == NULL && w.fa == NULL)
+				break;
 		}
-		ip = limiter_state_locked(&accounts.by_ip, ipgroup, now,
-		    "addresses");
-		acct = limiter_state_locked(&accounts.by_account, key, now,
-		    "accounts");
-		if (ip == LIMIT_OVER || acct == LIMIT_OVER) {
-			ip = LIMIT_OVER;
-			break;
+		if (!queued) {
+			pthread_cond_init(&w.cv, NULL);
+			if (accounts.waiters_tail != NULL)
+				accounts.waiters_tail->next = &w;
+			else
+				accounts.waiters = &w;
+			accounts.waiters_tail = &w;
+			queued = 1;
 		}
-		if (ip == LIMIT_OK && acct == LIMIT_OK)
-			break;
-		/* Bounded: an attempt under way is a hash or a SCRAM
-		 * proof being checked, never a wait on a client. */
-		pthread_cond_wait(&accounts.turn, &accounts.lock);
+		pthread_cond_wait(&w.cv, &accounts.lock);
 	}
-	if (ip == LIMIT_OK) {
-		limiter_busy_locked(&accounts.by_ip, ipgroup, now);
-		limiter_busy_locked(&accounts.by_account, key, now);
+	if (queued) {
+		for (prev = NULL, p = accounts.waiters; p != &w;
+		    prev = p, p = p->next)
+			;
+		if (prev == NULL)
+			accounts.waiters = w.next;
+		else
+			prev->next = w.next;
+		if (accounts.waiters_tail == &w)
+			accounts.waiters_tail = prev;
+		pthread_cond_destroy(&w.cv);
 	}
 	pthread_mutex_unlock(&accounts.lock);
-	if (ip == LIMIT_OVER) {
+	if (over) {
 		log_info("login refused: account %s from %s: too many failed "
 		    "logins", name, ipgroup);
 		return -1;
@@ -1188,7 +1268,7 @@ account_attempt_end(const char *name, const char *ipgroup, int failed,
 		limiter_end_locked(&accounts.by_ip, ipgroup, now, failed);
 		limiter_end_locked(&accounts.by_account, key, now, failed);
 	}
-	pthread_cond_broadcast(&accounts.turn);
+	waiters_wake_locked();
 	pthread_mutex_unlock(&accounts.lock);
 	if (failed)
 		log_info("login failed: account %s from %s (%s)", name,

@@ -179,6 +179,10 @@ start_server() {
 			printf '%s\n' "$LOGIN_PASS" | "$bin" --db "$db" \
 			    --add-account "$LOGIN_USER" >>"$dir/log" 2>&1 ||
 			    return 1
+			# A burst of 500 hashes can take longer than the
+			# default 30 s to register the last one: give it
+			# the loadgen's 120 s, to measure the rate.
+			sync="$sync --reg-timeout 120"
 		elif [ "$name" != natterd ] && [ "$name" != natterd-old ] &&
 		    [ "$name" != natterd-h1 ]; then
 			# A fresh file each start: replayed lines of an

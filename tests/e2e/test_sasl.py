@@ -551,8 +551,11 @@ def test_parallel_scram_proofs_cannot_outrun_the_limit(f):
 
 @timeout(120)
 def test_login_burst_waits_in_order(f):
-    """20 logins at once through one hashing thread: all succeed."""
-    s = server(f, "--hash-threads", "1", "--argon2-memory", "2048")
+    """20 logins at once through one hashing thread, from one address
+    that may have only 2 attempts under way (--login-fails-ip 2): all
+    wait their turn and succeed."""
+    s = server(f, "--hash-threads", "1", "--argon2-memory", "2048",
+               "--login-fails-ip", "2")
     op = oper(s)
     n = 20
     for i in range(n):
