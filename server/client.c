@@ -249,13 +249,26 @@ client_people_add_locked(struct client *cl)
 void
 client_people_del_locked(struct client *cl)
 {
+	struct client *o;
 	char key[32];
 
 	if (cl->account == NULL)
 		return;
 	people_key(cl->account, key, sizeof(key));
-	if (map_get(server.people, key) == cl)
-		map_del(server.people, key);
+	if (map_get(server.people, key) != cl)
+		return;
+	map_del(server.people, key);
+	/* Another person logged in to the account (one that came past
+	 * --max-devices) takes the next devices now. */
+	for (o = server.clients; o != NULL; o = o->next)
+		if (o != cl && o->account == cl->account &&
+		    (o->flags & (CLIENT_REGISTERED | CLIENT_GONE)) ==
+		    CLIENT_REGISTERED) {
+			if (map_put(server.people, key, o) == -1)
+				log_warnx("%s: out of memory for its devices",
+				    o->nick);
+			break;
+		}
 }
 
 /*
