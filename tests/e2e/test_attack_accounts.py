@@ -1,8 +1,13 @@
 """Attacks on accounts (issue 11) by a hostile or faulty peer: each test
 here failed before the fix that came with it."""
 
-from harness import Server, rx
+from harness import FULL_SPEED, NO_THROTTLE, Server, rx
 from test_devices import OPER, device, make_account
+from test_nickserv import CHEAP, notice
+
+
+def ns_server(f, *flags, **kw):
+    return Server(f, *FULL_SPEED, *NO_THROTTLE, *CHEAP, *OPER, *flags, **kw)
 
 
 def test_device_attaches_to_the_user_left_when_the_first_goes(f):
@@ -24,3 +29,35 @@ def test_device_attaches_to_the_user_left_when_the_first_goes(f):
     assert fourth.nick == "hana3", fourth.nick
     third.send("PRIVMSG hana3 :to myself")
     fourth.expect(rx(r":hana3!\S+ PRIVMSG hana3 :to myself"))
+
+
+def test_nickserv_info_keeps_lines_within_512_bytes(f):
+    """An account with every nick it may group, each as long as a nick
+    may be: NickServ INFO lists them all, on as many lines as it takes,
+    none past the 512 bytes a line may have."""
+    s = ns_server(f)
+    o = s.user("op")
+    o.send("OPER admin secret")
+    o.expect(rx(r":irc\.test 381 op :.*"))
+    o.send("ACCOUNT CREATE ivan pw-ivan-77777")
+    o.expect(":irc.test NOTICE op :ACCOUNT: created ivan")
+    nicks = ["n%02d" % i + "x" * 29 for i in range(16)]
+    for n in nicks:
+        o.send("ACCOUNT GROUP ivan %s" % n)
+        o.expect(rx(r":irc\.test NOTICE op :ACCOUNT: .*"))
+    asker = "q" * 32
+    c = s.user(asker)
+    c.send("PRIVMSG NickServ :INFO ivan")
+    c.expect(notice(asker, "Information on ivan:"))
+    c.expect(rx(r":NickServ!NickServ@services\. NOTICE %s :Registered: .*"
+                % asker))
+    listed = []
+    while True:
+        line = c.next_line()
+        assert len(line.encode()) + 2 <= 512, (len(line), line)
+        if line == notice(asker, "End of info."):
+            break
+        head = notice(asker, "Grouped nicks: ")
+        assert line.startswith(head), line
+        listed += line[len(head):].split(" ")
+    assert sorted(listed) == sorted(nicks), listed
