@@ -298,6 +298,11 @@ ns_group(struct turn *t, char **w, int n)
 		account_unref(owner);
 		goto out;
 	}
+	if (register_unix_name(nick)) {
+		ns_notice(t, "%s is the login of a user of this machine, who "
+		    "logs in on its Unix socket.", nick);
+		goto out;
+	}
 	if (account_nick_add(a, nick) == 0) {
 		log_info("%s (%s): NickServ GROUP to %s", t->conn->ip, nick,
 		    account_name(a));

@@ -4,6 +4,8 @@ here failed before the fix that came with it."""
 from harness import FULL_SPEED, NO_THROTTLE, Server, rx
 from test_devices import OPER, device, make_account
 from test_nickserv import CHEAP, notice
+from test_register import expect_only, fail
+from test_unix import sock_path
 
 
 def ns_server(f, *flags, **kw):
@@ -61,3 +63,49 @@ def test_nickserv_info_keeps_lines_within_512_bytes(f):
         assert line.startswith(head), line
         listed += line[len(head):].split(" ")
     assert sorted(listed) == sorted(nicks), listed
+
+
+UNIX_NAME = ("That name is the login of a user of this machine, who logs "
+             "in on its Unix socket")
+
+
+def test_tcp_cannot_register_a_unix_users_name(f):
+    """With the Unix socket on, the login name of a user of the machine
+    is that user's local account, made when they first connect: a TCP
+    client that registers it first (in any case) would own their nick
+    and keep them from logging in."""
+    path = sock_path(f)
+    s = ns_server(f, "--unix", path)
+    c = s.user("nobody")
+    c.send("REGISTER * * password123")
+    expect_only(c, [fail("BAD_ACCOUNT_NAME", "nobody", UNIX_NAME)])
+    c.send("REGISTER NoBody * password123")
+    expect_only(c, [fail("BAD_ACCOUNT_NAME", "NoBody", UNIX_NAME)])
+    c.send("PRIVMSG NickServ :REGISTER password123")
+    expect_only(c, [notice("nobody", UNIX_NAME + ".")])
+    # Any other name is anyone's.
+    c.send("REGISTER nobody2 * password123")
+    c.expect(rx(r":irc\.test 900 nobody \S+ nobody2 :.*"))
+    # Without the socket nobody logs in that way: the name is free.
+    s.stop()
+    s2 = ns_server(f, "--db", "off")
+    d = s2.user("nobody")
+    d.send("REGISTER * * password123")
+    d.expect(rx(r":irc\.test 900 nobody \S+ nobody :.*"))
+
+
+def test_tcp_cannot_group_a_unix_users_name(f):
+    """NickServ GROUP is the other way to own a nick: a Unix user's
+    login name is theirs there too."""
+    path = sock_path(f)
+    s = ns_server(f, "--unix", path)
+    c = s.user("mallory")
+    c.send("REGISTER * * password123")
+    c.expect(rx(r":irc\.test 900 mallory \S+ mallory :.*"))
+    c.read_until(":irc.test REGISTER SUCCESS mallory :Account created")
+    c.send("NICK nobody")
+    c.expect(":mallory!mallory@127.0.0.1 NICK nobody")
+    c.send("PRIVMSG NickServ :GROUP")
+    expect_only(c, [notice("nobody", "nobody is the login of a user of "
+                           "this machine, who logs in on its Unix "
+                           "socket.")])
