@@ -534,16 +534,43 @@ flood_wait(struct conn *c)
 	return (long long)(need * 1000.0 / config.flood_rate) + 1;
 }
 
+/* 1 if the targets of a PRIVMSG or NOTICE, the word at p, name
+ * NickServ. */
+static int
+trace_to_nickserv(const char *p, const char *end)
+{
+	char	 target[NICK_MAX + 1];
+	size_t	 n;
+
+	while (p < end && *p != ' ') {
+		for (n = 0; p + n < end && p[n] != ' ' && p[n] != ','; n++)
+			;
+		if (n < sizeof(target)) {
+			memcpy(target, p, n);
+			target[n] = '\0';
+			if (nickserv_reserved(target))
+				return 1;
+		}
+		p += n;
+		if (p < end && *p == ',')
+			p++;
+	}
+	return 0;
+}
+
 /*
  * -vv logs every line, but never a secret: the parameters of the
- * commands that carry passwords (SASL payloads included) are left out.
+ * commands that carry passwords (SASL payloads, REGISTER and NickServ
+ * commands included) are left out, and so is the text of a PRIVMSG or
+ * NOTICE to NickServ.
  */
 static void
 client_trace(struct client *c, const char *line, size_t len)
 {
 	static const char *const secret[] = { "AUTHENTICATE", "ACCOUNT",
-	    "OPER", "PASS" };
-	const char	*p = line, *end = line + len;
+	    "OPER", "PASS", "REGISTER", "NICKSERV", "NS" };
+	static const char *const message[] = { "PRIVMSG", "NOTICE" };
+	const char	*p = line, *end = line + len, *q;
 	size_t		 i, n;
 
 	if (p < end && *p == '@')
@@ -565,6 +592,21 @@ client_trace(struct client *c, const char *line, size_t len)
 			    n - line), line);
 			return;
 		}
+	}
+	for (i = 0; i < sizeof(message) / sizeof(message[0]); i++) {
+		n = strlen(message[i]);
+		if ((size_t)(end - p) <= n || strncasecmp(p, message[i],
+		    n) != 0 || p[n] != ' ')
+			continue;
+		for (q = p + n; q < end && *q == ' '; q++)
+			;
+		if (!trace_to_nickserv(q, end))
+			break;
+		while (q < end && *q != ' ')
+			q++;
+		log_trace("%s <- %.*s <hidden>", c->nick, (int)(q - line),
+		    line);
+		return;
 	}
 	log_trace("%s <- %.*s", c->nick, (int)len, line);
 }

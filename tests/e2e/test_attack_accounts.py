@@ -109,3 +109,37 @@ def test_tcp_cannot_group_a_unix_users_name(f):
     expect_only(c, [notice("nobody", "nobody is the login of a user of "
                            "this machine, who logs in on its Unix "
                            "socket.")])
+
+
+def test_trace_log_hides_nickserv_and_register_passwords(f):
+    """-vv logs every line but the secrets: a password given to REGISTER
+    or to NickServ (by PRIVMSG, NICKSERV or NS, in any case, among other
+    targets) is a secret too."""
+    s = ns_server(f, "-vv")
+    c = s.user("tracy")
+    c.send("REGISTER * * s3cret-register")
+    c.read_until(":irc.test REGISTER SUCCESS tracy :Account created")
+    c.send("@label=x PRIVMSG NickServ :PASSWD s3cret-register "
+           "s3cret-privmsg")
+    c.expect(notice("tracy", "Password changed."))
+    c.send("NS PASSWD s3cret-privmsg s3cret-ns")
+    c.expect(notice("tracy", "Password changed."))
+    c.send("NICKSERV PASSWD s3cret-ns s3cret-nickserv")
+    c.expect(notice("tracy", "Password changed."))
+    c.send("PRIVMSG tracy,nickserv :PASSWD s3cret-nickserv s3cret-many")
+    c.read_until(notice("tracy", "Password changed."))
+    c.sync()
+    log = s.log_text()
+    assert "s3cret" not in log, [x for x in log.splitlines()
+                                 if "s3cret" in x]
+    for hidden in ("tracy <- REGISTER <hidden>",
+                   "tracy <- @label=x PRIVMSG NickServ <hidden>",
+                   "tracy <- NS <hidden>",
+                   "tracy <- NICKSERV <hidden>",
+                   "tracy <- PRIVMSG tracy,nickserv <hidden>"):
+        assert hidden in log, hidden
+    # Lines to anyone else are logged as before.
+    c.send("PRIVMSG tracy :plain words")
+    c.expect(rx(r":tracy!\S+ PRIVMSG tracy :plain words"))
+    c.sync()
+    assert "tracy <- PRIVMSG tracy :plain words" in s.log_text()
