@@ -246,6 +246,15 @@ client_people_add_locked(struct client *cl)
 		log_warnx("%s: out of memory for its devices", cl->nick);
 }
 
+struct client *
+client_people_find_locked(const struct account *a)
+{
+	char key[32];
+
+	people_key(a, key, sizeof(key));
+	return map_get(server.people, key);
+}
+
 void
 client_people_del_locked(struct client *cl)
 {

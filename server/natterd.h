@@ -688,6 +688,8 @@ int		 client_attach_locked(struct turn *t, struct client *to);
  * logins and logouts happen (caller holds server.lock). */
 void		 client_people_add_locked(struct client *cl);
 void		 client_people_del_locked(struct client *cl);
+/* The person a's devices attach to, or NULL if a is not online. */
+struct client	*client_people_find_locked(const struct account *a);
 void		 whowas_add_locked(struct client *c);
 
 /* room.c: struct room is its own; everything runs under server.lock. */

@@ -9,7 +9,8 @@
  * Logging in to another account while holding an owned nick renames at
  * once; a person logged in to an account cannot take a nick another
  * account owns (433).  While someone holds a nick nobody else can take
- * it (433), so while its owner holds it, it is theirs.
+ * it (433), and while its owner is online (server.people), under any
+ * nick, nobody not logged in to it can take it either (cmd_nick).
  *
  * The grace is the person's (struct client), not a connection's:
  * grace_owner, grace_key and grace_ms change under server.lock.  Each

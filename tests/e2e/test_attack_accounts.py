@@ -143,3 +143,36 @@ def test_trace_log_hides_nickserv_and_register_passwords(f):
     c.expect(rx(r":tracy!\S+ PRIVMSG tracy :plain words"))
     c.sync()
     assert "tracy <- PRIVMSG tracy :plain words" in s.log_text()
+
+
+def test_owner_online_under_another_nick_keeps_its_nicks(f):
+    """While the owner is online, nobody else can take its nicks (433),
+    even while it uses another one: not its name, not a nick it grouped,
+    not before registration.  Else anyone could wear the owner's name
+    beside it for a grace, again and again."""
+    s = ns_server(f)
+    o = s.user("op")
+    o.send("OPER admin secret")
+    o.expect(rx(r":irc\.test 381 op :.*"))
+    o.send("ACCOUNT CREATE alice pw-alice-1234")
+    o.expect(":irc.test NOTICE op :ACCOUNT: created alice")
+    o.send("ACCOUNT GROUP alice ally")
+    o.expect(":irc.test NOTICE op :ACCOUNT: nick grouped to alice")
+    a = device(s, "alice_", "alice", "pw-alice-1234")
+    assert a.nick == "alice_", a.nick
+    m = s.user("mallory")
+    for nick in ("alice", "ALICE", "ally"):
+        m.send("NICK %s" % nick)
+        expect_only(m, [":irc.test 433 mallory %s :Nickname is already "
+                        "in use" % nick])
+    early = s.client("early")
+    early.send("NICK alice")
+    early.expect(":irc.test 433 * alice :Nickname is already in use")
+    # The owner itself may move to it.
+    a.send("NICK alice")
+    a.expect(":alice_!alice_@127.0.0.1 NICK alice")
+    a.send("QUIT")
+    a.expect_closed()
+    # Gone: the nick-theft rules again (a grace).
+    m.send("NICK ally")
+    m.expect(":mallory!mallory@127.0.0.1 NICK ally")
