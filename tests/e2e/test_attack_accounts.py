@@ -1,5 +1,8 @@
-"""Attacks on accounts (issue 11) by a hostile or faulty peer: each test
-here failed before the fix that came with it."""
+"""Attacks on accounts (issue 11) by a hostile or faulty peer.  Each
+test here failed before the fix that came with it, but those whose
+docstring says they are regression tests."""
+
+import base64
 
 from harness import FULL_SPEED, NO_THROTTLE, Server, rx
 from test_devices import OPER, device, make_account
@@ -176,3 +179,48 @@ def test_owner_online_under_another_nick_keeps_its_nicks(f):
     # Gone: the nick-theft rules again (a grace).
     m.send("NICK ally")
     m.expect(":mallory!mallory@127.0.0.1 NICK ally")
+
+
+def test_peers_dying_mid_login_give_the_hash_pool_back(f):
+    """Clients that vanish while their password waits for the one
+    hashing thread or the failed-login limiter, in the middle of a SCRAM
+    exchange or a NickServ IDENTIFY, leave nothing held: another
+    account's login goes through (and, under ASan, nothing leaks).  A
+    regression test: it passed before this branch."""
+    s = ns_server(f, "--hash-threads", "1", "--login-fails-account", "3",
+                  "--login-fails-ip", "0")
+    o = s.user("op")
+    o.send("OPER admin secret")
+    o.expect(rx(r":irc\.test 381 op :.*"))
+    for name in ("vic", "oth"):
+        o.send("ACCOUNT CREATE %s pw-%s-123456" % (name, name))
+        o.expect(":irc.test NOTICE op :ACCOUNT: created %s" % name)
+    cs = [s.user("att%d" % i) for i in range(8)]
+    for c in cs:
+        c.send("AUTHENTICATE PLAIN")
+        c.expect("AUTHENTICATE +")
+        c.send("AUTHENTICATE " + base64.b64encode(
+            ("\0vic\0wrong-%s" % c.nick).encode()).decode())
+    for c in cs[:4]:
+        c.sock.close()
+    for c in cs[4:]:
+        c.send("QUIT")
+    for i in range(4):
+        d = s.user("sc%d" % i)
+        d.send("AUTHENTICATE SCRAM-SHA-256")
+        d.expect("AUTHENTICATE +")
+        d.send("AUTHENTICATE " + base64.b64encode(
+            b"n,,n=nosuch,r=abcdefgh").decode())
+        d.expect(rx(r"AUTHENTICATE \S+"))
+        d.sock.close()
+    for i in range(4):
+        d = s.user("ns%d" % i)
+        d.send("PRIVMSG NickServ :IDENTIFY nosuch2 wrong%d" % i)
+        d.sock.close()
+    g = s.user("good")
+    g.send("AUTHENTICATE PLAIN")
+    g.expect("AUTHENTICATE +")
+    g.send("AUTHENTICATE " + base64.b64encode(
+        b"\0oth\0pw-oth-123456").decode())
+    g.read_until(":irc.test 903 good :SASL authentication successful",
+                 timeout=60)
