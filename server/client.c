@@ -361,7 +361,7 @@ client_try_register(struct turn *t)
 {
 	struct conn *k = t->conn;
 	struct client *c = t->c, *to;
-	char key[32], old[NICK_MAX + 1];
+	char key[32], old[NICK_MAX + 1], name[NICK_MAX + 1];
 	enum owner_state st;
 	int renamed = 0;
 
@@ -381,9 +381,14 @@ client_try_register(struct turn *t)
 	    (to = map_get(server.people, (people_key(c->account, key,
 	    sizeof(key)), key))) != NULL && to != c &&
 	    client_attach_locked(t, to) == 0) {
+		/* Copied under the lock: another device may log the person
+		 * out (NickServ LOGOUT, ACCOUNT DELETE) or rename it as soon
+		 * as it is released. */
+		snprintf(old, sizeof(old), "%s", to->nick);
+		snprintf(name, sizeof(name), "%s", account_name(to->account));
 		pthread_mutex_unlock(&server.lock);
 		log_info("%s registered as another device of %s (%s)", k->ip,
-		    to->nick, account_name(to->account));
+		    old, name);
 		return;
 	}
 	/* Logged in to one account with a nick another owns: it registers

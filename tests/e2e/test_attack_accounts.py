@@ -3,6 +3,7 @@ test here failed before the fix that came with it, but those whose
 docstring says they are regression tests."""
 
 import base64
+import threading
 
 from harness import FULL_SPEED, NO_THROTTLE, Server, rx
 from test_devices import OPER, device, make_account
@@ -224,3 +225,59 @@ def test_peers_dying_mid_login_give_the_hash_pool_back(f):
         b"\0oth\0pw-oth-123456").decode())
     g.read_until(":irc.test 903 good :SASL authentication successful",
                  timeout=60)
+
+
+def test_device_attaching_while_the_account_logs_out(f):
+    """A connection that registers as another device of a person while
+    another device logs the person out (NickServ LOGOUT) or an operator
+    deletes the account: natterd read the person's account again after
+    the lock, found none and crashed (SEGV in the log line; TSan: a data
+    race in client_try_register).  A race, and a narrow one: before the
+    fix TSan caught it in 2 of 12 runs of a heavier version of this
+    loop (two of these at once, 60 rounds each); this one may well pass
+    without the fix."""
+    s = ns_server(f, "--login-fails-ip", "0", "--login-fails-account",
+                  "0", "--max-devices", "3")
+    errors = []
+
+    def rounds(name):
+        try:
+            o = s.user("op" + name)
+            o.send("OPER admin secret")
+            o.expect(rx(r":irc\.test 381 op%s :.*" % name))
+            token = base64.b64encode(
+                ("\0%s\0pw-acc-1234" % name).encode()).decode()
+            for r in range(30):
+                o.send("ACCOUNT CREATE %s pw-acc-1234" % name)
+                cs = []
+                for i in range(5):
+                    c = s.client("%s%d" % (name, r * 10 + i))
+                    c.send("CAP LS 302")
+                    c.send("NICK %s%d" % (name, r * 10 + i))
+                    c.send("USER d 0 * :d")
+                    c.send("CAP REQ :sasl account-notify draft/read-marker")
+                    c.send("AUTHENTICATE PLAIN")
+                    c.send("AUTHENTICATE " + token)
+                    c.send("CAP END")
+                    c.send("JOIN #r")
+                    c.send("MARKREAD #r timestamp=2026-01-01T00:00:00.000Z")
+                    c.send("PRIVMSG NickServ :LOGOUT")
+                    c.send("PRIVMSG NickServ :IDENTIFY %s pw-acc-1234"
+                           % name)
+                    c.send("CHATHISTORY LATEST %s0 * 10" % name)
+                    c.send("QUIT")
+                    cs.append(c)
+                o.send("ACCOUNT DELETE %s" % name)
+                for c in cs:
+                    c.expect_closed(timeout=20)
+                    c.close()
+                o.sync(timeout=20)
+        except Exception as e:          # reported below, in this thread
+            errors.append(e)
+    ts = [threading.Thread(target=rounds, args=(n,)) for n in ("acc", "bcc")]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors, errors
+    assert s.alive()
