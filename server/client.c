@@ -246,16 +246,38 @@ client_people_add_locked(struct client *cl)
 		log_warnx("%s: out of memory for its devices", cl->nick);
 }
 
+struct client *
+client_people_find_locked(const struct account *a)
+{
+	char key[32];
+
+	people_key(a, key, sizeof(key));
+	return map_get(server.people, key);
+}
+
 void
 client_people_del_locked(struct client *cl)
 {
+	struct client *o;
 	char key[32];
 
 	if (cl->account == NULL)
 		return;
 	people_key(cl->account, key, sizeof(key));
-	if (map_get(server.people, key) == cl)
-		map_del(server.people, key);
+	if (map_get(server.people, key) != cl)
+		return;
+	map_del(server.people, key);
+	/* Another person logged in to the account (one that came past
+	 * --max-devices) takes the next devices now. */
+	for (o = server.clients; o != NULL; o = o->next)
+		if (o != cl && o->account == cl->account &&
+		    (o->flags & (CLIENT_REGISTERED | CLIENT_GONE)) ==
+		    CLIENT_REGISTERED) {
+			if (map_put(server.people, key, o) == -1)
+				log_warnx("%s: out of memory for its devices",
+				    o->nick);
+			break;
+		}
 }
 
 /*
@@ -339,7 +361,7 @@ client_try_register(struct turn *t)
 {
 	struct conn *k = t->conn;
 	struct client *c = t->c, *to;
-	char key[32], old[NICK_MAX + 1];
+	char key[32], old[NICK_MAX + 1], name[NICK_MAX + 1];
 	enum owner_state st;
 	int renamed = 0;
 
@@ -359,9 +381,14 @@ client_try_register(struct turn *t)
 	    (to = map_get(server.people, (people_key(c->account, key,
 	    sizeof(key)), key))) != NULL && to != c &&
 	    client_attach_locked(t, to) == 0) {
+		/* Copied under the lock: another device may log the person
+		 * out (NickServ LOGOUT, ACCOUNT DELETE) or rename it as soon
+		 * as it is released. */
+		snprintf(old, sizeof(old), "%s", to->nick);
+		snprintf(name, sizeof(name), "%s", account_name(to->account));
 		pthread_mutex_unlock(&server.lock);
 		log_info("%s registered as another device of %s (%s)", k->ip,
-		    to->nick, account_name(to->account));
+		    old, name);
 		return;
 	}
 	/* Logged in to one account with a nick another owns, or holding a
@@ -522,16 +549,43 @@ flood_wait(struct conn *c)
 	return (long long)(need * 1000.0 / config.flood_rate) + 1;
 }
 
+/* 1 if the targets of a PRIVMSG or NOTICE, the word at p, name
+ * NickServ. */
+static int
+trace_to_nickserv(const char *p, const char *end)
+{
+	char	 target[NICK_MAX + 1];
+	size_t	 n;
+
+	while (p < end && *p != ' ') {
+		for (n = 0; p + n < end && p[n] != ' ' && p[n] != ','; n++)
+			;
+		if (n < sizeof(target)) {
+			memcpy(target, p, n);
+			target[n] = '\0';
+			if (nickserv_reserved(target))
+				return 1;
+		}
+		p += n;
+		if (p < end && *p == ',')
+			p++;
+	}
+	return 0;
+}
+
 /*
  * -vv logs every line, but never a secret: the parameters of the
- * commands that carry passwords (SASL payloads included) are left out.
+ * commands that carry passwords (SASL payloads, REGISTER and NickServ
+ * commands included) are left out, and so is the text of a PRIVMSG or
+ * NOTICE to NickServ.
  */
 static void
 client_trace(struct client *c, const char *line, size_t len)
 {
 	static const char *const secret[] = { "AUTHENTICATE", "ACCOUNT",
-	    "OPER", "PASS" };
-	const char	*p = line, *end = line + len;
+	    "OPER", "PASS", "REGISTER", "NICKSERV", "NS" };
+	static const char *const message[] = { "PRIVMSG", "NOTICE" };
+	const char	*p = line, *end = line + len, *q;
 	size_t		 i, n;
 
 	if (p < end && *p == '@')
@@ -553,6 +607,21 @@ client_trace(struct client *c, const char *line, size_t len)
 			    n - line), line);
 			return;
 		}
+	}
+	for (i = 0; i < sizeof(message) / sizeof(message[0]); i++) {
+		n = strlen(message[i]);
+		if ((size_t)(end - p) <= n || strncasecmp(p, message[i],
+		    n) != 0 || p[n] != ' ')
+			continue;
+		for (q = p + n; q < end && *q == ' '; q++)
+			;
+		if (!trace_to_nickserv(q, end))
+			break;
+		while (q < end && *q != ' ')
+			q++;
+		log_trace("%s <- %.*s <hidden>", c->nick, (int)(q - line),
+		    line);
+		return;
 	}
 	log_trace("%s <- %.*s", c->nick, (int)len, line);
 }

@@ -232,19 +232,19 @@ cmd_nick(struct turn *t, struct irc_msg *m)
 		reply(t, ERR_NICKNAMEINUSE, nick);
 		return;
 	}
-	/* Its owner is online (under another nick): it is theirs. */
-	if ((c->flags & CLIENT_REGISTERED) && owner_online_locked(c, key)) {
-		pthread_mutex_unlock(&server.lock);
-		reply(t, ERR_NICKNAMEINUSE, nick);
-		return;
-	}
-	/* Logged in, it could never log in to another owner in time. */
-	if (c->account != NULL && (owner = account_nick_owner(key)) != NULL) {
-		reserved = owner != c->account;
+	/* Logged in, it could never log in to another owner in time; not
+	 * logged in, the owner's nicks are not for the taking while it is
+	 * online, under whichever nick. */
+	if ((owner = account_nick_owner(key)) != NULL) {
+		reserved = c->account != NULL ? owner != c->account :
+		    client_people_find_locked(owner) != NULL;
 		account_unref(owner);
 		if (reserved) {
 			pthread_mutex_unlock(&server.lock);
-			reply(t, ERR_NICKRESERVED, nick);
+			if (c->account != NULL)
+				reply(t, ERR_NICKRESERVED, nick);
+			else
+				reply(t, ERR_NICKNAMEINUSE, nick);
 			return;
 		}
 	}

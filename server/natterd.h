@@ -688,6 +688,8 @@ int		 client_attach_locked(struct turn *t, struct client *to);
  * logins and logouts happen (caller holds server.lock). */
 void		 client_people_add_locked(struct client *cl);
 void		 client_people_del_locked(struct client *cl);
+/* The person a's devices attach to, or NULL if a is not online. */
+struct client	*client_people_find_locked(const struct account *a);
 void		 whowas_add_locked(struct client *c);
 
 /* room.c: struct room is its own; everything runs under server.lock. */
@@ -1412,6 +1414,11 @@ void		 cmd_register(struct turn *, struct irc_msg *);
 void		 cmd_verify(struct turn *, struct irc_msg *);
 /* The cap's value: before-connect only without a server password. */
 const char	*register_cap_value(void);
+/* 1 if the Unix socket is on and name (as given or in lower case) is a
+ * login name on this machine: its user's local account, which nobody
+ * else may register or group.  May ask a directory service: no lock
+ * held. */
+int		 register_unix_name(const char *name);
 /* NULL if password will do for account name, else the FAIL code
  * (WEAK_PASSWORD or UNACCEPTABLE_PASSWORD) with the reason in *why. */
 const char	*register_password_bad(const char *name, const char *password,

@@ -31,6 +31,10 @@
 #include "tls.h"
 #include "utf8.h"
 
+#define NS_INFO_TEXT	384	/* bytes of a list NOTICE's list: with
+				   "Grouped nicks: ", the prefix and the
+				   longest nick, within 512 */
+_Static_assert(NS_INFO_TEXT >= NICK_MAX, "a list line holds a nick");
 #define NS_WORDS	4	/* words a command takes, at most, and one
 				   more to tell there were too many */
 
@@ -294,6 +298,11 @@ ns_group(struct turn *t, char **w, int n)
 		account_unref(owner);
 		goto out;
 	}
+	if (register_unix_name(nick)) {
+		ns_notice(t, "%s is the login of a user of this machine, who "
+		    "logs in on its Unix socket.", nick);
+		goto out;
+	}
 	if (account_nick_add(a, nick) == 0) {
 		log_info("%s (%s): NickServ GROUP to %s", t->conn->ip, nick,
 		    account_name(a));
@@ -439,11 +448,19 @@ ns_info(struct turn *t, char **w, int n)
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	ns_notice(t, "Information on %s:", ai->name);
 	ns_notice(t, "Registered: %s", when);
+	/* As many lines as it takes: one of NS_INFO_TEXT bytes keeps
+	 * within the 512 a line may have, whoever asks. */
 	len = 0;
 	line[0] = '\0';
-	for (i = 0; i < ai->nnicks; i++)
+	for (i = 0; i < ai->nnicks; i++) {
+		if (len > 0 && len + 1 + strlen(ai->nicks[i]) > NS_INFO_TEXT) {
+			ns_notice(t, "Grouped nicks: %s", line);
+			len = 0;
+			line[0] = '\0';
+		}
 		len += (size_t)snprintf(line + len, sizeof(line) - len,
-		    "%s%s", i > 0 ? " " : "", ai->nicks[i]);
+		    "%s%s", len > 0 ? " " : "", ai->nicks[i]);
+	}
 	ns_notice(t, "Grouped nicks: %s", ai->nnicks > 0 ? line : "none");
 	/* The rest is its owner's business. */
 	if (a == mine) {

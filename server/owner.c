@@ -9,7 +9,8 @@
  * Logging in to another account while holding an owned nick renames at
  * once; a person logged in to an account cannot take a nick another
  * account owns (433).  While someone holds a nick nobody else can take
- * it (433), so while its owner holds it, it is theirs.
+ * it (433), and while its owner is online (server.people), under any
+ * nick, nobody not logged in to it can take it either (cmd_nick).
  *
  * The grace is the person's (struct client), not a connection's:
  * grace_owner, grace_key and grace_ms change under server.lock.  Each
@@ -65,15 +66,12 @@ owner_online_locked(struct client *cl, const char *key)
 {
 	struct account	*a;
 	struct client	*p;
-	char		 pk[32];
 	int		 on = 0;
 
 	if (key[0] == '\0' || (a = account_nick_owner(key)) == NULL)
 		return 0;
-	if (a != cl->account) {
-		snprintf(pk, sizeof(pk), "%lld", (long long)account_id(a));
-		on = (p = map_get(server.people, pk)) != NULL && p != cl;
-	}
+	if (a != cl->account)
+		on = (p = client_people_find_locked(a)) != NULL && p != cl;
 	account_unref(a);
 	return on;
 }

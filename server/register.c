@@ -21,8 +21,11 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "natterd.h"
@@ -58,6 +61,36 @@ register_password_bad(const char *name, const char *password,
 		return "WEAK_PASSWORD";
 	}
 	return NULL;
+}
+
+int
+register_unix_name(const char *name)
+{
+	struct passwd	 pw, *res;
+	char		 lower[NICK_MAX + 1], *buf;
+	long		 max;
+	size_t		 len, i;
+	int		 found = 0;
+
+	if (config.unix_mode == UNIX_NONE || config.unix_path == NULL)
+		return 0;
+	max = sysconf(_SC_GETPW_R_SIZE_MAX);
+	len = max > 0 && max < 65536 ? (size_t)max : 16384;
+	if ((buf = malloc(len)) == NULL)
+		return 0;
+	for (i = 0; name[i] != '\0' && i < NICK_MAX; i++)
+		lower[i] = name[i] >= 'A' && name[i] <= 'Z' ?
+		    (char)(name[i] - 'A' + 'a') : name[i];
+	lower[i] = '\0';
+	res = NULL;
+	if (getpwnam_r(name, &pw, buf, len, &res) == 0 && res != NULL)
+		found = 1;
+	res = NULL;
+	if (!found && getpwnam_r(lower, &pw, buf, len, &res) == 0 &&
+	    res != NULL)
+		found = 1;
+	free(buf);
+	return found;
 }
 
 int
@@ -97,6 +130,15 @@ register_account(struct turn *t, const char *name, const char *password,
 		account_unref(a);
 		*code = "ACCOUNT_EXISTS";
 		*why = "That name is already registered";
+		return -1;
+	}
+	/* With the Unix socket on, a user of this machine's login name
+	 * is their local account, made when they first connect: nobody
+	 * takes it before them. */
+	if (register_unix_name(name)) {
+		*code = "BAD_ACCOUNT_NAME";
+		*why = "That name is the login of a user of this machine, who "
+		    "logs in on its Unix socket";
 		return -1;
 	}
 	/* Someone else's nick of the moment is not for the taking (it

@@ -99,13 +99,23 @@ def test_register_then_exists(f):
         expect_only(b, [fail("ACCOUNT_EXISTS", name,
                              "That name is already registered")])
     # The password works with SASL, the account owns its nick.
-    assert sasl_plain(s, "a2", "alice", "password1") == \
-        numeric("900", "a2", "a2!a2@127.0.0.1 alice :You are now logged "
-                "in as alice")
+    a2 = s.user("a2")
+    a2.send("AUTHENTICATE PLAIN")
+    a2.expect("AUTHENTICATE +")
+    a2.send("AUTHENTICATE " + base64.b64encode(
+        b"\0alice\0password1").decode())
+    a2.expect(numeric("900", "a2", "a2!a2@127.0.0.1 alice :You are now "
+                      "logged in as alice"))
     assert sasl_plain(s, "a3", "alice", "password3").startswith(
         ":irc.test 904 ")
     a.send("QUIT")
     a.expect_closed()
+    # While the owner is online (a2), its nick is not for the taking.
+    b.send("NICK alice")
+    expect_only(b, [numeric("433", "bob", "alice :Nickname is already in "
+                            "use")])
+    a2.send("QUIT")
+    a2.expect_closed()
     b.send("NICK alice")
     b.expect(":bob!bob@127.0.0.1 NICK alice")
     b.expect(rx(r":irc\.test NOTICE alice :This nickname is registered\..*"))
@@ -122,6 +132,12 @@ def test_register_with_email_and_custom_name(f):
     expect_only(b, [logged_in("bob", "bobsacct"), plus_r("bob"),
                     success("bobsacct", email=True)])
     c = s.user("carol")
+    # Not while its owner is online, under whichever nick.
+    c.send("NICK bobsacct")
+    expect_only(c, [numeric("433", "carol", "bobsacct :Nickname is "
+                            "already in use")])
+    b.send("QUIT")
+    b.expect_closed()
     c.send("NICK bobsacct")
     c.expect(":carol!carol@127.0.0.1 NICK bobsacct")
     c.expect(rx(r":irc\.test NOTICE bobsacct :This nickname is registered\..*"))
