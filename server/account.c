@@ -980,7 +980,47 @@ limiter_sweep_locked(struct limiter *l)
 	free(keys);
 }
 
-/* key's counter, made if new; NULL if the table is full.  Caller
+struct oldest {
+	const char	*key;
+	time_t		 start;
+};
+
+static void
+oldest_one(const char *key, void *val, void *arg)
+{
+	struct fails	*f = val;
+	struct oldest	*o = arg;
+
+	if (f->issued == f->ended && (o->key == NULL || f->start < o->start)) {
+		o->key = key;
+		o->start = f->start;
+	}
+}
+
+/*
+ * A full table makes room by dropping the counter whose window began
+ * longest ago (none with attempts under way): -1 if every one has.
+ * Filling the table costs a hash a failure, so doing it again and again
+ * to wipe one account's counter costs far more than the guesses the
+ * counter holds back; refusing everyone instead would let the same
+ * flood lock every account out.  Caller holds lock.
+ */
+static int
+limiter_evict_locked(struct limiter *l)
+{
+	struct oldest	 o = { NULL, 0 };
+	char		*copy;
+
+	map_foreach(l->m, oldest_one, &o);
+	if (o.key == NULL || (copy = strdup(o.key)) == NULL)
+		return -1;
+	free(map_del(l->m, copy));
+	free(copy);
+	return 0;
+}
+
+/* key's counter, made if new; NULL if the table is full of
+ * attempts under way.  Caller
  * holds lock. */
 static struct fails *
 limiter_get_locked(struct limiter *l, const char *key, time_t now,
@@ -991,10 +1031,11 @@ limiter_get_locked(struct limiter *l, const char *key, time_t now,
 	if ((f = map_get(l->m, key)) == NULL) {
 		if (map_count(l->m) >= accounts.opts.limit_slots)
 			limiter_sweep_locked(l);
-		if (map_count(l->m) >= accounts.opts.limit_slots) {
+		if (map_count(l->m) >= accounts.opts.limit_slots &&
+		    limiter_evict_locked(l) == -1) {
 			if (!l->full_logged) {
 				log_warnx("accounts: %u %s counted this "
-				    "window; refusing others until some expire",
+				    "window, all busy; refusing others",
 				    accounts.opts.limit_slots, what);
 				l->full_logged = 1;
 			}
@@ -1026,11 +1067,9 @@ limiter_over_locked(struct limiter *l, const char *key, time_t now,
 
 	if (l->per_minute == 0)
 		return 0;
-	if ((f = map_get(l->m, key)) == NULL) {
-		if (map_count(l->m) < accounts.opts.limit_slots)
-			return 0;
-		return limiter_get_locked(l, key, now, what) == NULL;
-	}
+	(void)what;
+	if ((f = map_get(l->m, key)) == NULL)
+		return 0;	/* a full table makes room for it */
 	if (now - f->start >= l->window || now < f->start)
 		return 0;
 	return f->count >= l->per_minute;

@@ -15,6 +15,7 @@
  */
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -358,11 +359,30 @@ ns_cert_list(struct turn *t, struct account *a)
 	free(ai);
 }
 
+/* A SHA-256 fingerprint as 64 lower-case hex digits, colons or not:
+ * 0, or -1 if in is not one. */
+static int
+fp_hex(const char *in, char *out)
+{
+	size_t	 n = 0;
+
+	for (; *in != '\0'; in++) {
+		if (*in == ':')
+			continue;
+		if (!isxdigit((unsigned char)*in) || n == 64)
+			return -1;
+		out[n++] = (char)tolower((unsigned char)*in);
+	}
+	out[n] = '\0';
+	return n == 64 ? 0 : -1;
+}
+
 static void
 ns_cert(struct turn *t, char **w, int n)
 {
 	struct account	*a;
-	char		 fp[TLS_FP_LEN + 1];
+	char		 fp[TLS_FP_LEN + 1], own[TLS_FP_LEN + 1];
+	char		 want[65] = "", have[65] = "";
 	const char	*sub = w[0];
 	int		 add;
 
@@ -378,16 +398,28 @@ ns_cert(struct turn *t, char **w, int n)
 		ns_syntax(t, "CERT");
 		return;
 	}
-	if (n > 1 && strlen(w[1]) > TLS_FP_LEN) {
+	if (n > 1 && (strlen(w[1]) > TLS_FP_LEN || fp_hex(w[1], want) == -1)) {
 		ns_notice(t, "That is not a SHA-256 fingerprint.");
 		return;
 	} else if (n > 1)
 		snprintf(fp, sizeof(fp), "%s", w[1]);
-	else if (ns_own_cert(t->conn, fp, sizeof(fp)) == -1) {
-		ns_notice(t, "This connection has no TLS client certificate: "
-		    "give its fingerprint.");
-		ns_syntax(t, "CERT");
-		return;
+	if (add) {
+		/* Only a certificate the user holds: adding another's
+		 * would log its owner in to this account by EXTERNAL. */
+		if (ns_own_cert(t->conn, own, sizeof(own)) == -1) {
+			ns_notice(t, "This connection has no TLS client "
+			    "certificate: connect with the certificate over "
+			    "TLS, then CERT ADD.");
+			return;
+		}
+		if (n > 1 && (fp_hex(own, have) == -1 ||
+		    strcmp(want, have) != 0)) {
+			ns_notice(t, "That is not the certificate this "
+			    "connection uses: connect with it over TLS, then "
+			    "CERT ADD.");
+			return;
+		}
+		snprintf(fp, sizeof(fp), "%s", own);
 	}
 	if ((a = ns_account(t)) == NULL)
 		return;

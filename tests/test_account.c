@@ -360,7 +360,7 @@ test_login_limits(void **state)
 {
 	struct account_opts o = cheap_opts();
 	struct account *a;
-	char name[32];
+	char name[32], ip[32];
 	int i;
 
 	(void)state;
@@ -386,26 +386,40 @@ test_login_limits(void **state)
 	    "192.0.2.1/32", "test", &a), ACCOUNT_LIMITED);
 	assert_int_equal(account_login_limited("anyone", "192.0.2.1/32"), 1);
 	assert_int_equal(account_login_limited("anyone", "192.0.2.2/32"), 0);
-	/* The tables hold 8 counters each: past that, strangers are
-	 * refused until some expire (failing closed). */
+	/* The tables hold 8 counters each: past that, the one whose window
+	 * began longest ago makes room (all began this second here). */
 	for (i = 0; i < 2; i++) {
 		snprintf(name, sizeof(name), "zed%d", i);
 		assert_int_equal(account_attempt_begin(name, "198.51.100.1/32"),
 		    0);
 		account_attempt_end(name, "198.51.100.1/32", 1, "test");
 	}
-	assert_int_equal(account_login_limited("zed2", "203.0.113.1/32"), 1);
-	assert_int_equal(account_attempt_begin("zed2", "203.0.113.1/32"), -1);
-	/* A counted one still goes through, from a new address too. */
-	assert_int_equal(account_attempt_begin("zed0", "198.51.100.7/32"), 0);
-	account_attempt_end("zed0", "198.51.100.7/32", 0, NULL);
-	/* Two attempts under way at once, both failing: zed1 reaches its
-	 * limit of 3 and is refused after. */
-	assert_int_equal(account_attempt_begin("zed1", "198.51.100.8/32"), 0);
-	assert_int_equal(account_attempt_begin("zed1", "198.51.100.9/32"), 0);
-	account_attempt_end("zed1", "198.51.100.8/32", 1, "test");
-	account_attempt_end("zed1", "198.51.100.9/32", 1, "test");
-	assert_int_equal(account_attempt_begin("zed1", "198.51.100.9/32"), -1);
+	assert_int_equal(account_login_limited("zed2", "203.0.113.1/32"), 0);
+	assert_int_equal(account_attempt_begin("zed2", "203.0.113.1/32"), 0);
+	account_attempt_end("zed2", "203.0.113.1/32", 1, "test");
+	/* Two attempts under way at once, then one more, all failing: yan
+	 * reaches its limit of 3 and is refused after. */
+	assert_int_equal(account_attempt_begin("yan", "198.51.100.8/32"), 0);
+	assert_int_equal(account_attempt_begin("yan", "198.51.100.9/32"), 0);
+	account_attempt_end("yan", "198.51.100.8/32", 1, "test");
+	account_attempt_end("yan", "198.51.100.9/32", 1, "test");
+	assert_int_equal(account_attempt_begin("yan", "198.51.100.9/32"), 0);
+	account_attempt_end("yan", "198.51.100.9/32", 1, "test");
+	assert_int_equal(account_attempt_begin("yan", "198.51.100.9/32"), -1);
+	/* Only a table full of attempts under way refuses a stranger. */
+	for (i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		snprintf(ip, sizeof(ip), "10.1.0.%d/32", i);
+		assert_int_equal(account_attempt_begin(name, ip), 0);
+	}
+	assert_int_equal(account_attempt_begin("b8", "10.1.0.8/32"), -1);
+	for (i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		snprintf(ip, sizeof(ip), "10.1.0.%d/32", i);
+		account_attempt_end(name, ip, 0, NULL);
+	}
+	assert_int_equal(account_attempt_begin("b8", "10.1.0.8/32"), 0);
+	account_attempt_end("b8", "10.1.0.8/32", 0, NULL);
 	close_all();
 }
 

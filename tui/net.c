@@ -1308,18 +1308,20 @@ net_main(void *arg)
 			sts_upgrade = 0;
 			continue;
 		}
-		/* 1 s doubling to a minute, up to a quarter more. */
+		/* 1 s doubling to a minute, up to a quarter more; said as
+		 * the whole seconds of the backoff (rounding the jitter
+		 * made 2 s read 3 s, one time in 501). */
 		ms = backoff * 1000 + rand_r(&seed) % (backoff * 250 + 1);
 		ui_lock();
 		lost_locked();
 		if (lost)
 			say_locked(ns, -1, LINE_ERROR,
 			    "Disconnected: %s. Reconnecting in %d s\u2026",
-			    why, (ms + 500) / 1000);
+			    why, backoff);
 		else
 			say_locked(ns, -1, LINE_ERROR,
 			    "%s. Reconnecting in %d s\u2026", fail,
-			    (ms + 500) / 1000);
+			    backoff);
 		ui_draw_locked(ns, ned);
 		ui_unlock();
 		if (nap(ms))

@@ -345,9 +345,8 @@ def test_cert_add_then_sasl_external(f):
     p = registered(s, "plain")
     ns(p, "CERT ADD")
     expect_only(p, [notice("plain", "This connection has no TLS client "
-                           "certificate: give its fingerprint."),
-                    notice("plain", "Syntax: CERT ADD [fingerprint] | CERT "
-                           "DEL <fingerprint> | CERT LIST")])
+                           "certificate: connect with the certificate over "
+                           "TLS, then CERT ADD.")])
     for junk in ("nonsense", fp + ":AB" * 40):
         ns(p, "CERT ADD %s" % junk)
         expect_only(p, [notice("plain", "That is not a SHA-256 "
@@ -366,9 +365,24 @@ def test_cert_add_then_sasl_external(f):
     ns(c, "CERT LIST")
     expect_only(c, [notice("judy", "Certificate: %s" % fp),
                     notice("judy", "End of certificates.")])
+    # Nobody adds a certificate it does not hold: it would log the
+    # certificate's owner in to the wrong account by EXTERNAL.
     ns(p, "CERT ADD %s" % fp.lower().replace(":", ""))
-    expect_only(p, [notice("plain", "That certificate is already linked to "
-                           "an account.")])
+    expect_only(p, [notice("plain", "This connection has no TLS client "
+                           "certificate: connect with the certificate over "
+                           "TLS, then CERT ADD.")])
+    crt2, key2, fp2 = make_client_cert(f, "other")
+    o = s.user("olly", port=s.tls_port, tls=tls_ctx((crt2, key2)))
+    ns(o, "REGISTER password1")
+    o.expect(notice("olly", "olly is now registered to you, and you are "
+                    "logged in."))
+    ns(o, "CERT ADD %s" % fp)
+    expect_only(o, [notice("olly", "That is not the certificate this "
+                           "connection uses: connect with it over TLS, then "
+                           "CERT ADD.")])
+    ns(o, "CERT ADD %s" % fp2.lower().replace(":", ""))
+    expect_only(o, [notice("olly", "Certificate added: you can log in with "
+                           "SASL EXTERNAL.")])
     ns(p, "INFO judy")
     info = expect_only(p, [re.compile(r":NickServ!\S+ NOTICE plain :.*")] * 4)
     assert not [x for x in info if fp in x], info

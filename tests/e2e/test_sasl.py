@@ -386,8 +386,8 @@ def test_scram_unknown_account_looks_real(f):
 
 # --- EXTERNAL ---
 
-def make_client_cert(f):
-    d = f.path("clientcert")
+def make_client_cert(f, name="clientcert"):
+    d = f.path(name)
     os.makedirs(d, exist_ok=True)
     crt, key = os.path.join(d, "c.crt"), os.path.join(d, "c.key")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",

@@ -636,3 +636,26 @@ def test_tui_tls_burst_all_shown(f):
         bob.send_raw(b"".join(("PRIVMSG #lobby :line %02d %s\r\n"
                                % (i, filler)).encode() for i in range(60)))
         a.wait(row("<bob> line 59 " + filler))
+
+
+def test_tui_sasl_external_with_client_certificate(f):
+    """natter --tls-cert/--tls-key logs in to natterd with SASL EXTERNAL:
+    the account whose certificate it is, shown in the status bar."""
+    need_tls(f)
+    crt, key, fp = gen_cert(f)
+    s = tls_server(f, crt, key, "--db", "off", "--oper", "admin:secret")
+    ccrt, ckey, cfp = openssl_cert(f, "client", "DNS:judy")
+    o = s.user("op")
+    o.send("OPER admin secret")
+    o.expect(":irc.test 381 op :You are now an IRC operator")
+    o.send("ACCOUNT CREATE judy some-password")
+    o.expect(":irc.test NOTICE op :ACCOUNT: created judy")
+    o.send("ACCOUNT CERTADD judy %s" % cfp)
+    o.expect(re.compile(r":irc\.test NOTICE op :ACCOUNT: .*judy.*"))
+    cfg = Config(f)
+    with Tmux(f) as t:
+        a = natter(t, cfg, "judy", s.tls_port, "--tls-fingerprint", fp,
+                   "--tls-cert", ccrt, "--tls-key", ckey)
+        a.wait(row("SASL authentication successful"))
+        a.wait_status("[account judy]")
+    assert "logged in as judy (EXTERNAL)" in s.log_text(), s.log_text()
