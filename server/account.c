@@ -980,6 +980,16 @@ limiter_sweep_locked(struct limiter *l)
 	free(keys);
 }
 
+/* Starts f's window again once it has passed.  Caller holds lock. */
+static void
+limiter_window_locked(struct limiter *l, struct fails *f, time_t now)
+{
+	if (now - f->start >= l->window || now < f->start) {
+		f->start = now;
+		f->count = 0;
+	}
+}
+
 struct oldest {
 	const char	*key;
 	time_t		 start;
@@ -1050,24 +1060,19 @@ limiter_get_locked(struct limiter *l, const char *key, time_t now,
 		l->full_logged = 0;
 		f->start = now;
 	}
-	if (now - f->start >= l->window || now < f->start) {
-		f->start = now;
-		f->count = 0;
-	}
+	limiter_window_locked(l, f, now);
 	return f;
 }
 
 /* 1 if key has had per_minute failures in the current window.  Caller
  * holds lock. */
 static int
-limiter_over_locked(struct limiter *l, const char *key, time_t now,
-    const char *what)
+limiter_over_locked(struct limiter *l, const char *key, time_t now)
 {
 	struct fails	*f;
 
 	if (l->per_minute == 0)
 		return 0;
-	(void)what;
 	if ((f = map_get(l->m, key)) == NULL)
 		return 0;	/* a full table makes room for it */
 	if (now - f->start >= l->window || now < f->start)
@@ -1107,10 +1112,7 @@ limiter_ready_locked(struct limiter *l, struct fails *f, time_t now,
 {
 	if (f == NULL)
 		return 1;
-	if (now - f->start >= l->window || now < f->start) {
-		f->start = now;
-		f->count = 0;
-	}
+	limiter_window_locked(l, f, now);
 	if (f->count >= l->per_minute)
 		return -1;
 	return ticket - f->ended < l->per_minute - f->count;
@@ -1127,10 +1129,7 @@ limiter_end_locked(struct limiter *l, const char *key, time_t now,
 		return;
 	if (f->ended < f->issued)
 		f->ended++;
-	if (now - f->start >= l->window || now < f->start) {
-		f->start = now;
-		f->count = 0;
-	}
+	limiter_window_locked(l, f, now);
 	if (failed)
 		f->count++;
 	/* A counter with nothing in it holds no slot. */
@@ -1168,10 +1167,8 @@ account_login_limited(const char *name, const char *ipgroup)
 	limit_key(name, key);
 	pthread_mutex_lock(&accounts.lock);
 	over = !accounts.ready ||
-	    limiter_over_locked(&accounts.by_ip, ipgroup, now,
-	    "addresses with failed logins") ||
-	    limiter_over_locked(&accounts.by_account, key, now,
-	    "accounts with failed logins");
+	    limiter_over_locked(&accounts.by_ip, ipgroup, now) ||
+	    limiter_over_locked(&accounts.by_account, key, now);
 	pthread_mutex_unlock(&accounts.lock);
 	if (over)
 		log_info("login refused: account %s from %s: too many failed "
@@ -1322,7 +1319,7 @@ account_register_take(const char *ipgroup)
 
 	pthread_mutex_lock(&accounts.lock);
 	over = !accounts.ready || limiter_over_locked(&accounts.registers,
-	    ipgroup, now, "addresses registering");
+	    ipgroup, now);
 	if (!over)
 		limiter_hit_locked(&accounts.registers, ipgroup, now,
 		    "addresses registering");

@@ -210,7 +210,9 @@ client_find_locked(const char *nick)
 void
 client_mask(struct client *c, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s!%s@%s", c->nick, c->user, c->host);
+	/* Before USER, "*" stands for the user name. */
+	snprintf(buf, len, "%s!%s@%s", c->nick,
+	    c->user[0] != '\0' ? c->user : "*", c->host);
 }
 
 void

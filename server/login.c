@@ -99,8 +99,7 @@ login_account(struct turn *t, struct account *a, const char *how, int sasl)
 			client_kill_locked(c, "Nickname is registered");
 	}
 	(void)owner_check_locked(c);
-	snprintf(mask, sizeof(mask), "%s!%s@%s", c->nick,
-	    c->user[0] != '\0' ? c->user : "*", c->host);
+	client_mask(c, mask, sizeof(mask));
 	reply(t, RPL_LOGGEDIN, mask, account_name(a), account_name(a));
 	if (sasl)
 		reply(t, RPL_SASLSUCCESS);
@@ -134,8 +133,7 @@ logout_locked(struct turn *t, struct client *c)
 
 	if (a == NULL)
 		return 0;
-	snprintf(mask, sizeof(mask), "%s!%s@%s", c->nick,
-	    c->user[0] != '\0' ? c->user : "*", c->host);
+	client_mask(c, mask, sizeof(mask));
 	snprintf(line, sizeof(line), ":%s 901 %s %s :You are now logged out",
 	    config.server_name, c->nick, mask);
 	memset(&l, 0, sizeof(l));
