@@ -4,7 +4,8 @@
 #   make run        install missing build deps, build, start natterd on a free
 #                   loopback port and open natter in #lobby
 #   make check      install missing deps, build normal + ASan + TSan, run every suite
-#   make asan       build/asan/natterd and build/asan/tests/test_* (ASan + UBSan)
+#   make asan       build/asan/natterd, build/asan/natter and build/asan/tests/test_*
+#                   (ASan + UBSan)
 #   make tsan       build/tsan/natterd (ThreadSanitizer)
 #   make install    PREFIX=/usr/local DESTDIR= (both honoured)
 #   make deps       apt-get install whatever the build and tests need, if missing
@@ -85,6 +86,7 @@ TEST_BIN = $(TEST_SRC:tests/%.c=build/tests/%)
 ASAN_SHARED_OBJ = $(SHARED_SRC:%.c=build/asan/obj/%.o)
 ASAN_SERVER_OBJ = $(SERVER_SRC:%.c=build/asan/obj/%.o)
 ASAN_TUI_MODEL_OBJ = $(TUI_MODEL_SRC:%.c=build/asan/obj/%.o)
+ASAN_TUI_OBJ = $(TUI_SRC:%.c=build/asan/obj/%.o)
 ASAN_TEST_OBJ = $(TEST_SRC:%.c=build/asan/obj/%.o)
 ASAN_TEST_BIN = $(TEST_SRC:tests/%.c=build/asan/tests/%)
 TSAN_SHARED_OBJ = $(SHARED_SRC:%.c=build/tsan/obj/%.o)
@@ -92,7 +94,7 @@ TSAN_SERVER_OBJ = $(SERVER_SRC:%.c=build/tsan/obj/%.o)
 
 ALL_OBJ = $(SHARED_OBJ) $(SERVER_OBJ) $(TUI_OBJ) $(TEST_OBJ) \
 	$(ASAN_SHARED_OBJ) $(ASAN_SERVER_OBJ) $(ASAN_TEST_OBJ) \
-	$(ASAN_TUI_MODEL_OBJ) \
+	$(ASAN_TUI_MODEL_OBJ) $(ASAN_TUI_OBJ) \
 	$(TSAN_SHARED_OBJ) $(TSAN_SERVER_OBJ)
 
 .PHONY: all run check asan tsan tests bench install uninstall clean deps
@@ -101,7 +103,7 @@ all: $(SERVER) $(CLIENT)
 
 # Extra compile flags per group of objects.
 $(TEST_OBJ) $(ASAN_TEST_OBJ): XCFLAGS = $(CMOCKA_CFLAGS)
-$(TUI_OBJ): XCFLAGS = $(NCURSES_CFLAGS)
+$(TUI_OBJ) $(ASAN_TUI_OBJ): XCFLAGS = $(NCURSES_CFLAGS)
 $(OBJ)/server/store.o build/asan/obj/server/store.o \
     build/tsan/obj/server/store.o: XCFLAGS = $(SQLITE_CFLAGS)
 $(OBJ)/tests/test_store.o build/asan/obj/tests/test_store.o \
@@ -154,10 +156,14 @@ build/tests/test_account: $(OBJ)/tests/test_account.o \
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SQLITE_LIBS) \
 	    -lpthread $(SSL_LIBS) $(ARGON2_LIBS) $(LDLIBS)
 
-asan: build/asan/natterd $(ASAN_TEST_BIN)
+asan: build/asan/natterd $(if $(CLIENT),build/asan/natter) $(ASAN_TEST_BIN)
 
 build/asan/natterd: $(ASAN_SERVER_OBJ) $(ASAN_SHARED_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(LDLIBS)
+
+# The client too: the TUI tests of suite e2e-asan run it (tests/check.sh).
+build/asan/natter: $(ASAN_TUI_OBJ) $(ASAN_SHARED_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(TUI_LIBS) $(LDLIBS)
 
 build/asan/tests/%: build/asan/obj/tests/%.o $(ASAN_SHARED_OBJ) $(ASAN_TUI_MODEL_OBJ)
 	@mkdir -p $(@D)

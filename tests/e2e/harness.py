@@ -16,6 +16,7 @@ closed by Fixture.cleanup(), which also reports sanitizer output.
 """
 
 import collections
+import glob
 import os
 import re
 import select
@@ -191,6 +192,31 @@ class Fixture:
         for s in reversed(self.servers):
             s.stop()
             s.check()
+        self.check_client_reports()
+
+    def client_sanitizer_options(self):
+        """ASAN_OPTIONS and UBSAN_OPTIONS for a natter the test starts:
+        a sanitizer build's report goes to a file in the test's folder
+        (the terminal would hide it), which cleanup() turns into a
+        failure.  Harmless for a normal build."""
+        out = []
+        for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            base = os.environ.get(var, "")
+            out.append("%s=%s%slog_path=%s" % (
+                var, base, ":" if base else "",
+                self.path("natter-" + var.split("_")[0].lower())))
+        return out
+
+    def check_client_reports(self):
+        for p in sorted(glob.glob(self.path("natter-*san.*"))):
+            try:
+                with open(p, errors="replace") as fp:
+                    text = fp.read()
+            except OSError:
+                continue
+            if text.strip():
+                self.problems.append("natter sanitizer report (%s):\n%s"
+                                     % (os.path.basename(p), text[:4000]))
 
     def details(self, lines=20):
         """Text for a failure report: client traffic and server logs."""

@@ -40,8 +40,9 @@ def load_module(path):
     return mod
 
 
-def discover(pattern):
-    """[(test id, path, function name, timeout, slow)] in file order."""
+def discover(pattern, exclude=()):
+    """[(test id, path, function name, timeout, slow)] in file order:
+    those whose id contains pattern and none of exclude."""
     tests = []
     for path in sorted(glob.glob(os.path.join(HERE, "test_*.py"))):
         mod = load_module(path)
@@ -53,6 +54,8 @@ def discover(pattern):
         for _, name, fn in sorted(funcs):
             tid = "%s::%s" % (modname, name)
             if pattern and pattern not in tid:
+                continue
+            if any(x in tid for x in exclude):
                 continue
             tests.append((tid, path, name, getattr(fn, "timeout", None),
                           getattr(fn, "slow", False)))
@@ -152,6 +155,9 @@ def main():
     ap.add_argument("--name", default="e2e", help="suite name for the summary")
     ap.add_argument("-k", dest="pattern", default="",
                     help="only tests whose id contains this")
+    ap.add_argument("--exclude", action="append", default=[],
+                    metavar="TEXT", help="leave out tests whose id contains "
+                    "TEXT (repeatable)")
     ap.add_argument("-j", dest="jobs", type=int, default=2,
                     help="tests run at once (default 2)")
     ap.add_argument("-v", dest="verbose", action="store_true",
@@ -177,7 +183,7 @@ def main():
     scale = time_scale(args.server, args.server_wrapper)
     os.environ["NATTER_E2E_SLOW"] = str(scale)
     try:
-        tests = discover(args.pattern)
+        tests = discover(args.pattern, args.exclude)
     except Exception:
         traceback.print_exc()
         summary(0, 1, 0)

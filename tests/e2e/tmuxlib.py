@@ -113,7 +113,8 @@ class Tmux:
                     "set", "-g", "remain-on-exit", "on", ";"]
         self.run(*args, "new-session", "-d", "-s", name, "-x", self.width,
                  "-y", self.height, "env", "TERM=xterm-256color",
-                 "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "sh", "-c", command)
+                 "LANG=C.UTF-8", "LC_ALL=C.UTF-8",
+                 *self.f.client_sanitizer_options(), "sh", "-c", command)
         if not self.started:
             self.started = True
             try:
