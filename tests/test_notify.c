@@ -294,13 +294,12 @@ test_set(void **state)
 	    "notify, nicklist, prefixes)");
 	assert_int_equal(settings_set(&sess, "nicklist maybe", msg,
 	    sizeof(msg)), -1);
-	assert_string_equal(msg, "/set nicklist: maybe is not on, off or "
-	    "auto");
+	assert_string_equal(msg, "/set nicklist maybe: use on, off or auto");
 	assert_int_equal(sess.nicklist, -1);
 	assert_int_equal(settings_set(&sess, "notify bell osc9", msg,
 	    sizeof(msg)), -1);
-	assert_string_equal(msg, "/set notify: bell osc9 is not a comma "
-	    "list of bell, osc777, osc9, title, or none");
+	assert_string_equal(msg, "/set notify bell osc9: use a list of bell, "
+	    "osc777, osc9, title, or none");
 	assert_int_equal(sess.notify, 0);
 }
 

@@ -78,7 +78,7 @@ prefixes_put(struct session *s, const char *v)
 /* In the order /set lists them. */
 static const struct setting settings[] = {
 	{ "notify", notify_get, notify_put,
-	    "a comma list of bell, osc777, osc9, title, or none" },
+	    "a list of bell, osc777, osc9, title, or none" },
 	{ "nicklist", nicklist_get, nicklist_put, "on, off or auto" },
 	{ "prefixes", prefixes_get, prefixes_put, "on or off" },
 };
@@ -126,7 +126,7 @@ settings_set(struct session *s, const char *args, char *msg, size_t msglen)
 		n = strlen(p);
 		if (p[strcspn(p, " ")] != '\0' || n >= sizeof(value) ||
 		    settings[i].put(s, p) == -1) {
-			snprintf(msg, msglen, "/set %s: %.*s is not %s", name,
+			snprintf(msg, msglen, "/set %s %.*s: use %s", name,
 			    (int)(n < sizeof(value) ? n : sizeof(value) - 1),
 			    p, settings[i].values);
 			return -1;
