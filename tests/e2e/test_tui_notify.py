@@ -15,7 +15,7 @@ import subprocess
 import time
 
 from harness import Server, rx, scaled
-from tmuxlib import NATTER, ROOT, STAMP, Tmux, need_natter
+from tmuxlib import NATTER, ROOT, STAMP, Ngircd, Tmux, need_natter
 
 BEL = b"\x07"
 TITLE_0 = b"\x1b]2;natter\x07"
@@ -212,6 +212,24 @@ def test_tui_notify_focus_out(f):
         assert BEL not in got.replace(title(1), b""), got
 
 
+def test_tui_notify_ngircd(f):
+    """Against a stock ngIRCd (no echo-message, no server-time): a
+    private message out of view notifies with the same bytes."""
+    n = Ngircd(f)
+    bob = n.client("bob")
+    with Tmux(f) as t:
+        a = Captured(f, t, "alice", n.port, "-j", "lobby")
+        a.pane.wait(rx(STAMP + r" alice \(~alice@127\.0\.0\.1\) has joined "
+                       r"#lobby"), timeout=10)
+        a.set_mark()
+        bob.send("PRIVMSG alice :\x0304hi\x03 from ngircd")
+        a.wait([BEL + osc777("natter: bob (private)", "hi from ngircd"),
+                title(1)])
+        a.pane.line("/win 3")
+        a.pane.wait(rx(STAMP + r" <bob> hi from ngircd"))
+        a.wait(TITLE_0)
+
+
 def test_tui_notify_exit_restores(f):
     """At exit natter turns focus reporting off and gives the title
     back."""
@@ -273,6 +291,12 @@ def test_tui_make_run_own_database(f):
     state = os.path.join(home, "state")
     runtime = os.path.join(home, "run")
     os.makedirs(runtime, mode=0o700)
+    # The demo's own database goes (it holds only demo chatter), so
+    # that the one found below is this run's.
+    db = os.path.join(ROOT, "build", "run", "history.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.unlink(db + suffix)
     with Tmux(f) as t:
         env = "HOME=%s XDG_STATE_HOME=%s XDG_RUNTIME_DIR=%s" % (
             shlex.quote(home), shlex.quote(state), shlex.quote(runtime))
@@ -281,8 +305,7 @@ def test_tui_make_run_own_database(f):
         p.wait(rx(STAMP + r" runner \(runner@127\.0\.0\.1\) has joined "
                   r"#lobby"), timeout=15)
         p.wait_status("[2:#lobby]")
-        assert os.path.exists(os.path.join(ROOT, "build", "run",
-                                           "history.db"))
+        assert os.path.exists(db), db
         assert not os.path.exists(os.path.join(state, "natterd")), \
             os.listdir(state)
         assert not os.path.exists(os.path.join(runtime, "natterd")), \
