@@ -162,8 +162,10 @@ on_winch(int sig)
 	(void)sig;
 }
 
-/* Writes raw bytes to the terminal after what curses has buffered.
- * Also called from ui_fini (exit and crash paths): write(2) only. */
+/* Writes raw bytes (BEL, OSCs, modes) to the terminal, after what
+ * curses has written (refresh() leaves nothing buffered; stdio is
+ * flushed), so they never land inside one of curses' sequences.  Also
+ * called from ui_fini on the exit and crash paths. */
 static void
 term_write(const char *buf, size_t len)
 {
