@@ -2,8 +2,17 @@
 # scripts/run.sh: `make run`.  Starts natterd on the first free loopback
 # port from 6667 up, opens natter on it in room #lobby, and stops the
 # server when natter exits.  Extra arguments go to natter.
+#
+# The demo is a guest on the user's machine: its history goes to
+# build/run/history.db, never to natterd's default database
+# ($XDG_STATE_HOME/natterd/history.db, where a real natterd keeps its
+# own), and it opens no Unix socket (natterd's default path may be a
+# real natterd's); natter dials the TCP port printed below.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+
+rundir=build/run
+mkdir -p "$rundir" || exit 1
 
 log=$(mktemp "${TMPDIR:-/tmp}/natterd-run.XXXXXX") || exit 1
 pid=
@@ -21,7 +30,8 @@ trap 'exit 143' TERM HUP
 port=6667
 while [ "$port" -lt 6700 ]; do
 	: >"$log"
-	./server/natterd -l 127.0.0.1 -p "$port" -n irc.local 2>"$log" &
+	./server/natterd -l 127.0.0.1 -p "$port" -n irc.local \
+	    --db "$rundir/history.db" --no-unix 2>"$log" &
 	pid=$!
 	# Ready once it logs "listening"; "in use" makes it exit 1 at once.
 	tries=0

@@ -49,6 +49,7 @@ static void	cmd_query(const char *, const char *, struct cmd_result *);
 static void	cmd_quit(const char *, const char *, struct cmd_result *);
 static void	cmd_quote(const char *, const char *, struct cmd_result *);
 static void	cmd_register(const char *, const char *, struct cmd_result *);
+static void	cmd_set(const char *, const char *, struct cmd_result *);
 static void	cmd_topic(const char *, const char *, struct cmd_result *);
 static void	cmd_who(const char *, const char *, struct cmd_result *);
 static void	cmd_whois(const char *, const char *, struct cmd_result *);
@@ -78,6 +79,8 @@ static const struct cmd	cmds[] = {
 	    "send a raw IRC line (/raw)" },
 	{ "register", cmd_register, "/register <password> [email]",
 	    "register your nick as an account" },
+	{ "set", cmd_set, "/set [name [value]]",
+	    "list the settings, or show or change one" },
 	{ "topic", cmd_topic, "/topic [text]", "show or set the topic" },
 	{ "who", cmd_who, "/who [mask]", "list users matching mask" },
 	{ "whois", cmd_whois, "/whois <nick>", "about nick" },
@@ -87,7 +90,7 @@ static const struct cmd	cmds[] = {
 const char *const cmd_names[] = {
 	"away", "back", "clear", "close", "help", "identify", "join", "me",
 	"msg", "names", "nick", "part", "query", "quit", "quote", "register",
-	"topic", "who", "whois", "win", NULL
+	"set", "topic", "who", "whois", "win", NULL
 };
 
 _Static_assert(sizeof(cmds) / sizeof(cmds[0]) ==
@@ -760,6 +763,20 @@ cmd_clear(const char *args, const char *target, struct cmd_result *out)
 	(void)args;
 	(void)target;
 	out->action = CMD_CLEAR;
+}
+
+/* natter.c applies it (settings_set): the settings live in the
+ * session, which cmd.c never touches. */
+static void
+cmd_set(const char *args, const char *target, struct cmd_result *out)
+{
+	(void)target;
+	if (strlen(args) >= sizeof(out->msg)) {
+		usage_of(out, "set");
+		return;
+	}
+	snprintf(out->msg, sizeof(out->msg), "%s", args);
+	out->action = CMD_SET;
 }
 
 static void

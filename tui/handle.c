@@ -40,6 +40,9 @@ session_init(struct session *s)
 {
 	memset(s, 0, sizeof(*s));
 	windows_init(&s->wins);
+	s->focused = 1;
+	s->nicklist = -1;
+	s->notify = NOTIFY_DEFAULT;
 }
 
 void
@@ -578,8 +581,10 @@ on_message(struct session *s, const struct irc_msg *m, time_t now,
 		act = ACT_HIGHLIGHT;
 	else
 		act = ACT_MSG;
-	if (act == ACT_HIGHLIGHT && !s->line_history)
-		s->bell = 1;
+	if (act == ACT_HIGHLIGHT && !s->line_history &&
+	    !window_seen(s->wins.v[i], s->line_msgid))
+		notify_event(s, i, src.nick, priv ? NULL : target,
+		    kind == LINE_ACTION, text);
 	win_line(s, i, now, kind, src.nick, text, hl, self, act);
 }
 

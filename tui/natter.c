@@ -63,7 +63,7 @@ struct chatlog {
 
 #define USAGE	"usage: natter [-hV] [-j rooms] [-n nick] [-p port] " \
 		"[--socket path] [--log-dir dir] [--no-color]\n" \
-		"              [--password pass] [--realname name] " \
+		"              [--notify list] [--password pass] [--realname name] " \
 		"[login options] [TLS options] [host[:port]]\n"
 
 static _Noreturn void
@@ -98,6 +98,11 @@ help(void)
 	    "      --log-dir DIR     append each window's lines to "
 	    "DIR/<window>.log\n"
 	    "                        (default: no logs)\n"
+	    "      --notify LIST     how a mention or private message out "
+	    "of view tells\n"
+	    "                        you: a comma list of bell, osc777, "
+	    "osc9, title,\n"
+	    "                        or none (default: bell,osc777,title)\n"
 	    "      --socket PATH     natterd's Unix socket, tried before "
 	    "127.0.0.1:6667\n"
 	    "                        (default: $NATTER_SOCKET, else the "
@@ -389,6 +394,23 @@ answer_locked(const char *text)
 	    "Type yes or no (or /quit to leave).");
 }
 
+/* /set: each line of the answer, or its one-line error. */
+static void
+set_locked(const char *args)
+{
+	char msg[1024], *p, *nl;
+
+	if (settings_set(&sess, args, msg, sizeof(msg)) == -1) {
+		say_locked(&sess, sess.wins.cur, LINE_ERROR, "%s", msg);
+		return;
+	}
+	for (p = msg; p != NULL; p = nl) {
+		if ((nl = strchr(p, '\n')) != NULL)
+			*nl++ = '\0';
+		say_locked(&sess, sess.wins.cur, LINE_INFO, "%s", p);
+	}
+}
+
 /* What the user entered (ui_line_cb, ui_lock held). */
 static void
 input_line_locked(const char *text, void *arg)
@@ -459,6 +481,9 @@ input_line_locked(const char *text, void *arg)
 		break;
 	case CMD_CLEAR:
 		scroll_clear(&w->sb);
+		break;
+	case CMD_SET:
+		set_locked(r.msg);
 		break;
 	case CMD_QUIT:
 		if (net_connected())
@@ -672,7 +697,8 @@ enum {
 	OPT_TLS_KEY,
 	OPT_SOCKET,
 	OPT_SASL_USER,
-	OPT_SASL_PASSWORD_FILE
+	OPT_SASL_PASSWORD_FILE,
+	OPT_NOTIFY
 };
 
 /* The first line of path (the SASL password), or exits 1 saying why. */
@@ -699,6 +725,24 @@ password_file(const char *path)
 		exit(1);
 	}
 	return line;
+}
+
+/* A full-screen client on a pipe would only write escape codes into
+ * it and wait for keys that never come.  After the flags and the files
+ * they name, so --help, --version and every error about them still
+ * work in a pipe. */
+static void
+need_tty(void)
+{
+	if (!isatty(STDIN_FILENO)) {
+		fprintf(stderr, "natter: standard input is not a terminal\n");
+		exit(1);
+	}
+	if (!isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "natter: standard output is not a "
+		    "terminal\n");
+		exit(1);
+	}
 }
 
 /* One clear line, then the usage. */
@@ -742,6 +786,7 @@ main(int argc, char *argv[])
 		{ "sasl-user", required_argument, NULL, OPT_SASL_USER },
 		{ "sasl-password-file", required_argument, NULL,
 		    OPT_SASL_PASSWORD_FILE },
+		{ "notify", required_argument, NULL, OPT_NOTIFY },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -849,6 +894,12 @@ main(int argc, char *argv[])
 			break;
 		case OPT_SASL_PASSWORD_FILE:
 			sasl_file = optarg;
+			break;
+		case OPT_NOTIFY:
+			if (notify_parse(optarg, &sess.notify) == -1)
+				usage_error("--notify %s: not a comma list of "
+				    "bell, osc777, osc9, title, or none",
+				    optarg);
 			break;
 		case 'h':
 			help();
@@ -984,6 +1035,7 @@ main(int argc, char *argv[])
 			prompt = 1;
 	} else if (tls.cert != NULL)
 		sess.sasl_mech = SASL_EXTERNAL;
+	need_tty();
 	edit_init(&edit);
 	memset(&comp, 0, sizeof(comp));
 	complete_reset(&comp);

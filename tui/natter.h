@@ -10,7 +10,7 @@
  * Everything above the "ui.c" banner is plain C with no curses, tested
  * by cmocka (tests/test_edit.c, test_wrap.c, test_scroll.c, test_cmd.c,
  * test_complete.c, test_window.c, test_mirc.c, test_handle.c,
- * test_pin.c, test_sts.c).
+ * test_pin.c, test_sts.c, test_notify.c).
  */
 #ifndef NATTER_H
 #define NATTER_H
@@ -190,6 +190,9 @@ struct window {
 	char		*topic;
 	struct scroll	 sb;
 	enum activity	 act;
+	/* notify.c (notifications): highlights and private messages
+	 * not yet seen here, for the title's count. */
+	int		 unread;
 	int		 joined;	/* rooms: we are in it now */
 	char		**nicks;	/* rooms: members, no prefixes */
 	char		*prefixes;	/* rooms: '@', '+' or ' ' per nick */
@@ -268,6 +271,7 @@ enum cmd_action {
 				   lines[] may hold a PRIVMSG too */
 	CMD_CLOSE,		/* close the current window (PART a room) */
 	CMD_CLEAR,		/* clear the current window */
+	CMD_SET,		/* /set: msg holds its arguments */
 	CMD_QUIT		/* lines[] holds the QUIT */
 };
 
@@ -290,9 +294,9 @@ struct cmd_result {
  * sends "/text") becomes PRIVMSGs to target, split at word boundaries
  * into chunks of at most TEXT_CHUNK bytes.  Commands: /join /part /msg
  * /query /me /nick /topic /names /who /whois /away /back /quote /win
- * /close /clear /help /quit (and aliases /j /q /w? see cmd.c).  A bare
- * number N as a room means #N.  Wrong usage gives CMD_ERROR with a
- * one-line message; nothing malformed is ever put in lines[].
+ * /close /clear /help /quit /set (and aliases /j /q /raw, see cmd.c).
+ * A bare number N as a room means #N.  Wrong usage gives CMD_ERROR
+ * with a one-line message; nothing malformed is ever put in lines[].
  */
 void	 cmd_parse(const char *input, const char *target,
 	    struct cmd_result *out);
@@ -311,6 +315,54 @@ extern const char *const cmd_names[];
 #define CAP_ECHO_MESSAGE	0x04
 #define CAP_MESSAGE_TAGS	0x08
 #define CAP_CHATHISTORY		0x10
+
+/* --- notify.c: bell, desktop notifications, the title's count --- */
+#define NOTIFY_BELL	0x01	/* BEL */
+#define NOTIFY_OSC777	0x02	/* ESC]777;notify;<title>;<body> BEL */
+#define NOTIFY_OSC9	0x04	/* ESC]9;<title>: <body> BEL */
+#define NOTIFY_TITLE	0x08	/* ESC]2;natter (<unread>) BEL */
+#define NOTIFY_DEFAULT	(NOTIFY_BELL | NOTIFY_OSC777 | NOTIFY_TITLE)
+#define NOTIFY_TITLE_MAX	160	/* "natter: <nick> in <room>" */
+#define NOTIFY_BODY_MAX	200	/* bytes of message text shown */
+#define NOTIFY_IN_MAX	1024	/* message text looked at */
+#define NOTIFY_OUT_MAX	1024	/* bytes of one alert, tmux-wrapped */
+#define NOTIFY_UNREAD_MAX	9999	/* the title's count stops here */
+
+struct session;
+
+/* "bell,osc9" (any of bell, osc777, osc9, title) or "none" into
+ * NOTIFY_* bits; -1 for an unknown or empty name. */
+int	 notify_parse(const char *list, unsigned *bits);
+/* The bits as notify_parse reads them ("none" for 0). */
+void	 notify_names(unsigned bits, char *out, size_t outlen);
+/* in without mIRC codes, control characters or invalid UTF-8, at most
+ * max bytes (cut between characters); returns the length. */
+size_t	 notify_clean(const char *in, char *out, size_t outlen, size_t max);
+/* The bytes for one alert: BEL (NOTIFY_BELL), then OSC 777 and/or
+ * OSC 9 with title and body (unless they are NULL), each wrapped in
+ * tmux's passthrough (ESC Ptmux; ..., every ESC doubled, ESC \) when
+ * tmux is set.  Returns the length (0: nothing, or it did not fit). */
+size_t	 notify_alert(unsigned bits, int tmux, const char *title,
+	    const char *body, char *out, size_t outlen);
+/* ESC]2;natter (N) BEL, or ESC]2;natter BEL when unread is 0. */
+size_t	 notify_title(int unread, char *out, size_t outlen);
+/* The unread count over every window (at most NOTIFY_UNREAD_MAX). */
+int	 notify_unread(const struct windows *);
+/* A mention or private message (room NULL) from nick in window i:
+ * unless i is in view with the focus, counts it unread and sets bell
+ * and the alert for ui_notify_locked.  action: text is a /me. */
+void	 notify_event(struct session *, int i, const char *nick,
+	    const char *room, int action, const char *text);
+/* The terminal gained (1) or lost (0) the focus; gaining it marks the
+ * current window read. */
+void	 notify_focus(struct session *, int focused);
+
+/* --- settings.c: /set --- */
+/* "name value": changes one setting, or lists them all (args empty),
+ * into msg ('\n' between lines).  Returns 0, or -1 with a one-line
+ * error in msg. */
+int	 settings_set(struct session *, const char *args, char *msg,
+	    size_t msglen);
 
 /* --- sasl.c: SASL responses (IRCv3 sasl, AUTHENTICATE) --- */
 #define SASL_CHUNK	400	/* bytes of base64 per AUTHENTICATE line */
@@ -363,6 +415,13 @@ struct session {
 	char		**rooms;	/* rooms to (re)join */
 	int		 nrooms;
 	int		 bell;		/* set when a highlight should ring */
+	/* notify.c (notifications): whether the terminal has the focus
+	 * (ESC[I, ESC[O), and the desktop notification handle_line
+	 * leaves for the message thread to write (ui_notify_locked). */
+	int		 focused;	/* 1 at start */
+	int		 alert;		/* alert_title/body wait */
+	char		 alert_title[NOTIFY_TITLE_MAX];
+	char		 alert_body[NOTIFY_BODY_MAX + 1];
 	int		 dirty;		/* the screen needs a redraw */
 	char		 link[24];	/* "TLS", "TLS unchecked" while
 					   connected over TLS; "" else */
@@ -398,6 +457,10 @@ struct session {
 	 * connection is closed and net.c does not dial again. */
 	int		 login_failed;
 	char		 login_why[512];
+	/* Issue 12 settings (/set, flags). */
+	int		 nicklist;	/* -1: when COLS >= 100, 0 off, 1 on */
+	int		 show_prefixes;	/* 1: <@alice> in rooms */
+	unsigned	 notify;	/* NOTIFY_* bits (notify.c) */
 };
 
 void	 session_init(struct session *);
@@ -526,7 +589,9 @@ void	 ui_fini(void);
 void	 ui_set_server_locked(const char *label);
 void	 ui_resize_locked(void);
 void	 ui_draw_locked(struct session *, struct edit *);
-void	 ui_bell_locked(void);
+/* Writes what the session's bell and alert ask for (NOTIFY_* bits),
+ * after curses' own output, and clears them. */
+void	 ui_notify_locked(struct session *);
 /* Reads every key waiting (never blocks) and applies it; each line
  * entered goes to cb, in order.  Returns 1 if the terminal was
  * resized. */

@@ -1172,10 +1172,7 @@ converse(int fd, SSL *ssl, const char *how, char *why, size_t whylen)
 		frame_feed(&fr, buf, (size_t)n, on_frame, &c);
 		if (ns->registered)
 			registered = 1;
-		if (ns->bell) {
-			ui_bell_locked();
-			ns->bell = 0;
-		}
+		ui_notify_locked(ns);
 		/* A local socket is not the network sts guards. */
 		if (ns->sts_seen && !on_local) {
 			ns->sts_seen = 0;

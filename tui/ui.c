@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 
 #include <curses.h>
+#include <errno.h>
 #include <langinfo.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,6 +38,20 @@ static size_t	 ui_hscroll;		/* first editor char shown */
 static int	 ui_meta;		/* ESC seen: the next key is Alt-key */
 static int	 key_alt_left, key_alt_right;	/* xterm kLFT3, kRIT3 */
 static int	 key_ctl_left, key_ctl_right;	/* kLFT5, kRIT5 */
+
+/* Notifications (notify.c makes the bytes): the terminal's focus
+ * reports (DEC mode 1004) come as keys of our own. */
+#define UI_KEY_FOCUS_IN		(KEY_MAX + 1)	/* ESC [ I */
+#define UI_KEY_FOCUS_OUT	(KEY_MAX + 2)	/* ESC [ O */
+#define FOCUS_ON	"\033[?1004h"
+#define FOCUS_OFF	"\033[?1004l"
+/* xterm's title stack: push at the first title, pop at exit, so the
+ * title the user had comes back where the terminal keeps one. */
+#define TITLE_PUSH	"\033[22;0t"
+#define TITLE_POP	"\033]2;\007\033[23;0t"
+static int	 ui_tmux;		/* $TMUX: wrap OSCs for passthrough */
+static int	 ui_title = -1;		/* unread count in the title, -1: none
+					   set */
 
 /* Colour pairs made on demand: pair i + 1 is (pair_fg[i], pair_bg[i]). */
 #define PAIRS_MAX	512
@@ -147,6 +162,68 @@ on_winch(int sig)
 	(void)sig;
 }
 
+/* Writes raw bytes (BEL, OSCs, modes) to the terminal, after what
+ * curses has written (refresh() leaves nothing buffered; stdio is
+ * flushed), so they never land inside one of curses' sequences.  Also
+ * called from ui_fini on the exit and crash paths. */
+static void
+term_write(const char *buf, size_t len)
+{
+	ssize_t n;
+
+	fflush(stdout);
+	while (len > 0) {
+		if ((n = write(STDOUT_FILENO, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* The title shows the unread count (NOTIFY_TITLE), written only when
+ * it changed; with the setting off, the user's title comes back. */
+static void
+title_sync(struct session *s)
+{
+	char buf[64];
+	int n;
+
+	if (!(s->notify & NOTIFY_TITLE)) {
+		if (ui_title != -1)
+			term_write(TITLE_POP, sizeof(TITLE_POP) - 1);
+		ui_title = -1;
+		return;
+	}
+	if ((n = notify_unread(&s->wins)) == ui_title)
+		return;
+	if (ui_title == -1)
+		term_write(TITLE_PUSH, sizeof(TITLE_PUSH) - 1);
+	term_write(buf, notify_title(n, buf, sizeof(buf)));
+	ui_title = n;
+}
+
+void
+ui_notify_locked(struct session *s)
+{
+	char out[NOTIFY_OUT_MAX];
+	unsigned bits = s->notify;
+	size_t n;
+
+	if (!s->bell && !s->alert)
+		return;
+	if (!s->bell)
+		bits &= ~(unsigned)NOTIFY_BELL;
+	n = notify_alert(bits, ui_tmux, s->alert ? s->alert_title : NULL,
+	    s->alert ? s->alert_body : NULL, out, sizeof(out));
+	s->bell = 0;
+	s->alert = 0;
+	if (ui_started && !isendwin())
+		term_write(out, n);
+}
+
 void
 ui_init(int colour)
 {
@@ -200,6 +277,14 @@ ui_init(int colour)
 		key_ctl_left = key_defined(seq);
 	if ((seq = tigetstr("kRIT5")) != NULL && seq != (char *)-1)
 		key_ctl_right = key_defined(seq);
+
+	/* Focus reports: a message in view while the user is elsewhere
+	 * still notifies (notify.c). */
+	define_key("\033[I", UI_KEY_FOCUS_IN);
+	define_key("\033[O", UI_KEY_FOCUS_OUT);
+	seq = getenv("TMUX");
+	ui_tmux = seq != NULL && seq[0] != '\0';
+	term_write(FOCUS_ON, sizeof(FOCUS_ON) - 1);
 }
 
 void
@@ -207,7 +292,9 @@ ui_fini(void)
 {
 	if (ui_started && !isendwin()) {
 		endwin();
-		fflush(stdout);
+		if (ui_title != -1)
+			term_write(TITLE_POP, sizeof(TITLE_POP) - 1);
+		term_write(FOCUS_OFF, sizeof(FOCUS_OFF) - 1);
 	}
 }
 
@@ -226,12 +313,6 @@ ui_resize_locked(void)
 	    ws.ws_col > 0)
 		resizeterm(ws.ws_row, ws.ws_col);
 	clearok(curscr, TRUE);
-}
-
-void
-ui_bell_locked(void)
-{
-	beep();
 }
 
 /* Decodes one UTF-8 character of s[0..len); invalid bytes give
@@ -698,6 +779,7 @@ ui_draw_locked(struct session *s, struct edit *e)
 		draw_status(s, LINES - 2);
 	draw_input(e, LINES - 1);
 	refresh();
+	title_sync(s);
 	s->dirty = 0;
 }
 
@@ -818,6 +900,10 @@ key_code(struct session *s, struct edit *e, wint_t ch, ui_line_cb *cb,
 			edit_do(e, EDIT_WORD_LEFT);
 		else if (ch == (wint_t)key_ctl_right && key_ctl_right != 0)
 			edit_do(e, EDIT_WORD_RIGHT);
+		else if (ch == UI_KEY_FOCUS_IN)
+			notify_focus(s, 1);
+		else if (ch == UI_KEY_FOCUS_OUT)
+			notify_focus(s, 0);
 		break;
 	}
 	return 0;

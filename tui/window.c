@@ -114,6 +114,7 @@ windows_switch(struct windows *ws, int i)
 		return;
 	ws->cur = i;
 	ws->v[i]->act = ACT_NONE;
+	ws->v[i]->unread = 0;
 }
 
 void
