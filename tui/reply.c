@@ -83,7 +83,7 @@ static const struct reply_def replies[] = {
 	{ 321, REPLY_LIST, LINE_INFO, "" },
 	{ 322, REPLY_LIST, LINE_INFO, "" },
 	{ 323, REPLY_LIST, LINE_INFO, "" },
-	{ 324, REPLY_TARGET, LINE_INFO, "Modes of $1: $r" },
+	{ 324, REPLY_TARGET, LINE_INFO, "Modes of $1: $*2" },
 	{ 329, REPLY_TARGET, LINE_INFO, "$1 was created on $@2" },
 	{ 330, REPLY_WHOIS, LINE_INFO, "$r" },
 	{ 335, REPLY_WHOIS, LINE_INFO, "$t" },
@@ -426,7 +426,7 @@ whois_idle(struct session *s, const struct irc_msg *m)
 	reply_duration(strtoll(param(m, 2), NULL, 10), idle, sizeof(idle));
 	put_str(&c, idle);
 	/* 317 nick idle signon :text; older servers leave signon out. */
-	if (m->nparams >= 5) {
+	if (m->nparams >= 5 && strtoll(param(m, 3), NULL, 10) > 0) {
 		put_str(&c, ", signed on ");
 		put_time(&c, param(m, 3));
 	}
