@@ -310,7 +310,7 @@ test_list_window(void **state)
 	assert_int_equal(count(l), 4);
 	assert_string_equal(back(l, 3), "Room                 Users  Topic");
 	assert_string_equal(back(l, 2), "#lobby                   3  the lobby");
-	assert_string_equal(back(l, 1), "#dev                    12  ");
+	assert_string_equal(back(l, 1), "#dev                    12");
 	assert_string_equal(back(l, 0), "End of LIST: 2 rooms");
 
 	/* A second LIST starts afresh; past LIST_ROWS_MAX one line says

@@ -781,8 +781,10 @@ static void
 cmd_close(const char *args, const char *target, struct cmd_result *out)
 {
 	(void)args;
+	/* No target: the status window (which the UI refuses to close)
+	 * or the LIST window, which closes like a query. */
 	if (target == NULL) {
-		set_error(out, "The status window cannot be closed");
+		out->action = CMD_CLOSE;
 		return;
 	}
 	/* Leaving the room is part of closing its window: the UI sends

@@ -577,6 +577,7 @@ list_add(struct session *s, const struct reply_def *d,
     const struct irc_msg *m, time_t now)
 {
 	struct replies	*r = &s->reply;
+	const char	*topic;
 	int		 i;
 
 	if (d->num == 321 || !r->list_open)
@@ -589,10 +590,11 @@ list_add(struct session *s, const struct reply_def *d,
 			return;
 		}
 		r->list_rows++;
-		/* 322 me room users :topic */
-		sayf(s, i, now, LINE_INFO, ACT_NONE, "%-*s %*s  %s",
+		/* 322 me room users :topic (no trailing blanks without) */
+		topic = m->nparams >= 4 ? param(m, 3) : "";
+		sayf(s, i, now, LINE_INFO, ACT_NONE, "%-*s %*s%s%s",
 		    LIST_ROOM_COLS, param(m, 1), LIST_USER_COLS, param(m, 2),
-		    m->nparams >= 4 ? param(m, 3) : "");
+		    topic[0] != '\0' ? "  " : "", topic);
 		return;
 	}
 	if (r->list_more > 0)
