@@ -66,6 +66,22 @@ def test_tui_replies_whois_block(f):
         assert a.lines()[0].startswith("#lobby"), a.lines()[0]
         # Never the raw numeric, nowhere.
         assert not any("bob bob 127.0.0.1" in r for r in a.lines())
+        # labeled-response: typed in #lobby, then straight to the status
+        # window (one read of keys: the switch comes before the WHOIS is
+        # even sent); the block still lands in #lobby.
+        a.line("/clear")
+        a.wait_gone(head)
+        a.type("/whois bob")
+        a.keys("Enter", "M-1")
+        a.wait(lambda rows: rows[0].startswith("natter"))
+        a.keys("M-2")
+        rows = a.wait(row("End of WHOIS"))
+        assert rows[0].startswith("#lobby"), rows[0]
+        rows_after(rows, head, 8)
+        a.keys("M-1")
+        rows = a.wait(lambda rows: rows[0].startswith("natter"))
+        assert not any("End of WHOIS" in r or "bob (bob@" in r
+                       for r in rows), rows
 
 
 def test_tui_replies_errors_with_separator(f):
