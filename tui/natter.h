@@ -10,7 +10,7 @@
  * Everything above the "ui.c" banner is plain C with no curses, tested
  * by cmocka (tests/test_edit.c, test_wrap.c, test_scroll.c, test_cmd.c,
  * test_complete.c, test_window.c, test_mirc.c, test_handle.c,
- * test_pin.c, test_sts.c).
+ * test_pin.c, test_sts.c, test_reply.c).
  */
 #ifndef NATTER_H
 #define NATTER_H
@@ -498,8 +498,9 @@ int	 parse_server_time(const char *s, time_t *when, int *msec);
  * (lines to send, like cmd_result), messages go to their windows with
  * activity and highlights, JOIN/PART/KICK/QUIT/NICK/TOPIC/353/366/332/
  * 333/MODE update the windows, 433 during registration retries with '_'
- * appended (and says so), 001 joins sess->rooms, numerics and notices
- * go to the status (or current) window.  CAP LS/ACK/NAK negotiate
+ * appended (and says so), 001 joins sess->rooms, notices go to the
+ * status (or current) window, other numerics where reply.c's table
+ * says (a labeled reply to its command's window).  CAP LS/ACK/NAK negotiate
  * (see session_hello); an sts value in CAP LS is kept in sts (with
  * sts_seen set) for net.c, which acts on it.  With server-time a line's time is its time
  * tag; lines in a chathistory batch (or between the plain-text
