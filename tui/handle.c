@@ -871,7 +871,7 @@ on_names(struct session *s, const struct irc_msg *m, time_t now)
 	i = windows_find(&s->wins, room);
 	if (i <= 0 || !s->wins.v[i]->joined) {
 		/* /names for a room we are not in: just show it. */
-		win_linef(s, s->wins.cur, now, LINE_INFO, ACT_NONE,
+		win_linef(s, reply_window(s), now, LINE_INFO, ACT_NONE,
 		    "Nicks on %s: %s", room, m->params[3]);
 		return;
 	}
@@ -1036,7 +1036,7 @@ on_topic_reply(struct session *s, const struct irc_msg *m, int numeric,
 	int		 i;
 
 	if ((i = windows_find(&s->wins, room)) <= 0)
-		i = s->wins.cur;
+		i = reply_window(s);
 	if (numeric == 331) {
 		if (i > 0 && s->wins.v[i]->kind == WIN_ROOM)
 			set_topic(s, i, "");

@@ -567,6 +567,9 @@ void	 reply_label(struct session *, const char *window, const char *line,
  * end of its batch, or ACK).  Returns 1 if nothing else is to be done
  * with the line (an ACK). */
 int	 reply_route(struct session *, const struct irc_msg *);
+/* The window of the command the line being applied answers (its
+ * label's), else the current one. */
+int	 reply_window(const struct session *);
 /* Shows numeric m per the table (handle.c's on_numeric calls it for
  * every numeric it has no handler of its own for). */
 void	 reply_numeric(struct session *, const struct irc_msg *, int num,

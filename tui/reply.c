@@ -339,6 +339,12 @@ command_window(const struct session *s)
 	return window_or_current(s, s->reply.win);
 }
 
+int
+reply_window(const struct session *s)
+{
+	return command_window(s);
+}
+
 static int
 route(const struct session *s, enum reply_where where,
     const struct irc_msg *m)
