@@ -91,8 +91,8 @@ static const struct cmd	cmds[] = {
 
 const char *const cmd_names[] = {
 	"away", "back", "clear", "close", "help", "identify", "join", "list",
-	"me", "motd", "msg", "names", "nick", "part", "query", "quit", "quote", "register",
-	"topic", "who", "whois", "win", NULL
+	"me", "motd", "msg", "names", "nick", "part", "query", "quit",
+	"quote", "register", "topic", "who", "whois", "win", NULL
 };
 
 _Static_assert(sizeof(cmds) / sizeof(cmds[0]) ==
