@@ -400,39 +400,47 @@ test_labels(void **state)
 	assert_string_equal(back(b, 2), "bob (bob@h)");
 	assert_int_equal(sess.reply.nlabels, 0);
 
+	/* A labeled batch of another type is the answer too. */
+	reply_label(&sess, "#b", "WHO #b", line, sizeof(line));
+	feed("@label=n2 :irc.test BATCH +W1 example/who");
+	feed("@batch=W1 :irc.test 315 me #b :End of WHO list");
+	feed(":irc.test BATCH -W1");
+	assert_string_equal(back(b, 0), "Nobody matches #b");
+	assert_int_equal(sess.reply.nlabels, 0);
+
 	/* One labeled line, then the label is free. */
 	reply_label(&sess, "#b", "TIME", line, sizeof(line));
-	feed("@label=n2 :irc.test 391 me irc.test :noon");
+	feed("@label=n3 :irc.test 391 me irc.test :noon");
 	assert_string_equal(back(b, 0), "Time on irc.test: noon");
 	assert_int_equal(sess.reply.nlabels, 0);
 	/* An error to a labeled command: its window. */
 	reply_label(&sess, "#b", "MODE #zz", line, sizeof(line));
-	feed("@label=n3 :irc.test 403 me #zz :No such channel");
+	feed("@label=n4 :irc.test 403 me #zz :No such channel");
 	assert_string_equal(back(b, 0), "#zz: No such channel");
 	/* NAMES and TOPIC of a room without a window: the command's. */
 	reply_label(&sess, "#b", "NAMES #x", line, sizeof(line));
-	feed("@label=n4 :irc.test 353 me = #x :bob carol");
+	feed("@label=n5 :irc.test 353 me = #x :bob carol");
 	assert_string_equal(back(b, 0), "Nicks on #x: bob carol");
 	reply_label(&sess, "#b", "TOPIC #x", line, sizeof(line));
-	feed("@label=n5 :irc.test 332 me #x :hi there");
+	feed("@label=n6 :irc.test 332 me #x :hi there");
 	assert_string_equal(back(b, 0), "Topic for #x: hi there");
 	/* ACK: nothing shown, the label freed. */
 	reply_label(&sess, "#b", "AWAY", line, sizeof(line));
 	k = count(a) + count(b) + count(0);
-	feed("@label=n6 :irc.test ACK");
+	feed("@label=n7 :irc.test ACK");
 	assert_int_equal(count(a) + count(b) + count(0), k);
 	assert_int_equal(sess.reply.nlabels, 0);
 	/* A closed window: the current one. */
 	reply_label(&sess, "#b", "TIME", line, sizeof(line));
 	windows_close(&sess.wins, b);
-	feed("@label=n7 :irc.test 391 me irc.test :one");
+	feed("@label=n8 :irc.test 391 me irc.test :one");
 	assert_string_equal(back(win("#a"), 0), "Time on irc.test: one");
 
 	/* The table is bounded: the oldest label goes. */
 	for (k = 0; k < REPLY_LABELS_MAX + 3; k++)
 		reply_label(&sess, "#a", "TIME", line, sizeof(line));
 	assert_int_equal(sess.reply.nlabels, REPLY_LABELS_MAX);
-	assert_string_equal(sess.reply.labels[0].id, "n11");
+	assert_string_equal(sess.reply.labels[0].id, "n12");
 
 	/* Without the cap: no label, but /motd is still noted. */
 	sess.caps &= ~CAP_LABELED_RESPONSE;

@@ -856,8 +856,10 @@ reply_route(struct session *s, const struct irc_msg *m)
 	if (irc_tag_get(m->tags, "label", v, sizeof(v)) == 1) {
 		if ((i = label_find(r, v, NULL)) != -1) {
 			label_use(r, i);
-			if (batch && p0[0] == '+' &&
-			    strcmp(param(m, 1), "labeled-response") == 0) {
+			/* A labeled batch (labeled-response, or one of
+			 * another type that is the whole answer) holds
+			 * the replies until its end. */
+			if (batch && p0[0] == '+') {
 				snprintf(r->labels[i].batch,
 				    sizeof(r->labels[i].batch), "%s", p0 + 1);
 				return 0;
