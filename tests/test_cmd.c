@@ -160,7 +160,7 @@ test_parse(void **state)
 		{ "/win", NULL, CMD_ERROR, 0, { NULL }, NULL, NULL, 0 },
 		{ "/close", "#a", CMD_CLOSE, 1, { "PART #a" }, NULL, "#a", 0 },
 		{ "/close", "bob", CMD_CLOSE, 0, { NULL }, NULL, "bob", 0 },
-		{ "/close", NULL, CMD_ERROR, 0, { NULL }, NULL, NULL, 0 },
+		{ "/close", NULL, CMD_CLOSE, 0, { NULL }, NULL, "", 0 },
 		{ "/clear", NULL, CMD_CLEAR, 0, { NULL }, NULL, NULL, 0 },
 		/* /quit */
 		{ "/quit", NULL, CMD_QUIT, 1, { "QUIT" }, NULL, NULL, 0 },

@@ -40,7 +40,9 @@ static void	cmd_close(const char *, const char *, struct cmd_result *);
 static void	cmd_help(const char *, const char *, struct cmd_result *);
 static void	cmd_identify(const char *, const char *, struct cmd_result *);
 static void	cmd_join(const char *, const char *, struct cmd_result *);
+static void	cmd_list(const char *, const char *, struct cmd_result *);
 static void	cmd_me(const char *, const char *, struct cmd_result *);
+static void	cmd_motd(const char *, const char *, struct cmd_result *);
 static void	cmd_msg(const char *, const char *, struct cmd_result *);
 static void	cmd_namelist(const char *, const char *, struct cmd_result *);
 static void	cmd_nick(const char *, const char *, struct cmd_result *);
@@ -67,7 +69,10 @@ static const struct cmd	cmds[] = {
 	    "log in to your account (NickServ)" },
 	{ "join", cmd_join, "/join <#room[,#room...]> [keys]",
 	    "join rooms; 7 means #7 (/j)" },
+	{ "list", cmd_list, "/list [#room[,#room...]]",
+	    "rooms on the server, in a window of their own" },
 	{ "me", cmd_me, "/me <text>", "an action: * you text" },
+	{ "motd", cmd_motd, "/motd", "the server's message of the day" },
 	{ "msg", cmd_msg, "/msg <nick|#room> <text>", "send a message" },
 	{ "names", cmd_namelist, "/names [#room]", "who is in a room" },
 	{ "nick", cmd_nick, "/nick <nick>", "change your nick" },
@@ -88,9 +93,9 @@ static const struct cmd	cmds[] = {
 };
 
 const char *const cmd_names[] = {
-	"away", "back", "clear", "close", "help", "identify", "join", "me",
-	"msg", "names", "nick", "part", "query", "quit", "quote", "register",
-	"set", "topic", "who", "whois", "win", NULL
+	"away", "back", "clear", "close", "help", "identify", "join", "list",
+	"me", "motd", "msg", "names", "nick", "part", "query", "quit",
+	"quote", "register", "set", "topic", "who", "whois", "win", NULL
 };
 
 _Static_assert(sizeof(cmds) / sizeof(cmds[0]) ==
@@ -534,6 +539,40 @@ cmd_namelist(const char *args, const char *target, struct cmd_result *out)
 }
 
 static void
+cmd_list(const char *args, const char *target, struct cmd_result *out)
+{
+	char		 rooms[512];
+	const char	*s = args;
+	int		 rc;
+
+	(void)target;
+	if (next_word(&s, rooms, sizeof(rooms)) < 0 || *s != '\0') {
+		usage_of(out, "list");
+		return;
+	}
+	if (rooms[0] == '\0')
+		rc = add_line(out, "LIST");
+	else
+		rc = add_line(out, "LIST %s", rooms);
+	if (rc == 0)
+		out->action = CMD_SEND;
+}
+
+static void
+cmd_motd(const char *args, const char *target, struct cmd_result *out)
+{
+	(void)target;
+	while (*args == ' ')
+		args++;
+	if (*args != '\0') {
+		usage_of(out, "motd");
+		return;
+	}
+	if (add_line(out, "MOTD") == 0)
+		out->action = CMD_SEND;
+}
+
+static void
 cmd_who(const char *args, const char *target, struct cmd_result *out)
 {
 	char		 mask[512];
@@ -745,8 +784,10 @@ static void
 cmd_close(const char *args, const char *target, struct cmd_result *out)
 {
 	(void)args;
+	/* No target: the status window (which the UI refuses to close)
+	 * or the LIST window, which closes like a query. */
 	if (target == NULL) {
-		set_error(out, "The status window cannot be closed");
+		out->action = CMD_CLOSE;
 		return;
 	}
 	/* Leaving the room is part of closing its window: the UI sends

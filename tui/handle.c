@@ -60,6 +60,7 @@ session_free(struct session *s)
 		free(s->sasl_pass);
 	}
 	free(s->log_dir);
+	reply_free(s);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -73,6 +74,7 @@ static const struct {
 	{ "message-tags",	CAP_MESSAGE_TAGS },
 	{ "echo-message",	CAP_ECHO_MESSAGE },
 	{ "draft/chathistory",	CAP_CHATHISTORY },
+	{ "labeled-response",	CAP_LABELED_RESPONSE },
 };
 
 static void	reply(char out[][512], int *nout, int maxout,
@@ -95,6 +97,7 @@ session_hello(struct session *s, char out[][512], int *nout, int maxout)
 	s->sasl_offered = 0;
 	s->sasl_mechs[0] = '\0';
 	s->account[0] = '\0';	/* a new connection starts logged out */
+	reply_reset(s);
 	for (i = 0; i < s->wins.n; i++)
 		s->wins.v[i]->plain_hist = 0;
 	reply(out, nout, maxout, "CAP LS 302");
@@ -873,7 +876,7 @@ on_names(struct session *s, const struct irc_msg *m, time_t now)
 	i = windows_find(&s->wins, room);
 	if (i <= 0 || !s->wins.v[i]->joined) {
 		/* /names for a room we are not in: just show it. */
-		win_linef(s, s->wins.cur, now, LINE_INFO, ACT_NONE,
+		win_linef(s, reply_window(s), now, LINE_INFO, ACT_NONE,
 		    "Nicks on %s: %s", room, m->params[3]);
 		return;
 	}
@@ -1038,7 +1041,7 @@ on_topic_reply(struct session *s, const struct irc_msg *m, int numeric,
 	int		 i;
 
 	if ((i = windows_find(&s->wins, room)) <= 0)
-		i = s->wins.cur;
+		i = reply_window(s);
 	if (numeric == 331) {
 		if (i > 0 && s->wins.v[i]->kind == WIN_ROOM)
 			set_topic(s, i, "");
@@ -1103,8 +1106,6 @@ static void
 on_numeric(struct session *s, const struct irc_msg *m, int numeric,
     time_t now, char out[][512], int *nout, int maxout)
 {
-	char	text[1024];
-
 	if (numeric >= 900 && numeric <= 908) {
 		on_sasl_numeric(s, m, numeric, now, out, nout, maxout);
 		return;
@@ -1138,12 +1139,6 @@ on_numeric(struct session *s, const struct irc_msg *m, int numeric,
 			return;
 		}
 		break;
-	case 265:
-	case 266:
-		/* The leading counts repeat what the text says. */
-		win_line(s, 0, now, LINE_INFO, NULL, param(m, m->nparams - 1),
-		    0, 0, ACT_EVENT);
-		return;
 	case 432:
 	case 433:
 		if (!s->registered) {
@@ -1152,12 +1147,8 @@ on_numeric(struct session *s, const struct irc_msg *m, int numeric,
 		}
 		break;
 	}
-	join_params(m, text, sizeof(text));
-	if (numeric >= 400 && numeric < 600)
-		win_line(s, s->wins.cur, now, LINE_ERROR, NULL, text, 0, 0,
-		    ACT_NONE);
-	else
-		win_line(s, 0, now, LINE_INFO, NULL, text, 0, 0, ACT_EVENT);
+	/* Everything else: where and how the table in reply.c says. */
+	reply_numeric(s, m, numeric, now);
 }
 
 static void
@@ -1308,7 +1299,7 @@ cap_request(struct session *s, time_t now, char out[][512], int *nout,
 	want = s->caps_offered;
 	/* History without batches could not be told from live. */
 	if (!(want & CAP_BATCH))
-		want &= ~CAP_CHATHISTORY;
+		want &= ~(CAP_CHATHISTORY | CAP_LABELED_RESPONSE);
 	req[0] = '\0';
 	for (k = 0; k < sizeof(cap_names) / sizeof(cap_names[0]); k++)
 		if (want & cap_names[k].bit)
@@ -1552,6 +1543,8 @@ handle_line(struct session *s, struct irc_msg *m, time_t now,
 	if (cmd == NULL)
 		return;
 	line_begin(s, m, &now);
+	if (reply_route(s, m))
+		return;
 	if (isdigit((unsigned char)cmd[0]) && isdigit((unsigned char)cmd[1]) &&
 	    isdigit((unsigned char)cmd[2]) && cmd[3] == '\0') {
 		on_numeric(s, m, atoi(cmd), now, out, nout, maxout);

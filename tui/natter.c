@@ -344,7 +344,9 @@ queue_locked(struct outbox *ob, const char *line, int secret)
 		ob->lines = v;
 		ob->cap = cap;
 	}
-	snprintf(ob->lines[ob->n++], sizeof(ob->lines[0]), "%s", line);
+	/* labeled-response: the replies come back to this window. */
+	reply_label(&sess, sess.wins.v[sess.wins.cur]->name, line,
+	    ob->lines[ob->n++], sizeof(ob->lines[0]));
 	if (!secret)
 		echo_locked(ob, line);
 }
@@ -439,7 +441,8 @@ input_line_locked(const char *text, void *arg)
 		answer_locked(text);
 		return;
 	}
-	cmd_parse(text, w->kind == WIN_STATUS ? NULL : w->name, &r);
+	cmd_parse(text, w->kind == WIN_STATUS || w->kind == WIN_LIST ? NULL :
+	    w->name, &r);
 	switch (r.action) {
 	case CMD_NONE:
 		break;

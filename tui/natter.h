@@ -10,7 +10,7 @@
  * Everything above the "ui.c" banner is plain C with no curses, tested
  * by cmocka (tests/test_edit.c, test_wrap.c, test_scroll.c, test_cmd.c,
  * test_complete.c, test_window.c, test_mirc.c, test_handle.c,
- * test_pin.c, test_sts.c, test_notify.c).
+ * test_pin.c, test_sts.c, test_notify.c, test_reply.c).
  */
 #ifndef NATTER_H
 #define NATTER_H
@@ -174,7 +174,9 @@ void	 scroll_move(struct scroll *, int n);
 enum win_kind {
 	WIN_STATUS,		/* server messages; always window 1 */
 	WIN_ROOM,
-	WIN_QUERY		/* private conversation */
+	WIN_QUERY,		/* private conversation */
+	WIN_LIST		/* the LIST reply (reply.c); input sends
+				   nothing there, as in the status window */
 };
 
 enum activity {
@@ -315,6 +317,7 @@ extern const char *const cmd_names[];
 #define CAP_ECHO_MESSAGE	0x04
 #define CAP_MESSAGE_TAGS	0x08
 #define CAP_CHATHISTORY		0x10
+#define CAP_LABELED_RESPONSE	0x400	/* reply.c routes replies by label */
 
 /* --- notify.c: bell, desktop notifications, the title's count --- */
 #define NOTIFY_BELL	0x01	/* BEL */
@@ -388,6 +391,78 @@ struct batch {
 	char		 target[WIN_NAME_MAX];	/* its room or nick */
 };
 
+/* --- reply.c: numeric replies, each in its window and readable --- */
+#define REPLY_LABELS_MAX	32	/* labeled commands awaiting replies */
+#define REPLY_LABEL_LEN		16	/* "n4294967295" and a NUL */
+#define REPLY_VERB_LEN		16	/* a command word we note */
+#define REPLY_TEXT_MAX		512	/* one WHOIS row's value */
+/* The LIST window holds at most this many rooms; one more line says
+ * how many were left out.  Its scrollback keeps SCROLL_MAX lines, so
+ * more rows would silently push the first ones out. */
+#define LIST_ROWS_MAX		(SCROLL_MAX - 8)
+#define MOTD_LINES_MAX		500	/* MOTD lines kept while it arrives */
+#define LIST_WINDOW		"(list)"	/* never a nick or a room */
+
+/* The rows of a WHOIS block, in the order they are shown. */
+enum whois_row {
+	WHOIS_NAME,		/* 311 real name */
+	WHOIS_ROOMS,		/* 319, appended */
+	WHOIS_SERVER,		/* 312 */
+	WHOIS_OPER,		/* 313 */
+	WHOIS_IDLE,		/* 317: idle time, sign-on time */
+	WHOIS_AWAY,		/* 301 inside the block */
+	WHOIS_ACCOUNT,		/* 330 */
+	WHOIS_HOST,		/* 338, 378: the real address */
+	WHOIS_MODES,		/* 379 */
+	WHOIS_SECURE,		/* 671 */
+	WHOIS_INFO,		/* 307, 320, 276 and others, appended */
+	WHOIS_ROWS		/* how many */
+};
+
+/* A command sent with a label (IRCv3 labeled-response): its replies go
+ * to the window it was typed in. */
+struct reply_label {
+	char		 id[REPLY_LABEL_LEN];
+	char		 window[WIN_NAME_MAX];	/* by name: windows close */
+	char		 verb[REPLY_VERB_LEN];	/* "WHOIS" */
+	char		 batch[32];	/* its labeled-response batch */
+};
+
+struct replies {
+	struct reply_label labels[REPLY_LABELS_MAX];	/* oldest first */
+	int		 nlabels;
+	unsigned	 seq;		/* the last label's number */
+	/* The line being applied answers a labeled command typed in win
+	 * ("" when it carries no known label). */
+	char		 win[WIN_NAME_MAX];
+	char		 verb[REPLY_VERB_LEN];
+	/* The WHOIS (or WHOWAS) block being gathered until 318/369. */
+	int		 whois_open;
+	int		 whowas;
+	char		 whois_win[WIN_NAME_MAX];
+	char		 whois_nick[64];
+	char		 whois_head[REPLY_TEXT_MAX];	/* nick (user@host) */
+	char		 whois[WHOIS_ROWS][REPLY_TEXT_MAX];
+	/* WHO rows shown since the last 315, and their window. */
+	int		 who_rows;
+	char		 who_win[WIN_NAME_MAX];
+	/* LIST: rows shown, rows left out past LIST_ROWS_MAX. */
+	int		 list_open;
+	int		 list_rows;
+	int		 list_more;
+	int		 list_asked;	/* /list typed: show the window */
+	/* The MOTD: its lines while it arrives, a hash of the last one
+	 * shown (FNV-1a), and how many /motd the user typed. */
+	char		**motd;
+	int		 nmotd;
+	int		 motd_more;	/* lines past MOTD_LINES_MAX */
+	int		 motd_open;
+	unsigned long long motd_hash;
+	unsigned long long motd_last;
+	int		 motd_known;	/* motd_last is set */
+	int		 motd_asked;
+};
+
 /* The login natter asks for while registering (handle.c). */
 enum sasl_mech {
 	SASL_NONE,		/* none: no --sasl-user, no --tls-cert */
@@ -435,6 +510,8 @@ struct session {
 	int		 chathistory_max;	/* ISUPPORT CHATHISTORY */
 	struct batch	 batches[BATCH_OPEN_MAX];
 	int		 nbatches;
+	/* Issue 12, replies (reply.c): labels, WHOIS/WHO/LIST/MOTD. */
+	struct replies	 reply;
 	/* The line handle_line is applying: its server time, msgid, and
 	 * whether it is a history replay. */
 	time_t		 line_when;
@@ -484,8 +561,9 @@ int	 parse_server_time(const char *s, time_t *when, int *msec);
  * (lines to send, like cmd_result), messages go to their windows with
  * activity and highlights, JOIN/PART/KICK/QUIT/NICK/TOPIC/353/366/332/
  * 333/MODE update the windows, 433 during registration retries with '_'
- * appended (and says so), 001 joins sess->rooms, numerics and notices
- * go to the status (or current) window.  CAP LS/ACK/NAK negotiate
+ * appended (and says so), 001 joins sess->rooms, notices go to the
+ * status (or current) window, other numerics where reply.c's table
+ * says (a labeled reply to its command's window).  CAP LS/ACK/NAK negotiate
  * (see session_hello); an sts value in CAP LS is kept in sts (with
  * sts_seen set) for net.c, which acts on it.  With server-time a line's time is its time
  * tag; lines in a chathistory batch (or between the plain-text
@@ -500,6 +578,68 @@ void	 handle_line(struct session *, struct irc_msg *m, time_t now,
 int	 mentions(const char *text, const char *nick);
 /* A stable colour index 0..n-1 for nick. */
 int	 nick_colour(const char *nick, int n);
+
+/* --- reply.c (continued): functions --- */
+/* Where a numeric shows (reply_find). */
+enum reply_where {
+	REPLY_STATUS,		/* the status window */
+	REPLY_COMMAND,		/* the window of the command (its label),
+				   else the current window */
+	REPLY_TARGET,		/* the window of the room in param 1, else
+				   as REPLY_COMMAND */
+	REPLY_AWAY,		/* 301: a WHOIS row, else the nick's query
+				   window, else as REPLY_COMMAND */
+	REPLY_WHOIS,		/* a row of the WHOIS block */
+	REPLY_WHO,		/* an aligned WHO row */
+	REPLY_LIST,		/* the LIST window */
+	REPLY_MOTD,		/* the status window, once */
+	REPLY_HIDE		/* nothing (handled elsewhere or noise) */
+};
+
+struct reply_def {
+	int		 num;
+	enum reply_where where;
+	enum line_kind	 kind;
+	/* The text: $1..$9 a parameter (0 is our nick), $t the last,
+	 * $m the middle ones (1 .. last-1), $r those after param 1 but
+	 * the last, $g "$m: $t" (or $t alone), $@N param N as a Unix
+	 * time, $%N param N as a duration. */
+	const char	*fmt;
+};
+
+/* The table's entry for num; unknown numerics get a generic one (the
+ * status window, or for 400-599 an error in the command's window). */
+const struct reply_def *reply_find(int num, struct reply_def *generic);
+/* Expands a reply_def fmt with m's parameters; returns the length (the
+ * text is cut to fit). */
+size_t	 reply_format(const char *fmt, const struct irc_msg *m, char *out,
+	    size_t outlen);
+/* "45s", "2m 3s", "1h 2m", "3d 4h". */
+void	 reply_duration(long long secs, char *out, size_t outlen);
+/*
+ * The line to send for line, typed in window: with labeled-response
+ * (CAP_LABELED_RESPONSE) and a command whose replies we route (not
+ * PRIVMSG, NOTICE, PONG, QUIT, JOIN ...), "@label=<id> line", its
+ * label remembered (REPLY_LABELS_MAX, the oldest dropped); else line
+ * as it is.  Notes a /motd or /list either way.
+ */
+void	 reply_label(struct session *, const char *window, const char *line,
+	    char *out, size_t outlen);
+/* The labeled-response side of a line from the server: sets reply.win
+ * for its replies, frees a label once answered (one labeled line, the
+ * end of its batch, or ACK).  Returns 1 if nothing else is to be done
+ * with the line (an ACK). */
+int	 reply_route(struct session *, const struct irc_msg *);
+/* The window of the command the line being applied answers (its
+ * label's), else the current one. */
+int	 reply_window(const struct session *);
+/* Shows numeric m per the table (handle.c's on_numeric calls it for
+ * every numeric it has no handler of its own for). */
+void	 reply_numeric(struct session *, const struct irc_msg *, int num,
+	    time_t now);
+/* A new connection: labels and half-gathered replies are void. */
+void	 reply_reset(struct session *);
+void	 reply_free(struct session *);
 
 /* --- conffile.c: natter's own files --- */
 /* xdg/natter/file when xdg ($XDG_CONFIG_HOME) is an absolute path,

@@ -673,6 +673,9 @@ draw_title(struct session *s, struct window *w)
 		snprintf(buf, sizeof(buf), "Query: %s", w->name);
 		put_text(buf, COLS);
 		break;
+	case WIN_LIST:
+		put_text("Rooms on this server (/list)", COLS);
+		break;
 	}
 	attr_set(A_NORMAL, 0, NULL);
 }
