@@ -48,6 +48,8 @@ static void	cmd_part(const char *, const char *, struct cmd_result *);
 static void	cmd_query(const char *, const char *, struct cmd_result *);
 static void	cmd_quit(const char *, const char *, struct cmd_result *);
 static void	cmd_quote(const char *, const char *, struct cmd_result *);
+static void	cmd_reconnect(const char *, const char *,
+		    struct cmd_result *);
 static void	cmd_register(const char *, const char *, struct cmd_result *);
 static void	cmd_topic(const char *, const char *, struct cmd_result *);
 static void	cmd_who(const char *, const char *, struct cmd_result *);
@@ -76,6 +78,8 @@ static const struct cmd	cmds[] = {
 	{ "quit", cmd_quit, "/quit [reason]", "disconnect and exit" },
 	{ "quote", cmd_quote, "/quote <raw line>",
 	    "send a raw IRC line (/raw)" },
+	{ "reconnect", cmd_reconnect, "/reconnect",
+	    "drop the connection and connect again now" },
 	{ "register", cmd_register, "/register <password> [email]",
 	    "register your nick as an account" },
 	{ "topic", cmd_topic, "/topic [text]", "show or set the topic" },
@@ -86,8 +90,8 @@ static const struct cmd	cmds[] = {
 
 const char *const cmd_names[] = {
 	"away", "back", "clear", "close", "help", "identify", "join", "me",
-	"msg", "names", "nick", "part", "query", "quit", "quote", "register",
-	"topic", "who", "whois", "win", NULL
+	"msg", "names", "nick", "part", "query", "quit", "quote", "reconnect",
+	"register", "topic", "who", "whois", "win", NULL
 };
 
 _Static_assert(sizeof(cmds) / sizeof(cmds[0]) ==
@@ -760,6 +764,14 @@ cmd_clear(const char *args, const char *target, struct cmd_result *out)
 	(void)args;
 	(void)target;
 	out->action = CMD_CLEAR;
+}
+
+static void
+cmd_reconnect(const char *args, const char *target, struct cmd_result *out)
+{
+	(void)args;
+	(void)target;
+	out->action = CMD_RECONNECT;
 }
 
 static void
