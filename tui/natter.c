@@ -64,8 +64,8 @@ struct chatlog {
 #define USAGE	"usage: natter [-hV] [-j rooms] [-n nick] [-p port] " \
 		"[--socket path] [--log-dir dir] [--no-color]\n" \
 		"              [--password pass] [--realname name] " \
-		"[--ping-timeout sec]\n" \
-		"              [login options] [TLS options] [host[:port]]\n"
+		"[--ping-timeout sec] [login options] [TLS options] " \
+		"[host[:port]]\n"
 
 static _Noreturn void
 usage(void)

@@ -361,3 +361,27 @@ def _policies(cfg):
 
 def _until(expiry):
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(expiry))
+
+
+def test_tui_link_ping_timeout_flag(f):
+    """--ping-timeout in --help, natter.1 and the README; a bad value is
+    one line and the usage, exit 2."""
+    import subprocess
+    from tmuxlib import NATTER, ROOT
+    cp = subprocess.run([NATTER, "--help"], capture_output=True, text=True,
+                        stdin=subprocess.DEVNULL, timeout=scaled(10))
+    assert cp.returncode == 0 and "--ping-timeout SEC" in cp.stdout, cp
+    with open(os.path.join(ROOT, "man", "natter.1")) as fp:
+        assert ".It Fl \\-ping-timeout Ar sec" in fp.read()
+    with open(os.path.join(ROOT, "README.md")) as fp:
+        assert "| `--ping-timeout SEC` |" in fp.read()
+    for bad in ("0", "3601", "x", "", "-5", "10s"):
+        cp = subprocess.run([NATTER, "--ping-timeout", bad],
+                            capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=scaled(10))
+        assert cp.returncode == 2, (bad, cp)
+        lines = cp.stderr.splitlines()
+        assert lines[0] == ("natter: --ping-timeout %s: not a number of "
+                            "seconds from 1 to 3600" % bad), cp.stderr
+        assert lines[1].startswith("usage: natter"), cp.stderr
+        assert cp.stdout == "", cp
