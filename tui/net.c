@@ -1303,7 +1303,14 @@ converse(int fd, SSL *ssl, const char *how, char *why, size_t whylen)
 		if (n == -2)
 			continue;
 		if (n <= 0) {
-			if (n == 0)
+			/* Many TLS servers close on plain text without a
+			 * word; so may a server in trouble: a hint, not a
+			 * reason to stop. */
+			if (n == 0 && c.plain && !heard_any)
+				snprintf(why, whylen, "%s closed the connection "
+				    "without a word (a TLS port? add --tls)",
+				    nlabel);
+			else if (n == 0)
 				snprintf(why, whylen, "connection closed by "
 				    "the server");
 			break;
@@ -1490,6 +1497,10 @@ net_main(void *arg)
 		}
 		if (atomic_load(&stopping))
 			break;
+		/* /reconnect cut the attempt (or the trust question)
+		 * short: start again. */
+		if (fd == -1 && atomic_load(&redial))
+			continue;
 		if (t == TRUST_REFUSE) {
 			if (refused(NULL))
 				continue;

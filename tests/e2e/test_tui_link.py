@@ -81,6 +81,13 @@ class Silent:
                 c.close()
 
 
+def dead(label, backoff):
+    """The dead-link line: silent for twice --ping-timeout (give or take
+    a loaded machine's second)."""
+    return rx(STAMP + r" Disconnected: no answer from %s for \d+ s\. "
+              r"Reconnecting in %s s\u2026", label, backoff)
+
+
 def count(pane, pattern):
     return sum(1 for r in pane.lines() if pattern.fullmatch(r))
 
@@ -96,12 +103,10 @@ def test_tui_link_silent_server(f):
     with Tmux(f, width=WIDTH) as t:
         a = t.natter("alice", srv.port, "--ping-timeout", "1")
         wait_status(a, status("alice", "1:status", r" \[connecting\]"))
-        a.wait(row("Disconnected: no answer from %s for 2 s. "
-                   "Reconnecting in 1 s\u2026" % label), timeout=6)
+        a.wait(dead(label, 1), timeout=6)
         # The second silence waits 2 s, the third 4 s: the status bar
         # counts down.
-        a.wait(row("Disconnected: no answer from %s for 2 s. "
-                   "Reconnecting in 4 s\u2026" % label), timeout=15)
+        a.wait(dead(label, 4), timeout=15)
         wait_status(a, status("alice", "1:status",
                               r" \[disconnected, retry in [34] s\]"))
         wait_status(a, status("alice", "1:status",
@@ -120,7 +125,7 @@ def test_tui_link_frozen_server(f):
     bob.join("#lobby")
     label = "127.0.0.1:%d" % s.port
     with Tmux(f, width=WIDTH) as t:
-        a = t.natter("alice", s.port, "-j", "lobby", "--ping-timeout", "2")
+        a = t.natter("alice", s.port, "-j", "lobby", "--ping-timeout", "3")
         a.wait(rx(STAMP + r" alice \(alice@127\.0\.0\.1\) has joined "
                   r"#lobby"), timeout=10)
         bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
@@ -129,8 +134,7 @@ def test_tui_link_frozen_server(f):
         try:
             wait_status(a, status("alice", "2:#lobby",
                                   r" \[lag [1-3]\.\d s\]"), timeout=8)
-            a.wait(row("Disconnected: no answer from %s for 4 s. "
-                       "Reconnecting in 1 s\u2026" % label), timeout=8)
+            a.wait(dead(label, 1), timeout=8)
             wait_status(a, status("alice", "2:#lobby",
                                   r" \[(connecting|disconnected, retry in "
                                   r"\d s)\]"))
@@ -243,6 +247,32 @@ def test_tui_link_plain_to_tls_port(f):
         # /reconnect with the same settings says it again.
         a.line("/reconnect")
         a.wait(lambda rows: count(a, said) == 2, timeout=10)
+
+
+def test_tui_link_plain_to_silent_tls_port(f):
+    """A TLS server that closes on plain text without a word (OpenSSL's
+    s_server): natter keeps trying, as for a server in trouble, and
+    hints at --tls."""
+    import shutil
+    import subprocess
+    if shutil.which("openssl") is None:
+        f.skip("no openssl command (make deps)")
+    crt, key = f.tls_files()
+    port = harness.free_port()
+    f.spawn("s_server", ["openssl", "s_server", "-quiet", "-accept",
+                         "127.0.0.1:%d" % port, "-cert", crt, "-key", key],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+    tt.wait_listening(port)
+    label = "127.0.0.1:%d" % port
+    with Tmux(f, width=WIDTH) as t:
+        a = t.natter("alice", port)
+        a.wait(row("Disconnected: %s closed the connection without a word "
+                   "(a TLS port? add --tls). Reconnecting in 1 s\u2026"
+                   % label), timeout=10)
+        a.wait(row("Disconnected: %s closed the connection without a word "
+                   "(a TLS port? add --tls). Reconnecting in 2 s\u2026"
+                   % label), timeout=10)
 
 
 def test_tui_link_unknown_host(f):
