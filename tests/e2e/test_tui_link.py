@@ -146,6 +146,32 @@ def test_tui_link_frozen_server(f):
         bob.expect(":%s PRIVMSG #lobby :back again" % prefix("alice"))
 
 
+def test_tui_link_ngircd_ping(f):
+    """The same against a stock ngIRCd: its PONGs keep the link quiet
+    and lag-free; frozen, it shows the lag, then the dead link; thawed,
+    natter is back."""
+    n = Ngircd(f)
+    label = "127.0.0.1:%d" % n.port
+    with Tmux(f, width=WIDTH) as t:
+        a = t.natter("alice", n.port, "--ping-timeout", "2")
+        a.wait(rx(STAMP + r" .*hello.*"), timeout=10)
+        wait_status(a, status("alice", "1:status"))
+        deadline = time.monotonic() + scaled(5)
+        while time.monotonic() < deadline:
+            assert status("alice", "1:status").fullmatch(a.status()), \
+                a.status()
+            time.sleep(0.1)
+        n.proc.send_signal(signal.SIGSTOP)
+        try:
+            wait_status(a, status("alice", "1:status",
+                                  r" \[lag [12]\.\d s\]"), timeout=8)
+            a.wait(dead(label, 1), timeout=8)
+        finally:
+            n.proc.send_signal(signal.SIGCONT)
+        a.wait(row("Reconnected to %s" % label), timeout=20)
+        wait_status(a, status("alice", "1:status"), timeout=10)
+
+
 def test_tui_link_lag_answered(f):
     """A PING answered at once shows no lag; the PONG is not shown."""
     s = Server(f)
