@@ -346,7 +346,9 @@ long long	 link_clock_ms(void);
  */
 int		 link_status(const struct session *, long long now, char *out,
 		    size_t outlen);
-/* The lag the status bar would show at now, in ms (-1: none known). */
+/* The lag at now in ms: the last one measured (0 before the first),
+ * or the age of a PING not yet answered if more; -1 while not
+ * connected. */
 int		 link_lag(const struct session *, long long now);
 /* 1 if an OpenSSL handshake error (its reason text) means the peer
  * answered in plain text: TLS was sent to a plain-text port. */
