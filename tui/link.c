@@ -10,6 +10,7 @@
  * of the model.
  */
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -40,7 +41,7 @@ link_lag(const struct session *s, long long now)
 		return -1;
 	/* An answer not yet come is at least this late. */
 	if (s->ping_at != 0 && (age = now - s->ping_at) > lag)
-		lag = age > 0x7fffffff ? 0x7fffffff : (int)age;
+		lag = age > INT_MAX ? INT_MAX : (int)age;
 	return lag;
 }
 
