@@ -6,6 +6,7 @@
  */
 #include <sys/types.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -756,6 +757,20 @@ tls_accept_new(int fd)
 	return ssl;
 }
 
+/* The permission bits of path, as the file has them (the umask may
+ * have taken some); 0 if it cannot be read. */
+static unsigned
+file_mode(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path) || stat(path, &st) == -1)
+		return 0;
+	return (unsigned)(st.st_mode & 07777);
+}
+
 /* natterd --gen-cert DIR */
 static int
 gen_cert(const char *dir)
@@ -772,14 +787,28 @@ gen_cert(const char *dir)
 	if (tls_gen_cert(dir, names, n, fp, sizeof(fp), why,
 	    sizeof(why)) == -1)
 		errx(1, "%s", why);
-	printf("Wrote %s/%s and %s/%s, a self-signed certificate for %s%s%s\n"
-	    "(also localhost, 127.0.0.1 and ::1), valid for ten years.\n"
+	/* The modes the files have: the key is for its owner alone. */
+	printf("Wrote %s/%s (mode %04o) and its key %s/%s (mode %04o),\n"
+	    "a self-signed certificate for %s%s%s "
+	    "(also localhost, 127.0.0.1 and ::1),\n"
+	    "valid for ten years.\n"
 	    "SHA-256 fingerprint: %s\n"
 	    "Start the server with:\n"
-	    "  natterd --tls-cert %s/%s --tls-key %s/%s\n"
+	    "  natterd --tls-cert %s/%s --tls-key %s/%s --sts-duration 0\n"
+	    "--sts-duration 0 offers no IRCv3 sts policy.  Keep it while the "
+	    "certificate\n"
+	    "is self-signed, and for a test or LAN server that shares its "
+	    "host with\n"
+	    "others on other ports: a client keeps a policy per host and "
+	    "would take\n"
+	    "every port of it to this TLS port.  A policy clients already "
+	    "keep lapses\n"
+	    "after the duration it was given (natter: --no-tls overrides "
+	    "it).\n"
 	    "Clients that cannot check it against a CA pin it:\n"
 	    "  natter --tls-fingerprint %s HOST:6697\n",
-	    dir, TLS_CERT_FILE, dir, TLS_KEY_FILE, config.server_name,
+	    dir, TLS_CERT_FILE, file_mode(dir, TLS_CERT_FILE), dir,
+	    TLS_KEY_FILE, file_mode(dir, TLS_KEY_FILE), config.server_name,
 	    n > 1 ? " and " : "", n > 1 ? host : "", fp,
 	    dir, TLS_CERT_FILE, dir, TLS_KEY_FILE, fp);
 	return 0;

@@ -50,6 +50,8 @@ static void	cmd_part(const char *, const char *, struct cmd_result *);
 static void	cmd_query(const char *, const char *, struct cmd_result *);
 static void	cmd_quit(const char *, const char *, struct cmd_result *);
 static void	cmd_quote(const char *, const char *, struct cmd_result *);
+static void	cmd_reconnect(const char *, const char *,
+		    struct cmd_result *);
 static void	cmd_register(const char *, const char *, struct cmd_result *);
 static void	cmd_set(const char *, const char *, struct cmd_result *);
 static void	cmd_topic(const char *, const char *, struct cmd_result *);
@@ -82,6 +84,8 @@ static const struct cmd	cmds[] = {
 	{ "quit", cmd_quit, "/quit [reason]", "disconnect and exit" },
 	{ "quote", cmd_quote, "/quote <raw line>",
 	    "send a raw IRC line (/raw)" },
+	{ "reconnect", cmd_reconnect, "/reconnect",
+	    "drop the connection and connect again now" },
 	{ "register", cmd_register, "/register <password> [email]",
 	    "register your nick as an account" },
 	{ "set", cmd_set, "/set [name [value]]",
@@ -95,7 +99,8 @@ static const struct cmd	cmds[] = {
 const char *const cmd_names[] = {
 	"away", "back", "clear", "close", "help", "identify", "join", "list",
 	"me", "motd", "msg", "names", "nick", "part", "query", "quit",
-	"quote", "register", "set", "topic", "who", "whois", "win", NULL
+	"quote", "reconnect", "register", "set", "topic", "who", "whois",
+	"win", NULL
 };
 
 _Static_assert(sizeof(cmds) / sizeof(cmds[0]) ==
@@ -818,6 +823,14 @@ cmd_set(const char *args, const char *target, struct cmd_result *out)
 	}
 	snprintf(out->msg, sizeof(out->msg), "%s", args);
 	out->action = CMD_SET;
+}
+
+static void
+cmd_reconnect(const char *args, const char *target, struct cmd_result *out)
+{
+	(void)args;
+	(void)target;
+	out->action = CMD_RECONNECT;
 }
 
 static void

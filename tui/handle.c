@@ -1146,6 +1146,16 @@ on_numeric(struct session *s, const struct irc_msg *m, int numeric,
 			return;
 		}
 		break;
+	case 464:	/* a wrong server password, before registering */
+	case 465:	/* banned */
+		if (numeric == 465 || !s->registered) {
+			s->fault = numeric == 464 ? FAULT_PASSWORD :
+			    FAULT_BANNED;
+			snprintf(s->fault_text, sizeof(s->fault_text), "%s",
+			    param(m, m->nparams - 1));
+			return;	/* net.c says it, with what to change */
+		}
+		break;
 	}
 	/* Everything else: where and how the table in reply.c says. */
 	reply_numeric(s, m, numeric, now);
@@ -1590,7 +1600,14 @@ handle_line(struct session *s, struct irc_msg *m, time_t now,
 		source_parse(m, s, &src);
 		win_linef(s, s->wins.cur, now, LINE_EVENT, ACT_NONE,
 		    "%s invites you to %s", src.nick, param(m, 1));
-	} else if (strcmp(cmd, "PONG") != 0 && strcmp(cmd, "TAGMSG") != 0) {
+	} else if (strcmp(cmd, "PONG") == 0) {
+		/* The answer to net.c's PING: the lag. */
+		if (s->ping_at != 0 && m->nparams > 0 && strcmp(param(m,
+		    m->nparams - 1), s->ping_token) == 0) {
+			s->lag_ms = (int)(link_clock_ms() - s->ping_at);
+			s->ping_at = 0;
+		}
+	} else if (strcmp(cmd, "TAGMSG") != 0) {
 		/* Anything else: show it raw rather than lose it. */
 		join_params(m, text, sizeof(text));
 		win_linef(s, 0, now, LINE_INFO, ACT_NONE, "%s %s %s", cmd,

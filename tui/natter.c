@@ -64,7 +64,8 @@ struct chatlog {
 #define USAGE	"usage: natter [-hV] [-j rooms] [-n nick] [-p port] " \
 		"[--socket path] [--log-dir dir] [--no-color]\n" \
 		"              [--notify list] [--password pass] [--realname name] " \
-		"[login options] [TLS options] [host[:port]]\n"
+		"[--ping-timeout sec] [login options] [TLS options] " \
+		"[host[:port]]\n"
 
 static _Noreturn void
 usage(void)
@@ -107,6 +108,13 @@ help(void)
 	    "127.0.0.1:6667\n"
 	    "                        (default: $NATTER_SOCKET, else the "
 	    "places above)\n"
+	    "      --ping-timeout SEC\n"
+	    "                        send a PING after SEC seconds without "
+	    "a word from\n"
+	    "                        the server; SEC more without an answer "
+	    "and the link\n"
+	    "                        is dead: natter reconnects (default 30, "
+	    "1-3600)\n"
 	    "  -h, --help            print this help and exit\n"
 	    "  -V, --version         print the version and exit\n"
 	    "\n"
@@ -493,6 +501,12 @@ input_line_locked(const char *text, void *arg)
 			queue_all_locked(ob, &r);
 		ob->quit = 1;
 		break;
+	case CMD_RECONNECT:
+		/* Never blocks: safe under ui_lock. */
+		if (net_reconnect() == -1)
+			say_locked(&sess, sess.wins.cur, LINE_ERROR,
+			    "Not started yet: nothing to reconnect");
+		break;
 	}
 }
 
@@ -701,7 +715,8 @@ enum {
 	OPT_SOCKET,
 	OPT_SASL_USER,
 	OPT_SASL_PASSWORD_FILE,
-	OPT_NOTIFY
+	OPT_NOTIFY,
+	OPT_PING_TIMEOUT
 };
 
 /* The first line of path (the SASL password), or exits 1 saying why. */
@@ -790,6 +805,7 @@ main(int argc, char *argv[])
 		{ "sasl-password-file", required_argument, NULL,
 		    OPT_SASL_PASSWORD_FILE },
 		{ "notify", required_argument, NULL, OPT_NOTIFY },
+		{ "ping-timeout", required_argument, NULL, OPT_PING_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -807,6 +823,9 @@ main(int argc, char *argv[])
 	sigset_t set;
 	pthread_t input;
 	int ch, colour = 1, sig, rc, want_tls = 0, no_tls = 0;
+	int ping_timeout = PING_TIMEOUT_DEFAULT;
+	char *end;
+	long n;
 
 	/* No OpenSSL clean-up at exit: exit() runs while the input
 	 * thread may still be about, and there is nothing to flush. */
@@ -903,6 +922,16 @@ main(int argc, char *argv[])
 				usage_error("--notify %s: not a comma list of "
 				    "bell, osc777, osc9, title, or none",
 				    optarg);
+			break;
+		case OPT_PING_TIMEOUT:
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (optarg[0] == '\0' || *end != '\0' || errno != 0 ||
+			    n < 1 || n > PING_TIMEOUT_MAX)
+				usage_error("--ping-timeout %s: not a number of "
+				    "seconds from 1 to %d", optarg,
+				    PING_TIMEOUT_MAX);
+			ping_timeout = (int)n;
 			break;
 		case 'h':
 			help();
@@ -1087,6 +1116,7 @@ main(int argc, char *argv[])
 
 	net_init(&sess, &edit, host, port);
 	net_local(paths, npaths);
+	net_ping_timeout(ping_timeout);
 	if (!prompt && net_start() == -1) {
 		ui_fini();
 		fprintf(stderr, "natter: cannot start the message thread\n");

@@ -10,7 +10,7 @@
  * Everything above the "ui.c" banner is plain C with no curses, tested
  * by cmocka (tests/test_edit.c, test_wrap.c, test_scroll.c, test_cmd.c,
  * test_complete.c, test_window.c, test_mirc.c, test_handle.c,
- * test_pin.c, test_sts.c, test_notify.c, test_reply.c).
+ * test_pin.c, test_sts.c, test_notify.c, test_reply.c, test_link.c).
  */
 #ifndef NATTER_H
 #define NATTER_H
@@ -274,7 +274,8 @@ enum cmd_action {
 	CMD_CLOSE,		/* close the current window (PART a room) */
 	CMD_CLEAR,		/* clear the current window */
 	CMD_SET,		/* /set: msg holds its arguments */
-	CMD_QUIT		/* lines[] holds the QUIT */
+	CMD_QUIT,		/* lines[] holds the QUIT */
+	CMD_RECONNECT		/* drop the link and dial again now */
 };
 
 #define CMD_LINES_MAX	16
@@ -366,6 +367,66 @@ void	 notify_focus(struct session *, int focused);
  * error in msg. */
 int	 settings_set(struct session *, const char *args, char *msg,
 	    size_t msglen);
+
+/* --- link.c: the link's health, for the status bar and net.c --- */
+#define LAG_SHOW_MS	1000	/* the status bar shows a lag above this */
+
+enum link_state {
+	LINK_CONNECTING,	/* dialling, TLS, registering */
+	LINK_UP,		/* registered */
+	LINK_WAIT,		/* lost: the next try is at retry_at */
+	LINK_DOWN		/* stopped: only /reconnect tries again */
+};
+
+/* Why natter stops retrying (net.c says it in one sentence). */
+enum link_fault {
+	FAULT_NONE,
+	FAULT_PASSWORD,		/* 464: the server password */
+	FAULT_BANNED,		/* 465 */
+	FAULT_NOT_TLS,		/* TLS to a plain-text port */
+	FAULT_TLS_PORT,		/* plain text to a TLS port */
+	FAULT_NO_HOST		/* the name does not exist */
+};
+
+struct session;
+
+/* Milliseconds on a clock that never jumps (CLOCK_MONOTONIC). */
+long long	 link_clock_ms(void);
+/*
+ * What the status bar adds for the link at now (link_clock_ms): " [lag
+ * 2.4 s]" while the lag (the last one measured, or the age of a PING
+ * not yet answered) is over LAG_SHOW_MS, " [connecting]", "
+ * [disconnected, retry in 4 s]", " [disconnected]"; "" when all is
+ * well.  Returns its length.
+ */
+int		 link_status(const struct session *, long long now, char *out,
+		    size_t outlen);
+/* The lag at now in ms: the last one measured (0 before the first),
+ * or the age of a PING not yet answered if more; -1 while not
+ * connected. */
+int		 link_lag(const struct session *, long long now);
+/* 1 if an OpenSSL handshake error (its reason text) means the peer
+ * answered in plain text: TLS was sent to a plain-text port. */
+int		 link_plain_reply(const char *why);
+/* 1 if the first bytes a plain connection read are a TLS record (an
+ * alert or a handshake): the port speaks TLS. */
+int		 link_tls_bytes(const char *buf, size_t len);
+/* 1 if an ERROR that ended a plain connection before registration
+ * says the port speaks TLS (natterd: "This port speaks TLS only"). */
+int		 link_tls_error(const char *text);
+/*
+ * The one sentence for a fault that stops the retries, with what to
+ * change: label is "host:port", text the server's words (465) or "";
+ * password: a --password was given; tls_default: TLS came from port
+ * 6697 or sts, not from --tls.  Ends "Not retrying; /reconnect tries
+ * again."
+ */
+/* 1 if an ERROR before registration blames the password (ngIRCd:
+ * "Access denied: Bad password?"). */
+int		 link_password_error(const char *text);
+void		 link_fault_sentence(enum link_fault, const char *label,
+		    const char *host, const char *text, int password,
+		    int tls_default, char *out, size_t outlen);
 
 /* --- sasl.c: SASL responses (IRCv3 sasl, AUTHENTICATE) --- */
 #define SASL_CHUNK	400	/* bytes of base64 per AUTHENTICATE line */
@@ -500,6 +561,16 @@ struct session {
 	int		 dirty;		/* the screen needs a redraw */
 	char		 link[24];	/* "TLS", "TLS unchecked" while
 					   connected over TLS; "" else */
+	/* Dead links and errors that stop the retry loop (issue 12,
+	 * link): net.c sets the state and the PING, handle.c settles a
+	 * PONG and notes a fault, ui.c shows link_status. */
+	enum link_state	 link_state;
+	long long	 retry_at;	/* LINK_WAIT: when (link_clock_ms) */
+	long long	 ping_at;	/* our PING went then; 0: none out */
+	char		 ping_token[16];	/* what its PONG carries */
+	int		 lag_ms;	/* the last PING to its PONG (0: none) */
+	enum link_fault	 fault;		/* a reply that ends the retries */
+	char		 fault_text[256];	/* the server's words for it */
 	char		*log_dir;	/* NULL: no logs */
 	int		 nregistered;	/* 001s seen: > 1 after a reconnect */
 	unsigned	 caps;		/* CAP_* the server ACKed */
@@ -778,6 +849,17 @@ void	 net_stop(void);
  * ui_lock held. */
 int	 net_send(const char *line);
 int	 net_connected(void);
+#define PING_TIMEOUT_DEFAULT	30	/* seconds; --ping-timeout */
+#define PING_TIMEOUT_MAX	3600
+
+/* Seconds of silence from the server before natter sends a PING, and
+ * as many again without an answer before the link is declared dead
+ * (--ping-timeout).  Before net_start. */
+void	 net_ping_timeout(int sec);
+/* /reconnect: drops the connection (if any) and dials again now, even
+ * after an error that stopped the retries.  Never blocks; -1 if the
+ * message thread is not running. */
+int	 net_reconnect(void);
 
 /* natter.c: logs, messages to the user, the input thread. */
 struct chatlog;

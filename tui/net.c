@@ -18,6 +18,16 @@
  * window names the one that answered.  A login that fails (handle.c
  * sets login_failed) ends the attempts, like a refused certificate.
  *
+ * Dead links: after ping_timeout seconds without a line from the server
+ * natter sends a PING, and after as many again the link is dead (closed,
+ * said, and dialled again with the backoff); a registration that takes
+ * that long is dead too.  The PING's PONG measures the lag (handle.c).
+ * Replies that no retry mends (464, 465, TLS against a plain-text port
+ * or plain text against a TLS port, a host name that does not exist)
+ * set ns->fault: natter says what to change, in one sentence
+ * (link_fault_sentence), and waits for /reconnect (net_reconnect), which
+ * also cuts a live connection short and skips the wait between tries.
+ *
  * Locks, in the order they are taken:
  *   send_mutex	guards sock_fd and sock_ssl for every writer (both
  *		threads send), held for a whole write, waits included: one
@@ -66,6 +76,8 @@
 #define SEND_TIMEOUT	10000	/* ms a stuck peer may hold a sender */
 #define DRAIN_TIMEOUT	1000	/* ms to wait for the server after QUIT */
 #define OUT_MAX		32	/* lines handle_line may ask for at once */
+#define TICK_MS		1000	/* redraws while a countdown or lag shows */
+#define LAG_TICK_MS	200	/* ... and while a PING is unanswered */
 
 static struct session	*ns;		/* guarded by ui_lock */
 static struct edit	*ned;		/* guarded by ui_lock */
@@ -85,6 +97,9 @@ static pthread_t	 net_thread;
 static int		 net_running;
 static int		 wake[2] = { -1, -1 };	/* net_stop writes here */
 static atomic_int	 stopping;
+static atomic_int	 redial;		/* /reconnect (net_reconnect) */
+static int		 ping_timeout = PING_TIMEOUT_DEFAULT;	/* seconds */
+static unsigned		 ping_seq;		/* message thread only */
 static atomic_int	 connected;
 static int		 ever_registered;	/* message thread only */
 /* Message thread only: TLS for the next connection (tls.on, or sts
@@ -93,6 +108,14 @@ static int		 ever_registered;	/* message thread only */
 static int		 use_tls;
 static int		 sts_upgrade;
 static int		 sts_noticed;
+/* Message thread only: the port the user asked for, and what sts did
+ * to it: sts_from 1 for a stored policy (until sts_until), 2 for a
+ * server's upgrade. */
+static char		 asked_port[16];
+static int		 sts_from;
+#define STS_POLICY	1
+#define STS_UPGRADE	2
+static time_t		 sts_until;
 
 /* Set before the thread starts, read-only after. */
 static struct net_tls	 tls;
@@ -121,6 +144,7 @@ struct netctx {
 	size_t		 len;
 	size_t		 cap;
 	struct chatlog	*log;
+	int		 plain;		/* TCP without TLS */
 };
 
 /* How a connection attempt ended before converse. */
@@ -143,8 +167,15 @@ net_init(struct session *s, struct edit *e, const char *host,
 	else
 		snprintf(nlabel, sizeof(nlabel), "%s:%s", host, port);
 	snprintf(tcplabel, sizeof(tcplabel), "%s", nlabel);
+	snprintf(asked_port, sizeof(asked_port), "%s", port);
 	if (pin_key(host, port, nkey, sizeof(nkey)) == -1)
 		nkey[0] = '\0';
+}
+
+void
+net_ping_timeout(int sec)
+{
+	ping_timeout = sec;
 }
 
 void
@@ -366,34 +397,55 @@ redraw(void)
 	ui_unlock();
 }
 
-/* Sleeps ms (ticking the clock); 1 if net_stop came meanwhile. */
+/* Empties the wake pipe (net_stop, net_reconnect); the flags say
+ * what woke us. */
+static void
+wake_drain(void)
+{
+	char buf[16];
+
+	while (read(wake[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+/* 1 once net_stop or net_reconnect asked the thread to stop waiting. */
+static int
+woken(void)
+{
+	return atomic_load(&stopping) || atomic_load(&redial);
+}
+
+/* Sleeps ms, redrawing on the minute (the clock) and on each whole
+ * second left (the status bar's countdown); 1 if net_stop or
+ * net_reconnect came meanwhile. */
 static int
 nap(int ms)
 {
 	struct pollfd pfd = { .fd = wake[0], .events = POLLIN };
-	struct timespec t0, t1;
+	long long end = link_clock_ms() + ms;
 	int left = ms, step, rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (left > 0 && !atomic_load(&stopping)) {
+	while (left > 0 && !woken()) {
 		step = clock_wait();
+		if (step > left % TICK_MS + 1)
+			step = left % TICK_MS + 1;
 		if (step > left)
 			step = left;
 		rc = poll(&pfd, 1, step);
 		if (rc > 0)
-			return 1;
-		if (rc == 0 && step < left)
+			wake_drain();
+		else if (rc == 0 && step < left)
 			redraw();
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left = ms - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		left = (int)(end - link_clock_ms());
 	}
-	return atomic_load(&stopping);
+	return woken();
 }
 
-/* Connects to nhost:nport; -1 with a reason. */
+/* Connects to nhost:nport; -1 with a reason, and with the errno that
+ * ended the last try in *err (0 if the name did not resolve) or a
+ * fault that no retry mends in *fault. */
 static int
-dial(char *why, size_t whylen)
+dial(char *why, size_t whylen, int *err, enum link_fault *fault)
 {
 	struct addrinfo hints, *res, *ai;
 	struct pollfd pfd[2];
@@ -404,8 +456,13 @@ dial(char *why, size_t whylen)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
+	*err = 0;
 	if ((rc = getaddrinfo(nhost, nport, &hints, &res)) != 0) {
 		snprintf(why, whylen, "%s", gai_strerror(rc));
+		/* EAI_AGAIN (no answer from DNS: offline, say) may mend;
+		 * a name that DNS says does not exist will not. */
+		if (rc == EAI_NONAME)
+			*fault = FAULT_NO_HOST;
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -447,7 +504,8 @@ next:
 	}
 	freeaddrinfo(res);
 	if (fd == -1) {
-		snprintf(why, whylen, "%s", strerror(e ? e : ECONNREFUSED));
+		*err = e ? e : ECONNREFUSED;
+		snprintf(why, whylen, "%s", strerror(*err));
 		return -1;
 	}
 	/* TLS stays non-blocking (see the top).  Plain text blocks from
@@ -834,6 +892,16 @@ on_frame(void *arg, enum frame_event ev, char *line, size_t len)
 	if (ev != FRAME_LINE || irc_parse(line, &m) == -1)
 		return 0;
 	was = ns->registered;
+	/* An ERROR before registering that says why: natterd's in plain
+	 * text on its TLS port; ngIRCd's for a wrong password (it sends
+	 * no 464). */
+	if (!was && ns->fault == FAULT_NONE && m.command != NULL &&
+	    strcmp(m.command, "ERROR") == 0 && m.nparams > 0) {
+		if (c->plain && link_tls_error(m.params[0]))
+			ns->fault = FAULT_TLS_PORT;
+		else if (link_password_error(m.params[0]))
+			ns->fault = FAULT_PASSWORD;
+	}
 	handle_line(ns, &m, now, out, &nout, OUT_MAX);
 	/* Replayed history was logged when it was live. */
 	if (!ns->line_history)
@@ -841,6 +909,7 @@ on_frame(void *arg, enum frame_event ev, char *line, size_t len)
 	for (i = 0; i < nout; i++)
 		ctx_add(c, out[i]);
 	if (!was && ns->registered) {
+		ns->link_state = LINK_UP;
 		if (ever_registered)
 			say_locked(ns, -1, LINE_INFO, "Reconnected to %s",
 			    nlabel);
@@ -857,6 +926,7 @@ lost_locked(void)
 
 	ns->registered = 0;
 	ns->link[0] = '\0';
+	ns->ping_at = 0;
 	for (i = 0; i < ns->wins.n; i++) {
 		w = ns->wins.v[i];
 		if (w->kind == WIN_ROOM) {
@@ -1027,9 +1097,16 @@ sts_policy(void)
 		return;
 	}
 	use_tls = 1;
+	sts_from = STS_POLICY;
+	sts_until = expiry;
 	set_port(port);
-	snprintf(line, sizeof(line), "Using TLS for %s (sts policy until %s)",
-	    nhost, when);
+	if (strcmp(nport, asked_port) == 0)
+		snprintf(line, sizeof(line), "Using TLS on %s port %d (sts "
+		    "policy until %s)", nhost, port, when);
+	else
+		snprintf(line, sizeof(line), "Using TLS on %s port %d instead "
+		    "of %s (sts policy until %s)", nhost, port, asked_port,
+		    when);
 	say_line(LINE_INFO, line);
 }
 
@@ -1061,10 +1138,10 @@ sts_act(int secure, const char *value)
 			return 0;
 		}
 		snprintf(line, sizeof(line), "The server requires TLS (sts): "
-		    "reconnecting to %s%s%s:%d with TLS",
-		    strchr(nhost, ':') != NULL ? "[" : "", nhost,
-		    strchr(nhost, ':') != NULL ? "]" : "", v.port);
+		    "reconnecting to %s port %d with TLS instead of %s",
+		    nhost, v.port, nport);
 		say_line(LINE_INFO, line);
+		sts_from = STS_UPGRADE;
 		return v.port;
 	}
 	/* A policy only from a server we know is the server. */
@@ -1083,6 +1160,55 @@ sts_act(int secure, const char *value)
 	return 0;
 }
 
+/*
+ * Is the link alive?  A server silent for ping_timeout gets a PING
+ * (its time in *ping_at and ns->ping_at, for the lag); silent for twice
+ * that, or not done registering by then, it is dead: -1 with why.
+ * Else the ms poll may wait before asking again.
+ */
+static int
+alive(long long start, int registered, long long heard, long long *ping_at,
+    char *why, size_t whylen)
+{
+	long long now = link_clock_ms(), bound = ping_timeout * 1000LL;
+	long long next;
+	char line[64];
+	int wait;
+
+	if (now - heard >= 2 * bound) {
+		snprintf(why, whylen, "no answer from %s for %lld s", nlabel,
+		    (now - heard) / 1000);
+		return -1;
+	}
+	if (!registered && now - start >= 2 * bound) {
+		snprintf(why, whylen, "%s did not finish registering in %lld s",
+		    nlabel, (now - start) / 1000);
+		return -1;
+	}
+	/* One PING a silence; one never answered is given up on. */
+	if (now - heard >= bound && (*ping_at == 0 || now - *ping_at >=
+	    2 * bound)) {
+		*ping_at = now;
+		ui_lock();
+		ns->ping_at = now;
+		snprintf(ns->ping_token, sizeof(ns->ping_token), "natter-%u",
+		    ++ping_seq);
+		snprintf(line, sizeof(line), "PING :%s\r\n", ns->ping_token);
+		ui_unlock();
+		send_raw(line, strlen(line));
+	}
+	next = *ping_at != 0 ? heard + 2 * bound : heard + bound;
+	if (!registered && start + 2 * bound < next)
+		next = start + 2 * bound;
+	wait = clock_wait();
+	if (next - now + 1 < wait)
+		wait = (int)(next - now + 1);
+	/* The lag in the status bar grows while the PONG is late. */
+	if (*ping_at != 0 && wait > LAG_TICK_MS)
+		wait = LAG_TICK_MS;
+	return wait;
+}
+
 /* One connection, registration to end; ssl is NULL for plain text and
  * how says what the TLS link is.  Returns 1 if it registered; why says
  * how it ended. */
@@ -1099,8 +1225,11 @@ converse(int fd, SSL *ssl, const char *how, char *why, size_t whylen)
 	ssize_t n;
 	short events = POLLIN;
 	int rc, registered = 0, nout, i, more = 0, undrawn = 0, sts = 0;
+	int fault = 0, heard_any = 0, wait;
+	long long start = link_clock_ms(), heard = start, ping_at = 0;
 
 	memset(&c, 0, sizeof(c));
+	c.plain = ssl == NULL && !on_local;
 	frame_init(&fr);
 	pthread_mutex_lock(&send_mutex);
 	sock_fd = fd;
@@ -1110,6 +1239,8 @@ converse(int fd, SSL *ssl, const char *how, char *why, size_t whylen)
 
 	ui_lock();
 	ns->registered = 0;
+	ns->ping_at = 0;
+	ns->lag_ms = 0;
 	if (ssl != NULL) {
 		say_locked(ns, 0, LINE_INFO, "Connected to %s (%s)", nlabel,
 		    how);
@@ -1137,12 +1268,15 @@ converse(int fd, SSL *ssl, const char *how, char *why, size_t whylen)
 			redraw();
 			undrawn = 0;
 		}
+		if ((wait = alive(start, registered, heard, &ping_at, why,
+		    whylen)) == -1)
+			break;
 		pfd[0].fd = fd;
 		pfd[0].events = events;
 		pfd[1].fd = wake[0];
 		pfd[1].events = POLLIN;
 		/* Bytes TLS already holds do not make poll() fire. */
-		rc = poll(pfd, 2, more ? 0 : clock_wait());
+		rc = poll(pfd, 2, more ? 0 : wait);
 		if (rc == -1) {
 			if (errno == EINTR)
 				continue;
@@ -1150,8 +1284,14 @@ converse(int fd, SSL *ssl, const char *how, char *why, size_t whylen)
 			break;
 		}
 		if (pfd[1].revents & POLLIN) {
+			wake_drain();
+			if (!woken())
+				continue;
+			if (!atomic_load(&stopping))
+				net_send("QUIT :Reconnecting");
 			drain(fd, ssl);
-			snprintf(why, whylen, "quit");
+			snprintf(why, whylen, "%s", atomic_load(&stopping) ?
+			    "quit" : "reconnecting (/reconnect)");
 			break;
 		}
 		if (rc == 0 && !more) {
@@ -1163,15 +1303,29 @@ converse(int fd, SSL *ssl, const char *how, char *why, size_t whylen)
 		if (n == -2)
 			continue;
 		if (n <= 0) {
-			if (n == 0)
+			/* Many TLS servers close on plain text without a
+			 * word; so may a server in trouble: a hint, not a
+			 * reason to stop. */
+			if (n == 0 && c.plain && !heard_any)
+				snprintf(why, whylen, "%s closed the connection "
+				    "without a word (a TLS port? add --tls)",
+				    nlabel);
+			else if (n == 0)
 				snprintf(why, whylen, "connection closed by "
 				    "the server");
 			break;
 		}
+		heard = link_clock_ms();
 		ui_lock();
+		/* A TLS alert (or handshake) answering our plain text. */
+		if (c.plain && !heard_any && link_tls_bytes(buf, (size_t)n))
+			ns->fault = FAULT_TLS_PORT;
+		heard_any = 1;
 		frame_feed(&fr, buf, (size_t)n, on_frame, &c);
 		if (ns->registered)
 			registered = 1;
+		ping_at = ns->ping_at;	/* a PONG settled it */
+		fault = ns->fault != FAULT_NONE;
 		ui_notify_locked(ns);
 		/* A local socket is not the network sts guards. */
 		if (ns->sts_seen && !on_local) {
@@ -1193,6 +1347,11 @@ converse(int fd, SSL *ssl, const char *how, char *why, size_t whylen)
 			break;
 		}
 		sts = 0;
+		/* No retry mends it: net_main says what will. */
+		if (fault) {
+			snprintf(why, whylen, "fault");
+			break;
+		}
 	}
 
 	atomic_store(&connected, 0);
@@ -1209,45 +1368,98 @@ converse(int fd, SSL *ssl, const char *how, char *why, size_t whylen)
 	return registered;
 }
 
-/* Refused: waits for net_stop (/quit) without trying again. */
-static void
-refused(void)
+/*
+ * Refused, or a fault no retry mends: says so (sentence, else that
+ * natter stops) and waits without trying again.  1 when /reconnect
+ * asks for another try, 0 for net_stop (/quit).
+ */
+static int
+refused(const char *sentence)
 {
 	struct pollfd pfd = { .fd = wake[0], .events = POLLIN };
 	int rc;
 
 	ui_lock();
 	lost_locked();
+	ns->link_state = LINK_DOWN;
 	ui_set_server_locked(nlabel);
-	say_locked(ns, -1, LINE_ERROR, "Not connecting to %s again; /quit "
-	    "leaves.", nlabel);
+	if (sentence != NULL)
+		say_locked(ns, -1, LINE_ERROR, "%s", sentence);
+	else
+		say_locked(ns, -1, LINE_ERROR, "Not connecting to %s again; "
+		    "/quit leaves.", nlabel);
 	ui_draw_locked(ns, ned);
 	ui_unlock();
-	while (!atomic_load(&stopping)) {
+	while (!woken()) {
 		rc = poll(&pfd, 1, clock_wait());
 		if (rc > 0)
-			break;
-		if (rc == 0)
+			wake_drain();
+		else if (rc == 0)
 			redraw();
 	}
+	return !atomic_load(&stopping);
+}
+
+/* "host:port" for the command line ("[addr]:port" for IPv6). */
+static void
+host_port(const char *port, char *out, size_t outlen)
+{
+	if (strchr(nhost, ':') != NULL)
+		snprintf(out, outlen, "[%s]:%s", nhost, port);
+	else
+		snprintf(out, outlen, "%s:%s", nhost, port);
+}
+
+/* The sts port refused the connection: say that the policy (or the
+ * server's upgrade) sent us there and how to connect without it. */
+static void
+sts_refused(char *fail, size_t faillen)
+{
+	char when[64], asked[300];
+
+	host_port(asked_port, asked, sizeof(asked));
+	if (sts_from == STS_POLICY) {
+		local_time(sts_until, when, sizeof(when));
+		snprintf(fail, faillen, "%s port %s refused the connection; "
+		    "its sts policy (until %s) asks for TLS there. natter %s "
+		    "--no-tls connects in plain text.", nhost, nport, when,
+		    asked);
+	} else
+		snprintf(fail, faillen, "%s port %s refused the connection; "
+		    "the server asked for TLS there (sts). natter %s --no-tls "
+		    "connects in plain text.", nhost, nport, asked);
 }
 
 static void *
 net_main(void *arg)
 {
-	char why[256], how[256], fail[600];
+	char why[512], how[256], fail[1400], sentence[1024];
 	unsigned int seed;
 	enum trust t;
+	enum link_fault fault;
 	SSL *ssl;
-	int backoff = 1, fd, ms, lost, failed;
+	int backoff = 1, fd, ms, lost, failed, err;
 
 	(void)arg;
 	seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
 	while (!atomic_load(&stopping)) {
+		/* /reconnect: a fresh start, at once. */
+		if (atomic_exchange(&redial, 0)) {
+			wake_drain();
+			backoff = 1;
+		}
 		lost = 0;
 		ssl = NULL;
 		t = TRUST_OK;
 		fd = -1;
+		fault = FAULT_NONE;
+		ui_lock();
+		ns->fault = FAULT_NONE;
+		ns->fault_text[0] = '\0';
+		ns->login_failed = 0;
+		ns->link_state = LINK_CONNECTING;
+		ui_draw_locked(ns, ned);
+		ui_unlock();
 		/* The local socket first, then TCP (as TCP alone does). */
 		if ((on_local = nlocal > 0 && (fd = dial_local()) != -1) == 0)
 			snprintf(nlabel, sizeof(nlabel), "%s", tcplabel);
@@ -1256,13 +1468,19 @@ net_main(void *arg)
 		ui_unlock();
 		if (!on_local)
 			sts_policy();
-		if (!on_local && (fd = dial(why, sizeof(why))) == -1)
-			snprintf(fail, sizeof(fail), "Cannot connect to %s: %s",
-			    nlabel, why);
-		else if (!on_local && use_tls && (ssl = tls_connect(fd, why,
+		if (!on_local && (fd = dial(why, sizeof(why), &err,
+		    &fault)) == -1) {
+			if (err == ECONNREFUSED && sts_from != 0)
+				sts_refused(fail, sizeof(fail));
+			else
+				snprintf(fail, sizeof(fail), "Cannot connect "
+				    "to %s: %s", nlabel, why);
+		} else if (!on_local && use_tls && (ssl = tls_connect(fd, why,
 		    sizeof(why))) == NULL) {
 			snprintf(fail, sizeof(fail), "TLS handshake with %s "
 			    "failed: %s", nlabel, why);
+			if (link_plain_reply(why))
+				fault = FAULT_NOT_TLS;
 			close(fd);
 			fd = -1;
 		} else if (ssl != NULL && (t = tls_trust(ssl, how,
@@ -1276,8 +1494,13 @@ net_main(void *arg)
 		}
 		if (atomic_load(&stopping))
 			break;
+		/* /reconnect cut the attempt (or the trust question)
+		 * short: start again. */
+		if (fd == -1 && atomic_load(&redial))
+			continue;
 		if (t == TRUST_REFUSE) {
-			refused();
+			if (refused(NULL))
+				continue;
 			break;
 		}
 		if (fd != -1) {
@@ -1290,10 +1513,25 @@ net_main(void *arg)
 		/* A login that failed fails again: say why and stop. */
 		ui_lock();
 		failed = ns->login_failed;
+		if (fault == FAULT_NONE)
+			fault = ns->fault;
+		link_fault_sentence(fault, nlabel, nhost, ns->fault_text,
+		    ns->password != NULL, sts_from != 0 ||
+		    strcmp(asked_port, "6697") == 0, sentence,
+		    sizeof(sentence));
 		ui_unlock();
-		if (failed) {
-			refused();
+		if (failed || fault != FAULT_NONE) {
+			if (refused(failed ? NULL : sentence))
+				continue;
 			break;
+		}
+		if (atomic_load(&redial)) {
+			ui_lock();
+			lost_locked();
+			say_locked(ns, -1, LINE_INFO, "Reconnecting to %s",
+			    tcplabel);
+			ui_unlock();
+			continue;
 		}
 		if (sts_upgrade != 0) {
 			/* At once, and TLS for good. */
@@ -1305,23 +1543,26 @@ net_main(void *arg)
 			sts_upgrade = 0;
 			continue;
 		}
-		/* 1 s doubling to a minute, up to a quarter more; said as
-		 * the whole seconds of the backoff (rounding the jitter
-		 * made 2 s read 3 s, one time in 501). */
-		ms = backoff * 1000 + rand_r(&seed) % (backoff * 250 + 1);
+		/* 1 s doubling to a minute, up to a quarter less (said as
+		 * the backoff, which the wait never passes, so that the
+		 * countdown starts there). */
+		ms = backoff * 1000 - rand_r(&seed) % (backoff * 250 + 1);
 		ui_lock();
 		lost_locked();
+		ns->link_state = LINK_WAIT;
+		ns->retry_at = link_clock_ms() + ms;
 		if (lost)
 			say_locked(ns, -1, LINE_ERROR,
 			    "Disconnected: %s. Reconnecting in %d s\u2026",
 			    why, backoff);
 		else
 			say_locked(ns, -1, LINE_ERROR,
-			    "%s. Reconnecting in %d s\u2026", fail,
+			    "%s%s Reconnecting in %d s\u2026", fail,
+			    fail[strlen(fail) - 1] == '.' ? "" : ".",
 			    backoff);
 		ui_draw_locked(ns, ned);
 		ui_unlock();
-		if (nap(ms))
+		if (nap(ms) && atomic_load(&stopping))
 			break;
 		backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
 		    backoff * 2;
@@ -1334,7 +1575,7 @@ net_start(void)
 {
 	int rc;
 
-	if (pipe2(wake, O_CLOEXEC) == -1 ||
+	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) == -1 ||
 	    pipe2(answer_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		return -1;
 	if ((rc = pthread_create(&net_thread, NULL, net_main, NULL)) != 0) {
@@ -1343,6 +1584,19 @@ net_start(void)
 	}
 	pthread_setname_np(net_thread, "net");
 	net_running = 1;
+	return 0;
+}
+
+int
+net_reconnect(void)
+{
+	if (!net_running)
+		return -1;
+	atomic_store(&redial, 1);
+	/* Non-blocking: a full pipe already holds a wake-up. */
+	if (write(wake[1], "r", 1) == -1) {
+		/* The thread sees redial at its next wake-up. */
+	}
 	return 0;
 }
 

@@ -704,6 +704,8 @@ draw_status(struct session *s, int y)
 	    s->account[0] != '\0' ? "]" : "", s->link[0] != '\0' ? " [" : "",
 	    s->link, s->link[0] != '\0' ? "]" : "", ws->cur + 1, w->name);
 	x = put_text(buf, COLS);
+	if (link_status(s, link_clock_ms(), buf, sizeof(buf)) > 0)
+		x += put_text(buf, COLS - x);
 	for (i = 0; i < ws->n && x < COLS; i++) {
 		if (ws->v[i]->act < ACT_MSG || i == ws->cur)
 			continue;

@@ -256,7 +256,13 @@ def test_gen_cert(f):
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
     fp = fingerprint_of(crt)
     assert "SHA-256 fingerprint: %s\n" % fp in cp.stdout, cp.stdout
-    assert "natterd --tls-cert %s --tls-key %s\n" % (crt, key) in cp.stdout
+    assert stat.S_IMODE(os.stat(crt).st_mode) == 0o644
+    # The modes it prints are the modes it made.
+    assert cp.stdout.startswith("Wrote %s (mode 0644) and its key %s (mode "
+                                "0600),\n" % (crt, key)), cp.stdout
+    assert "natterd --tls-cert %s --tls-key %s --sts-duration 0\n" % (
+        crt, key) in cp.stdout, cp.stdout
+    assert "--sts-duration 0 offers no IRCv3 sts policy." in cp.stdout
     # Valid for the name and for localhost, as a CA of its own.
     for name in ("chat.example.org", "localhost"):
         ctx = verifying_context(crt)

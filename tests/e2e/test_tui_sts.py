@@ -43,9 +43,9 @@ def until(expiry):
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(expiry))
 
 
-def upgrade_notice(tport):
+def upgrade_notice(tport, port):
     return tt.row("The server requires TLS (sts): reconnecting to "
-                  "127.0.0.1:%d with TLS" % tport)
+                  "127.0.0.1 port %d with TLS instead of %d" % (tport, port))
 
 
 def setup(f, *flags):
@@ -84,13 +84,14 @@ def test_tui_sts_upgrade_then_policy(f):
         # names the port in use.
         order = [tt.row("natter-0.1.0: connecting to %s as alice" % plain),
                  tt.row("Connected to %s" % plain),
-                 upgrade_notice(s.tls_port),
+                 upgrade_notice(s.tls_port, s.port),
                  tt.row("Connected to %s (TLS 1.3, pinned certificate)"
                         % secure)]
         at = [next((i for i, r in enumerate(rows) if p.fullmatch(r)), -1)
               for p in order]
         assert -1 not in at and at == sorted(at), (at, rows)
-        assert tt.count_rows(a, upgrade_notice(s.tls_port)) == 1, rows
+        assert tt.count_rows(a, upgrade_notice(s.tls_port, s.port)) == 1, \
+            rows
         assert rows[0].startswith("natter-0.1.0 - %s" % secure), rows[0]
         assert not any("Reconnecting in" in r for r in rows), rows
         assert not any("Trust this" in r for r in rows), rows
@@ -118,8 +119,10 @@ def test_tui_sts_upgrade_then_policy(f):
         c.keys("M-1")
         rows = c.wait(tt.row("Connected to %s (TLS 1.3, pinned certificate)"
                              % secure))
-        assert any(tt.row("Using TLS for 127.0.0.1 (sts policy until %s)"
-                          % until(expiry)).fullmatch(r) for r in rows), rows
+        assert any(tt.row("Using TLS on 127.0.0.1 port %d instead of %d "
+                          "(sts policy until %s)"
+                          % (s.tls_port, s.port, until(expiry))).fullmatch(r)
+                   for r in rows), rows
         assert not any(tt.row("Connected to %s" % plain).fullmatch(r)
                        for r in rows), rows
         assert not any("requires TLS" in r for r in rows), rows

@@ -362,7 +362,8 @@ def test_tui_tls_changed_certificate_refused(f):
         assert count_rows(a, "HAS CHANGED") == 1, a.lines()
         assert count_rows(a, "Trust this") == 0, a.lines()
         never_registered(s, "alice")
-        assert a.status().endswith("[alice] [1:status]"), a.status()
+        assert a.status().endswith("[alice] [1:status] [disconnected]"), \
+            a.status()
         a.line("/quit")
         a.wait("EXITED 0")
     # The file is left as it was.
@@ -508,16 +509,17 @@ def test_tui_tls_reconnect_pinned_then_changed(f):
 
 
 def test_tui_tls_plain_port_handshake_fails(f):
+    """TLS to a plain-text port fails for good, saying so (issue 12:
+    test_tui_link.py has the rest)."""
     need_tls(f)
     s = Server(f)
     with Tmux(f, width=WIDTH) as t:
         a = natter(t, Config(f), "alice", s.port, "--tls")
-        a.wait(rx(STAMP + r" TLS handshake with 127\.0\.0\.1:%d failed: "
-                  r"[^.]+\. Reconnecting in 1 s…" % s.port), timeout=20)
-        # The normal backoff: another attempt, then a longer wait.
-        a.wait(rx(STAMP + r" TLS handshake with 127\.0\.0\.1:%d failed: "
-                  r"[^.]+\. Reconnecting in 2 s…" % s.port), timeout=20)
+        a.wait(row("127.0.0.1:%d is not a TLS port: leave out --tls (or use "
+                   "the server's TLS port). Not retrying; /reconnect tries "
+                   "again." % s.port), timeout=20)
         assert count_rows(a, "Connected to") == 0, a.lines()
+        assert count_rows(a, "Reconnecting in") == 0, a.lines()
 
 
 def test_tui_tls_port_6697_default(f):

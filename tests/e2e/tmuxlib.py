@@ -315,7 +315,8 @@ class Ngircd:
     """Debian's ngircd on a free loopback port, in the foreground (-n),
     with a minimal config in the fixture's temp dir."""
 
-    def __init__(self, f):
+    def __init__(self, f, password=None):
+        """password: the server password (Password in [Global])."""
         self.f = f
         exe = shutil.which("ngircd") or (
             "/usr/sbin/ngircd" if os.access("/usr/sbin/ngircd", os.X_OK)
@@ -332,6 +333,8 @@ class Ngircd:
             "MotdPhrase = hello",
             "PidFile = %s" % f.path("ngircd.pid"),
         ]
+        if password is not None:
+            conf.append("Password = %s" % password)
         if os.geteuid() == 0:
             # ngircd refuses to run as root; drop to nobody.
             conf += ["ServerUID = 65534", "ServerGID = 65534"]
