@@ -227,6 +227,8 @@ struct window {
 	int		 nseen;
 	int		 seenpos;
 	int		 plain_hist;	/* between plain-text history NOTICEs */
+	int		 names_done;	/* rooms: our JOIN's 366 came (queued
+					   lines wait for it, sendq) */
 };
 
 struct windows {
@@ -430,6 +432,7 @@ int	 paste_lines(const char *text, size_t len, char **out);
 #define CAP_ECHO_MESSAGE	0x04
 #define CAP_MESSAGE_TAGS	0x08
 #define CAP_CHATHISTORY		0x10
+#define CAP_MULTILINE		0x200	/* draft/multiline (sendq) */
 
 /* --- sasl.c: SASL responses (IRCv3 sasl, AUTHENTICATE) --- */
 #define SASL_CHUNK	400	/* bytes of base64 per AUTHENTICATE line */
@@ -453,6 +456,19 @@ struct batch {
 	char		 ref[32];
 	int		 history;	/* type chathistory: lines are replays */
 	char		 target[WIN_NAME_MAX];	/* its room or nick */
+	/* draft/multiline: one message put together from its lines,
+	 * shown at BATCH -ref with the tags and source of BATCH +ref. */
+	int		 multiline;
+	char		*text;		/* malloc'd, '\n' between lines, at
+					   most MULTILINE_RECV_MAX bytes */
+	size_t		 len;
+	int		 nlines;
+	int		 notice;	/* its lines are NOTICEs */
+	char		 source[256];	/* nick!user@host */
+	char		 msgid[MSGID_MAX];
+	time_t		 when;
+	int		 msec;
+	int		 timed;
 };
 
 /* The login natter asks for while registering (handle.c). */
@@ -493,6 +509,16 @@ struct session {
 	char		 sts[128];	/* the sts value in CAP LS, for net.c */
 	int		 sts_seen;	/* set with sts; net.c clears it */
 	int		 chathistory_max;	/* ISUPPORT CHATHISTORY */
+	/* The send queue and pastes (sendq.c, natter.c): what waits to
+	 * be sent, the multiline limits the server offered (0: no
+	 * draft/multiline), and a paste waiting for its y/n. */
+	struct sendq	 sendq;
+	int		 multiline_bytes;
+	int		 multiline_lines;
+	int		 paste_ask;	/* "Send N lines to T? (y/n)" shown */
+	char		*paste;		/* its lines, '\n' between */
+	int		 paste_n;
+	char		 paste_target[WIN_NAME_MAX];
 	struct batch	 batches[BATCH_OPEN_MAX];
 	int		 nbatches;
 	/* The line handle_line is applying: its server time, msgid, and
@@ -633,6 +659,16 @@ int	 sts_remove(const char *path, const char *host, char *why,
 #define UI_LINE_MAX	(EDIT_MAX * 4 + 1)	/* an input line as UTF-8 */
 
 typedef void	ui_line_cb(const char *line, void *arg);
+/* A bracketed paste (ESC[200~ ... ESC[201~), and the y/n answer to
+ * the question a long one asks (session paste_ask). */
+enum ui_paste {
+	UI_PASTE_TEXT,		/* text[0..len): what was pasted */
+	UI_PASTE_TOO_BIG,	/* more than PASTE_BYTES_MAX: dropped */
+	UI_PASTE_YES,
+	UI_PASTE_NO
+};
+typedef void	ui_paste_cb(enum ui_paste, const char *text, size_t len,
+		    void *arg);
 
 void	 ui_lock(void);
 void	 ui_unlock(void);
@@ -646,6 +682,8 @@ void	 ui_set_server_locked(const char *label);
 void	 ui_resize_locked(void);
 void	 ui_draw_locked(struct session *, struct edit *);
 void	 ui_bell_locked(void);
+/* Where ui_keys_locked hands pastes (with its arg); before any key. */
+void	 ui_set_paste_cb(ui_paste_cb *);
 /* Reads every key waiting (never blocks) and applies it; each line
  * entered goes to cb, in order.  Returns 1 if the terminal was
  * resized. */

@@ -1,0 +1,272 @@
+"""natter's send queue, pacing, pending lines and bracketed paste
+(issue 12, section 1), end to end: natter in tmux against a real natterd
+(and once a stock ngIRCd).  Pastes go through tmux's paste-buffer -p,
+which wraps them in ESC[200~ ... ESC[201~ when natter asked for
+bracketed paste, as a terminal does.
+
+The multiline tests (draft/multiline) need a natterd that offers the
+cap; until it does they are skipped, saying so."""
+
+import re
+
+from harness import Client, Server, prefix, rx, slow, timeout
+from tmuxlib import STAMP, FixedPortServer, Ngircd, Tmux
+
+DIM = "\x1b[2m"
+
+
+def msg_row(nick, text):
+    return re.compile(r"%s <%s> %s" % (STAMP, re.escape(nick),
+                                       re.escape(text)))
+
+
+def info_row(text):
+    return re.compile(r"%s %s" % (STAMP, re.escape(text)))
+
+
+def joined(pane, nick, room):
+    return pane.wait(rx(STAMP + r" %s \(%s@127\.0\.0\.1\) has joined %s",
+                        nick, nick, room), timeout=10)
+
+
+def raw_in_room(s, nick, room):
+    c = s.user(nick)
+    c.join(room)
+    return c
+
+
+def paste(t, pane, text):
+    """Pastes text into pane as a terminal does (bracketed when natter
+    asked for it)."""
+    name = "p%d" % len(text)
+    t.run("set-buffer", "-b", name, "--", text)
+    t.run("paste-buffer", "-p", "-d", "-b", name, "-t", pane.name)
+
+
+def lines_of(n, fmt="paste line %03d"):
+    return [fmt % i for i in range(1, n + 1)]
+
+
+def privmsgs(c, nick, room, n, timeout_each):
+    """The next n PRIVMSG texts from nick to room, in order (other lines
+    skipped)."""
+    want = re.compile(r"(?:@\S+ )?:%s PRIVMSG %s :(.*)"
+                      % (re.escape(prefix(nick)), re.escape(room)))
+    got = []
+    while len(got) < n:
+        line = c.next_line(timeout=timeout_each)
+        m = want.fullmatch(line)
+        if m:
+            got.append(m.group(1))
+    return got
+
+
+def caps_offered(s):
+    """The caps natterd offers (CAP LS 302), names only."""
+    c = Client(s, name="caps")
+    c.send("CAP LS 302")
+    names = []
+    while True:
+        line = c.expect(rx(r":\S+ CAP \* LS (\* )?:.*"))
+        names += [w.split("=")[0] for w in line.split(" :", 1)[1].split()]
+        if " LS * :" not in line:
+            break
+    c.close()
+    return names
+
+
+def need_multiline(f, s):
+    if "draft/multiline" not in caps_offered(s):
+        f.skip("natterd does not offer draft/multiline yet (CAP LS); "
+               "this test runs once it does")
+
+
+def prompt(n, room):
+    return info_row("Send %d lines to %s? (y/n)" % (n, room))
+
+
+def no_flood(s):
+    assert "Excess Flood" not in s.log_text(), s.log_text()[-2000:]
+
+
+# --- (a) a long paste with the default flood control ---
+
+@slow
+@timeout(240)
+def test_tui_paste_200_lines_default_flood(f):
+    s = Server(f)                       # natterd's default flood flags
+    bob = raw_in_room(s, "bob", "#lobby")
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby")
+        joined(a, "alice", "#lobby")
+        bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
+        want = lines_of(200)
+        paste(t, a, "\n".join(want) + "\n")
+        a.wait(prompt(200, "#lobby"))
+        a.keys("y")
+        a.wait_status(re.compile(r" \[queued \d+\]$"))
+        # Paced: about 100 s at 2 lines a second without multiline.
+        assert privmsgs(bob, "alice", "#lobby", 200, 30) == want
+        a.wait_gone(lambda rows: "[queued" in a.status(), timeout=10)
+        # Nobody was disconnected.
+        bob.sync()
+        a.line("still here")
+        bob.expect(":%s PRIVMSG #lobby :still here" % prefix("alice"))
+        assert not any("Disconnected" in r for r in a.lines())
+        no_flood(s)
+
+
+# --- (b) no ---
+
+def test_tui_paste_answer_no_drops_it(f):
+    s = Server(f)
+    bob = raw_in_room(s, "bob", "#lobby")
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby")
+        joined(a, "alice", "#lobby")
+        bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
+        paste(t, a, "\n".join(lines_of(12)))
+        a.wait(prompt(12, "#lobby"))
+        a.keys("x")                     # not an answer: still asking
+        a.keys("n")
+        a.wait(info_row("Paste of 12 lines not sent"))
+        a.line("after the paste")
+        # The first PRIVMSG bob sees is the line typed after.
+        assert privmsgs(bob, "alice", "#lobby", 1, 5) == ["after the paste"]
+        assert not any(re.search(r"<alice> paste line", r)
+                       for r in a.lines())
+
+
+def test_tui_paste_few_lines_and_one_line(f):
+    s = Server(f)
+    bob = raw_in_room(s, "bob", "#lobby")
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby")
+        joined(a, "alice", "#lobby")
+        bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
+        # One line goes into the input line, as if typed.
+        paste(t, a, "just one line\n")
+        a.wait(lambda rows: rows[-1].startswith("just one line"))
+        a.keys("Enter")
+        # A few lines go without asking.
+        paste(t, a, "one\ntwo\nthree\n")
+        assert privmsgs(bob, "alice", "#lobby", 4, 5) == [
+            "just one line", "one", "two", "three"]
+        a.wait(msg_row("alice", "three"))
+        assert not any("(y/n)" in r for r in a.lines())
+
+
+# --- (c) typed while disconnected ---
+
+@timeout(60)
+def test_tui_lines_typed_while_disconnected_wait(f):
+    s = Server(f)
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby")
+        joined(a, "alice", "#lobby")
+        port = s.port
+        s.stop()
+        a.wait(rx(STAMP + r" Disconnected: .*\. Reconnecting in \d+ s…"))
+        a.line("typed while away")
+        a.line("and another one")
+        rows = a.wait(msg_row("alice", "and another one"))
+        a.wait_status(re.compile(r" \[queued 2\]$"))
+        # Shown pending: dimmed.
+        dim = [r for r in a.lines(escapes=True) if "typed while away" in r]
+        assert len(dim) == 1 and DIM in dim[0], dim
+        assert not any("Not connected" in r for r in rows), rows
+        s2 = FixedPortServer(f, port)
+        a.wait(rx(STAMP + r" Reconnected to 127\.0\.0\.1:%d" % port),
+               timeout=20)
+        a.wait_gone(lambda rows: "[queued" in a.status(), timeout=10)
+        # Sent after the rejoin: the room's history has them, in order.
+        bob = s2.user("bob")
+        bob.send("JOIN #lobby")
+        assert privmsgs(bob, "alice", "#lobby", 2, 5) == [
+            "typed while away", "and another one"]
+        dim = [r for r in a.lines(escapes=True) if "typed while away" in r]
+        assert len(dim) == 1 and DIM not in dim[0], dim
+
+
+# --- (d) multiline ---
+
+@timeout(60)
+def test_tui_paste_200_lines_multiline(f):
+    s = Server(f)
+    need_multiline(f, s)
+    bob = s.client(name="bob")
+    bob.send("CAP REQ :batch draft/multiline")
+    bob.register("bob")
+    bob.join("#lobby")
+    carol = raw_in_room(s, "carol", "#lobby")
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby")
+        joined(a, "alice", "#lobby")
+        carol.expect(rx(r":alice!\S+ JOIN :?#lobby"))
+        want = lines_of(200)
+        paste(t, a, "\n".join(want))
+        a.wait(prompt(200, "#lobby"))
+        a.keys("y")
+        # Without the cap: 200 lines, in order.
+        assert privmsgs(carol, "alice", "#lobby", 200, 20) == want
+        # With it: batches of at most 100 lines, the same text.
+        opened = bob.expect(rx(r"(@\S+ )?:%s BATCH \+\S+ draft/multiline "
+                               r"#lobby" % re.escape(prefix("alice"))))
+        assert opened
+        assert privmsgs(bob, "alice", "#lobby", 200, 20) == want
+        bob.sync()
+        carol.sync()
+        no_flood(s)
+
+
+# --- (e) a stock ngIRCd ---
+
+@timeout(90)
+def test_tui_paste_30_lines_ngircd(f):
+    n = Ngircd(f)
+    with Tmux(f) as t:
+        a = t.natter("alice", n.port, "-j", "lobby")
+        a.wait_status("[2:#lobby]", timeout=15)
+        bob = n.client("bob")
+        bob.send("JOIN #lobby")
+        bob.read_until(rx(r":\S+ 366 bob #lobby :.*"))
+        a.wait(rx(STAMP + r" bob \(\S+\) has joined #lobby"))
+        want = lines_of(30)
+        paste(t, a, "\n".join(want))
+        a.wait(prompt(30, "#lobby"))
+        a.keys("y")
+        want_rx = re.compile(r":alice!\S+ PRIVMSG #lobby :(.*)")
+        got = []
+        while len(got) < 30:
+            m = want_rx.fullmatch(bob.next_line(timeout=20))
+            if m:
+                got.append(m.group(1))
+        assert got == want
+        a.line("still here")
+        bob.expect(rx(r":alice!\S+ PRIVMSG #lobby :still here"))
+
+
+# --- (f) receiving a multiline message ---
+
+def test_tui_multiline_received_as_block(f):
+    s = Server(f)
+    need_multiline(f, s)
+    bob = s.client(name="bob")
+    bob.send("CAP REQ :batch draft/multiline message-tags")
+    bob.register("bob")
+    bob.join("#lobby")
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby")
+        joined(a, "alice", "#lobby")
+        bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
+        bob.send("BATCH +m1 draft/multiline #lobby")
+        bob.send("@batch=m1 PRIVMSG #lobby :first line")
+        bob.send("@batch=m1 PRIVMSG #lobby :  second, indented")
+        bob.send("@batch=m1 PRIVMSG #lobby :third")
+        bob.send("BATCH -m1")
+        rows = a.wait(msg_row("bob", "first line"))
+        i = [k for k, r in enumerate(rows)
+             if msg_row("bob", "first line").fullmatch(r)][0]
+        pad = " " * len("00:00 <bob> ")
+        assert rows[i + 1] == pad + "  second, indented", rows
+        assert rows[i + 2] == pad + "third", rows
