@@ -429,6 +429,178 @@ test_wrap_newlines(void **state)
 	assert_int_equal(n, 2);
 }
 
+/* --- draft/multiline from the server (tui/handle.c) --- */
+
+static struct session	sess;
+static char		out[8][512];
+static int		nout;
+
+static void
+feed(const char *raw)
+{
+	struct irc_msg	m;
+	char		line[1024];
+
+	snprintf(line, sizeof(line), "%s", raw);
+	assert_int_equal(irc_parse(line, &m), 0);
+	handle_line(&sess, &m, 1000, out, &nout, 8);
+}
+
+static const struct line *
+last_in(const char *name, int back)
+{
+	const struct scroll	*sb;
+	int			 i = windows_find(&sess.wins, name);
+
+	assert_true(i >= 0);
+	sb = &sess.wins.v[i]->sb;
+	return scroll_get(sb, sb->count - 1 - back);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	session_init(&sess);
+	snprintf(sess.nick, sizeof(sess.nick), "me");
+	snprintf(sess.want_nick, sizeof(sess.want_nick), "me");
+	feed(":irc.test 001 me :Welcome");
+	feed(":me!u@h JOIN #a");
+	feed(":irc.test 366 me #a :End of /NAMES list");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	session_free(&sess);
+	return 0;
+}
+
+static void
+test_multiline_cap(void **state)
+{
+	(void)state;
+	session_hello(&sess, out, &nout, 8);
+	feed(":irc.test CAP * LS :batch draft/multiline=max-bytes=2048,"
+	    "max-lines=20 server-time");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "CAP REQ :server-time batch "
+	    "draft/multiline");
+	assert_int_equal(sess.multiline_bytes, 2048);
+	assert_int_equal(sess.multiline_lines, 20);
+	feed(":irc.test CAP * ACK :server-time batch draft/multiline");
+	assert_true(sess.caps & CAP_MULTILINE);
+	/* Without batch it cannot be used: not asked for. */
+	session_hello(&sess, out, &nout, 8);
+	feed(":irc.test CAP * LS :draft/multiline=max-bytes=4096");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "CAP END");
+	/* No max-lines: our own bound. */
+	assert_int_equal(sess.multiline_lines, MULTILINE_LINES_MAX);
+}
+
+static void
+test_multiline_block(void **state)
+{
+	const struct line	*l;
+	int			 before, i = windows_find(&sess.wins, "#a");
+
+	(void)state;
+	before = sess.wins.v[i]->sb.count;
+	feed("@msgid=M1;time=2026-12-07T08:00:00.000Z :bob!b@h BATCH +x "
+	    "draft/multiline #a");
+	feed("@batch=x :bob!b@h PRIVMSG #a :hello");
+	feed("@batch=x :bob!b@h PRIVMSG #a :  indented, and a long");
+	feed("@batch=x;draft/multiline-concat :bob!b@h PRIVMSG #a : line");
+	feed("@batch=x :bob!b@h PRIVMSG #a :me: last");
+	/* Nothing shows before the batch ends ... */
+	assert_int_equal(sess.wins.v[i]->sb.count, before);
+	feed(":bob!b@h BATCH -x");
+	/* ... then one message. */
+	assert_int_equal(sess.wins.v[i]->sb.count, before + 1);
+	l = last_in("#a", 0);
+	assert_int_equal(l->kind, LINE_MSG);
+	assert_string_equal(l->nick, "bob");
+	assert_string_equal(l->text,
+	    "hello\n  indented, and a long line\nme: last");
+	assert_int_equal(l->when, 1796630400);
+	/* One highlight for the block. */
+	assert_true(l->highlight);
+	assert_int_equal(sess.nbatches, 0);
+	/* Seen again (a replay in a chathistory batch): shown once. */
+	feed(":irc.test BATCH +h chathistory #a");
+	feed("@batch=h;msgid=M1 :bob!b@h BATCH +y draft/multiline #a");
+	feed("@batch=y :bob!b@h PRIVMSG #a :hello");
+	feed(":bob!b@h BATCH -y");
+	feed(":irc.test BATCH -h");
+	assert_int_equal(sess.wins.v[i]->sb.count, before + 1);
+}
+
+static void
+test_multiline_history_and_bound(void **state)
+{
+	const struct line	*l;
+	char			 line[600];
+	int			 k;
+
+	(void)state;
+	/* Nested in a chathistory batch: a history line. */
+	feed(":irc.test BATCH +h chathistory #a");
+	feed("@batch=h;msgid=M2;time=2026-12-07T07:00:00.000Z "
+	    ":carol!c@h BATCH +z draft/multiline #a");
+	feed("@batch=z :carol!c@h PRIVMSG #a :old one");
+	feed("@batch=z :carol!c@h PRIVMSG #a :old two");
+	feed(":carol!c@h BATCH -z");
+	feed(":irc.test BATCH -h");
+	l = last_in("#a", 0);
+	assert_true(l->history);
+	assert_string_equal(l->text, "old one\nold two");
+	/* A batch past MULTILINE_RECV_MAX keeps what fits, no more. */
+	feed(":bob!b@h BATCH +big draft/multiline #a");
+	memset(line, 'x', 400);
+	for (k = 0; k < 400; k++) {
+		snprintf(line, sizeof(line), "@batch=big :bob!b@h PRIVMSG #a "
+		    ":%0400d", k);
+		feed(line);
+	}
+	assert_true(sess.batches[0].len <= MULTILINE_RECV_MAX);
+	feed(":bob!b@h BATCH -big");
+	l = last_in("#a", 0);
+	assert_true(strlen(l->text) <= MULTILINE_RECV_MAX);
+	assert_true(strlen(l->text) > MULTILINE_RECV_MAX - 402);
+}
+
+static void
+test_echo_replaces_pending(void **state)
+{
+	struct line		 l;
+	int			 i = windows_find(&sess.wins, "#a"), before;
+
+	(void)state;
+	sess.caps |= CAP_ECHO_MESSAGE;
+	memset(&l, 0, sizeof(l));
+	l.kind = LINE_MSG;
+	l.self = 1;
+	l.nick = (char *)"me";
+	l.text = (char *)"one\ntwo";
+	l.pending = 5;
+	scroll_insert(&sess.wins.v[i]->sb, sess.wins.v[i]->sb.count, &l);
+	before = sess.wins.v[i]->sb.count;
+	/* Our batch echoed: the pending block becomes the sent one. */
+	feed("@msgid=E1 :me!u@h BATCH +e draft/multiline #a");
+	feed("@batch=e :me!u@h PRIVMSG #a :one");
+	feed("@batch=e :me!u@h PRIVMSG #a :two");
+	feed(":me!u@h BATCH -e");
+	assert_int_equal(sess.wins.v[i]->sb.count, before);
+	assert_int_equal(last_in("#a", 0)->pending, 0);
+	assert_true(window_seen(sess.wins.v[i], "E1"));
+	/* An echo with nothing pending is a line of its own. */
+	feed("@msgid=E2 :me!u@h PRIVMSG #a :from another device");
+	assert_int_equal(sess.wins.v[i]->sb.count, before + 1);
+}
+
 int
 main(void)
 {
@@ -446,6 +618,14 @@ main(void)
 		cmocka_unit_test(test_paste_lines),
 		cmocka_unit_test(test_pending_lines),
 		cmocka_unit_test(test_wrap_newlines),
+		cmocka_unit_test_setup_teardown(test_multiline_cap, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_multiline_block, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_multiline_history_and_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_replaces_pending,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
