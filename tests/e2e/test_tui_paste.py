@@ -152,7 +152,9 @@ def test_tui_paste_few_lines_and_one_line(f):
         paste(t, a, "one\ntwo\nthree\n")
         assert privmsgs(bob, "alice", "#lobby", 4, 5) == [
             "just one line", "one", "two", "three"]
-        a.wait(msg_row("alice", "three"))
+        # Its own row, or with draft/multiline one block whose rows
+        # are indented under the text.
+        a.wait(re.compile(r"(%s <alice> | {14})three" % STAMP))
         assert not any("(y/n)" in r for r in a.lines())
 
 
@@ -196,6 +198,7 @@ def test_tui_paste_200_lines_multiline(f):
     need_multiline(f, s)
     bob = s.client(name="bob")
     bob.send("CAP REQ :batch draft/multiline")
+    bob.send("CAP END")
     bob.register("bob")
     bob.join("#lobby")
     carol = raw_in_room(s, "carol", "#lobby")
@@ -214,6 +217,16 @@ def test_tui_paste_200_lines_multiline(f):
                                r"#lobby" % re.escape(prefix("alice"))))
         assert opened
         assert privmsgs(bob, "alice", "#lobby", 200, 20) == want
+        # Shown as blocks, the last row indented under the text; the
+        # echo made them sent lines (no longer dimmed).
+        pad = " " * len("00:00 <alice> ")
+
+        def sent(rows):
+            rows = a.lines(escapes=True)
+            last = [r for r in rows if "paste line 200" in r]
+            return len(last) == 1 and DIM not in last[0]
+        a.wait(sent, timeout=10)
+        assert pad + "paste line 200" in a.lines(), a.lines()
         bob.sync()
         carol.sync()
         no_flood(s)
@@ -253,6 +266,7 @@ def test_tui_multiline_received_as_block(f):
     need_multiline(f, s)
     bob = s.client(name="bob")
     bob.send("CAP REQ :batch draft/multiline message-tags")
+    bob.send("CAP END")
     bob.register("bob")
     bob.join("#lobby")
     with Tmux(f) as t:
