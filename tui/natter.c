@@ -458,15 +458,16 @@ queue_locked(struct outbox *ob, const char *line, int secret)
 	int shown;
 
 	(void)ob;
+	shown = msg_parts(line, copy, sizeof(copy), &kind, &target, &text);
 	if ((it = sendq_push(&sess.sendq, line, 1, 1, 1)) == NULL) {
 		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Send queue "
 		    "full (%d lines waiting): not sent: %s",
-		    sess.sendq.nlines, secret ? "(a password)" : line);
+		    sess.sendq.nlines, secret ? "(a password)" :
+		    shown == 1 ? text : line);
 		return -1;
 	}
 	it->secret = secret;
-	if ((shown = msg_parts(line, copy, sizeof(copy), &kind, &target,
-	    &text)) == -1)
+	if (shown == -1)
 		return 0;
 	it->msg = 1;
 	snprintf(it->target, sizeof(it->target), "%s", target);

@@ -39,7 +39,8 @@ def paste(t, pane, text):
     """Pastes text into pane as a terminal does (bracketed when natter
     asked for it)."""
     name = "p%d" % len(text)
-    t.run("set-buffer", "-b", name, "--", text)
+    path = t.f.write_file(name + ".txt", text)
+    t.run("load-buffer", "-b", name, path)
     t.run("paste-buffer", "-p", "-d", "-b", name, "-t", pane.name)
 
 
@@ -156,6 +157,38 @@ def test_tui_paste_few_lines_and_one_line(f):
         # are indented under the text.
         a.wait(re.compile(r"(%s <alice> | {14})three" % STAMP))
         assert not any("(y/n)" in r for r in a.lines())
+
+
+# --- bounds ---
+
+@timeout(90)
+def test_tui_paste_and_queue_bounds(f):
+    s = Server(f)
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby")
+        joined(a, "alice", "#lobby")
+        # A paste past 2000 lines, or past 256 KiB, is refused whole.
+        paste(t, a, "\n".join(lines_of(2001)))
+        a.wait(info_row("Paste of 2001 lines not sent: at most 2000 at "
+                        "once"), timeout=20)
+        paste(t, a, "\n".join(["x" * 300] * 900))
+        a.wait(info_row("Paste not sent: more than 256 KiB"), timeout=30)
+        # Disconnected, the queue fills to its bound; one line more is
+        # refused, saying so.
+        s.stop()
+        a.wait(rx(STAMP + r" Disconnected: .*\. Reconnecting in \d+ s…"))
+        paste(t, a, "\n".join(lines_of(2000)))
+        a.wait(prompt(2000, "#lobby"), timeout=20)
+        a.keys("y")
+        a.wait_status(re.compile(r" \[queued 2000\]$"), timeout=20)
+        a.line("one more")
+        a.wait(info_row("Send queue full (2000 lines waiting): not sent: "
+                        "one more"))
+        paste(t, a, "\n".join(lines_of(6, "again %d")))
+        a.wait(prompt(6, "#lobby"))
+        a.keys("y")
+        a.wait(info_row("Paste of 6 lines not sent: the send queue is full "
+                        "(2000 lines waiting)"))
 
 
 # --- (c) typed while disconnected ---
