@@ -518,15 +518,20 @@ plain_marker(struct session *s, const char *target, const char *text)
 }
 
 /* Our own message came back (echo-message): the pending line natter
- * showed when it was typed becomes the sent line, in place. */
+ * showed when it was typed becomes the sent line, in place.  It is in
+ * window i, or in the window it was typed in when it had no window of
+ * its own (a notice, a room we are not in). */
 static int
 echoed(struct session *s, int i, enum line_kind kind, const char *text,
     time_t now)
 {
 	struct window	*w = s->wins.v[i];
 
-	if (scroll_echoed(&w->sb, kind, text, now) == -1)
-		return 0;
+	if (scroll_echoed(&w->sb, kind, text, now) == -1) {
+		w = s->wins.v[s->wins.cur];
+		if (scroll_echoed(&w->sb, kind, text, now) == -1)
+			return 0;
+	}
 	window_seen_add(w, s->line_msgid);
 	if (w->kind != WIN_STATUS)
 		note_last(w, s);

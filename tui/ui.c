@@ -54,6 +54,7 @@ static ui_paste_cb	*paste_cb;
 static int		 pasting;	/* between the two */
 static char		*paste_buf;
 static size_t		 paste_len;
+static size_t		 paste_cap;
 static int		 paste_over;	/* past PASTE_BYTES_MAX */
 
 /* Colour pairs made on demand: pair i + 1 is (pair_fg[i], pair_bg[i]). */
@@ -949,7 +950,7 @@ paste_add(wint_t ch)
 {
 	char mb[MB_LEN_MAX];
 	mbstate_t ps;
-	size_t n;
+	size_t n, cap;
 	char *v;
 
 	if (paste_over)
@@ -961,11 +962,17 @@ paste_add(wint_t ch)
 		paste_over = 1;
 		return;
 	}
-	if ((v = realloc(paste_buf, paste_len + n)) == NULL) {
-		paste_over = 1;
-		return;
+	if (paste_len + n > paste_cap) {
+		cap = paste_cap ? paste_cap * 2 : 4096;
+		if (cap > PASTE_BYTES_MAX)
+			cap = PASTE_BYTES_MAX;
+		if ((v = realloc(paste_buf, cap)) == NULL) {
+			paste_over = 1;
+			return;
+		}
+		paste_buf = v;
+		paste_cap = cap;
 	}
-	paste_buf = v;
 	memcpy(paste_buf + paste_len, mb, n);
 	paste_len += n;
 }
@@ -982,6 +989,7 @@ paste_end(void *arg)
 	free(paste_buf);
 	paste_buf = NULL;
 	paste_len = 0;
+	paste_cap = 0;
 	paste_over = 0;
 	pasting = 0;
 }
