@@ -223,6 +223,38 @@ def test_tui_lines_typed_while_disconnected_wait(f):
         assert len(dim) == 1 and DIM not in dim[0], dim
 
 
+@timeout(40)
+def test_tui_unsent_lines_are_marked(f):
+    s = Server(f)
+    logs = f.path("logs")
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby,other", "--log-dir",
+                     logs, tail=True)
+        joined(a, "alice", "#other")
+        a.wait_status("[3:#other]")
+        s.stop()
+        a.wait(rx(STAMP + r" Disconnected: .*\. Reconnecting in \d+ s…"))
+        # A closed window: the status window says what was not sent.
+        a.line("/win 3")
+        a.wait_status("[3:#other]")
+        a.line("for other")
+        a.wait(msg_row("alice", "for other"))
+        a.line("/close")
+        a.line("/win 1")
+        a.wait(info_row("not sent to #other: for other"))
+        # Still queued at /quit: "not sent" in its window's log.
+        a.line("/win 2")
+        a.wait_status("[2:#lobby]")
+        a.line("for lobby")
+        a.wait(msg_row("alice", "for lobby"))
+        a.line("/quit")
+        a.wait("EXITED 0")
+        with open("%s/#lobby.log" % logs, encoding="utf-8") as fp:
+            log = fp.read().splitlines()
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d not sent: "
+                            r"for lobby", log[-1]), log
+
+
 # --- (d) multiline ---
 
 @timeout(60)
