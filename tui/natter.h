@@ -337,7 +337,7 @@ extern const char *const cmd_names[];
 #define SENDQ_BURST		5	/* lines sent at once, at most */
 #define SENDQ_RATE		2	/* lines a second after the burst */
 #define SENDQ_COST_BYTES	512	/* a batch's text costs a line per */
-#define SENDQ_ROOM_WAIT		15	/* s a line waits for its room to be
+#define SENDQ_ROOM_WAIT		10	/* s a line waits for its room to be
 					   rejoined after registering */
 #define PASTE_LINES_MAX		2000	/* lines in one paste, at most */
 #define PASTE_BYTES_MAX		(256 * 1024)	/* bytes in one paste */

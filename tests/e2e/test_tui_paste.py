@@ -223,6 +223,31 @@ def test_tui_lines_typed_while_disconnected_wait(f):
         assert len(dim) == 1 and DIM not in dim[0], dim
 
 
+@timeout(90)
+def test_tui_line_for_a_room_not_rejoined_is_not_sent(f):
+    s = Server(f)
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby")
+        joined(a, "alice", "#lobby")
+        port = s.port
+        s.stop()
+        a.wait(rx(STAMP + r" Disconnected: .*\. Reconnecting in \d+ s…"))
+        a.line("will not go")
+        a.wait(msg_row("alice", "will not go"))
+        # While natter waits to retry, the room becomes invite-only.
+        a.wait("Reconnecting in 4", timeout=20)     # the row wraps
+        s2 = FixedPortServer(f, port)
+        bob = s2.user("bob")
+        bob.join("#lobby")
+        bob.send("MODE #lobby +i")
+        bob.expect(rx(r":bob!\S+ MODE #lobby \+i"))
+        a.wait(rx(STAMP + r" Reconnected to 127\.0\.0\.1:%d" % port),
+               timeout=20)
+        a.wait(info_row("not sent: will not go"), timeout=30)
+        a.wait_gone(lambda rows: "[queued" in a.status())
+        bob.no_line(re.compile(r".* PRIVMSG .*"), sync=True)
+
+
 @timeout(40)
 def test_tui_unsent_lines_are_marked(f):
     s = Server(f)
