@@ -599,6 +599,22 @@ test_echo_replaces_pending(void **state)
 	/* An echo with nothing pending is a line of its own. */
 	feed("@msgid=E2 :me!u@h PRIVMSG #a :from another device");
 	assert_int_equal(sess.wins.v[i]->sb.count, before + 1);
+	/* Refused (404): no echo will come, the oldest pending line
+	 * there says so. */
+	l.text = (char *)"refused";
+	l.pending = 6;
+	scroll_insert(&sess.wins.v[i]->sb, sess.wins.v[i]->sb.count, &l);
+	l.text = (char *)"later";
+	l.pending = 7;
+	scroll_insert(&sess.wins.v[i]->sb, sess.wins.v[i]->sb.count, &l);
+	/* (The error itself is the window's last line.) */
+	feed(":irc.test 404 me #a :Cannot send to channel");
+	assert_string_equal(last_in("#a", 2)->text, "not sent: refused");
+	assert_int_equal(last_in("#a", 2)->kind, LINE_ERROR);
+	assert_int_equal(last_in("#a", 1)->pending, 7);
+	/* A 401 for a nick we have no window for changes nothing. */
+	feed(":irc.test 401 me nobody :No such nick/channel");
+	assert_int_equal(last_in("#a", 2)->pending, 7);
 }
 
 int

@@ -1137,12 +1137,41 @@ static void	on_sasl_numeric(struct session *, const struct irc_msg *, int,
 static void	login_fail(struct session *, time_t, char [][512], int *, int,
 		    const char *, ...) __attribute__((format(printf, 6, 7)));
 
+/*
+ * 401 (no such nick) or 404 (cannot send to channel) for a message of
+ * ours: with echo-message its pending line waits for an echo that will
+ * not come, so the oldest one to that target says "not sent" (lines go
+ * and are refused in order).  Without echo-message the line was shown
+ * as sent when it went, and the error says the rest.
+ */
+static void
+pending_refused(struct session *s, const struct irc_msg *m)
+{
+	const struct line	*l;
+	struct scroll		*sb;
+	int			 i, k;
+
+	if (!(s->caps & CAP_ECHO_MESSAGE) || m->nparams < 3 ||
+	    (i = windows_find(&s->wins, param(m, 1))) <= 0)
+		return;
+	sb = &s->wins.v[i]->sb;
+	for (k = 0; k < sb->count; k++)
+		if ((l = scroll_get(sb, k)) != NULL && l->pending != 0 &&
+		    l->self) {
+			scroll_not_sent(sb, k);
+			s->dirty = 1;
+			return;
+		}
+}
+
 static void
 on_numeric(struct session *s, const struct irc_msg *m, int numeric,
     time_t now, char out[][512], int *nout, int maxout)
 {
 	char	text[1024];
 
+	if (numeric == 401 || numeric == 404)
+		pending_refused(s, m);
 	if (numeric >= 900 && numeric <= 908) {
 		on_sasl_numeric(s, m, numeric, now, out, nout, maxout);
 		return;

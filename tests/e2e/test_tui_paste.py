@@ -101,7 +101,9 @@ def test_tui_paste_200_lines_default_flood(f):
         a = t.natter("alice", s.port, "-j", "lobby")
         joined(a, "alice", "#lobby")
         bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
-        want = lines_of(200)
+        # 100-byte lines: sent at once they pass natterd's --recvq
+        # (8192 bytes) and it disconnects the sender (Excess Flood).
+        want = lines_of(200, "paste line %03d " + "x" * 70)
         paste(t, a, "\n".join(want) + "\n")
         a.wait(prompt(200, "#lobby"))
         a.keys("y")
