@@ -250,6 +250,21 @@ def test_tui_line_for_a_room_not_rejoined_is_not_sent(f):
         bob.no_line(re.compile(r".* PRIVMSG .*"), sync=True)
 
 
+def test_tui_line_refused_by_the_room_is_not_sent(f):
+    s = Server(f)
+    bob = raw_in_room(s, "bob", "#lobby")       # bob is the op
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby")
+        joined(a, "alice", "#lobby")
+        bob.send("MODE #lobby +m")
+        a.wait(rx(STAMP + r" bob sets mode \+m"))
+        # With echo-message the line waits for its echo; the 404 says
+        # none will come.
+        a.line("hush")
+        a.wait(info_row("not sent: hush"))
+        bob.no_line(re.compile(r".* PRIVMSG .*"), sync=True)
+
+
 @timeout(40)
 def test_tui_unsent_lines_are_marked(f):
     s = Server(f)
