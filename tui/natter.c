@@ -447,9 +447,10 @@ abandon_locked(struct chatlog **log)
 }
 
 /* Queues line; a secret one (a password) is sent, never shown.  0, or
- * -1 when the queue is full (and says so). */
+ * -1 when the queue is full (and says so).  (ob: the caller's outbox,
+ * which only the QUIT uses now; kept so callers stay as they were.) */
 static int
-queue_locked(const char *line, int secret)
+queue_locked(struct outbox *ob, const char *line, int secret)
 {
 	struct sendq_item *it;
 	const char *target, *text;
@@ -457,6 +458,7 @@ queue_locked(const char *line, int secret)
 	char copy[512];
 	int shown;
 
+	(void)ob;
 	shown = msg_parts(line, copy, sizeof(copy), &kind, &target, &text);
 	if ((it = sendq_push(&sess.sendq, line, 1, 1, 1)) == NULL) {
 		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Send queue "
@@ -492,7 +494,7 @@ all_messages(const struct cmd_result *r)
  * reconnect); anything else is refused, saying why.  Returns 0 if they
  * were queued. */
 static int
-queue_all_locked(const struct cmd_result *r)
+queue_all_locked(struct outbox *ob, const struct cmd_result *r)
 {
 	int i;
 
@@ -504,7 +506,7 @@ queue_all_locked(const struct cmd_result *r)
 		return -1;
 	}
 	for (i = 0; i < r->nlines; i++)
-		if (queue_locked(r->lines[i], r->secret) == -1)
+		if (queue_locked(ob, r->lines[i], r->secret) == -1)
 			return -1;
 	return 0;
 }
@@ -715,7 +717,7 @@ input_line_locked(const char *text, void *arg)
 	case CMD_NONE:
 		break;
 	case CMD_SEND:
-		queue_all_locked(&r);
+		queue_all_locked(ob, &r);
 		break;
 	case CMD_ERROR:
 		say_locked(&sess, sess.wins.cur, LINE_ERROR, "%s", r.msg);
@@ -738,7 +740,7 @@ input_line_locked(const char *text, void *arg)
 	case CMD_QUERY:
 		if ((i = windows_open(&sess.wins, r.target, WIN_QUERY)) != -1)
 			windows_switch(&sess.wins, i);
-		queue_all_locked(&r);
+		queue_all_locked(ob, &r);
 		break;
 	case CMD_CLOSE:
 		if (sess.wins.cur == 0) {
@@ -748,7 +750,7 @@ input_line_locked(const char *text, void *arg)
 		}
 		drop_for_window_locked(w);
 		if (r.nlines > 0 && net_connected())
-			queue_all_locked(&r);
+			queue_all_locked(ob, &r);
 		windows_close(&sess.wins, sess.wins.cur);
 		break;
 	case CMD_CLEAR:
@@ -810,7 +812,8 @@ paste_batch_locked(const char *buf, int nwire, int ntext, const char *shown,
  * as commands: in draft/multiline batches when the server takes them,
  * else as paced lines. */
 static void
-paste_send_locked(const char *text, int n, const char *target)
+paste_send_locked(struct outbox *ob, const char *text, int n,
+    const char *target)
 {
 	static struct cmd_result r;
 	char input[UI_LINE_MAX + 2];
@@ -847,7 +850,7 @@ paste_send_locked(const char *text, int n, const char *target)
 			    r.msg);
 			continue;
 		}
-		if (queue_all_locked(&r) == -1)
+		if (queue_all_locked(ob, &r) == -1)
 			return;
 	}
 }
@@ -878,7 +881,7 @@ paste_locked(enum ui_paste ev, const char *text, size_t len, void *arg)
 		return;
 	case UI_PASTE_YES:
 		if (sess.paste != NULL)
-			paste_send_locked(sess.paste, sess.paste_n,
+			paste_send_locked(ob, sess.paste, sess.paste_n,
 			    sess.paste_target);
 		paste_forget_locked();
 		return;
@@ -908,7 +911,7 @@ paste_locked(enum ui_paste ev, const char *text, size_t len, void *arg)
 		    "lines not sent: answer the question first", n);
 	else if (n <= PASTE_ASK_LINES && w->kind != WIN_STATUS &&
 	    (sess.caps & CAP_MULTILINE))
-		paste_send_locked(lines, n, w->name);
+		paste_send_locked(ob, lines, n, w->name);
 	else if (n <= PASTE_ASK_LINES) {
 		/* A few lines: each as if typed and entered. */
 		for (p = lines; p != NULL; p = end) {
