@@ -35,6 +35,17 @@ struct source {
 	int		server;		/* no '!': a server (or no prefix) */
 };
 
+/* Forgets the open batches (a multiline one holds its text). */
+static void
+batches_drop(struct session *s)
+{
+	int	i;
+
+	for (i = 0; i < s->nbatches; i++)
+		free(s->batches[i].text);
+	s->nbatches = 0;
+}
+
 void
 session_init(struct session *s)
 {
@@ -51,6 +62,9 @@ session_free(struct session *s)
 	int	i;
 
 	windows_free(&s->wins);
+	batches_drop(s);
+	sendq_free(&s->sendq);
+	free(s->paste);
 	for (i = 0; i < s->nrooms; i++)
 		free(s->rooms[i]);
 	free(s->rooms);
@@ -75,6 +89,7 @@ static const struct {
 	{ "echo-message",	CAP_ECHO_MESSAGE },
 	{ "draft/chathistory",	CAP_CHATHISTORY },
 	{ "labeled-response",	CAP_LABELED_RESPONSE },
+	{ "draft/multiline",	CAP_MULTILINE },
 };
 
 static void	reply(char out[][512], int *nout, int maxout,
@@ -92,7 +107,9 @@ session_hello(struct session *s, char out[][512], int *nout, int maxout)
 	s->sts[0] = '\0';
 	s->sts_seen = 0;
 	s->chathistory_max = 0;
-	s->nbatches = 0;
+	batches_drop(s);
+	s->multiline_bytes = 0;
+	s->multiline_lines = 0;
 	s->sasl_state = SASL_IDLE;
 	s->sasl_offered = 0;
 	s->sasl_mechs[0] = '\0';
@@ -506,6 +523,28 @@ plain_marker(struct session *s, const char *target, const char *text)
 	return 1;
 }
 
+/* Our own message came back (echo-message): the pending line natter
+ * showed when it was typed becomes the sent line, in place.  It is in
+ * window i, or in the window it was typed in when it had no window of
+ * its own (a notice, a room we are not in). */
+static int
+echoed(struct session *s, int i, enum line_kind kind, const char *text,
+    time_t now)
+{
+	struct window	*w = s->wins.v[i];
+
+	if (scroll_echoed(&w->sb, kind, text, now) == -1) {
+		w = s->wins.v[s->wins.cur];
+		if (scroll_echoed(&w->sb, kind, text, now) == -1)
+			return 0;
+	}
+	window_seen_add(w, s->line_msgid);
+	if (w->kind != WIN_STATUS)
+		note_last(w, s);
+	s->dirty = 1;
+	return 1;
+}
+
 static void
 on_message(struct session *s, const struct irc_msg *m, time_t now,
     char out[][512], int *nout, int maxout)
@@ -588,6 +627,8 @@ on_message(struct session *s, const struct irc_msg *m, time_t now,
 	    !window_seen(s->wins.v[i], s->line_msgid))
 		notify_event(s, i, src.nick, priv ? NULL : target,
 		    kind == LINE_ACTION, text);
+	if (self && !s->line_history && echoed(s, i, kind, text, now))
+		return;
 	win_line(s, i, now, kind, src.nick, text, hl, self, act);
 }
 
@@ -606,6 +647,7 @@ on_join(struct session *s, const struct irc_msg *m, time_t now)
 		if ((i = windows_open(&s->wins, room, WIN_ROOM)) < 0)
 			return;
 		s->wins.v[i]->joined = 1;
+		s->wins.v[i]->names_done = 0;
 		/* The 353s that follow give the whole list afresh. */
 		window_nicks_clear(s->wins.v[i]);
 		window_nick_add(s->wins.v[i], s->nick, ' ');
@@ -937,6 +979,7 @@ on_end_names(struct session *s, const struct irc_msg *m, time_t now,
 	if (i <= 0 || !s->wins.v[i]->joined)
 		return;
 	w = s->wins.v[i];
+	w->names_done = 1;
 	catch_up(s, w, out, nout, maxout);
 	n = snprintf(text, sizeof(text), "Nicks on %s (%d):", w->name,
 	    w->nnicks);
@@ -1102,10 +1145,39 @@ static void	on_sasl_numeric(struct session *, const struct irc_msg *, int,
 static void	login_fail(struct session *, time_t, char [][512], int *, int,
 		    const char *, ...) __attribute__((format(printf, 6, 7)));
 
+/*
+ * 401 (no such nick) or 404 (cannot send to channel) for a message of
+ * ours: with echo-message its pending line waits for an echo that will
+ * not come, so the oldest one to that target says "not sent" (lines go
+ * and are refused in order).  Without echo-message the line was shown
+ * as sent when it went, and the error says the rest.
+ */
+static void
+pending_refused(struct session *s, const struct irc_msg *m)
+{
+	const struct line	*l;
+	struct scroll		*sb;
+	int			 i, k;
+
+	if (!(s->caps & CAP_ECHO_MESSAGE) || m->nparams < 3 ||
+	    (i = windows_find(&s->wins, param(m, 1))) <= 0)
+		return;
+	sb = &s->wins.v[i]->sb;
+	for (k = 0; k < sb->count; k++)
+		if ((l = scroll_get(sb, k)) != NULL && l->pending != 0 &&
+		    l->self) {
+			scroll_not_sent(sb, k);
+			s->dirty = 1;
+			return;
+		}
+}
+
 static void
 on_numeric(struct session *s, const struct irc_msg *m, int numeric,
     time_t now, char out[][512], int *nout, int maxout)
 {
+	if (numeric == 401 || numeric == 404)
+		pending_refused(s, m);
 	if (numeric >= 900 && numeric <= 908) {
 		on_sasl_numeric(s, m, numeric, now, out, nout, maxout);
 		return;
@@ -1309,7 +1381,8 @@ cap_request(struct session *s, time_t now, char out[][512], int *nout,
 	want = s->caps_offered;
 	/* History without batches could not be told from live. */
 	if (!(want & CAP_BATCH))
-		want &= ~(CAP_CHATHISTORY | CAP_LABELED_RESPONSE);
+		want &= ~(CAP_CHATHISTORY | CAP_LABELED_RESPONSE |
+		    CAP_MULTILINE);
 	req[0] = '\0';
 	for (k = 0; k < sizeof(cap_names) / sizeof(cap_names[0]); k++)
 		if (want & cap_names[k].bit)
@@ -1337,6 +1410,29 @@ cap_request(struct session *s, time_t now, char out[][512], int *nout,
 	else
 		reply(out, nout, maxout, "CAP REQ :%s", req);
 	return 0;
+}
+
+/* The draft/multiline value: "max-bytes=4096,max-lines=100" (a
+ * missing max-bytes, which the spec requires, is taken as
+ * MULTILINE_BYTES_DEFAULT; max-lines as our own bound). */
+static void
+multiline_limits(struct session *s, const char *value)
+{
+	const char	*p;
+	long		 n;
+
+	s->multiline_bytes = MULTILINE_BYTES_DEFAULT;
+	s->multiline_lines = MULTILINE_LINES_MAX;
+	for (p = value; *p != '\0'; p += strcspn(p, ","), p += *p == ',') {
+		if (strncmp(p, "max-bytes=", 10) == 0 &&
+		    (n = strtol(p + 10, NULL, 10)) > 0)
+			s->multiline_bytes = n > MULTILINE_RECV_MAX ?
+			    MULTILINE_RECV_MAX : (int)n;
+		else if (strncmp(p, "max-lines=", 10) == 0 &&
+		    (n = strtol(p + 10, NULL, 10)) > 0 &&
+		    n < MULTILINE_LINES_MAX)
+			s->multiline_lines = (int)n;
+	}
 }
 
 /* CAP <nick> LS|ACK|NAK|NEW|DEL [*] :caps */
@@ -1368,6 +1464,10 @@ on_cap(struct session *s, const struct irc_msg *m, time_t now,
 			snprintf(s->sasl_mechs, sizeof(s->sasl_mechs), "%s",
 			    tok[4] == '=' ? tok + 5 : "");
 		}
+		if (strcmp(sub, "LS") == 0 &&
+		    strncmp(tok, "draft/multiline", 15) == 0 &&
+		    (tok[15] == '=' || tok[15] == '\0'))
+			multiline_limits(s, tok[15] == '=' ? tok + 16 : "");
 		tok[strcspn(tok, "=")] = '\0';	/* LS 302: name=value */
 		if (strcmp(tok, "sasl") == 0)
 			sasl = 1;
@@ -1415,9 +1515,95 @@ batch_find(struct session *s, const char *ref)
 	return NULL;
 }
 
+/* --- draft/multiline: a batch of lines shown as one message --- */
+
+/* BATCH +ref draft/multiline target: the whole message's source, time
+ * and msgid are the opening line's. */
+static void
+multiline_open(struct session *s, struct batch *b, const struct irc_msg *m)
+{
+	b->multiline = 1;
+	snprintf(b->source, sizeof(b->source), "%s",
+	    m->prefix != NULL ? m->prefix : "");
+	snprintf(b->msgid, sizeof(b->msgid), "%s", s->line_msgid);
+	b->when = s->line_when;
+	b->msec = s->line_msec;
+	b->timed = s->line_timed;
+	if (!b->history)
+		b->history = s->line_history;
+}
+
+/* A PRIVMSG or NOTICE inside a multiline batch: its text joins the
+ * message (after a '\n', or straight on with draft/multiline-concat).
+ * Returns 1 if m was such a line. */
+static int
+multiline_line(struct session *s, const struct irc_msg *m)
+{
+	struct batch	*b;
+	const char	*text = param(m, 1);
+	char		 ref[64], v[8];
+	size_t		 n = strlen(text), need;
+	int		 concat;
+	char		*p;
+
+	if (m->tags == NULL || (strcmp(m->command, "PRIVMSG") != 0 &&
+	    strcmp(m->command, "NOTICE") != 0) ||
+	    irc_tag_get(m->tags, "batch", ref, sizeof(ref)) != 1 ||
+	    (b = batch_find(s, ref)) == NULL || !b->multiline)
+		return 0;
+	concat = irc_tag_get(m->tags, "draft/multiline-concat", v,
+	    sizeof(v)) == 1;
+	if (b->nlines == 0)
+		b->notice = strcmp(m->command, "NOTICE") == 0;
+	need = b->len + (b->nlines > 0 && !concat) + n + 1;
+	/* Past the bound the rest is dropped, never the memory. */
+	if (need > MULTILINE_RECV_MAX)
+		return 1;
+	if ((p = realloc(b->text, need)) == NULL)
+		return 1;
+	b->text = p;
+	if (b->nlines > 0 && !concat)
+		b->text[b->len++] = '\n';
+	memcpy(b->text + b->len, text, n);
+	b->len += n;
+	b->text[b->len] = '\0';
+	b->nlines++;
+	return 1;
+}
+
+/* BATCH -ref of a multiline batch: the message, as if one PRIVMSG (or
+ * NOTICE) had brought it, with the batch's time and msgid. */
+static void
+multiline_close(struct session *s, struct batch *b, time_t now,
+    char out[][512], int *nout, int maxout)
+{
+	struct irc_msg	 m;
+
+	if (b->nlines == 0 || b->text == NULL)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.prefix = b->source[0] != '\0' ? b->source : NULL;
+	m.command = b->notice ? (char *)"NOTICE" : (char *)"PRIVMSG";
+	m.params[0] = b->target;
+	m.params[1] = b->text;
+	m.nparams = 2;
+	m.trailing = 1;
+	s->line_history = b->history;
+	snprintf(s->line_msgid, sizeof(s->line_msgid), "%s", b->msgid);
+	s->line_stored = 1;
+	s->line_timed = b->timed;
+	if (b->timed) {
+		s->line_when = b->when;
+		s->line_msec = b->msec;
+		now = b->when;
+	}
+	on_message(s, &m, now, out, nout, maxout);
+}
+
 /* BATCH +ref type [params], BATCH -ref */
 static void
-on_batch(struct session *s, const struct irc_msg *m)
+on_batch(struct session *s, const struct irc_msg *m, time_t now,
+    char out[][512], int *nout, int maxout)
 {
 	const char	*ref = param(m, 0), *type = param(m, 1);
 	struct batch	*b;
@@ -1435,7 +1621,12 @@ on_batch(struct session *s, const struct irc_msg *m)
 		    strcmp(type, "draft/chathistory") == 0;
 		snprintf(b->target, sizeof(b->target), "%s",
 		    m->nparams >= 3 ? param(m, 2) : s->line_target);
+		if (strcmp(type, "draft/multiline") == 0 && m->nparams >= 3)
+			multiline_open(s, b, m);
 	} else if (ref[0] == '-' && (b = batch_find(s, ref + 1)) != NULL) {
+		if (b->multiline)
+			multiline_close(s, b, now, out, nout, maxout);
+		free(b->text);
 		i = (int)(b - s->batches);
 		memmove(b, b + 1, (s->nbatches - i - 1) * sizeof(*b));
 		s->nbatches--;
@@ -1565,7 +1756,9 @@ handle_line(struct session *s, struct irc_msg *m, time_t now,
 	else if (strcmp(cmd, "AUTHENTICATE") == 0)
 		on_authenticate(s, m, now, out, nout, maxout);
 	else if (strcmp(cmd, "BATCH") == 0)
-		on_batch(s, m);
+		on_batch(s, m, now, out, nout, maxout);
+	else if (multiline_line(s, m))
+		;	/* shown whole at the batch's end */
 	else if (s->line_history && strcmp(cmd, "PRIVMSG") != 0 &&
 	    strcmp(cmd, "NOTICE") != 0) {
 		if (s->line_target[0] == '\0' && is_room(param(m, 0)))

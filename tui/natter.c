@@ -42,7 +42,8 @@ static struct complete	 comp;
 static const char	*log_dir;	/* set once in main */
 static atomic_int	 quit_sent;	/* the QUIT went out */
 
-/* Lines the input thread sends once it let go of ui_lock. */
+/* What the input thread does once it let go of ui_lock: the QUIT
+ * (past the send queue), connecting, the log. */
 struct outbox {
 	char		(*lines)[512];
 	int		 n;
@@ -51,6 +52,8 @@ struct outbox {
 	int		 start_net;	/* the password came: connect now */
 	struct chatlog	*log;
 };
+
+static void	 outbox_add(struct outbox *, const char *);
 
 struct chatlog {
 	struct chatlog	*next;
@@ -284,82 +287,227 @@ say_locked(struct session *s, int i, enum line_kind kind, const char *fmt,
 
 /* --- the input thread --- */
 
+/*
+ * Sending.  Everything the user sends but QUIT waits in sess.sendq
+ * (sendq.c) and goes out paced by its token bucket.  The input thread
+ * adds to the queue and is also the one that sends from it: input_main
+ * polls the keyboard with a timeout that is the time until the next
+ * token (or SENDQ_RECHECK_MS while the head waits for a reconnect or a
+ * rejoin), and an empty queue sleeps on the keyboard alone.  That needs
+ * no second thread and no hand-over: only this thread ever removes
+ * from the queue, so an item it picked stays while it sends without
+ * ui_lock (the message thread only reads the count to draw it).
+ *
+ * A PRIVMSG or NOTICE is shown at once in its window as a pending line
+ * (dimmed).  It is kept across a reconnect and goes once we are
+ * registered again and, for a room, its JOIN's 366 came; it becomes a
+ * normal line when sent (with echo-message, when the echo comes back:
+ * handle.c).  One that cannot go (a room we left, one not rejoined
+ * within SENDQ_ROOM_WAIT, a closed window, a /quit) says "not sent".
+ * Other commands are not kept across a disconnect.
+ */
+#define SENDQ_RECHECK_MS	250
+
+static int	 reg_seen;	/* input thread: sess.nregistered seen */
+static time_t	 reg_since;	/* when it last changed */
+
 static int
 is_room(const char *name)
 {
 	return name[0] == '#' || name[0] == '&';
 }
 
-/* Shows our own PRIVMSG or NOTICE in its window and queues it for the
- * log, unless the server echoes it (echo-message): then it is shown
- * and logged when it comes back, once. */
-static void
-echo_locked(struct outbox *ob, const char *line)
+static long long
+now_ms(void)
 {
-	char copy[512], *text, *end;
-	struct irc_msg m;
-	enum line_kind kind;
-	struct window *w;
-	time_t now = time(NULL);
-	int i;
+	struct timespec ts;
 
-	if (sess.caps & CAP_ECHO_MESSAGE)
-		return;
-	snprintf(copy, sizeof(copy), "%s", line);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A PRIVMSG or NOTICE line, parsed into copy: its target, text and how
+ * it is shown.  Returns 1 if it is shown, 0 if it is a message shown
+ * nowhere (a CTCP other than ACTION), -1 if it is not a message.
+ */
+static int
+msg_parts(const char *line, char *copy, size_t copylen,
+    enum line_kind *kind, const char **target, const char **text)
+{
+	struct irc_msg m;
+	char *t, *end;
+
+	snprintf(copy, copylen, "%s", line);
 	if (irc_parse(copy, &m) == -1 || m.nparams < 2)
-		return;
+		return -1;
 	if (strcmp(m.command, "PRIVMSG") == 0)
-		kind = LINE_MSG;
+		*kind = LINE_MSG;
 	else if (strcmp(m.command, "NOTICE") == 0)
-		kind = LINE_NOTICE;
+		*kind = LINE_NOTICE;
 	else
-		return;
-	text = m.params[1];
-	if (text[0] == '\001') {
-		if (kind != LINE_MSG || strncmp(text, "\001ACTION ", 8) != 0)
-			return;		/* CTCP: not shown */
-		kind = LINE_ACTION;
-		text += 8;
-		if ((end = strchr(text, '\001')) != NULL)
+		return -1;
+	*target = m.params[0];
+	t = m.params[1];
+	if (t[0] == '\001') {
+		if (*kind != LINE_MSG || strncmp(t, "\001ACTION ", 8) != 0)
+			return 0;	/* CTCP: not shown */
+		*kind = LINE_ACTION;
+		t += 8;
+		if ((end = strchr(t, '\001')) != NULL)
 			*end = '\0';
 	}
-	if ((i = windows_find(&sess.wins, m.params[0])) == -1) {
-		if (is_room(m.params[0]) || kind == LINE_NOTICE)
+	*text = t;
+	return 1;
+}
+
+/* Shows a line of ours to target as pending (dimmed) in its window;
+ * returns its id, 0 if it could not be shown. */
+static unsigned
+pending_locked(const char *target, enum line_kind kind, const char *text)
+{
+	struct line l;
+	struct window *w;
+	int i;
+
+	if ((i = windows_find(&sess.wins, target)) == -1) {
+		if (is_room(target) || kind == LINE_NOTICE)
 			i = sess.wins.cur;
-		else if ((i = windows_open(&sess.wins, m.params[0],
+		else if ((i = windows_open(&sess.wins, target,
 		    WIN_QUERY)) == -1)
 			i = sess.wins.cur;
 	}
 	w = sess.wins.v[i];
-	scroll_push(&w->sb, now, kind, sess.nick, text, 0, 1);
+	memset(&l, 0, sizeof(l));
+	l.when = time(NULL);
+	l.kind = kind;
+	l.self = 1;
+	l.nick = sess.nick;
+	l.text = (char *)text;
+	l.pending = sendq_new_id(&sess.sendq);
+	if (scroll_insert(&w->sb, w->sb.count, &l) == -1)
+		return 0;
 	if (i != sess.wins.cur)
 		windows_mark(&sess.wins, i, ACT_MSG);
-	chatlog_add(&ob->log, w->name, now, kind, sess.nick, text);
+	sess.dirty = 1;
+	return l.pending;
 }
 
-/* Queues line; a secret one (a password) is sent, never shown. */
+/* The window showing pending line id (and the line's index in *li),
+ * or -1. */
+static int
+pending_find_locked(unsigned id, int *li)
+{
+	int i;
+
+	if (id == 0)
+		return -1;
+	for (i = 0; i < sess.wins.n; i++)
+		if ((*li = scroll_find_pending(&sess.wins.v[i]->sb, id)) != -1)
+			return i;
+	return -1;
+}
+
+/* An item that will never go: its line says "not sent" (in the log
+ * too), and it leaves the queue. */
 static void
+not_sent_locked(struct chatlog **log, struct sendq_item *it)
+{
+	const struct line *l;
+	int wi, li;
+
+	if ((wi = pending_find_locked(it->id, &li)) != -1) {
+		scroll_not_sent(&sess.wins.v[wi]->sb, li);
+		l = scroll_get(&sess.wins.v[wi]->sb, li);
+		chatlog_add(log, sess.wins.v[wi]->name, time(NULL),
+		    LINE_ERROR, NULL, l->text);
+	} else if (it->msg && !it->secret)
+		say_locked(&sess, 0, LINE_ERROR, "not sent to %s: a line",
+		    it->target);
+	sendq_unlink(&sess.sendq, it);
+	sendq_item_free(it);
+	sess.dirty = 1;
+}
+
+/* Gone: its line becomes a sent one (unless the echo does that) and
+ * goes to the log. */
+static void
+sent_locked(struct outbox *ob, struct sendq_item *it)
+{
+	const struct line *l;
+	struct window *w;
+	int wi, li;
+
+	if (!(sess.caps & CAP_ECHO_MESSAGE) &&
+	    (wi = pending_find_locked(it->id, &li)) != -1) {
+		w = sess.wins.v[wi];
+		scroll_sent(&w->sb, li);
+		l = scroll_get(&w->sb, li);
+		chatlog_add(&ob->log, w->name, time(NULL), l->kind, l->nick,
+		    l->text);
+	}
+	sendq_unlink(&sess.sendq, it);
+	sendq_item_free(it);
+	sess.dirty = 1;
+}
+
+/* Every queued item will never go (we are leaving). */
+static void
+abandon_locked(struct chatlog **log)
+{
+	while (sess.sendq.head != NULL)
+		not_sent_locked(log, sess.sendq.head);
+}
+
+/* Queues line; a secret one (a password) is sent, never shown.  0, or
+ * -1 when the queue is full (and says so).  (ob: the caller's outbox,
+ * which only the QUIT uses now; kept so callers stay as they were.) */
+static int
 queue_locked(struct outbox *ob, const char *line, int secret)
 {
-	void *v;
-	int cap;
+	struct sendq_item *it;
+	const char *target = "", *text = "";
+	enum line_kind kind = LINE_MSG;
+	char copy[512], labeled[512 + REPLY_LABEL_LEN + 8];
+	int shown;
 
-	if (ob->n == ob->cap) {
-		cap = ob->cap ? ob->cap * 2 : 16;
-		if ((v = reallocarray(ob->lines, cap, sizeof(*ob->lines))) ==
-		    NULL)
-			return;
-		ob->lines = v;
-		ob->cap = cap;
-	}
+	(void)ob;
+	shown = msg_parts(line, copy, sizeof(copy), &kind, &target, &text);
 	/* labeled-response: the replies come back to this window. */
-	reply_label(&sess, sess.wins.v[sess.wins.cur]->name, line,
-	    ob->lines[ob->n++], sizeof(ob->lines[0]));
-	if (!secret)
-		echo_locked(ob, line);
+	reply_label(&sess, sess.wins.v[sess.wins.cur]->name, line, labeled,
+	    sizeof(labeled));
+	if ((it = sendq_push(&sess.sendq, labeled, 1, 1, 1)) == NULL) {
+		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Send queue "
+		    "full (%d lines waiting): not sent: %s",
+		    sess.sendq.nlines, secret ? "(a password)" :
+		    shown == 1 ? text : line);
+		return -1;
+	}
+	it->secret = secret;
+	if (shown == -1)
+		return 0;
+	it->msg = 1;
+	snprintf(it->target, sizeof(it->target), "%s", target);
+	if (shown && !secret)
+		it->id = pending_locked(target, kind, text);
+	return 0;
 }
 
-/* Queues r's lines if connected; else says why not.  Returns 0 if they
+/* 1 if every line of r is a PRIVMSG or NOTICE. */
+static int
+all_messages(const struct cmd_result *r)
+{
+	int i;
+
+	for (i = 0; i < r->nlines; i++)
+		if (strncmp(r->lines[i], "PRIVMSG ", 8) != 0 &&
+		    strncmp(r->lines[i], "NOTICE ", 7) != 0)
+			return 0;
+	return 1;
+}
+
+/* Queues r's lines.  While disconnected only messages wait (for the
+ * reconnect); anything else is refused, saying why.  Returns 0 if they
  * were queued. */
 static int
 queue_all_locked(struct outbox *ob, const struct cmd_result *r)
@@ -368,14 +516,162 @@ queue_all_locked(struct outbox *ob, const struct cmd_result *r)
 
 	if (r->nlines == 0)
 		return 0;
-	if (!net_connected()) {
+	if (!net_connected() && (r->secret || !all_messages(r))) {
 		say_locked(&sess, sess.wins.cur, LINE_ERROR,
 		    "Not connected: nothing sent");
 		return -1;
 	}
 	for (i = 0; i < r->nlines; i++)
-		queue_locked(ob, r->lines[i], r->secret);
+		if (queue_locked(ob, r->lines[i], r->secret) == -1)
+			return -1;
 	return 0;
+}
+
+/* /close: what still waits for the window's room or nick will not go
+ * there now; the status window says so. */
+static void
+drop_for_window_locked(struct window *w)
+{
+	struct sendq_item *it, *next;
+	const struct line *l;
+	int wi, li;
+
+	for (it = sess.sendq.head; it != NULL; it = next) {
+		next = it->next;
+		if (!it->msg || casemap_cmp(it->target, w->name) != 0)
+			continue;
+		if ((wi = pending_find_locked(it->id, &li)) != -1 &&
+		    (l = scroll_get(&sess.wins.v[wi]->sb, li)) != NULL)
+			say_locked(&sess, 0, LINE_ERROR, "not sent to %s: %s",
+			    it->target, l->text);
+		else if (!it->secret)
+			say_locked(&sess, 0, LINE_ERROR, "not sent to %s: a "
+			    "line", it->target);
+		sendq_unlink(&sess.sendq, it);
+		sendq_item_free(it);
+	}
+}
+
+/* 1 if room is one we mean to be in (sess.rooms). */
+static int
+in_rooms(const char *room)
+{
+	int i;
+
+	for (i = 0; i < sess.nrooms; i++)
+		if (casemap_cmp(sess.rooms[i], room) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether the queue's head may go now: 1 yes, 0 not yet, -1 never. */
+static int
+head_ready_locked(const struct sendq_item *it, time_t now)
+{
+	struct window *w;
+	int i;
+
+	if (!net_connected())
+		return it->msg ? 0 : -1;
+	if (!it->msg)
+		return 1;	/* NICK must go before registration ends */
+	if (!sess.registered)
+		return 0;
+	if (!is_room(it->target) ||
+	    (i = windows_find(&sess.wins, it->target)) <= 0 ||
+	    sess.wins.v[i]->kind != WIN_ROOM)
+		return 1;	/* not a room we show: the server decides */
+	w = sess.wins.v[i];
+	if (w->joined && w->names_done)
+		return 1;
+	if (!w->joined && !in_rooms(w->name))
+		return -1;	/* we left it */
+	/* Being rejoined after a reconnect, for a while. */
+	return now - reg_since > SENDQ_ROOM_WAIT ? -1 : 0;
+}
+
+/* Sends buf's lines ('\n' between); 0, or -1 once one fails. */
+static int
+send_lines(char *buf)
+{
+	char *line, *p = buf;
+
+	while ((line = strsep(&p, "\n")) != NULL)
+		if (net_send(line) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * Sends what the queue lets go now, never holding ui_lock while
+ * sending.  Returns the ms until it may send more (-1: nothing waits).
+ */
+static int
+sendq_pump(struct outbox *ob)
+{
+	struct sendq_item *it;
+	long long t, wait = -1;
+	time_t now;
+	char *copy;
+	int r = 0, rc, dropped = 0, secret;
+
+	ui_lock();
+	for (;;) {
+		now = time(NULL);
+		if (sess.nregistered != reg_seen) {
+			reg_seen = sess.nregistered;
+			reg_since = now;
+		}
+		while ((it = sess.sendq.head) != NULL &&
+		    (r = head_ready_locked(it, now)) == -1) {
+			if (it->msg) {
+				not_sent_locked(&ob->log, it);
+				continue;
+			}
+			dropped++;
+			sendq_unlink(&sess.sendq, it);
+			sendq_item_free(it);
+			sess.dirty = 1;
+		}
+		if (it == NULL)
+			break;
+		if (r == 0) {
+			wait = SENDQ_RECHECK_MS;
+			break;
+		}
+		t = now_ms();
+		if (sendq_take(&sess.sendq, t, it->cost) == -1) {
+			wait = sendq_wait(&sess.sendq, t, it->cost);
+			break;
+		}
+		if ((copy = strdup(it->buf)) == NULL) {
+			wait = SENDQ_RECHECK_MS;
+			break;
+		}
+		secret = it->secret;
+		ui_unlock();
+		rc = send_lines(copy);
+		if (secret)
+			explicit_bzero(copy, strlen(copy));
+		free(copy);
+		ui_lock();
+		/* Still the head: only this thread removes items. */
+		if (rc == -1) {
+			wait = SENDQ_RECHECK_MS;
+			break;
+		}
+		sent_locked(ob, it);
+		ui_draw_locked(&sess, &edit);
+	}
+	if (dropped > 0)
+		say_locked(&sess, sess.wins.cur, LINE_ERROR,
+		    "Not connected: %d line%s not sent", dropped,
+		    dropped == 1 ? "" : "s");
+	if (sess.dirty)
+		ui_draw_locked(&sess, &edit);
+	ui_unlock();
+	chatlog_flush(&ob->log);
+	return wait > INT_MAX ? INT_MAX : (int)wait;
 }
 
 /* An answer to "Trust this certificate ...?": yes or no. */
@@ -486,6 +782,7 @@ input_line_locked(const char *text, void *arg)
 			    "The status window cannot be closed");
 			break;
 		}
+		drop_for_window_locked(w);
 		if (r.nlines > 0 && net_connected())
 			queue_all_locked(ob, &r);
 		windows_close(&sess.wins, sess.wins.cur);
@@ -497,8 +794,11 @@ input_line_locked(const char *text, void *arg)
 		set_locked(r.msg);
 		break;
 	case CMD_QUIT:
+		/* At once, past the queue: what still waits is not sent. */
+		abandon_locked(&ob->log);
 		if (net_connected())
-			queue_all_locked(ob, &r);
+			for (i = 0; i < r.nlines; i++)
+				outbox_add(ob, r.lines[i]);
 		ob->quit = 1;
 		break;
 	case CMD_RECONNECT:
@@ -510,28 +810,207 @@ input_line_locked(const char *text, void *arg)
 	}
 }
 
+/* --- pastes --- */
+
+/* Inserts UTF-8 text at the cursor (a tab as a space). */
+static void
+edit_insert_utf8_locked(const char *s)
+{
+	mbstate_t ps;
+	wchar_t wc;
+	size_t n;
+
+	memset(&ps, 0, sizeof(ps));
+	while (*s != '\0') {
+		n = mbrtowc(&wc, s, strlen(s), &ps);
+		if (n == (size_t)-1 || n == (size_t)-2) {
+			memset(&ps, 0, sizeof(ps));
+			s++;
+			continue;
+		}
+		if (n == 0)
+			break;
+		edit_insert(&edit, wc == L'\t' ? L' ' : wc);
+		s += n;
+	}
+}
+
+/* One multiline batch of a paste (sendq_batch_cb). */
+static int
+paste_batch_locked(const char *buf, int nwire, int ntext, const char *shown,
+    int cost, void *arg)
+{
+	struct sendq_item *it;
+	const char *target = arg;
+
+	if ((it = sendq_push(&sess.sendq, buf, nwire, ntext, cost)) == NULL)
+		return -1;
+	it->msg = 1;
+	snprintf(it->target, sizeof(it->target), "%s", target);
+	it->id = pending_locked(target, LINE_MSG, shown);
+	return 0;
+}
+
+/* Sends n pasted lines (text, '\n' between) to target as text, never
+ * as commands: in draft/multiline batches when the server takes them,
+ * else as paced lines. */
+static void
+paste_send_locked(struct outbox *ob, const char *text, int n,
+    const char *target)
+{
+	static struct cmd_result r;
+	char input[UI_LINE_MAX + 2];
+	const char *p, *end;
+	size_t len;
+
+	/* All of it or none: a paste is not cut at the bound. */
+	if (!sendq_fits(&sess.sendq, n, strlen(text) +
+	    (size_t)n * (strlen(target) + 64))) {
+		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Paste of %d "
+		    "lines not sent: the send queue is full (%d lines "
+		    "waiting)", n, sess.sendq.nlines);
+		return;
+	}
+	if ((sess.caps & CAP_MULTILINE) && sess.multiline_bytes > 0) {
+		if (sendq_batches(&sess.sendq, "PRIVMSG", target, text,
+		    sess.multiline_bytes, sess.multiline_lines,
+		    paste_batch_locked, (void *)target) == -1)
+			say_locked(&sess, sess.wins.cur, LINE_ERROR, "Send "
+			    "queue full: the rest of the paste not sent");
+		return;
+	}
+	for (p = text; p != NULL; p = end != NULL ? end + 1 : NULL) {
+		end = strchr(p, '\n');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len == 0)
+			continue;
+		/* "//text" sends "/text": a pasted line is text. */
+		snprintf(input, sizeof(input), "%s%.*s", p[0] == '/' ? "/" :
+		    "", (int)len, p);
+		cmd_parse(input, target, &r);
+		if (r.action != CMD_SEND) {
+			say_locked(&sess, sess.wins.cur, LINE_ERROR, "%s",
+			    r.msg);
+			continue;
+		}
+		if (queue_all_locked(ob, &r) == -1)
+			return;
+	}
+}
+
+static void
+paste_forget_locked(void)
+{
+	free(sess.paste);
+	sess.paste = NULL;
+	sess.paste_n = 0;
+	sess.paste_ask = 0;
+	sess.dirty = 1;
+}
+
+/* A bracketed paste, or the answer to its question (ui_paste_cb). */
+static void
+paste_locked(enum ui_paste ev, const char *text, size_t len, void *arg)
+{
+	struct outbox *ob = arg;
+	struct window *w = sess.wins.v[sess.wins.cur];
+	char *lines, *p, *end;
+	int n;
+
+	switch (ev) {
+	case UI_PASTE_TOO_BIG:
+		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Paste not "
+		    "sent: more than %d KiB", PASTE_BYTES_MAX / 1024);
+		return;
+	case UI_PASTE_YES:
+		if (sess.paste != NULL)
+			paste_send_locked(ob, sess.paste, sess.paste_n,
+			    sess.paste_target);
+		paste_forget_locked();
+		return;
+	case UI_PASTE_NO:
+		say_locked(&sess, sess.wins.cur, LINE_INFO, "Paste of %d "
+		    "lines not sent", sess.paste_n);
+		paste_forget_locked();
+		return;
+	case UI_PASTE_TEXT:
+		break;
+	}
+	if ((n = paste_lines(text, len, &lines)) <= 0) {
+		free(lines);
+		return;
+	}
+	if (n == 1) {
+		/* As if typed. */
+		edit_insert_utf8_locked(lines);
+		free(lines);
+		return;
+	}
+	if (n > PASTE_LINES_MAX)
+		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Paste of %d "
+		    "lines not sent: at most %d at once", n, PASTE_LINES_MAX);
+	else if (edit.secret || net_asking_locked())
+		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Paste of %d "
+		    "lines not sent: answer the question first", n);
+	else if (n <= PASTE_ASK_LINES && w->kind != WIN_STATUS &&
+	    (sess.caps & CAP_MULTILINE))
+		paste_send_locked(ob, lines, n, w->name);
+	else if (n <= PASTE_ASK_LINES) {
+		/* A few lines: each as if typed and entered. */
+		for (p = lines; p != NULL; p = end) {
+			if ((end = strchr(p, '\n')) != NULL)
+				*end++ = '\0';
+			if (*p != '\0')
+				input_line_locked(p, ob);
+		}
+	} else if (w->kind == WIN_STATUS)
+		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Paste of %d "
+		    "lines not sent: the status window sends to no one", n);
+	else if (sess.paste_ask)
+		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Paste of %d "
+		    "lines not sent: answer y or n to the last one first", n);
+	else {
+		sess.paste = lines;
+		sess.paste_n = n;
+		snprintf(sess.paste_target, sizeof(sess.paste_target), "%s",
+		    w->name);
+		sess.paste_ask = 1;
+		say_locked(&sess, sess.wins.cur, LINE_INFO, "Send %d lines to "
+		    "%s? (y/n)", n, w->name);
+		return;
+	}
+	free(lines);
+}
+
+/* --- the outbox: QUIT, past the queue --- */
+
+static void
+outbox_add(struct outbox *ob, const char *line)
+{
+	void *v;
+	int cap;
+
+	if (ob->n == ob->cap) {
+		cap = ob->cap ? ob->cap * 2 : 16;
+		if ((v = reallocarray(ob->lines, cap, sizeof(*ob->lines))) ==
+		    NULL)
+			return;
+		ob->lines = v;
+		ob->cap = cap;
+	}
+	snprintf(ob->lines[ob->n++], sizeof(ob->lines[0]), "%s", line);
+}
+
 static void
 outbox_send(struct outbox *ob)
 {
-	int i, failed = 0;
+	int i;
 
 	for (i = 0; i < ob->n; i++) {
 		if (strncmp(ob->lines[i], "QUIT", 4) == 0)
 			atomic_store(&quit_sent, 1);
-		if (net_send(ob->lines[i]) == -1)
-			failed++;
+		(void)net_send(ob->lines[i]);
 	}
-	if (failed > 0 && !ob->quit) {
-		ui_lock();
-		say_locked(&sess, sess.wins.cur, LINE_ERROR,
-		    "Not connected: %d line%s not sent", failed,
-		    failed == 1 ? "" : "s");
-		ui_draw_locked(&sess, &edit);
-		ui_unlock();
-	}
-	/* A password may be in lines sent: wipe them. */
-	if (ob->n > 0)
-		explicit_bzero(ob->lines, (size_t)ob->n * sizeof(ob->lines[0]));
 	ob->n = 0;
 	chatlog_flush(&ob->log);
 }
@@ -541,17 +1020,23 @@ input_main(void *arg)
 {
 	struct outbox ob;
 	struct pollfd pfd;
+	int rc, wait;
 
 	(void)arg;
 	memset(&ob, 0, sizeof(ob));
 	pfd.fd = STDIN_FILENO;
 	pfd.events = POLLIN;
+	ui_set_paste_cb(paste_locked);
 	for (;;) {
-		if (poll(&pfd, 1, -1) == -1) {
+		/* The queue's next token (see "Sending" above). */
+		wait = sendq_pump(&ob);
+		if ((rc = poll(&pfd, 1, wait)) == -1) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		if (rc == 0)
+			continue;
 		if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))
 			break;
 		ui_lock();
@@ -608,13 +1093,18 @@ crash_handlers(void)
 static _Noreturn void
 leave(int sig)
 {
+	struct chatlog *log = NULL;
 	sigset_t set;
 
 	if (!atomic_exchange(&quit_sent, 1))
 		net_send("QUIT :Leaving");
 	net_stop();
+	/* Held to the end: the input thread never takes a queued item
+	 * back (it may be sending one right now). */
 	ui_lock();
+	abandon_locked(&log);
 	ui_fini();
+	chatlog_flush(&log);
 	if (sig == 0)
 		exit(0);
 	signal(sig, SIG_DFL);

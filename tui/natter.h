@@ -10,7 +10,8 @@
  * Everything above the "ui.c" banner is plain C with no curses, tested
  * by cmocka (tests/test_edit.c, test_wrap.c, test_scroll.c, test_cmd.c,
  * test_complete.c, test_window.c, test_mirc.c, test_handle.c,
- * test_pin.c, test_sts.c, test_notify.c, test_reply.c, test_link.c).
+ * test_pin.c, test_sts.c, test_notify.c, test_reply.c, test_link.c,
+ * test_sendq.c).
  */
 #ifndef NATTER_H
 #define NATTER_H
@@ -94,6 +95,8 @@ int	 text_width(const char *s, size_t len);
  * at most width columns, the others at most width - indent columns.
  * Breaks after a space when one is in the row, else between characters
  * (never inside a character or between a base and its combining marks).
+ * A '\n' (a multiline message) always ends a row; the row after it
+ * keeps its leading spaces.
  * Writes the byte offset where each row starts into starts (starts[0] is
  * 0) and returns the row count (at least 1; at most maxrows, the last
  * row then holds the rest).  Leading spaces of continuation rows are
@@ -142,6 +145,9 @@ struct line {
 	int		 highlight;	/* mentions our nick */
 	int		 self;		/* we sent it */
 	int		 history;	/* replayed by the server: shown dimmed */
+	unsigned	 pending;	/* sendq.c: the id of our line still
+					   waiting to go (or for its echo),
+					   drawn dimmed; 0 once sent */
 	char		*nick;		/* NULL for INFO/ERROR/EVENT */
 	char		*text;		/* UTF-8, may hold mIRC codes */
 };
@@ -169,6 +175,19 @@ int	 scroll_insert(struct scroll *, int i, const struct line *l);
 void	 scroll_clear(struct scroll *);
 /* Moves the view by n lines (positive: up, back in time), clamped. */
 void	 scroll_move(struct scroll *, int n);
+/* Pending lines (sendq.c).  The index of the line with pending id, or
+ * -1. */
+int	 scroll_find_pending(const struct scroll *, unsigned id);
+/* The oldest pending line of ours of kind with text: it was echoed, so
+ * it is sent (pending cleared, its time set to when).  Its index, or
+ * -1 if none matched. */
+int	 scroll_echoed(struct scroll *, enum line_kind kind, const char *text,
+	    time_t when);
+/* Line i was sent: pending cleared. */
+void	 scroll_sent(struct scroll *, int i);
+/* Line i will never be sent: it becomes "not sent: <text>"
+ * (LINE_ERROR). */
+void	 scroll_not_sent(struct scroll *, int i);
 
 /* --- window.c: windows and activity --- */
 enum win_kind {
@@ -214,6 +233,8 @@ struct window {
 	int		 nseen;
 	int		 seenpos;
 	int		 plain_hist;	/* between plain-text history NOTICEs */
+	int		 names_done;	/* rooms: our JOIN's 366 came (queued
+					   lines wait for it, sendq) */
 };
 
 struct windows {
@@ -311,6 +332,107 @@ int	 cmd_is_secret(const char *line);
  * and /help. */
 extern const char *const cmd_names[];
 
+/* --- sendq.c: what we send, queued and paced --- */
+/*
+ * Everything the user sends waits in one queue, paced by a token bucket
+ * that stays under natterd's flood control (burst 10, then 2 lines a
+ * second) and that of common servers.  A draft/multiline batch costs
+ * its open and close lines plus a line per SENDQ_COST_BYTES of text
+ * (each text line with its newline): natterd charges the same.
+ */
+#define SENDQ_LINES_MAX		2000	/* text lines waiting, at most */
+#define SENDQ_BYTES_MAX		(512 * 1024)	/* bytes waiting, at most */
+#define SENDQ_BURST		5	/* lines sent at once, at most */
+#define SENDQ_RATE		2	/* lines a second after the burst */
+#define SENDQ_COST_BYTES	512	/* a batch's text costs a line per */
+#define SENDQ_ROOM_WAIT		10	/* s a line waits for its room to be
+					   rejoined after registering */
+#define PASTE_LINES_MAX		2000	/* lines in one paste, at most */
+#define PASTE_BYTES_MAX		(256 * 1024)	/* bytes in one paste */
+#define PASTE_ASK_LINES		5	/* more lines than this: ask first */
+#define MULTILINE_BYTES_DEFAULT	4096	/* a cap value without max-bytes */
+#define MULTILINE_LINES_MAX	100	/* lines per batch we send, at most */
+#define MULTILINE_RECV_MAX	(64 * 1024)	/* bytes of a received batch
+						   kept */
+
+/* One entry: a line, or a whole draft/multiline batch. */
+struct sendq_item {
+	struct sendq_item *next;
+	char		*buf;		/* wire lines, '\n' between, no CRLF */
+	size_t		 len;
+	int		 nwire;		/* lines in buf */
+	int		 ntext;		/* text lines, for SENDQ_LINES_MAX */
+	int		 cost;		/* tokens */
+	int		 msg;		/* PRIVMSG/NOTICE (or a batch of
+					   them): kept across a reconnect */
+	int		 secret;	/* a password: wiped, never shown */
+	unsigned	 id;		/* its pending line (0: none) */
+	char		 target[WIN_NAME_MAX];	/* msg: its window */
+	time_t		 wait_since;	/* sendq_ready: when its room was
+					   first missed (0: not yet) */
+};
+
+struct sendq {
+	struct sendq_item *head;
+	struct sendq_item *tail;
+	int		 nitems;
+	int		 nlines;	/* text lines (ntext summed) */
+	size_t		 bytes;
+	double		 tokens;
+	long long	 tokens_ms;	/* when tokens was last topped up */
+	int		 started;	/* tokens set */
+	unsigned	 next_id;	/* pending line ids */
+	unsigned	 next_ref;	/* batch references */
+};
+
+void	 sendq_init(struct sendq *);
+void	 sendq_free(struct sendq *);
+/* 1 if ntext more text lines and bytes more bytes fit the bounds. */
+int	 sendq_fits(const struct sendq *, int ntext, size_t bytes);
+/* Appends buf (nwire lines, '\n' between; copied).  NULL when the queue
+ * is full (sendq_fits) or out of memory: nothing was added. */
+struct sendq_item *sendq_push(struct sendq *, const char *buf, int nwire,
+	    int ntext, int cost);
+/* Unlinks it from the queue (the caller frees it). */
+void	 sendq_unlink(struct sendq *, struct sendq_item *);
+/* Frees an item, wiping a secret one. */
+void	 sendq_item_free(struct sendq_item *);
+/* A fresh id for a pending line (never 0). */
+unsigned sendq_new_id(struct sendq *);
+/*
+ * The token bucket, at now (monotonic ms): sendq_take spends cost
+ * tokens and returns 0, or returns -1 and spends nothing.  A cost above
+ * the burst (a big batch) goes once the bucket is full, leaving it in
+ * debt.  sendq_wait says how many ms until sendq_take can succeed.
+ */
+int	 sendq_take(struct sendq *, long long now, int cost);
+long long sendq_wait(struct sendq *, long long now, int cost);
+/* A batch's cost: 2 + ceil(bytes / SENDQ_COST_BYTES), where bytes is
+ * its text plus one per line. */
+int	 sendq_batch_cost(size_t bytes);
+/*
+ * Builds draft/multiline batches from text (lines separated by '\n')
+ * to target with cmd (PRIVMSG or NOTICE): each at most max_bytes of
+ * text (counting one more per line) and max_lines lines, a text line
+ * longer than TEXT_CHUNK bytes split into pieces after a space where
+ * one is (else between characters) joined by draft/multiline-concat,
+ * blank lines kept inside a batch and dropped at its edges.  For each
+ * batch, calls cb with its wire lines (buf, nwire), its text lines,
+ * its text as a receiver rebuilds it (shown) and its cost.  Returns the
+ * number of batches, or -1 if cb failed (it returns -1) or memory ran
+ * out.
+ */
+typedef int	 sendq_batch_cb(const char *buf, int nwire, int ntext,
+		    const char *shown, int cost, void *arg);
+int	 sendq_batches(struct sendq *, const char *cmd, const char *target,
+	    const char *text, int max_bytes, int max_lines,
+	    sendq_batch_cb *cb, void *arg);
+/* Splits a paste (CR, LF or CRLF line ends) into lines joined by '\n',
+ * without the blank lines at its start and end, other control
+ * characters but tab and mIRC codes dropped; returns the line count
+ * (0: nothing to send).  out is malloc'd. */
+int	 paste_lines(const char *text, size_t len, char **out);
+
 /* --- handle.c: what the server sent, applied to the model --- */
 /* IRCv3 capabilities natter asks for (struct session caps). */
 #define CAP_SERVER_TIME		0x01
@@ -318,6 +440,7 @@ extern const char *const cmd_names[];
 #define CAP_ECHO_MESSAGE	0x04
 #define CAP_MESSAGE_TAGS	0x08
 #define CAP_CHATHISTORY		0x10
+#define CAP_MULTILINE		0x200	/* draft/multiline (sendq) */
 #define CAP_LABELED_RESPONSE	0x400	/* reply.c routes replies by label */
 
 /* --- notify.c: bell, desktop notifications, the title's count --- */
@@ -450,6 +573,19 @@ struct batch {
 	char		 ref[32];
 	int		 history;	/* type chathistory: lines are replays */
 	char		 target[WIN_NAME_MAX];	/* its room or nick */
+	/* draft/multiline: one message put together from its lines,
+	 * shown at BATCH -ref with the tags and source of BATCH +ref. */
+	int		 multiline;
+	char		*text;		/* malloc'd, '\n' between lines, at
+					   most MULTILINE_RECV_MAX bytes */
+	size_t		 len;
+	int		 nlines;
+	int		 notice;	/* its lines are NOTICEs */
+	char		 source[256];	/* nick!user@host */
+	char		 msgid[MSGID_MAX];
+	time_t		 when;
+	int		 msec;
+	int		 timed;
 };
 
 /* --- reply.c: numeric replies, each in its window and readable --- */
@@ -579,6 +715,16 @@ struct session {
 	char		 sts[128];	/* the sts value in CAP LS, for net.c */
 	int		 sts_seen;	/* set with sts; net.c clears it */
 	int		 chathistory_max;	/* ISUPPORT CHATHISTORY */
+	/* The send queue and pastes (sendq.c, natter.c): what waits to
+	 * be sent, the multiline limits the server offered (0: no
+	 * draft/multiline), and a paste waiting for its y/n. */
+	struct sendq	 sendq;
+	int		 multiline_bytes;
+	int		 multiline_lines;
+	int		 paste_ask;	/* "Send N lines to T? (y/n)" shown */
+	char		*paste;		/* its lines, '\n' between */
+	int		 paste_n;
+	char		 paste_target[WIN_NAME_MAX];
 	struct batch	 batches[BATCH_OPEN_MAX];
 	int		 nbatches;
 	/* Issue 12, replies (reply.c): labels, WHOIS/WHO/LIST/MOTD. */
@@ -788,6 +934,16 @@ int	 sts_remove(const char *path, const char *host, char *why,
 #define UI_LINE_MAX	(EDIT_MAX * 4 + 1)	/* an input line as UTF-8 */
 
 typedef void	ui_line_cb(const char *line, void *arg);
+/* A bracketed paste (ESC[200~ ... ESC[201~), and the y/n answer to
+ * the question a long one asks (session paste_ask). */
+enum ui_paste {
+	UI_PASTE_TEXT,		/* text[0..len): what was pasted */
+	UI_PASTE_TOO_BIG,	/* more than PASTE_BYTES_MAX: dropped */
+	UI_PASTE_YES,
+	UI_PASTE_NO
+};
+typedef void	ui_paste_cb(enum ui_paste, const char *text, size_t len,
+		    void *arg);
 
 void	 ui_lock(void);
 void	 ui_unlock(void);
@@ -803,6 +959,8 @@ void	 ui_draw_locked(struct session *, struct edit *);
 /* Writes what the session's bell and alert ask for (NOTIFY_* bits),
  * after curses' own output, and clears them. */
 void	 ui_notify_locked(struct session *);
+/* Where ui_keys_locked hands pastes (with its arg); before any key. */
+void	 ui_set_paste_cb(ui_paste_cb *);
 /* Reads every key waiting (never blocks) and applies it; each line
  * entered goes to cb, in order.  Returns 1 if the terminal was
  * resized. */

@@ -349,7 +349,7 @@ send_raw(const char *p, size_t len)
 int
 net_send(const char *line)
 {
-	char buf[IRC_LINE_MAX + 1];
+	char buf[IRC_TAGS_MAX + IRC_LINE_MAX + 1];	/* a label, a batch */
 	int n;
 
 	n = snprintf(buf, sizeof(buf), "%s\r\n", line);

@@ -3,6 +3,7 @@
  * forgets the oldest.  The ring is allocated on the first line so that
  * idle windows cost nothing.  Guarded by ui_lock.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,4 +122,78 @@ scroll_move(struct scroll *sb, int n)
 	if (off < 0)
 		off = 0;
 	sb->offset = (int)off;
+}
+
+/* --- pending lines (sendq.c) --- */
+
+static struct line *
+line_at(struct scroll *sb, int i)
+{
+	return &sb->lines[(sb->head + i) % SCROLL_MAX];
+}
+
+int
+scroll_find_pending(const struct scroll *sb, unsigned id)
+{
+	const struct line	*l;
+	int			 i;
+
+	if (id == 0)
+		return -1;
+	/* Newest first: a pending line is near the bottom. */
+	for (i = sb->count - 1; i >= 0; i--)
+		if ((l = scroll_get(sb, i)) != NULL && l->pending == id)
+			return i;
+	return -1;
+}
+
+int
+scroll_echoed(struct scroll *sb, enum line_kind kind, const char *text,
+    time_t when)
+{
+	struct line	*l;
+	int		 i;
+
+	/* Oldest first: echoes come back in the order lines went. */
+	for (i = 0; i < sb->count; i++) {
+		l = line_at(sb, i);
+		if (l->pending != 0 && l->self && l->kind == kind &&
+		    strcmp(l->text, text) == 0) {
+			l->pending = 0;
+			l->when = when;
+			return i;
+		}
+	}
+	return -1;
+}
+
+void
+scroll_sent(struct scroll *sb, int i)
+{
+	if (i >= 0 && i < sb->count)
+		line_at(sb, i)->pending = 0;
+}
+
+void
+scroll_not_sent(struct scroll *sb, int i)
+{
+	static const char	 what[] = "not sent: ";
+	struct line		*l;
+	char			*text;
+	size_t			 n;
+
+	if (i < 0 || i >= sb->count)
+		return;
+	l = line_at(sb, i);
+	n = sizeof(what) + strlen(l->text);
+	if ((text = malloc(n)) == NULL)
+		return;
+	snprintf(text, n, "%s%s", what, l->text);
+	free(l->text);
+	free(l->nick);
+	l->text = text;
+	l->nick = NULL;
+	l->kind = LINE_ERROR;
+	l->pending = 0;
+	l->self = 0;
 }

@@ -15,6 +15,7 @@
 #include <curses.h>
 #include <errno.h>
 #include <langinfo.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,6 +53,23 @@ static int	 key_ctl_left, key_ctl_right;	/* kLFT5, kRIT5 */
 static int	 ui_tmux;		/* $TMUX: wrap OSCs for passthrough */
 static int	 ui_title = -1;		/* unread count in the title, -1: none
 					   set */
+/*
+ * Bracketed paste (xterm, tmux, most terminals): asked for at start,
+ * the terminal wraps what is pasted in ESC[200~ ... ESC[201~, which
+ * curses gives us as the two key codes below.  The text between is
+ * collected (at most PASTE_BYTES_MAX) and handed to paste_cb whole.  A
+ * terminal without it sends the text as keys, as typed.
+ */
+#define PASTE_ON	"\033[?2004h"
+#define PASTE_OFF	"\033[?2004l"
+#define KEY_PASTE_BEGIN	(KEY_MAX + 0x1000)	/* far past curses' own */
+#define KEY_PASTE_END	(KEY_MAX + 0x1001)
+static ui_paste_cb	*paste_cb;
+static int		 pasting;	/* between the two */
+static char		*paste_buf;
+static size_t		 paste_len;
+static size_t		 paste_cap;
+static int		 paste_over;	/* past PASTE_BYTES_MAX */
 
 /* Colour pairs made on demand: pair i + 1 is (pair_fg[i], pair_bg[i]). */
 #define PAIRS_MAX	512
@@ -267,6 +285,10 @@ ui_init(int colour)
 	define_key("\033[8~", KEY_END);
 	define_key("\033[F", KEY_END);
 	define_key("\033OF", KEY_END);
+	define_key("\033[200~", KEY_PASTE_BEGIN);
+	define_key("\033[201~", KEY_PASTE_END);
+	printf("%s", PASTE_ON);
+	fflush(stdout);
 
 	/* xterm's Alt- and Ctrl-arrows, as extended key codes. */
 	if ((seq = tigetstr("kLFT3")) != NULL && seq != (char *)-1)
@@ -295,6 +317,7 @@ ui_fini(void)
 		if (ui_title != -1)
 			term_write(TITLE_POP, sizeof(TITLE_POP) - 1);
 		term_write(FOCUS_OFF, sizeof(FOCUS_OFF) - 1);
+		term_write(PASTE_OFF, sizeof(PASTE_OFF) - 1);
 	}
 }
 
@@ -448,7 +471,7 @@ line_prefix(const struct line *l, int draw, int maxcols)
 	struct tm tm;
 	char stamp[16];
 	const char *open = "", *close = "";
-	attr_t base = l->history ? A_DIM : A_NORMAL, na = base;
+	attr_t base = l->history || l->pending ? A_DIM : A_NORMAL, na = base;
 	short np = 0;
 	int cols;
 
@@ -528,8 +551,9 @@ line_base(const struct line *l, attr_t *a, short *pair)
 	default:
 		break;
 	}
-	/* Replayed history is dimmed, whatever its kind. */
-	if (l->history)
+	/* Replayed history, and our lines not sent yet, are dimmed,
+	 * whatever their kind. */
+	if (l->history || l->pending)
 		*a |= A_DIM;
 }
 
@@ -680,6 +704,18 @@ draw_title(struct session *s, struct window *w)
 	attr_set(A_NORMAL, 0, NULL);
 }
 
+/* " [queued N]" while N lines wait in the send queue (sendq.c). */
+static void
+draw_queued(struct session *s, int maxcols)
+{
+	char	buf[32];
+
+	if (s->sendq.nlines == 0)
+		return;
+	snprintf(buf, sizeof(buf), " [queued %d]", s->sendq.nlines);
+	put_text(buf, maxcols);
+}
+
 /* "[12:34] [alice] [2:#lobby] [Act: 3,4*]", with "[account alice]"
  * after the nick while logged in and "[TLS]" while the link is TLS. */
 static void
@@ -725,7 +761,9 @@ draw_status(struct session *s, int y)
 		attr_set(a, pair, NULL);
 	}
 	if (!first && x < COLS)
-		put_text("]", COLS - x);
+		x += put_text("]", COLS - x);
+	if (x < COLS)
+		draw_queued(s, COLS - x);
 	attr_set(A_NORMAL, 0, NULL);
 }
 
@@ -986,6 +1024,99 @@ key_char(struct session *s, struct edit *e, struct complete *c, wint_t ch,
 	complete_reset(c);
 }
 
+void
+ui_set_paste_cb(ui_paste_cb *cb)
+{
+	paste_cb = cb;
+}
+
+/* A character of a paste, kept as UTF-8 while it fits. */
+static void
+paste_add(wint_t ch)
+{
+	char mb[MB_LEN_MAX];
+	mbstate_t ps;
+	size_t n, cap;
+	char *v;
+
+	if (paste_over)
+		return;
+	memset(&ps, 0, sizeof(ps));
+	if ((n = wcrtomb(mb, (wchar_t)ch, &ps)) == (size_t)-1)
+		return;
+	if (paste_len + n > PASTE_BYTES_MAX) {
+		paste_over = 1;
+		return;
+	}
+	if (paste_len + n > paste_cap) {
+		cap = paste_cap ? paste_cap * 2 : 4096;
+		if (cap > PASTE_BYTES_MAX)
+			cap = PASTE_BYTES_MAX;
+		if ((v = realloc(paste_buf, cap)) == NULL) {
+			paste_over = 1;
+			return;
+		}
+		paste_buf = v;
+		paste_cap = cap;
+	}
+	memcpy(paste_buf + paste_len, mb, n);
+	paste_len += n;
+}
+
+/* ESC[201~: the paste goes to paste_cb, whole (or refused). */
+static void
+paste_end(void *arg)
+{
+	if (paste_cb != NULL)
+		paste_cb(paste_over ? UI_PASTE_TOO_BIG : UI_PASTE_TEXT,
+		    paste_buf != NULL ? paste_buf : "", paste_len, arg);
+	if (paste_buf != NULL)
+		explicit_bzero(paste_buf, paste_len);
+	free(paste_buf);
+	paste_buf = NULL;
+	paste_len = 0;
+	paste_cap = 0;
+	paste_over = 0;
+	pasting = 0;
+}
+
+/* A key while a long paste asks "(y/n)": y or n answers, anything
+ * else is not taken. */
+static void
+paste_answer(wint_t ch, void *arg)
+{
+	if (ch == L'y' || ch == L'Y')
+		paste_cb(UI_PASTE_YES, NULL, 0, arg);
+	else if (ch == L'n' || ch == L'N')
+		paste_cb(UI_PASTE_NO, NULL, 0, arg);
+	else
+		beep();
+}
+
+/* Takes the keys of a paste and its answer; 1 if ch was one. */
+static int
+paste_key(struct session *s, int r, wint_t ch, void *arg)
+{
+	if (r == KEY_CODE_YES && ch == KEY_PASTE_BEGIN) {
+		pasting = 1;
+		return 1;
+	}
+	if (pasting) {
+		if (r == KEY_CODE_YES && ch == KEY_PASTE_END)
+			paste_end(arg);
+		else if (r == OK)
+			paste_add(ch);
+		return 1;
+	}
+	if (r == KEY_CODE_YES && ch == KEY_PASTE_END)
+		return 1;		/* an end without a start */
+	if (s->paste_ask && paste_cb != NULL && r == OK) {
+		paste_answer(ch, arg);
+		return 1;
+	}
+	return 0;
+}
+
 int
 ui_keys_locked(struct session *s, struct edit *e, struct complete *c,
     ui_line_cb *cb, void *arg)
@@ -998,6 +1129,8 @@ ui_keys_locked(struct session *s, struct edit *e, struct complete *c,
 		return 0;
 	while ((r = get_wch(&ch)) != ERR) {
 		if (s->wins.n == 0)
+			continue;
+		if (paste_key(s, r, ch, arg))
 			continue;
 		if (r == OK && ch == 0x1b) {
 			ui_meta = 1;

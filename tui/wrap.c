@@ -76,6 +76,18 @@ wrap_rows(const char *s, size_t len, int width, int indent,
 			p += n;
 			continue;
 		}
+		if (s[p] == '\n') {
+			/* A multiline message's line break: a row of its
+			 * own, indentation kept. */
+			if (rows == maxrows)
+				break;
+			starts[rows++] = ++p;
+			rowstart = p;
+			brk = 0;
+			col = 0;
+			avail = width - indent < 1 ? 1 : width - indent;
+			continue;
+		}
 		n = char_width(s + p, len - p, &w);
 		/* A zero-width character never overflows, so a base is
 		 * never parted from its combining marks.  col > 0: a
