@@ -542,6 +542,13 @@ flood_ok(struct conn *c, long long now)
 	return c->tokens >= c->flood_need;
 }
 
+void
+conn_flood_charge(struct conn *c, double tokens)
+{
+	if (flood_limited(c))
+		c->tokens -= tokens;
+}
+
 /*
  * The tokens the line starting at p (n bytes, or the start of the line
  * the frame holds) needs before it is let through: what it costs

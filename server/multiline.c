@@ -118,8 +118,19 @@ multiline_free(struct conn *c)
 	    NULL);
 }
 
+/* The lines of flood control b's size costs, on top of its BATCH
+ * lines. */
+static double
+ml_flood_lines(const struct mlbatch *b)
+{
+	return (double)((b->flood + MULTILINE_FLOOD_BYTES - 1) /
+	    MULTILINE_FLOOD_BYTES);
+}
+
 /* FAIL BATCH code [args] :text to t's client, labeled as the batch's
- * opening line was; the batch keeps only its reference. */
+ * opening line was; the batch keeps only its reference.  Its lines
+ * cost what they would have at its close: a refused batch is no way
+ * round flood control. */
 static void
 ml_fail(struct turn *t, const char *code, const char *args,
     const char *text)
@@ -134,6 +145,8 @@ ml_fail(struct turn *t, const char *code, const char *args,
 	if (b == NULL)
 		return;
 	b->failed = 1;
+	conn_flood_charge(t->conn, ml_flood_lines(b));
+	b->flood = 0;
 	free(b->body);
 	free(b->ctags);
 	b->body = b->ctags = NULL;
@@ -227,7 +240,9 @@ ml_close_batch(struct turn *t, struct irc_msg *m, const char *label)
 		ml_drop(c, NULL);
 		return;
 	}
-	turn_command_begin(t, b->label[0] != '\0' ? b->label : NULL);
+	/* The echo answers the label of the opening line (the spec), or
+	 * else that of this one. */
+	turn_command_begin(t, b->label[0] != '\0' ? b->label : label);
 	message_multiline(t, b->target, b->body, b->ctags != NULL ?
 	    b->ctags : "");
 	turn_command_end(t);
@@ -443,8 +458,7 @@ multiline_cost(struct conn *c, const char *line, size_t len)
 	n = (size_t)(p - w);
 	if (n != strlen(b->ref) || memcmp(w, b->ref, n) != 0)
 		return 1;
-	return 1 + (double)((b->flood + MULTILINE_FLOOD_BYTES - 1) /
-	    MULTILINE_FLOOD_BYTES);
+	return 1 + ml_flood_lines(b);
 }
 
 long long
@@ -473,6 +487,7 @@ multiline_timer(struct conn *c, long long now)
 		    esc[0] != '\0' ? " " : "", config.server_name, b->ref);
 		if (n > 0 && (size_t)n < sizeof(line))
 			(void)conn_send_direct(c, line, (size_t)n);
+		conn_flood_charge(c, ml_flood_lines(b));
 	}
 	ml_drop(c, "timed out");
 }

@@ -693,6 +693,9 @@ void		 client_local_user(const struct conn *c, char *out,
 void		 conn_kill(struct conn *c, const char *reason);
 /* The same, for a caller that holds c->out_lock. */
 void		 conn_kill_locked(struct conn *c, const char *reason);
+/* Takes tokens from c's flood control (c's own thread): what a
+ * multiline batch costs beyond its lines. */
+void		 conn_flood_charge(struct conn *c, double tokens);
 /* conn_kill on every connection of cl (caller holds server.lock). */
 void		 client_kill_locked(struct client *cl, const char *reason);
 /* Wakes c's thread from ppoll().  Caller holds c->out_lock. */
@@ -920,7 +923,9 @@ struct store_rec {
 	char		 command[16];	/* PRIVMSG NOTICE TAGMSG; rows with
 					   any other are never returned */
 	char		*params;	/* the line after the command, e.g.
-					   "#room :hi", ":bye", "newnick" */
+					   "#room :hi", ":bye", "newnick";
+					   a multiline message's text is its
+					   body (LF and CR in it: multiline.c) */
 	char		*tags;		/* its tags (tags_stored: the sender's
 					   "account=x", then client-only tags
 					   "+a=b"), or NULL */
