@@ -231,6 +231,9 @@ ml_close_batch(struct turn *t, struct irc_msg *m, const char *label)
 		return;
 	}
 	if (b->failed) {
+		/* Its FAIL went out; a label here gets its ACK. */
+		turn_command_begin(t, label);
+		turn_command_end(t);
 		ml_drop(c, NULL);
 		return;
 	}

@@ -303,3 +303,24 @@ def test_multiline_paste_200_lines_default_flood(f):
     a.send("PING still")
     a.expect(":irc.test PONG irc.test :still")
     assert "Excess Flood" not in s.log_text()
+
+
+def test_multiline_flood_counts_size(f):
+    # A full batch costs 2 + 8 lines: with a burst of 10 at 10 a second,
+    # ten lines sent right after it wait about a second for tokens.  Had
+    # it cost 2, eight of them would go at once.  (Lower bound only.)
+    s = Server(f, "--flood-burst", "10", "--flood-rate", "10")
+    a = cap_user(s, "alice", *ML)
+    w = s.user("watcher")
+    join(a, w, room="#f")
+    time.sleep(1.2)      # the bucket is full again
+    texts = ["%03d " % i + "f" * 35 for i in range(100)]
+    start = time.monotonic()
+    send_batch(a, "big", "#f", texts)
+    a.send_raw(b"".join(b"PRIVMSG #f :after%d\r\n" % i for i in range(10)))
+    got = w.read_until(":%s PRIVMSG #f :after9" % A, timeout=scaled(10))
+    took = time.monotonic() - start
+    said = [ln for ln in got if " PRIVMSG #f :" in ln]
+    assert said == [":%s PRIVMSG #f :%s" % (A, t) for t in texts] + \
+        [":%s PRIVMSG #f :after%d" % (A, i) for i in range(10)], said
+    assert took >= 0.8, "the batch and 10 lines took only %.2fs" % took
