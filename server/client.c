@@ -1147,8 +1147,11 @@ client_read(struct conn *c)
 			return -1;
 		}
 		/* Input held back for flood control, not for output the
-		 * client has yet to read (then it stops being read). */
-		if (c->rqlen > config.recvq &&
+		 * client has yet to read (then it stops being read).  A
+		 * client that may send multiline batches may have one more
+		 * waiting behind the close of the one before. */
+		if (c->rqlen > config.recvq + ((c->caps &
+		    CAP(CAP_MULTILINE)) ? MULTILINE_WIRE_MAX : 0) &&
 		    conn_backlog(c) <= config.sendq) {
 			conn_kill(c, "Excess Flood");
 			return -1;

@@ -1524,6 +1524,13 @@ void		 markread_line_locked(struct client *c, struct room *r,
 #define MULTILINE_FLOOD_BYTES	512	/* a closed batch costs one line of
 					   flood control for each of these
 					   (its texts, each plus one) */
+#define MULTILINE_LINE_WIRE	192	/* what a line of a batch adds to its
+					   text: tags, PRIVMSG, target */
+#define MULTILINE_WIRE_MAX	(MULTILINE_MAX_BYTES + \
+				 (MULTILINE_MAX_LINES + 2) * MULTILINE_LINE_WIRE)
+					/* a whole batch as a client sends it:
+					   the --recvq slack of a client with
+					   the cap */
 /* A line c's thread has parsed: 1 if it was part of draft/multiline
  * (BATCH, or a line of a batch) and is done with, 0 if it is for the
  * dispatcher (it may have ended c's open batch).  label: its

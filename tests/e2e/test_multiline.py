@@ -286,20 +286,26 @@ def test_multiline_paste_200_lines_default_flood(f):
     s = Server(f)        # the default flood control: burst 10, 2 a second
     a = cap_user(s, "alice", *ML)
     w = s.user("watcher")
-    join(a, w, room="#p")
-    # Two full batches (100 lines, 3999 of the 4096 bytes each), at once.
+    room = "#" + "p" * 49       # the longest name: the most bytes a line
+    join(a, w, room=room)
+    # Two full batches (100 lines, 3999 of the 4096 bytes each), at once,
+    # with long references: the second (17 kB) waits whole while the
+    # first's close waits for its tokens.
     texts = ["%03d " % i + "p" * 35 for i in range(200)]
     data = b""
     for k in range(2):
-        data += b"BATCH +b%d draft/multiline #p\r\n" % k
-        data += b"".join(b"@batch=b%d PRIVMSG #p :%s\r\n" % (k, t.encode())
-                         for t in texts[100 * k:100 * (k + 1)])
-        data += b"BATCH -b%d\r\n" % k
+        ref = (b"%d" % k) * 60
+        data += b"BATCH +%s draft/multiline %s\r\n" % (ref, room.encode())
+        data += b"".join(b"@batch=%s PRIVMSG %s :%s\r\n" % (
+            ref, room.encode(), t.encode())
+            for t in texts[100 * k:100 * (k + 1)])
+        data += b"BATCH -%s\r\n" % ref
     a.send_raw(data)
-    got = w.read_until(":%s PRIVMSG #p :%s" % (A, texts[-1]),
+    got = w.read_until(":%s PRIVMSG %s :%s" % (A, room, texts[-1]),
                        timeout=scaled(30))
-    said = [ln for ln in got if " PRIVMSG #p :" in ln]
-    assert said == [":%s PRIVMSG #p :%s" % (A, t) for t in texts], said
+    said = [ln for ln in got if " PRIVMSG %s :" % room in ln]
+    assert said == [":%s PRIVMSG %s :%s" % (A, room, t) for t in texts], \
+        said
     a.send("PING still")
     a.expect(":irc.test PONG irc.test :still")
     assert "Excess Flood" not in s.log_text()
