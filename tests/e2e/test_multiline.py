@@ -330,3 +330,15 @@ def test_multiline_flood_counts_size(f):
     assert said == [":%s PRIVMSG #f :%s" % (A, t) for t in texts] + \
         [":%s PRIVMSG #f :after%d" % (A, i) for i in range(10)], said
     assert took >= 0.8, "the batch and 10 lines took only %.2fs" % took
+
+
+def test_multiline_recvq_slack_has_a_bound(f):
+    # One batch more may wait, not an endless flood: 115 kB of plain
+    # lines over the rate is past --recvq plus one batch (23680 bytes).
+    s = Server(f, "--flood-burst", "10", "--flood-rate", "1")
+    a = cap_user(s, "alice", *ML)
+    a.join("#x")
+    a.send_raw(b"".join(b"PRIVMSG #x :%s\r\n" % (b"%04d" % i * 25)
+                        for i in range(1000)))
+    a.expect(re.compile(r"ERROR :Closing Link: 127\.0\.0\.1 "
+                        r"\(Excess Flood\)"), timeout=10)
