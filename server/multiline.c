@@ -350,12 +350,14 @@ multiline_line(struct turn *t, struct irc_msg *m, const char *label,
 	struct conn *c = t->conn;
 	char ref[MULTILINE_REF_MAX + 2];
 	const unsigned want = CAP(CAP_MULTILINE) | CAP(CAP_BATCH);
-	int tagged;
+	int tagged = 0;
 
 	if ((c->caps & want) != want ||
 	    !(t->c->flags & CLIENT_REGISTERED))
 		return 0;
 	if (strcmp(m->command, "BATCH") == 0) {
+		if (!valid)
+			return 0;	/* FAIL BATCH INVALID_UTF8 */
 		if (m->nparams < 1 || (m->params[0][0] != '+' &&
 		    m->params[0][0] != '-')) {
 			turn_command_begin(t, label);
@@ -368,9 +370,11 @@ multiline_line(struct turn *t, struct irc_msg *m, const char *label,
 			ml_close_batch(t, m, label);
 		return 1;
 	}
-	tagged = m->tags != NULL &&
-	    irc_tag_get(m->tags, "batch", ref, sizeof(ref)) == 1;
-	if (tagged) {
+	/* A batch tag too long for any batch of ours names none. */
+	if (m->tags != NULL && (tagged = irc_tag_get(m->tags, "batch", ref,
+	    sizeof(ref))) == -1)
+		ref[0] = '\0';
+	if (tagged != 0) {
 		if (c->ml == NULL || strcmp(c->ml->ref, ref) != 0) {
 			turn_command_begin(t, label);
 			turn_sendf(t, ":%s FAIL BATCH MULTILINE_INVALID :No "
