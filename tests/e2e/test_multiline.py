@@ -342,3 +342,26 @@ def test_multiline_recvq_slack_has_a_bound(f):
                         for i in range(1000)))
     a.expect(re.compile(r"ERROR :Closing Link: 127\.0\.0\.1 "
                         r"\(Excess Flood\)"), timeout=10)
+
+
+def test_multiline_echo_nested_in_labeled_batch(f):
+    # Two replies (301 and the echo): a labeled-response batch, with
+    # the multiline batch nested in it.
+    s = Server(f, *FULL_SPEED)
+    a = cap_user(s, "alice", *ML, "echo-message", "labeled-response")
+    b = s.user("bob")
+    b.send("AWAY :out")
+    b.expect(":irc.test 306 bob :You have been marked as being away")
+    send_batch(a, "w", "bob", ["x", "y"], open_tags="@label=L9 ")
+    lb = a.expect(re.compile(r"@label=L9 :irc\.test BATCH \+(\S+) "
+                             r"labeled-response"))
+    lid = lb.split("+", 1)[1].split()[0]
+    a.expect("@batch=%s :irc.test 301 alice bob :out" % lid)
+    start = a.expect(re.compile(r"@batch=%s :%s BATCH \+(%s) "
+                                r"draft/multiline bob" % (lid, re.escape(A),
+                                                          MSGID)))
+    ref = start.split(" BATCH +", 1)[1].split()[0]
+    a.expect_exact_sequence(["@batch=%s :%s PRIVMSG bob :x" % (ref, A),
+                             "@batch=%s :%s PRIVMSG bob :y" % (ref, A),
+                             "@batch=%s :%s BATCH -%s" % (lid, A, ref),
+                             ":irc.test BATCH -%s" % lid])
