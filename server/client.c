@@ -79,6 +79,7 @@ client_new(int fd, const char *ip, int tls)
 	c->last_read = c->connected;
 	c->tokens = config.flood_burst;
 	c->tokens_ms = ts_ms(&c->connected);
+	c->flood_need = 1;
 	c->drained_ms = ts_ms(&c->connected);
 	if (config.password == NULL)
 		c->reg |= REG_PASS;
@@ -140,6 +141,7 @@ conn_free(struct conn *c)
 	outq_clear(&c->q);
 	frame_free(&c->frame);
 	free(c->rq);
+	multiline_free(c);
 	pthread_mutex_destroy(&c->out_lock);
 	free(c->close_reason);
 	sasl_free(c->sasl);
@@ -524,7 +526,7 @@ flood_limited(struct conn *c)
 	    !(c->cl->flags & CLIENT_OPER);
 }
 
-/* 1 if c may have one more line now. */
+/* 1 if c may have its next line (it needs flood_need tokens) now. */
 static int
 flood_ok(struct conn *c, long long now)
 {
@@ -537,14 +539,41 @@ flood_ok(struct conn *c, long long now)
 			c->tokens = config.flood_burst;
 		c->tokens_ms = now;
 	}
-	return c->tokens >= 1.0;
+	return c->tokens >= c->flood_need;
 }
 
-/* Milliseconds until c has a token again. */
+void
+conn_flood_charge(struct conn *c, double tokens)
+{
+	if (flood_limited(c))
+		c->tokens -= tokens;
+}
+
+/*
+ * The tokens the line starting at p (n bytes, or the start of the line
+ * the frame holds) needs before it is let through: what it costs
+ * (multiline_cost: a multiline batch is paid at its close, by its
+ * size), but never more than the bucket can hold.
+ */
+static double
+flood_need(struct conn *c, const char *p, size_t n)
+{
+	double need;
+
+	if (c->frame.len > 0)
+		need = multiline_cost(c, c->frame.buf, c->frame.len);
+	else
+		need = multiline_cost(c, p, n);
+	if (need > config.flood_burst)
+		need = config.flood_burst;
+	return need;
+}
+
+/* Milliseconds until c has the tokens its next line needs. */
 static long long
 flood_wait(struct conn *c)
 {
-	double need = 1.0 - c->tokens;
+	double need = c->flood_need - c->tokens;
 
 	if (need <= 0 || !flood_limited(c))
 		return 0;
@@ -639,7 +668,8 @@ client_line_locked(struct turn *t, enum frame_event ev, char *line,
 	int valid, labeled;
 
 	if (flood_limited(c))
-		c->tokens -= 1;
+		c->tokens -= ev == FRAME_TOOLONG ? 1 :
+		    multiline_cost(c, line, len);
 	if (ev == FRAME_TOOLONG) {
 		reply(t, ERR_INPUTTOOLONG);
 		return conn_closing(c);
@@ -670,6 +700,9 @@ client_line_locked(struct turn *t, enum frame_event ev, char *line,
 	labeled = (c->caps & CAP(CAP_LABELED_RESPONSE)) && m.tags != NULL &&
 	    irc_tag_get(m.tags, "label", label, sizeof(label)) == 1 &&
 	    label[0] != '\0';
+	/* draft/multiline: BATCH and the lines of a batch. */
+	if (multiline_line(t, &m, labeled ? label : NULL, valid))
+		return conn_closing(c);
 	turn_command_begin(t, labeled ? label : NULL);
 	/* NICK answers bad bytes with 432 itself. */
 	if (!valid && strcmp(m.command, "NICK") != 0)
@@ -709,7 +742,7 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 static long long
 client_next_timer(struct conn *c, long long now, int held)
 {
-	long long due, stall, grace;
+	long long due, stall, grace, batch;
 
 	if (c->rqlen > 0 && !held) {
 		/* The held-back input is the next thing to do. */
@@ -729,6 +762,8 @@ client_next_timer(struct conn *c, long long now, int held)
 		due = grace;
 	if ((stall = conn_stall_deadline(c)) != 0 && stall < due)
 		due = stall;
+	if ((batch = multiline_deadline(c)) != 0 && batch < due)
+		due = batch;
 	return due > now ? due - now : 0;
 }
 
@@ -752,6 +787,7 @@ client_timers(struct conn *c, long long now)
 	if ((grace = atomic_load_explicit(&c->cl->grace_ms,
 	    memory_order_relaxed)) != 0 && now >= grace)
 		owner_timer(c);
+	multiline_timer(c, now);
 	if (!c->ping_sent && idle >= config.ping_interval * 1000LL) {
 		len = snprintf(line, sizeof(line), "PING :%s\r\n",
 		    config.server_name);
@@ -993,10 +1029,14 @@ client_input(struct turn *t, const char *data, size_t n)
 	while (i < n) {
 		for (j = i; j < n && data[j] != '\r' && data[j] != '\n'; j++)
 			;
-		/* A partial line, or the LF of a CRLF, costs nothing. */
-		if (j < n && !(j == i && c->frame.len == 0) &&
-		    (!flood_ok(c, now) || client_held(t)))
-			break;
+		/* A partial line, or the LF of a CRLF, costs nothing; nor
+		 * does a line of an open multiline batch. */
+		if (j < n && !(j == i && c->frame.len == 0)) {
+			c->flood_need = flood_need(c, data + i, j - i);
+			if ((c->flood_need > 0 && !flood_ok(c, now)) ||
+			    client_held(t))
+				break;
+		}
 		if (j < n)
 			j++;
 		rc = frame_feed(&c->frame, data + i, j - i, client_line, t);
@@ -1107,8 +1147,11 @@ client_read(struct conn *c)
 			return -1;
 		}
 		/* Input held back for flood control, not for output the
-		 * client has yet to read (then it stops being read). */
-		if (c->rqlen > config.recvq &&
+		 * client has yet to read (then it stops being read).  A
+		 * client that may send multiline batches may have one more
+		 * waiting behind the close of the one before. */
+		if (c->rqlen > config.recvq + ((c->caps &
+		    CAP(CAP_MULTILINE)) ? MULTILINE_WIRE_MAX : 0) &&
 		    conn_backlog(c) <= config.sendq) {
 			conn_kill(c, "Excess Flood");
 			return -1;

@@ -503,11 +503,11 @@ cmd_part(struct turn *t, struct irc_msg *m)
 static void
 message_post_locked(struct turn *t, struct room *r, struct client *to,
     const char *key, const char *name, const char *cmd, const char *text,
-    const char *ctags)
+    const char *ctags, int multi)
 {
 	struct client *c = t->c;
-	char mask[MASK_MAX + 1], params[OUT_LINE_MAX], line[OUT_LINE_MAX];
-	char *stored = NULL;
+	char mask[MASK_MAX + 1], params_line[OUT_LINE_MAX], line[OUT_LINE_MAX];
+	char *stored = NULL, *params = params_line;
 	struct store_rec rec;
 	struct post *p;
 	struct line l;
@@ -515,7 +515,16 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 	int echo, rc;
 
 	client_mask(c, mask, sizeof(mask));
-	snprintf(params, sizeof(params), "%s :%s", name, text);
+	/* A multiline body is longer than a line: its own buffer. */
+	len = strlen(name) + strlen(text) + 3;
+	if (multi && (params = malloc(len)) == NULL) {
+		turn_sendf(t, ":%s FAIL %s TEMPORARILY_UNAVAILABLE %s "
+		    ":Message not sent: out of memory", config.server_name,
+		    cmd, name);
+		return;
+	}
+	snprintf(params, multi ? len : sizeof(params_line), "%s :%s", name,
+	    text);
 	memset(&rec, 0, sizeof(rec));
 	snprintf(rec.key, sizeof(rec.key), "%s", key);
 	snprintf(rec.source, sizeof(rec.source), "%s", mask);
@@ -541,6 +550,8 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 		    tags_stored(stored, len, account_name(c->account),
 		    ctags) == -1) {
 			free(stored);
+			if (params != params_line)
+				free(params);
 			turn_sendf(t, ":%s FAIL %s TEMPORARILY_UNAVAILABLE %s "
 			    ":Message not sent: out of memory",
 			    config.server_name, cmd, name);
@@ -550,6 +561,8 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 	}
 	rc = store_append(&rec);
 	free(stored);
+	if (params != params_line)
+		free(params);
 	if (rc == -1) {
 		/* The store is failing and holds all it may: refuse now
 		 * rather than let anyone believe the line was kept. */
@@ -558,8 +571,13 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 		    "now", config.server_name, cmd, name);
 		return;
 	}
-	snprintf(line, sizeof(line), ":%s %s %s :%s", mask, cmd, name, text);
 	memset(&l, 0, sizeof(l));
+	if (multi) {
+		snprintf(line, sizeof(line), ":%s %s %s", mask, cmd, name);
+		l.multi = text;
+	} else
+		snprintf(line, sizeof(line), ":%s %s %s :%s", mask, cmd, name,
+		    text);
 	l.text = line;
 	l.seq = rec.seq;
 	l.time_ms = rec.time_ms;
@@ -583,13 +601,57 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 }
 
 /*
+ * Whether t->c may send to target now: 1 with the room (r) or person
+ * (to, r NULL), its store key and the name shown; else the numeric
+ * (none for a NOTICE) and 0.  Caller holds server.lock.
+ */
+static int
+message_target_locked(struct turn *t, const char *target, int notice,
+    struct room **rp, struct client **top, char *key, char *name)
+{
+	struct client *c = t->c, *to;
+	struct room *r = NULL;
+	int ok = 0;
+
+	*top = to = NULL;
+	if (target[0] == '#') {
+		if ((r = room_find_locked(target)) == NULL) {
+			if (!notice)
+				reply(t, ERR_NOSUCHCHANNEL, target);
+		} else if (room_can_send_locked(r, c) == -1) {
+			if (!notice)
+				reply(t, ERR_CANNOTSENDTOCHAN, room_name(r));
+		} else {
+			snprintf(name, ROOM_NAME_MAX + 1, "%s", room_name(r));
+			snprintf(key, STORE_KEY_MAX + 1, "%s", room_key(r));
+			ok = 1;
+		}
+	} else if ((to = client_find_locked(target)) == NULL ||
+	    !(to->flags & CLIENT_REGISTERED)) {
+		if (!notice)
+			reply(t, ERR_NOSUCHNICK, target);
+	} else {
+		snprintf(name, ROOM_NAME_MAX + 1, "%s", to->nick);
+		history_key(c->nick, to->nick, key, STORE_KEY_MAX + 1);
+		if (!notice && to->away != NULL)
+			reply(t, RPL_AWAY, to->nick, to->away);
+		*top = to;
+		ok = 1;
+	}
+	if (!notice)
+		c->last_spoke = time(NULL);
+	*rp = r;
+	return ok;
+}
+
+/*
  * PRIVMSG and NOTICE: each target is checked, stored and posted under
  * server.lock; turn_end() delivers once the store holds it.
  */
 static void
 message(struct turn *t, struct irc_msg *m, const char *cmd, int notice)
 {
-	struct client *c = t->c, *to;
+	struct client *to;
 	char key[STORE_KEY_MAX + 1], name[ROOM_NAME_MAX + 1], *target, *sn;
 	char done[MSG_TARGETS_MAX][STORE_KEY_MAX + 1];
 	char ctags[IRC_TAGS_MAX + 1];
@@ -626,38 +688,9 @@ message(struct turn *t, struct irc_msg *m, const char *cmd, int notice)
 				nickserv_privmsg(t, m->params[1]);
 			continue;
 		}
-		ok = 0;
-		to = NULL;
 		pthread_mutex_lock(&server.lock);
-		if (target[0] == '#') {
-			if ((r = room_find_locked(target)) == NULL) {
-				if (!notice)
-					reply(t, ERR_NOSUCHCHANNEL, target);
-			} else if (room_can_send_locked(r, c) == -1) {
-				if (!notice)
-					reply(t, ERR_CANNOTSENDTOCHAN,
-					    room_name(r));
-			} else {
-				snprintf(name, sizeof(name), "%s",
-				    room_name(r));
-				snprintf(key, sizeof(key), "%s", room_key(r));
-				ok = 1;
-			}
-		} else if ((to = client_find_locked(target)) == NULL ||
-		    !(to->flags & CLIENT_REGISTERED)) {
-			r = NULL;
-			if (!notice)
-				reply(t, ERR_NOSUCHNICK, target);
-		} else {
-			r = NULL;
-			snprintf(name, sizeof(name), "%s", to->nick);
-			history_key(c->nick, to->nick, key, sizeof(key));
-			if (!notice && to->away != NULL)
-				reply(t, RPL_AWAY, to->nick, to->away);
-			ok = 1;
-		}
-		if (!notice)
-			c->last_spoke = time(NULL);
+		ok = message_target_locked(t, target, notice, &r, &to, key,
+		    name);
 		/* "#a,#A" or "bob,BOB" names one target: it gets one copy. */
 		for (i = 0; ok && i < ntargets - 1; i++)
 			if (strcmp(done[i], key) == 0)
@@ -669,9 +702,31 @@ message(struct turn *t, struct irc_msg *m, const char *cmd, int notice)
 			done[ntargets - 1][0] = '\0';
 		if (ok)
 			message_post_locked(t, r, to, key, name, cmd,
-			    m->params[1], ctags);
+			    m->params[1], ctags, 0);
 		pthread_mutex_unlock(&server.lock);
 	}
+}
+
+void
+message_multiline(struct turn *t, const char *target, const char *body,
+    const char *ctags)
+{
+	char key[STORE_KEY_MAX + 1], name[ROOM_NAME_MAX + 1];
+	struct client *to;
+	struct room *r;
+
+	/* A service answers one line at a time. */
+	if (nickserv_reserved(target)) {
+		turn_sendf(t, ":%s FAIL BATCH MULTILINE_INVALID_TARGET %s %s "
+		    ":Invalid multiline target", config.server_name, target,
+		    target);
+		return;
+	}
+	pthread_mutex_lock(&server.lock);
+	if (message_target_locked(t, target, 0, &r, &to, key, name))
+		message_post_locked(t, r, to, key, name, "PRIVMSG", body,
+		    ctags, 1);
+	pthread_mutex_unlock(&server.lock);
 }
 
 /*

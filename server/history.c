@@ -56,6 +56,35 @@ history_key(const char *a, const char *b, char *key, size_t len)
 }
 
 /*
+ * A stored multiline message (body) for a client with caps, nested in
+ * batch or not: a draft/multiline batch named after its msgid, or its
+ * lines.  tags: those of its first line.
+ */
+static __attribute__((noinline)) struct buf *
+history_multi(const struct store_rec *rec, unsigned caps, const char *batch,
+    const char *tags, const char *account, const char *body)
+{
+	const unsigned want = CAP(CAP_MULTILINE) | CAP(CAP_BATCH);
+	char *head, *more;
+	struct buf *b;
+	size_t len;
+
+	len = strlen(rec->source) + strlen(rec->command) +
+	    (size_t)(body - rec->params) + 4;
+	if ((head = malloc(len + IRC_TAGS_MAX + 1)) == NULL)
+		fatal("history");
+	more = head + len;
+	snprintf(head, len, ":%s %s %.*s", rec->source, rec->command,
+	    (int)(body - 2 - rec->params), rec->params);
+	line_tags(more, IRC_TAGS_MAX + 1, caps, rec->time_ms, NULL,
+	    account[0] != '\0' ? account : NULL, NULL);
+	b = multiline_lines(head, body, tags, more, (caps & want) == want ?
+	    rec->msgid : NULL, batch);
+	free(head);
+	return b;
+}
+
+/*
  * One stored message as a line for a client with caps, inside batch (a
  * batch id) or NULL.  (A labeled-response batch around a generator's
  * lines is added as they are queued.)
@@ -64,13 +93,18 @@ static struct buf *
 history_line(const struct store_rec *rec, unsigned caps, const char *batch)
 {
 	char more[IRC_TAGS_MAX + 1], account[NICK_MAX + 1];
-	const char *ctags;
+	const char *ctags, *text;
 
 	/* The stored tags: the sender's account, then client tags of at
 	 * most 4094 bytes, so everything fits. */
 	ctags = tags_stored_split(rec->tags, account, sizeof(account));
 	line_tags(more, sizeof(more), caps, rec->time_ms, rec->msgid,
 	    account, ctags);
+	if (strcmp(rec->command, "PRIVMSG") == 0 &&
+	    (text = strstr(rec->params, " :")) != NULL &&
+	    multiline_is_body(text + 2))
+		return history_multi(rec, caps, batch, more, account,
+		    text + 2);
 	if (batch != NULL)
 		return buf_printf_long("@batch=%s%s%s :%s %s %s", batch,
 		    more[0] != '\0' ? ";" : "", more, rec->source,

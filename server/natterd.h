@@ -78,6 +78,16 @@
 /* The SASL mechanisms (sasl.c), the value of the sasl capability. */
 #define SASL_MECHS	"PLAIN,EXTERNAL,SCRAM-SHA-256"
 
+/* draft/multiline (multiline.c): the most a batch may hold, as the
+ * spec counts (the texts, plus one for each line feed joining two
+ * lines), and its most lines; the cap's value says both. */
+#define MULTILINE_MAX_BYTES	4096
+#define MULTILINE_MAX_LINES	100
+#define MULTILINE_STR(x)	#x
+#define MULTILINE_XSTR(x)	MULTILINE_STR(x)
+#define MULTILINE_CAP_VALUE	"max-bytes=" MULTILINE_XSTR(MULTILINE_MAX_BYTES) \
+	",max-lines=" MULTILINE_XSTR(MULTILINE_MAX_LINES)
+
 /*
  * IRCv3 capabilities natterd offers, in the order CAP LS lists them:
  * X(bit name, wire name, value for CAP LS 302 or NULL).  The value of
@@ -98,6 +108,7 @@
 	X(CAP_LABELED_RESPONSE,	"labeled-response",	NULL)		\
 	X(CAP_MESSAGE_TAGS,	"message-tags",		NULL)		\
 	X(CAP_MULTI_PREFIX,	"multi-prefix",		NULL)		\
+	X(CAP_MULTILINE,	"draft/multiline",	MULTILINE_CAP_VALUE) \
 	X(CAP_READ_MARKER,	"draft/read-marker",	NULL)		\
 	X(CAP_SASL,		"sasl",			SASL_MECHS)	\
 	X(CAP_SERVER_TIME,	"server-time",		NULL)		\
@@ -188,6 +199,7 @@ struct outq {
 
 struct room;
 struct post;
+struct mlbatch;
 struct ssl_st;
 struct conn;
 
@@ -308,6 +320,10 @@ struct conn {
 	int		 eof;		/* [T] peer closed; rq still to do */
 	struct sasl	*sasl;		/* [T] an AUTHENTICATE exchange in
 					   progress (heap), or NULL */
+	double		 flood_need;	/* [T] tokens the line at the head
+					   of rq needs (multiline_cost) */
+	struct mlbatch	*ml;		/* [T] the draft/multiline batch it
+					   has open (heap), or NULL */
 };
 
 /* A member of a room, and its prefix modes. */
@@ -331,6 +347,9 @@ struct line {
 	int64_t		 time_ms;	/* server-time; 0: none */
 	const char	*msgid;		/* NULL: none */
 	const char	*ctags;		/* client-only tags, or NULL */
+	const char	*multi;		/* a draft/multiline message's body
+					   (multiline.c), text then being
+					   ":source PRIVMSG target"; or NULL */
 	struct client	*src;		/* the person whose line it is (its
 					   source), or NULL for the server's:
 					   it carries the account src is
@@ -522,6 +541,8 @@ void		 buf_unref(struct buf *);
 /* A copy of b (one or more lines) with tag ("key=value") added to the
  * tags of each line. */
 struct buf	*buf_add_tag(const struct buf *b, const char *tag);
+/* The same, the tag on the first line only. */
+struct buf	*buf_add_tag_first(const struct buf *b, const char *tag);
 /* A copy of b's lines, each tagged with tag unless it is in a batch. */
 struct buf	*buf_tag_unbatched(const struct buf *b, const char *tag);
 /* Appends b (taking the caller's reference) or an echo to l. */
@@ -672,6 +693,9 @@ void		 client_local_user(const struct conn *c, char *out,
 void		 conn_kill(struct conn *c, const char *reason);
 /* The same, for a caller that holds c->out_lock. */
 void		 conn_kill_locked(struct conn *c, const char *reason);
+/* Takes tokens from c's flood control (c's own thread): what a
+ * multiline batch costs beyond its lines. */
+void		 conn_flood_charge(struct conn *c, double tokens);
 /* conn_kill on every connection of cl (caller holds server.lock). */
 void		 client_kill_locked(struct client *cl, const char *reason);
 /* Wakes c's thread from ppoll().  Caller holds c->out_lock. */
@@ -811,6 +835,11 @@ void		 cmd_part(struct turn *, struct irc_msg *);
 void		 cmd_privmsg(struct turn *, struct irc_msg *);
 void		 cmd_notice(struct turn *, struct irc_msg *);
 void		 cmd_tagmsg(struct turn *, struct irc_msg *);
+/* A draft/multiline message (its body: multiline.c) to target, checked
+ * as a PRIVMSG to it is (404, 401, away...), stored and posted as one
+ * message.  ctags: client-only tags, "" if none. */
+void		 message_multiline(struct turn *t, const char *target,
+		    const char *body, const char *ctags);
 /* Sends the welcome burst: 001-005, LUSERS, MOTD. */
 void		 send_welcome(struct turn *t);
 void		 send_welcome_locked(struct turn *t);
@@ -894,7 +923,9 @@ struct store_rec {
 	char		 command[16];	/* PRIVMSG NOTICE TAGMSG; rows with
 					   any other are never returned */
 	char		*params;	/* the line after the command, e.g.
-					   "#room :hi", ":bye", "newnick" */
+					   "#room :hi", ":bye", "newnick";
+					   a multiline message's text is its
+					   body (LF and CR in it: multiline.c) */
 	char		*tags;		/* its tags (tags_stored: the sender's
 					   "account=x", then client-only tags
 					   "+a=b"), or NULL */
@@ -1483,6 +1514,51 @@ void		 markread_join_locked(struct turn *t, struct room *r);
 /* The MARKREAD line of a room for c's account: into buf. */
 void		 markread_line_locked(struct client *c, struct room *r,
 		    char *buf, size_t len);
+
+/*
+ * multiline.c: IRCv3 draft/multiline, from a client and to clients (the
+ * top of multiline.c tells the body's form and the bounds).
+ */
+#define MULTILINE_TIMEOUT_MS	30000	/* a batch open longer is dropped */
+#define MULTILINE_REF_MAX	64	/* a client's batch reference */
+#define MULTILINE_FLOOD_BYTES	512	/* a closed batch costs one line of
+					   flood control for each of these
+					   (its texts, each plus one) */
+#define MULTILINE_LINE_WIRE	192	/* what a line of a batch adds to its
+					   text: tags, PRIVMSG, target */
+#define MULTILINE_WIRE_MAX	(MULTILINE_MAX_BYTES + \
+				 (MULTILINE_MAX_LINES + 2) * MULTILINE_LINE_WIRE)
+					/* a whole batch as a client sends it:
+					   the --recvq slack of a client with
+					   the cap */
+/* A line c's thread has parsed: 1 if it was part of draft/multiline
+ * (BATCH, or a line of a batch) and is done with, 0 if it is for the
+ * dispatcher (it may have ended c's open batch).  label: its
+ * labeled-response label or NULL; valid: it is UTF-8. */
+int		 multiline_line(struct turn *t, struct irc_msg *m,
+		    const char *label, int valid);
+/* Tokens of flood control the raw line (or its first len bytes) costs
+ * c: 0 for a line of its open batch, 1 + the batch's size for the
+ * BATCH that closes it, else 1. */
+double		 multiline_cost(struct conn *c, const char *line, size_t len);
+/* Monotonic ms when c's open batch times out, or 0. */
+long long	 multiline_deadline(struct conn *c);
+/* c's timer: drops its open batch once it timed out (FAIL). */
+void		 multiline_timer(struct conn *c, long long now);
+/* Frees c's open batch, if any (teardown). */
+void		 multiline_free(struct conn *c);
+/*
+ * The wire lines of a multiline message: head is ":source CMD target",
+ * body its lines (LF and CR joins).  With ref, a draft/multiline batch
+ * of that reference whose BATCH line carries tags; without, the
+ * non-blank lines alone, the first with tags and the others with more.
+ * outer: the batch all of it is in, or NULL.  tags and more may be "".
+ */
+struct buf	*multiline_lines(const char *head, const char *body,
+		    const char *tags, const char *more, const char *ref,
+		    const char *outer);
+/* 1 if a stored message's text (after " :") is a multiline body. */
+int		 multiline_is_body(const char *text);
 
 /* natterd.c */
 /* Starts shutdown as SIGTERM does: stop accepting, ERROR to all. */

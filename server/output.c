@@ -195,6 +195,27 @@ buf_add_tag(const struct buf *b, const char *tag)
 	return n;
 }
 
+struct buf *
+buf_add_tag_first(const struct buf *b, const char *tag)
+{
+	const char *eol = memchr(b->data, '\n', b->len);
+	struct buf *one, *n;
+	size_t first;
+
+	first = eol != NULL ? (size_t)(eol - b->data) + 1 : b->len;
+	one = buf_new(first);
+	memcpy(one->data, b->data, first);
+	n = buf_add_tag(one, tag);
+	buf_unref(one);
+	if (first == b->len)
+		return n;
+	one = buf_new(n->len + b->len - first);
+	memcpy(one->data, n->data, n->len);
+	memcpy(one->data + n->len, b->data + first, b->len - first);
+	buf_unref(n);
+	return one;
+}
+
 /* 1 if the line at p (len bytes) already carries a batch tag. */
 static int
 line_in_batch(const char *p, size_t len)

@@ -67,7 +67,8 @@
 #define VAR_TAGS	0x02
 #define VAR_ALT		0x04
 #define VAR_ACCOUNT	0x08
-#define POST_VARIANTS	16
+#define VAR_MULTI	0x10	/* a multiline message as a batch */
+#define POST_VARIANTS	32
 
 enum post_state {
 	POST_OPEN,		/* its command is running */
@@ -98,6 +99,7 @@ struct post {
 	int64_t		 time_ms;
 	const char	*msgid;
 	const char	*ctags;
+	const char	*multi;		/* a multiline body, or NULL */
 	const char	*account;	/* its sender's (account-tag), or NULL */
 	struct buf	*v[POST_VARIANTS];	/* made by the deliverer */
 	struct buf	*fail;
@@ -477,7 +479,7 @@ turn_command_end(struct turn *t)
 struct post *
 post_new_locked(struct turn *t, const struct line *l)
 {
-	size_t lt, la, lm, lc, lacc;
+	size_t lt, la, lm, lc, lml, lacc;
 	const char *acct;
 	struct post *p;
 	char *s;
@@ -492,7 +494,9 @@ post_new_locked(struct turn *t, const struct line *l)
 	acct = l->src != NULL && l->src->account != NULL ?
 	    account_name(l->src->account) : NULL;
 	lacc = acct != NULL ? strlen(acct) + 1 : 0;
-	if ((p = calloc(1, sizeof(*p) + lt + la + lm + lc + lacc)) == NULL)
+	lml = l->multi != NULL ? strlen(l->multi) + 1 : 0;
+	if ((p = calloc(1, sizeof(*p) + lt + la + lm + lc + lml + lacc)) ==
+	    NULL)
 		fatal("post");
 	s = p->strings;
 	p->text = memcpy(s, l->text, lt);
@@ -509,6 +513,10 @@ post_new_locked(struct turn *t, const struct line *l)
 	if (lc > 0) {
 		p->ctags = memcpy(s, l->ctags, lc);
 		s += lc;
+	}
+	if (lml > 0) {
+		p->multi = memcpy(s, l->multi, lml);
+		s += lml;
 	}
 	if (lacc > 0)
 		p->account = memcpy(s, acct, lacc);
@@ -562,6 +570,9 @@ post_var(const struct post *p, unsigned caps)
 		k |= VAR_ALT;
 	if (p->account != NULL && (caps & CAP(CAP_ACCOUNT_TAG)))
 		k |= VAR_ACCOUNT;
+	if (p->multi != NULL && (caps & CAP(CAP_MULTILINE)) &&
+	    (caps & CAP(CAP_BATCH)))
+		k |= VAR_MULTI;
 	return k;
 }
 
@@ -630,8 +641,34 @@ post_variant_tagged(struct post *p, int k, const char *text)
 	return buf_printf_long("@%s %s", tags, text);
 }
 
+/* A multiline message: a batch named after its msgid (one name for
+ * every recipient), or its lines; msgid and client tags go on the
+ * first line only, the time and account on every one. */
+static __attribute__((noinline)) struct buf *
+post_variant_multi(struct post *p, int k)
+{
+	unsigned caps;
+	struct buf *b;
+	char *tags, *more;
+
+	if ((tags = malloc(2 * (IRC_TAGS_MAX + 1))) == NULL)
+		fatal("post");
+	more = tags + IRC_TAGS_MAX + 1;
+	caps = ((k & VAR_TIME) ? CAP(CAP_SERVER_TIME) : 0) |
+	    ((k & VAR_TAGS) ? CAP(CAP_MESSAGE_TAGS) : 0) |
+	    ((k & VAR_ACCOUNT) ? CAP(CAP_ACCOUNT_TAG) : 0);
+	line_tags(tags, IRC_TAGS_MAX + 1, caps, p->time_ms, p->msgid,
+	    p->account, p->ctags);
+	line_tags(more, IRC_TAGS_MAX + 1, caps, p->time_ms, NULL, p->account,
+	    NULL);
+	b = multiline_lines(p->text, p->multi, tags, more,
+	    (k & VAR_MULTI) ? p->msgid : NULL, NULL);
+	free(tags);
+	return b;
+}
+
 /* Formats variant k of p: time, msgid with client tags, the alt text,
- * the sender's account. */
+ * the sender's account, a multiline batch. */
 static struct buf *
 post_variant(struct post *p, int k)
 {
@@ -639,6 +676,8 @@ post_variant(struct post *p, int k)
 
 	if (p->v[k] != NULL)
 		return p->v[k];
+	if (p->multi != NULL)
+		return p->v[k] = post_variant_multi(p, k);
 	text = (k & VAR_ALT) ? p->alt : p->text;
 	if ((k & (VAR_TIME | VAR_TAGS | VAR_ACCOUNT)) == 0)
 		p->v[k] = buf_printf("%s", text);
@@ -734,6 +773,21 @@ payload_ack(struct turn *t, struct conn *c, struct item *it)
 	}
 }
 
+/*
+ * The actor's copy of p tagged with tag.  A multiline batch takes a
+ * label on its BATCH line only (the spec), and a labeled-response
+ * batch tag on its lines that are in no batch of their own.
+ */
+static struct buf *
+echo_tag(const struct post *p, struct buf *b, const char *tag)
+{
+	if (p->multi == NULL || p->cancelled)
+		return buf_add_tag(b, tag);
+	if (strncmp(tag, "label=", 6) == 0)
+		return buf_add_tag_first(b, tag);
+	return buf_tag_unbatched(b, tag);
+}
+
 /* Queues payload's items on c, resolving echoes. */
 static void
 payload_deliver(struct turn *t, struct conn *c, struct outlist *l)
@@ -758,7 +812,7 @@ payload_deliver(struct turn *t, struct conn *c, struct outlist *l)
 			else
 				continue;
 			if (it->tag != NULL) {
-				tagged = buf_add_tag(b, it->tag);
+				tagged = echo_tag(it->echo, b, it->tag);
 				if (conn_enqueue(c, tagged, 1))
 					pushlist_add(&t->push, c);
 				buf_unref(tagged);

@@ -16,7 +16,8 @@ from harness import FULL_SPEED, Server, free_port, join, numeric, rx, scaled
 LS = (":irc.test CAP * LS :account-notify account-tag draft/account-registration=before-connect,"
       "custom-account-name away-notify batch cap-notify draft/chathistory "
       "chghost echo-message extended-join invite-notify labeled-response message-tags "
-      "multi-prefix draft/read-marker sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 "
+      "multi-prefix draft/multiline=max-bytes=4096,max-lines=100 "
+      "draft/read-marker sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 "
       "server-time setname userhost-in-names")
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 MSGID = r"[0-9a-z]{20}"

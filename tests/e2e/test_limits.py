@@ -7,7 +7,7 @@ import socket
 from harness import Server, join, numeric, rx
 
 # What natterd offers to CAP LS 302 (with values: sasl's mechanisms).
-CAP_LS = (":irc.test CAP * LS :account-notify account-tag draft/account-registration=before-connect,custom-account-name away-notify batch cap-notify draft/chathistory chghost echo-message extended-join invite-notify labeled-response message-tags multi-prefix draft/read-marker sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 server-time setname userhost-in-names")
+CAP_LS = (":irc.test CAP * LS :account-notify account-tag draft/account-registration=before-connect,custom-account-name away-notify batch cap-notify draft/chathistory chghost echo-message extended-join invite-notify labeled-response message-tags multi-prefix draft/multiline=max-bytes=4096,max-lines=100 draft/read-marker sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 server-time setname userhost-in-names")
 
 ANY = re.compile(".*")
 TOO_LONG = numeric("417", "alice", ":Input line was too long")
