@@ -389,6 +389,92 @@ answer_locked(const char *text)
 	    "Type yes or no (or /quit to leave).");
 }
 
+/*
+ * The target of r's PRIVMSG or NOTICE line i, copied into target; NULL
+ * if the line is neither.
+ */
+static const char *
+msg_target(const struct cmd_result *r, int i, char *target, size_t len)
+{
+	const char *p = r->lines[i];
+	size_t n;
+
+	if (strncmp(p, "PRIVMSG ", 8) == 0)
+		p += 8;
+	else if (strncmp(p, "NOTICE ", 7) == 0)
+		p += 7;
+	else
+		return NULL;
+	n = strcspn(p, " ");
+	if (n >= len)
+		n = len - 1;
+	memcpy(target, p, n);
+	target[n] = '\0';
+	return target;
+}
+
+/* A room we left ourselves (PART, KICK) takes no lines: say so and
+ * send nothing.  Returns 1 if r was refused. */
+static int
+left_refuse_locked(const struct cmd_result *r)
+{
+	char target[WIN_NAME_MAX];
+	int i, k;
+
+	if (r->secret)
+		return 0;
+	for (i = 0; i < r->nlines; i++) {
+		if (msg_target(r, i, target, sizeof(target)) == NULL ||
+		    (k = windows_find(&sess.wins, target)) <= 0 ||
+		    !sess.wins.v[k]->left)
+			continue;
+		say_locked(&sess, sess.wins.cur, LINE_ERROR,
+		    "You are not in %s: /join %s to rejoin",
+		    sess.wins.v[k]->name, sess.wins.v[k]->name);
+		return 1;
+	}
+	return 0;
+}
+
+/* "-> bob: hi" in the window where /msg bob hi was typed, when that
+ * is not bob's (bob's window gets the line itself). */
+static void
+feedback_locked(const struct cmd_result *r)
+{
+	struct window *w = sess.wins.v[sess.wins.cur];
+	char target[WIN_NAME_MAX];
+	const char *text;
+	int i;
+
+	if (r->secret)
+		return;
+	for (i = 0; i < r->nlines; i++) {
+		if (msg_target(r, i, target, sizeof(target)) == NULL ||
+		    casemap_cmp(target, w->name) == 0 ||
+		    (text = strstr(r->lines[i], " :")) == NULL ||
+		    text[2] == '\001')
+			continue;
+		say_locked(&sess, sess.wins.cur, LINE_INFO, "-> %s: %s",
+		    target, text + 2);
+	}
+}
+
+/* MARKREAD for the windows left (draft/read-marker), as the bound
+ * allows. */
+static void
+markread_locked(struct outbox *ob)
+{
+	char out[8][512];
+	struct timespec ts;
+	int nout = 0, i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	markread_flush(&sess, (long long)ts.tv_sec * 1000 +
+	    ts.tv_nsec / 1000000, out, &nout, 8);
+	for (i = 0; i < nout; i++)
+		queue_locked(ob, out[i], 0);
+}
+
 /* What the user entered (ui_line_cb, ui_lock held). */
 static void
 input_line_locked(const char *text, void *arg)
@@ -422,7 +508,10 @@ input_line_locked(const char *text, void *arg)
 	case CMD_NONE:
 		break;
 	case CMD_SEND:
-		queue_all_locked(ob, &r);
+		if (left_refuse_locked(&r))
+			break;
+		if (queue_all_locked(ob, &r) == 0)
+			feedback_locked(&r);
 		break;
 	case CMD_ERROR:
 		say_locked(&sess, sess.wins.cur, LINE_ERROR, "%s", r.msg);
@@ -514,6 +603,8 @@ input_main(void *arg)
 			break;
 		ui_lock();
 		ui_keys_locked(&sess, &edit, &comp, input_line_locked, &ob);
+		if (net_connected())
+			markread_locked(&ob);
 		ui_unlock();
 		outbox_send(&ob);
 		if (ob.start_net) {
