@@ -638,7 +638,7 @@ draw_nicklist(struct session *s, struct window *w, int top, int bottom)
 	x = COLS - width;
 	for (y = top; y <= bottom; y++) {
 		move(y, x);
-		attr_set(A_DIM, 0, NULL);
+		attr_set(A_NORMAL, 0, NULL);
 		put_text(rule, 1);
 	}
 	rows = bottom - top + 1;
