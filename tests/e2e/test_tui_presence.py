@@ -7,6 +7,7 @@ device of the account moving it.  One test runs against a stock ngIRCd."""
 
 import base64
 import re
+import time
 
 from harness import Server, prefix, rx, scaled
 from tmuxlib import STAMP, Ngircd, Tmux
@@ -369,6 +370,8 @@ def test_tui_presence_markread_from_another_device(f):
         a.wait_status("[1:status]")
         stamps = {}
         for text in ("one", "two", "three"):
+            # A marker is a time in ms: lines in one ms are one to it.
+            time.sleep(0.01)
             bob.send("PRIVMSG #lobby :" + text)
             line = phone.expect(rx(r"@\S*time=\S* :bob!\S+ PRIVMSG "
                                    r"#lobby :%s", text))
@@ -379,6 +382,7 @@ def test_tui_presence_markread_from_another_device(f):
 
         def marker_above(k):
             return rows_in_order(*(body[:k] + [MARKER] + body[k:]))
+        assert len(set(stamps.values())) == 3, stamps
         a.wait(marker_above(0))
         # The phone read up to "two": here the marker moves below it.
         phone.send("MARKREAD #lobby timestamp=" + stamps["two"])
