@@ -10,7 +10,7 @@ import re
 import time
 
 from harness import Server, prefix, rx, scaled
-from tmuxlib import STAMP, Ngircd, Tmux
+from tmuxlib import STAMP, FixedPortServer, Ngircd, Tmux
 from test_tui_login import natter_cmd
 
 MARKER = "\u2500\u2500\u2500\u2500 new \u2500\u2500\u2500\u2500"
@@ -75,6 +75,24 @@ def test_tui_presence_away_in_status_bar(f):
         status(a, r"\[alice\] \[2:#lobby\] \[away\]")
         a.line("/back")
         status(a, r"\[alice\] \[2:#lobby\]")
+
+
+def test_tui_presence_away_cleared_by_a_new_connection(f):
+    s = Server(f)
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby")
+        joined(a, "alice", "#lobby")
+        a.line("/away lunch")
+        status(a, r"\[alice\] \[2:#lobby\] \[away\]")
+        port = s.port
+        s.stop()
+        a.wait(rx(STAMP + r" Disconnected: .*"))
+        FixedPortServer(f, port)
+        a.wait(rx(STAMP + r" Reconnected to 127\.0\.0\.1:%s", port),
+               timeout=20)
+        # The new server never heard of it (the status window has news
+        # of the outage).
+        status(a, r"\[alice\] \[2:#lobby\] \[Act: 1\*\]")
 
 
 def test_tui_presence_msg_from_a_room(f):
@@ -392,6 +410,39 @@ def test_tui_presence_markread_from_another_device(f):
         a.keys("M-1")
         phone.expect(":irc.test MARKREAD #lobby timestamp=" +
                      stamps["three"], timeout=scaled(5))
+
+
+def test_tui_presence_markread_after_join(f):
+    """The marker the server keeps for the account comes right after
+    the JOIN: the replayed history shows it above the first line newer
+    than it."""
+    s = Server(f, "--db", f.path("history.db"), "--oper", "admin:secret")
+    _account(s, "alice", "sesame-sesame")
+    pw = f.write_file("pw", "sesame-sesame\n")
+    bob = s.user("bob")
+    bob.join("#lobby")
+    phone = _device(s, "alice", "alice", "sesame-sesame")
+    phone.join("#lobby")
+    stamps = {}
+    for text in ("old one", "old two", "old three"):
+        time.sleep(0.01)
+        bob.send("PRIVMSG #lobby :" + text)
+        line = phone.expect(rx(r"@\S*time=\S* :bob!\S+ PRIVMSG "
+                               r"#lobby :%s", text))
+        stamps[text] = re.search(r"[@;]time=([^; ]+)", line).group(1)
+    phone.send("MARKREAD #lobby timestamp=" + stamps["old two"])
+    phone.expect(":irc.test MARKREAD #lobby timestamp=" + stamps["old two"])
+    phone.send("QUIT")
+    phone.expect_closed()
+    with Tmux(f) as t:
+        a = t.start("alice", natter_cmd(
+            f, "-n", "alice", "--sasl-user", "alice",
+            "--sasl-password-file", pw, "-j", "lobby",
+            "127.0.0.1:%d" % s.port))
+        joined(a, "alice", "#lobby")
+        old = [re.compile(r"%s <bob> %s" % (STAMP, w)) for w in
+               ("old one", "old two", "old three")]
+        a.wait(rows_in_order(old[0], old[1], MARKER, old[2]), timeout=10)
 
 
 # --- a stock ngIRCd ---
