@@ -347,8 +347,8 @@ extern const char *const cmd_names[];
 #define CAP_ECHO_MESSAGE	0x04
 #define CAP_MESSAGE_TAGS	0x08
 #define CAP_CHATHISTORY		0x10
-#define CAP_AWAY_NOTIFY		0x400	/* presence: the nick list dims */
-#define CAP_READ_MARKER		0x800	/* draft/read-marker */
+#define CAP_AWAY_NOTIFY		0x1000	/* presence: the nick list dims */
+#define CAP_READ_MARKER		0x2000	/* draft/read-marker */
 
 /* --- sasl.c: SASL responses (IRCv3 sasl, AUTHENTICATE) --- */
 #define SASL_CHUNK	400	/* bytes of base64 per AUTHENTICATE line */
