@@ -542,7 +542,9 @@ input_line_locked(const char *text, void *arg)
 			    "The status window cannot be closed");
 			break;
 		}
-		if (r.nlines > 0 && net_connected())
+		/* A room we left already: no PART for the server to
+		 * refuse. */
+		if (r.nlines > 0 && net_connected() && !w->left)
 			queue_all_locked(ob, &r);
 		windows_close(&sess.wins, sess.wins.cur);
 		break;

@@ -143,6 +143,16 @@ def test_tui_presence_typing_in_a_left_room(f):
         bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
         a.line("back")
         bob.expect(":%s PRIVMSG #lobby :back" % prefix("alice"))
+        # Closing the room we were kicked from sends no PART for the
+        # server to refuse.
+        a.keys("M-3")
+        a.wait_status("[3:#k]")
+        a.line("/close")
+        a.wait_status("[2:#lobby]")
+        a.line("/names #k")
+        a.wait(row("Nicks on #k: @bob"))
+        assert not [r for r in a.lines() if "not on that" in r.lower()], \
+            a.lines()
 
 
 def test_tui_presence_nick_prefixes(f):
