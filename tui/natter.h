@@ -10,7 +10,7 @@
  * Everything above the "ui.c" banner is plain C with no curses, tested
  * by cmocka (tests/test_edit.c, test_wrap.c, test_scroll.c, test_cmd.c,
  * test_complete.c, test_window.c, test_mirc.c, test_handle.c,
- * test_pin.c, test_sts.c).
+ * test_pin.c, test_sts.c, test_presence.c).
  */
 #ifndef NATTER_H
 #define NATTER_H

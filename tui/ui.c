@@ -583,14 +583,20 @@ draw_pane(struct window *w, int top, int bottom, int cols)
 	}
 }
 
+/* 1 if rooms show the nick list (nicklist -1: the terminal is wide
+ * enough). */
+static int
+nicklist_on(const struct session *s)
+{
+	return s->nicklist == 1 || (s->nicklist == -1 &&
+	    COLS >= NICKLIST_MIN_COLS);
+}
+
 /* 1 if the nick list shows beside window w. */
 static int
 nicklist_shown(const struct session *s, const struct window *w)
 {
-	if (w->kind != WIN_ROOM)
-		return 0;
-	return s->nicklist == 1 || (s->nicklist == -1 &&
-	    COLS >= NICKLIST_MIN_COLS);
+	return w->kind == WIN_ROOM && nicklist_on(s);
 }
 
 /* Columns the nick list takes (its rule included), 0 when hidden: as
@@ -667,14 +673,11 @@ draw_nicklist(struct session *s, struct window *w, int top, int bottom)
 	attr_set(A_NORMAL, 0, NULL);
 }
 
-/* The key for the nick list: on if it is off here, else off. */
+/* The key for the nick list: on if it is off now, else off. */
 static void
 nicklist_toggle(struct session *s)
 {
-	int shown = s->nicklist == 1 || (s->nicklist == -1 &&
-	    COLS >= NICKLIST_MIN_COLS);
-
-	s->nicklist = !shown;
+	s->nicklist = !nicklist_on(s);
 }
 
 static void
