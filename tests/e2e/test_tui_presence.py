@@ -236,6 +236,18 @@ def test_tui_presence_nick_list(f):
                         RULE + " dave"]))
         carol.send("PART #lobby")
         a.wait(pane_is([RULE + "@bob", RULE + " alice", RULE + " dave"]))
+        # MODE, NICK and QUIT too: voices sort after ops, before the rest.
+        bob.send("MODE #lobby +v dave")
+        a.wait(pane_is([RULE + "@bob", RULE + "+dave", RULE + " alice"]))
+        dave.send("NICK aaron")
+        a.wait(pane_is([RULE + "@bob", RULE + "+aaron", RULE + " alice"]))
+        erin = s.user("erin")
+        erin.join("#lobby")
+        a.wait(pane_is([RULE + "@bob", RULE + "+aaron", RULE + " alice",
+                        RULE + " erin"]))
+        erin.send("QUIT :bye")
+        a.wait(pane_is([RULE + "@bob", RULE + "+aaron", RULE + " alice",
+                        RULE]))
         # A long line wraps before the rule.
         words = " ".join("word%02d" % i for i in range(40))
         bob.send("PRIVMSG #lobby :" + words)
@@ -250,7 +262,7 @@ def test_tui_presence_nick_list(f):
         a.keys("F7")
         a.wait(lambda rows: not any(RULE in r for r in rows))
         a.keys("M-n")
-        a.wait(pane_is([RULE + "@bob", RULE + " alice", RULE + " dave"]))
+        a.wait(pane_is([RULE + "@bob", RULE + "+aaron", RULE + " alice"]))
         # Not in the status window.
         a.keys("M-1")
         a.wait_status("[1:status]")
