@@ -123,6 +123,11 @@ test_who_after_join(void **state)
 	feed(":irc.test 366 me #a :End of /NAMES list");
 	assert_int_equal(nout, 0);
 	lines = w->sb.count + sess.wins.v[0]->sb.count;
+	/* The user's own /who, labeled, while ours is pending: shown. */
+	feed("@label=w1 :irc.test 352 me #a u h irc.test alice G :0 Alice");
+	assert_int_equal(w->away[0], 0);
+	assert_true(w->sb.count + sess.wins.v[0]->sb.count > lines);
+	lines = w->sb.count + sess.wins.v[0]->sb.count;
 	feed(":irc.test 352 me #a u h irc.test carol G+ :0 Carol");
 	feed(":irc.test 352 me #a u h irc.test bob H@ :0 Bob");
 	feed(":irc.test 315 me #a :End of WHO list");

@@ -1138,8 +1138,15 @@ static int
 who_auto(struct session *s, const struct irc_msg *m, int numeric)
 {
 	struct window	*w;
+	char		 v[64];
 	int		 i;
 
+	/* Ours goes unlabeled: a labeled answer (in its batch) is the
+	 * user's own /who, even while ours is pending. */
+	if (m->tags != NULL && (irc_tag_get(m->tags, "label", v,
+	    sizeof(v)) == 1 || irc_tag_get(m->tags, "batch", v,
+	    sizeof(v)) == 1))
+		return 0;
 	if ((i = windows_find(&s->wins, param(m, 1))) <= 0)
 		return 0;
 	w = s->wins.v[i];
