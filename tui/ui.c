@@ -376,8 +376,10 @@ line_prefix(const struct line *l, int draw, int maxcols)
 	short np = 0;
 	int cols;
 
-	/* <@alice>: her prefix when she said it. */
-	if (ui_prefixes && (l->prefix == '@' || l->prefix == '+'))
+	/* <@alice>: her prefix when she said it (actions and notices
+	 * show the bare nick, as irssi's do). */
+	if (ui_prefixes && l->kind == LINE_MSG &&
+	    (l->prefix == '@' || l->prefix == '+'))
 		pfx[0] = l->prefix;
 
 	localtime_r(&l->when, &tm);

@@ -174,6 +174,8 @@ def test_tui_presence_nick_prefixes(f):
         a.wait(msg("+carol", "from the voice"))
         a.line("from nobody")
         a.wait(msg("alice", "from nobody"))
+        bob.send("PRIVMSG #lobby :\x01ACTION waves\x01")
+        a.wait(row("* bob waves"))
         # The prefix the nick had then: losing +o does not rewrite it.
         bob.send("MODE #lobby -o bob")
         a.wait(rx(STAMP + r" bob sets mode -o bob"))
