@@ -142,6 +142,15 @@ test_who_after_join(void **state)
 	feed(":irc.test 352 me #a u h irc.test alice G :0 Alice");
 	assert_int_equal(w->away[0], 0);
 	assert_true(w->sb.count + sess.wins.v[0]->sb.count > lines);
+	/* A /names later: its 366 asks nothing (one WHO a JOIN). */
+	feed(":irc.test 366 me #a :End of /NAMES list");
+	assert_int_equal(nout, 0);
+	/* Joining again asks again. */
+	feed(":me!u@h PART #a");
+	feed(":me!u@h JOIN #a");
+	feed(":irc.test 366 me #a :End of /NAMES list");
+	assert_int_equal(nout, 1);
+	assert_string_equal(out[0], "WHO #a");
 
 	/* Without away-notify no WHO goes out. */
 	sess.caps = 0;

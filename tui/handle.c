@@ -629,6 +629,7 @@ on_join(struct session *s, const struct irc_msg *m, time_t now)
 			return;
 		s->wins.v[i]->joined = 1;
 		s->wins.v[i]->left = 0;
+		s->wins.v[i]->who_asked = 0;
 		/* The 353s that follow give the whole list afresh. */
 		window_nicks_clear(s->wins.v[i]);
 		window_nick_add(s->wins.v[i], s->nick, ' ');
@@ -965,10 +966,11 @@ on_end_names(struct session *s, const struct irc_msg *m, time_t now,
 	catch_up(s, w, out, nout, maxout);
 	/* Who is away: the WHO flags (H here, G gone); away-notify keeps
 	 * them right from then on. */
-	if ((s->caps & CAP_AWAY_NOTIFY) && !w->who_pending &&
+	if ((s->caps & CAP_AWAY_NOTIFY) && !w->who_asked &&
 	    *nout < maxout) {
 		reply(out, nout, maxout, "WHO %s", w->name);
 		w->who_pending = 1;
+		w->who_asked = 1;
 	}
 	n = snprintf(text, sizeof(text), "Nicks on %s (%d):", w->name,
 	    w->nnicks);

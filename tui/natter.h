@@ -211,6 +211,7 @@ struct window {
 	long long	 markread_sent;	/* ms last sent */
 	long long	 markread_at;	/* when (monotonic ms) */
 	int		 who_pending;	/* our WHO: its replies are quiet */
+	int		 who_asked;	/* since our JOIN (one WHO a join) */
 	char		*away;		/* rooms: 1 per nick that is away */
 	char		**nicks;	/* rooms: members, no prefixes */
 	char		*prefixes;	/* rooms: '@', '+' or ' ' per nick */
