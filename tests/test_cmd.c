@@ -171,6 +171,7 @@ test_parse(void **state)
 		    "/join <#room[,#room...]> [keys]: join rooms; 7 means #7 "
 		    "(/j)", NULL, 0 },
 		{ "/help /J", NULL, CMD_INFO, 0, { NULL }, NULL, NULL, 0 },
+		{ "/help keys", NULL, CMD_INFO, 0, { NULL }, NULL, NULL, 0 },
 		{ "/help nope", NULL, CMD_ERROR, 0, { NULL },
 		    "No such command: /nope", NULL, 0 },
 	};
@@ -335,6 +336,10 @@ test_help(void **state)
 	}
 	assert_int_equal(nl + 1, i);
 	assert_true(i >= 18);
+	/* /help keys: the keys, the nick list's among them. */
+	cmd_parse("/help keys", NULL, &r);
+	assert_int_equal(r.action, CMD_INFO);
+	assert_non_null(strstr(r.msg, "F7, M-n: show or hide the nick list"));
 	/* Every name parses as a command. */
 	for (i = 0; cmd_names[i] != NULL; i++) {
 		snprintf(buf, sizeof(buf), "/%s", cmd_names[i]);

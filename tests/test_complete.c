@@ -1,6 +1,7 @@
 /*
- * test_complete.c: Tab completion (tui/complete.c) of commands and
- * nicks: suffixes, case, cycling through matches, reset, and no match.
+ * test_complete.c: Tab completion (tui/complete.c) of commands, rooms
+ * and nicks: suffixes, case, cycling through matches, reset, and no
+ * match.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,19 @@
 
 static struct edit	ed;
 static struct windows	ws;
+/* The rooms we are in: #a and #lobby have windows, #lounge not. */
+static char		 room_a[] = "#a", room_lounge[] = "#lounge",
+			 room_lobby[] = "#lobby";
+static char		*rooms[] = { room_a, room_lounge, room_lobby };
+#define NROOMS	((int)(sizeof(rooms) / sizeof(rooms[0])))
+
+/* Tab in window win. */
+static int
+tab(struct complete *c, int win)
+{
+	ws.cur = win;
+	return complete_word(c, &ed, &ws, rooms, NROOMS);
+}
 
 static int
 setup(void **state)
@@ -35,6 +49,7 @@ setup(void **state)
 	window_nick_add(w, "bob", '+');
 	window_nick_add(w, "[x]", ' ');
 	windows_open(&ws, "carol", WIN_QUERY);
+	windows_open(&ws, "#lobby", WIN_ROOM);
 	return 0;
 }
 
@@ -99,6 +114,17 @@ test_complete(void **state)
 		/* Multibyte before the word. */
 		{ "caf\xc3\xa9 \xe6\x97\xa5 b", -1, 1, 1, 0,
 		    "caf\xc3\xa9 \xe6\x97\xa5 bob ", -1 },
+		/* Rooms: open room windows first, then the other rooms we
+		 * are in; " " after, even at the line start. */
+		{ "#lo", -1, 1, 1, 0, "#lobby ", -1 },
+		{ "#lo", -1, 1, 2, 0, "#lounge ", -1 },
+		{ "#lo", -1, 1, 3, 0, "#lobby ", -1 },	/* cycles round */
+		{ "#LO", -1, 0, 1, 0, "#lobby ", -1 },
+		{ "/join #lo", -1, 0, 1, 0, "/join #lobby ", -1 },
+		{ "hi #", -1, 2, 1, 0, "hi #a ", -1 },
+		{ "hi #", -1, 2, 2, 0, "hi #lobby ", -1 },
+		{ "#z", -1, 1, 1, -1, "#z", -1 },
+		{ "&x", -1, 1, 1, -1, "&x", -1 },
 	};
 	struct complete	c;
 	size_t		i;
@@ -112,7 +138,7 @@ test_complete(void **state)
 		complete_reset(&c);
 		rc = 0;
 		for (k = 0; k < t[i].tabs; k++)
-			rc = complete_word(&c, &ed, ws.v[t[i].win]);
+			rc = tab(&c, t[i].win);
 		if (rc != t[i].rc)
 			fail_msg("case %zu: rc %d, want %d", i, rc, t[i].rc);
 		if (strcmp(line(), t[i].want) != 0)
@@ -132,7 +158,7 @@ test_reset(void **state)
 	(void)state;
 	complete_reset(&c);
 	edit_set(&ed, "al");
-	assert_int_equal(complete_word(&c, &ed, ws.v[1]), 0);
+	assert_int_equal(tab(&c, 1), 0);
 	assert_string_equal(line(), "Alfred, ");
 	assert_int_equal(c.active, 1);
 	/* Another key: the UI resets, and Tab starts afresh. */
@@ -140,7 +166,7 @@ test_reset(void **state)
 	assert_int_equal(c.active, 0);
 	edit_insert(&ed, L'b');
 	edit_insert(&ed, L'o');
-	assert_int_equal(complete_word(&c, &ed, ws.v[1]), 0);
+	assert_int_equal(tab(&c, 1), 0);
 	assert_string_equal(line(), "Alfred, bob ");
 	assert_string_equal(c.prefix, "bo");
 	/* A line too full for the completion is left alone. */
@@ -150,7 +176,7 @@ test_reset(void **state)
 		edit_insert(&ed, L'x');
 	edit_insert(&ed, L' ');
 	edit_insert(&ed, L'b');
-	assert_int_equal(complete_word(&c, &ed, ws.v[1]), -1);
+	assert_int_equal(tab(&c, 1), -1);
 	assert_int_equal(ed.len, EDIT_MAX);
 }
 

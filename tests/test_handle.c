@@ -318,9 +318,12 @@ test_privmsg(void **state)
 	assert_int_equal(last(a)->self, 1);
 	assert_int_equal(last(a)->highlight, 0);
 	assert_int_equal(sess.wins.v[a]->act, ACT_NONE);
+	sess.wins.v[q]->act = ACT_NONE;
 	feed(":me!u@h PRIVMSG dave :to dave");
 	assert_int_equal(last(q)->self, 1);
 	assert_string_equal(last(q)->text, "to dave");
+	/* ... but a private one sent from elsewhere marks its window. */
+	assert_int_equal(sess.wins.v[q]->act, ACT_MSG);
 
 	/* CTCP VERSION is answered, not shown as a message. */
 	feed(":bob!b@h PRIVMSG me :\001VERSION\001");
@@ -652,13 +655,14 @@ test_cap(void **state)
 	    "multi-prefix server-time setname=x userhost-in-names");
 	assert_int_equal(nout, 1);
 	assert_string_equal(out[0], "CAP REQ :server-time batch message-tags "
-	    "echo-message draft/chathistory");
+	    "echo-message draft/chathistory away-notify");
 	feed(":irc.test CAP * ACK :server-time batch message-tags "
-	    "echo-message draft/chathistory");
+	    "echo-message draft/chathistory away-notify");
 	assert_int_equal(nout, 1);
 	assert_string_equal(out[0], "CAP END");
 	assert_int_equal(sess.caps, CAP_SERVER_TIME | CAP_BATCH |
-	    CAP_MESSAGE_TAGS | CAP_ECHO_MESSAGE | CAP_CHATHISTORY);
+	    CAP_MESSAGE_TAGS | CAP_ECHO_MESSAGE | CAP_CHATHISTORY |
+	    CAP_AWAY_NOTIFY);
 	assert_false(sess.cap_busy);
 	/* Nothing CAP says ends up on screen. */
 	assert_int_equal(count(0), 0);

@@ -263,7 +263,7 @@ test_set(void **state)
 	(void)state;
 	assert_int_equal(settings_set(&sess, "", msg, sizeof(msg)), 0);
 	assert_string_equal(msg, "notify = bell,osc777,title\n"
-	    "nicklist = auto\nprefixes = off");
+	    "nicklist = auto\nprefixes = on");
 	assert_int_equal(settings_set(&sess, "notify bell,osc9", msg,
 	    sizeof(msg)), 0);
 	assert_string_equal(msg, "notify = bell,osc9");

@@ -1,7 +1,8 @@
 /*
  * test_window.c: windows and activity (tui/window.c): the status
  * window, opening and closing, marks that skip the current window,
- * next_active order, and room nick lists.
+ * next_active order, room nick lists (with who is away), and the read
+ * marker.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,6 +167,122 @@ test_nicks(void **state)
 	windows_free(&ws);
 }
 
+static void
+test_away(void **state)
+{
+	struct windows	 ws;
+	struct window	*w;
+	int		 i;
+
+	(void)state;
+	windows_init(&ws);
+	i = windows_open(&ws, "#a", WIN_ROOM);
+	w = ws.v[i];
+	window_nick_add(w, "carol", ' ');
+	window_nick_add(w, "alice", '@');
+	assert_int_equal(window_nick_away(w, "CAROL", 1), 0);
+	assert_int_equal(window_nick_away(w, "nobody", 1), -1);
+	assert_int_equal(w->away[0], 0);	/* alice */
+	assert_int_equal(w->away[1], 1);	/* carol */
+	/* The flag moves with its nick when others come and go ... */
+	window_nick_add(w, "bob", '+');
+	assert_string_equal(w->nicks[2], "carol");
+	assert_int_equal(w->away[1], 0);
+	assert_int_equal(w->away[2], 1);
+	window_nick_del(w, "alice");
+	assert_int_equal(w->away[0], 0);
+	assert_int_equal(w->away[1], 1);
+	/* ... and when it changes its nick; a prefix update keeps it. */
+	window_nick_rename(w, "carol", "aaron");
+	assert_string_equal(w->nicks[0], "aaron");
+	assert_int_equal(w->away[0], 1);
+	assert_int_equal(w->away[1], 0);
+	window_nick_add(w, "aaron", '@');
+	assert_int_equal(w->away[0], 1);
+	assert_int_equal(window_nick_prefix(w, "AARON"), '@');
+	assert_int_equal(window_nick_prefix(w, "bob"), '+');
+	assert_int_equal(window_nick_prefix(w, "nobody"), 0);
+	assert_int_equal(window_nick_away(w, "aaron", 0), 0);
+	assert_int_equal(w->away[0], 0);
+	window_nicks_clear(w);
+	assert_null(w->away);
+	windows_free(&ws);
+}
+
+/* A message line at t seconds and ms into window w. */
+static void
+say(struct window *w, enum line_kind kind, time_t t, int ms,
+    const char *text)
+{
+	struct line	l;
+
+	memset(&l, 0, sizeof(l));
+	l.when = t;
+	l.msec = ms;
+	l.kind = kind;
+	l.nick = kind == LINE_MSG ? (char *)"bob" : NULL;
+	l.text = (char *)text;
+	scroll_insert(&w->sb, w->sb.count, &l);
+}
+
+static void
+test_read_marker(void **state)
+{
+	struct windows	 ws;
+	struct window	*w;
+	int		 a;
+
+	(void)state;
+	windows_init(&ws);
+	a = windows_open(&ws, "#a", WIN_ROOM);
+	w = ws.v[a];
+	windows_switch(&ws, a);
+	/* Lines that come while the window is in view bring no marker. */
+	say(w, LINE_MSG, 100, 0, "one");
+	assert_int_equal(w->marker_on, 0);
+	/* Leaving reads it: what comes after is unread. */
+	windows_switch(&ws, 0);
+	assert_int_equal(w->markread_want, 100000);
+	assert_int_equal(window_first_unread(w), -1);
+	say(w, LINE_MSG, 101, 500, "two");
+	say(w, LINE_EVENT, 102, 0, "x has joined");
+	say(w, LINE_MSG, 103, 0, "three");
+	assert_int_equal(window_first_unread(w), 1);
+	windows_switch(&ws, a);
+	assert_int_equal(w->marker_on, 1);
+	/* A server marker reads up to its time. */
+	w->read_ms = 101500;
+	assert_int_equal(window_first_unread(w), 2);
+	w->read_ms = 103000;
+	assert_int_equal(window_first_unread(w), -1);
+	w->read_ms = 0;
+	/* Leaving again moves it; the newest message (not the event)
+	 * is what the server is told. */
+	windows_switch(&ws, 0);
+	assert_int_equal(window_first_unread(w), -1);
+	assert_int_equal(w->markread_want, 103000);
+	assert_int_equal(w->marker_on, 0);
+	/* Coming back with nothing new: no marker. */
+	windows_switch(&ws, a);
+	assert_int_equal(w->marker_on, 0);
+	/* /clear keeps counting, so old marks stay behind. */
+	windows_switch(&ws, 0);
+	scroll_clear(&w->sb);
+	say(w, LINE_MSG, 104, 0, "four");
+	assert_int_equal(window_first_unread(w), 0);
+	/* Closing the window in view enters the one before. */
+	windows_switch(&ws, a);
+	windows_close(&ws, a);
+	assert_int_equal(ws.cur, 0);
+	/* The status window has a marker too, but nothing to tell. */
+	say(ws.v[0], LINE_INFO, 105, 0, "info");
+	a = windows_open(&ws, "#b", WIN_ROOM);
+	windows_switch(&ws, a);
+	assert_int_equal(ws.v[0]->markread_want, 0);
+	assert_int_equal(window_first_unread(ws.v[0]), -1);
+	windows_free(&ws);
+}
+
 int
 main(void)
 {
@@ -173,6 +290,8 @@ main(void)
 		cmocka_unit_test(test_open_find_close),
 		cmocka_unit_test(test_activity),
 		cmocka_unit_test(test_nicks),
+		cmocka_unit_test(test_away),
+		cmocka_unit_test(test_read_marker),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

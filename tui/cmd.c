@@ -66,7 +66,8 @@ static const struct cmd	cmds[] = {
 	{ "back", cmd_back, "/back", "no longer away" },
 	{ "clear", cmd_clear, "/clear", "clear this window" },
 	{ "close", cmd_close, "/close", "close this window (and leave)" },
-	{ "help", cmd_help, "/help [command]", "this list, or one command" },
+	{ "help", cmd_help, "/help [command|keys]",
+	    "this list, one command, or the keys" },
 	{ "identify", cmd_identify, "/identify [account] <password>",
 	    "log in to your account (NickServ)" },
 	{ "join", cmd_join, "/join <#room[,#room...]> [keys]",
@@ -849,6 +850,15 @@ cmd_quit(const char *args, const char *target, struct cmd_result *out)
 		out->action = CMD_QUIT;
 }
 
+/* /help keys: the keys natter.1 lists, in short. */
+#define KEYS_HELP \
+	"M-1..M-9, M-0: window 1 to 10; C-n, C-p, M-Left, M-Right: next, " \
+	"previous\n" \
+	"M-a: the next window with activity; PgUp, PgDn: scroll\n" \
+	"Tab: complete a nick, a #room or a /command; Up, Down: lines " \
+	"entered before\n" \
+	"F7, M-n: show or hide the nick list"
+
 static void
 cmd_help(const char *args, const char *target, struct cmd_result *out)
 {
@@ -863,6 +873,11 @@ cmd_help(const char *args, const char *target, struct cmd_result *out)
 		for (i = 0; word[i] != '\0'; i++)
 			word[i] = (char)tolower((unsigned char)word[i]);
 		w = word[0] == '/' ? word + 1 : word;
+		if (strcmp(w, "keys") == 0) {
+			snprintf(out->msg, sizeof(out->msg), "%s", KEYS_HELP);
+			out->action = CMD_INFO;
+			return;
+		}
 		for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
 			if (strcmp(aliases[i].alias, w) == 0)
 				w = aliases[i].name;

@@ -1,5 +1,6 @@
 /*
- * complete.c: Tab completion of commands and nicks in the input line.
+ * complete.c: Tab completion of commands, rooms and nicks in the input
+ * line.
  * The first Tab remembers the typed prefix; further Tabs replace the
  * previous completion with the next match.  Any other key ends the
  * cycle (the UI calls complete_reset).  Guarded by ui_lock.
@@ -33,21 +34,61 @@ has_prefix(const char *s, const char *prefix)
 	return 1;
 }
 
+/* What the word being completed is. */
+enum complete_mode {
+	MODE_NICK,
+	MODE_COMMAND,
+	MODE_ROOM
+};
+
+static int
+is_room(const char *name)
+{
+	return name[0] == '#' || name[0] == '&';
+}
+
+/* The i-th room: the open room windows in window order, then the rooms
+ * we are in that have none (closed, or joined elsewhere). */
+static const char *
+room_candidate(const struct windows *ws, char *const *rooms, int nrooms,
+    int i)
+{
+	int	k;
+
+	for (k = 0; k < ws->n; k++)
+		if (ws->v[k]->kind == WIN_ROOM && i-- == 0)
+			return ws->v[k]->name;
+	for (k = 0; k < nrooms; k++) {
+		if (windows_find(ws, rooms[k]) > 0)
+			continue;
+		if (i-- == 0)
+			return rooms[k];
+	}
+	return NULL;
+}
+
 /* The i-th candidate, or NULL past the end. */
 static const char *
-candidate(int cmdmode, const struct window *w, int i)
+candidate(enum complete_mode mode, const struct windows *ws,
+    char *const *rooms, int nrooms, int i)
 {
-	int	n;
+	const struct window	*w;
+	int			 n;
 
-	if (cmdmode) {
+	if (i < 0)
+		return NULL;
+	if (mode == MODE_ROOM)
+		return room_candidate(ws, rooms, nrooms, i);
+	if (mode == MODE_COMMAND) {
 		/* cmd_names is NULL-terminated: never index past it. */
 		for (n = 0; cmd_names[n] != NULL; n++)
 			if (n == i)
 				return cmd_names[n];
 		return NULL;
 	}
-	if (w == NULL || i < 0)
+	if (ws == NULL || ws->cur < 0 || ws->cur >= ws->n)
 		return NULL;
+	w = ws->v[ws->cur];
 	if (w->kind == WIN_QUERY)
 		return i == 0 ? w->name : NULL;
 	return i < w->nnicks ? w->nicks[i] : NULL;
@@ -80,10 +121,12 @@ replace(struct edit *e, struct edit *tmp, size_t start, const char *pre,
 }
 
 int
-complete_word(struct complete *c, struct edit *e, const struct window *w)
+complete_word(struct complete *c, struct edit *e, const struct windows *ws,
+    char *const *rooms, int nrooms)
 {
 	struct edit		 tmp;	/* scratch for UTF-8 <-> wchar_t */
 	const char		*cand = NULL, *suffix, *pre = "";
+	enum complete_mode	 mode = MODE_NICK;
 	size_t			 start;
 	int			 cmdmode, n, k, idx = 0;
 
@@ -108,14 +151,18 @@ complete_word(struct complete *c, struct edit *e, const struct window *w)
 	}
 	start = c->start;
 	cmdmode = start == 0 && c->prefix[0] == '/' && c->prefix[1] != '/';
-	for (n = 0; candidate(cmdmode, w, n) != NULL; n++)
+	if (cmdmode)
+		mode = MODE_COMMAND;
+	else if (is_room(c->prefix))
+		mode = MODE_ROOM;
+	for (n = 0; candidate(mode, ws, rooms, nrooms, n) != NULL; n++)
 		continue;
 	/* Look once round the list, starting after the last match. */
 	for (k = 1; k <= n; k++) {
 		idx = (c->index + k) % n;
 		if (idx < 0)
 			idx += n;
-		cand = candidate(cmdmode, w, idx);
+		cand = candidate(mode, ws, rooms, nrooms, idx);
 		if (has_prefix(cand, c->prefix + cmdmode))
 			break;
 	}
@@ -124,7 +171,9 @@ complete_word(struct complete *c, struct edit *e, const struct window *w)
 	if (cmdmode) {
 		pre = "/";
 		suffix = SUFFIX_OTHER;
-	} else if (start == 0)
+	} else if (mode == MODE_ROOM)
+		suffix = SUFFIX_OTHER;	/* "#room, " would say nothing */
+	else if (start == 0)
 		suffix = SUFFIX_FIRST;
 	else
 		suffix = SUFFIX_OTHER;

@@ -8,6 +8,10 @@
  * Every text that reaches a window was parsed from one IRC line, so it
  * holds no CR or LF; what goes to out[] is built from such text too.
  *
+ * Presence: 305/306 (our away state), away-notify AWAY and the flags of
+ * a WHO natter sends itself after joining (who else is away), and
+ * draft/read-marker (MARKREAD moves a window's read marker).
+ *
  * IRCv3: CAP negotiation, server-time (a line's time is its time tag),
  * msgids (a window shows a msgid once), and history: lines in a
  * chathistory batch, or between natterd's plain-text history NOTICEs,
@@ -54,6 +58,7 @@ session_init(struct session *s)
 	s->focused = 1;
 	s->nicklist = -1;
 	s->notify = NOTIFY_DEFAULT;
+	s->show_prefixes = 1;
 }
 
 void
@@ -90,6 +95,8 @@ static const struct {
 	{ "draft/chathistory",	CAP_CHATHISTORY },
 	{ "labeled-response",	CAP_LABELED_RESPONSE },
 	{ "draft/multiline",	CAP_MULTILINE },
+	{ "away-notify",	CAP_AWAY_NOTIFY },
+	{ "draft/read-marker",	CAP_READ_MARKER },
 };
 
 static void	reply(char out[][512], int *nout, int maxout,
@@ -115,8 +122,11 @@ session_hello(struct session *s, char out[][512], int *nout, int maxout)
 	s->sasl_mechs[0] = '\0';
 	s->account[0] = '\0';	/* a new connection starts logged out */
 	reply_reset(s);
-	for (i = 0; i < s->wins.n; i++)
+	s->away = 0;		/* ... and here */
+	for (i = 0; i < s->wins.n; i++) {
 		s->wins.v[i]->plain_hist = 0;
+		s->wins.v[i]->who_pending = 0;
+	}
 	reply(out, nout, maxout, "CAP LS 302");
 	if (s->password != NULL)
 		reply(out, nout, maxout, "PASS :%s", s->password);
@@ -299,12 +309,25 @@ note_last(struct window *w, const struct session *s)
 		w->last_ms = ms;
 }
 
+static void	win_add(struct session *, int, time_t, enum line_kind,
+		    const char *, char, const char *, int, int, enum activity);
+
 /* Adds a line to window i and raises its activity (act may be
  * ACT_NONE).  The line being applied says whether it is history, its
  * msgid and its milliseconds. */
 static void
 win_line(struct session *s, int i, time_t now, enum line_kind kind,
     const char *nick, const char *text, int hl, int self, enum activity act)
+{
+	win_add(s, i, now, kind, nick, 0, text, hl, self, act);
+}
+
+/* win_line for a message, with the prefix ('@', '+' or 0) its nick
+ * has in the room now. */
+static void
+win_add(struct session *s, int i, time_t now, enum line_kind kind,
+    const char *nick, char prefix, const char *text, int hl, int self,
+    enum activity act)
 {
 	struct window	*w;
 	struct line	 l;
@@ -322,6 +345,9 @@ win_line(struct session *s, int i, time_t now, enum line_kind kind,
 	l.self = self;
 	l.nick = (char *)nick;
 	l.text = (char *)text;
+	/* A replay's prefix would be today's, not the line's. */
+	if (!s->line_history && (prefix == '@' || prefix == '+'))
+		l.prefix = prefix;
 	if (s->line_history) {
 		if (s->line_msgid[0] == '\0' && shown(&w->sb, &l))
 			return;
@@ -617,8 +643,10 @@ on_message(struct session *s, const struct irc_msg *m, time_t now,
 		return;
 
 	hl = !self && mentions(text, s->nick);
+	/* Our own line to someone, from another window (/msg bob hi in
+	 * a room): worth a look in bob's. */
 	if (self)
-		act = ACT_NONE;
+		act = priv && !s->line_history ? ACT_MSG : ACT_NONE;
 	else if (hl || (priv && !notice))
 		act = ACT_HIGHLIGHT;
 	else
@@ -627,9 +655,13 @@ on_message(struct session *s, const struct irc_msg *m, time_t now,
 	    !window_seen(s->wins.v[i], s->line_msgid))
 		notify_event(s, i, src.nick, priv ? NULL : target,
 		    kind == LINE_ACTION, text);
-	if (self && !s->line_history && echoed(s, i, kind, text, now))
+	if (self && !s->line_history && echoed(s, i, kind, text, now)) {
+		if (act != ACT_NONE)
+			windows_mark(&s->wins, i, act);
 		return;
-	win_line(s, i, now, kind, src.nick, text, hl, self, act);
+	}
+	win_add(s, i, now, kind, src.nick, priv ? 0 :
+	    window_nick_prefix(s->wins.v[i], src.nick), text, hl, self, act);
 }
 
 static void
@@ -648,6 +680,8 @@ on_join(struct session *s, const struct irc_msg *m, time_t now)
 			return;
 		s->wins.v[i]->joined = 1;
 		s->wins.v[i]->names_done = 0;
+		s->wins.v[i]->left = 0;
+		s->wins.v[i]->who_asked = 0;
 		/* The 353s that follow give the whole list afresh. */
 		window_nicks_clear(s->wins.v[i]);
 		window_nick_add(s->wins.v[i], s->nick, ' ');
@@ -676,6 +710,8 @@ left_room(struct session *s, int i)
 	struct window	*w = s->wins.v[i];
 
 	w->joined = 0;
+	w->left = 1;		/* typing here sends nothing now */
+	w->who_pending = 0;
 	window_nicks_clear(w);
 	rooms_del(s, w->name);
 }
@@ -981,6 +1017,14 @@ on_end_names(struct session *s, const struct irc_msg *m, time_t now,
 	w = s->wins.v[i];
 	w->names_done = 1;
 	catch_up(s, w, out, nout, maxout);
+	/* Who is away: the WHO flags (H here, G gone); away-notify keeps
+	 * them right from then on. */
+	if ((s->caps & CAP_AWAY_NOTIFY) && !w->who_asked &&
+	    *nout < maxout) {
+		reply(out, nout, maxout, "WHO %s", w->name);
+		w->who_pending = 1;
+		w->who_asked = 1;
+	}
 	n = snprintf(text, sizeof(text), "Nicks on %s (%d):", w->name,
 	    w->nnicks);
 	if (n < 0 || (size_t)n >= sizeof(text))
@@ -1140,6 +1184,116 @@ isupport(struct session *s, const struct irc_msg *m)
 	}
 }
 
+/*
+ * 352 me #room user host server nick flags :hops name, and 315 me #room:
+ * the replies to the WHO on_end_names sent, which set who is away and
+ * are not shown.  Returns 1 if m was one of them.
+ */
+static int
+who_auto(struct session *s, const struct irc_msg *m, int numeric)
+{
+	struct window	*w;
+	char		 v[64];
+	int		 i;
+
+	/* Ours goes unlabeled: a labeled answer (in its batch) is the
+	 * user's own /who, even while ours is pending. */
+	if (m->tags != NULL && (irc_tag_get(m->tags, "label", v,
+	    sizeof(v)) == 1 || irc_tag_get(m->tags, "batch", v,
+	    sizeof(v)) == 1))
+		return 0;
+	if ((i = windows_find(&s->wins, param(m, 1))) <= 0)
+		return 0;
+	w = s->wins.v[i];
+	if (!w->who_pending || w->kind != WIN_ROOM)
+		return 0;
+	if (numeric == 315) {
+		w->who_pending = 0;
+		return 1;
+	}
+	window_nick_away(w, param(m, 5), param(m, 6)[0] == 'G');
+	s->dirty = 1;
+	return 1;
+}
+
+/* AWAY [:reason] from someone (away-notify): set, or back without. */
+static void
+on_away(struct session *s, const struct irc_msg *m)
+{
+	struct source	 src;
+	int		 i, away = m->nparams >= 1 && m->params[0][0] != '\0';
+
+	source_parse(m, s, &src);
+	for (i = 1; i < s->wins.n; i++)
+		if (s->wins.v[i]->kind == WIN_ROOM)
+			window_nick_away(s->wins.v[i], src.nick, away);
+	s->dirty = 1;
+}
+
+/* MARKREAD <target> timestamp=<time>|*: where our account (this or
+ * another device) read target up to. */
+static void
+on_markread(struct session *s, const struct irc_msg *m)
+{
+	const char	*v = param(m, 1);
+	struct window	*w;
+	time_t		 when;
+	long long	 ms;
+	int		 i, msec;
+
+	if (strncmp(v, "timestamp=", 10) != 0 ||
+	    parse_server_time(v + 10, &when, &msec) == -1)
+		return;		/* "*": nothing read yet */
+	if ((i = windows_find(&s->wins, param(m, 0))) <= 0)
+		return;
+	w = s->wins.v[i];
+	ms = (long long)when * 1000 + msec;
+	if (ms <= w->read_ms)
+		return;
+	w->read_ms = ms;
+	/* Read elsewhere: no need to tell the server again. */
+	if (ms > w->markread_sent)
+		w->markread_sent = ms;
+	if (w->markread_want <= ms)
+		w->markread_want = 0;
+	/* Where another device stopped reading shows here too. */
+	if (i == s->wins.cur)
+		w->marker_on = 1;
+	s->dirty = 1;
+}
+
+void
+markread_flush(struct session *s, long long now_ms, char out[][512],
+    int *nout, int maxout)
+{
+	struct window	*w;
+	struct tm	 tm;
+	time_t		 t;
+	char		 when[32];
+	int		 i;
+
+	if (!s->registered || !(s->caps & CAP_READ_MARKER) ||
+	    s->account[0] == '\0')
+		return;
+	for (i = 1; i < s->wins.n && *nout < maxout; i++) {
+		w = s->wins.v[i];
+		if (w->markread_want <= w->markread_sent ||
+		    (w->markread_at != 0 &&
+		    now_ms - w->markread_at < MARKREAD_INTERVAL_MS))
+			continue;
+		t = (time_t)(w->markread_want / 1000);
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S",
+		    &tm) == 0)
+			continue;
+		reply(out, nout, maxout, "MARKREAD %s timestamp=%s.%03dZ",
+		    w->name, when, (int)(w->markread_want % 1000));
+		w->markread_sent = w->markread_want;
+		w->markread_want = 0;
+		w->markread_at = now_ms;
+	}
+}
+
 static void	on_sasl_numeric(struct session *, const struct irc_msg *, int,
 		    time_t, char [][512], int *, int);
 static void	login_fail(struct session *, time_t, char [][512], int *, int,
@@ -1181,6 +1335,13 @@ on_numeric(struct session *s, const struct irc_msg *m, int numeric,
 	if (numeric >= 900 && numeric <= 908) {
 		on_sasl_numeric(s, m, numeric, now, out, nout, maxout);
 		return;
+	}
+	if ((numeric == 352 || numeric == 315) && who_auto(s, m, numeric))
+		return;
+	/* Our away state for the status bar; the reply is shown too. */
+	if (numeric == 305 || numeric == 306) {
+		s->away = numeric == 306;
+		s->dirty = 1;
 	}
 	switch (numeric) {
 	case 1:
@@ -1743,6 +1904,8 @@ handle_line(struct session *s, struct irc_msg *m, time_t now,
 	*nout = 0;
 	if (cmd == NULL)
 		return;
+	/* Read markers held back by the bound go with whatever comes. */
+	markread_flush(s, link_clock_ms(), out, nout, maxout);
 	line_begin(s, m, &now);
 	if (reply_route(s, m))
 		return;
@@ -1786,6 +1949,10 @@ handle_line(struct session *s, struct irc_msg *m, time_t now,
 		on_topic(s, m, now);
 	else if (strcmp(cmd, "MODE") == 0)
 		on_mode(s, m, now);
+	else if (strcmp(cmd, "AWAY") == 0)
+		on_away(s, m);
+	else if (strcmp(cmd, "MARKREAD") == 0)
+		on_markread(s, m);
 	else if (strcmp(cmd, "ERROR") == 0)
 		win_line(s, 0, now, LINE_ERROR, NULL, param(m, 0), 0, 0,
 		    ACT_HIGHLIGHT);

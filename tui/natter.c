@@ -385,6 +385,13 @@ pending_locked(const char *target, enum line_kind kind, const char *text)
 	l.nick = sess.nick;
 	l.text = (char *)text;
 	l.pending = sendq_new_id(&sess.sendq);
+	/* Our prefix in the room as we type (as handle.c keeps for
+	 * others' lines). */
+	if (w->kind == WIN_ROOM) {
+		l.prefix = window_nick_prefix(w, sess.nick);
+		if (l.prefix != '@' && l.prefix != '+')
+			l.prefix = 0;
+	}
 	if (scroll_insert(&w->sb, w->sb.count, &l) == -1)
 		return 0;
 	if (i != sess.wins.cur)
@@ -717,6 +724,89 @@ set_locked(const char *args)
 	}
 }
 
+/*
+ * The target of r's PRIVMSG or NOTICE line i, copied into target; NULL
+ * if the line is neither.
+ */
+static const char *
+msg_target(const struct cmd_result *r, int i, char *target, size_t len)
+{
+	const char *p = r->lines[i];
+	size_t n;
+
+	if (strncmp(p, "PRIVMSG ", 8) == 0)
+		p += 8;
+	else if (strncmp(p, "NOTICE ", 7) == 0)
+		p += 7;
+	else
+		return NULL;
+	n = strcspn(p, " ");
+	if (n >= len)
+		n = len - 1;
+	memcpy(target, p, n);
+	target[n] = '\0';
+	return target;
+}
+
+/* A room we left ourselves (PART, KICK) takes no lines: say so and
+ * send nothing.  Returns 1 if r was refused. */
+static int
+left_refuse_locked(const struct cmd_result *r)
+{
+	char target[WIN_NAME_MAX];
+	int i, k;
+
+	if (r->secret)
+		return 0;
+	for (i = 0; i < r->nlines; i++) {
+		if (msg_target(r, i, target, sizeof(target)) == NULL ||
+		    (k = windows_find(&sess.wins, target)) <= 0 ||
+		    !sess.wins.v[k]->left)
+			continue;
+		say_locked(&sess, sess.wins.cur, LINE_ERROR,
+		    "You are not in %s: /join %s to rejoin",
+		    sess.wins.v[k]->name, sess.wins.v[k]->name);
+		return 1;
+	}
+	return 0;
+}
+
+/* "-> bob: hi" in the window where /msg bob hi was typed, when that
+ * is not bob's (bob's window gets the line itself). */
+static void
+feedback_locked(const struct cmd_result *r)
+{
+	struct window *w = sess.wins.v[sess.wins.cur];
+	char target[WIN_NAME_MAX];
+	const char *text;
+	int i;
+
+	if (r->secret)
+		return;
+	for (i = 0; i < r->nlines; i++) {
+		if (msg_target(r, i, target, sizeof(target)) == NULL ||
+		    casemap_cmp(target, w->name) == 0 ||
+		    (text = strstr(r->lines[i], " :")) == NULL ||
+		    text[2] == '\001')
+			continue;
+		say_locked(&sess, sess.wins.cur, LINE_INFO, "-> %s: %s",
+		    target, text + 2);
+	}
+}
+
+/* MARKREAD for the windows left (draft/read-marker), as the bound
+ * allows. */
+static void
+markread_locked(struct outbox *ob)
+{
+	char out[8][512];
+	int nout = 0, i;
+
+	markread_flush(&sess, link_clock_ms(), out, &nout, 8);
+	for (i = 0; i < nout; i++)
+		queue_locked(ob, out[i], 0);
+}
+
 /* What the user entered (ui_line_cb, ui_lock held). */
 static void
 input_line_locked(const char *text, void *arg)
@@ -751,7 +841,10 @@ input_line_locked(const char *text, void *arg)
 	case CMD_NONE:
 		break;
 	case CMD_SEND:
-		queue_all_locked(ob, &r);
+		if (left_refuse_locked(&r))
+			break;
+		if (queue_all_locked(ob, &r) == 0)
+			feedback_locked(&r);
 		break;
 	case CMD_ERROR:
 		say_locked(&sess, sess.wins.cur, LINE_ERROR, "%s", r.msg);
@@ -783,7 +876,9 @@ input_line_locked(const char *text, void *arg)
 			break;
 		}
 		drop_for_window_locked(w);
-		if (r.nlines > 0 && net_connected())
+		/* A room we left already: no PART for the server to
+		 * refuse. */
+		if (r.nlines > 0 && net_connected() && !w->left)
 			queue_all_locked(ob, &r);
 		windows_close(&sess.wins, sess.wins.cur);
 		break;
@@ -1041,6 +1136,8 @@ input_main(void *arg)
 			break;
 		ui_lock();
 		ui_keys_locked(&sess, &edit, &comp, input_line_locked, &ob);
+		if (net_connected())
+			markread_locked(&ob);
 		ui_unlock();
 		outbox_send(&ob);
 		if (ob.start_net) {

@@ -11,7 +11,7 @@
  * by cmocka (tests/test_edit.c, test_wrap.c, test_scroll.c, test_cmd.c,
  * test_complete.c, test_window.c, test_mirc.c, test_handle.c,
  * test_pin.c, test_sts.c, test_notify.c, test_reply.c, test_link.c,
- * test_sendq.c).
+ * test_sendq.c, test_presence.c).
  */
 #ifndef NATTER_H
 #define NATTER_H
@@ -34,6 +34,9 @@
 #define SEEN_MAX	512	/* msgids remembered per window, for dedupe */
 #define BATCH_OPEN_MAX	8	/* batches open at once that we follow */
 #define CHATHISTORY_DEFAULT	100	/* lines per CHATHISTORY query */
+#define NICKLIST_MIN_COLS	100	/* nicklist -1: shown from this wide */
+#define NICKLIST_WIDTH_MAX	16	/* columns of the nick list, at most */
+#define MARKREAD_INTERVAL_MS	1000	/* MARKREAD per window, at most */
 
 /* --- edit.c: the line editor (wchar_t) and input history --- */
 enum edit_op {
@@ -148,6 +151,10 @@ struct line {
 	unsigned	 pending;	/* sendq.c: the id of our line still
 					   waiting to go (or for its echo),
 					   drawn dimmed; 0 once sent */
+	char		 prefix;	/* '@' or '+' the nick had in the room
+					   when the line came; 0 none */
+	unsigned long	 seq;		/* order of arrival in its window
+					   (scroll_insert): the read marker */
 	char		*nick;		/* NULL for INFO/ERROR/EVENT */
 	char		*text;		/* UTF-8, may hold mIRC codes */
 };
@@ -157,6 +164,7 @@ struct scroll {
 	int		 head;		/* oldest */
 	int		 count;
 	int		 offset;	/* lines scrolled up from the bottom */
+	unsigned long	 seq;		/* the last line's seq; never reset */
 };
 
 void	 scroll_init(struct scroll *);
@@ -215,6 +223,20 @@ struct window {
 	 * not yet seen here, for the title's count. */
 	int		 unread;
 	int		 joined;	/* rooms: we are in it now */
+	/* Presence (issue 12, part 5): we left the room ourselves (PART,
+	 * KICK; a dropped link is not leaving), the read marker, and the
+	 * WHO natter sent itself to learn who is away. */
+	int		 left;
+	unsigned long	 read_seq;	/* lines after it are unread ... */
+	long long	 read_ms;	/* ... unless not newer than this
+					   (ms, MARKREAD from the server) */
+	int		 marker_on;	/* draw the marker while current */
+	long long	 markread_want;	/* ms to send in MARKREAD, 0 none */
+	long long	 markread_sent;	/* ms last sent */
+	long long	 markread_at;	/* when (monotonic ms) */
+	int		 who_pending;	/* our WHO: its replies are quiet */
+	int		 who_asked;	/* since our JOIN (one WHO a join) */
+	char		*away;		/* rooms: 1 per nick that is away */
 	char		**nicks;	/* rooms: members, no prefixes */
 	char		*prefixes;	/* rooms: '@', '+' or ' ' per nick */
 	int		 nnicks;
@@ -251,7 +273,9 @@ int	 windows_find(const struct windows *, const char *name);
 int	 windows_open(struct windows *, const char *name, enum win_kind);
 /* Closes window i (never the status window); fixes cur. */
 void	 windows_close(struct windows *, int i);
-/* Makes i current and clears its activity. */
+/* Makes i current and clears its activity.  The window left has been
+ * read (window_read_all); the one entered shows its read marker if it
+ * holds unread lines. */
 void	 windows_switch(struct windows *, int i);
 /* Raises window i's activity to at least act unless it is current. */
 void	 windows_mark(struct windows *, int i, enum activity act);
@@ -263,6 +287,17 @@ void	 window_nick_del(struct window *, const char *nick);
 void	 window_nick_rename(struct window *, const char *from,
 	    const char *to);
 void	 window_nicks_clear(struct window *);
+/* Marks nick away (1) or back (0) in w; 0, or -1 if it is not there. */
+int	 window_nick_away(struct window *, const char *nick, int away);
+/* nick's prefix in w ('@', '+' or ' '), 0 if it is not there. */
+char	 window_nick_prefix(const struct window *, const char *nick);
+/* 1 if line l of w is unread (see the read marker above). */
+int	 window_unread(const struct window *, const struct line *l);
+/* The index of w's first unread line, -1 if none. */
+int	 window_first_unread(const struct window *);
+/* Every line of w is read; the newest message's time is to go to the
+ * server (markread_want). */
+void	 window_read_all(struct window *);
 /* 1 if msgid was recorded in w (window_seen_add); "" is never seen. */
 int	 window_seen(const struct window *w, const char *msgid);
 void	 window_seen_add(struct window *w, const char *msgid);
@@ -276,11 +311,13 @@ struct complete {
 };
 
 /* Completes the word before the cursor: a command if the line starts
- * with '/' and the word is the first, else a nick of w (", " appended
- * at the line start, " " elsewhere).  Repeated calls cycle.  Returns 0,
- * or -1 if nothing matched. */
+ * with '/' and the word is the first, a room if the word starts with
+ * '#' or '&' (the open room windows, then the other rooms, nrooms of
+ * them, we are in), else a nick of the current window of ws (", "
+ * appended at the line start, " " elsewhere).  Repeated calls cycle.
+ * Returns 0, or -1 if nothing matched. */
 int	 complete_word(struct complete *, struct edit *,
-	    const struct window *w);
+	    const struct windows *ws, char *const *rooms, int nrooms);
 void	 complete_reset(struct complete *);
 
 /* --- cmd.c: what the user typed --- */
@@ -440,6 +477,8 @@ int	 paste_lines(const char *text, size_t len, char **out);
 #define CAP_ECHO_MESSAGE	0x04
 #define CAP_MESSAGE_TAGS	0x08
 #define CAP_CHATHISTORY		0x10
+#define CAP_AWAY_NOTIFY		0x1000	/* presence: the nick list dims */
+#define CAP_READ_MARKER		0x2000	/* draft/read-marker */
 #define CAP_MULTILINE		0x200	/* draft/multiline (sendq) */
 #define CAP_LABELED_RESPONSE	0x400	/* reply.c routes replies by label */
 
@@ -747,6 +786,9 @@ struct session {
 	int		 sasl_offered;	/* sasl in CAP LS */
 	char		 sasl_mechs[128];	/* its value, or 908's list */
 	char		 account[64];	/* "" when not logged in */
+	/* Presence (issue 12, part 5). */
+	int		 away;		/* 306 seen; 305 or a new connection
+					   clears it */
 	/* A login that failed (904, 902, no sasl, no mechanism): the
 	 * connection is closed and net.c does not dial again. */
 	int		 login_failed;
@@ -790,6 +832,11 @@ int	 parse_server_time(const char *s, time_t *when, int *msec);
  * AFTER the last msgid (or time) seen there.
  */
 void	 handle_line(struct session *, struct irc_msg *m, time_t now,
+	    char out[][512], int *nout, int maxout);
+/* The MARKREAD lines due (draft/read-marker, logged in): for each
+ * window read since its last one, at most one a MARKREAD_INTERVAL_MS
+ * (now_ms: a monotonic clock); the others wait for a later call. */
+void	 markread_flush(struct session *, long long now_ms,
 	    char out[][512], int *nout, int maxout);
 /* 1 if text mentions nick as a word (case-insensitive). */
 int	 mentions(const char *text, const char *nick);

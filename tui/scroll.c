@@ -34,6 +34,7 @@ scroll_clear(struct scroll *sb)
 	sb->head = 0;
 	sb->count = 0;
 	sb->offset = 0;
+	/* seq goes on: the read marker compares with lines gone. */
 }
 
 void
@@ -72,6 +73,7 @@ scroll_insert(struct scroll *sb, int i, const struct line *src)
 	    (sb->lines = calloc(SCROLL_MAX, sizeof(*sb->lines))) == NULL)
 		return -1;
 	l = *src;
+	l.seq = ++sb->seq;
 	l.nick = NULL;
 	if (src->nick != NULL && (l.nick = strdup(src->nick)) == NULL)
 		return -1;

@@ -1,8 +1,9 @@
 /*
  * ui.c: the curses view.  The only file that includes curses.
  *
- * Screen, top to bottom: a title line (topic), the message pane, the
- * status line (clock, nick, window, activity) and the input line.
+ * Screen, top to bottom: a title line (topic), the message pane (with
+ * a room's nick list on its right), the status line (clock, nick,
+ * window, activity) and the input line.
  * Every function here runs with ui_lock held (the *_locked ones say
  * so) except ui_lock/ui_unlock, ui_init (before any thread) and
  * ui_fini (exit paths).  ui_lock also guards the model in natter.h:
@@ -39,6 +40,7 @@ static size_t	 ui_hscroll;		/* first editor char shown */
 static int	 ui_meta;		/* ESC seen: the next key is Alt-key */
 static int	 key_alt_left, key_alt_right;	/* xterm kLFT3, kRIT3 */
 static int	 key_ctl_left, key_ctl_right;	/* kLFT5, kRIT5 */
+static int	 ui_prefixes = 1;	/* show_prefixes, for line_prefix */
 
 /* Notifications (notify.c makes the bytes): the terminal's focus
  * reports (DEC mode 1004) come as keys of our own. */
@@ -77,6 +79,8 @@ static short	 pair_fg[PAIRS_MAX], pair_bg[PAIRS_MAX];
 static int	 npairs;
 
 #define ROWS_MAX	1024	/* wrapped rows of one line */
+#define NICKLIST_WIDTH_MIN	8	/* the nick list, however short */
+#define PANE_COLS_MIN	30	/* the message pane beside a nick list */
 
 /* mIRC colours 0-15 as terminal colours (16-colour terminals). */
 static const short mirc16[16] = {
@@ -471,9 +475,16 @@ line_prefix(const struct line *l, int draw, int maxcols)
 	struct tm tm;
 	char stamp[16];
 	const char *open = "", *close = "";
+	char pfx[2] = "";
 	attr_t base = l->history || l->pending ? A_DIM : A_NORMAL, na = base;
 	short np = 0;
 	int cols;
+
+	/* <@alice>: her prefix when she said it (actions and notices
+	 * show the bare nick, as irssi's do). */
+	if (ui_prefixes && l->kind == LINE_MSG &&
+	    (l->prefix == '@' || l->prefix == '+'))
+		pfx[0] = l->prefix;
 
 	localtime_r(&l->when, &tm);
 	strftime(stamp, sizeof(stamp), "%H:%M ", &tm);
@@ -501,6 +512,7 @@ line_prefix(const struct line *l, int draw, int maxcols)
 		cols = text_width(stamp, strlen(stamp));
 		if (l->nick != NULL)
 			cols += text_width(open, strlen(open)) +
+			    (int)strlen(pfx) +
 			    text_width(l->nick, strlen(l->nick)) +
 			    text_width(close, strlen(close));
 		return cols < maxcols ? cols : maxcols;
@@ -510,6 +522,7 @@ line_prefix(const struct line *l, int draw, int maxcols)
 	if (l->nick == NULL)
 		return cols;
 	cols += put_text(open, maxcols - cols);
+	cols += put_text(pfx, maxcols - cols);
 	if (l->highlight && !l->self) {
 		if (ui_colour)
 			np = colour_pair(COLOR_BLACK, COLOR_YELLOW);
@@ -573,6 +586,18 @@ divider_draw(const struct line *l, int y, int cols)
 	attr_set(A_NORMAL, 0, NULL);
 }
 
+/* The read marker: "──── new ────" above the first unread line. */
+static void
+marker_draw(int y, int cols)
+{
+	struct line l;
+
+	memset(&l, 0, sizeof(l));
+	l.kind = LINE_DIVIDER;
+	l.text = (char *)"new";
+	divider_draw(&l, y, cols);
+}
+
 /* Wraps line l for the pane width; fills rowstart; returns the rows. */
 static int
 line_rows(const struct line *l, int cols, int *pre)
@@ -630,12 +655,12 @@ line_draw(const struct line *l, int y, int skip, int n, int pre, int cols)
 	attr_set(A_NORMAL, 0, NULL);
 }
 
-/* The message pane: rows top..bottom (inclusive). */
+/* The message pane: rows top..bottom (inclusive), cols wide. */
 static void
-draw_pane(struct window *w, int top, int bottom)
+draw_pane(struct window *w, int top, int bottom, int cols)
 {
 	const struct line *l;
-	int cols = COLS, y = bottom, i, n, pre;
+	int y = bottom, i, n, pre, unread;
 
 	if (bottom < top)
 		return;
@@ -649,6 +674,7 @@ draw_pane(struct window *w, int top, int bottom)
 		attr_set(A_NORMAL, 0, NULL);
 		y--;
 	}
+	unread = w->marker_on ? window_first_unread(w) : -1;
 	for (i = w->sb.count - 1 - w->sb.offset; i >= 0 && y >= top; i--) {
 		if ((l = scroll_get(&w->sb, i)) == NULL || l->text == NULL)
 			continue;
@@ -659,7 +685,106 @@ draw_pane(struct window *w, int top, int bottom)
 		}
 		line_draw(l, y - n + 1, 0, n, pre, cols);
 		y -= n;
+		if (i == unread && y >= top)
+			marker_draw(y--, cols);
 	}
+}
+
+/* 1 if rooms show the nick list (nicklist -1: the terminal is wide
+ * enough). */
+static int
+nicklist_on(const struct session *s)
+{
+	return s->nicklist == 1 || (s->nicklist == -1 &&
+	    COLS >= NICKLIST_MIN_COLS);
+}
+
+/* 1 if the nick list shows beside window w. */
+static int
+nicklist_shown(const struct session *s, const struct window *w)
+{
+	return w->kind == WIN_ROOM && nicklist_on(s);
+}
+
+/* Columns the nick list takes (its rule included), 0 when hidden: as
+ * wide as the longest prefix and nick, within bounds, and never so wide
+ * that the messages get cramped. */
+static int
+nicklist_width(const struct session *s, const struct window *w)
+{
+	int i, width = NICKLIST_WIDTH_MIN, n;
+
+	if (!nicklist_shown(s, w))
+		return 0;
+	for (i = 0; i < w->nnicks; i++) {
+		n = 1 + text_width(w->nicks[i], strlen(w->nicks[i]));
+		if (n > width)
+			width = n;
+	}
+	if (width > NICKLIST_WIDTH_MAX)
+		width = NICKLIST_WIDTH_MAX;
+	if (COLS - (width + 1) < PANE_COLS_MIN)
+		return 0;
+	return width + 1;
+}
+
+/* The message pane's width for window w. */
+static int
+pane_cols(const struct session *s, const struct window *w)
+{
+	return COLS - nicklist_width(s, w);
+}
+
+/* The nick list: ops, voices, the others, each alphabetical (the list
+ * is kept sorted); away nicks dimmed; "+N more" when they do not fit. */
+static void
+draw_nicklist(struct session *s, struct window *w, int top, int bottom)
+{
+	static const char order[] = { '@', '+', ' ' };
+	const char *rule = ui_utf8 ? "\u2502" : "|";
+	char entry[2];
+	size_t k;
+	int width = nicklist_width(s, w), x, y, i, rows, shown, more;
+
+	if (width == 0 || bottom < top)
+		return;
+	x = COLS - width;
+	for (y = top; y <= bottom; y++) {
+		move(y, x);
+		attr_set(A_NORMAL, 0, NULL);
+		put_text(rule, 1);
+	}
+	rows = bottom - top + 1;
+	shown = w->nnicks <= rows ? w->nnicks : rows - 1;
+	more = w->nnicks - shown;
+	y = top;
+	for (k = 0; k < sizeof(order); k++)
+		for (i = 0; i < w->nnicks && y < top + shown; i++) {
+			if (w->prefixes[i] != order[k])
+				continue;
+			entry[0] = order[k];
+			entry[1] = '\0';
+			move(y++, x + 1);
+			attr_set(w->away[i] ? A_DIM : A_NORMAL, 0, NULL);
+			put_text(entry, 1);
+			put_text(w->nicks[i], width - 2);
+		}
+	if (more > 0) {
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "+%d more", more);
+		move(bottom, x + 1);
+		attr_set(A_NORMAL, 0, NULL);
+		put_text(buf, width - 1);
+	}
+	attr_set(A_NORMAL, 0, NULL);
+}
+
+/* The key for the nick list: on if it is off now, else off. */
+static void
+nicklist_toggle(struct session *s)
+{
+	s->nicklist = !nicklist_on(s);
 }
 
 static void
@@ -716,8 +841,18 @@ draw_queued(struct session *s, int maxcols)
 	put_text(buf, maxcols);
 }
 
+/* " [away]" while we are marked away; returns the columns. */
+static int
+draw_away(const struct session *s, int maxcols)
+{
+	if (!s->away || maxcols <= 0)
+		return 0;
+	return put_text(" [away]", maxcols);
+}
+
 /* "[12:34] [alice] [2:#lobby] [Act: 3,4*]", with "[account alice]"
- * after the nick while logged in and "[TLS]" while the link is TLS. */
+ * after the nick while logged in, "[TLS]" while the link is TLS and
+ * "[away]" after the window while away. */
 static void
 draw_status(struct session *s, int y)
 {
@@ -740,6 +875,7 @@ draw_status(struct session *s, int y)
 	    s->account[0] != '\0' ? "]" : "", s->link[0] != '\0' ? " [" : "",
 	    s->link, s->link[0] != '\0' ? "]" : "", ws->cur + 1, w->name);
 	x = put_text(buf, COLS);
+	x += draw_away(s, COLS - x);
 	if (link_status(s, link_clock_ms(), buf, sizeof(buf)) > 0)
 		x += put_text(buf, COLS - x);
 	for (i = 0; i < ws->n && x < COLS; i++) {
@@ -813,11 +949,14 @@ ui_draw_locked(struct session *s, struct edit *e)
 	if (s->wins.n == 0)
 		return;
 	w = s->wins.v[s->wins.cur];
+	ui_prefixes = s->show_prefixes;
 	erase();
 	if (LINES >= 1)
 		draw_title(s, w);
-	if (LINES >= 4)
-		draw_pane(w, 1, LINES - 3);
+	if (LINES >= 4) {
+		draw_pane(w, 1, LINES - 3, pane_cols(s, w));
+		draw_nicklist(s, w, 1, LINES - 3);
+	}
 	if (LINES >= 3)
 		draw_status(s, LINES - 2);
 	draw_input(e, LINES - 1);
@@ -842,14 +981,14 @@ pane_rows(void)
 /* The furthest back the view goes: the oldest line at the top of the
  * pane (with the marker row at the bottom). */
 static int
-offset_max(struct window *w)
+offset_max(struct session *s, struct window *w)
 {
 	const struct line *l;
-	int i, rows = 0, pre, height = LINES - 4;
+	int i, rows = 0, pre, height = LINES - 4, cols = pane_cols(s, w);
 
 	for (i = 0; i < w->sb.count; i++) {
 		if ((l = scroll_get(&w->sb, i)) != NULL && l->text != NULL)
-			rows += line_rows(l, COLS, &pre);
+			rows += line_rows(l, cols, &pre);
 		if (rows >= height)
 			return w->sb.count - 1 - i;
 	}
@@ -881,6 +1020,8 @@ key_meta(struct session *s, struct edit *e, int fkey, wint_t ch)
 		win_switch(s, windows_next_active(ws));
 	else if (ch == 0x7f || ch == 0x08)
 		edit_do(e, EDIT_KILL_WORD);
+	else if (ch == L'n' || ch == L'N')
+		nicklist_toggle(s);
 }
 
 /* A function key (KEY_*). */
@@ -918,8 +1059,8 @@ key_code(struct session *s, struct edit *e, wint_t ch, ui_line_cb *cb,
 		break;
 	case KEY_PPAGE:
 		scroll_move(&w->sb, pane_rows());
-		if (w->sb.offset > offset_max(w))
-			scroll_move(&w->sb, offset_max(w) - w->sb.offset);
+		if (w->sb.offset > offset_max(s, w))
+			scroll_move(&w->sb, offset_max(s, w) - w->sb.offset);
 		break;
 	case KEY_NPAGE:
 		scroll_move(&w->sb, -pane_rows());
@@ -934,6 +1075,9 @@ key_code(struct session *s, struct edit *e, wint_t ch, ui_line_cb *cb,
 		break;
 	case KEY_RESIZE:
 		return 1;
+	case KEY_F(7):
+		nicklist_toggle(s);
+		break;
 	default:
 		if (ch == (wint_t)key_alt_left && key_alt_left != 0)
 			win_switch(s, (ws->cur + ws->n - 1) % ws->n);
@@ -980,7 +1124,7 @@ key_char(struct session *s, struct edit *e, struct complete *c, wint_t ch,
 		edit_do(e, EDIT_BACKSPACE);
 		break;
 	case 0x09:			/* Tab */
-		if (complete_word(c, e, ws->v[ws->cur]) < 0)
+		if (complete_word(c, e, ws, s->rooms, s->nrooms) < 0)
 			beep();
 		return;			/* keeps the completion state */
 	case 0x0a:			/* Enter (LF: also pasted newlines) */

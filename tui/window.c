@@ -1,7 +1,15 @@
 /*
  * window.c: the window list (status, rooms, queries), their activity
- * levels and room nick lists.  Window 0 is the status window and lives
- * as long as the list.  Guarded by ui_lock.
+ * levels, room nick lists (with who is away) and read markers.  Window
+ * 0 is the status window and lives as long as the list.  Guarded by
+ * ui_lock.
+ *
+ * The read marker: leaving a window reads it (read_seq becomes its
+ * newest line's seq); a MARKREAD from the server reads every line up
+ * to its time (read_ms).  A line is unread when it is newer than both.
+ * Lines that arrive while a window is in view stay quiet unless the
+ * marker showed when it was entered (marker_on), so watching a room
+ * never draws a marker above what was just read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +98,16 @@ windows_open(struct windows *ws, const char *name, enum win_kind kind)
 	return ws->n++;
 }
 
+/* Window i comes into view. */
+static void
+window_enter(struct windows *ws, int i)
+{
+	ws->cur = i;
+	ws->v[i]->act = ACT_NONE;
+	ws->v[i]->unread = 0;
+	ws->v[i]->marker_on = window_first_unread(ws->v[i]) != -1;
+}
+
 void
 windows_close(struct windows *ws, int i)
 {
@@ -100,11 +118,9 @@ windows_close(struct windows *ws, int i)
 	ws->n--;
 	if (ws->cur > i)
 		ws->cur--;
-	else if (ws->cur == i) {
+	else if (ws->cur == i)
 		/* Back to the window before, as irssi does. */
-		ws->cur = i - 1;
-		ws->v[ws->cur]->act = ACT_NONE;
-	}
+		window_enter(ws, i - 1);
 }
 
 void
@@ -112,9 +128,9 @@ windows_switch(struct windows *ws, int i)
 {
 	if (i < 0 || i >= ws->n)
 		return;
-	ws->cur = i;
-	ws->v[i]->act = ACT_NONE;
-	ws->v[i]->unread = 0;
+	if (i != ws->cur && ws->cur >= 0 && ws->cur < ws->n)
+		window_read_all(ws->v[ws->cur]);
+	window_enter(ws, i);
 }
 
 void
@@ -163,7 +179,7 @@ nick_find(const struct window *w, const char *nick)
 int
 window_nick_add(struct window *w, const char *nick, char prefix)
 {
-	char	**nicks, *prefixes, *dup;
+	char	**nicks, *prefixes, *away, *dup;
 	int	  i, at;
 
 	if (prefix != '@' && prefix != '+')
@@ -185,14 +201,21 @@ window_nick_add(struct window *w, const char *nick, char prefix)
 		return -1;
 	}
 	w->prefixes = prefixes;
+	if ((away = realloc(w->away, w->nnicks + 1)) == NULL) {
+		free(dup);
+		return -1;
+	}
+	w->away = away;
 	for (at = 0; at < w->nnicks; at++)
 		if (casemap_cmp(w->nicks[at], nick) > 0)
 			break;
 	memmove(&w->nicks[at + 1], &w->nicks[at],
 	    (w->nnicks - at) * sizeof(*nicks));
 	memmove(&w->prefixes[at + 1], &w->prefixes[at], w->nnicks - at);
+	memmove(&w->away[at + 1], &w->away[at], w->nnicks - at);
 	w->nicks[at] = dup;
 	w->prefixes[at] = prefix;
+	w->away[at] = 0;
 	w->nnicks++;
 	return 0;
 }
@@ -208,21 +231,24 @@ window_nick_del(struct window *w, const char *nick)
 	memmove(&w->nicks[i], &w->nicks[i + 1],
 	    (w->nnicks - i - 1) * sizeof(w->nicks[0]));
 	memmove(&w->prefixes[i], &w->prefixes[i + 1], w->nnicks - i - 1);
+	memmove(&w->away[i], &w->away[i + 1], w->nnicks - i - 1);
 	w->nnicks--;
 }
 
 void
 window_nick_rename(struct window *w, const char *from, const char *to)
 {
-	char	prefix;
+	char	prefix, away;
 	int	i;
 
 	if ((i = nick_find(w, from)) == -1)
 		return;
 	prefix = w->prefixes[i];
+	away = w->away[i];
 	/* Delete and re-add to keep the order. */
 	window_nick_del(w, from);
-	window_nick_add(w, to, prefix);
+	if (window_nick_add(w, to, prefix) == 0)
+		window_nick_away(w, to, away);
 }
 
 void
@@ -234,9 +260,83 @@ window_nicks_clear(struct window *w)
 		free(w->nicks[i]);
 	free(w->nicks);
 	free(w->prefixes);
+	free(w->away);
 	w->nicks = NULL;
 	w->prefixes = NULL;
+	w->away = NULL;
 	w->nnicks = 0;
+}
+
+int
+window_nick_away(struct window *w, const char *nick, int away)
+{
+	int	i;
+
+	if ((i = nick_find(w, nick)) == -1)
+		return -1;
+	w->away[i] = away != 0;
+	return 0;
+}
+
+char
+window_nick_prefix(const struct window *w, const char *nick)
+{
+	int	i;
+
+	if ((i = nick_find(w, nick)) == -1)
+		return 0;
+	return w->prefixes[i];
+}
+
+/* A line's time in ms since the epoch. */
+static long long
+line_ms(const struct line *l)
+{
+	return (long long)l->when * 1000 + l->msec;
+}
+
+int
+window_unread(const struct window *w, const struct line *l)
+{
+	return l->kind != LINE_DIVIDER && l->seq > w->read_seq &&
+	    line_ms(l) > w->read_ms;
+}
+
+int
+window_first_unread(const struct window *w)
+{
+	const struct line	*l;
+	int			 i;
+
+	for (i = 0; i < w->sb.count; i++)
+		if ((l = scroll_get(&w->sb, i)) != NULL &&
+		    window_unread(w, l))
+			return i;
+	return -1;
+}
+
+void
+window_read_all(struct window *w)
+{
+	const struct line	*l;
+	int			 i;
+
+	w->read_seq = w->sb.seq;
+	w->marker_on = 0;
+	if (w->kind == WIN_STATUS)
+		return;
+	/* The server keeps the time of the newest message read: events
+	 * (our own JOIN, say) are not reading. */
+	for (i = w->sb.count - 1; i >= 0; i--) {
+		l = scroll_get(&w->sb, i);
+		if (l->kind != LINE_MSG && l->kind != LINE_ACTION &&
+		    l->kind != LINE_NOTICE)
+			continue;
+		if (line_ms(l) > w->markread_sent &&
+		    line_ms(l) > w->markread_want)
+			w->markread_want = line_ms(l);
+		break;
+	}
 }
 
 int

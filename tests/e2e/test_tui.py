@@ -43,8 +43,8 @@ def test_tui_two_clients_chat(f):
         joined(t, b, "bob", "#lobby")
         a.wait(rx(STAMP + r" bob \(bob@127\.0\.0\.1\) has joined #lobby"))
         a.line("hello bob")
-        b.wait(msg_row("alice", "hello bob"))
-        a.wait(msg_row("alice", "hello bob"))       # our own echo
+        b.wait(msg_row("@alice", "hello bob"))
+        a.wait(msg_row("@alice", "hello bob"))       # our own echo
         b.line("hi alice, how are you")
         a.wait(msg_row("bob", "hi alice, how are you"))
         # The screen: title, messages, status line, input line.
@@ -54,7 +54,7 @@ def test_tui_two_clients_chat(f):
                             a.status()), a.status()
         assert a.cursor() == (0, 23)
         body = [r for r in rows[1:22] if r]
-        assert re.fullmatch(STAMP + r" <alice> hello bob", body[-2]), body
+        assert re.fullmatch(STAMP + r" <@alice> hello bob", body[-2]), body
         assert re.fullmatch(STAMP + r" <bob> hi alice, how are you",
                             body[-1]), body
 
@@ -80,19 +80,19 @@ def test_tui_long_line_wraps_under_text(f):
         joined(t, a, "alice", "#lobby")
         words = " ".join("word%02d" % i for i in range(20))
         bob.send("PRIVMSG #lobby :" + words)
-        indent = len("00:00 <bob> ")
+        indent = len("00:00 <@bob> ")
 
         # A capture may land between the first row and the rest of a
         # redraw: wait for the whole message, then check its shape.
         def whole(rows):
             k = [k for k, r in enumerate(rows)
-                 if re.fullmatch(STAMP + r" <bob> word00 .*", r)]
+                 if re.fullmatch(STAMP + r" <@bob> word00 .*", r)]
             return k and " ".join(r.strip() for r in rows[k[0]:k[0] + 3]
                                   if r.strip()).endswith(words)
         whole.__doc__ = "the whole wrapped message"
         rows = a.wait(whole)
         i = [k for k, r in enumerate(rows)
-             if re.fullmatch(STAMP + r" <bob> word00 .*", r)][0]
+             if re.fullmatch(STAMP + r" <@bob> word00 .*", r)][0]
         assert rows[i + 1].startswith(" " * indent + "word"), rows[i:i + 3]
         joined_text = " ".join(r.strip() for r in rows[i:i + 3]
                                if r.strip())
@@ -174,7 +174,7 @@ def test_tui_highlight_marks_window(f):
         row = [r for r in a.lines(escapes=True) if "hey alice, look" in r]
         assert row, a.lines(escapes=True)
         # The highlighted nick is black on yellow; a plain one is not.
-        assert re.search(r"<\x1b\[30m\x1b\[43mbob", row[0]), repr(row[0])
+        assert re.search(r"<@\x1b\[30m\x1b\[43mbob", row[0]), repr(row[0])
         plain = [r for r in a.lines(escapes=True) if "just chatting" in r]
         assert "43m" not in plain[0], repr(plain[0])
 
@@ -187,9 +187,9 @@ def test_tui_monochrome_highlight_reverse(f):
         joined(t, a, "alice", "#lobby")
         bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
         bob.send("PRIVMSG #lobby :alice: \x02bold\x02 \x0304red\x03 done")
-        a.wait(msg_row("bob", "alice: bold red done"))
+        a.wait(msg_row("@bob", "alice: bold red done"))
         row = [r for r in a.lines(escapes=True) if "bold red" in r][0]
-        assert re.search(r"<\x1b\[7mbob", row), repr(row)
+        assert re.search(r"<@\x1b\[7mbob", row), repr(row)
         # --no-color: mIRC formatting is not rendered, no colour at all.
         assert not re.search(r"\x1b\[(3[0-7]|4[0-7]|9\d|1)m", row), \
             repr(row)
@@ -212,7 +212,7 @@ def test_tui_utf8_round_trip_and_columns(f):
         bob.expect(":%s PRIVMSG #lobby :%s" % (prefix("alice"), text))
         bob.send("PRIVMSG #lobby :%s|" % text)
         bob.send("PRIVMSG #lobby :%s|" % ("x" * width(text)))
-        a.wait(msg_row("bob", "x" * width(text) + "|"))
+        a.wait(msg_row("@bob", "x" * width(text) + "|"))
         rows = a.lines()
         assert any(msg_row("alice", text).fullmatch(r) for r in rows), rows
         wide = [r for r in rows if r.endswith(text + "|")][0]
@@ -230,7 +230,7 @@ def test_tui_resize_redraws(f):
         bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
         for i in range(30):
             bob.send("PRIVMSG #lobby :line %02d %s" % (i, "abc " * (i % 20)))
-        a.wait(rx(STAMP + r" <bob> line 29 .*"))
+        a.wait(rx(STAMP + r" <@bob> line 29 .*"))
         a.type("draft text")
         # The capture must not race the echo of the typing.
         a.wait(lambda rows: "draft text" in rows)
@@ -248,9 +248,9 @@ def test_tui_resize_redraws(f):
                 return False
             # Message rows: a stamped line or an indented continuation.
             for r in rows[1:h - 2]:
-                if r and not re.fullmatch(STAMP + r" .*|\s{12}\S.*", r):
+                if r and not re.fullmatch(STAMP + r" .*|\s{13}\S.*", r):
                     return False
-            return re.fullmatch(STAMP + r" <bob> line 29 .*|\s{12}\S.*",
+            return re.fullmatch(STAMP + r" <@bob> line 29 .*|\s{13}\S.*",
                                 [r for r in rows[1:h - 2] if r][-1]) \
                 is not None
         t.run("resize-window", "-t", "alice", "-x", 60, "-y", 20)
@@ -276,23 +276,23 @@ def test_tui_scrollback(f):
         bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
         for i in range(60):
             bob.send("PRIVMSG #lobby :scroll %02d" % i)
-        a.wait(msg_row("bob", "scroll 59"))
+        a.wait(msg_row("@bob", "scroll 59"))
         a.keys("PPage")             # up by a page: 20 rows here
         rows = a.wait("-- more below (PgDn) --")
         assert rows[21] == "-- more below (PgDn) --", rows
-        assert msg_row("bob", "scroll 39").fullmatch(rows[20]), rows
-        assert msg_row("bob", "scroll 20").fullmatch(rows[1]), rows
+        assert msg_row("@bob", "scroll 39").fullmatch(rows[20]), rows
+        assert msg_row("@bob", "scroll 20").fullmatch(rows[1]), rows
         a.keys("PPage", "PPage", "PPage")       # clamped at the top
-        rows = a.wait(msg_row("bob", "scroll 00"))
+        rows = a.wait(msg_row("@bob", "scroll 00"))
         assert re.fullmatch(STAMP + r" alice \(.*\) has joined #lobby",
                             rows[1]), rows
         bob.send("PRIVMSG #lobby :while scrolled")
         # The view stayed put (43 lines up): three pages down.
         a.keys("NPage", "NPage")
-        rows = a.wait(msg_row("bob", "scroll 57"))
+        rows = a.wait(msg_row("@bob", "scroll 57"))
         assert "more below" in rows[21], rows
         a.keys("NPage")
-        rows = a.wait(msg_row("bob", "while scrolled"))
+        rows = a.wait(msg_row("@bob", "while scrolled"))
         assert not any("more below" in r for r in rows)
 
 
@@ -479,7 +479,7 @@ def test_tui_log_dir(f):
         joined(t, a, "alice", "#lobby")
         bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
         bob.send("PRIVMSG #lobby :\x02plain\x02 \x0304text\x03")
-        a.wait(msg_row("bob", "plain text"))
+        a.wait(msg_row("@bob", "plain text"))
         a.line("my reply")
         bob.expect(":%s PRIVMSG #lobby :my reply" % prefix("alice"))
         path = os.path.join(logs, "#lobby.log")

@@ -104,9 +104,9 @@ def test_tui_history_on_join(f):
             assert dimmed(a, text), a.lines(escapes=True)
         # A line said now is live: not dimmed, below the history.
         bob.send("PRIVMSG #lobby :a live line")
-        rows = a.wait(msg_row("bob", "a live line"))
+        rows = a.wait(msg_row("@bob", "a live line"))
         # The pane scrolls up as lines arrive: compare in one capture.
-        assert row_of(rows, msg_row("bob", "a live line")) > \
+        assert row_of(rows, msg_row("@bob", "a live line")) > \
             row_of(rows, msg_row("bob", "second old line")), rows
         assert not dimmed(a, "a live line"), a.lines(escapes=True)
 
@@ -124,7 +124,7 @@ def test_tui_history_catch_up_after_reconnect(f):
                   r"#lobby"), timeout=10)
         bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
         bob.send("PRIVMSG #lobby :before the outage")
-        a.wait(msg_row("bob", "before the outage"))
+        a.wait(msg_row("@bob", "before the outage"))
 
         port = s.port
         bob.close()
@@ -147,16 +147,16 @@ def test_tui_history_catch_up_after_reconnect(f):
         rows = a.wait(msg_row("carol", "missed 3"), timeout=10)
         # Give a second CHATHISTORY answer or replay time to duplicate.
         carol.send("PRIVMSG #lobby :after the return")
-        rows = a.wait(msg_row("carol", "after the return"))
+        rows = a.wait(msg_row("@carol", "after the return"))
         body = rows[1:-2]
         for text in ("before the outage", "missed 1", "missed 2",
                      "missed 3", "after the return"):
             n = [r for r in body if r.endswith("> " + text)]
             assert len(n) == 1, (text, body)
-        order = [row_of(body, msg_row("bob", "before the outage"))] + \
+        order = [row_of(body, msg_row("@bob", "before the outage"))] + \
             [row_of(body, msg_row("carol", "missed %d" % i))
              for i in (1, 2, 3)] + \
-            [row_of(body, msg_row("carol", "after the return"))]
+            [row_of(body, msg_row("@carol", "after the return"))]
         assert order == sorted(order) and -1 not in order, (order, body)
         # The missed lines are history (dimmed, under a divider); the
         # line said after the return is live.

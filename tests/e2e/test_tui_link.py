@@ -28,8 +28,12 @@ WIDTH = 160
 AGAIN = "Not retrying; /reconnect tries again."
 
 
+# A room's row at this width ends in the nick list (tui/ui.c).
+NICKLIST = tt.NICKLIST
+
+
 def row(text):
-    return re.compile(r"%s %s" % (STAMP, re.escape(text)))
+    return re.compile(r"%s %s%s" % (STAMP, re.escape(text), NICKLIST))
 
 
 def status(nick, window, extra=""):
@@ -85,7 +89,7 @@ def dead(label, backoff):
     """The dead-link line: silent for twice --ping-timeout (give or take
     a loaded machine's second)."""
     return rx(STAMP + r" Disconnected: no answer from %s for \d+ s\. "
-              r"Reconnecting in %s s\u2026", label, backoff)
+              r"Reconnecting in %s s\u2026" + NICKLIST, label, backoff)
 
 
 def count(pane, pattern):
@@ -127,7 +131,7 @@ def test_tui_link_frozen_server(f):
     with Tmux(f, width=WIDTH) as t:
         a = t.natter("alice", s.port, "-j", "lobby", "--ping-timeout", "3")
         a.wait(rx(STAMP + r" alice \(alice@127\.0\.0\.1\) has joined "
-                  r"#lobby"), timeout=10)
+                  r"#lobby" + NICKLIST), timeout=10)
         bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
         wait_status(a, status("alice", "2:#lobby"))
         s.signal(signal.SIGSTOP)

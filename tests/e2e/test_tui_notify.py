@@ -128,7 +128,7 @@ def test_tui_notify_mention_out_of_view(f):
         # anything the mention would have written.
         a.set_mark()
         bob.send("PRIVMSG #lobby :alice: in view")
-        a.pane.wait(rx(STAMP + r" <bob> alice: in view"))
+        a.pane.wait(rx(STAMP + r" <@bob> alice: in view"))
         carol.send("PRIVMSG alice :psst")
         got = a.wait([BEL + osc777("natter: carol (private)", "psst"),
                       title(1)])
@@ -150,7 +150,7 @@ def test_tui_notify_tmux_osc9_and_set(f):
         a.pane.line("/set")
         a.pane.wait(rx(STAMP + r" notify = bell,osc777,title"))
         a.pane.wait(rx(STAMP + r" nicklist = auto"))
-        a.pane.wait(rx(STAMP + r" prefixes = off"))
+        a.pane.wait(rx(STAMP + r" prefixes = on"))
         a.pane.line("/set colour on")
         a.pane.wait(rx(STAMP + r" /set: no setting colour \(there are "
                        r"notify, nicklist, prefixes\)"))

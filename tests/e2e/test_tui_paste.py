@@ -385,9 +385,10 @@ def test_tui_multiline_received_as_block(f):
         bob.send("@batch=m1 PRIVMSG #lobby :  second, indented")
         bob.send("@batch=m1 PRIVMSG #lobby :third")
         bob.send("BATCH -m1")
-        rows = a.wait(msg_row("bob", "first line"))
+        # bob made #lobby: an operator, "<@bob>".
+        rows = a.wait(msg_row("@bob", "first line"))
         i = [k for k, r in enumerate(rows)
-             if msg_row("bob", "first line").fullmatch(r)][0]
-        pad = " " * len("00:00 <bob> ")
+             if msg_row("@bob", "first line").fullmatch(r)][0]
+        pad = " " * len("00:00 <@bob> ")
         assert rows[i + 1] == pad + "  second, indented", rows
         assert rows[i + 2] == pad + "third", rows

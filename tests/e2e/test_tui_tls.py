@@ -131,14 +131,19 @@ def natter(t, cfg, nick, port, *args, host="127.0.0.1", tail=False):
     return t.start(nick, cmd)
 
 
+# At WIDTH columns a room shows its nick list on the right: a row is
+# the text, then that column.
+NICKLIST = r"(?: *\u2502.*)?"
+
+
 def row(text):
-    """A row exactly: "HH:MM text"."""
-    return re.compile(r"%s %s" % (STAMP, re.escape(text)))
+    """A row exactly: "HH:MM text" (and a room's nick list)."""
+    return re.compile(r"%s %s%s" % (STAMP, re.escape(text), NICKLIST))
 
 
 def joined(pane, nick, room):
-    return pane.wait(rx(STAMP + r" %s \(%s@127\.0\.0\.1\) has joined %s",
-                        nick, nick, room), timeout=10)
+    return pane.wait(rx(STAMP + r" %s \(%s@127\.0\.0\.1\) has joined %s"
+                        + NICKLIST, nick, nick, room), timeout=10)
 
 
 def count_rows(pane, cond):
@@ -156,12 +161,13 @@ def never_registered(s, nick):
     probe.expect(re.compile(r":irc\.test 401 \S+ %s :.*" % nick))
 
 
-def assert_chat(a, bob, nick="alice"):
-    """A line typed in natter reaches bob, and one from bob shows."""
+def assert_chat(a, bob, nick="alice", op="@"):
+    """A line typed in natter reaches bob, and one from bob shows (with
+    op, his prefix: he made the room)."""
     a.line("hello over TLS")
     bob.expect(":%s PRIVMSG #lobby :hello over TLS" % prefix(nick))
     bob.send("PRIVMSG #lobby :hello back, in plain text")
-    a.wait(row("<bob> hello back, in plain text"))
+    a.wait(row("<%sbob> hello back, in plain text" % op))
 
 
 # --- the tests ---
@@ -481,19 +487,22 @@ def test_tui_tls_reconnect_pinned_then_changed(f):
         joined(a, "alice", "#lobby")
         # Restarted with the same certificate: the pin lets it in.
         s.stop()
-        a.wait(rx(STAMP + r" Disconnected: .*\. Reconnecting in \d+ s…"))
+        a.wait(rx(STAMP + r" Disconnected: .*\. Reconnecting in \d+ s…" +
+                  NICKLIST))
         s2 = FixedPortServer(f, port, *tls_flags(tport, crt, key))
         wait_listening(tport)
         a.wait(row("Reconnected to %s" % label), timeout=20)
         bob = s2.user("bob")
         bob.join("#lobby")
-        a.wait(rx(STAMP + r" bob \(bob@127\.0\.0\.1\) has joined #lobby"))
-        assert_chat(a, bob)
+        a.wait(rx(STAMP + r" bob \(bob@127\.0\.0\.1\) has joined #lobby" +
+                  NICKLIST))
+        assert_chat(a, bob, op="")
         assert count_rows(a, "Trust this") == 0
         # Restarted with a new certificate: refused, loudly, for good.
         crt2, key2, fp2 = gen_cert(f, "certs2")
         s2.stop()
-        a.wait(rx(STAMP + r" Disconnected: .*\. Reconnecting in \d+ s…"))
+        a.wait(rx(STAMP + r" Disconnected: .*\. Reconnecting in \d+ s…" +
+                  NICKLIST))
         s3 = FixedPortServer(f, port, *tls_flags(tport, crt2, key2))
         wait_listening(tport)
         a.wait(row("WARNING: THE TLS CERTIFICATE OF %s HAS CHANGED"
@@ -637,7 +646,7 @@ def test_tui_tls_burst_all_shown(f):
         bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
         bob.send_raw(b"".join(("PRIVMSG #lobby :line %02d %s\r\n"
                                % (i, filler)).encode() for i in range(60)))
-        a.wait(row("<bob> line 59 " + filler))
+        a.wait(row("<@bob> line 59 " + filler))
 
 
 def test_tui_sasl_external_with_client_certificate(f):
