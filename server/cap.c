@@ -43,13 +43,16 @@ cap_find(const char *name)
 	return -1;
 }
 
-/* Whether natterd offers bit now: chathistory needs history, and
- * account-registration open registration. */
+/* Whether natterd offers bit now: chathistory needs history,
+ * account-registration open registration, and multiline no
+ * --no-multiline. */
 static int
 cap_offered(int bit)
 {
 	if (bit == CAP_CHATHISTORY)
 		return history_enabled();
+	if (bit == CAP_MULTILINE)
+		return !config.no_multiline;
 	if (bit == CAP_ACCOUNT_REGISTRATION)
 		return config.registration == REGISTRATION_OPEN;
 	return 1;

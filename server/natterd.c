@@ -125,7 +125,8 @@ enum {
 	OPT_ARGON2_MEMORY, OPT_ARGON2_TIME, OPT_ARGON2_LANES,
 	OPT_SCRAM_ITERATIONS, OPT_LOGIN_FAILS_ACCOUNT, OPT_LOGIN_FAILS_IP,
 	OPT_ADD_ACCOUNT, OPT_MAX_DEVICES, OPT_NICK_GRACE, OPT_UNIX,
-	OPT_UNIX_ONLY, OPT_NO_UNIX, OPT_REGISTRATION, OPT_REGISTER_PER_IP
+	OPT_UNIX_ONLY, OPT_NO_UNIX, OPT_REGISTRATION, OPT_REGISTER_PER_IP,
+	OPT_NO_MULTILINE
 };
 
 static const struct option long_options[] = {
@@ -158,6 +159,7 @@ static const struct option long_options[] = {
 	{ "tls-cert",		required_argument, NULL, OPT_TLS_CERT },
 	{ "tls-key",		required_argument, NULL, OPT_TLS_KEY },
 	{ "no-plain",		no_argument,	   NULL, OPT_NO_PLAIN },
+	{ "no-multiline",	no_argument,	   NULL, OPT_NO_MULTILINE },
 	{ "sts-duration",	required_argument, NULL, OPT_STS_DURATION },
 	{ "gen-cert",		required_argument, NULL, OPT_GEN_CERT },
 	{ "user",		required_argument, NULL, OPT_USER },
@@ -193,7 +195,7 @@ static const char synopsis[] =
     "               [--oper name:password] [--oper-file file] [--motd file]\n"
     "               [--max-clients n] [--max-per-ip n] [--throttle n]\n"
     "               [--ipv6-prefix bits] [--sendq bytes]\n"
-    "               [--sendq-timeout sec] [--recvq bytes]\n"
+    "               [--sendq-timeout sec] [--recvq bytes] [--no-multiline]\n"
     "               [--flood-burst n] [--flood-rate n] [--reg-timeout sec]\n"
     "               [--invite-expiry sec] [--max-devices n]\n"
     "               [--nick-grace sec]\n"
@@ -260,6 +262,8 @@ static const char *const options_help[] = {
     "      --recvq BYTES        delayed input held for one client before it\n"
     "                           is disconnected for Excess Flood\n"
     "                           (default 8192)\n"
+    "      --no-multiline       do not offer IRCv3 draft/multiline (default:\n"
+    "                           offered, max-bytes=4096,max-lines=100)\n"
     "      --invite-expiry SECONDS  how long a channel operator's INVITE\n"
     "                           lets its user in past +i, +b, +k and +l\n"
     "                           (default 3600)\n"
@@ -1262,6 +1266,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_NO_PLAIN:
 			config.port = "0";
+			break;
+		case OPT_NO_MULTILINE:
+			config.no_multiline = 1;
 			break;
 		case OPT_TLS_PORT:
 			number("--tls-port", optarg, 1, 65535);

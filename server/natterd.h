@@ -457,6 +457,8 @@ struct config {
 	int		 scram_iter;	/* for new SCRAM keys */
 	unsigned	 fails_account;	/* failed logins a minute, 0: none */
 	unsigned	 fails_ip;
+	int		 no_multiline;	/* --no-multiline: draft/multiline
+					   not offered */
 	int		 registration;	/* REGISTER and NickServ REGISTER */
 #define REGISTRATION_OPEN	0
 #define REGISTRATION_CLOSED	1

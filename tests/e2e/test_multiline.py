@@ -67,6 +67,22 @@ def test_multiline_cap_value(f):
     assert CAP_VALUE in ls.split(" :", 1)[1].split(), ls
 
 
+def test_multiline_not_offered_with_no_multiline(f):
+    """--no-multiline: not in CAP LS, a REQ for it is refused, and a
+    BATCH from the client is an unknown command."""
+    s = Server(f, "--no-multiline")
+    c = s.client("x")
+    c.send("CAP LS 302")
+    ls = c.expect(rx(r":irc\.test CAP \* LS :.*"))
+    assert "draft/multiline" not in ls, ls
+    c.send("CAP REQ :batch draft/multiline")
+    c.expect(rx(r":irc\.test CAP \* NAK :batch draft/multiline"))
+    c.send("CAP END")
+    c.register("x")
+    c.send("BATCH +b draft/multiline #r")
+    c.expect(rx(r":irc\.test 421 x BATCH :.*"))
+
+
 def test_multiline_room_batch_and_plain_lines(f):
     s = Server(f)
     a = cap_user(s, "alice", *ML)

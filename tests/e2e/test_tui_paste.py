@@ -95,7 +95,9 @@ def no_flood(s):
 @slow
 @timeout(240)
 def test_tui_paste_200_lines_default_flood(f):
-    s = Server(f)                       # natterd's default flood flags
+    """Without multiline (natterd --no-multiline): the paste goes as
+    single lines, paced under natterd's default flood flags."""
+    s = Server(f, "--no-multiline")     # natterd's default flood flags
     bob = raw_in_room(s, "bob", "#lobby")
     with Tmux(f) as t:
         a = t.natter("alice", s.port, "-j", "lobby")
@@ -108,6 +110,7 @@ def test_tui_paste_200_lines_default_flood(f):
         a.wait(prompt(200, "#lobby"))
         a.keys("y")
         a.wait_status(re.compile(r" \[queued \d+\]$"))
+        assert "draft/multiline" not in caps_offered(s)
         # Paced: about 100 s at 2 lines a second without multiline.
         assert privmsgs(bob, "alice", "#lobby", 200, 30) == want
         a.wait_gone(lambda rows: "[queued" in a.status(), timeout=10)
