@@ -400,14 +400,21 @@ multiline_line(struct turn *t, struct irc_msg *m, const char *label,
 /*
  * Skips the tags of the raw line at *p (up to end); returns the value
  * of its batch tag in ref (NUL-terminated, "" if none or too long).
+ * It reads the tag as irc_tag_get() does for multiline_line() (leading
+ * spaces skipped, the last batch key wins even when empty, its value
+ * unescaped): a line this finds free of charge is one that joins the
+ * batch, never one answered "No open batch" for nothing.
  */
 static void
 raw_batch_tag(const char **pp, const char *end, char *ref, size_t len)
 {
-	const char *p = *pp, *tag, *te, *v;
+	const char *p = *pp, *tag, *te, *eq, *v = NULL, *ve = NULL;
+	char raw[2 * (MULTILINE_REF_MAX + 2)];
 	size_t n;
 
 	ref[0] = '\0';
+	while (p < end && *p == ' ')
+		p++;
 	if (p >= end || *p != '@') {
 		*pp = p;
 		return;
@@ -415,16 +422,21 @@ raw_batch_tag(const char **pp, const char *end, char *ref, size_t len)
 	for (tag = p + 1; tag < end && *tag != ' '; tag = te + 1) {
 		for (te = tag; te < end && *te != ';' && *te != ' '; te++)
 			;
-		if ((size_t)(te - tag) > 6 && memcmp(tag, "batch=", 6) == 0) {
-			v = tag + 6;
-			n = (size_t)(te - v);
-			if (n < len) {
-				memcpy(ref, v, n);
-				ref[n] = '\0';
-			}
+		eq = memchr(tag, '=', (size_t)(te - tag));
+		if ((eq != NULL ? eq : te) - tag == 5 &&
+		    memcmp(tag, "batch", 5) == 0) {
+			v = eq != NULL ? eq + 1 : te;
+			ve = te;
 		}
 		if (te >= end || *te == ' ')
 			break;
+	}
+	/* A value this long unescapes to more than any reference. */
+	if (v != NULL && (n = (size_t)(ve - v)) < sizeof(raw)) {
+		memcpy(raw, v, n);
+		raw[n] = '\0';
+		if (irc_tag_unescape(raw, ref, len) == -1)
+			ref[0] = '\0';
 	}
 	while (p < end && *p != ' ')
 		p++;
