@@ -6,7 +6,8 @@
  * is checked as it arrives and its text kept on its connection (struct
  * mlbatch, [T]: only the connection's own thread touches it); at the
  * close the whole is handed to command.c (message_multiline), which
- * checks the target as for a PRIVMSG, stores it as ONE message with one
+ * checks the target as for a PRIVMSG (and that a nick is still held by
+ * whoever held it at the open), stores it as ONE message with one
  * msgid and posts it through the one fan-out.  Anything wrong answers
  * FAIL BATCH MULTILINE_* and nothing of that batch is delivered; its
  * later lines are dropped until its BATCH -ref.
@@ -69,6 +70,8 @@ struct mlbatch {
 	size_t		 bytes;		/* as max-bytes counts them */
 	size_t		 flood;		/* B, for flood control */
 	int		 failed;	/* FAIL sent: drop its lines */
+	uint64_t	 to_id;		/* who had the target nick at the
+					   open (message_target_id) */
 	long long	 deadline;	/* monotonic ms */
 	size_t		 held;		/* what it counts in ml_held */
 };
@@ -205,6 +208,7 @@ ml_open_batch(struct turn *t, struct irc_msg *m, const char *label)
 		return;
 	}
 	snprintf(b->target, sizeof(b->target), "%s", m->params[2]);
+	b->to_id = message_target_id(b->target);
 	/* Client-only tags of the message go on the BATCH line. */
 	if ((c->caps & CAP(CAP_MESSAGE_TAGS)) &&
 	    tags_client_only(m->tags, ctags, sizeof(ctags)) == 0 &&
@@ -247,7 +251,7 @@ ml_close_batch(struct turn *t, struct irc_msg *m, const char *label)
 	 * else that of this one. */
 	turn_command_begin(t, b->label[0] != '\0' ? b->label : label);
 	message_multiline(t, b->target, b->body, b->ctags != NULL ?
-	    b->ctags : "");
+	    b->ctags : "", b->to_id);
 	turn_command_end(t);
 	ml_drop(c, NULL);
 }
