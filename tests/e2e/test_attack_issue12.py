@@ -1,10 +1,18 @@
 """Attack tests for issue 12: a hostile client against natterd's
 draft/multiline, and a hostile server against natter."""
 
+import os
+import re
+import shlex
+import socket
+import threading
 import time
 
-from harness import FULL_SPEED, Server, scaled
+import harness
+from harness import FULL_SPEED, Server, rx, scaled
 from test_caps import cap_user
+from test_tui_notify import Captured, osc777
+from tmuxlib import NATTER, STAMP, Tmux
 
 ML = ("batch", "draft/multiline")
 A = "alice!alice@127.0.0.1"
@@ -67,3 +75,125 @@ def test_attack_multiline_nick_changing_hands_is_refused(f):
                b"BATCH -y\r\n")
     b.expect(":%s PRIVMSG bob2 :one" % A)
     b.expect(":%s PRIVMSG bob2 :two" % A)
+
+
+# --- natter as the victim of a hostile server ---
+
+class Hostile:
+    """A fake IRC server for one natter: registers it, then sends what
+    natterd never would.  say() queues raw bytes to send."""
+
+    def __init__(self, f):
+        self.sock = socket.socket()
+        self.sock.bind((harness.HOST, 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.name = "hostile server"
+        self.history = []           # what Fixture.details() shows
+        self.closed = False
+        self.conn = None
+        self.got = b""
+        self.ready = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+        f.clients.append(self)
+
+    def _serve(self):
+        try:
+            self.conn, _ = self.sock.accept()
+            while b"USER " not in self.got:
+                data = self.conn.recv(4096)
+                if not data:
+                    return
+                self.got += data
+                if b"CAP LS" in self.got and not self.history:
+                    self.say(b":fake CAP * LS :batch draft/multiline="
+                             b"max-bytes=4096")
+                m = re.search(rb"CAP REQ :([^\r\n]*)", self.got)
+                if m and len(self.history) == 1:
+                    self.say(b":fake CAP alice ACK :" + m.group(1))
+            self.ready.set()
+            while self.conn.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def say(self, *lines):
+        data = b"".join(ln + b"\r\n" for ln in lines)
+        self.history.append(repr(data[:200]))
+        self.conn.sendall(data)
+
+    def close(self):
+        self.closed = True
+        self.sock.close()
+        if self.conn is not None:
+            self.conn.close()
+
+
+class Exiting(Captured):
+    """Captured, run by a shell that writes natter's exit status to
+    .rc (tmux 3.3 does not always reap a pane's process)."""
+
+    def __init__(self, f, t, nick, port):
+        self.rc = f.path("%s.rc" % nick)
+        self.path = f.path("%s.out" % nick)
+        go = f.path("%s.go" % nick)
+        argv = [NATTER, "-n", nick, "127.0.0.1:%s" % port]
+        cmd = ("while [ ! -e %s ]; do sleep 0.02; done; env -u TMUX %s; "
+               "echo $? > %s; sleep 30"
+               % (shlex.quote(go), " ".join(shlex.quote(x) for x in argv),
+                  shlex.quote(self.rc)))
+        self.pane = t.start(nick, cmd)
+        t.run("pipe-pane", "-O", "-t", nick,
+              "cat >> %s" % shlex.quote(self.path))
+        open(go, "w").close()
+        self.mark = 0
+
+
+def test_attack_tui_hostile_server(f):
+    """C1 and ESC in a nick and a room never reach the pty raw (the
+    notification's title was written with them); then floods natterd
+    would never send (50,000 nicks, 10,000 nested batches, a 1 MB
+    multiline batch, 100,000 MOTD lines) leave natter alive and
+    drawing.  Run it with NATTER_CLIENT=build/asan/natter too."""
+    srv = Hostile(f)
+    with Tmux(f) as t:
+        a = Exiting(f, t, "alice", srv.port)
+        assert srv.ready.wait(scaled(10)), srv.got
+        room = b"#r\xc2\x9d\xc2\x9b\x9b"
+        srv.say(b":fake 001 alice :Welcome", b":fake 422 alice :No MOTD",
+                b":alice!a@h JOIN " + room, b":alice!a@h JOIN #side")
+        a.pane.wait(rx(STAMP + r" alice \(a@h\) has joined #side.*"))
+        a.set_mark()
+        srv.say(b":b\xc2\x9do\x9b" b"b!b@h PRIVMSG " + room +
+                b" :alice: hi\x1b]2;pwn\x07\xc2\x9b2J")
+        got = a.wait(osc777("natter: bob in #r", "alice: hi]2;pwn2J"))
+        for raw in (b"\xc2\x9d", b"\xc2\x9b", b"]2;pwn\x07", b"\x9b2J"):
+            assert raw not in got, (raw, got)
+        # Floods.
+        nicks = [b"n%06d" % i for i in range(50000)]
+        srv.say(*[b":fake 353 alice = #side :" + b" ".join(nicks[i:i + 40])
+                  for i in range(0, len(nicks), 40)],
+                b":fake 366 alice #side :End")
+        srv.say(*[b"@batch=b%d :fake BATCH +b%d chathistory #side"
+                  % (i - 1, i) for i in range(10000)],
+                *[b":fake BATCH -b%d" % i for i in range(9999, -1, -1)])
+        srv.say(b":fake BATCH +big draft/multiline #side",
+                *[b"@batch=big :bob!b@h PRIVMSG #side :" + b"x" * 400] *
+                2600, b":fake BATCH -big")
+        srv.say(b":fake 375 alice :- MOTD", *[b":fake 372 alice :- %d" % i
+                                              for i in range(100000)],
+                b":fake 376 alice :End")
+        srv.say(b":bob!b@h PRIVMSG #side :after the floods")
+        a.pane.wait(rx(STAMP + r" <bob> after the floods.*"), timeout=30)
+        a.pane.line("/quit")
+        # natter's exit status, as the wrapper (Exiting) wrote it.
+        deadline = time.monotonic() + scaled(10)
+        rc = ""
+        while not rc.endswith("\n") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            if os.path.exists(a.rc):
+                with open(a.rc) as fp:
+                    rc = fp.read()
+        rc = rc.strip()
+        assert rc == "0", "natter exited %s:\n%s" % (
+            rc, "\n".join(a.pane.lines()))
