@@ -571,6 +571,31 @@ in_rooms(const char *room)
 	return 0;
 }
 
+/*
+ * 1 if the command in buf (after its tags) may go before registration
+ * ends: a NICK when ours is taken, and what registration itself uses.
+ * Anything else (a /join or /whois typed while a slow server looks up
+ * our ident) would only get 451, so it waits for 001.
+ */
+static int
+before_registration(const char *buf)
+{
+	static const char *const verbs[] = { "NICK", "PASS", "CAP",
+	    "AUTHENTICATE", NULL };
+	const char *p = buf;
+	size_t n;
+	int i;
+
+	if (*p == '@')
+		p += strcspn(p, " ");
+	p += strspn(p, " ");
+	n = strcspn(p, " \n");
+	for (i = 0; verbs[i] != NULL; i++)
+		if (strlen(verbs[i]) == n && strncasecmp(p, verbs[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 /* Whether the queue's head may go now: 1 yes, 0 not yet, -1 never. */
 static int
 head_ready_locked(const struct sendq_item *it, time_t now)
@@ -581,7 +606,7 @@ head_ready_locked(const struct sendq_item *it, time_t now)
 	if (!net_connected())
 		return it->msg ? 0 : -1;
 	if (!it->msg)
-		return 1;	/* NICK must go before registration ends */
+		return sess.registered || before_registration(it->buf);
 	if (!sess.registered)
 		return 0;
 	if (!is_room(it->target) ||

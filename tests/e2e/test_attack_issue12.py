@@ -112,8 +112,11 @@ class Hostile:
                 if m and len(self.history) == 1:
                     self.say(b":fake CAP alice ACK :" + m.group(1))
             self.ready.set()
-            while self.conn.recv(4096):
-                pass
+            while True:
+                data = self.conn.recv(4096)
+                if not data:
+                    return
+                self.got += data
         except OSError:
             pass
 
@@ -197,3 +200,26 @@ def test_attack_tui_hostile_server(f):
         rc = rc.strip()
         assert rc == "0", "natter exited %s:\n%s" % (
             rc, "\n".join(a.pane.lines()))
+
+
+def test_attack_tui_command_waits_for_registration(f):
+    """A /whois typed while the server has not yet sent 001 (a slow
+    ident lookup) goes after it, not into a 451."""
+    srv = Hostile(f)
+    with Tmux(f) as t:
+        a = t.natter("alice", srv.port)
+        assert srv.ready.wait(scaled(10)), srv.got
+        a.wait(rx(STAMP + r" Connected to 127\.0\.0\.1:%d" % srv.port))
+        a.line("/whois bob")
+        a.line("/help whois")       # shown once the /whois was taken
+        a.wait(rx(r".*/whois <nick>.*"))
+        deadline = time.monotonic() + scaled(1)
+        while time.monotonic() < deadline:
+            assert b"WHOIS" not in srv.got, srv.got
+            time.sleep(0.05)
+        before = len(srv.got)
+        srv.say(b":fake 001 alice :Welcome", b":fake 422 alice :No MOTD")
+        deadline = time.monotonic() + scaled(5)
+        while b"WHOIS bob" not in srv.got[before:]:
+            assert time.monotonic() < deadline, srv.got
+            time.sleep(0.05)
