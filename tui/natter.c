@@ -1073,7 +1073,7 @@ paste_locked(enum ui_paste ev, const char *text, size_t len, void *arg)
 		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Paste of %d "
 		    "lines not sent: answer the question first", n);
 	else if (n <= PASTE_ASK_LINES && w->kind != WIN_STATUS &&
-	    (sess.caps & CAP_MULTILINE))
+	    w->kind != WIN_LIST && (sess.caps & CAP_MULTILINE))
 		paste_send_locked(ob, lines, n, w->name);
 	else if (n <= PASTE_ASK_LINES) {
 		/* A few lines: each as if typed and entered. */
@@ -1083,9 +1083,11 @@ paste_locked(enum ui_paste ev, const char *text, size_t len, void *arg)
 			if (*p != '\0')
 				input_line_locked(p, ob);
 		}
-	} else if (w->kind == WIN_STATUS)
+	} else if (w->kind == WIN_STATUS || w->kind == WIN_LIST)
+		/* The LIST window is named "(list)": no one to send to. */
 		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Paste of %d "
-		    "lines not sent: the status window sends to no one", n);
+		    "lines not sent: the %s window sends to no one", n,
+		    w->kind == WIN_STATUS ? "status" : "list");
 	else if (sess.paste_ask)
 		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Paste of %d "
 		    "lines not sent: answer y or n to the last one first", n);

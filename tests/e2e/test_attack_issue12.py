@@ -12,6 +12,7 @@ import harness
 from harness import FULL_SPEED, Server, rx, scaled
 from test_caps import cap_user
 from test_tui_notify import Captured, osc777
+from test_tui_paste import paste
 from tmuxlib import NATTER, STAMP, Tmux
 
 ML = ("batch", "draft/multiline")
@@ -223,3 +224,28 @@ def test_attack_tui_command_waits_for_registration(f):
         while b"WHOIS bob" not in srv.got[before:]:
             assert time.monotonic() < deadline, srv.got
             time.sleep(0.05)
+
+
+def test_attack_tui_paste_in_list_window_sends_nothing(f):
+    """The LIST window sends nothing when typed in; a paste there was
+    offered ("Send 7 lines to (list)?") and sent as PRIVMSG (list), or
+    with draft/multiline as a batch to (list)."""
+    s = Server(f)
+    bob = s.user("bob")
+    bob.join("#dev")
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby")
+        a.wait(rx(STAMP + r" alice \(alice@127\.0\.0\.1\) has joined "
+                  r"#lobby.*"), timeout=10)
+        a.line("/list")
+        a.wait(rx(STAMP + r" End of LIST: 2 rooms.*"))
+        paste(t, a, "\n".join("pasted %d" % i for i in range(7)))
+        a.wait(rx(STAMP + r" Paste of 7 lines not sent: the list window "
+                  r"sends to no one.*"))
+        # A few lines: each as if typed there (main sent them as a
+        # draft/multiline batch to "(list)").
+        paste(t, a, "pasted a\npasted b\npasted c")
+        a.wait(lambda rows: sum(1 for r in rows if re.fullmatch(
+            STAMP + r" You are not in a room: use /join #room *", r)) == 3)
+        assert not any("(list)?" in r or "No such nick" in r
+                       for r in a.lines()), a.lines()
