@@ -354,6 +354,7 @@ multiline_line(struct turn *t, struct irc_msg *m, const char *label,
 	struct conn *c = t->conn;
 	char ref[MULTILINE_REF_MAX + 2];
 	const unsigned want = CAP(CAP_MULTILINE) | CAP(CAP_BATCH);
+	const char *p;
 	int tagged = 0;
 
 	if ((c->caps & want) != want ||
@@ -380,10 +381,18 @@ multiline_line(struct turn *t, struct irc_msg *m, const char *label,
 		ref[0] = '\0';
 	if (tagged != 0) {
 		if (c->ml == NULL || strcmp(c->ml->ref, ref) != 0) {
+			/* The value is unescaped: "\r\n" in it would end
+			 * the FAIL line and start one of the client's own
+			 * making.  Such a reference is not named. */
+			for (p = ref; *p != '\0' && (unsigned char)*p > ' ';
+			    p++)
+				;
+			if (*p != '\0')
+				ref[0] = '\0';
 			turn_command_begin(t, label);
 			turn_sendf(t, ":%s FAIL BATCH MULTILINE_INVALID :No "
-			    "open batch %.*s", config.server_name,
-			    MULTILINE_REF_MAX, ref);
+			    "open batch%s%.*s", config.server_name,
+			    ref[0] != '\0' ? " " : "", MULTILINE_REF_MAX, ref);
 			turn_command_end(t);
 		} else if (!c->ml->failed)
 			ml_add_line(t, m, valid);

@@ -37,7 +37,7 @@ def flood_free_lines(f, ref, line):
 
 def test_attack_multiline_escaped_ref_is_not_free(f):
     # The raw tag "a\sb" is the reference, its value "a b" is not: the
-    # line was free and answered "No open batch a b".
+    # line was free and answered "No open batch".
     flood_free_lines(f, "a\\sb", "@batch=a\\sb PRIVMSG #f :x")
 
 
@@ -49,6 +49,20 @@ def test_attack_multiline_duplicate_batch_tag_is_not_free(f):
 def test_attack_multiline_tags_only_line_is_not_free(f):
     # Tags naming the open batch and no command: it joins nothing.
     flood_free_lines(f, "r2", "@batch=r2")
+
+
+def test_attack_multiline_batch_tag_cannot_inject_a_line(f):
+    # The batch tag's value, unescaped, went into the FAIL line: "\r\n"
+    # in it made a line of the client's own (here a NOTICE "from"
+    # another name) in the server's output.
+    s = Server(f, *FULL_SPEED)
+    a = cap_user(s, "alice", *ML)
+    a.send_raw(b"@batch=x\\r\\n:evil!e@h\\sNOTICE\\salice\\s:pwned "
+               b"PRIVMSG alice :hi\r\nPING :sync\r\n")
+    got = a.read_until(":irc.test PONG irc.test :sync")
+    assert ":irc.test FAIL BATCH MULTILINE_INVALID :No open batch" in got, \
+        got
+    assert not [ln for ln in got if "evil" in ln], got
 
 
 def test_attack_multiline_nick_changing_hands_is_refused(f):
