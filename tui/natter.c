@@ -991,7 +991,10 @@ paste_send_locked(struct outbox *ob, const char *text, int n,
 		    "waiting)", n, sess.sendq.nlines);
 		return;
 	}
-	if ((sess.caps & CAP_MULTILINE) && sess.multiline_bytes > 0) {
+	/* A server whose max-bytes is under one piece (TEXT_CHUNK and its
+	 * line break) would refuse every batch: paced lines then. */
+	if ((sess.caps & CAP_MULTILINE) &&
+	    sess.multiline_bytes > TEXT_CHUNK) {
 		if (sendq_batches(&sess.sendq, "PRIVMSG", target, text,
 		    sess.multiline_bytes, sess.multiline_lines,
 		    paste_batch_locked, (void *)target) == -1)

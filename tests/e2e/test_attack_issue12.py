@@ -98,7 +98,8 @@ class Hostile:
     """A fake IRC server for one natter: registers it, then sends what
     natterd never would.  say() queues raw bytes to send."""
 
-    def __init__(self, f):
+    def __init__(self, f, ml_value=b"max-bytes=4096"):
+        self.ml_value = ml_value
         self.sock = socket.socket()
         self.sock.bind((harness.HOST, 0))
         self.sock.listen(1)
@@ -113,25 +114,26 @@ class Hostile:
         f.clients.append(self)
 
     def _serve(self):
+        """Answers CAP LS and CAP REQ; ready once NICK, USER and the
+        REQ are in."""
+        lsd = acked = False
         try:
             self.conn, _ = self.sock.accept()
-            while b"USER " not in self.got:
-                data = self.conn.recv(4096)
-                if not data:
-                    return
-                self.got += data
-                if b"CAP LS" in self.got and not self.history:
-                    self.say(b":fake CAP * LS :batch draft/multiline="
-                             b"max-bytes=4096")
-                m = re.search(rb"CAP REQ :([^\r\n]*)", self.got)
-                if m and len(self.history) == 1:
-                    self.say(b":fake CAP alice ACK :" + m.group(1))
-            self.ready.set()
             while True:
                 data = self.conn.recv(4096)
                 if not data:
                     return
                 self.got += data
+                if not lsd and b"CAP LS" in self.got:
+                    lsd = True
+                    self.say(b":fake CAP * LS :batch draft/multiline=" +
+                             self.ml_value)
+                m = re.search(rb"CAP REQ :([^\r\n]*)", self.got)
+                if m and not acked:
+                    acked = True
+                    self.say(b":fake CAP alice ACK :" + m.group(1))
+                if acked and b"USER " in self.got:
+                    self.ready.set()
         except OSError:
             pass
 
@@ -263,3 +265,27 @@ def test_attack_tui_paste_in_list_window_sends_nothing(f):
             STAMP + r" You are not in a room: use /join #room *", r)) == 3)
         assert not any("(list)?" in r or "No such nick" in r
                        for r in a.lines()), a.lines()
+
+
+def test_attack_tui_paste_to_a_tiny_max_bytes(f):
+    """A server offering draft/multiline with max-bytes=100: natter took
+    at least 401 (one piece) and sent a 183-byte batch the server must
+    refuse; it now sends paced lines."""
+    srv = Hostile(f, ml_value=b"max-bytes=100,max-lines=100")
+    with Tmux(f) as t:
+        a = t.natter("alice", srv.port)
+        assert srv.ready.wait(scaled(10)), srv.got
+        srv.say(b":fake 001 alice :Welcome", b":fake 422 alice :No MOTD",
+                b":alice!a@h JOIN #side", b":fake 353 alice = #side :alice",
+                b":fake 366 alice #side :End")
+        a.wait(rx(STAMP + r" alice \(a@h\) has joined #side.*"))
+        # 3 lines of 60 bytes: 183 bytes, past the server's 100.
+        texts = ["%d " % i + "x" * 58 for i in range(3)]
+        paste(t, a, "\n".join(texts))
+        deadline = time.monotonic() + scaled(5)
+        while texts[2].encode() not in srv.got:
+            assert time.monotonic() < deadline, srv.got
+            time.sleep(0.05)
+        assert b"BATCH" not in srv.got, srv.got
+        assert re.findall(rb"PRIVMSG #side :(\d x+)\r\n", srv.got) == [
+            x.encode() for x in texts], srv.got
