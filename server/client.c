@@ -665,11 +665,12 @@ client_line_locked(struct turn *t, enum frame_event ev, char *line,
 	struct conn *c = t->conn;
 	struct irc_msg m;
 	char *p, label[LABEL_MAX + 1];
+	double cost;
 	int valid, labeled;
 
+	cost = ev == FRAME_TOOLONG ? 1 : multiline_cost(c, line, len);
 	if (flood_limited(c))
-		c->tokens -= ev == FRAME_TOOLONG ? 1 :
-		    multiline_cost(c, line, len);
+		c->tokens -= cost;
 	if (ev == FRAME_TOOLONG) {
 		reply(t, ERR_INPUTTOOLONG);
 		return conn_closing(c);
@@ -681,8 +682,13 @@ client_line_locked(struct turn *t, enum frame_event ev, char *line,
 		return conn_closing(c);
 	}
 	valid = utf8_valid(line, len);
-	if (irc_parse(line, &m) == -1)
+	if (irc_parse(line, &m) == -1) {
+		/* Tagged for the open batch but no command: it joins
+		 * nothing, so it was not free. */
+		if (cost == 0)
+			conn_flood_charge(c, 1);
 		return 0;
+	}
 	for (p = m.command; *p != '\0'; p++)
 		if (*p >= 'a' && *p <= 'z')
 			*p -= 'a' - 'A';

@@ -707,9 +707,25 @@ message(struct turn *t, struct irc_msg *m, const char *cmd, int notice)
 	}
 }
 
+uint64_t
+message_target_id(const char *target)
+{
+	struct client *to;
+	uint64_t id = 0;
+
+	if (target[0] == '#')
+		return 0;
+	pthread_mutex_lock(&server.lock);
+	if ((to = client_find_locked(target)) != NULL &&
+	    (to->flags & CLIENT_REGISTERED))
+		id = to->id;
+	pthread_mutex_unlock(&server.lock);
+	return id;
+}
+
 void
 message_multiline(struct turn *t, const char *target, const char *body,
-    const char *ctags)
+    const char *ctags, uint64_t to_id)
 {
 	char key[STORE_KEY_MAX + 1], name[ROOM_NAME_MAX + 1];
 	struct client *to;
@@ -723,9 +739,18 @@ message_multiline(struct turn *t, const char *target, const char *body,
 		return;
 	}
 	pthread_mutex_lock(&server.lock);
-	if (message_target_locked(t, target, 0, &r, &to, key, name))
-		message_post_locked(t, r, to, key, name, "PRIVMSG", body,
-		    ctags, 1);
+	if (message_target_locked(t, target, 0, &r, &to, key, name)) {
+		/* Its first lines were written to whoever had the nick
+		 * then: someone who took it since must not read them. */
+		if (to != NULL && to->id != to_id)
+			turn_sendf(t, ":%s FAIL BATCH "
+			    "MULTILINE_INVALID_TARGET %s %s :%s changed "
+			    "hands while the batch was open; not sent",
+			    config.server_name, target, name, name);
+		else
+			message_post_locked(t, r, to, key, name, "PRIVMSG",
+			    body, ctags, 1);
+	}
 	pthread_mutex_unlock(&server.lock);
 }
 

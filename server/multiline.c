@@ -6,7 +6,8 @@
  * is checked as it arrives and its text kept on its connection (struct
  * mlbatch, [T]: only the connection's own thread touches it); at the
  * close the whole is handed to command.c (message_multiline), which
- * checks the target as for a PRIVMSG, stores it as ONE message with one
+ * checks the target as for a PRIVMSG (and that a nick is still held by
+ * whoever held it at the open), stores it as ONE message with one
  * msgid and posts it through the one fan-out.  Anything wrong answers
  * FAIL BATCH MULTILINE_* and nothing of that batch is delivered; its
  * later lines are dropped until its BATCH -ref.
@@ -69,6 +70,8 @@ struct mlbatch {
 	size_t		 bytes;		/* as max-bytes counts them */
 	size_t		 flood;		/* B, for flood control */
 	int		 failed;	/* FAIL sent: drop its lines */
+	uint64_t	 to_id;		/* who had the target nick at the
+					   open (message_target_id) */
 	long long	 deadline;	/* monotonic ms */
 	size_t		 held;		/* what it counts in ml_held */
 };
@@ -205,6 +208,7 @@ ml_open_batch(struct turn *t, struct irc_msg *m, const char *label)
 		return;
 	}
 	snprintf(b->target, sizeof(b->target), "%s", m->params[2]);
+	b->to_id = message_target_id(b->target);
 	/* Client-only tags of the message go on the BATCH line. */
 	if ((c->caps & CAP(CAP_MESSAGE_TAGS)) &&
 	    tags_client_only(m->tags, ctags, sizeof(ctags)) == 0 &&
@@ -247,7 +251,7 @@ ml_close_batch(struct turn *t, struct irc_msg *m, const char *label)
 	 * else that of this one. */
 	turn_command_begin(t, b->label[0] != '\0' ? b->label : label);
 	message_multiline(t, b->target, b->body, b->ctags != NULL ?
-	    b->ctags : "");
+	    b->ctags : "", b->to_id);
 	turn_command_end(t);
 	ml_drop(c, NULL);
 }
@@ -350,6 +354,7 @@ multiline_line(struct turn *t, struct irc_msg *m, const char *label,
 	struct conn *c = t->conn;
 	char ref[MULTILINE_REF_MAX + 2];
 	const unsigned want = CAP(CAP_MULTILINE) | CAP(CAP_BATCH);
+	const char *p;
 	int tagged = 0;
 
 	if ((c->caps & want) != want ||
@@ -376,10 +381,18 @@ multiline_line(struct turn *t, struct irc_msg *m, const char *label,
 		ref[0] = '\0';
 	if (tagged != 0) {
 		if (c->ml == NULL || strcmp(c->ml->ref, ref) != 0) {
+			/* The value is unescaped: "\r\n" in it would end
+			 * the FAIL line and start one of the client's own
+			 * making.  Such a reference is not named. */
+			for (p = ref; *p != '\0' && (unsigned char)*p > ' ';
+			    p++)
+				;
+			if (*p != '\0')
+				ref[0] = '\0';
 			turn_command_begin(t, label);
 			turn_sendf(t, ":%s FAIL BATCH MULTILINE_INVALID :No "
-			    "open batch %.*s", config.server_name,
-			    MULTILINE_REF_MAX, ref);
+			    "open batch%s%.*s", config.server_name,
+			    ref[0] != '\0' ? " " : "", MULTILINE_REF_MAX, ref);
 			turn_command_end(t);
 		} else if (!c->ml->failed)
 			ml_add_line(t, m, valid);
@@ -400,14 +413,21 @@ multiline_line(struct turn *t, struct irc_msg *m, const char *label,
 /*
  * Skips the tags of the raw line at *p (up to end); returns the value
  * of its batch tag in ref (NUL-terminated, "" if none or too long).
+ * It reads the tag as irc_tag_get() does for multiline_line() (leading
+ * spaces skipped, the last batch key wins even when empty, its value
+ * unescaped): a line this finds free of charge is one that joins the
+ * batch, never one answered "No open batch" for nothing.
  */
 static void
 raw_batch_tag(const char **pp, const char *end, char *ref, size_t len)
 {
-	const char *p = *pp, *tag, *te, *v;
+	const char *p = *pp, *tag, *te, *eq, *v = NULL, *ve = NULL;
+	char raw[2 * (MULTILINE_REF_MAX + 2)];
 	size_t n;
 
 	ref[0] = '\0';
+	while (p < end && *p == ' ')
+		p++;
 	if (p >= end || *p != '@') {
 		*pp = p;
 		return;
@@ -415,16 +435,21 @@ raw_batch_tag(const char **pp, const char *end, char *ref, size_t len)
 	for (tag = p + 1; tag < end && *tag != ' '; tag = te + 1) {
 		for (te = tag; te < end && *te != ';' && *te != ' '; te++)
 			;
-		if ((size_t)(te - tag) > 6 && memcmp(tag, "batch=", 6) == 0) {
-			v = tag + 6;
-			n = (size_t)(te - v);
-			if (n < len) {
-				memcpy(ref, v, n);
-				ref[n] = '\0';
-			}
+		eq = memchr(tag, '=', (size_t)(te - tag));
+		if ((eq != NULL ? eq : te) - tag == 5 &&
+		    memcmp(tag, "batch", 5) == 0) {
+			v = eq != NULL ? eq + 1 : te;
+			ve = te;
 		}
 		if (te >= end || *te == ' ')
 			break;
+	}
+	/* A value this long unescapes to more than any reference. */
+	if (v != NULL && (n = (size_t)(ve - v)) < sizeof(raw)) {
+		memcpy(raw, v, n);
+		raw[n] = '\0';
+		if (irc_tag_unescape(raw, ref, len) == -1)
+			ref[0] = '\0';
 	}
 	while (p < end && *p != ' ')
 		p++;

@@ -839,9 +839,14 @@ void		 cmd_notice(struct turn *, struct irc_msg *);
 void		 cmd_tagmsg(struct turn *, struct irc_msg *);
 /* A draft/multiline message (its body: multiline.c) to target, checked
  * as a PRIVMSG to it is (404, 401, away...), stored and posted as one
- * message.  ctags: client-only tags, "" if none. */
+ * message.  ctags: client-only tags, "" if none.  to_id: for a nick,
+ * message_target_id() when the batch opened: a nick that changed
+ * hands since is refused, never delivered to its new holder. */
 void		 message_multiline(struct turn *t, const char *target,
-		    const char *body, const char *ctags);
+		    const char *body, const char *ctags, uint64_t to_id);
+/* The id of the person holding nick target now; 0 for a room or no
+ * one. */
+uint64_t	 message_target_id(const char *target);
 /* Sends the welcome burst: 001-005, LUSERS, MOTD. */
 void		 send_welcome(struct turn *t);
 void		 send_welcome_locked(struct turn *t);

@@ -231,6 +231,18 @@ test_events(void **state)
 	feed(":bob!b@h PRIVMSG #x;y :me");
 	assert_string_equal(sess.alert_title, "natter: bob in #x y");
 
+	/* A hostile server's nick and room: no C1 (CSI, OSC), no byte
+	 * that is not UTF-8, no ESC in the title's OSC string. */
+	feed(":me!u@h JOIN #r\xc2\x9d\xc2\x9b\x9b\x9d\x1b]2;x");
+	windows_switch(&sess.wins, a);
+	sess.alert = 0;
+	feed(":b\xc2\x9do\x9b" "b!b@h PRIVMSG #r\xc2\x9d\xc2\x9b\x9b\x9d"
+	    "\x1b]2;x :me");
+	assert_int_equal(sess.alert, 1);
+	assert_string_equal(sess.alert_title, "natter: bob in #r]2 x");
+	feed(":\xc2\x9b\x1b[2Jeve!e@h PRIVMSG me :hi");
+	assert_string_equal(sess.alert_title, "natter: [2Jeve (private)");
+
 	/* Replayed history never notifies. */
 	sess.bell = sess.alert = 0;
 	feed(":irc.test BATCH +h1 chathistory #b");

@@ -8,10 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "casemap.h"
 #include "../tui/natter.h"
 
 static void
@@ -167,6 +169,41 @@ test_nicks(void **state)
 	windows_free(&ws);
 }
 
+/* A hostile server's 353s cannot grow a room's list past NICKS_MAX,
+ * and the list stays sorted and searchable all the way. */
+static void
+test_nicks_bound(void **state)
+{
+	struct windows	 ws;
+	struct window	*w;
+	char		 nick[32];
+	int		 i, k;
+
+	(void)state;
+	windows_init(&ws);
+	i = windows_open(&ws, "#big", WIN_ROOM);
+	w = ws.v[i];
+	for (k = 0; k < NICKS_MAX + 50; k++) {
+		/* Out of order, as a server may send them. */
+		snprintf(nick, sizeof(nick), "n%08x",
+		    (unsigned)k * 2654435761u);
+		assert_int_equal(window_nick_add(w, nick, ' '),
+		    k < NICKS_MAX ? 0 : -1);
+	}
+	assert_int_equal(w->nnicks, NICKS_MAX);
+	for (k = 1; k < w->nnicks; k++)
+		assert_true(casemap_cmp(w->nicks[k - 1], w->nicks[k]) < 0);
+	/* Known ones still update; a rename keeps its place in order. */
+	snprintf(nick, sizeof(nick), "N%08X", 7u * 2654435761u);
+	assert_int_equal(window_nick_add(w, nick, '@'), 0);
+	assert_int_equal(window_nick_prefix(w, nick), '@');
+	window_nick_rename(w, nick, "zz");
+	assert_int_equal(w->nnicks, NICKS_MAX);
+	assert_string_equal(w->nicks[NICKS_MAX - 1], "zz");
+	assert_int_equal(window_nick_prefix(w, "ZZ"), '@');
+	windows_free(&ws);
+}
+
 static void
 test_away(void **state)
 {
@@ -290,6 +327,7 @@ main(void)
 		cmocka_unit_test(test_open_find_close),
 		cmocka_unit_test(test_activity),
 		cmocka_unit_test(test_nicks),
+		cmocka_unit_test(test_nicks_bound),
 		cmocka_unit_test(test_away),
 		cmocka_unit_test(test_read_marker),
 	};

@@ -571,6 +571,31 @@ in_rooms(const char *room)
 	return 0;
 }
 
+/*
+ * 1 if the command in buf (after its tags) may go before registration
+ * ends: a NICK when ours is taken, and what registration itself uses.
+ * Anything else (a /join or /whois typed while a slow server looks up
+ * our ident) would only get 451, so it waits for 001.
+ */
+static int
+before_registration(const char *buf)
+{
+	static const char *const verbs[] = { "NICK", "PASS", "CAP",
+	    "AUTHENTICATE", NULL };
+	const char *p = buf;
+	size_t n;
+	int i;
+
+	if (*p == '@')
+		p += strcspn(p, " ");
+	p += strspn(p, " ");
+	n = strcspn(p, " \n");
+	for (i = 0; verbs[i] != NULL; i++)
+		if (strlen(verbs[i]) == n && strncasecmp(p, verbs[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 /* Whether the queue's head may go now: 1 yes, 0 not yet, -1 never. */
 static int
 head_ready_locked(const struct sendq_item *it, time_t now)
@@ -581,7 +606,7 @@ head_ready_locked(const struct sendq_item *it, time_t now)
 	if (!net_connected())
 		return it->msg ? 0 : -1;
 	if (!it->msg)
-		return 1;	/* NICK must go before registration ends */
+		return sess.registered || before_registration(it->buf);
 	if (!sess.registered)
 		return 0;
 	if (!is_room(it->target) ||
@@ -966,7 +991,10 @@ paste_send_locked(struct outbox *ob, const char *text, int n,
 		    "waiting)", n, sess.sendq.nlines);
 		return;
 	}
-	if ((sess.caps & CAP_MULTILINE) && sess.multiline_bytes > 0) {
+	/* A server whose max-bytes is under one piece (TEXT_CHUNK and its
+	 * line break) would refuse every batch: paced lines then. */
+	if ((sess.caps & CAP_MULTILINE) &&
+	    sess.multiline_bytes > TEXT_CHUNK) {
 		if (sendq_batches(&sess.sendq, "PRIVMSG", target, text,
 		    sess.multiline_bytes, sess.multiline_lines,
 		    paste_batch_locked, (void *)target) == -1)
@@ -1048,7 +1076,7 @@ paste_locked(enum ui_paste ev, const char *text, size_t len, void *arg)
 		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Paste of %d "
 		    "lines not sent: answer the question first", n);
 	else if (n <= PASTE_ASK_LINES && w->kind != WIN_STATUS &&
-	    (sess.caps & CAP_MULTILINE))
+	    w->kind != WIN_LIST && (sess.caps & CAP_MULTILINE))
 		paste_send_locked(ob, lines, n, w->name);
 	else if (n <= PASTE_ASK_LINES) {
 		/* A few lines: each as if typed and entered. */
@@ -1058,9 +1086,11 @@ paste_locked(enum ui_paste ev, const char *text, size_t len, void *arg)
 			if (*p != '\0')
 				input_line_locked(p, ob);
 		}
-	} else if (w->kind == WIN_STATUS)
+	} else if (w->kind == WIN_STATUS || w->kind == WIN_LIST)
+		/* The LIST window is named "(list)": no one to send to. */
 		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Paste of %d "
-		    "lines not sent: the status window sends to no one", n);
+		    "lines not sent: the %s window sends to no one", n,
+		    w->kind == WIN_STATUS ? "status" : "list");
 	else if (sess.paste_ask)
 		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Paste of %d "
 		    "lines not sent: answer y or n to the last one first", n);

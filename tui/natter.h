@@ -33,6 +33,8 @@
 #define MSGID_MAX	64	/* a msgid tag value, NUL included */
 #define SEEN_MAX	512	/* msgids remembered per window, for dedupe */
 #define BATCH_OPEN_MAX	8	/* batches open at once that we follow */
+#define NICKS_MAX	20000	/* members of one room we keep (a server's
+				   353s could name millions) */
 #define CHATHISTORY_DEFAULT	100	/* lines per CHATHISTORY query */
 #define NICKLIST_MIN_COLS	100	/* nicklist -1: shown from this wide */
 #define NICKLIST_WIDTH_MAX	16	/* columns of the nick list, at most */
@@ -282,6 +284,8 @@ void	 windows_mark(struct windows *, int i, enum activity act);
 /* The next window after cur with activity, highlights first; -1 if
  * none. */
 int	 windows_next_active(const struct windows *);
+/* Adds nick in order (or updates its prefix); -1 if out of memory or
+ * the room already has NICKS_MAX. */
 int	 window_nick_add(struct window *, const char *nick, char prefix);
 void	 window_nick_del(struct window *, const char *nick);
 void	 window_nick_rename(struct window *, const char *from,

@@ -251,16 +251,18 @@ notify_event(struct session *s, int i, const char *nick, const char *room,
 	if (w->unread < NOTIFY_UNREAD_MAX)
 		w->unread++;
 	s->bell = 1;
+	/* The server names nick and room: they go through the body's
+	 * cleaning (C0, C1 and bytes that are not UTF-8 never reach the
+	 * terminal inside the OSC string). */
 	if (room != NULL)
-		snprintf(s->alert_title, sizeof(s->alert_title),
-		    "natter: %s in %s", nick, room);
+		snprintf(body, sizeof(body), "natter: %s in %s", nick, room);
 	else
-		snprintf(s->alert_title, sizeof(s->alert_title),
-		    "natter: %s (private)", nick);
+		snprintf(body, sizeof(body), "natter: %s (private)", nick);
+	notify_clean(body, s->alert_title, sizeof(s->alert_title),
+	    sizeof(s->alert_title) - 1);
 	/* OSC 777 splits its fields at ';' (a room name may hold one). */
 	for (k = 0; s->alert_title[k] != '\0'; k++)
-		if (s->alert_title[k] == ';' || (unsigned char)
-		    s->alert_title[k] < 0x20 || s->alert_title[k] == 0x7f)
+		if (s->alert_title[k] == ';')
 			s->alert_title[k] = ' ';
 	if (action)
 		snprintf(body, sizeof(body), "* %s %s", nick, text);

@@ -160,34 +160,60 @@ windows_next_active(const struct windows *ws)
 	return -1;
 }
 
+/*
+ * Where nick is in w's sorted list (*found 1), or where it would go
+ * (*found 0): a binary search, since a server's 353s may name
+ * thousands and every message in the room asks for its sender.
+ */
+static int
+nick_pos(const struct window *w, const char *nick, int *found)
+{
+	int	lo = 0, hi = w->nnicks, mid, c;
+
+	*found = 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = casemap_cmp(w->nicks[mid], nick)) == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static int
 nick_find(const struct window *w, const char *nick)
 {
-	int	i;
+	int	i, found;
 
-	for (i = 0; i < w->nnicks; i++)
-		if (casemap_cmp(w->nicks[i], nick) == 0)
-			return i;
-	return -1;
+	i = nick_pos(w, nick, &found);
+	return found ? i : -1;
 }
 
 /*
  * Keeps the list sorted (rfc1459 order) so the nick list and completion
  * need no sorting of their own.  An existing nick only gets its prefix
- * updated.  Returns 0, or -1 if out of memory.
+ * updated.  Returns 0, or -1 if out of memory or full (NICKS_MAX).
  */
 int
 window_nick_add(struct window *w, const char *nick, char prefix)
 {
 	char	**nicks, *prefixes, *away, *dup;
-	int	  i, at;
+	int	  at, found;
 
 	if (prefix != '@' && prefix != '+')
 		prefix = ' ';
-	if ((i = nick_find(w, nick)) != -1) {
-		w->prefixes[i] = prefix;
+	at = nick_pos(w, nick, &found);
+	if (found) {
+		w->prefixes[at] = prefix;
 		return 0;
 	}
+	if (w->nnicks >= NICKS_MAX)
+		return -1;
 	if ((dup = strdup(nick)) == NULL)
 		return -1;
 	if ((nicks = reallocarray(w->nicks, w->nnicks + 1,
@@ -206,9 +232,6 @@ window_nick_add(struct window *w, const char *nick, char prefix)
 		return -1;
 	}
 	w->away = away;
-	for (at = 0; at < w->nnicks; at++)
-		if (casemap_cmp(w->nicks[at], nick) > 0)
-			break;
 	memmove(&w->nicks[at + 1], &w->nicks[at],
 	    (w->nnicks - at) * sizeof(*nicks));
 	memmove(&w->prefixes[at + 1], &w->prefixes[at], w->nnicks - at);
