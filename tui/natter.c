@@ -1032,6 +1032,21 @@ paste_forget_locked(void)
 }
 
 /* A bracketed paste, or the answer to its question (ui_paste_cb). */
+/* A pasted line that starts with '/', entered as text ("//..."). */
+static void
+paste_text_locked(const char *p, struct outbox *ob)
+{
+	char *line;
+
+	if (asprintf(&line, "/%s", p) == -1) {
+		say_locked(&sess, sess.wins.cur, LINE_ERROR, "Out of memory: "
+		    "a pasted line not sent");
+		return;
+	}
+	input_line_locked(line, ob);
+	free(line);
+}
+
 static void
 paste_locked(enum ui_paste ev, const char *text, size_t len, void *arg)
 {
@@ -1079,11 +1094,15 @@ paste_locked(enum ui_paste ev, const char *text, size_t len, void *arg)
 	    w->kind != WIN_LIST && (sess.caps & CAP_MULTILINE))
 		paste_send_locked(ob, lines, n, w->name);
 	else if (n <= PASTE_ASK_LINES) {
-		/* A few lines: each as if typed and entered. */
+		/* A few lines: each as if typed and entered, but as text:
+		 * a pasted "/quit" is a line about /quit, as it is in a
+		 * longer paste ("//" sends a line starting with '/'). */
 		for (p = lines; p != NULL; p = end) {
 			if ((end = strchr(p, '\n')) != NULL)
 				*end++ = '\0';
-			if (*p != '\0')
+			if (*p == '/')
+				paste_text_locked(p, ob);
+			else if (*p != '\0')
 				input_line_locked(p, ob);
 		}
 	} else if (w->kind == WIN_STATUS || w->kind == WIN_LIST)
@@ -1145,7 +1164,7 @@ input_main(void *arg)
 {
 	struct outbox ob;
 	struct pollfd pfd;
-	int rc, wait;
+	int rc, wait, pasting;
 
 	(void)arg;
 	memset(&ob, 0, sizeof(ob));
@@ -1153,12 +1172,26 @@ input_main(void *arg)
 	pfd.events = POLLIN;
 	ui_set_paste_cb(paste_locked);
 	for (;;) {
-		/* The queue's next token (see "Sending" above). */
+		/* The queue's next token (see "Sending" above), or the
+		 * end of a paste that lost its end. */
 		wait = sendq_pump(&ob);
+		ui_lock();
+		pasting = ui_pasting_locked();
+		ui_unlock();
+		if (pasting && (wait < 0 || wait > PASTE_IDLE_MS))
+			wait = PASTE_IDLE_MS;
 		if ((rc = poll(&pfd, 1, wait)) == -1) {
 			if (errno == EINTR)
 				continue;
 			break;
+		}
+		if (rc == 0 && pasting) {
+			ui_lock();
+			ui_paste_timeout_locked(&ob);
+			ui_draw_locked(&sess, &edit);
+			ui_unlock();
+			outbox_send(&ob);
+			continue;
 		}
 		if (rc == 0)
 			continue;

@@ -391,6 +391,7 @@ extern const char *const cmd_names[];
 #define PASTE_LINES_MAX		2000	/* lines in one paste, at most */
 #define PASTE_BYTES_MAX		(256 * 1024)	/* bytes in one paste */
 #define PASTE_ASK_LINES		5	/* more lines than this: ask first */
+#define PASTE_IDLE_MS		1000	/* a paste this quiet lost its end */
 #define MULTILINE_BYTES_DEFAULT	4096	/* a cap value without max-bytes */
 #define MULTILINE_LINES_MAX	100	/* lines per batch we send, at most */
 #define MULTILINE_RECV_MAX	(64 * 1024)	/* bytes of a received batch
@@ -1012,6 +1013,11 @@ void	 ui_draw_locked(struct session *, struct edit *);
 void	 ui_notify_locked(struct session *);
 /* Where ui_keys_locked hands pastes (with its arg); before any key. */
 void	 ui_set_paste_cb(ui_paste_cb *);
+/* 1 between a paste's start and its end. */
+int	 ui_pasting_locked(void);
+/* A paste whose end (ESC[201~) never came: what it holds goes to the
+ * paste callback (with arg) as if it had ended. */
+void	 ui_paste_timeout_locked(void *arg);
 /* Reads every key waiting (never blocks) and applies it; each line
  * entered goes to cb, in order.  Returns 1 if the terminal was
  * resized. */

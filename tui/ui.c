@@ -1224,6 +1224,22 @@ paste_end(void *arg)
 	pasting = 0;
 }
 
+int
+ui_pasting_locked(void)
+{
+	return pasting;
+}
+
+/* A terminal sends a paste in one go: PASTE_IDLE_MS without a byte of
+ * it means its end was lost, and every key after would be swallowed
+ * as pasted text. */
+void
+ui_paste_timeout_locked(void *arg)
+{
+	if (pasting)
+		paste_end(arg);
+}
+
 /* A key while a long paste asks "(y/n)": y or n answers, anything
  * else is not taken. */
 static void

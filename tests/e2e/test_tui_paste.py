@@ -395,3 +395,40 @@ def test_tui_multiline_received_as_block(f):
         pad = " " * len("00:00 <@bob> ")
         assert rows[i + 1] == pad + "  second, indented", rows
         assert rows[i + 2] == pad + "third", rows
+
+
+# --- pasted commands and a paste that lost its end ---
+
+def test_tui_pasted_slash_lines_are_text(f):
+    """A short paste (without multiline) is sent line by line, but as
+    text: a pasted "/quit" is a line about /quit, as in a long paste."""
+    s = Server(f, "--no-multiline")
+    bob = raw_in_room(s, "bob", "#lobby")
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby")
+        joined(a, "alice", "#lobby")
+        bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
+        paste(t, a, "type this:\n/quit\nthen Enter\n")
+        assert privmsgs(bob, "alice", "#lobby", 3, 10) == \
+            ["type this:", "/quit", "then Enter"]
+        a.wait(msg_row("alice", "then Enter"))
+        a.line("still here")
+        assert privmsgs(bob, "alice", "#lobby", 1, 10) == ["still here"]
+
+
+def test_tui_paste_without_its_end_lets_go(f):
+    """ESC[200~ with no ESC[201~: after a second of quiet the paste is
+    taken as it is (one line: into the input line), and keys are keys
+    again instead of being swallowed as pasted text."""
+    s = Server(f)
+    bob = raw_in_room(s, "bob", "#lobby")
+    with Tmux(f) as t:
+        a = t.natter("alice", s.port, "-j", "lobby")
+        joined(a, "alice", "#lobby")
+        bob.expect(rx(r":alice!\S+ JOIN :?#lobby"))
+        a.t.run("send-keys", "-t", a.name, "-H",
+                "1b", "5b", "32", "30", "30", "7e", "61", "62", "63")
+        a.wait(lambda rows: rows[-1] == "abc", timeout=5)
+        a.type("def")
+        a.keys("Enter")
+        assert privmsgs(bob, "alice", "#lobby", 1, 10) == ["abcdef"]
