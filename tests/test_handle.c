@@ -1181,6 +1181,26 @@ test_nickserv_echo_hidden(void **state)
 		    "sesame"));
 }
 
+/* A new nick per private message: windows stop at WINDOWS_MAX and the
+ * rest show in the status window, not lost. */
+static void
+test_windows_bound(void **state)
+{
+	char	line[128];
+	int	i;
+
+	(void)state;
+	for (i = 0; i < WINDOWS_MAX + 20; i++) {
+		snprintf(line, sizeof(line), ":n%d!u@h PRIVMSG me :hi %d", i,
+		    i);
+		feed(line);
+	}
+	assert_int_equal(sess.wins.n, WINDOWS_MAX);
+	assert_int_equal(windows_find(&sess.wins, "n300"), -1);
+	assert_string_equal(last(0)->nick, "n275");
+	assert_string_equal(last(0)->text, "hi 275");
+}
+
 int
 main(void)
 {
@@ -1224,6 +1244,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_nickserv_echo_hidden,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_windows_bound, setup,
+		    teardown),
 		cmocka_unit_test(test_mentions),
 		cmocka_unit_test(test_colour),
 	};

@@ -639,8 +639,10 @@ on_message(struct session *s, const struct irc_msg *m, time_t now,
 			i = s->wins.cur;
 	} else
 		i = windows_open(&s->wins, src.nick, WIN_QUERY);
+	/* WINDOWS_MAX are open: the status window shows it rather than
+	 * lose it. */
 	if (i < 0)
-		return;
+		i = 0;
 
 	hl = !self && mentions(text, s->nick);
 	/* Our own line to someone, from another window (/msg bob hi in

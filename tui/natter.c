@@ -892,6 +892,10 @@ input_line_locked(const char *text, void *arg)
 	case CMD_QUERY:
 		if ((i = windows_open(&sess.wins, r.target, WIN_QUERY)) != -1)
 			windows_switch(&sess.wins, i);
+		else
+			say_locked(&sess, sess.wins.cur, LINE_ERROR, "No window "
+			    "for %s: %d are open, /close some", r.target,
+			    sess.wins.n);
 		queue_all_locked(ob, &r);
 		break;
 	case CMD_CLOSE:

@@ -29,6 +29,7 @@
 #define HISTORY_MAX	200	/* remembered input lines */
 #define SCROLL_MAX	2000	/* lines kept per window */
 #define WIN_NAME_MAX	64
+#define WINDOWS_MAX	256	/* windows open at once, status included */
 #define TEXT_CHUNK	400	/* bytes of text per PRIVMSG when splitting */
 #define MSGID_MAX	64	/* a msgid tag value, NUL included */
 #define SEEN_MAX	512	/* msgids remembered per window, for dedupe */
@@ -271,7 +272,8 @@ void	 windows_init(struct windows *);
 void	 windows_free(struct windows *);
 /* Case-insensitive (rfc1459) lookup; -1 if none. */
 int	 windows_find(const struct windows *, const char *name);
-/* Finds or opens a window, returns its index. */
+/* Finds or opens a window, returns its index; -1 when WINDOWS_MAX are
+ * open (or out of memory). */
 int	 windows_open(struct windows *, const char *name, enum win_kind);
 /* Closes window i (never the status window); fixes cur. */
 void	 windows_close(struct windows *, int i);

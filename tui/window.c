@@ -76,6 +76,9 @@ windows_open(struct windows *ws, const char *name, enum win_kind kind)
 
 	if ((i = find_from(ws, name, kind == WIN_STATUS ? 0 : 1)) != -1)
 		return i;
+	/* Each new nick that writes to us opens one: a bound. */
+	if (ws->n >= WINDOWS_MAX)
+		return -1;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return -1;
 	if ((v = reallocarray(ws->v, ws->n + 1, sizeof(*v))) == NULL) {
