@@ -543,6 +543,7 @@ test_multiline_history_and_bound(void **state)
 {
 	const struct line	*l;
 	char			 line[600];
+	size_t			 n;
 	int			 k;
 
 	(void)state;
@@ -568,8 +569,14 @@ test_multiline_history_and_bound(void **state)
 	assert_true(sess.batches[0].len <= MULTILINE_RECV_MAX);
 	feed(":bob!b@h BATCH -big");
 	l = last_in("#a", 0);
-	assert_true(strlen(l->text) <= MULTILINE_RECV_MAX);
-	assert_true(strlen(l->text) > MULTILINE_RECV_MAX - 402);
+	/* What fits, then one line saying how much did not. */
+	assert_non_null(strstr(l->text, "\n["));
+	n = strstr(l->text, "\n[") - l->text;
+	assert_true(n <= MULTILINE_RECV_MAX);
+	assert_true(n > MULTILINE_RECV_MAX - 402);
+	snprintf(line, sizeof(line), "\n[%zu more bytes not shown: over 64 "
+	    "KiB]", (size_t)(400 - (n + 1) / 401) * 400);
+	assert_string_equal(l->text + n, line);
 }
 
 static void

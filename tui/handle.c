@@ -1719,9 +1719,12 @@ multiline_line(struct session *s, const struct irc_msg *m)
 	if (b->nlines == 0)
 		b->notice = strcmp(m->command, "NOTICE") == 0;
 	need = b->len + (b->nlines > 0 && !concat) + n + 1;
-	/* Past the bound the rest is dropped, never the memory. */
-	if (need > MULTILINE_RECV_MAX)
+	/* Past the bound the rest is dropped (and said, at the close),
+	 * never the memory. */
+	if (need > MULTILINE_RECV_MAX) {
+		b->dropped += n;
 		return 1;
+	}
 	if ((p = realloc(b->text, need)) == NULL)
 		return 1;
 	b->text = p;
@@ -1734,6 +1737,24 @@ multiline_line(struct session *s, const struct irc_msg *m)
 	return 1;
 }
 
+/* A received message cut at MULTILINE_RECV_MAX says so on its last
+ * line, never silently. */
+static void
+multiline_cut_note(struct batch *b)
+{
+	char	 note[96];
+	char	*p;
+	int	 n;
+
+	n = snprintf(note, sizeof(note), "\n[%zu more bytes not shown: "
+	    "over %d KiB]", b->dropped, MULTILINE_RECV_MAX / 1024);
+	if (n < 0 || (p = realloc(b->text, b->len + (size_t)n + 1)) == NULL)
+		return;
+	b->text = p;
+	memcpy(b->text + b->len, note, (size_t)n + 1);
+	b->len += (size_t)n;
+}
+
 /* BATCH -ref of a multiline batch: the message, as if one PRIVMSG (or
  * NOTICE) had brought it, with the batch's time and msgid. */
 static void
@@ -1744,6 +1765,8 @@ multiline_close(struct session *s, struct batch *b, time_t now,
 
 	if (b->nlines == 0 || b->text == NULL)
 		return;
+	if (b->dropped > 0)
+		multiline_cut_note(b);
 	memset(&m, 0, sizeof(m));
 	m.prefix = b->source[0] != '\0' ? b->source : NULL;
 	m.command = b->notice ? (char *)"NOTICE" : (char *)"PRIVMSG";

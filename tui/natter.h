@@ -625,6 +625,7 @@ struct batch {
 	char		*text;		/* malloc'd, '\n' between lines, at
 					   most MULTILINE_RECV_MAX bytes */
 	size_t		 len;
+	size_t		 dropped;	/* bytes past MULTILINE_RECV_MAX */
 	int		 nlines;
 	int		 notice;	/* its lines are NOTICEs */
 	char		 source[256];	/* nick!user@host */
