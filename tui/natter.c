@@ -622,16 +622,11 @@ head_ready_locked(const struct sendq_item *it, time_t now)
 	return now - reg_since > SENDQ_ROOM_WAIT ? -1 : 0;
 }
 
-/* Sends buf's lines ('\n' between); 0, or -1 once one fails. */
+/* Sends buf's lines ('\n' between) in one write; 0, or -1. */
 static int
 send_lines(char *buf)
 {
-	char *line, *p = buf;
-
-	while ((line = strsep(&p, "\n")) != NULL)
-		if (net_send(line) == -1)
-			return -1;
-	return 0;
+	return net_send_lines(buf);
 }
 
 /*

@@ -1066,6 +1066,10 @@ void	 net_stop(void);
 /* Sends line plus CRLF; 0, or -1 when not connected.  Never call with
  * ui_lock held. */
 int	 net_send(const char *line);
+/* Sends lines ('\n' between them) in one write, so that all of them go
+ * to the same connection (a multiline batch never straddles a
+ * reconnect); 0, or -1. */
+int	 net_send_lines(const char *lines);
 int	 net_connected(void);
 #define PING_TIMEOUT_DEFAULT	30	/* seconds; --ping-timeout */
 #define PING_TIMEOUT_MAX	3600

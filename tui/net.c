@@ -358,6 +358,35 @@ net_send(const char *line)
 	return send_raw(buf, (size_t)n);
 }
 
+int
+net_send_lines(const char *lines)
+{
+	size_t n = strlen(lines), i, k = 0, start = 0;
+	char *buf;
+	int rc;
+
+	/* Each '\n' becomes CRLF, and one more ends the last line. */
+	if ((buf = malloc(2 * n + 3)) == NULL)
+		return -1;
+	for (i = 0; i <= n; i++) {
+		if (lines[i] != '\n' && lines[i] != '\0') {
+			buf[k++] = lines[i];
+			continue;
+		}
+		if (i - start > IRC_TAGS_MAX + IRC_LINE_MAX - 2) {
+			free(buf);
+			return -1;
+		}
+		buf[k++] = '\r';
+		buf[k++] = '\n';
+		start = i + 1;
+	}
+	/* One write under send_mutex: all of it goes to one connection. */
+	rc = send_raw(buf, k);
+	free(buf);
+	return rc;
+}
+
 static void
 ctx_add(struct netctx *c, const char *line)
 {
