@@ -107,7 +107,6 @@
 #define ERR_NOOPERHOST		"491 :No O-lines for your host"
 #define ERR_UMODEUNKNOWNFLAG	"501 :Unknown MODE flag"
 #define ERR_USERSDONTMATCH	"502 :Cant change mode for other users"
-#define ERR_INVALIDKEY		"525 %s :Key is not well-formed"
 #define ERR_INVALIDMODEPARAM	"696 %s %c %s :%s"
 
 /* IRCv3 sasl 3.1/3.2.  902 is for the nick-ownership work: the nick is

@@ -143,6 +143,8 @@ static void	 mode_out_format(const struct mode_out *, unsigned, unsigned,
 		    char *, size_t);
 static int	 mode_key_valid(const char *);
 static int	 mode_limit_parse(const char *, unsigned *);
+static void	 mode_param_error(struct turn *, struct room *,
+		    const struct room_mode *, const char *);
 static int	 room_ban_add_locked(struct room *, const char *,
 		    const char *);
 static int	 room_ban_del_locked(struct room *, const char *);
@@ -833,6 +835,43 @@ room_ban_del_locked(struct room *r, const char *mask)
 	return 1;
 }
 
+/*
+ * 696 <room> <letter> <value> :<why> (Modern IRC ERR_INVALIDMODEPARAM),
+ * the one answer to a mode parameter that is missing (arg NULL) or not
+ * valid.  The value is echoed as a middle parameter, so "*" stands for
+ * one that is missing or could not be one (empty, ':' first, a space).
+ */
+static void
+mode_param_error(struct turn *t, struct room *r, const struct room_mode *rm,
+    const char *arg)
+{
+	const char *why;
+
+	switch (rm->kind) {
+	case RM_LIMIT:
+		why = arg == NULL ? "You must specify a limit" :
+		    "Invalid limit";
+		break;
+	case RM_KEY:
+		why = arg == NULL ? "You must specify a key" :
+		    "Key is not well-formed";
+		break;
+	case RM_PREFIX:
+		why = "You must specify a nick";
+		break;
+	case RM_LIST:
+		why = "Invalid mask";
+		break;
+	default:
+		why = "Invalid parameter";
+		break;
+	}
+	if (arg == NULL || arg[0] == '\0' || arg[0] == ':' ||
+	    strchr(arg, ' ') != NULL)
+		arg = "*";
+	reply(t, ERR_INVALIDMODEPARAM, r->name, rm->letter, arg, why);
+}
+
 void
 room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 {
@@ -845,12 +884,14 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 	char mask[MASK_MAX + 1], ban[MASK_MAX + 1];
 	char num[16], modes[IRC_LINE_MAX + 64], text[OUT_LINE_MAX];
 	unsigned old, limit;
-	int adding = 1, argi = 2, nparam = 0, listed = 0, need = 0, rc;
+	int adding = 1, argi = 2, nparam = 0, listed = 0, rc;
 	unsigned char seen[32];		/* 472 once per letter */
+	unsigned char missing[32];	/* 696 ... * once per letter */
 
 	client_mask(c, mask, sizeof(mask));
 	memset(&out, 0, sizeof(out));
 	memset(seen, 0, sizeof(seen));
+	memset(missing, 0, sizeof(missing));
 	me = room_member_locked(r, c);
 	if (m->nparams < 2) {
 		/* The key is the members' secret. */
@@ -913,8 +954,12 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 					(void)mode_out_add(&out, '-',
 					    rm->letter, "*");
 				}
-			} else
-				need = 1;
+			} else if (!(missing[(unsigned char)*p / 8] &
+			    (1 << ((unsigned char)*p % 8)))) {
+				missing[(unsigned char)*p / 8] |=
+				    1 << ((unsigned char)*p % 8);
+				mode_param_error(t, r, rm, NULL);
+			}
 			continue;
 		}
 		/* Extra parameter modes are ignored, not errors. */
@@ -957,7 +1002,7 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 				break;
 			}
 			if (!mode_key_valid(arg)) {
-				reply(t, ERR_INVALIDKEY, r->name);
+				mode_param_error(t, r, rm, arg);
 				break;
 			}
 			if (r->key[0] != '\0') {
@@ -970,8 +1015,7 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 			break;
 		case RM_LIMIT:
 			if (mode_limit_parse(arg, &limit) == -1) {
-				reply(t, ERR_INVALIDMODEPARAM, r->name,
-				    rm->letter, arg, "Invalid limit");
+				mode_param_error(t, r, rm, arg);
 				break;
 			}
 			if (limit == r->limit)
@@ -985,8 +1029,7 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 			mask_normalize(arg, ban, sizeof(ban));
 			/* It would read as the trailing parameter. */
 			if (ban[0] == ':' || ban[0] == '\0') {
-				reply(t, ERR_INVALIDMODEPARAM, r->name,
-				    rm->letter, arg, "Invalid ban mask");
+				mode_param_error(t, r, rm, arg);
 				break;
 			}
 			if (adding) {
@@ -1005,8 +1048,6 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 		}
 	}
 
-	if (need)
-		reply(t, ERR_NEEDMOREPARAMS, "MODE");
 	if (out.n == 0 && r->modes == old)
 		return;
 	mode_out_format(&out, old, r->modes, modes, sizeof(modes));

@@ -403,8 +403,8 @@ def build_table():
              joined("#own") + [":%s MODE #own +i" % EVIL]))
     add(case("MODE with 100 o and no nicks",
              b"JOIN #own\r\nMODE #own +" + b"o" * 100 + b"\r\n",
-             joined("#own") + [numeric("461", "evil",
-                                       "MODE :Not enough parameters")]))
+             joined("#own") + [numeric("696", "evil",
+                                       "#own o * :You must specify a nick")]))
     add(case("MODE with 100 unknown letters",
              b"JOIN #own\r\nMODE #own +" + b"z" * 100 + b"\r\n",
              joined("#own") + [numeric("472", "evil",
@@ -413,7 +413,8 @@ def build_table():
              b"JOIN #own\r\nMODE #own +" + b"kl" * 50 + b" a 1 b 2\r\n",
              joined("#own") + [
                  numeric("467", "evil", "#own :Channel key already set"),
-                 numeric("461", "evil", "MODE :Not enough parameters"),
+                 numeric("696", "evil", "#own k * :You must specify a key"),
+                 numeric("696", "evil", "#own l * :You must specify a limit"),
                  ":%s MODE #own +kll a 1 2" % EVIL]))
     add(case("MODE with 100 signs and no letters",
              b"JOIN #own\r\nMODE #own " + b"+-" * 50 + b"\r\n",
