@@ -235,6 +235,25 @@ cmd_topic(struct turn *t, struct irc_msg *m)
 	free(who);
 }
 
+/* The commas in s. */
+static size_t
+kick_count(const char *s)
+{
+	size_t n = 0;
+
+	while ((s = strchr(s, ',')) != NULL) {
+		n++;
+		s++;
+	}
+	return n;
+}
+
+/*
+ * KICK <room>[,<room>...] <nick>[,<nick>...] [:reason] (RFC 2812 3.2.8):
+ * one room and any number of nicks, or as many rooms as nicks, paired by
+ * position; anything else is 461.  At most KICK_TARGETS_MAX kicks, each
+ * its own line with one room and one nick.
+ */
 void
 cmd_kick(struct turn *t, struct irc_msg *m)
 {
@@ -242,12 +261,13 @@ cmd_kick(struct turn *t, struct irc_msg *m)
 	struct room	*r;
 	struct member	*me;
 	struct line	 l;
-	const char	*name = m->params[0];
-	char		 mask[MASK_MAX + 1], list[IRC_LINE_MAX];
+	const char	*name;
+	char		 mask[MASK_MAX + 1], rooms[IRC_LINE_MAX];
+	char		 list[IRC_LINE_MAX];
 	char		 reason[KICK_MAX + 1], line[OUT_LINE_MAX];
-	char		*p, *nick;
+	char		*rp, *p, *nick;
 	size_t		 len;
-	int		 ntargets = 0;
+	int		 ntargets = 0, nrooms, nnicks, single;
 
 	client_mask(c, mask, sizeof mask);
 	if (m->nparams >= 3 && m->params[2][0] != '\0') {
@@ -257,30 +277,50 @@ cmd_kick(struct turn *t, struct irc_msg *m)
 		reason[len] = '\0';
 	} else
 		(void)snprintf(reason, sizeof reason, "%s", c->nick);
-	/* Split a copy: the message stays intact for whoever logs it. */
+	/* Split copies: the message stays intact for whoever logs it. */
+	(void)snprintf(rooms, sizeof rooms, "%s", m->params[0]);
 	(void)snprintf(list, sizeof list, "%s", m->params[1]);
+	nrooms = 1 + (int)kick_count(rooms);
+	nnicks = 1 + (int)kick_count(list);
+	single = nrooms == 1;
+	if (!single && nrooms != nnicks) {
+		reply(t, ERR_NEEDMOREPARAMS, "KICK");
+		return;
+	}
 
 	pthread_mutex_lock(&server.lock);
+	rp = rooms;
 	p = list;
+	name = rooms;
 	while ((nick = strsep(&p, ",")) != NULL) {
-		if (*nick == '\0')
+		if (!single)
+			name = strsep(&rp, ",");
+		if (*nick == '\0' || *name == '\0')
 			continue;
 		if (++ntargets > KICK_TARGETS_MAX) {
 			reply(t, ERR_TOOMANYTARGETS, nick, KICK_TARGETS_MAX);
 			break;
 		}
-		/* Looked up each time: a self-kick may free the room. */
+		/* Looked up each time: a self-kick may free the room.  With
+		 * one room, an error about it ends the command; with pairs,
+		 * only that pair. */
 		if ((r = room_find_locked(name)) == NULL) {
 			reply(t, ERR_NOSUCHCHANNEL, name);
-			break;
+			if (single)
+				break;
+			continue;
 		}
 		if ((me = room_member_locked(r, c)) == NULL) {
 			reply(t, ERR_NOTONCHANNEL, room_name(r));
-			break;
+			if (single)
+				break;
+			continue;
 		}
 		if (!(me->modes & MEMBER_OP)) {
 			reply(t, ERR_CHANOPRIVSNEEDED, room_name(r));
-			break;
+			if (single)
+				break;
+			continue;
 		}
 		if ((victim = chan_user_locked(nick)) == NULL) {
 			reply(t, ERR_NOSUCHNICK, nick);
