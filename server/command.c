@@ -756,13 +756,16 @@ message_multiline(struct turn *t, const char *target, const char *body,
 
 /*
  * TAGMSG carries only tags (typing notices, reactions): it goes to those
- * who negotiated message-tags and is not stored.
+ * who negotiated message-tags and is not stored.  Like PRIVMSG it has a
+ * msgid (a reaction names the msgid it answers; so may a reply to it)
+ * and a time, taken when its recipients are.
  */
 void
 cmd_tagmsg(struct turn *t, struct irc_msg *m)
 {
 	struct client *c = t->c, *to;
 	char ctags[IRC_TAGS_MAX + 1], mask[MASK_MAX + 1], line[OUT_LINE_MAX];
+	char msgid[STORE_STAMP_LEN + 1];
 	const char *target = m->params[0];
 	struct room *r;
 	struct post *p;
@@ -782,7 +785,9 @@ cmd_tagmsg(struct turn *t, struct irc_msg *m)
 	l.text = line;
 	l.ctags = ctags;
 	l.src = c;
+	l.msgid = msgid;
 	pthread_mutex_lock(&server.lock);
+	store_stamp(msgid, &l.time_ms);
 	if (target[0] == '#') {
 		if ((r = room_find_locked(target)) == NULL)
 			reply(t, ERR_NOSUCHCHANNEL, target);

@@ -1001,6 +1001,10 @@ int		 store_default_path(char *buf, size_t len);
  * are already held, ENOMEM, or EINVAL when the store is closed; no seq
  * is used up then. */
 int64_t		 store_append(struct store_rec *rec);
+/* A msgid (STORE_STAMP_LEN + 1 bytes, never one store_append gives)
+ * and the time now, for a line that is not stored. */
+#define STORE_STAMP_LEN	(STORE_MSGID_LEN + 1)
+void		 store_stamp(char *msgid, int64_t *time_ms);
 /* Waits until every row up to seq is committed or cancelled, at most
  * timeout_ms (0: only looks; -1: no limit).  Returns 0, or -1 with
  * errno ETIMEDOUT, EIO when the store closed with some of those rows

@@ -605,6 +605,33 @@ store_msgid(int64_t seq, char *out)
 	out[STORE_MSGID_LEN] = '\0';
 }
 
+/*
+ * A msgid and time for a line that is never stored (TAGMSG): the same
+ * per-open prefix, then 'u' (not a base32 digit, so never a stored
+ * msgid) and 9 digits of a counter of its own.  Any thread.
+ */
+void
+store_stamp(char *msgid, int64_t *time_ms)
+{
+	static const char	 digits[] = "0123456789abcdefghjkmnpqrstvwxyz";
+	static _Atomic uint64_t	 n;
+	uint64_t		 r = store.rnd, s;
+	int			 i;
+
+	s = atomic_fetch_add_explicit(&n, 1, memory_order_relaxed) + 1;
+	for (i = 10; i >= 0; i--) {
+		msgid[i] = digits[r & 31];
+		r >>= 5;
+	}
+	msgid[11] = 'u';
+	for (i = 20; i >= 12; i--) {
+		msgid[i] = digits[s & 31];
+		s >>= 5;
+	}
+	msgid[STORE_STAMP_LEN] = '\0';
+	*time_ms = store_now_ms();
+}
+
 /* The condition variables time out on CLOCK_MONOTONIC; made once. */
 static void
 store_init(void)

@@ -179,10 +179,12 @@ def test_account_tag_with_other_tags_and_echo(f):
         ["@msgid=%s;account=alice;+draft/reply=x %s" % (mid, body)])
     # TAGMSG (message-tags clients only).
     a.send("@+typing=active TAGMSG #r")
-    all3.expect(rx(r"@account=alice;\+typing=active :alice!alice@127\.0\.0\.1"
-                   r" TAGMSG #r"))
-    a.expect_exact_sequence(["@account=alice;+typing=active "
-                             ":alice!alice@127.0.0.1 TAGMSG #r"])
+    line = all3.expect(rx(r"@time=%s;msgid=%s;account=alice;\+typing=active "
+                          r":alice!alice@127\.0\.0\.1 TAGMSG #r"
+                          % (TIME, MSGID)))
+    mid = re.search(r"msgid=(%s);" % MSGID, line).group(1)
+    a.expect_exact_sequence(["@msgid=%s;account=alice;+typing=active "
+                             ":alice!alice@127.0.0.1 TAGMSG #r" % mid])
     acct.no_line(rx(r".* TAGMSG .*"), sync=True)
 
 

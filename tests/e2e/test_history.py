@@ -984,20 +984,25 @@ def test_tagmsg(f):
     p = s.user("plain")
     join(a, e, b, p, room="#r")
     settle(a, e, b, p)
+    # A TAGMSG has a msgid of its own (never a stored one's).
+    tmsgid = r"[0-9a-z]{11}u[0-9a-z]{9}"
     a.send("@+typing=active TAGMSG #r")
-    b.expect_exact_sequence(["@+typing=active :alice!alice@127.0.0.1 "
-                             "TAGMSG #r"])
-    e.expect_exact_sequence(["@+typing=active :alice!alice@127.0.0.1 "
-                             "TAGMSG #r"])
+    got = b.expect_exact_sequence([rx(r"@msgid=%s;\+typing=active "
+                                      r":alice!alice@127\.0\.0\.1 "
+                                      r"TAGMSG #r" % tmsgid)])
+    e.expect_exact_sequence([got[0]])
     for c in (a, p):
         c.no_line(ANY, sync=True, wait=0)
     e.send("@+typing=paused;label=z TAGMSG #r")
-    line = "@+typing=paused :echo!echo@127.0.0.1 TAGMSG #r"
-    for c in (e, a, b):
+    line = e.expect_exact_sequence([rx(r"@msgid=%s;\+typing=paused "
+                                       r":echo!echo@127\.0\.0\.1 "
+                                       r"TAGMSG #r" % tmsgid)])[0]
+    for c in (a, b):
         c.expect_exact_sequence([line])
     a.send("@+draft/react=x TAGMSG bob")
-    b.expect_exact_sequence(["@+draft/react=x :alice!alice@127.0.0.1 "
-                             "TAGMSG bob"])
+    b.expect_exact_sequence([rx(r"@msgid=%s;\+draft/react=x "
+                                r":alice!alice@127\.0\.0\.1 TAGMSG bob"
+                                % tmsgid)])
     a.send("@+draft/react=x TAGMSG plain")
     a.send("TAGMSG #r")                  # no client tag: nothing to send
     a.send("@+x TAGMSG nobody")
