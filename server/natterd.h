@@ -54,6 +54,7 @@
 #endif
 
 #define USER_MAX	16	/* USERLEN */
+#define USER_STOCK	"user"	/* for a USER with no character we keep */
 #define HOST_MAX	64	/* a numeric IPv6 address fits */
 #define REALNAME_MAX	128
 #define TOPIC_MAX	390	/* TOPICLEN */
