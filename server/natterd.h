@@ -743,6 +743,7 @@ int		 room_can_send_locked(struct room *r, struct client *c);
  * config.invite_ttl seconds. */
 void		 room_invite_locked(struct room *r, struct client *c);
 int		 room_invite_only(const struct room *r);
+int		 room_secret(const struct room *r);	/* +s */
 /* Sends the topic numerics (332 and 333, or 331 if ask and none). */
 void		 room_send_topic_locked(struct turn *t, struct room *r,
 		    int ask);
