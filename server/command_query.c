@@ -151,8 +151,8 @@ query_list_add(struct query_list *l, const char *pfx, const char *word)
 	return 0;
 }
 
-/* 1 unless r is +s and c is not in it: LIST, WHOIS and NAMES show an
- * outsider nothing of a secret room. */
+/* 1 unless r is +s and c is not in it: LIST shows an outsider nothing
+ * of a secret room (NAMES, WHO, WHOIS and TOPIC check the same). */
 static int
 query_room_shown_locked(struct client *c, struct room *r)
 {
@@ -577,12 +577,13 @@ query_whois_locked(struct turn *t, struct client *u)
 
 	reply(t, RPL_WHOISUSER, u->nick, u->user, u->host, u->realname);
 
-	/* A +i user's rooms show only where the asker is too. */
+	/* A +i user's rooms, and +s rooms, show only where the asker is
+	 * too. */
 	all = !(u->flags & CLIENT_INVISIBLE) || u == c;
 	query_list_init(&l, query_budget(c, strlen(u->nick) + 2));
 	for (i = 0; i < u->nrooms; i++) {
 		r = u->rooms[i];
-		if ((!all || !query_room_shown_locked(c, r)) && u != c &&
+		if ((!all || room_secret(r)) &&
 		    room_member_locked(r, c) == NULL)
 			continue;
 		if ((mb = room_member_locked(r, u)) == NULL)

@@ -94,6 +94,8 @@ def test_rfc13_names_secret_hidden_from_outsider(f):
     c.send("WHOIS alice")
     lines = c.read_until(numeric("318", "carol", "alice :End of /WHOIS list"))
     assert not [l for l in lines if " 319 " in l], lines
+    c.send("TOPIC #sec")
+    c.expect_exact_sequence([numeric("442", "carol", "#sec :You're not on that channel")])
 
 
 def test_rfc13_names_several_rooms_each_in_turn(f):
