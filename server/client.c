@@ -710,8 +710,10 @@ client_line_locked(struct turn *t, enum frame_event ev, char *line,
 	if (multiline_line(t, &m, labeled ? label : NULL, valid))
 		return conn_closing(c);
 	turn_command_begin(t, labeled ? label : NULL);
-	/* NICK answers bad bytes with 432 itself. */
-	if (!valid && strcmp(m.command, "NICK") != 0)
+	/* NICK answers bad bytes with 432 itself; USER keeps what is
+	 * UTF-8 and registers, as a FAIL would leave registration hanging. */
+	if (!valid && strcmp(m.command, "NICK") != 0 &&
+	    strcmp(m.command, "USER") != 0)
 		/* Never echo the bad bytes: a garbled command shows as *. */
 		turn_sendf(t, ":%s FAIL %s INVALID_UTF8 :Message rejected, "
 		    "your IRC software must use UTF-8 on this network",

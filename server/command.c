@@ -282,6 +282,14 @@ cmd_user(struct turn *t, struct irc_msg *m)
 		reply(t, ERR_ALREADYREGISTERED);
 		return;
 	}
+	/* Both must be there (RFC 2812 3.1.3): an empty one is missing. */
+	if (m->params[0][0] == '\0' || m->params[3][0] == '\0') {
+		reply(t, ERR_NEEDMOREPARAMS, "USER");
+		return;
+	}
+	/* The line may not be UTF-8 (client.c lets USER through, so that
+	 * registration gets an answer): what is kept must be. */
+	utf8_scrub(m->params[3], strlen(m->params[3]));
 	/* A local user is who the kernel says, as ident would say. */
 	if (t->conn->local) {
 		client_local_user(t->conn, user, sizeof(user));
@@ -297,10 +305,11 @@ cmd_user(struct turn *t, struct irc_msg *m)
 				user[n++] = *s;
 		user[n] = '\0';
 	}
-	if (n == 0) {
-		reply(t, ERR_NEEDMOREPARAMS, "USER");
-		return;
-	}
+	/* Nothing a username may hold (other bytes, another script):
+	 * register anyway, with a stock one, rather than leave the client
+	 * waiting for a welcome that cannot come. */
+	if (n == 0)
+		n = (size_t)snprintf(user, sizeof(user), "%s", USER_STOCK);
 	pthread_mutex_lock(&server.lock);
 	snprintf(c->user, sizeof(c->user), "%s", user);
 	n = utf8_cut(m->params[3], strlen(m->params[3]), REALNAME_MAX);

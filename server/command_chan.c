@@ -219,6 +219,11 @@ cmd_topic(struct turn *t, struct irc_msg *m)
 	pthread_mutex_lock(&server.lock);
 	if ((r = room_find_locked(name)) == NULL)
 		reply(t, ERR_NOSUCHCHANNEL, name);
+	else if (m->nparams < 2 && room_secret(r) &&
+	    room_member_locked(r, t->c) == NULL)
+		/* A +s room's topic is for its members (Modern IRC
+		 * allows 442 to an outsider who asks). */
+		reply(t, ERR_NOTONCHANNEL, room_name(r));
 	else if (m->nparams < 2)
 		room_send_topic_locked(t, r, 1);
 	else if (room_topic_set_locked(t, r, &text, &who) == 0) {

@@ -50,6 +50,7 @@ static void	 query_list_init(struct query_list *, size_t);
 static int	 query_list_add(struct query_list *, const char *,
 		    const char *);
 static int	 query_shares_room_locked(struct client *, struct client *);
+static int	 query_room_shown_locked(struct client *, struct room *);
 static unsigned	 query_visible_count_locked(struct client *,
 		    struct room *);
 static void	 query_who_reply_locked(struct turn *, struct client *,
@@ -148,6 +149,14 @@ query_list_add(struct query_list *l, const char *pfx, const char *word)
 	else
 		l->len += (size_t)n;
 	return 0;
+}
+
+/* 1 unless r is +s and c is not in it: LIST shows an outsider nothing
+ * of a secret room (NAMES, WHO, WHOIS and TOPIC check the same). */
+static int
+query_room_shown_locked(struct client *c, struct room *r)
+{
+	return !room_secret(r) || room_member_locked(r, c) != NULL;
 }
 
 /* 1 if a and b are the same client or are both in some room. */
@@ -263,6 +272,9 @@ listing_who_start_locked(struct turn *t, struct listing *ls)
 			return;
 		snprintf(ls->room, sizeof(ls->room), "%s", room_name(r));
 		in = room_member_locked(r, c) != NULL;
+		/* A +s room's members are its own business. */
+		if (!in && room_secret(r))
+			return;
 		for (i = 0; (m = room_member_at(r, i)) != NULL; i++) {
 			if ((!in && (m->c->flags & CLIENT_INVISIBLE)) ||
 			    (ls->opers && !(m->c->flags & CLIENT_OPER)))
@@ -343,7 +355,7 @@ listing_step(struct gen *g, struct conn *c, struct outlist *out)
 	case LS_LIST:
 		for (k = 0; ls->next < ls->n && k < LISTING_STEP; k++) {
 			if ((r = room_find_locked(ls->names[ls->next])) !=
-			    NULL)
+			    NULL && query_room_shown_locked(t.c, r))
 				query_list_room_locked(&t, r);
 			free(ls->names[ls->next++]);
 		}
@@ -414,9 +426,16 @@ send_names_locked(struct turn *t, struct room *r)
 	const struct member	*m;
 	char			 pfx[3], mask[MASK_MAX + 1];
 	const char		*word, *name = room_name(r);
-	int			 in, multi, uhnames, i;
+	int			 in, multi, uhnames, i, sym;
 
 	in = room_member_locked(r, c) != NULL;
+	/* To an outsider a +s room does not exist: only the end. */
+	if (!in && room_secret(r)) {
+		reply(t, RPL_ENDOFNAMES, name);
+		return;
+	}
+	/* The room's status symbol: '@' secret, '=' public. */
+	sym = room_secret(r) ? '@' : '=';
 	multi = (t->conn->caps & CAP(CAP_MULTI_PREFIX)) != 0;
 	uhnames = (t->conn->caps & CAP(CAP_USERHOST_IN_NAMES)) != 0;
 	/* "= <room> :" before the names. */
@@ -436,14 +455,14 @@ send_names_locked(struct turn *t, struct room *r)
 			word = mask;
 		}
 		if (query_list_add(&l, pfx, word) == -1) {
-			reply(t, RPL_NAMREPLY, '=', name, l.buf);
+			reply(t, RPL_NAMREPLY, sym, name, l.buf);
 			l.len = 0;
 			l.buf[0] = '\0';
 			(void)query_list_add(&l, pfx, word);
 		}
 	}
 	if (l.len > 0)
-		reply(t, RPL_NAMREPLY, '=', name, l.buf);
+		reply(t, RPL_NAMREPLY, sym, name, l.buf);
 	reply(t, RPL_ENDOFNAMES, name);
 }
 
@@ -558,12 +577,14 @@ query_whois_locked(struct turn *t, struct client *u)
 
 	reply(t, RPL_WHOISUSER, u->nick, u->user, u->host, u->realname);
 
-	/* A +i user's rooms show only where the asker is too. */
+	/* A +i user's rooms, and +s rooms, show only where the asker is
+	 * too. */
 	all = !(u->flags & CLIENT_INVISIBLE) || u == c;
 	query_list_init(&l, query_budget(c, strlen(u->nick) + 2));
 	for (i = 0; i < u->nrooms; i++) {
 		r = u->rooms[i];
-		if (!all && room_member_locked(r, c) == NULL)
+		if ((!all || room_secret(r)) &&
+		    room_member_locked(r, c) == NULL)
 			continue;
 		if ((mb = room_member_locked(r, u)) == NULL)
 			continue;
@@ -723,7 +744,8 @@ cmd_list(struct turn *t, struct irc_msg *m)
 	pthread_mutex_lock(&server.lock);
 	p = list;
 	while ((name = strsep(&p, ",")) != NULL)
-		if (name[0] != '\0' && (r = room_find_locked(name)) != NULL)
+		if (name[0] != '\0' && (r = room_find_locked(name)) != NULL &&
+		    query_room_shown_locked(t->c, r))
 			query_list_room_locked(t, r);
 	pthread_mutex_unlock(&server.lock);
 	reply(t, RPL_LISTEND);

@@ -54,6 +54,7 @@
 #endif
 
 #define USER_MAX	16	/* USERLEN */
+#define USER_STOCK	"user"	/* for a USER with no character we keep */
 #define HOST_MAX	64	/* a numeric IPv6 address fits */
 #define REALNAME_MAX	128
 #define TOPIC_MAX	390	/* TOPICLEN */
@@ -742,6 +743,7 @@ int		 room_can_send_locked(struct room *r, struct client *c);
  * config.invite_ttl seconds. */
 void		 room_invite_locked(struct room *r, struct client *c);
 int		 room_invite_only(const struct room *r);
+int		 room_secret(const struct room *r);	/* +s */
 /* Sends the topic numerics (332 and 333, or 331 if ask and none). */
 void		 room_send_topic_locked(struct turn *t, struct room *r,
 		    int ask);

@@ -48,6 +48,7 @@ struct room {
 #define ROOM_NOEXTERNAL	0x04	/* +n */
 #define ROOM_TOPICLOCK	0x08	/* +t */
 #define ROOM_REGONLY	0x10	/* +R: logged-in people only */
+#define ROOM_SECRET	0x20	/* +s: outsiders see nothing of it */
 	char		 key[KEY_MAX + 1];	/* +k, "" if unset */
 	unsigned	 limit;			/* +l, 0 if unset */
 	struct ban	*bans;
@@ -78,6 +79,7 @@ enum room_mode_kind { RM_LIST, RM_KEY, RM_LIMIT, RM_FLAG, RM_PREFIX };
 	X('m', RM_FLAG,		ROOM_MODERATED,		0)		\
 	X('n', RM_FLAG,		ROOM_NOEXTERNAL,	0)		\
 	X('o', RM_PREFIX,	MEMBER_OP,		'@')		\
+	X('s', RM_FLAG,		ROOM_SECRET,		0)		\
 	X('t', RM_FLAG,		ROOM_TOPICLOCK,		0)		\
 	X('v', RM_PREFIX,	MEMBER_VOICE,		'+')		\
 	X('R', RM_FLAG,		ROOM_REGONLY,		0)
@@ -318,6 +320,12 @@ int
 room_invite_only(const struct room *r)
 {
 	return (r->modes & ROOM_INVITE) != 0;
+}
+
+int
+room_secret(const struct room *r)
+{
+	return (r->modes & ROOM_SECRET) != 0;
 }
 
 struct member *

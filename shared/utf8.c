@@ -61,3 +61,20 @@ utf8_cut(const char *s, size_t n, size_t max)
 		max--;
 	return max;
 }
+
+void
+utf8_scrub(char *s, size_t n)
+{
+	size_t	i = 0, need;
+
+	while (i < n) {
+		unsigned char b = (unsigned char)s[i];
+
+		need = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 :
+		    b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+		if (need > 0 && need <= n - i && utf8_valid(s + i, need))
+			i += need;
+		else
+			s[i++] = '?';
+	}
+}

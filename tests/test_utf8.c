@@ -150,6 +150,36 @@ test_cut(void **state)
 		assert_true(utf8_valid(s, utf8_cut(s, n, max)));
 }
 
+static void
+test_scrub(void **state)
+{
+	static const struct {
+		const char	*in, *want;
+	} cases[] = {
+		{ "plain", "plain" },
+		{ "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z",
+		  "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z" },
+		{ "\xff\xfe" "ab", "??ab" },
+		{ "Real \xe9t\xe9", "Real ?t?" },
+		{ "x\xc3", "x?" },		/* truncated at the end */
+		{ "\xe2\x82z", "??z" },	/* truncated in the middle */
+		{ "\xc0\xaf", "??" },		/* overlong */
+		{ "\xed\xa0\x80", "???" },	/* surrogate */
+		{ "\x80", "?" },		/* stray continuation */
+	};
+	char	buf[64];
+	size_t	i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = strlen(cases[i].in);
+		memcpy(buf, cases[i].in, n + 1);
+		utf8_scrub(buf, n);
+		assert_string_equal(buf, cases[i].want);
+		assert_true(utf8_valid(buf, n));
+	}
+}
+
 int
 main(void)
 {
@@ -157,6 +187,7 @@ main(void)
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_valid_exhaustive),
 		cmocka_unit_test(test_cut),
+		cmocka_unit_test(test_scrub),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
