@@ -590,10 +590,15 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 	else {
 		p = post_new_locked(t, &l);
 		/* The person's other devices get it as an echo; a message
-		 * to oneself arrives once, echo or not. */
+		 * to oneself arrives once, echo or not, unless labeled:
+		 * labeled-response puts the label on the echo-message echo
+		 * only, so the message received comes as well, unlabeled
+		 * (with no echo, the label goes on an ACK). */
 		post_add_locked(p, to, 0);
 		if (to != c)
 			post_add_locked(p, c, 0);
+		else if (t->label[0] != '\0')
+			post_add_conn_locked(p, t->conn);
 		else
 			echo = 1;
 	}
@@ -803,7 +808,11 @@ cmd_tagmsg(struct turn *t, struct irc_msg *m)
 		post_add_locked(p, to, CAP(CAP_MESSAGE_TAGS));
 		if (to != c)
 			post_add_locked(p, c, CAP(CAP_MESSAGE_TAGS));
-		turn_echo_locked(t, p, echo || to == c);
+		else if (t->label[0] != '\0')
+			/* As for PRIVMSG: the label on the echo only. */
+			post_add_conn_locked(p, t->conn);
+		turn_echo_locked(t, p, echo || (to == c &&
+		    t->label[0] == '\0'));
 	}
 	pthread_mutex_unlock(&server.lock);
 }
