@@ -201,6 +201,8 @@ def _batch(a, label):
             return bid, inside, outside
         if line.startswith("@batch=%s " % bid):
             inside.append(line.split(" ", 1)[1])
+        elif line.startswith("@batch=%s;" % bid):    # other tags kept
+            inside.append("@" + line.split(";", 1)[1])
         else:
             outside.append(line)
 
@@ -232,3 +234,27 @@ def test_rfc13_labeled_notice_to_self_and_other_is_a_batch(f):
     assert outside == [":%s NOTICE alice :hey" % MASK], outside
     b.expect(":%s NOTICE bob :hey" % MASK)
     a.no_line(rx(r".*(ACK|NOTICE).*"), sync=True, wait=0)
+
+
+def test_rfc13_labeled_tagmsg_to_several_targets_is_a_batch(f):
+    # TAGMSG takes its targets as PRIVMSG does ("bob,#t,BOB": bob once).
+    s = Server(f)
+    a = cap_user(s, "alice", "message-tags", *LABEL_CAPS)
+    b = cap_user(s, "bob", "message-tags")
+    c = cap_user(s, "carol", "message-tags")
+    a.join("#t")
+    c.join("#t")
+    a.expect(":carol!carol@127.0.0.1 JOIN #t")
+    a.send("@label=m3;+typing=active TAGMSG bob,#t,BOB")
+    _, inside, outside = _batch(a, "m3")
+    # (msgid on TAGMSG is another bullet of the issue: either way here.)
+    plain = [re.sub(r"^@(?:msgid=[^; ]+;)?", "@", t) for t in inside]
+    assert plain == ["@+typing=active :%s TAGMSG %s" % (MASK, t)
+                     for t in ("bob", "#t")], inside
+    assert outside == [], outside
+    b.expect(rx(r"@(?:msgid=\S+;)?\+typing=active :%s TAGMSG bob"
+                % re.escape(MASK)))
+    c.expect(rx(r"@(?:msgid=\S+;)?\+typing=active :%s TAGMSG #t"
+                % re.escape(MASK)))
+    b.no_line(rx(r".*TAGMSG.*"), sync=True, wait=0)
+    a.no_line(rx(r".*(ACK|TAGMSG).*"), sync=True, wait=0)
