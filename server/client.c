@@ -657,6 +657,26 @@ client_trace(struct client *c, const char *line, size_t len)
 	log_trace("%s <- %.*s", c->nick, (int)len, line);
 }
 
+/*
+ * Bytes of tag data in line: from after the '@' to the space that ends
+ * the tag part, or to the end of a line that is tags alone; 0 for a
+ * line without tags.  Leading spaces are skipped, as irc_parse does.
+ */
+static size_t
+client_tags_len(const char *line, size_t len)
+{
+	const char *p = line, *end = line + len, *sp;
+
+	while (p < end && *p == ' ')
+		p++;
+	if (p == end || *p != '@')
+		return 0;
+	p++;
+	if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL)
+		sp = end;
+	return (size_t)(sp - p);
+}
+
 /* One line, with its person's act lock held. */
 static int
 client_line_locked(struct turn *t, enum frame_event ev, char *line,
@@ -681,6 +701,16 @@ client_line_locked(struct turn *t, enum frame_event ev, char *line,
 		reply(t, ERR_UNKNOWNERROR, "*", "Line contains a NUL byte");
 		return conn_closing(c);
 	}
+	/* message-tags: a client's tag data is at most 4094 bytes, so
+	 * nothing stored or relayed carries more.  Over it the line gets
+	 * 417, a command after the tags or not: a tag part alone would
+	 * otherwise go unanswered. */
+	if (client_tags_len(line, len) > CLIENT_TAGS_MAX) {
+		if (cost == 0)
+			conn_flood_charge(c, 1);
+		reply(t, ERR_INPUTTOOLONG);
+		return conn_closing(c);
+	}
 	valid = utf8_valid(line, len);
 	if (irc_parse(line, &m) == -1) {
 		/* Tagged for the open batch but no command: it joins
@@ -692,12 +722,6 @@ client_line_locked(struct turn *t, enum frame_event ev, char *line,
 	for (p = m.command; *p != '\0'; p++)
 		if (*p >= 'a' && *p <= 'z')
 			*p -= 'a' - 'A';
-	/* message-tags: a client's tag data is at most 4094 bytes, so
-	 * nothing stored or relayed carries more. */
-	if (m.tags != NULL && strlen(m.tags) > CLIENT_TAGS_MAX) {
-		reply(t, ERR_INPUTTOOLONG);
-		return conn_closing(c);
-	}
 	/* A QUIT always quits; a reason that is not UTF-8 is not relayed. */
 	if (!valid && strcmp(m.command, "QUIT") == 0) {
 		conn_kill(c, "Quit");

@@ -24,6 +24,8 @@ struct command {
 #define CMD_PREREG	0x01	/* allowed before registration */
 };
 
+static void	 cmd_tagmsg_targets(struct turn *, struct irc_msg *);
+
 static const struct command commands[] = {
 	{ "PRIVMSG",	cmd_privmsg,	0, 0 },
 	{ "NOTICE",	cmd_notice,	0, 0 },
@@ -59,7 +61,7 @@ static const struct command commands[] = {
 	{ "WALLOPS",	cmd_wallops,	1, 0 },
 	{ "REHASH",	cmd_rehash,	0, 0 },
 	{ "DIE",	cmd_die,	0, 0 },
-	{ "TAGMSG",	cmd_tagmsg,	1, 0 },
+	{ "TAGMSG",	cmd_tagmsg_targets, 1, 0 },
 	{ "CHATHISTORY", cmd_chathistory, 1, 0 },
 	{ "SETNAME",	cmd_setname,	1, 0 },
 	{ "AUTHENTICATE", cmd_authenticate, 1, CMD_PREREG },
@@ -599,10 +601,15 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 	else {
 		p = post_new_locked(t, &l);
 		/* The person's other devices get it as an echo; a message
-		 * to oneself arrives once, echo or not. */
+		 * to oneself arrives once, echo or not, unless labeled:
+		 * labeled-response puts the label on the echo-message echo
+		 * only, so the message received comes as well, unlabeled
+		 * (with no echo, the label goes on an ACK). */
 		post_add_locked(p, to, 0);
 		if (to != c)
 			post_add_locked(p, c, 0);
+		else if (t->label[0] != '\0')
+			post_add_conn_locked(p, t->conn);
 		else
 			echo = 1;
 	}
@@ -817,7 +824,11 @@ cmd_tagmsg(struct turn *t, struct irc_msg *m)
 		post_add_locked(p, to, CAP(CAP_MESSAGE_TAGS));
 		if (to != c)
 			post_add_locked(p, c, CAP(CAP_MESSAGE_TAGS));
-		turn_echo_locked(t, p, echo || to == c);
+		else if (t->label[0] != '\0')
+			/* As for PRIVMSG: the label on the echo only. */
+			post_add_conn_locked(p, t->conn);
+		turn_echo_locked(t, p, echo || (to == c &&
+		    t->label[0] == '\0'));
 	}
 	pthread_mutex_unlock(&server.lock);
 }
@@ -832,4 +843,41 @@ void
 cmd_notice(struct turn *t, struct irc_msg *m)
 {
 	message(t, m, "NOTICE", 1);
+}
+
+/*
+ * TAGMSG to a comma-separated list of targets, as PRIVMSG takes them (at
+ * most MSG_TARGETS_MAX, one copy per target however it is spelt): each
+ * is a TAGMSG of its own, so with echo-message a labeled one returns its
+ * echoes in one labeled-response batch.
+ */
+static void
+cmd_tagmsg_targets(struct turn *t, struct irc_msg *m)
+{
+	char done[MSG_TARGETS_MAX][ROOM_NAME_MAX + NICK_MAX + 1];
+	char fold[sizeof(done[0])], *list, *target, *sn;
+	int ntargets = 0, i;
+
+	if (!(t->conn->caps & CAP(CAP_MESSAGE_TAGS)) ||
+	    strchr(m->params[0], ',') == NULL) {
+		cmd_tagmsg(t, m);
+		return;
+	}
+	list = m->params[0];
+	for (target = strtok_r(list, ",", &sn); target != NULL;
+	    target = strtok_r(NULL, ",", &sn)) {
+		if (++ntargets > MSG_TARGETS_MAX) {
+			reply(t, ERR_TOOMANYTARGETS, target, MSG_TARGETS_MAX);
+			break;
+		}
+		casemap_fold(fold, target, sizeof(fold));
+		snprintf(done[ntargets - 1], sizeof(done[0]), "%s", fold);
+		for (i = 0; i < ntargets - 1; i++)
+			if (strcmp(done[i], fold) == 0)
+				break;
+		if (i < ntargets - 1)
+			continue;
+		m->params[0] = target;
+		cmd_tagmsg(t, m);
+	}
 }

@@ -1,4 +1,4 @@
-"""Hostile input, table-driven: 101 rows of bad or abusive input.
+"""Hostile input, table-driven: 102 rows of bad or abusive input.
 
 Each row of HOSTILE is sent by a client "evil" (registered and in #room
 unless the row is about registration) to a server where two well-behaved
@@ -86,12 +86,14 @@ def _too_long(line):
 
 
 def _tags_too_long(line):
-    """More than 4094 bytes of tag data in a line the framer took."""
+    """More than 4094 bytes of tag data in a line the framer took: up to
+    the space that ends the tag part, or the whole line after the '@'
+    when it is tags alone."""
     p = line.lstrip(b" ")
     if not p.startswith(b"@"):
         return False
     sp = p.find(b" ")
-    return sp > 0 and sp - 1 > 4094
+    return (sp if sp >= 0 else len(p)) - 1 > 4094
 
 
 def _command(line):
@@ -122,11 +124,11 @@ def natterd_replies(data, nick):
         if b"\0" in line:
             out.append(numeric("400", nick, "* :Line contains a NUL byte"))
             continue
-        cmd = _command(line)
-        if cmd is None:
-            continue
         if _tags_too_long(line):
             out.append(numeric("417", nick, ":Input line was too long"))
+            continue
+        cmd = _command(line)
+        if cmd is None:
             continue
         name = cmd.decode("utf-8", "replace")
         if name in KNOWN:
@@ -302,6 +304,8 @@ def build_table():
              [":irc.test PONG irc.test :t"]))
     add(case("tag data of 4095 bytes", b"@k=" + b"v" * 4093 + b" PING t\r\n",
              [TOO_LONG]))
+    add(case("tag data of 4095 bytes, no command", b"@k=" + b"v" * 4093
+             + b"\r\n", [TOO_LONG]))
     add(case("tags of 8192 bytes", b"@k=" + b"v" * 8188 + b" PING t\r\n",
              [TOO_LONG]))
     add(case("tags of 20 KB", b"@k=" + b"v" * 20000 + b" PING t\r\n",
