@@ -101,12 +101,15 @@
 	X(CAP_AWAY_NOTIFY,	"away-notify",		NULL)		\
 	X(CAP_BATCH,		"batch",		NULL)		\
 	X(CAP_CAP_NOTIFY,	"cap-notify",		NULL)		\
+	X(CAP_CHANNEL_RENAME,	"draft/channel-rename",	NULL)		\
 	X(CAP_CHATHISTORY,	"draft/chathistory",	NULL)		\
 	X(CAP_CHGHOST,		"chghost",		NULL)		\
 	X(CAP_ECHO_MESSAGE,	"echo-message",		NULL)		\
 	X(CAP_EXTENDED_JOIN,	"extended-join",	NULL)		\
+	X(CAP_EXTENDED_MONITOR,	"extended-monitor",	NULL)		\
 	X(CAP_INVITE_NOTIFY,	"invite-notify",	NULL)		\
 	X(CAP_LABELED_RESPONSE,	"labeled-response",	NULL)		\
+	X(CAP_MESSAGE_REDACTION, "draft/message-redaction", NULL)	\
 	X(CAP_MESSAGE_TAGS,	"message-tags",		NULL)		\
 	X(CAP_MULTI_PREFIX,	"multi-prefix",		NULL)		\
 	X(CAP_MULTILINE,	"draft/multiline",	MULTILINE_CAP_VALUE) \

@@ -31,6 +31,13 @@ import threading
 import time
 
 SERVER_NAME = "irc.test"
+# natterd's reply to CAP LS 302 (two lines, the first marked "*"), and to
+# a CAP LS without a version (the bare names, one line).
+CAP_LS_302 = (
+    ":irc.test CAP * LS * :account-notify account-tag draft/account-registration=before-connect,custom-account-name away-notify batch cap-notify draft/channel-rename draft/chathistory chghost echo-message extended-join extended-monitor invite-notify labeled-response draft/message-redaction message-tags multi-prefix draft/multiline=max-bytes=4096,max-lines=100 draft/read-marker sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 server-time setname",
+    ":irc.test CAP * LS :userhost-in-names")
+CAP_LS_NO_VALUES = (
+    ":irc.test CAP * LS :account-notify account-tag draft/account-registration away-notify batch cap-notify draft/channel-rename draft/chathistory chghost echo-message extended-join extended-monitor invite-notify labeled-response draft/message-redaction message-tags multi-prefix draft/multiline draft/read-marker sasl server-time setname userhost-in-names")
 HOST = "127.0.0.1"
 
 # Flags for tests that send faster than a person types (natterd's flood

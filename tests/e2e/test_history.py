@@ -11,14 +11,8 @@ import re
 import sqlite3
 import time
 
-from harness import FULL_SPEED, Server, free_port, join, numeric, rx, scaled
+from harness import CAP_LS_302, FULL_SPEED, Server, free_port, join, numeric, rx, scaled
 
-LS = (":irc.test CAP * LS :account-notify account-tag draft/account-registration=before-connect,"
-      "custom-account-name away-notify batch cap-notify draft/chathistory "
-      "chghost echo-message extended-join invite-notify labeled-response message-tags "
-      "multi-prefix draft/multiline=max-bytes=4096,max-lines=100 "
-      "draft/read-marker sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 "
-      "server-time setname userhost-in-names")
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 MSGID = r"[0-9a-z]{20}"
 EPOCH = "timestamp=1970-01-01T00:00:00.000Z"
@@ -36,7 +30,7 @@ def v3(s, nick, *caps, realname=None):
         return c
     c = s.client(nick)
     c.send("CAP LS 302")
-    c.expect(LS)
+    c.expect_exact_sequence(CAP_LS_302)
     c.send("CAP REQ :%s" % " ".join(caps))
     c.expect(":irc.test CAP * ACK :%s" % " ".join(caps))
     c.name = c.nick = nick
@@ -183,7 +177,7 @@ def test_cap_ls_and_list(f):
     s = Server(f)
     c = s.client()
     c.send("CAP LS 302")
-    c.expect(LS)
+    c.expect_exact_sequence(CAP_LS_302)
     c.send("CAP REQ :batch server-time message-tags echo-message")
     c.expect(":irc.test CAP * ACK :batch server-time message-tags "
              "echo-message")

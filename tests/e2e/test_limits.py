@@ -4,10 +4,9 @@ invalid UTF-8, odd line ends."""
 import re
 import socket
 
-from harness import Server, join, numeric, rx
+from harness import CAP_LS_302, Server, join, numeric, rx
 
 # What natterd offers to CAP LS 302 (with values: sasl's mechanisms).
-CAP_LS = (":irc.test CAP * LS :account-notify account-tag draft/account-registration=before-connect,custom-account-name away-notify batch cap-notify draft/chathistory chghost echo-message extended-join invite-notify labeled-response message-tags multi-prefix draft/multiline=max-bytes=4096,max-lines=100 draft/read-marker sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 server-time setname userhost-in-names")
 
 ANY = re.compile(".*")
 TOO_LONG = numeric("417", "alice", ":Input line was too long")
@@ -18,7 +17,7 @@ def test_max_clients(f):
     a = s.user("alice")
     b = s.client("second")              # unregistered ones count too
     b.send("CAP LS 302")
-    b.expect(CAP_LS)
+    b.expect_exact_sequence(CAP_LS_302)
     c = s.client("third")
     assert c.expect_closed() == ["ERROR :Server full"], c.history
     b.send("CAP END")

@@ -2,14 +2,7 @@
 
 import re
 
-from harness import Server, numeric, rx
-
-# What natterd offers: CAP LS 302 shows values (sasl's mechanisms),
-# a CAP LS without a version the bare names.
-CAP_LS = (":irc.test CAP * LS :account-notify account-tag draft/account-registration=before-connect,custom-account-name away-notify batch cap-notify draft/chathistory chghost echo-message extended-join invite-notify labeled-response message-tags multi-prefix draft/multiline=max-bytes=4096,max-lines=100 draft/read-marker sasl=PLAIN,EXTERNAL,SCRAM-SHA-256 server-time setname userhost-in-names")
-CAP_LS_NO_VALUES = CAP_LS.replace("sasl=PLAIN,EXTERNAL,SCRAM-SHA-256", "sasl").replace(
-    "=before-connect,custom-account-name", "").replace(
-    "=max-bytes=4096,max-lines=100", "")
+from harness import CAP_LS_302, CAP_LS_NO_VALUES, Server, numeric, rx
 
 WELCOME_ALICE = numeric("001", "alice",
                         ":Welcome to the natter IRC network alice!alice@127.0.0.1")
@@ -91,7 +84,7 @@ def test_cap_ls_delays_registration(f):
     s = Server(f)
     c = s.client()
     c.send("CAP LS 302")
-    c.expect(CAP_LS)
+    c.expect_exact_sequence(CAP_LS_302)
     c.send("NICK alice")
     c.send("USER alice 0 * :Alice")
     c.no_line(re.compile(r".* 001 .*"), sync=False, wait=0.3)
