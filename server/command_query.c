@@ -932,8 +932,8 @@ send_isupport(struct turn *t)
 	ISUPPORT_FMT("PREFIX=%s", room_modes_prefix());
 	query_isupport_add(t, &l, &ntok, "SAFELIST");
 	ISUPPORT_FMT("TARGMAX=JOIN:,KICK:%d,LIST:,NAMES:,NOTICE:%d,PART:,"
-	    "PRIVMSG:%d,WHOIS:1", KICK_TARGETS_MAX, MSG_TARGETS_MAX,
-	    MSG_TARGETS_MAX);
+	    "PRIVMSG:%d,TAGMSG:%d,WHOIS:1", KICK_TARGETS_MAX, MSG_TARGETS_MAX,
+	    MSG_TARGETS_MAX, MSG_TARGETS_MAX);
 	ISUPPORT_FMT("TOPICLEN=%d", TOPIC_MAX);
 	ISUPPORT_FMT("USERLEN=%d", USER_MAX);
 	query_isupport_add(t, &l, &ntok, "UTF8ONLY");

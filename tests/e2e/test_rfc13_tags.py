@@ -258,3 +258,21 @@ def test_rfc13_labeled_tagmsg_to_several_targets_is_a_batch(f):
                 % re.escape(MASK)))
     b.no_line(rx(r".*TAGMSG.*"), sync=True, wait=0)
     a.no_line(rx(r".*(ACK|TAGMSG).*"), sync=True, wait=0)
+
+
+def test_rfc13_targmax_names_tagmsg(f):
+    # TAGMSG takes up to 4 targets, as PRIVMSG does; ISUPPORT says so,
+    # and a fifth target gets 407.
+    from test_welcome import isupport_tokens
+    s = Server(f)
+    c = s.client("alice")
+    c.send("NICK alice")
+    c.send("USER alice 0 * :Alice")
+    lines = c.read_until(rx(r":irc\.test 422 .*|:irc\.test 376 .*"))
+    targmax = isupport_tokens(lines)["TARGMAX"]
+    assert "TAGMSG:4" in targmax.split(","), targmax
+    assert targmax.split(",")[:-1] == sorted(targmax.split(",")[:-1]), targmax
+    c.send("QUIT")
+    m = cap_user(s, "mt", "message-tags")
+    m.send("TAGMSG mt,mt,mt,mt,mt")
+    m.expect(rx(r":irc\.test 407 mt mt :.*"))
