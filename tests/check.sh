@@ -19,6 +19,11 @@ UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 E2E_TIMEOUT=${E2E_TIMEOUT:-1800}
 ALL_SUITES="unit unit-asan e2e e2e-asan e2e-tsan man fuzz"
 FUZZ_CHECK_SECONDS=${FUZZ_CHECK_SECONDS:-10}
+# Tests run at once.  The e2e tests mostly wait on sockets and tmux (about
+# a quarter of a core each), so more than one per core; the sanitizer
+# builds use more CPU, so fewer there.
+E2E_JOBS=${E2E_JOBS:-4}
+E2E_SAN_JOBS=${E2E_SAN_JOBS:-3}
 
 total_pass=0
 total_fail=0
@@ -178,7 +183,11 @@ suite_unit_asan() {
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    run_unit unit-asan build/asan/tests
 }
-suite_e2e() { run_e2e e2e server/natterd; }
+suite_e2e() {
+	E2E_ARGS=(-j "$E2E_JOBS")
+	run_e2e e2e server/natterd
+	E2E_ARGS=()
+}
 # Extra run.py arguments for the next run_e2e.
 E2E_ARGS=()
 # The sanitizer builds of the server, and of the client: e2e-asan runs
@@ -191,7 +200,12 @@ suite_e2e_asan() {
 	if [ -x build/asan/natter ]; then
 		export NATTER_CLIENT=build/asan/natter
 	fi
+	# The 200-line paste waits 99 s on natter's own pacing (2 lines a
+	# second); suite e2e runs it, and the other paste tests drive the
+	# ASan client's send queue here.
+	E2E_ARGS=(-j "$E2E_SAN_JOBS" --exclude test_tui_paste_200_lines_default_flood)
 	run_e2e e2e-asan build/asan/natterd
+	E2E_ARGS=()
 	unset ASAN_OPTIONS UBSAN_OPTIONS NATTER_CLIENT
 }
 suite_e2e_tsan() {
@@ -203,7 +217,7 @@ suite_e2e_tsan() {
 	fi
 	cat "$LOGDIR/tsan-probe.log"
 	export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-	E2E_ARGS=(--exclude test_tui)
+	E2E_ARGS=(-j "$E2E_SAN_JOBS" --exclude test_tui)
 	run_e2e e2e-tsan build/tsan/natterd "$wrap"
 	E2E_ARGS=()
 	unset TSAN_OPTIONS
