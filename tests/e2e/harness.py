@@ -888,6 +888,19 @@ def prefix(nick, user=None):
     return "%s!%s@%s" % (nick, user or nick, HOST)
 
 
+def cap_ls_words(c, version="302"):
+    """Sends CAP LS [version] and reads the whole reply (302 replies may
+    take several lines, all but the last marked "*"): its words, in order,
+    with their values."""
+    c.send("CAP LS %s" % version if version else "CAP LS")
+    words = []
+    for line in c.read_until(rx(r":irc\.test CAP \S+ LS :.*")):
+        m = re.fullmatch(r":irc\.test CAP \S+ LS (?:\* )?:(.*)", line)
+        if m:
+            words += m.group(1).split()
+    return words
+
+
 def numeric(code, nick, rest):
     """The exact numeric line ":irc.test CODE nick rest"."""
     return ":%s %s %s %s" % (SERVER_NAME, code, nick, rest)

@@ -6,7 +6,7 @@ registration, the per-address bound, --max-accounts) and VERIFY."""
 import base64
 import re
 
-from harness import FULL_SPEED, NO_THROTTLE, Server, numeric, rx
+from harness import FULL_SPEED, NO_THROTTLE, Server, cap_ls_words, numeric, rx
 
 CHEAP = ("--argon2-memory", "64", "--argon2-time", "1",
          "--scram-iterations", "4096")
@@ -51,9 +51,7 @@ def expect_only(c, lines):
 
 
 def cap_ls(c):
-    c.send("CAP LS 302")
-    line = c.expect(rx(r":irc\.test CAP \S+ LS :.*"))
-    return line.split(" :", 1)[1].split()
+    return cap_ls_words(c)
 
 
 def sasl_plain(s, nick, account, password):
