@@ -754,6 +754,9 @@ void		 room_send_topic_locked(struct turn *t, struct room *r,
 int		 room_topic_set_locked(struct turn *t, struct room *r,
 		    char **text, char **who);
 const char	*room_topic(const struct room *r);
+/* When r was made, and when its topic was set (0: no topic). */
+time_t		 room_created(const struct room *r);
+time_t		 room_topic_time(const struct room *r);
 /* MODE #room ...: the room half of MODE. */
 void		 room_mode_locked(struct turn *t, struct room *r,
 		    struct irc_msg *m);
