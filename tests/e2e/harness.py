@@ -49,6 +49,12 @@ NO_THROTTLE = ("--throttle", "0")
 # Flags by which a test chooses natterd's Unix socket itself.
 UNIX_FLAGS = {"--unix", "--unix-only", "--no-unix"}
 
+# The repository's help file, which every Server reads unless the test
+# gives --help-file itself (natterd's compiled-in default is the
+# installed copy).
+HELP_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "server", "natterd.help")
+
 # Markers of a sanitizer report in the server's stderr.
 SANITIZER_MARKERS = (
     "ERROR: AddressSanitizer",
@@ -330,6 +336,8 @@ class Server:
         clients connect by default."""
         self.f = fixture
         self.flags = [str(x) for x in flags]
+        if "--help-file" not in self.flags:
+            self.flags += ["--help-file", HELP_FILE]
         self.host = host
         self.tls_port = None
         if tls:

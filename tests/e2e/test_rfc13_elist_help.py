@@ -11,9 +11,10 @@ the topic; <n and >n the user count; a mask, and a negated mask with
 
 import os
 import re
+import signal
 import time
 
-from harness import Server, join, numeric, rx, scaled
+from harness import FULL_SPEED, Server, join, numeric, rx, scaled
 
 ANY = re.compile(".*")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -204,3 +205,248 @@ def test_rfc13_elist_many_items(f):
     listed(d, "LIST " + many, "#mid", "#small")
     names = ",".join(["#m"] * 120 + ["#mid"])
     listed(d, "LIST " + names, "#mid")
+
+
+# --- HELP and HELPOP ---
+
+def help_lines(nick, subject, lines):
+    """The exact reply to HELP for a topic of these lines."""
+    out = [numeric("704", nick, "%s :%s" % (subject, lines[0]))]
+    out += [numeric("705", nick, "%s :%s" % (subject, l)) for l in lines[1:]]
+    return out + [numeric("706", nick, "%s :End of /HELP" % subject)]
+
+
+def help_reply(c, command, subject):
+    """Sends command; returns the 704..706 reply for subject, checked
+    for its shape (704, 705s, 706, nothing else)."""
+    c.send(command)
+    first = c.next_line()
+    assert first.startswith(numeric("704", c.nick, "%s :" % subject)), \
+        (command, first)
+    lines = [first] + c.read_until(numeric("706", c.nick,
+                                           "%s :End of /HELP" % subject))
+    for l in lines[1:-1]:
+        assert l.startswith(numeric("705", c.nick, "%s :" % subject)), \
+            (command, lines)
+    return lines
+
+
+def file_topics(path=HELP_FILE):
+    """{NAME: [lines]} as the help file's format says."""
+    topics, cur = {}, None
+    with open(path, encoding="utf-8") as fp:
+        for line in fp.read().split("\n"):
+            if line.startswith("@"):
+                cur = []
+                for name in line[1:].split():
+                    topics.setdefault(name.upper(), cur)
+            elif cur is not None:
+                cur.append(line)
+    for lines in topics.values():
+        while lines and lines[-1] == "":
+            lines.pop()
+        while lines and lines[0] == "":
+            lines.pop(0)
+    return topics
+
+
+def test_rfc13_help_command(f):
+    s = Server(f)
+    a = s.user("alice")
+    expected = help_lines("alice", "PING", [
+        "PING <token>", "", "The server answers PONG <server> <token>."])
+    a.send("HELP PING")
+    a.expect_exact_sequence(expected)
+    # Any case; the subject comes back in upper case.
+    a.send("HELP ping")
+    a.expect_exact_sequence(expected)
+    a.send("HELP PiNg")
+    a.expect_exact_sequence(expected)
+    # HELPOP is the same command.
+    a.send("HELPOP ping")
+    a.expect_exact_sequence(expected)
+    # Every topic is the file's text, line for line.
+    topics = file_topics()
+    for name in ("PRIVMSG", "LIST", "CMODES", "NS"):
+        a.send("HELP %s" % name.lower())
+        a.expect_exact_sequence(help_lines("alice", name, topics[name]))
+    a.no_line(ANY, sync=True, wait=0)
+
+
+def test_rfc13_help_index(f):
+    s = Server(f)
+    a = s.user("alice")
+    topics = file_topics()
+    names = [n for n in topics if n != "INDEX"]
+    for command, subject in (("HELP", "*"), ("HELPOP", "*"),
+                             ("HELP index", "INDEX"), ("HELP :", "*")):
+        lines = help_reply(a, command, subject)
+        text = topics["INDEX"]
+        assert lines[:len(text)] == help_lines("alice", subject,
+                                               text)[:len(text)], lines
+        assert lines[len(text)] == numeric("705", "alice", "%s :" % subject)
+        listed_names = " ".join(
+            l.split(" :", 1)[1] for l in lines[len(text) + 1:-1]).split()
+        assert listed_names == names, lines
+        assert all(len(l) <= 510 for l in lines), lines
+
+
+def test_rfc13_help_not_found(f):
+    s = Server(f)
+    a = s.user("alice")
+    a.send("HELP nosuchtopic")
+    a.expect_exact_sequence([numeric(
+        "524", "alice", "NOSUCHTOPIC :No help available on this topic")])
+    a.send("HELPOP nosuchtopic")
+    a.expect_exact_sequence([numeric(
+        "524", "alice", "NOSUCHTOPIC :No help available on this topic")])
+    # What could not be a topic's name is shown as "*".
+    for bad in (":two words", "+b", "x" * 40, ":é"):
+        a.send("HELP %s" % bad)
+        a.expect_exact_sequence([numeric(
+            "524", "alice", "* :No help available on this topic")])
+    a.no_line(ANY, sync=True, wait=0)
+
+
+def test_rfc13_help_file_missing(f):
+    missing = f.path("no-such.help")
+    s = Server(f, "--help-file", missing)
+    a = s.user("alice")
+    a.send("HELP")
+    a.expect_exact_sequence([numeric(
+        "524", "alice", "* :No help available on this topic")])
+    a.send("HELP PING")
+    a.expect_exact_sequence([numeric(
+        "524", "alice", "PING :No help available on this topic")])
+    assert "%s: no help topics (HELP answers 524)" % missing in s.log_text()
+    s.stop()
+    # A file with no topic in it is as good as none.
+    empty = f.write_file("empty.help", "only a comment\n@\n")
+    s2 = Server(f, "--help-file", empty)
+    b = s2.user("bob")
+    b.send("HELP PING")
+    b.expect_exact_sequence([numeric(
+        "524", "bob", "PING :No help available on this topic")])
+    assert "%s: no help topics" % empty in s2.log_text()
+
+
+def command_names():
+    """The names in the command table of server/command.c."""
+    with open(os.path.join(REPO, "server", "command.c")) as fp:
+        src = fp.read()
+    table = src[src.index("static const struct command commands[] = {"):]
+    table = table[:table.index("\n};")]
+    names = re.findall(r'\{\s*"([A-Z]+)",', table)
+    assert len(names) > 40, names
+    return names
+
+
+def test_rfc13_help_every_command(f):
+    # Every command natterd knows has a topic: a command added to the
+    # table without one fails here.
+    s = Server(f, *FULL_SPEED)
+    a = s.user("alice")
+    for name in command_names():
+        help_reply(a, "HELP %s" % name.lower(), name)
+    # Every user and room mode 004 lists is in UMODES or CMODES.
+    c = s.client("carol")
+    c.send("NICK carol")
+    c.send("USER carol 0 * :Carol")
+    line = c.expect(rx(r":irc\.test 004 carol .*"))
+    umodes, cmodes = line.split()[5], line.split()[6]
+    for subject, letters in (("UMODES", umodes), ("CMODES", cmodes)):
+        text = [l.split(" :", 1)[1]
+                for l in help_reply(a, "HELP %s" % subject, subject)]
+        for letter in letters:
+            assert any(re.match(r"\+%s\b" % letter, t) for t in text), \
+                "HELP %s lacks +%s: %s" % (subject, letter, text)
+
+
+def test_rfc13_help_file_flag_usage(f):
+    cp = f.run("--help-file", "")
+    assert cp.returncode == 2, cp
+    assert cp.stderr.startswith(
+        "natterd: --help-file: the path is empty\nusage: natterd "), cp.stderr
+    cp = f.run("--help-file")
+    assert cp.returncode == 2, cp
+    assert "usage: natterd " in cp.stderr, cp.stderr
+    cp = f.run("--help")
+    assert cp.returncode == 0
+    assert "      --help-file FILE     the topics HELP and HELPOP answer; " \
+        "read at\n" in cp.stdout, cp.stdout
+
+
+def test_rfc13_help_bounds(f):
+    text = (b"comment\n@INDEX\nthe index\n" +
+            b"@LONG\n" + b"".join(b"line %d\n" % i for i in range(70)) +
+            b"@WIDE\n" + b"w" * 400 + b"\n" +
+            b"@BAD\xff\nnot a name\n" +
+            b"@UTF\nfirst\n\n" +
+            b"@RAW\nok\n\xff\xfe bad bytes\nafter\n" +
+            b"@INDEX\nagain\n" +
+            b"".join(b"@T%d\nTopic %d\n" % (i, i) for i in range(200)))
+    path = f.path("bounds.help")
+    with open(path, "wb") as fp:
+        fp.write(text)
+    s = Server(f, "--help-file", path)
+    a = s.user("alice")
+    # 60 lines a topic: the rest is left out.
+    a.send("HELP long")
+    a.expect_exact_sequence(help_lines("alice", "LONG",
+                                       ["line %d" % i for i in range(60)]))
+    # 350 bytes a line: cut.
+    a.send("HELP wide")
+    a.expect_exact_sequence(help_lines("alice", "WIDE", ["w" * 350]))
+    # A line that is not UTF-8 is left out.
+    a.send("HELP raw")
+    a.expect_exact_sequence(help_lines("alice", "RAW", ["ok", "after"]))
+    # A name given twice keeps its first topic.
+    lines = help_reply(a, "HELP index", "INDEX")
+    assert lines[0] == numeric("704", "alice", "INDEX :the index"), lines
+    # 200 topics: INDEX LONG WIDE UTF RAW and T0 to T194; not T195 on.
+    a.send("HELP t194")
+    a.expect_exact_sequence(help_lines("alice", "T194", ["Topic 194"]))
+    a.send("HELP t195")
+    a.expect_exact_sequence([numeric(
+        "524", "alice", "T195 :No help available on this topic")])
+    log = s.log_text()
+    for warning in ("topic LONG has more than 60 lines, the rest left out",
+                    "line longer than 350 bytes, cut",
+                    "is not letters, digits, '-' or '_'",
+                    "a topic without a name, left out",
+                    "topic INDEX is already there, left out",
+                    "not UTF-8, line left out",
+                    "more than 200 topics, the rest left out"):
+        assert warning in log, (warning, log[-3000:])
+
+
+def poll_help(c, subject, first):
+    """Asks HELP <subject> until its 704 is first (a few seconds)."""
+    deadline = time.monotonic() + scaled(5)
+    while True:
+        lines = help_reply(c, "HELP %s" % subject.lower(), subject)
+        if lines[0] == first:
+            return lines
+        assert time.monotonic() < deadline, lines
+        time.sleep(0.1)
+
+
+def test_rfc13_help_reload(f):
+    path = f.write_file("one.help", "@INDEX\nindex\n@PING\nold text\n")
+    s = Server(f, "--help-file", path)
+    a = s.user("alice")
+    a.send("HELP ping")
+    a.expect_exact_sequence(help_lines("alice", "PING", ["old text"]))
+    with open(path, "w") as fp:
+        fp.write("@INDEX\nindex\n@PING\nnew text\n")
+    s.signal(signal.SIGHUP)
+    poll_help(a, "PING", numeric("704", "alice", "PING :new text"))
+    # A file that goes missing keeps the topics that were read.
+    os.unlink(path)
+    s.signal(signal.SIGHUP)
+    deadline = time.monotonic() + scaled(5)
+    while "one.help: no help topics" not in s.log_text():
+        assert time.monotonic() < deadline, s.log_text()[-2000:]
+        time.sleep(0.05)
+    a.send("HELP ping")
+    a.expect_exact_sequence(help_lines("alice", "PING", ["new text"]))
