@@ -110,11 +110,20 @@ $(TEST_OBJ) $(ASAN_TEST_OBJ): XCFLAGS = $(CMOCKA_CFLAGS)
 $(TUI_OBJ) $(ASAN_TUI_OBJ): XCFLAGS = $(NCURSES_CFLAGS)
 $(OBJ)/server/store.o build/asan/obj/server/store.o \
     build/tsan/obj/server/store.o: XCFLAGS = $(SQLITE_CFLAGS)
-# The compiled-in path of the help file.  Rebuild (make clean) after
-# changing PREFIX or DATADIR.
+# The compiled-in path of the help file.  build/datadir holds the
+# DATADIR natterd.o was built for, rewritten when it changes, so that
+# make install PREFIX=/usr after make rebuilds what it must.
 $(OBJ)/server/natterd.o build/asan/obj/server/natterd.o \
     build/tsan/obj/server/natterd.o: \
     XCFLAGS = -DNATTERD_HELP_FILE='"$(DATADIR)/natterd.help"'
+$(OBJ)/server/natterd.o build/asan/obj/server/natterd.o \
+    build/tsan/obj/server/natterd.o: build/datadir
+
+build/datadir: FORCE
+	@mkdir -p $(@D)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@
+
+.PHONY: FORCE
 $(OBJ)/tests/test_store.o build/asan/obj/tests/test_store.o \
     $(OBJ)/tests/test_account.o build/asan/obj/tests/test_account.o: \
     XCFLAGS = $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
@@ -269,7 +278,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/natterd $(DESTDIR)$(MANDIR)/man8/natterd.8
 	rm -f $(DESTDIR)$(DATADIR)/natterd.help
-	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
+	rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true
 	rm -f $(DESTDIR)$(BINDIR)/natter $(DESTDIR)$(MANDIR)/man1/natter.1
 
 clean:
