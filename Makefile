@@ -7,7 +7,8 @@
 #   make asan       build/asan/natterd, build/asan/natter and build/asan/tests/test_*
 #                   (ASan + UBSan)
 #   make tsan       build/tsan/natterd (ThreadSanitizer)
-#   make install    PREFIX=/usr/local DESTDIR= (both honoured)
+#   make install    PREFIX=/usr/local DESTDIR= (both honoured); the help
+#                   file goes to DATADIR ($(PREFIX)/share/natterd)
 #   make deps       apt-get install whatever the build and tests need, if missing
 #
 # Local overrides go in config.mk (not tracked), e.g. CC = clang.
@@ -16,6 +17,9 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+# natterd's help file (HELP, HELPOP) goes here; natterd looks for it
+# there unless given --help-file.
+DATADIR ?= $(PREFIX)/share/natterd
 
 PKG_CONFIG ?= pkg-config
 INSTALL ?= install
@@ -106,6 +110,20 @@ $(TEST_OBJ) $(ASAN_TEST_OBJ): XCFLAGS = $(CMOCKA_CFLAGS)
 $(TUI_OBJ) $(ASAN_TUI_OBJ): XCFLAGS = $(NCURSES_CFLAGS)
 $(OBJ)/server/store.o build/asan/obj/server/store.o \
     build/tsan/obj/server/store.o: XCFLAGS = $(SQLITE_CFLAGS)
+# The compiled-in path of the help file.  build/datadir holds the
+# DATADIR natterd.o was built for, rewritten when it changes, so that
+# make install PREFIX=/usr after make rebuilds what it must.
+$(OBJ)/server/natterd.o build/asan/obj/server/natterd.o \
+    build/tsan/obj/server/natterd.o: \
+    XCFLAGS = -DNATTERD_HELP_FILE='"$(DATADIR)/natterd.help"'
+$(OBJ)/server/natterd.o build/asan/obj/server/natterd.o \
+    build/tsan/obj/server/natterd.o: build/datadir
+
+build/datadir: FORCE
+	@mkdir -p $(@D)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@
+
+.PHONY: FORCE
 $(OBJ)/tests/test_store.o build/asan/obj/tests/test_store.o \
     $(OBJ)/tests/test_account.o build/asan/obj/tests/test_account.o: \
     XCFLAGS = $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
@@ -250,6 +268,8 @@ install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 755 $(SERVER) $(DESTDIR)$(SBINDIR)/natterd
 	$(INSTALL) -m 644 man/natterd.8 $(DESTDIR)$(MANDIR)/man8/natterd.8
+	$(INSTALL) -d $(DESTDIR)$(DATADIR)
+	$(INSTALL) -m 644 server/natterd.help $(DESTDIR)$(DATADIR)/natterd.help
 	$(if $(CLIENT),$(INSTALL) -d $(DESTDIR)$(BINDIR))
 	$(if $(CLIENT),$(INSTALL) -m 755 tui/natter $(DESTDIR)$(BINDIR)/natter)
 	$(if $(wildcard man/natter.1),$(INSTALL) -d $(DESTDIR)$(MANDIR)/man1)
@@ -257,6 +277,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/natterd $(DESTDIR)$(MANDIR)/man8/natterd.8
+	rm -f $(DESTDIR)$(DATADIR)/natterd.help
+	rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true
 	rm -f $(DESTDIR)$(BINDIR)/natter $(DESTDIR)$(MANDIR)/man1/natter.1
 
 clean:

@@ -7,7 +7,8 @@
 # build/run/history.db, never to natterd's default database
 # ($XDG_STATE_HOME/natterd/history.db, where a real natterd keeps its
 # own), and it opens no Unix socket (natterd's default path may be a
-# real natterd's); natter dials the TCP port printed below.
+# real natterd's); natter dials the TCP port printed below.  HELP
+# answers from the repository's help file, not an installed one.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -31,7 +32,8 @@ port=6667
 while [ "$port" -lt 6700 ]; do
 	: >"$log"
 	./server/natterd -l 127.0.0.1 -p "$port" -n irc.local \
-	    --db "$rundir/history.db" --no-unix 2>"$log" &
+	    --db "$rundir/history.db" --no-unix \
+	    --help-file server/natterd.help 2>"$log" &
 	pid=$!
 	# Ready once it logs "listening"; "in use" makes it exit 1 at once.
 	tries=0

@@ -71,6 +71,8 @@ static const struct command commands[] = {
 	{ "VERIFY",	cmd_verify,	2, CMD_PREREG },
 	{ "NICKSERV",	cmd_nickserv,	0, 0 },
 	{ "NS",		cmd_nickserv,	0, 0 },
+	{ "HELP",	cmd_help,	0, 0 },
+	{ "HELPOP",	cmd_help,	0, 0 },
 };
 
 void

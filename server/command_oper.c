@@ -308,6 +308,9 @@ config_reload(void)
 	int		  nmotd = 0, nopers = 0, noldmotd = 0, noldopers = 0;
 	int		  motd_ok = 1, opers_ok = 1;
 
+	/* A help file that fails is logged and does not fail the rest:
+	 * HELP answers 524 until it loads. */
+	(void)help_reload();
 	if (config.motd_file != NULL &&
 	    oper_load_motd(config.motd_file, &motd, &nmotd) == -1)
 		motd_ok = 0;
@@ -365,6 +368,7 @@ config_unload(void)
 	pthread_mutex_unlock(&server.lock);
 	oper_free_motd(motd, nmotd);
 	oper_free_opers(opers, nopers);
+	help_unload();
 }
 
 /*

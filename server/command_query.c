@@ -42,6 +42,8 @@ struct query_list {
 	size_t	 budget;
 };
 
+struct list_filter;
+
 
 static int	 query_target_ok(struct turn *, const char *);
 static void	 query_time_format(time_t, int, char *, size_t);
@@ -57,6 +59,9 @@ static void	 query_who_reply_locked(struct turn *, struct client *,
 		    const char *, const struct member *);
 static void	 query_whois_locked(struct turn *, struct client *);
 static void	 query_list_room_locked(struct turn *, struct room *);
+static int	 list_filter_parse(struct list_filter *, const char *);
+static int	 list_filter_ok_locked(struct client *, struct room *,
+		    const struct list_filter *, int, time_t);
 static void	 query_isupport_add(struct turn *, struct query_list *,
 		    int *, const char *);
 
@@ -196,6 +201,156 @@ query_visible_count_locked(struct client *c, struct room *r)
 	return n;
 }
 
+/* --- LIST's filters (ELIST) --- */
+
+/*
+ * ISUPPORT ELIST=CMNTU: LIST takes, comma-separated in its parameters,
+ *   <n  >n      rooms with fewer / more than n users (U), as 322
+ *               counts them for the asker
+ *   C<n C>n     rooms made less / more than n minutes ago (C)
+ *   T<n T>n     rooms whose topic was set less / more than n minutes
+ *               ago (T); a room without a topic matches neither
+ *   !mask       rooms whose names do not match mask (N)
+ *   mask        rooms whose names match mask (M); without '*' or '?'
+ *               it is just the room's name
+ * A room is listed when it matches one of the names and masks (any
+ * room if none was given) and every other condition.  A condition
+ * whose number is missing or not a number ("C<x", ">") is ignored, as
+ * Ergo ignores one it cannot read.  A line holds at most
+ * LIST_ITEMS_MAX items, so the arrays below cannot overflow; the
+ * parser still stops there.
+ */
+#define LIST_ITEMS_MAX		(IRC_LINE_MAX / 2)	/* "a," each */
+#define LIST_MINUTES_MAX	100000000LL	/* more: not a number */
+
+struct list_filter {
+	char		 text[IRC_LINE_MAX];	/* the items, cut apart */
+	const char	*match[LIST_ITEMS_MAX];	/* names and M masks */
+	int		 nmatch;
+	int		 globs;		/* a match item has '*' or '?' */
+	const char	*nomatch[LIST_ITEMS_MAX];	/* N masks, no '!' */
+	int		 nnomatch;
+	long long	 users_gt, users_lt;	/* -1: no such condition */
+	long long	 made_gt, made_lt;	/* seconds of age */
+	long long	 topic_gt, topic_lt;
+};
+
+/* n >= 0 from the digits of s, or -1 if s is not only digits. */
+static long long
+list_number(const char *s)
+{
+	long long n = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		n = n * 10 + (*s - '0');
+		if (n > LIST_MINUTES_MAX)
+			return -1;
+	}
+	return n;
+}
+
+/* Tightens a "more than" bound (*gt) or a "less than" one (*lt). */
+static void
+list_bound(long long *gt, long long *lt, char op, long long n)
+{
+	if (op == '>' && n > *gt)
+		*gt = n;
+	else if (op == '<' && (*lt < 0 || n < *lt))
+		*lt = n;
+}
+
+/*
+ * Reads the items of items (the parameters, joined by commas) into f.
+ * Returns 1 if any item was read.
+ */
+static int
+list_filter_parse(struct list_filter *f, const char *items)
+{
+	char *p, *item;
+	long long n;
+	int any = 0;
+
+	f->users_gt = f->users_lt = -1;
+	f->made_gt = f->made_lt = -1;
+	f->topic_gt = f->topic_lt = -1;
+	if ((size_t)snprintf(f->text, sizeof(f->text), "%s", items) >=
+	    sizeof(f->text))
+		f->text[sizeof(f->text) - 1] = '\0';
+	p = f->text;
+	while ((item = strsep(&p, ",")) != NULL) {
+		if (item[0] == '\0')
+			continue;
+		any = 1;
+		if (item[0] == '<' || item[0] == '>') {
+			if ((n = list_number(item + 1)) >= 0)
+				list_bound(&f->users_gt, &f->users_lt, item[0],
+				    n);
+		} else if (strchr("CcTt", item[0]) != NULL &&
+		    (item[1] == '<' || item[1] == '>')) {
+			if ((n = list_number(item + 2)) < 0)
+				continue;
+			if (item[0] == 'C' || item[0] == 'c')
+				list_bound(&f->made_gt, &f->made_lt, item[1],
+				    n * 60);
+			else
+				list_bound(&f->topic_gt, &f->topic_lt, item[1],
+				    n * 60);
+		} else if (item[0] == '!') {
+			if (item[1] != '\0' && f->nnomatch < LIST_ITEMS_MAX)
+				f->nomatch[f->nnomatch++] = item + 1;
+		} else if (f->nmatch < LIST_ITEMS_MAX) {
+			if (strpbrk(item, "*?") != NULL)
+				f->globs = 1;
+			f->match[f->nmatch++] = item;
+		}
+	}
+	return any;
+}
+
+/*
+ * 1 if f lets c see r.  by_name: r was looked up by one of f's names,
+ * so the names need no second look.
+ */
+static int
+list_filter_ok_locked(struct client *c, struct room *r,
+    const struct list_filter *f, int by_name, time_t now)
+{
+	long long users, age;
+	int i;
+
+	if (!by_name && f->nmatch > 0) {
+		for (i = 0; i < f->nmatch; i++)
+			if (casemap_match(f->match[i], room_name(r)))
+				break;
+		if (i == f->nmatch)
+			return 0;
+	}
+	for (i = 0; i < f->nnomatch; i++)
+		if (casemap_match(f->nomatch[i], room_name(r)))
+			return 0;
+	users = query_visible_count_locked(c, r);
+	if ((f->users_gt >= 0 && users <= f->users_gt) ||
+	    (f->users_lt >= 0 && users >= f->users_lt))
+		return 0;
+	age = (long long)(now - room_created(r));
+	if ((f->made_gt >= 0 && age <= f->made_gt) ||
+	    (f->made_lt >= 0 && age >= f->made_lt))
+		return 0;
+	if (f->topic_gt >= 0 || f->topic_lt >= 0) {
+		if (room_topic_time(r) == 0)
+			return 0;
+		age = (long long)(now - room_topic_time(r));
+		if ((f->topic_gt >= 0 && age <= f->topic_gt) ||
+		    (f->topic_lt >= 0 && age >= f->topic_lt))
+			return 0;
+	}
+	return 1;
+}
+
 /* --- long listings, made as the socket drains --- */
 
 #define LISTING_STEP	100	/* users or rooms a step */
@@ -223,6 +378,8 @@ struct listing {
 	struct member	*who;		/* WHO: references, and status */
 	char		**names;	/* LIST */
 	char		 room[ROOM_NAME_MAX + 1];	/* WHO #room */
+	struct list_filter *filter;	/* LIST */
+	int		 by_name;	/* LIST: names are f's own */
 };
 
 static void
@@ -239,6 +396,7 @@ listing_free(struct gen *g)
 	}
 	free(ls->who);
 	free(ls->names);
+	free(ls->filter);
 	free(ls);
 }
 
@@ -320,6 +478,22 @@ listing_list_room(const char *key, void *val, void *arg)
 		ls->n++;
 }
 
+/* LIST of given names only: those names, in their order. */
+static void
+listing_list_names(struct listing *ls)
+{
+	const struct list_filter *f = ls->filter;
+	int i;
+
+	for (i = 0; i < f->nmatch; i++) {
+		if (listing_grow((void **)&ls->names, &ls->cap, ls->n,
+		    sizeof(*ls->names)) == -1)
+			return;
+		if ((ls->names[ls->n] = strdup(f->match[i])) != NULL)
+			ls->n++;
+	}
+}
+
 static int
 listing_step(struct gen *g, struct conn *c, struct outlist *out)
 {
@@ -328,6 +502,7 @@ listing_step(struct gen *g, struct conn *c, struct outlist *out)
 	struct turn t;
 	struct room *r;
 	const char *name;
+	time_t now;
 	int k, done;
 
 	/* A turn of its own, for the reply functions; it never posts. */
@@ -337,6 +512,8 @@ listing_step(struct gen *g, struct conn *c, struct outlist *out)
 		ls->started = 1;
 		if (ls->kind == LS_WHO)
 			listing_who_start_locked(&t, ls);
+		else if (ls->kind == LS_LIST && ls->by_name)
+			listing_list_names(ls);
 		else if (ls->kind == LS_LIST)
 			map_foreach(server.rooms, listing_list_room, ls);
 		else
@@ -353,9 +530,12 @@ listing_step(struct gen *g, struct conn *c, struct outlist *out)
 		}
 		break;
 	case LS_LIST:
+		now = time(NULL);
 		for (k = 0; ls->next < ls->n && k < LISTING_STEP; k++) {
 			if ((r = room_find_locked(ls->names[ls->next])) !=
-			    NULL && query_room_shown_locked(t.c, r))
+			    NULL && query_room_shown_locked(t.c, r) &&
+			    (ls->filter == NULL || list_filter_ok_locked(t.c,
+			    r, ls->filter, ls->by_name, now)))
 				query_list_room_locked(&t, r);
 			free(ls->names[ls->next++]);
 		}
@@ -390,9 +570,10 @@ listing_step(struct gen *g, struct conn *c, struct outlist *out)
 	return done;
 }
 
-/* Queues a listing of kind for arg (copied); shown names it in 315. */
-static void
-listing_start(struct turn *t, int kind, const char *arg, const char *shown,
+/* A listing of kind for arg (copied); shown names it in 315.  NULL
+ * (answered) when out of memory. */
+static struct listing *
+listing_new(struct turn *t, int kind, const char *arg, const char *shown,
     int opers)
 {
 	struct listing *ls;
@@ -401,7 +582,7 @@ listing_start(struct turn *t, int kind, const char *arg, const char *shown,
 		log_warn("listing");
 		reply(t, ERR_UNKNOWNERROR, kind == LS_LIST ? "LIST" :
 		    kind == LS_WHO ? "WHO" : "NAMES", "Out of memory");
-		return;
+		return NULL;
 	}
 	ls->g.step = listing_step;
 	ls->g.free = listing_free;
@@ -409,7 +590,18 @@ listing_start(struct turn *t, int kind, const char *arg, const char *shown,
 	ls->opers = opers;
 	snprintf(ls->arg, sizeof(ls->arg), "%s", arg);
 	snprintf(ls->shown, sizeof(ls->shown), "%s", shown);
-	turn_gen(t, &ls->g);
+	return ls;
+}
+
+/* Queues a listing of kind for arg; shown names it in 315. */
+static void
+listing_start(struct turn *t, int kind, const char *arg, const char *shown,
+    int opers)
+{
+	struct listing *ls;
+
+	if ((ls = listing_new(t, kind, arg, shown, opers)) != NULL)
+		turn_gen(t, &ls->g);
 }
 
 /* --- NAMES --- */
@@ -720,35 +912,54 @@ query_list_room_locked(struct turn *t, struct room *r)
 	    room_topic(r) != NULL ? room_topic(r) : "");
 }
 
+/* 1 if s, LIST's second parameter, holds ELIST items rather than a
+ * server (a server's name starts with none of these). */
+static int
+list_items_param(const char *s)
+{
+	return s[0] == '<' || s[0] == '>' || s[0] == '!' || s[0] == '#' ||
+	    (strchr("CcTt", s[0]) != NULL && s[0] != '\0' &&
+	    (s[1] == '<' || s[1] == '>'));
+}
+
 /*
- * LIST [<room>{,<room>} [<server>]].  Every room is public, so all are
- * listed.  A first parameter that is not a room (an ELIST condition
- * such as ">3", which natterd does not advertise) lists everything.
+ * LIST [<room>{,<room>}] [<elistcond>{,<elistcond>}] (Modern IRC), or
+ * LIST <room>{,<room>} <server> (RFC 2812).  Names, masks and
+ * conditions may share either parameter (Solanum and irctest put them
+ * in one), see the filters above.  A +s room is never shown to
+ * someone outside it.  The rooms are listed as the socket drains
+ * (SAFELIST), the given names in their order, else every room.
  */
 void
 cmd_list(struct turn *t, struct irc_msg *m)
 {
-	char			 list[IRC_LINE_MAX], *p, *name;
-	struct room		*r;
+	char			 items[IRC_LINE_MAX];
+	struct listing		*ls;
+	struct list_filter	*f;
+	int			 nitems = m->nparams > 2 ? 2 : m->nparams;
 
-	if (m->nparams > 1 && !query_target_ok(t, m->params[1]))
+	if (nitems == 2 && !list_items_param(m->params[1]))
+		nitems = 1;
+	if (m->nparams > nitems && !query_target_ok(t, m->params[nitems]))
 		return;
 	reply(t, RPL_LISTSTART);
-	if (m->nparams == 0 || m->params[0][0] != '#') {
-		listing_start(t, LS_LIST, "", "", 0);
+	if ((ls = listing_new(t, LS_LIST, "", "", 0)) == NULL)
+		return;
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		log_warn("list");
+		reply(t, ERR_UNKNOWNERROR, "LIST", "Out of memory");
+		listing_free(&ls->g);
 		return;
 	}
-	if ((size_t)snprintf(list, sizeof(list), "%s", m->params[0]) >=
-	    sizeof(list))
-		list[sizeof(list) - 1] = '\0';
-	pthread_mutex_lock(&server.lock);
-	p = list;
-	while ((name = strsep(&p, ",")) != NULL)
-		if (name[0] != '\0' && (r = room_find_locked(name)) != NULL &&
-		    query_room_shown_locked(t->c, r))
-			query_list_room_locked(t, r);
-	pthread_mutex_unlock(&server.lock);
-	reply(t, RPL_LISTEND);
+	(void)snprintf(items, sizeof(items), "%s%s%s",
+	    nitems > 0 ? m->params[0] : "", nitems > 1 ? "," : "",
+	    nitems > 1 ? m->params[1] : "");
+	if (list_filter_parse(f, items)) {
+		ls->filter = f;
+		ls->by_name = f->nmatch > 0 && !f->globs;
+	} else
+		free(f);
+	turn_gen(t, &ls->g);
 }
 
 /* --- LUSERS, MOTD --- */
@@ -918,6 +1129,7 @@ send_isupport(struct turn *t)
 	query_isupport_add(t, &l, &ntok, "CHANTYPES=#");
 	if (history_enabled())
 		ISUPPORT_FMT("CHATHISTORY=%d", CHATHISTORY_MAX);
+	query_isupport_add(t, &l, &ntok, "ELIST=CMNTU");
 	ISUPPORT_FMT("HOSTLEN=%d", HOST_MAX);
 	ISUPPORT_FMT("KICKLEN=%d", KICK_MAX);
 	ISUPPORT_FMT("MAXLIST=b:%d", BAN_LIST_MAX);

@@ -44,8 +44,14 @@ struct server	 server = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.drained = PTHREAD_COND_INITIALIZER,
 };
+/* The help file make install puts in the data folder (Makefile). */
+#ifndef NATTERD_HELP_FILE
+#define NATTERD_HELP_FILE	"/usr/local/share/natterd/natterd.help"
+#endif
+
 struct config	 config = {
 	.port = "6667",
+	.help_file = NATTERD_HELP_FILE,
 	.network = "natter",
 	.max_clients = 10000,
 	.max_per_ip = 50,
@@ -126,7 +132,7 @@ enum {
 	OPT_SCRAM_ITERATIONS, OPT_LOGIN_FAILS_ACCOUNT, OPT_LOGIN_FAILS_IP,
 	OPT_ADD_ACCOUNT, OPT_MAX_DEVICES, OPT_NICK_GRACE, OPT_UNIX,
 	OPT_UNIX_ONLY, OPT_NO_UNIX, OPT_REGISTRATION, OPT_REGISTER_PER_IP,
-	OPT_NO_MULTILINE
+	OPT_NO_MULTILINE, OPT_HELP_FILE
 };
 
 static const struct option long_options[] = {
@@ -140,6 +146,7 @@ static const struct option long_options[] = {
 	{ "oper-file",		required_argument, NULL, OPT_OPER_FILE },
 	{ "hash-password",	no_argument,	   NULL, OPT_HASH_PASSWORD },
 	{ "motd",		required_argument, NULL, OPT_MOTD },
+	{ "help-file",		required_argument, NULL, OPT_HELP_FILE },
 	{ "max-clients",	required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "max-per-ip",		required_argument, NULL, OPT_MAX_PER_IP },
 	{ "sendq",		required_argument, NULL, OPT_SENDQ },
@@ -193,6 +200,7 @@ static const char synopsis[] =
     "usage: natterd [-hVv] [-l addr] [-p port] [-n name] [--network name]\n"
     "               [--password pass | --password-file file]\n"
     "               [--oper name:password] [--oper-file file] [--motd file]\n"
+    "               [--help-file file]\n"
     "               [--max-clients n] [--max-per-ip n] [--throttle n]\n"
     "               [--ipv6-prefix bits] [--sendq bytes]\n"
     "               [--sendq-timeout sec] [--recvq bytes] [--no-multiline]\n"
@@ -237,6 +245,9 @@ static const char *const options_help[] = {
     "      --hash-password      read a password from standard input, print its\n"
     "                           hash for --oper-file, and exit\n"
     "      --motd FILE          message of the day (default: none)\n"
+    "      --help-file FILE     the topics HELP and HELPOP answer; read at\n"
+    "                           start, SIGHUP and REHASH (default:\n"
+    "                           " NATTERD_HELP_FILE ")\n"
     "      --max-clients N      most connections at once (default 10000)\n"
     "      --max-per-ip N       most connections from one IP address, 0 = no\n"
     "                           limit (default 50)\n"
@@ -1345,6 +1356,14 @@ main(int argc, char *argv[])
 			return hash_password();
 		case OPT_MOTD:
 			config.motd_file = optarg;
+			break;
+		case OPT_HELP_FILE:
+			if (optarg[0] == '\0') {
+				fprintf(stderr, "natterd: --help-file: the "
+				    "path is empty\n");
+				usage();
+			}
+			config.help_file = optarg;
 			break;
 		case OPT_DB:
 			config.db_path = optarg;

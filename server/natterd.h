@@ -426,6 +426,8 @@ struct config {
 	struct oper	*cli_opers;	/* from --oper */
 	int		 ncli_opers;
 	const char	*motd_file;
+	/* HELP (help.c): the help file, NULL for none. */
+	const char	*help_file;
 	unsigned	 max_clients;
 	unsigned	 max_per_ip;	/* 0: no limit */
 	size_t		 sendq;		/* a queue may pass it while draining */
@@ -642,7 +644,8 @@ enum priv_file {
 	PRIV_MOTD,		/* --motd */
 	PRIV_OPER_FILE,		/* --oper-file */
 	PRIV_TLS_CERT,		/* --tls-cert */
-	PRIV_TLS_KEY		/* --tls-key */
+	PRIV_TLS_KEY,		/* --tls-key */
+	PRIV_HELP		/* --help-file */
 };
 #define PRIV_FILE_MAX	(1024 * 1024)	/* bigger is EFBIG */
 /* Forks the root helper that reads them for a server about to drop
@@ -754,6 +757,9 @@ void		 room_send_topic_locked(struct turn *t, struct room *r,
 int		 room_topic_set_locked(struct turn *t, struct room *r,
 		    char **text, char **who);
 const char	*room_topic(const struct room *r);
+/* When r was made, and when its topic was set (0: no topic). */
+time_t		 room_created(const struct room *r);
+time_t		 room_topic_time(const struct room *r);
 /* MODE #room ...: the room half of MODE. */
 void		 room_mode_locked(struct turn *t, struct room *r,
 		    struct irc_msg *m);
@@ -893,6 +899,14 @@ void		 cmd_kill(struct turn *, struct irc_msg *);
 void		 cmd_wallops(struct turn *, struct irc_msg *);
 void		 cmd_rehash(struct turn *, struct irc_msg *);
 void		 cmd_die(struct turn *, struct irc_msg *);
+/* help.c: HELP and HELPOP from --help-file. */
+void		 cmd_help(struct turn *, struct irc_msg *);
+/* Reads --help-file again (with no lock held; takes server.lock to
+ * swap).  -1, logged, if it cannot: the old topics stay. */
+int		 help_reload(void);
+/* Frees the topics; at exit. */
+void		 help_unload(void);
+
 /* Loads --motd and --oper-file into server (takes server.lock).
  * Returns -1 and logs when a file cannot be read (old data kept). */
 int		 config_reload(void);

@@ -107,7 +107,11 @@
 #define ERR_NOOPERHOST		"491 :No O-lines for your host"
 #define ERR_UMODEUNKNOWNFLAG	"501 :Unknown MODE flag"
 #define ERR_USERSDONTMATCH	"502 :Cant change mode for other users"
+#define ERR_HELPNOTFOUND	"524 %s :No help available on this topic"
 #define ERR_INVALIDMODEPARAM	"696 %s %c %s :%s"
+#define RPL_HELPSTART		"704 %s :%s"
+#define RPL_HELPTXT		"705 %s :%s"
+#define RPL_ENDOFHELP		"706 %s :End of /HELP"
 
 /* IRCv3 sasl 3.1/3.2.  902 is for the nick-ownership work: the nick is
  * held for another account. */

@@ -1,6 +1,7 @@
 /*
  * privsep.c: the files natterd reads again on SIGHUP and REHASH (the
- * MOTD, the operator file, the TLS certificate and key), and, with
+ * MOTD, the operator file, the TLS certificate and key, the help
+ * file), and, with
  * --user, the helper process that reads them as root.
  *
  * The helper is forked just before the privileges are dropped, while
@@ -73,6 +74,8 @@ priv_path(int which)
 		return config.tls_cert;
 	case PRIV_TLS_KEY:
 		return config.tls_key;
+	case PRIV_HELP:
+		return config.help_file;
 	}
 	return NULL;
 }

@@ -316,6 +316,19 @@ room_topic(const struct room *r)
 	return r->topic;
 }
 
+/* ELIST C and T (LIST's filters, command_query.c). */
+time_t
+room_created(const struct room *r)
+{
+	return r->created;
+}
+
+time_t
+room_topic_time(const struct room *r)
+{
+	return r->topic != NULL ? r->topic_time : 0;
+}
+
 int
 room_invite_only(const struct room *r)
 {

@@ -49,6 +49,12 @@ NO_THROTTLE = ("--throttle", "0")
 # Flags by which a test chooses natterd's Unix socket itself.
 UNIX_FLAGS = {"--unix", "--unix-only", "--no-unix"}
 
+# The repository's help file, which every natterd the tests start reads
+# unless the test gives --help-file itself (natterd's compiled-in
+# default is the installed copy).
+HELP_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "server", "natterd.help")
+
 # Markers of a sanitizer report in the server's stderr.
 SANITIZER_MARKERS = (
     "ERROR: AddressSanitizer",
@@ -148,10 +154,13 @@ class Fixture:
         """The server command line (with the wrapper) for args.  Tests
         run as root, whose default Unix socket (/run/natterd) is one
         path for the whole machine: every server gets --no-unix unless
-        the test names a socket (--unix, --unix-only) itself."""
+        the test names a socket (--unix, --unix-only) itself; and the
+        repository's help file unless the test gives --help-file."""
         args = [str(a) for a in args]
         if not UNIX_FLAGS.intersection(args):
             args.insert(0, "--no-unix")
+        if "--help-file" not in args:
+            args[:0] = ["--help-file", HELP_FILE]
         return self.wrapper + [self.server_path] + args
 
     def tls_files(self, name="tls"):
