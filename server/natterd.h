@@ -746,7 +746,7 @@ int		 room_remove_locked(struct room *r, struct client *c);
 /* 0 if c may join r with key, else the numeric was sent and -1. */
 int		 room_join_check_locked(struct turn *t, struct room *r,
 		    const char *key);
-/* 0 if t->c may speak in r (members, +n, +m, +b). */
+/* 0 if t->c may speak in r (members, +n, +m, +b unless +e). */
 int		 room_can_send_locked(struct room *r, struct client *c);
 /* Remembers an operator's invite of c (past +i, +b, +k and +l) for
  * config.invite_ttl seconds. */

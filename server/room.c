@@ -1,7 +1,8 @@
 /*
- * room.c: the room table, membership, modes (one table, below), bans,
- * invites, topics, and the one fan-out every room broadcast goes through
- * (room_fanout_locked).  struct room is defined here and nowhere else.
+ * room.c: the room table, membership, modes (one table, below), the mask
+ * lists (+b, +e, +I), invites, topics, STATUSMSG targets, and the one
+ * fan-out every room broadcast goes through (room_fanout_locked).
+ * struct room is defined here and nowhere else.
  *
  * Everything here runs under server.lock; a room lives while it has
  * members and is freed by room_remove_locked() when the last one leaves.
