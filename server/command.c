@@ -733,12 +733,12 @@ message(struct turn *t, struct irc_msg *m, const char *cmd, int notice)
 		/* "#a,#A" or "bob,BOB" names one target: it gets one copy;
 		 * "@#a" is another target than "#a" (fan told apart). */
 		for (i = 0; ok && i < ntargets - 1; i++)
-			if (strcmp(done[i] + 1, key) == 0 &&
-			    done[i][0] == (char)('0' + (fan >> 8)))
+			if (done[i][0] == (char)('0' + FAN_STATUS_OF(fan)) &&
+			    strcmp(done[i] + 1, key) == 0)
 				ok = 0;
 		if (ok)
 			snprintf(done[ntargets - 1], sizeof(done[0]), "%c%s",
-			    (char)('0' + (fan >> 8)), key);
+			    (char)('0' + FAN_STATUS_OF(fan)), key);
 		else
 			done[ntargets - 1][0] = '\0';
 		if (ok)

@@ -650,9 +650,11 @@ room_fanout_locked(struct turn *t, struct room *r, const struct line *l,
 		for (i = 0; i < r->nmembers; i++) {
 			mb = &r->members[i];
 			m = mb->c;
+			/* A STATUSMSG reaches the sender's other devices
+			 * (as an echo) whatever its status. */
 			if (m == except ||
 			    ((flags & FAN_OPS) && !(mb->modes & MEMBER_OP)) ||
-			    (FAN_STATUS_OF(flags) != 0 &&
+			    (FAN_STATUS_OF(flags) != 0 && m != self &&
 			    !(mb->modes & FAN_STATUS_OF(flags))))
 				continue;
 			post_add_locked(p, m, caps);
