@@ -511,13 +511,17 @@ cmd_part(struct turn *t, struct irc_msg *m)
  * Stores one message to target (its key in the store) and posts it, in
  * one critical section: the seq, the recipients and the place in the
  * order of events are one decision.  r is the room, or NULL for the
- * private message to `to`.  Caller holds server.lock.
+ * private message to `to`.  fan is a STATUSMSG's FAN_STATUS (0 for a
+ * whole room): such a line is not stored, so neither replay, CHATHISTORY
+ * nor a read marker shows it to members it was not for (Ergo does the
+ * same); it is delivered like a TAGMSG.  Caller holds server.lock.
  */
 static void
 message_post_locked(struct turn *t, struct room *r, struct client *to,
     const char *key, const char *name, const char *cmd, const char *text,
-    const char *ctags, int multi)
+    const char *ctags, int multi, unsigned fan)
 {
+	char stamp[STORE_STAMP_LEN + 1];
 	struct client *c = t->c;
 	char mask[MASK_MAX + 1], params_line[OUT_LINE_MAX], line[OUT_LINE_MAX];
 	char *stored = NULL, *params = params_line;
@@ -572,7 +576,12 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 		}
 		rec.tags = stored;
 	}
-	rc = store_append(&rec);
+	if (fan != 0) {
+		store_stamp(stamp, &rec.time_ms);
+		rec.seq = 0;
+		rc = 0;
+	} else
+		rc = store_append(&rec) == -1 ? -1 : 0;
 	free(stored);
 	if (params != params_line)
 		free(params);
@@ -594,12 +603,12 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 	l.text = line;
 	l.seq = rec.seq;
 	l.time_ms = rec.time_ms;
-	l.msgid = rec.msgid;
+	l.msgid = fan != 0 ? stamp : rec.msgid;
 	l.ctags = ctags[0] != '\0' ? ctags : NULL;
 	l.src = c;
 	echo = (t->conn->caps & CAP(CAP_ECHO_MESSAGE)) != 0;
 	if (r != NULL)
-		p = room_fanout_locked(t, r, &l, 0, 0, NULL);
+		p = room_fanout_locked(t, r, &l, fan, 0, NULL);
 	else {
 		p = post_new_locked(t, &l);
 		/* The person's other devices get it as an echo; a message
@@ -620,36 +629,49 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 
 /*
  * Whether t->c may send to target now: 1 with the room (r) or person
- * (to, r NULL), its store key and the name shown; else the numeric
- * (none for a NOTICE) and 0.  Caller holds server.lock.
+ * (to, r NULL), its store key and the name shown (MSG_NAME_MAX + 1
+ * bytes); else the numeric (none for a NOTICE) and 0.  A STATUSMSG
+ * target ("@#room") sets *fan (room_status_target) and keeps its
+ * prefix in the name; the sender passes the same checks as for the
+ * whole room.  Caller holds server.lock.
  */
 static int
 message_target_locked(struct turn *t, const char *target, int notice,
-    struct room **rp, struct client **top, char *key, char *name)
+    struct room **rp, struct client **top, char *key, char *name,
+    unsigned *fan)
 {
 	struct client *c = t->c, *to;
 	struct room *r = NULL;
+	const char *room;
+	char status;
 	int ok = 0;
 
 	*top = to = NULL;
-	if (target[0] == '#') {
-		if ((r = room_find_locked(target)) == NULL) {
+	room = room_status_target(target, fan, &status);
+	if (room[0] == '#') {
+		if ((r = room_find_locked(room)) == NULL) {
 			if (!notice)
 				reply(t, ERR_NOSUCHCHANNEL, target);
 		} else if (room_can_send_locked(r, c) == -1) {
 			if (!notice)
 				reply(t, ERR_CANNOTSENDTOCHAN, room_name(r));
 		} else {
-			snprintf(name, ROOM_NAME_MAX + 1, "%s", room_name(r));
+			if (status != '\0')
+				snprintf(name, MSG_NAME_MAX + 1, "%c%s",
+				    status, room_name(r));
+			else
+				snprintf(name, MSG_NAME_MAX + 1, "%s",
+				    room_name(r));
 			snprintf(key, STORE_KEY_MAX + 1, "%s", room_key(r));
 			ok = 1;
 		}
-	} else if ((to = client_find_locked(target)) == NULL ||
+	} else if (*fan != 0 || (to = client_find_locked(target)) == NULL ||
 	    !(to->flags & CLIENT_REGISTERED)) {
+		*fan = 0;
 		if (!notice)
 			reply(t, ERR_NOSUCHNICK, target);
 	} else {
-		snprintf(name, ROOM_NAME_MAX + 1, "%s", to->nick);
+		snprintf(name, MSG_NAME_MAX + 1, "%s", to->nick);
 		history_key(c->nick, to->nick, key, STORE_KEY_MAX + 1);
 		if (!notice && to->away != NULL)
 			reply(t, RPL_AWAY, to->nick, to->away);
@@ -670,10 +692,11 @@ static void
 message(struct turn *t, struct irc_msg *m, const char *cmd, int notice)
 {
 	struct client *to;
-	char key[STORE_KEY_MAX + 1], name[ROOM_NAME_MAX + 1], *target, *sn;
-	char done[MSG_TARGETS_MAX][STORE_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1], name[MSG_NAME_MAX + 1], *target, *sn;
+	char done[MSG_TARGETS_MAX][STORE_KEY_MAX + 2];	/* fan, key */
 	char ctags[IRC_TAGS_MAX + 1];
 	struct room *r;
+	unsigned fan;
 	int ntargets = 0, ok, i;
 
 	/* RFC 2812 3.3.2: never an automatic reply to a NOTICE. */
@@ -708,19 +731,21 @@ message(struct turn *t, struct irc_msg *m, const char *cmd, int notice)
 		}
 		pthread_mutex_lock(&server.lock);
 		ok = message_target_locked(t, target, notice, &r, &to, key,
-		    name);
-		/* "#a,#A" or "bob,BOB" names one target: it gets one copy. */
+		    name, &fan);
+		/* "#a,#A" or "bob,BOB" names one target: it gets one copy;
+		 * "@#a" is another target than "#a" (fan told apart). */
 		for (i = 0; ok && i < ntargets - 1; i++)
-			if (strcmp(done[i], key) == 0)
+			if (done[i][0] == (char)('0' + FAN_STATUS_OF(fan)) &&
+			    strcmp(done[i] + 1, key) == 0)
 				ok = 0;
 		if (ok)
-			snprintf(done[ntargets - 1], sizeof(done[0]), "%s",
-			    key);
+			snprintf(done[ntargets - 1], sizeof(done[0]), "%c%s",
+			    (char)('0' + FAN_STATUS_OF(fan)), key);
 		else
 			done[ntargets - 1][0] = '\0';
 		if (ok)
 			message_post_locked(t, r, to, key, name, cmd,
-			    m->params[1], ctags, 0);
+			    m->params[1], ctags, 0, fan);
 		pthread_mutex_unlock(&server.lock);
 	}
 }
@@ -745,9 +770,10 @@ void
 message_multiline(struct turn *t, const char *target, const char *body,
     const char *ctags, uint64_t to_id)
 {
-	char key[STORE_KEY_MAX + 1], name[ROOM_NAME_MAX + 1];
+	char key[STORE_KEY_MAX + 1], name[MSG_NAME_MAX + 1];
 	struct client *to;
 	struct room *r;
+	unsigned fan;
 
 	/* A service answers one line at a time. */
 	if (nickserv_reserved(target)) {
@@ -757,7 +783,7 @@ message_multiline(struct turn *t, const char *target, const char *body,
 		return;
 	}
 	pthread_mutex_lock(&server.lock);
-	if (message_target_locked(t, target, 0, &r, &to, key, name)) {
+	if (message_target_locked(t, target, 0, &r, &to, key, name, &fan)) {
 		/* Its first lines were written to whoever had the nick
 		 * then: someone who took it since must not read them. */
 		if (to != NULL && to->id != to_id)
@@ -767,7 +793,7 @@ message_multiline(struct turn *t, const char *target, const char *body,
 			    config.server_name, target, name, name);
 		else
 			message_post_locked(t, r, to, key, name, "PRIVMSG",
-			    body, ctags, 1);
+			    body, ctags, 1, fan);
 	}
 	pthread_mutex_unlock(&server.lock);
 }
@@ -784,10 +810,12 @@ cmd_tagmsg(struct turn *t, struct irc_msg *m)
 	struct client *c = t->c, *to;
 	char ctags[IRC_TAGS_MAX + 1], mask[MASK_MAX + 1], line[OUT_LINE_MAX];
 	char msgid[STORE_STAMP_LEN + 1];
-	const char *target = m->params[0];
+	const char *target = m->params[0], *room;
 	struct room *r;
 	struct post *p;
 	struct line l;
+	unsigned fan;
+	char status;
 	int echo;
 
 	if (!(t->conn->caps & CAP(CAP_MESSAGE_TAGS))) {
@@ -806,18 +834,26 @@ cmd_tagmsg(struct turn *t, struct irc_msg *m)
 	l.msgid = msgid;
 	pthread_mutex_lock(&server.lock);
 	store_stamp(msgid, &l.time_ms);
-	if (target[0] == '#') {
-		if ((r = room_find_locked(target)) == NULL)
+	room = room_status_target(target, &fan, &status);
+	if (room[0] == '#') {
+		if ((r = room_find_locked(room)) == NULL)
 			reply(t, ERR_NOSUCHCHANNEL, target);
 		else if (room_can_send_locked(r, c) == -1)
 			reply(t, ERR_CANNOTSENDTOCHAN, room_name(r));
 		else {
-			snprintf(line, sizeof(line), ":%s TAGMSG %s", mask,
-			    room_name(r));
-			(void)room_fanout_locked(t, r, &l, echo ? FAN_SELF : 0,
+			/* STATUSMSG too: "@#room" as sent. */
+			if (status != '\0')
+				snprintf(line, sizeof(line),
+				    ":%s TAGMSG %c%s", mask, status,
+				    room_name(r));
+			else
+				snprintf(line, sizeof(line), ":%s TAGMSG %s",
+				    mask, room_name(r));
+			(void)room_fanout_locked(t, r, &l,
+			    (echo ? FAN_SELF : 0) | fan,
 			    CAP(CAP_MESSAGE_TAGS), NULL);
 		}
-	} else if ((to = client_find_locked(target)) == NULL ||
+	} else if (fan != 0 || (to = client_find_locked(target)) == NULL ||
 	    !(to->flags & CLIENT_REGISTERED))
 		reply(t, ERR_NOSUCHNICK, target);
 	else {

@@ -1130,9 +1130,13 @@ send_isupport(struct turn *t)
 	if (history_enabled())
 		ISUPPORT_FMT("CHATHISTORY=%d", CHATHISTORY_MAX);
 	query_isupport_add(t, &l, &ntok, "ELIST=CMNTU");
+	query_isupport_add(t, &l, &ntok, "EXCEPTS=e");
 	ISUPPORT_FMT("HOSTLEN=%d", HOST_MAX);
+	query_isupport_add(t, &l, &ntok, "INVEX=I");
 	ISUPPORT_FMT("KICKLEN=%d", KICK_MAX);
-	ISUPPORT_FMT("MAXLIST=b:%d", BAN_LIST_MAX);
+	/* Each list has its own limit (room.c, room_list_add_locked). */
+	ISUPPORT_FMT("MAXLIST=b:%d,e:%d,I:%d", BAN_LIST_MAX, BAN_LIST_MAX,
+	    BAN_LIST_MAX);
 	ISUPPORT_FMT("MAXTARGETS=%d", MSG_TARGETS_MAX);
 	ISUPPORT_FMT("MODES=%d", MODES_PER_LINE);
 	if (history_enabled())
@@ -1143,6 +1147,7 @@ send_isupport(struct turn *t)
 	ISUPPORT_FMT("NICKLEN=%d", NICK_MAX);
 	ISUPPORT_FMT("PREFIX=%s", room_modes_prefix());
 	query_isupport_add(t, &l, &ntok, "SAFELIST");
+	ISUPPORT_FMT("STATUSMSG=%s", room_modes_statusmsg());
 	ISUPPORT_FMT("TARGMAX=JOIN:,KICK:%d,LIST:,NAMES:,NOTICE:%d,PART:,"
 	    "PRIVMSG:%d,TAGMSG:%d,WHOIS:1", KICK_TARGETS_MAX, MSG_TARGETS_MAX,
 	    MSG_TARGETS_MAX, MSG_TARGETS_MAX);

@@ -63,7 +63,7 @@
 #define QUIT_MAX	300	/* a QUIT reason, cut there when longer */
 #define KEY_MAX		23	/* channel key */
 #define ROOMS_PER_CLIENT 50	/* CHANLIMIT */
-#define BAN_LIST_MAX	100	/* MAXLIST */
+#define BAN_LIST_MAX	100	/* MAXLIST: each of +b, +e and +I */
 #define MSG_TARGETS_MAX	4	/* TARGMAX for PRIVMSG and NOTICE */
 #define KICK_TARGETS_MAX 4	/* TARGMAX for KICK: users per command */
 #define MODES_PER_LINE	4	/* MODES */
@@ -399,6 +399,12 @@ struct turn {
 /* Who a room broadcast reaches (room_fanout_locked). */
 #define FAN_SELF	0x01	/* the actor too, in order */
 #define FAN_OPS		0x02	/* only the room's operators */
+/* STATUSMSG (issue 13 section 2): only members with one of the member
+ * modes m (MEMBER_OP, MEMBER_VOICE); room_status_target() makes it. */
+#define FAN_STATUS(m)	((unsigned)(m) << 8)
+#define FAN_STATUS_OF(f) ((f) >> 8)
+/* A message target as shown: a room with a STATUSMSG prefix, or a nick. */
+#define MSG_NAME_MAX	(ROOM_NAME_MAX + 1)
 
 /* One operator block: name and either a crypt(3) hash or a plain
  * password given with --oper. */
@@ -743,7 +749,7 @@ int		 room_remove_locked(struct room *r, struct client *c);
 /* 0 if c may join r with key, else the numeric was sent and -1. */
 int		 room_join_check_locked(struct turn *t, struct room *r,
 		    const char *key);
-/* 0 if t->c may speak in r (members, +n, +m, +b). */
+/* 0 if t->c may speak in r (members, +n, +m, +b unless +e). */
 int		 room_can_send_locked(struct room *r, struct client *c);
 /* Remembers an operator's invite of c (past +i, +b, +k and +l) for
  * config.invite_ttl seconds. */
@@ -760,6 +766,15 @@ const char	*room_topic(const struct room *r);
 /* When r was made, and when its topic was set (0: no topic). */
 time_t		 room_created(const struct room *r);
 time_t		 room_topic_time(const struct room *r);
+/*
+ * STATUSMSG (issue 13 section 2): skips target's leading PREFIX
+ * characters ("@#room", "+#room") and returns the rest; *fan is
+ * FAN_STATUS of the member modes it reaches (0 for none), *status the
+ * prefix shown ('\0' for none).  Of several, the widest wins ("@+#r"
+ * reaches voiced members too).
+ */
+const char	*room_status_target(const char *target, unsigned *fan,
+		    char *status);
 /* MODE #room ...: the room half of MODE. */
 void		 room_mode_locked(struct turn *t, struct room *r,
 		    struct irc_msg *m);
@@ -782,6 +797,7 @@ int		 post_add_shared_locked(struct turn *t, struct post *p,
 /* ISUPPORT and 004 words, from the one table of room modes. */
 const char	*room_modes_chanmodes(void);	/* "b,k,l,imnt" */
 const char	*room_modes_prefix(void);	/* "(ov)@+" */
+const char	*room_modes_statusmsg(void);	/* "@+", STATUSMSG */
 const char	*room_modes_all(void);		/* "biklmnotv" */
 const char	*room_modes_with_param(void);	/* "bklov" */
 /* '@', '+' or 0: the highest prefix of m. */

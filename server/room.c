@@ -1,7 +1,8 @@
 /*
- * room.c: the room table, membership, modes (one table, below), bans,
- * invites, topics, and the one fan-out every room broadcast goes through
- * (room_fanout_locked).  struct room is defined here and nowhere else.
+ * room.c: the room table, membership, modes (one table, below), the mask
+ * lists (+b, +e, +I), invites, topics, STATUSMSG targets, and the one
+ * fan-out every room broadcast goes through (room_fanout_locked).
+ * struct room is defined here and nowhere else.
  *
  * Everything here runs under server.lock; a room lives while it has
  * members and is freed by room_remove_locked() when the last one leaves.
@@ -28,6 +29,25 @@ struct ban {
 	time_t		 when;
 };
 
+/*
+ * The mask lists, type A modes (issue 13 section 2, ban and invite
+ * exceptions): +b keeps people out and silent, +e lets those it matches
+ * past +b, +I lets those it matches past +i.  Each holds at most
+ * BAN_LIST_MAX masks (MAXLIST), canonical nick!user@host.
+ */
+enum room_list { LIST_BAN, LIST_EXCEPT, LIST_INVEX, ROOM_LISTS };
+
+struct masklist {
+	struct ban	*v;
+	int		 n;
+};
+
+/* Who may see a list: +e and +I only the room's operators, as in Ergo
+ * (they tell who is let past the bans). */
+static const int room_list_ops_only[ROOM_LISTS] = {
+	[LIST_BAN] = 0, [LIST_EXCEPT] = 1, [LIST_INVEX] = 1
+};
+
 /* An operator's invite: lets one connection past +i, +b, +k and +l. */
 struct invite {
 	uint64_t	 client;	/* client id: a nick can change hands */
@@ -51,8 +71,7 @@ struct room {
 #define ROOM_SECRET	0x20	/* +s: outsiders see nothing of it */
 	char		 key[KEY_MAX + 1];	/* +k, "" if unset */
 	unsigned	 limit;			/* +l, 0 if unset */
-	struct ban	*bans;
-	int		 nbans;
+	struct masklist	 lists[ROOM_LISTS];	/* +b +e +I, by enum room_list */
 	struct invite	 invites[INVITES_MAX];
 	int		 ninvites;
 	struct member	*members;
@@ -63,7 +82,8 @@ struct room {
 /*
  * The room modes, in the order 004 lists them.  What ISUPPORT (CHANMODES,
  * PREFIX), 004, MODE's parser, its echo and 324 say all comes from here.
- *   list    type A: a list, parameter to add and remove (b)
+ *   list    type A: a list, parameter to add and remove (b e I); the
+ *           bit is its enum room_list
  *   key     type B: parameter to set and to unset (k)
  *   limit   type C: parameter to set only (l)
  *   flag    type D: no parameter
@@ -72,7 +92,8 @@ struct room {
 enum room_mode_kind { RM_LIST, RM_KEY, RM_LIMIT, RM_FLAG, RM_PREFIX };
 
 #define ROOM_MODE_LIST(X)						\
-	X('b', RM_LIST,		0,			0)		\
+	X('b', RM_LIST,		LIST_BAN,		0)		\
+	X('e', RM_LIST,		LIST_EXCEPT,		0)		\
 	X('i', RM_FLAG,		ROOM_INVITE,		0)		\
 	X('k', RM_KEY,		0,			0)		\
 	X('l', RM_LIMIT,	0,			0)		\
@@ -82,6 +103,7 @@ enum room_mode_kind { RM_LIST, RM_KEY, RM_LIMIT, RM_FLAG, RM_PREFIX };
 	X('s', RM_FLAG,		ROOM_SECRET,		0)		\
 	X('t', RM_FLAG,		ROOM_TOPICLOCK,		0)		\
 	X('v', RM_PREFIX,	MEMBER_VOICE,		'+')		\
+	X('I', RM_LIST,		LIST_INVEX,		0)		\
 	X('R', RM_FLAG,		ROOM_REGONLY,		0)
 
 struct room_mode {
@@ -105,6 +127,7 @@ static struct {
 	 * compiler can prove the snprintf below never truncates. */
 	char		 chanmodes[4 * (ROOM_NMODES + 1)];
 	char		 prefix[2 * (ROOM_NMODES + 1) + 2];
+	char		 statusmsg[ROOM_NMODES + 1];
 	char		 all[ROOM_NMODES + 1];
 	char		 with_param[ROOM_NMODES + 1];
 } room_words = { .once = PTHREAD_ONCE_INIT };
@@ -134,12 +157,13 @@ static void	 room_words_make(void);
 static const struct room_mode *room_mode_find(int);
 static void	 room_free_locked(struct room *);
 static int	 room_grow(void **, int *, int, size_t);
-static int	 room_banned_locked(struct room *, struct client *);
+static int	 room_list_match(struct room *, int, const char *);
+static int	 room_banned_locked(struct room *, const char *);
 static int	 room_invited_locked(struct room *, struct client *, int);
 static void	 room_modes_string(struct room *, char *, size_t, int);
 static int	 room_append(char *, size_t, size_t *, const char *);
 static int	 mode_is_list(struct irc_msg *);
-static void	 mode_banlist_locked(struct turn *, struct room *);
+static void	 mode_list_locked(struct turn *, struct room *, int);
 static int	 mode_out_add(struct mode_out *, int, int, const char *);
 static void	 mode_out_format(const struct mode_out *, unsigned, unsigned,
 		    char *, size_t);
@@ -147,9 +171,9 @@ static int	 mode_key_valid(const char *);
 static int	 mode_limit_parse(const char *, unsigned *);
 static void	 mode_param_error(struct turn *, struct room *,
 		    const struct room_mode *, const char *);
-static int	 room_ban_add_locked(struct room *, const char *,
+static int	 room_list_add_locked(struct room *, int, const char *,
 		    const char *);
-static int	 room_ban_del_locked(struct room *, const char *);
+static int	 room_list_del_locked(struct room *, int, const char *);
 
 /* --- the mode table's words --- */
 
@@ -191,6 +215,7 @@ room_words_make(void)
 	    "%s,%s,%s,%s", a, b, cc, d);
 	snprintf(room_words.prefix, sizeof(room_words.prefix), "(%s)%s",
 	    letters, prefixes);
+	memcpy(room_words.statusmsg, prefixes, sizeof(prefixes));
 }
 
 const char *
@@ -205,6 +230,13 @@ room_modes_prefix(void)
 {
 	pthread_once(&room_words.once, room_words_make);
 	return room_words.prefix;
+}
+
+const char *
+room_modes_statusmsg(void)
+{
+	pthread_once(&room_words.once, room_words_make);
+	return room_words.statusmsg;
 }
 
 const char *
@@ -230,6 +262,35 @@ room_mode_find(int letter)
 		if (room_modes[i].letter == letter)
 			return &room_modes[i];
 	return NULL;
+}
+
+const char *
+room_status_target(const char *target, unsigned *fan, char *status)
+{
+	const char *p;
+	unsigned need = 0;
+	int i, lowest = -1;
+
+	for (p = target; *p != '\0'; p++) {
+		for (i = 0; i < ROOM_NMODES; i++)
+			if (room_modes[i].kind == RM_PREFIX &&
+			    room_modes[i].prefix == *p)
+				break;
+		if (i == ROOM_NMODES)
+			break;
+		/* The table lists the higher status first. */
+		if (i > lowest)
+			lowest = i;
+	}
+	*status = '\0';
+	if (lowest >= 0) {
+		for (i = 0; i <= lowest; i++)
+			if (room_modes[i].kind == RM_PREFIX)
+				need |= room_modes[i].bit;
+		*status = room_modes[lowest].prefix;
+	}
+	*fan = FAN_STATUS(need);
+	return p;
 }
 
 /* --- the table of rooms --- */
@@ -266,14 +327,16 @@ room_create_locked(const char *name)
 static void
 room_free_locked(struct room *r)
 {
-	int i;
+	int i, k;
 
 	map_del(server.rooms, r->key_folded);
-	for (i = 0; i < r->nbans; i++) {
-		free(r->bans[i].mask);
-		free(r->bans[i].setter);
+	for (k = 0; k < ROOM_LISTS; k++) {
+		for (i = 0; i < r->lists[k].n; i++) {
+			free(r->lists[k].v[i].mask);
+			free(r->lists[k].v[i].setter);
+		}
+		free(r->lists[k].v);
 	}
-	free(r->bans);
 	free(r->members);
 	free(r->topic);
 	free(r->topic_who);
@@ -421,19 +484,24 @@ room_remove_locked(struct room *r, struct client *c)
 
 /* --- who may come in, who may speak --- */
 
+/* 1 if a mask on list k matches mask (a client's nick!user@host). */
 static int
-room_banned_locked(struct room *r, struct client *c)
+room_list_match(struct room *r, int k, const char *mask)
 {
-	char mask[MASK_MAX + 1];
 	int i;
 
-	if (r->nbans == 0)
-		return 0;
-	client_mask(c, mask, sizeof(mask));
-	for (i = 0; i < r->nbans; i++)
-		if (casemap_match(r->bans[i].mask, mask))
+	for (i = 0; i < r->lists[k].n; i++)
+		if (casemap_match(r->lists[k].v[i].mask, mask))
 			return 1;
 	return 0;
+}
+
+/* Banned: a +b matches and no +e does. */
+static int
+room_banned_locked(struct room *r, const char *mask)
+{
+	return room_list_match(r, LIST_BAN, mask) &&
+	    !room_list_match(r, LIST_EXCEPT, mask);
 }
 
 /*
@@ -479,15 +547,19 @@ int
 room_join_check_locked(struct turn *t, struct room *r, const char *key)
 {
 	struct client *c = t->c;
+	char mask[MASK_MAX + 1];
 	int invited = room_invited_locked(r, c, 0);
 
 	if (invited)
 		return 0;
-	if (room_banned_locked(r, c)) {
+	client_mask(c, mask, sizeof(mask));
+	if (room_banned_locked(r, mask)) {
 		reply(t, ERR_BANNEDFROMCHAN, r->name);
 		return -1;
 	}
-	if (r->modes & ROOM_INVITE) {
+	/* +I lets in whom it matches, as an invite would, past +i only. */
+	if ((r->modes & ROOM_INVITE) &&
+	    !room_list_match(r, LIST_INVEX, mask)) {
 		reply(t, ERR_INVITEONLYCHAN, r->name);
 		return -1;
 	}
@@ -511,6 +583,7 @@ int
 room_can_send_locked(struct room *r, struct client *c)
 {
 	struct member *mb = room_member_locked(r, c);
+	char mask[MASK_MAX + 1];
 
 	if (mb == NULL && (r->modes & ROOM_NOEXTERNAL))
 		return -1;
@@ -518,8 +591,11 @@ room_can_send_locked(struct room *r, struct client *c)
 		return 0;
 	if (r->modes & ROOM_MODERATED)
 		return -1;
-	if (room_banned_locked(r, c))
-		return -1;
+	if (r->lists[LIST_BAN].n > 0) {
+		client_mask(c, mask, sizeof(mask));
+		if (room_banned_locked(r, mask))
+			return -1;
+	}
 	return 0;
 }
 
@@ -587,8 +663,12 @@ room_fanout_locked(struct turn *t, struct room *r, const struct line *l,
 		for (i = 0; i < r->nmembers; i++) {
 			mb = &r->members[i];
 			m = mb->c;
+			/* A STATUSMSG reaches the sender's other devices
+			 * (as an echo) whatever its status. */
 			if (m == except ||
-			    ((flags & FAN_OPS) && !(mb->modes & MEMBER_OP)))
+			    ((flags & FAN_OPS) && !(mb->modes & MEMBER_OP)) ||
+			    (FAN_STATUS_OF(flags) != 0 && m != self &&
+			    !(mb->modes & FAN_STATUS_OF(flags))))
 				continue;
 			post_add_locked(p, m, caps);
 		}
@@ -674,8 +754,8 @@ room_modes_string(struct room *r, char *buf, size_t len, int with_key)
 }
 
 /*
- * 1 if the command only asks for a list ("MODE #r b", "+b"), which
- * anyone may do; everything else needs a chanop.
+ * 1 if the command only asks for lists ("MODE #r b", "+be"): anyone may
+ * see +b, operators +e and +I; everything else needs a chanop.
  */
 static int
 mode_is_list(struct irc_msg *m)
@@ -696,15 +776,31 @@ mode_is_list(struct irc_msg *m)
 	return list;
 }
 
+/* 367/368, 348/349 or 346/347: list k, each mask with setter and time. */
 static void
-mode_banlist_locked(struct turn *t, struct room *r)
+mode_list_locked(struct turn *t, struct room *r, int k)
 {
+	const struct masklist *l = &r->lists[k];
 	int i;
 
-	for (i = 0; i < r->nbans; i++)
-		reply(t, RPL_BANLIST, r->name, r->bans[i].mask,
-		    r->bans[i].setter, (long long)r->bans[i].when);
-	reply(t, RPL_ENDOFBANLIST, r->name);
+	/* The numerics are format strings: reply() checks them. */
+	for (i = 0; i < l->n; i++) {
+		if (k == LIST_EXCEPT)
+			reply(t, RPL_EXCEPTLIST, r->name, l->v[i].mask,
+			    l->v[i].setter, (long long)l->v[i].when);
+		else if (k == LIST_INVEX)
+			reply(t, RPL_INVITELIST, r->name, l->v[i].mask,
+			    l->v[i].setter, (long long)l->v[i].when);
+		else
+			reply(t, RPL_BANLIST, r->name, l->v[i].mask,
+			    l->v[i].setter, (long long)l->v[i].when);
+	}
+	if (k == LIST_EXCEPT)
+		reply(t, RPL_ENDOFEXCEPTLIST, r->name);
+	else if (k == LIST_INVEX)
+		reply(t, RPL_ENDOFINVITELIST, r->name);
+	else
+		reply(t, RPL_ENDOFBANLIST, r->name);
 }
 
 /* Records one applied change; arg is copied.  -1 if out of room. */
@@ -807,48 +903,51 @@ mode_limit_parse(const char *s, unsigned *out)
 	return 0;
 }
 
-/* 0 added, 1 already there, -1 list full. */
+/* On list k: 0 added, 1 already there, -1 list full (BAN_LIST_MAX). */
 static int
-room_ban_add_locked(struct room *r, const char *mask, const char *setter)
+room_list_add_locked(struct room *r, int k, const char *mask,
+    const char *setter)
 {
-	void *bans = r->bans;
-	int i, cap = r->nbans;
+	struct masklist *l = &r->lists[k];
+	void *v = l->v;
+	int i, cap = l->n;
 
-	for (i = 0; i < r->nbans; i++)
-		if (casemap_cmp(r->bans[i].mask, mask) == 0)
+	for (i = 0; i < l->n; i++)
+		if (casemap_cmp(l->v[i].mask, mask) == 0)
 			return 1;
-	if (r->nbans >= BAN_LIST_MAX)
+	if (l->n >= BAN_LIST_MAX)
 		return -1;
-	if (room_grow(&bans, &cap, r->nbans + 1, sizeof(*r->bans)) == -1)
+	if (room_grow(&v, &cap, l->n + 1, sizeof(*l->v)) == -1)
 		return -1;
-	r->bans = bans;
-	r->bans[r->nbans].mask = strdup(mask);
-	r->bans[r->nbans].setter = strdup(setter);
-	if (r->bans[r->nbans].mask == NULL || r->bans[r->nbans].setter == NULL) {
-		free(r->bans[r->nbans].mask);
-		free(r->bans[r->nbans].setter);
+	l->v = v;
+	l->v[l->n].mask = strdup(mask);
+	l->v[l->n].setter = strdup(setter);
+	if (l->v[l->n].mask == NULL || l->v[l->n].setter == NULL) {
+		free(l->v[l->n].mask);
+		free(l->v[l->n].setter);
 		return -1;
 	}
-	r->bans[r->nbans].when = time(NULL);
-	r->nbans++;
+	l->v[l->n].when = time(NULL);
+	l->n++;
 	return 0;
 }
 
-/* 0 removed, 1 not there. */
+/* From list k: 0 removed, 1 not there. */
 static int
-room_ban_del_locked(struct room *r, const char *mask)
+room_list_del_locked(struct room *r, int k, const char *mask)
 {
+	struct masklist *l = &r->lists[k];
 	int i;
 
-	for (i = 0; i < r->nbans; i++) {
-		if (casemap_cmp(r->bans[i].mask, mask) == 0) {
-			free(r->bans[i].mask);
-			free(r->bans[i].setter);
-			memmove(&r->bans[i], &r->bans[i + 1],
-			    (size_t)(r->nbans - i - 1) * sizeof(*r->bans));
-			if (--r->nbans == 0) {
-				free(r->bans);
-				r->bans = NULL;
+	for (i = 0; i < l->n; i++) {
+		if (casemap_cmp(l->v[i].mask, mask) == 0) {
+			free(l->v[i].mask);
+			free(l->v[i].setter);
+			memmove(&l->v[i], &l->v[i + 1],
+			    (size_t)(l->n - i - 1) * sizeof(*l->v));
+			if (--l->n == 0) {
+				free(l->v);
+				l->v = NULL;
 			}
 			return 0;
 		}
@@ -922,7 +1021,21 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 		return;
 	}
 	if (mode_is_list(m)) {
-		mode_banlist_locked(t, r);
+		for (p = m->params[1]; *p != '\0'; p++) {
+			if ((rm = room_mode_find(*p)) == NULL ||
+			    (listed & (1 << rm->bit)))
+				continue;
+			listed |= 1 << rm->bit;
+			if (room_list_ops_only[rm->bit] &&
+			    (me == NULL || !(me->modes & MEMBER_OP))) {
+				/* 482 once, as Ergo answers. */
+				if (!(listed & (1 << ROOM_LISTS)))
+					reply(t, ERR_CHANOPRIVSNEEDED,
+					    r->name);
+				listed |= 1 << ROOM_LISTS;
+			} else
+				mode_list_locked(t, r, (int)rm->bit);
+		}
 		return;
 	}
 	if (me == NULL) {
@@ -966,9 +1079,9 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 		}
 		if (argi >= m->nparams) {
 			if (rm->kind == RM_LIST) {
-				if (!listed)
-					mode_banlist_locked(t, r);
-				listed = 1;
+				if (!(listed & (1 << rm->bit)))
+					mode_list_locked(t, r, (int)rm->bit);
+				listed |= 1 << rm->bit;
 			} else if (rm->kind == RM_KEY && !adding) {
 				if (r->key[0] != '\0') {
 					r->key[0] = '\0';
@@ -1054,12 +1167,14 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 				break;
 			}
 			if (adding) {
-				rc = room_ban_add_locked(r, ban, mask);
+				rc = room_list_add_locked(r, (int)rm->bit,
+				    ban, mask);
 				if (rc == -1)
 					reply(t, ERR_BANLISTFULL, r->name,
 					    rm->letter);
 			} else
-				rc = room_ban_del_locked(r, ban);
+				rc = room_list_del_locked(r, (int)rm->bit,
+				    ban);
 			if (rc == 0)
 				(void)mode_out_add(&out, adding ? '+' : '-',
 				    rm->letter, ban);

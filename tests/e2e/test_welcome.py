@@ -7,7 +7,7 @@ from harness import Server, numeric, rx
 ISUPPORT_REQUIRED = {
     "CASEMAPPING": "rfc1459",
     "CHANTYPES": "#",
-    "CHANMODES": "b,k,l,imnstR",
+    "CHANMODES": "beI,k,l,imnstR",
     "PREFIX": "(ov)@+",
     "NICKLEN": "32",
     "CHANNELLEN": "50",
