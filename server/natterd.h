@@ -72,8 +72,8 @@
 #define MASK_MAX	(NICK_MAX + USER_MAX + HOST_MAX + 3)
 #define PEER_NAME_MAX	33	/* a Unix user name (32) and its NUL */
 
-/* The user modes, as 004 lists them: +i, +o, +r (logged in to an
- * account; only natterd sets it) and +w. */
+/* The user modes, as 004 lists them: +B (a bot, bot-mode), +i, +o, +r
+ * (logged in to an account; only natterd sets it) and +w. */
 #define USER_MODES	"Biorw"
 
 /* The SASL mechanisms (sasl.c), the value of the sasl capability. */
