@@ -30,6 +30,7 @@ from harness import NO_THROTTLE, Server, join, numeric, rx, slow
 from test_caps import cap_user
 from test_oper import OPER, become_oper
 from test_realclient import _tail, wait_for
+from test_register import server as register_server, success
 
 ANY = re.compile(".*")
 ALL = "%tcuihsnfdlaor"
@@ -88,6 +89,19 @@ def test_rfc13_whox_multi_prefix_away_oper_account_idle(f):
     a.expect_unordered([rx(r":irc\.test 354 alice alice H@\+ \d+"),
                         rx(r":irc\.test 354 alice bob G\* \d+")])
     a.expect(end("alice", "#r"))
+
+
+def test_rfc13_whox_account(f):
+    s = register_server(f)
+    a, b = s.user("alice"), s.user("bob")
+    b.send("REGISTER bobsacct * password1")
+    b.expect(success("bobsacct"))
+    a.send("WHO bob %na")
+    a.expect_exact_sequence([numeric("354", "alice", "bob bobsacct"),
+                             end("alice", "bob")])
+    a.send("WHO alice %na")
+    a.expect_exact_sequence([numeric("354", "alice", "alice 0"),
+                             end("alice", "alice")])
 
 
 def test_rfc13_whox_ip_hidden_unless_shown(f):
@@ -332,3 +346,93 @@ def test_rfc13_bot_tag_kept_in_history(f):
         ":bot!bot@127.0.0.1 PRIVMSG #r :as a bot",
         ":bot!bot@127.0.0.1 PRIVMSG #r :as a person",
         ":irc.test NOTICE #r :--- End of history (2 lines) ---"])
+
+
+# --- WeeChat ------------------------------------------------------------
+
+def _nick_info(i):
+    """WeeChat /eval for the i-th nick of its first room's list."""
+    base = "${irc_server[irc_servers].channels.nicks%s" % (".next_nick" * i)
+    return " ".join(base + ".%s}" % v for v in
+                    ("name", "away", "account", "host", "realname",
+                     "prefixes"))
+
+
+@slow
+def test_rfc13_weechat_whox_on_join_and_bot(f):
+    """WeeChat 3.8, on joining a room with away-notify or account-notify
+    enabled and WHOX in ISUPPORT, sends "WHO #room %cuhsnfdar" and takes
+    away state, user@host, account and realname of the members from the
+    354 lines (a plain 352 has no account).  Its own view of them, read
+    back through /eval, shows it parsed natterd's fields, B among the
+    flags included.  It shows a +B user's messages, bot tag and all."""
+    exe = shutil.which("weechat-headless")
+    if exe is None:
+        f.skip("weechat-headless is not on PATH")
+    s = register_server(f)
+    sock = s.user("sock", realname="Sock Real")
+    sock.send("REGISTER sockacct * password1")
+    sock.expect(success("sockacct"))
+    sock.send("MODE sock +B")
+    sock.expect(":sock MODE sock :+B")
+    sock.join("#test")
+    sock.send("AWAY :lunch")
+    sock.expect(numeric("306", "sock", ":You have been marked as being away"))
+    home = f.path("weechat")
+    out = open(f.path("weechat.out"), "wb")
+    cmds = ";".join([
+        "/set irc.server_default.nicks wee",
+        "/set irc.server_default.username wee",
+        "/set irc.server_default.realname weechat",
+        "/set irc.server_default.anti_flood_prio_high 0",
+        "/set irc.server_default.anti_flood_prio_low 0",
+        "/set logger.file.auto_log on",
+        "/set logger.file.flush_delay 0",
+        "/set fifo.file.enabled on",
+        "/server add t 127.0.0.1/%d -notls" % s.port,
+        "/set irc.server.t.autojoin #test",
+        "/connect t",
+    ])
+    wee = f.spawn("weechat", [exe, "--dir", home, "-r", cmds],
+                  stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+    out.close()
+    try:
+        sock.expect(rx(r":wee!wee@127\.0\.0\.1 JOIN #test"), timeout=20)
+    except AssertionError:
+        raise AssertionError("weechat never joined (exit status %s); its "
+                             "log: %s" % (wee.poll(), _tail(os.path.join(
+                                 home, "weechat.log"))))
+    fifo = wait_for(lambda: glob.glob(os.path.join(home, "weechat_fifo*")),
+                    10, "no FIFO appeared")[0]
+    want = ["sock", "1", "sockacct", "sock@127.0.0.1", "Sock Real", "@"]
+
+    def parsed():
+        # Ask again until the WHOX answer is in (WeeChat sends its WHO
+        # after the MODE query that follows its JOIN).
+        with open(fifo, "w") as fp:
+            fp.write("*/eval /quote -server t PRIVMSG sock :%s | %s\n"
+                     % (_nick_info(0), _nick_info(1)))
+        line = sock.expect(rx(r":wee!\S+ PRIVMSG sock :.*"), timeout=10)
+        for half in line.split(" :", 1)[1].split(" | "):
+            got = half.split(" ")
+            if got[0] == "sock":
+                # "Sock Real" is two words.
+                got = got[:4] + [" ".join(got[4:-1]), got[-1]]
+                return got if got == want else None
+        return None
+    wait_for(parsed, 15, "weechat's view of sock after its WHOX is %s"
+             % want)
+    # A +B user's message, with the bot tag (WeeChat has message-tags).
+    sock.send("PRIVMSG #test :beep from a bot")
+    log = os.path.join(home, "logs", "irc.t.#test.weechatlog")
+
+    def logged():
+        try:
+            with open(log, encoding="utf-8", errors="replace") as fp:
+                return [l for l in fp
+                        if l.rstrip("\n").endswith("\tbeep from a bot")]
+        except OSError:
+            return None
+    wait_for(logged, 10, "the bot's line not in %s (has: %s)"
+             % (log, _tail(log)))
+    assert wee.poll() is None, "weechat exited early: %s" % wee.returncode
