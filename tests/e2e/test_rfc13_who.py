@@ -436,3 +436,27 @@ def test_rfc13_weechat_whox_on_join_and_bot(f):
     wait_for(logged, 10, "the bot's line not in %s (has: %s)"
              % (log, _tail(log)))
     assert wee.poll() is None, "weechat exited early: %s" % wee.returncode
+
+
+def test_rfc13_bot_tag_with_time_and_account(f):
+    """The bot tag sits with the others: time, msgid, account, bot, then
+    the client tags; server-time or account-tag alone do not bring it."""
+    s = register_server(f)
+    bot = cap_user(s, "bot", "message-tags")
+    bot.send("REGISTER botacct * password1")
+    bot.expect(success("botacct"))
+    bot.send("MODE bot +B")
+    bot.expect(":bot MODE bot :+B")
+    full = cap_user(s, "full", "message-tags", "server-time", "account-tag")
+    bare = cap_user(s, "bare", "server-time", "account-tag")
+    join(full, bare, room="#r")
+    bot.send("JOIN #r")
+    bot.expect("@bot :bot!bot@127.0.0.1 JOIN #r")
+    bot.read_until(numeric("366", "bot", "#r :End of /NAMES list"))
+    full.expect("@account=botacct;bot :bot!bot@127.0.0.1 JOIN #r")
+    bare.expect("@account=botacct :bot!bot@127.0.0.1 JOIN #r")
+    bot.send("@+draft/reply=x PRIVMSG #r :tagged")
+    full.expect(rx(r"@time=\S+;msgid=\S+;account=botacct;bot;\+draft/reply=x "
+                   r":bot!bot@127\.0\.0\.1 PRIVMSG #r :tagged"))
+    bare.expect(rx(r"@time=[^;\s]+;account=botacct "
+                   r":bot!bot@127\.0\.0\.1 PRIVMSG #r :tagged"))
