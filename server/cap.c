@@ -277,7 +277,7 @@ tags_client_only(const char *tags, char *out, size_t len)
 
 void
 line_tags(char *out, size_t len, unsigned caps, int64_t time_ms,
-    const char *msgid, const char *account, const char *ctags)
+    const char *msgid, const char *account, int bot, const char *ctags)
 {
 	char when[32], esc[NICK_MAX * 2 + 1];
 	int n = 0;
@@ -297,6 +297,11 @@ line_tags(char *out, size_t len, unsigned caps, int64_t time_ms,
 	    sizeof(esc)) != -1 && n >= 0 && (size_t)n < len)
 		n += snprintf(out + n, len - (size_t)n, "%saccount=%s",
 		    n > 0 ? ";" : "", esc);
+	/* bot-mode: the tag has no value and goes only with message-tags. */
+	if ((caps & CAP(CAP_MESSAGE_TAGS)) && bot && n >= 0 &&
+	    (size_t)n < len)
+		n += snprintf(out + n, len - (size_t)n, "%sbot",
+		    n > 0 ? ";" : "");
 	if ((caps & CAP(CAP_MESSAGE_TAGS)) && ctags != NULL &&
 	    ctags[0] != '\0' && n >= 0 && (size_t)n < len)
 		snprintf(out + n, len - (size_t)n, "%s%s", n > 0 ? ";" : "",
@@ -304,33 +309,46 @@ line_tags(char *out, size_t len, unsigned caps, int64_t time_ms,
 }
 
 int
-tags_stored(char *out, size_t len, const char *account, const char *ctags)
+tags_stored(char *out, size_t len, const char *account, int bot,
+    const char *ctags)
 {
 	char esc[NICK_MAX * 2 + 1];
 	int n;
 
 	if (ctags == NULL)
 		ctags = "";
-	if (account == NULL || account[0] == '\0')
-		n = snprintf(out, len, "%s", ctags);
-	else if (irc_tag_escape(account, esc, sizeof(esc)) == -1)
+	esc[0] = '\0';
+	if (account != NULL && account[0] != '\0' &&
+	    irc_tag_escape(account, esc, sizeof(esc)) == -1)
 		return -1;
-	else
-		n = snprintf(out, len, "account=%s%s%s", esc,
-		    ctags[0] != '\0' ? ";" : "", ctags);
+	n = snprintf(out, len, "%s%s%s%s%s%s",
+	    esc[0] != '\0' ? "account=" : "", esc,
+	    esc[0] != '\0' && (bot || ctags[0] != '\0') ? ";" : "",
+	    bot ? "bot" : "", bot && ctags[0] != '\0' ? ";" : "", ctags);
 	return n >= 0 && (size_t)n < len ? 0 : -1;
 }
 
 const char *
-tags_stored_split(const char *tags, char *account, size_t alen)
+tags_stored_split(const char *tags, char *account, size_t alen, int *bot)
 {
 	const char *end;
 
 	account[0] = '\0';
-	if (tags == NULL || strncmp(tags, "account=", 8) != 0)
-		return tags;	/* client tags alone, as before account-tag */
-	if (irc_tag_get(tags, "account", account, alen) != 1)
-		account[0] = '\0';
-	end = strchr(tags, ';');
-	return end != NULL ? end + 1 : NULL;
+	*bot = 0;
+	if (tags == NULL)
+		return NULL;
+	if (strncmp(tags, "account=", 8) == 0) {
+		if (irc_tag_get(tags, "account", account, alen) != 1)
+			account[0] = '\0';
+		if ((end = strchr(tags, ';')) == NULL)
+			return NULL;
+		tags = end + 1;
+	}
+	/* Client tags start with '+': "bot" is never one of them. */
+	if (strncmp(tags, "bot", 3) == 0 && (tags[3] == ';' ||
+	    tags[3] == '\0')) {
+		*bot = 1;
+		tags = tags[3] == ';' ? tags + 4 : NULL;
+	}
+	return tags;	/* client tags alone, as before account-tag */
 }

@@ -559,13 +559,15 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 		rec.to_account = to->account != NULL ?
 		    account_id(to->account) : 0;
 	}
-	if (c->account != NULL) {
-		/* The history keeps who sent it, as account-tag shows it
-		 * live: the same account as the post below (one lock). */
-		len = strlen(ctags) + 2 * NICK_MAX + 16;
+	if (c->account != NULL || (c->flags & CLIENT_BOT)) {
+		/* The history keeps who sent it, as account-tag and the bot
+		 * tag show it live: the same account and mode as the post
+		 * below (one lock). */
+		len = strlen(ctags) + 2 * NICK_MAX + 24;
 		if ((stored = malloc(len)) == NULL ||
-		    tags_stored(stored, len, account_name(c->account),
-		    ctags) == -1) {
+		    tags_stored(stored, len, c->account != NULL ?
+		    account_name(c->account) : NULL,
+		    (c->flags & CLIENT_BOT) != 0, ctags) == -1) {
 			free(stored);
 			if (params != params_line)
 				free(params);

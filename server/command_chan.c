@@ -67,7 +67,7 @@ cmd_mode(struct turn *t, struct irc_msg *m)
 	pthread_mutex_unlock(&server.lock);
 }
 
-/* "+iorw": the flags, and r when logged in to an account. */
+/* "+Biorw": the flags, and r when logged in to an account. */
 static void
 mode_user_string(unsigned flags, int account, char *buf, size_t len)
 {
@@ -75,6 +75,8 @@ mode_user_string(unsigned flags, int account, char *buf, size_t len)
 
 	buf[0] = '\0';
 	(void)chan_append(buf, len, &off, "+");
+	if (flags & CLIENT_BOT)
+		(void)chan_append(buf, len, &off, "B");
 	if (flags & CLIENT_INVISIBLE)
 		(void)chan_append(buf, len, &off, "i");
 	if (flags & CLIENT_OPER)
@@ -123,6 +125,10 @@ mode_user(struct turn *t, struct irc_msg *m)
 		case '-':
 			adding = *p == '+';
 			break;
+		case 'B':
+			/* bot-mode: the user says so; anyone may. */
+			new = adding ? new | CLIENT_BOT : new & ~CLIENT_BOT;
+			break;
 		case 'i':
 			new = adding ? new | CLIENT_INVISIBLE :
 			    new & ~CLIENT_INVISIBLE;
@@ -170,6 +176,8 @@ mode_user(struct turn *t, struct irc_msg *m)
 	buf[0] = '\0';
 	if (new & diff) {
 		(void)chan_append(buf, sizeof buf, &off, "+");
+		if (new & diff & CLIENT_BOT)
+			(void)chan_append(buf, sizeof buf, &off, "B");
 		if (new & diff & CLIENT_INVISIBLE)
 			(void)chan_append(buf, sizeof buf, &off, "i");
 		if (new & diff & CLIENT_WALLOPS)
@@ -177,6 +185,8 @@ mode_user(struct turn *t, struct irc_msg *m)
 	}
 	if (old & diff) {
 		(void)chan_append(buf, sizeof buf, &off, "-");
+		if (old & diff & CLIENT_BOT)
+			(void)chan_append(buf, sizeof buf, &off, "B");
 		if (old & diff & CLIENT_INVISIBLE)
 			(void)chan_append(buf, sizeof buf, &off, "i");
 		if (old & diff & CLIENT_OPER)

@@ -12,6 +12,7 @@
  */
 #include <sys/types.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +31,19 @@
 /* query_time_format() styles */
 #define QUERY_TIME_SHORT	0	/* "Thu Nov 26 02:20:00 2026 UTC" */
 #define QUERY_TIME_LONG		1	/* RPL_TIME's, spelled out */
+
+/*
+ * WHOX (issue 13 §2): "WHO <mask> %<fields>[,<token>]" answers 354 with
+ * the fields asked for, always in this order, whatever the order asked.
+ */
+#define WHOX_FIELDS	"tcuihsnfdlaor"
+#define WHOX_TOKEN_MAX	3	/* digits */
+#define WHOX_NO_IP	"255.255.255.255"
+
+struct whox {
+	unsigned	 fields;	/* bit i: WHOX_FIELDS[i] asked for */
+	char		 token[WHOX_TOKEN_MAX + 1];
+};
 
 /*
  * A space-separated list being built for one reply line: budget is what
@@ -56,7 +70,12 @@ static int	 query_room_shown_locked(struct client *, struct room *);
 static unsigned	 query_visible_count_locked(struct client *,
 		    struct room *);
 static void	 query_who_reply_locked(struct turn *, struct client *,
-		    const char *, const struct member *);
+		    const char *, const struct member *, const struct whox *);
+static void	 query_who_flags(struct turn *, struct client *,
+		    const struct member *, char *);
+static void	 query_whox_reply_locked(struct turn *, struct client *,
+		    const char *, const struct member *, const struct whox *);
+static void	 query_whox_parse(const char *, struct whox *);
 static void	 query_whois_locked(struct turn *, struct client *);
 static void	 query_list_room_locked(struct turn *, struct room *);
 static int	 list_filter_parse(struct list_filter *, const char *);
@@ -371,6 +390,9 @@ struct listing {
 	char		 shown[IRC_LINE_MAX];	/* what 315 names */
 	char		*next_name;	/* NAMES: in arg */
 	int		 opers;		/* WHO o */
+	/* WHOX (issue 13 §2): 354 with these fields, or 352 if not. */
+	int		 whox_on;
+	struct whox	 whox;
 	int		 started;
 	int		 n;
 	int		 next;
@@ -525,7 +547,8 @@ listing_step(struct gen *g, struct conn *c, struct outlist *out)
 			if (!(ls->who[ls->next].c->flags & CLIENT_GONE))
 				query_who_reply_locked(&t, ls->who[ls->next].c,
 				    ls->room, ls->room[0] == '#' ?
-				    &ls->who[ls->next] : NULL);
+				    &ls->who[ls->next] : NULL,
+				    ls->whox_on ? &ls->whox : NULL);
 			ls->next++;
 		}
 		break;
@@ -570,11 +593,11 @@ listing_step(struct gen *g, struct conn *c, struct outlist *out)
 	return done;
 }
 
-/* A listing of kind for arg (copied); shown names it in 315.  NULL
- * (answered) when out of memory. */
+/* A listing of kind for arg (copied); shown names it in 315; whox:
+ * WHO's fields (WHOX) or NULL.  NULL (answered) when out of memory. */
 static struct listing *
 listing_new(struct turn *t, int kind, const char *arg, const char *shown,
-    int opers)
+    int opers, const struct whox *whox)
 {
 	struct listing *ls;
 
@@ -588,6 +611,10 @@ listing_new(struct turn *t, int kind, const char *arg, const char *shown,
 	ls->g.free = listing_free;
 	ls->kind = kind;
 	ls->opers = opers;
+	if (whox != NULL) {
+		ls->whox_on = 1;
+		ls->whox = *whox;
+	}
 	snprintf(ls->arg, sizeof(ls->arg), "%s", arg);
 	snprintf(ls->shown, sizeof(ls->shown), "%s", shown);
 	return ls;
@@ -596,11 +623,11 @@ listing_new(struct turn *t, int kind, const char *arg, const char *shown,
 /* Queues a listing of kind for arg; shown names it in 315. */
 static void
 listing_start(struct turn *t, int kind, const char *arg, const char *shown,
-    int opers)
+    int opers, const struct whox *whox)
 {
 	struct listing *ls;
 
-	if ((ls = listing_new(t, kind, arg, shown, opers)) != NULL)
+	if ((ls = listing_new(t, kind, arg, shown, opers, whox)) != NULL)
 		turn_gen(t, &ls->g);
 }
 
@@ -674,7 +701,7 @@ cmd_names(struct turn *t, struct irc_msg *m)
 	}
 	if (strchr(m->params[0], ',') != NULL) {
 		/* Several rooms: each whole, one at a time. */
-		listing_start(t, LS_NAMES, m->params[0], "", 0);
+		listing_start(t, LS_NAMES, m->params[0], "", 0, NULL);
 		return;
 	}
 	pthread_mutex_lock(&server.lock);
@@ -688,36 +715,174 @@ cmd_names(struct turn *t, struct irc_msg *m)
 /* --- WHO --- */
 
 /*
- * One 352 line about u; room is "*" outside a room, m u's membership
- * there or NULL.  With multi-prefix the flags carry every prefix.
+ * u's WHO flags into buf (WHO_FLAGS_MAX): H or G, * for an operator, its
+ * prefixes in m's room (every one with multi-prefix, else the highest),
+ * then B for a bot, in that order as Ergo sends them.
  */
+#define WHO_FLAGS_MAX	6	/* H or G, *, two prefixes, B, NUL */
+
 static void
-query_who_reply_locked(struct turn *t, struct client *u, const char *room,
-    const struct member *m)
+query_who_flags(struct turn *t, struct client *u, const struct member *m,
+    char *flags)
 {
-	char	flags[5];	/* H or G, *, up to two prefixes */
 	size_t	n = 0;
 
 	flags[n++] = u->away != NULL ? 'G' : 'H';
 	if (u->flags & CLIENT_OPER)
 		flags[n++] = '*';
 	flags[n] = '\0';
-	if (m != NULL && (t->conn->caps & CAP(CAP_MULTI_PREFIX)))
+	if (m != NULL && (t->conn->caps & CAP(CAP_MULTI_PREFIX))) {
 		member_prefixes(m, flags + n);
-	else if (m != NULL && member_prefix(m) != 0) {
+		n = strlen(flags);
+	} else if (m != NULL && member_prefix(m) != 0)
 		flags[n++] = (char)member_prefix(m);
-		flags[n] = '\0';
+	if (u->flags & CLIENT_BOT)
+		flags[n++] = 'B';
+	flags[n] = '\0';
+}
+
+/*
+ * One line about u: 352, or 354 with the fields of whox when not NULL.
+ * room is "*" outside a room, m u's membership there or NULL.
+ */
+static void
+query_who_reply_locked(struct turn *t, struct client *u, const char *room,
+    const struct member *m, const struct whox *whox)
+{
+	char	flags[WHO_FLAGS_MAX];
+
+	if (whox != NULL) {
+		query_whox_reply_locked(t, u, room, m, whox);
+		return;
 	}
+	query_who_flags(t, u, m, flags);
 	reply(t, RPL_WHOREPLY, room, u->user, u->host, config.server_name,
 	    u->nick, flags, u->realname);
 }
 
-/* WHO [<mask> [o]] */
+/*
+ * "%<fields>[,<token>]" (what follows the '%'): the letters natterd does
+ * not know are ignored; a token is one to three digits, anything else
+ * is none, and 't' then answers "0" as Ergo does.
+ */
+static void
+query_whox_parse(const char *s, struct whox *w)
+{
+	const char	*p, *f;
+	size_t		 n;
+
+	memset(w, 0, sizeof(*w));
+	for (p = s; *p != '\0' && *p != ','; p++)
+		if ((f = strchr(WHOX_FIELDS, *p)) != NULL)
+			w->fields |= 1u << (f - WHOX_FIELDS);
+	if (*p == ',') {
+		n = strlen(++p);
+		if (n >= 1 && n <= WHOX_TOKEN_MAX &&
+		    strspn(p, "0123456789") == n)
+			memcpy(w->token, p, n + 1);
+	}
+	if (w->token[0] == '\0')
+		snprintf(w->token, sizeof(w->token), "0");
+}
+
+/* 1 if f (a letter of WHOX_FIELDS) is asked for. */
+#define WHOX_HAS(w, f)	(((w)->fields >> (strchr(WHOX_FIELDS, (f)) - \
+			    WHOX_FIELDS)) & 1u)
+
+/*
+ * One 354 line about u.  'c' outside a room is the first of u's rooms
+ * the asker may see (one they share, or a public one if u is not +i),
+ * and the flags then carry u's prefixes there.  'i' is the address u
+ * connected from where natterd already shows it (as the host, or to u
+ * itself and to operators, as WHOIS 338 does), else 255.255.255.255.
+ * The realname, last, is cut so the line stays within 512 bytes.
+ */
+static void
+query_whox_reply_locked(struct turn *t, struct client *u, const char *room,
+    const struct member *m, const struct whox *w)
+{
+	struct client	*c = t->c;
+	unsigned char	 addr[16];
+	char		 line[IRC_LINE_MAX], flags[WHO_FLAGS_MAX];
+	const char	*ip = NULL;
+	struct room	*r;
+	size_t		 off = 0, budget, rlen;
+	time_t		 idle;
+	int		 i;
+
+	if (m == NULL && strcmp(room, "*") == 0 && WHOX_HAS(w, 'c'))
+		for (i = 0; i < u->nrooms; i++) {
+			r = u->rooms[i];
+			if (room_member_locked(r, c) != NULL ||
+			    (!room_secret(r) &&
+			    !(u->flags & CLIENT_INVISIBLE))) {
+				room = room_name(r);
+				m = room_member_locked(r, u);
+				break;
+			}
+		}
+	budget = query_budget(c, 0);
+	if (budget > sizeof(line) - 1)
+		budget = sizeof(line) - 1;
+	line[0] = '\0';
+#define WHOX_ADD(...) do {						\
+	int n_ = snprintf(line + off, sizeof(line) - off, __VA_ARGS__);	\
+	if (n_ > 0)							\
+		off = off + (size_t)n_ < sizeof(line) ? off + (size_t)n_ : \
+		    sizeof(line) - 1;					\
+} while (0)
+	if (WHOX_HAS(w, 't'))
+		WHOX_ADD(" %s", w->token);
+	if (WHOX_HAS(w, 'c'))
+		WHOX_ADD(" %s", room);
+	if (WHOX_HAS(w, 'u'))
+		WHOX_ADD(" %s", u->user);
+	if (WHOX_HAS(w, 'i')) {
+		if (u->conns != NULL && (inet_pton(AF_INET, u->conns->ip,
+		    addr) == 1 || inet_pton(AF_INET6, u->conns->ip,
+		    addr) == 1) && (u == c || (c->flags & CLIENT_OPER) ||
+		    strcmp(u->host, u->conns->ip) == 0))
+			ip = u->conns->ip;
+		WHOX_ADD(" %s", ip != NULL ? ip : WHOX_NO_IP);
+	}
+	if (WHOX_HAS(w, 'h'))
+		WHOX_ADD(" %s", u->host);
+	if (WHOX_HAS(w, 's'))
+		WHOX_ADD(" %s", config.server_name);
+	if (WHOX_HAS(w, 'n'))
+		WHOX_ADD(" %s", u->nick);
+	if (WHOX_HAS(w, 'f')) {
+		query_who_flags(t, u, m, flags);
+		WHOX_ADD(" %s", flags);
+	}
+	if (WHOX_HAS(w, 'd'))
+		WHOX_ADD(" 0");		/* hops: one server */
+	if (WHOX_HAS(w, 'l')) {
+		idle = time(NULL) - (u->last_spoke != 0 ? u->last_spoke :
+		    u->signon);
+		WHOX_ADD(" %lld", (long long)(idle > 0 ? idle : 0));
+	}
+	if (WHOX_HAS(w, 'a'))
+		WHOX_ADD(" %s", u->account != NULL ?
+		    account_name(u->account) : "0");
+	if (WHOX_HAS(w, 'o'))
+		WHOX_ADD(" 0");		/* no op levels, as Ergo says */
+	if (WHOX_HAS(w, 'r') && off + 2 < budget) {
+		rlen = utf8_cut(u->realname, strlen(u->realname),
+		    budget - off - 2);
+		WHOX_ADD(" :%.*s", (int)rlen, u->realname);
+	}
+#undef WHOX_ADD
+	reply(t, RPL_WHOSPCRPL, line);
+}
+
+/* WHO [<mask> [o][%<fields>[,<token>]]] */
 void
 cmd_who(struct turn *t, struct irc_msg *m)
 {
-	const char	*mask = "*", *given = "*";
+	const char	*mask = "*", *given = "*", *pct = NULL;
 	struct client	*u = NULL;
+	struct whox	 whox;
 	size_t		 flen;
 	int		 opers = 0;
 
@@ -727,11 +892,14 @@ cmd_who(struct turn *t, struct irc_msg *m)
 		if (strcmp(mask, "0") == 0)
 			mask = "*";
 	}
-	/* Only the flags before any WHOX '%' field list, which natterd
-	 * does not implement. */
+	/* The flags before any WHOX '%' field list. */
 	if (m->nparams > 1) {
 		flen = strcspn(m->params[1], "%");
 		opers = memchr(m->params[1], 'o', flen) != NULL;
+		if (m->params[1][flen] == '%') {
+			pct = m->params[1] + flen + 1;
+			query_whox_parse(pct, &whox);
+		}
 	}
 
 	/*
@@ -745,13 +913,15 @@ cmd_who(struct turn *t, struct irc_msg *m)
 	    strlen(mask) <= NICK_MAX && (u = client_find_locked(mask)) != NULL &&
 	    (u->flags & CLIENT_REGISTERED)) {
 		if (!opers || (u->flags & CLIENT_OPER))
-			query_who_reply_locked(t, u, "*", NULL);
+			query_who_reply_locked(t, u, "*", NULL,
+			    pct != NULL ? &whox : NULL);
 		reply(t, RPL_ENDOFWHO, given);
 	} else
 		u = NULL;
 	pthread_mutex_unlock(&server.lock);
 	if (u == NULL)
-		listing_start(t, LS_WHO, mask, given, opers);
+		listing_start(t, LS_WHO, mask, given, opers,
+		    pct != NULL ? &whox : NULL);
 }
 
 /* --- WHOIS --- */
@@ -800,6 +970,8 @@ query_whois_locked(struct turn *t, struct client *u)
 		reply(t, RPL_WHOISOPERATOR, u->nick);
 	if (u->account != NULL)
 		reply(t, RPL_WHOISACCOUNT, u->nick, account_name(u->account));
+	if (u->flags & CLIENT_BOT)
+		reply(t, RPL_WHOISBOT, u->nick);
 	/* The real address only to its owner and to operators. */
 	if ((u == c || (c->flags & CLIENT_OPER)) &&
 	    u->conns != NULL && strcmp(u->host, u->conns->ip) != 0)
@@ -943,7 +1115,7 @@ cmd_list(struct turn *t, struct irc_msg *m)
 	if (m->nparams > nitems && !query_target_ok(t, m->params[nitems]))
 		return;
 	reply(t, RPL_LISTSTART);
-	if ((ls = listing_new(t, LS_LIST, "", "", 0)) == NULL)
+	if ((ls = listing_new(t, LS_LIST, "", "", 0, NULL)) == NULL)
 		return;
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		log_warn("list");
@@ -1122,6 +1294,7 @@ send_isupport(struct turn *t)
 } while (0)
 
 	ISUPPORT_FMT("AWAYLEN=%d", AWAY_MAX);
+	query_isupport_add(t, &l, &ntok, "BOT=B");
 	query_isupport_add(t, &l, &ntok, "CASEMAPPING=rfc1459");
 	ISUPPORT_FMT("CHANLIMIT=#:%d", ROOMS_PER_CLIENT);
 	ISUPPORT_FMT("CHANMODES=%s", room_modes_chanmodes());
@@ -1154,6 +1327,7 @@ send_isupport(struct turn *t)
 	ISUPPORT_FMT("TOPICLEN=%d", TOPIC_MAX);
 	ISUPPORT_FMT("USERLEN=%d", USER_MAX);
 	query_isupport_add(t, &l, &ntok, "UTF8ONLY");
+	query_isupport_add(t, &l, &ntok, "WHOX");
 
 #undef ISUPPORT_FMT
 

@@ -62,7 +62,7 @@ history_key(const char *a, const char *b, char *key, size_t len)
  */
 static __attribute__((noinline)) struct buf *
 history_multi(const struct store_rec *rec, unsigned caps, const char *batch,
-    const char *tags, const char *account, const char *body)
+    const char *tags, const char *account, int bot, const char *body)
 {
 	const unsigned want = CAP(CAP_MULTILINE) | CAP(CAP_BATCH);
 	char *head, *more;
@@ -77,7 +77,7 @@ history_multi(const struct store_rec *rec, unsigned caps, const char *batch,
 	snprintf(head, len, ":%s %s %.*s", rec->source, rec->command,
 	    (int)(body - 2 - rec->params), rec->params);
 	line_tags(more, IRC_TAGS_MAX + 1, caps, rec->time_ms, NULL,
-	    account[0] != '\0' ? account : NULL, NULL);
+	    account[0] != '\0' ? account : NULL, bot, NULL);
 	b = multiline_lines(head, body, tags, more, (caps & want) == want ?
 	    rec->msgid : NULL, batch);
 	free(head);
@@ -94,16 +94,17 @@ history_line(const struct store_rec *rec, unsigned caps, const char *batch)
 {
 	char more[IRC_TAGS_MAX + 1], account[NICK_MAX + 1];
 	const char *ctags, *text;
+	int bot;
 
-	/* The stored tags: the sender's account, then client tags of at
-	 * most 4094 bytes, so everything fits. */
-	ctags = tags_stored_split(rec->tags, account, sizeof(account));
+	/* The stored tags: the sender's account, whether it was a bot,
+	 * then client tags of at most 4094 bytes, so everything fits. */
+	ctags = tags_stored_split(rec->tags, account, sizeof(account), &bot);
 	line_tags(more, sizeof(more), caps, rec->time_ms, rec->msgid,
-	    account, ctags);
+	    account, bot, ctags);
 	if (strcmp(rec->command, "PRIVMSG") == 0 &&
 	    (text = strstr(rec->params, " :")) != NULL &&
 	    multiline_is_body(text + 2))
-		return history_multi(rec, caps, batch, more, account,
+		return history_multi(rec, caps, batch, more, account, bot,
 		    text + 2);
 	if (batch != NULL)
 		return buf_printf_long("@batch=%s%s%s :%s %s %s", batch,

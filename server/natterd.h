@@ -72,9 +72,9 @@
 #define MASK_MAX	(NICK_MAX + USER_MAX + HOST_MAX + 3)
 #define PEER_NAME_MAX	33	/* a Unix user name (32) and its NUL */
 
-/* The user modes, as 004 lists them: +i, +o, +r (logged in to an
- * account; only natterd sets it) and +w. */
-#define USER_MODES	"iorw"
+/* The user modes, as 004 lists them: +B (a bot, bot-mode), +i, +o, +r
+ * (logged in to an account; only natterd sets it) and +w. */
+#define USER_MODES	"Biorw"
 
 /* The SASL mechanisms (sasl.c), the value of the sasl capability. */
 #define SASL_MECHS	"PLAIN,EXTERNAL,SCRAM-SHA-256"
@@ -238,6 +238,9 @@ struct client {
 #define CLIENT_OPER		0x04	/* +o */
 #define CLIENT_WALLOPS		0x08	/* +w */
 #define CLIENT_GONE		0x10	/* left every table (teardown) */
+/* Bot mode (issue 13 §2): set by the user, shown in WHO and WHOIS, and
+ * the bot tag on what it says (IRCv3 bot-mode). */
+#define CLIENT_BOT		0x20	/* +B */
 	time_t		 last_spoke;			/* [S] for WHOIS idle */
 
 	struct room	**rooms;			/* [S] joined rooms */
@@ -814,20 +817,22 @@ int		 tag_time_parse(const char *s, int64_t *ms);
  * do not fit. */
 int		 tags_client_only(const char *tags, char *out, size_t len);
 /* The tags of a line as one string, "time=...;msgid=...;account=...;
- * +a=b", for a client with caps (turn.c and history.c agree through
- * it); account is the sender's account name (escaped here), or NULL. */
+ * bot;+a=b", for a client with caps (turn.c and history.c agree through
+ * it); account is the sender's account name (escaped here), or NULL;
+ * bot: the sender was +B (the bot tag, with message-tags). */
 void		 line_tags(char *out, size_t len, unsigned caps, int64_t time_ms,
-		    const char *msgid, const char *account, const char *ctags);
-/* The tags the store keeps with a message: "account=..." for a sender
- * logged in to an account, then the client-only tags; "" if none.  -1
- * if they do not fit in len. */
-int		 tags_stored(char *out, size_t len, const char *account,
+		    const char *msgid, const char *account, int bot,
 		    const char *ctags);
+/* The tags the store keeps with a message: "account=..." for a sender
+ * logged in to an account, "bot" for a +B one, then the client-only
+ * tags; "" if none.  -1 if they do not fit in len. */
+int		 tags_stored(char *out, size_t len, const char *account,
+		    int bot, const char *ctags);
 /* Of tags as the store keeps them (or NULL): the sender's account
- * (unescaped, into account, "" if none); returns the client-only tags
- * (a pointer into tags) or NULL. */
+ * (unescaped, into account, "" if none) and whether it was a bot;
+ * returns the client-only tags (a pointer into tags) or NULL. */
 const char	*tags_stored_split(const char *tags, char *account,
-		    size_t alen);
+		    size_t alen, int *bot);
 
 /* history.c: JOIN replay and CHATHISTORY, as generators. */
 /* 0 with --db off: no replay, no CHATHISTORY, and neither advertised. */

@@ -47,6 +47,7 @@
 #define RPL_NOTOPIC		"331 %s :No topic is set"
 #define RPL_TOPIC		"332 %s :%s"
 #define RPL_TOPICWHOTIME	"333 %s %s %lld"
+#define RPL_WHOISBOT		"335 %s :is a bot"
 #define RPL_INVITING		"341 %s %s"
 #define RPL_INVITELIST		"346 %s %s %s %lld"
 #define RPL_ENDOFINVITELIST	"347 %s :End of Channel Invite Exception List"
@@ -54,6 +55,7 @@
 #define RPL_ENDOFEXCEPTLIST	"349 %s :End of channel exception list"
 #define RPL_VERSION		"351 %s %s :%s"
 #define RPL_WHOREPLY		"352 %s %s %s %s %s %s :0 %s"
+#define RPL_WHOSPCRPL		"354%s"	/* " <field>..." as asked (WHOX) */
 #define RPL_NAMREPLY		"353 %c %s :%s"
 #define RPL_ENDOFNAMES		"366 %s :End of /NAMES list"
 #define RPL_BANLIST		"367 %s %s %s %lld"

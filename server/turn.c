@@ -62,7 +62,7 @@
 #define OUTBOX_NAP_MS	50	/* a waiter looks again after this */
 
 /* The variants of a post, bits of its index (post_var): server-time,
- * message-tags (msgid, client tags), the alt text, account-tag. */
+ * message-tags (msgid, client tags, bot), the alt text, account-tag. */
 #define VAR_TIME	0x01
 #define VAR_TAGS	0x02
 #define VAR_ALT		0x04
@@ -101,6 +101,7 @@ struct post {
 	const char	*ctags;
 	const char	*multi;		/* a multiline body, or NULL */
 	const char	*account;	/* its sender's (account-tag), or NULL */
+	int		 bot;		/* its sender was +B (bot-mode) */
 	struct buf	*v[POST_VARIANTS];	/* made by the deliverer */
 	struct buf	*fail;
 	char		 strings[];
@@ -520,6 +521,8 @@ post_new_locked(struct turn *t, const struct line *l)
 	}
 	if (lacc > 0)
 		p->account = memcpy(s, acct, lacc);
+	/* bot-mode: as account-tag, what the sender is as it speaks. */
+	p->bot = l->src != NULL && (l->src->flags & CLIENT_BOT);
 	p->time_ms = l->time_ms;
 	p->seq = l->seq;
 	p->durable = l->seq > 0 && history_durable();
@@ -563,7 +566,7 @@ post_var(const struct post *p, unsigned caps)
 
 	if (p->time_ms != 0 && (caps & CAP(CAP_SERVER_TIME)))
 		k |= VAR_TIME;
-	if ((p->msgid != NULL || p->ctags != NULL) &&
+	if ((p->msgid != NULL || p->ctags != NULL || p->bot) &&
 	    (caps & CAP(CAP_MESSAGE_TAGS)))
 		k |= VAR_TAGS;
 	if (p->alt != NULL && (caps & p->alt_cap))
@@ -637,13 +640,13 @@ post_variant_tagged(struct post *p, int k, const char *text)
 	    ((k & VAR_TIME) ? CAP(CAP_SERVER_TIME) : 0) |
 	    ((k & VAR_TAGS) ? CAP(CAP_MESSAGE_TAGS) : 0) |
 	    ((k & VAR_ACCOUNT) ? CAP(CAP_ACCOUNT_TAG) : 0), p->time_ms,
-	    p->msgid, p->account, p->ctags);
+	    p->msgid, p->account, p->bot, p->ctags);
 	return buf_printf_long("@%s %s", tags, text);
 }
 
 /* A multiline message: a batch named after its msgid (one name for
  * every recipient), or its lines; msgid and client tags go on the
- * first line only, the time and account on every one. */
+ * first line only, the time, account and bot tag on every one. */
 static __attribute__((noinline)) struct buf *
 post_variant_multi(struct post *p, int k)
 {
@@ -658,9 +661,9 @@ post_variant_multi(struct post *p, int k)
 	    ((k & VAR_TAGS) ? CAP(CAP_MESSAGE_TAGS) : 0) |
 	    ((k & VAR_ACCOUNT) ? CAP(CAP_ACCOUNT_TAG) : 0);
 	line_tags(tags, IRC_TAGS_MAX + 1, caps, p->time_ms, p->msgid,
-	    p->account, p->ctags);
+	    p->account, p->bot, p->ctags);
 	line_tags(more, IRC_TAGS_MAX + 1, caps, p->time_ms, NULL, p->account,
-	    NULL);
+	    p->bot, NULL);
 	b = multiline_lines(p->text, p->multi, tags, more,
 	    (k & VAR_MULTI) ? p->msgid : NULL, NULL);
 	free(tags);

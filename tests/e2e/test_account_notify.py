@@ -310,7 +310,7 @@ def test_user_mode_r(f):
     a = v3(s, "amy")
     myinfo = [l for l in a.history if " 004 " in l]
     assert len(myinfo) == 1 and re.fullmatch(
-        r":irc\.test 004 amy irc\.test natterd-\S+ iorw \S+ \S+",
+        r":irc\.test 004 amy irc\.test natterd-\S+ Biorw \S+ \S+",
         myinfo[0]), myinfo
     a.send("MODE amy")
     a.expect_exact_sequence([numeric("221", "amy", "+")])
