@@ -17,8 +17,8 @@ import socket
 import subprocess
 import threading
 
-from harness import (FULL_SPEED, NO_THROTTLE, Server, join, numeric, prefix,
-                     rx, slow, timeout)
+from harness import (FULL_SPEED, NO_THROTTLE, SLOW, Server, join, numeric,
+                     prefix, rx, slow, timeout)
 from test_account_notify import create, login, oper
 from test_account_notify import server as account_server
 from test_account_notify import v3
@@ -398,8 +398,11 @@ def test_monitor_memory_bounded_over_cycles(f):
     before = rss_kb(s.proc.pid)
     cycles(240, 60)
     after = rss_kb(s.proc.pid)
-    # 240 cycles of 100 entries that stayed would be well over 2 MB.
-    assert after - before < 1500, (before, after)
+    # 240 cycles of 100 entries that stayed would be well over 2 MB.  A
+    # sanitizer build's allocator keeps freed memory for a while: there,
+    # LeakSanitizer at exit is the check.
+    if SLOW <= 1:
+        assert after - before < 1500, (before, after)
     # The one watcher still hears of w0 (the last cycle's nick was w5).
     c = s.user("w0")
     watcher.expect(rx(r":irc\.test 731 \* :w0"))
