@@ -22,6 +22,7 @@ from harness import (FULL_SPEED, NO_THROTTLE, SLOW, Server, join, numeric,
 from test_account_notify import create, login, oper
 from test_account_notify import server as account_server
 from test_account_notify import v3
+from test_devices import device, make_account
 from test_realclient import _tail, wait_for
 
 ANY = re.compile(".*")
@@ -218,9 +219,8 @@ def test_monitor_nick_changing_hands(f):
     a.no_line(ANY, sync=True)
 
 
-def test_monitor_self_and_devices_apart(f):
-    """Each connection has its own list; monitoring one's own nick works,
-    in order with one's own NICK echo."""
+def test_monitor_own_nick(f):
+    """Monitoring one's own nick works, in order with one's NICK echo."""
     s = Server(f)
     a = s.user("alice")
     a.send("MONITOR + alice,alicia")
@@ -232,6 +232,38 @@ def test_monitor_self_and_devices_apart(f):
                              on("alicia").replace("alicia!alicia",
                                                   "alicia!alice")])
     a.no_line(ANY, sync=True)
+
+
+def test_monitor_devices(f):
+    """A person is online from its first device to its last; each device
+    (connection) keeps a list of its own."""
+    s = Server(f, "--oper", "admin:secret")
+    make_account(s, "alice", "pw-alice-1")
+    w = s.user("watcher")
+    w.send("MONITOR + alice")
+    w.expect(numeric("731", "watcher", ":alice"))
+    laptop = device(s, "alice", "alice", "pw-alice-1")
+    w.expect_exact_sequence([on("alice")])
+    phone = device(s, "phone", "alice", "pw-alice-1")
+    assert phone.nick == "alice"
+    w.no_line(ANY, sync=True)
+    laptop.send("MONITOR + bob")
+    laptop.expect(numeric("731", "alice", ":bob"))
+    phone.sync()
+    phone.drain()
+    phone.send("MONITOR L")
+    phone.expect_exact_sequence([numeric("733", "alice",
+                                         ":End of MONITOR list")])
+    s.user("bob")
+    laptop.expect_exact_sequence([on("bob")])
+    phone.no_line(rx(r":irc\.test 73\d .*"), sync=True)
+    phone.send("QUIT")
+    phone.expect_closed()
+    w.no_line(ANY, sync=True)
+    laptop.send("QUIT")
+    laptop.expect_closed()
+    w.expect_exact_sequence([off("alice")])
+    w.no_line(ANY, sync=True)
 
 
 # --- bounds ---
