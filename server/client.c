@@ -408,6 +408,7 @@ client_try_register(struct turn *t)
 		renamed = 1;
 	}
 	c->flags |= CLIENT_REGISTERED;
+	monitor_online_locked(t, c);
 	client_people_add_locked(c);
 	c->signon = time(NULL);
 	c->last_spoke = c->signon;
@@ -870,6 +871,7 @@ client_teardown(struct conn *c)
 		}
 	cl->nconns--;
 	last = cl->nconns == 0;
+	monitor_conn_gone_locked(c);
 	/* Another device may rename cl once the lock is dropped. */
 	snprintf(nick, sizeof(nick), "%s", cl->nick);
 	snprintf(host, sizeof(host), "%s", cl->host);
@@ -879,6 +881,8 @@ client_teardown(struct conn *c)
 		l.text = line;
 		l.src = cl;
 		(void)room_fanout_locked(&t, NULL, &l, 0, 0, NULL);
+		if (map_get(server.nicks, cl->nickkey) == cl)
+			monitor_offline_locked(&t, cl->nick, cl->nickkey);
 		whowas_add_locked(cl);
 		server.nusers--;
 		if (cl->flags & CLIENT_INVISIBLE)

@@ -73,6 +73,7 @@ static const struct command commands[] = {
 	{ "NS",		cmd_nickserv,	0, 0 },
 	{ "HELP",	cmd_help,	0, 0 },
 	{ "HELPOP",	cmd_help,	0, 0 },
+	{ "MONITOR",	cmd_monitor,	1, 0 },
 };
 
 void
@@ -178,11 +179,16 @@ client_nick_set_locked(struct turn *t, const char *nick, const char *key)
 	struct client *c = t->c;
 	char mask[MASK_MAX + 1], line[OUT_LINE_MAX];
 	struct line l;
+	int moved;
 
 	if (map_put(server.nicks, key, c) == -1)
 		return -1;
 	if (c->nickkey[0] != '\0' && strcmp(c->nickkey, key) != 0)
 		map_del(server.nicks, c->nickkey);
+	/* MONITOR: a new nick (not a new case of the same one) is the
+	 * old one going offline and the new one coming online. */
+	moved = (c->flags & CLIENT_REGISTERED) &&
+	    strcmp(c->nickkey, key) != 0;
 	if (c->flags & CLIENT_REGISTERED) {
 		client_mask(c, mask, sizeof(mask));
 		snprintf(line, sizeof(line), ":%s NICK %s", mask, nick);
@@ -192,12 +198,16 @@ client_nick_set_locked(struct turn *t, const char *nick, const char *key)
 		(void)room_fanout_locked(t, NULL, &l, FAN_SELF, 0, NULL);
 		whowas_add_locked(c);
 	}
+	if (moved)
+		monitor_offline_locked(t, c->nick, c->nickkey);
 	/* A new nick (not a new case of the same one) starts a new
 	 * private history: what the last holder said is not ours. */
 	if (strcmp(c->nickkey, key) != 0)
 		c->nick_seq = store_last_seq();
 	snprintf(c->nick, sizeof(c->nick), "%s", nick);
 	snprintf(c->nickkey, sizeof(c->nickkey), "%s", key);
+	if (moved)
+		monitor_online_locked(t, c);
 	return 0;
 }
 

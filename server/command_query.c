@@ -1312,6 +1312,7 @@ send_isupport(struct turn *t)
 	    BAN_LIST_MAX);
 	ISUPPORT_FMT("MAXTARGETS=%d", MSG_TARGETS_MAX);
 	ISUPPORT_FMT("MODES=%d", MODES_PER_LINE);
+	ISUPPORT_FMT("MONITOR=%d", MONITOR_MAX);
 	if (history_enabled())
 		query_isupport_add(t, &l, &ntok,
 		    "MSGREFTYPES=msgid,timestamp");
@@ -1418,6 +1419,7 @@ cmd_away(struct turn *t, struct irc_msg *m)
 	char		*msg = NULL, *old, mask[MASK_MAX + 1];
 	char		 line[OUT_LINE_MAX];
 	struct line	 l;
+	struct post	*p;
 	size_t		 len;
 
 	text = m->nparams > 0 ? m->params[0] : "";
@@ -1444,9 +1446,11 @@ cmd_away(struct turn *t, struct irc_msg *m)
 	pthread_mutex_lock(&server.lock);
 	old = c->away;
 	c->away = msg;
-	if (msg != NULL || old != NULL)
-		(void)room_fanout_locked(t, NULL, &l, 0,
+	if (msg != NULL || old != NULL) {
+		p = room_fanout_locked(t, NULL, &l, 0,
 		    CAP(CAP_AWAY_NOTIFY), NULL);
+		(void)monitor_fanout_locked(t, p, c, CAP(CAP_AWAY_NOTIFY));
+	}
 	pthread_mutex_unlock(&server.lock);
 	free(old);
 

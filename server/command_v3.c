@@ -27,6 +27,7 @@ cmd_setname(struct turn *t, struct irc_msg *m)
 	const char	*name = m->params[0];
 	char		 mask[MASK_MAX + 1], line[OUT_LINE_MAX];
 	struct line	 l;
+	struct post	*p;
 	size_t		 len;
 
 	len = strlen(name);
@@ -45,8 +46,9 @@ cmd_setname(struct turn *t, struct irc_msg *m)
 
 	pthread_mutex_lock(&server.lock);
 	memcpy(c->realname, name, len + 1);
-	(void)room_fanout_locked(t, NULL, &l, FAN_SELF, CAP(CAP_SETNAME),
+	p = room_fanout_locked(t, NULL, &l, FAN_SELF, CAP(CAP_SETNAME),
 	    NULL);
+	(void)monitor_fanout_locked(t, p, c, CAP(CAP_SETNAME));
 	pthread_mutex_unlock(&server.lock);
 }
 

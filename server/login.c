@@ -34,7 +34,7 @@ account_notify_locked(struct turn *t, struct client *c, const char *name)
 	struct post	*p;
 	struct line	 l;
 	char		 mask[MASK_MAX + 1], line[OUT_LINE_MAX];
-	int		 mine;
+	int		 mine, ext;
 
 	if ((c->flags & (CLIENT_REGISTERED | CLIENT_GONE)) !=
 	    CLIENT_REGISTERED)
@@ -51,7 +51,9 @@ account_notify_locked(struct turn *t, struct client *c, const char *name)
 	 * shares a room with c. */
 	mine = post_add_shared_locked(t, p, c, CAP(CAP_ACCOUNT_NOTIFY),
 	    NULL) || c == t->c;
-	if (mine && (t->conn->caps & CAP(CAP_ACCOUNT_NOTIFY)))
+	/* extended-monitor: those who watch c and were not reached. */
+	ext = monitor_fanout_locked(t, p, c, CAP(CAP_ACCOUNT_NOTIFY));
+	if ((mine && (t->conn->caps & CAP(CAP_ACCOUNT_NOTIFY))) || ext)
 		turn_echo_locked(t, p, 1);
 
 	snprintf(line, sizeof(line), ":%s MODE %s :%cr", config.server_name,

@@ -331,6 +331,12 @@ struct conn {
 					   of rq needs (multiline_cost) */
 	struct mlbatch	*ml;		/* [T] the draft/multiline batch it
 					   has open (heap), or NULL */
+
+	/* MONITOR (monitor.c): the nicks this connection watches, each
+	 * an entry of the server's index; heap only while used. */
+	struct monitor_entry **mon;			/* [S] */
+	int		 nmon;				/* [S] */
+	int		 moncap;			/* [S] */
 };
 
 /* A member of a room, and its prefix modes. */
@@ -1610,6 +1616,34 @@ struct buf	*multiline_lines(const char *head, const char *body,
 		    const char *outer);
 /* 1 if a stored message's text (after " :") is a multiline body. */
 int		 multiline_is_body(const char *text);
+
+/*
+ * monitor.c: IRCv3 MONITOR and extended-monitor (the top of monitor.c
+ * tells the index, its bounds and the order of notifications).  All
+ * _locked functions run under server.lock.
+ */
+#define MONITOR_MAX	100	/* ISUPPORT MONITOR: nicks a connection
+				   may watch */
+struct monitor_entry;
+void		 cmd_monitor(struct turn *, struct irc_msg *);
+/* c has just come online with its nick (registration, NICK): 730 to
+ * every connection watching it. */
+void		 monitor_online_locked(struct turn *t, struct client *c);
+/* nick (casefolded key) has just gone (QUIT, KILL, drop, NICK): 731 to
+ * every connection watching it. */
+void		 monitor_offline_locked(struct turn *t, const char *nick,
+		    const char *key);
+/* Forgets everything k watches (MONITOR C, teardown). */
+void		 monitor_conn_gone_locked(struct conn *k);
+/*
+ * extended-monitor: adds to p every connection with extended-monitor
+ * and cap that watches who and was not reached by the
+ * post_add_shared_locked() on who just before (its person is not
+ * marked with server.gen), each once.  Returns 1 if t->conn is one of
+ * them: the caller gives it its copy in order (turn_echo_locked).
+ */
+int		 monitor_fanout_locked(struct turn *t, struct post *p,
+		    struct client *who, unsigned cap);
 
 /* natterd.c */
 /* Starts shutdown as SIGTERM does: stop accepting, ERROR to all. */

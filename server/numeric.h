@@ -119,6 +119,13 @@
 #define RPL_HELPTXT		"705 %s :%s"
 #define RPL_ENDOFHELP		"706 %s :End of /HELP"
 
+/* IRCv3 MONITOR (monitor.c): the lists of nicks are comma-separated. */
+#define RPL_MONONLINE		"730 :%s"
+#define RPL_MONOFFLINE		"731 :%s"
+#define RPL_MONLIST		"732 :%s"
+#define RPL_ENDOFMONLIST	"733 :End of MONITOR list"
+#define ERR_MONLISTFULL		"734 %d %s :Monitor list is full."
+
 /* IRCv3 sasl 3.1/3.2.  902 is for the nick-ownership work: the nick is
  * held for another account. */
 #define RPL_LOGGEDIN		"900 %s %s :You are now logged in as %s"
