@@ -71,6 +71,7 @@ static const struct command commands[] = {
 	{ "VERIFY",	cmd_verify,	2, CMD_PREREG },
 	{ "NICKSERV",	cmd_nickserv,	0, 0 },
 	{ "NS",		cmd_nickserv,	0, 0 },
+	{ "REDACT",	cmd_redact,	2, 0 },
 };
 
 void
