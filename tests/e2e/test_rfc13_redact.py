@@ -276,3 +276,37 @@ def said_line(o, who, target, text):
     got = o.expect(re.compile(r"@msgid=(%s) %s" % (MSGID, re.escape(
         ":%s PRIVMSG %s :%s" % (prefix(who), target, text)))))
     return got.split(" ", 1)[0][len("@msgid="):]
+
+
+def test_redact_multiline_message(f):
+    """A draft/multiline message is one message with one msgid (the
+    batch's name for clients with the cap): REDACT of that msgid takes
+    all of it."""
+    s = Server(f)
+    a = v3(s, "alice", *TAGGED)
+    b = v3(s, "bob", "batch", "draft/multiline", *TAGGED)
+    obs = v3(s, "obs", *TAGS3)
+    join(a, b, obs, room="#r")
+    settle(a, b, obs)
+    b.send_raw(b"BATCH +m draft/multiline #r\r\n"
+               b"@batch=m PRIVMSG #r :line one\r\n"
+               b"@batch=m PRIVMSG #r :line two\r\n"
+               b"BATCH -m\r\n")
+    first = a.expect(re.compile(r"@msgid=(%s) %s" % (MSGID, re.escape(
+        ":bob!bob@127.0.0.1 PRIVMSG #r :line one"))))
+    m = first.split(" ", 1)[0][len("@msgid="):]
+    a.expect(":bob!bob@127.0.0.1 PRIVMSG #r :line two")
+    assert len(hist(obs, "LATEST #r * 10")) == 2
+    b.send("REDACT #r %s" % m)
+    redacted(b, "bob", "#r", m)
+    redacted(a, "bob", "#r", m)
+    assert hist(obs, "LATEST #r * 10") == []
+
+
+def test_redact_window_flag_bad_value(f):
+    cp = f.run("--redact-window", "-1")
+    assert cp.returncode == 2, cp.returncode
+    lines = cp.stderr.splitlines()
+    assert lines[0] == "natterd: --redact-window: invalid value '-1' " \
+        "(expected 0 to 31536000)", lines
+    assert lines[1].startswith("usage: natterd"), lines
