@@ -310,3 +310,51 @@ def test_redact_window_flag_bad_value(f):
     assert lines[0] == "natterd: --redact-window: invalid value '-1' " \
         "(expected 0 to 31536000)", lines
     assert lines[1].startswith("usage: natterd"), lines
+
+
+def test_redact_memory_store_and_no_history(f):
+    """--db :memory: redacts as a file does; with --db off nothing is
+    kept, so no msgid is known."""
+    s, a, b, c, obs = room3(f, "--db", ":memory:")
+    m = said(b, "#r", "in memory", a)
+    b.send("REDACT #r %s" % m)
+    redacted(b, "bob", "#r", m)
+    assert hist(obs, "LATEST #r * 10") == []
+    # --db off: not offered; a REDACT finds nothing.
+    s = Server(f, "--db", "off")
+    b = s.client("bob")
+    b.send("CAP LS 302")
+    ls = b.read_until(re.compile(r":irc\.test CAP \* LS :.*"))
+    assert not any(CAP in l for l in ls), ls
+    b.send("CAP REQ :message-tags")
+    b.expect(":irc.test CAP * ACK :message-tags")
+    b.send("CAP REQ :%s" % CAP)
+    b.expect(":irc.test CAP * NAK :%s" % CAP)
+    b.send("CAP END")
+    b.name = b.nick = "bob"
+    b.register("bob")
+    a = s.user("alice")
+    join(b, a, room="#r")
+    settle(a, b)
+    a.send("PRIVMSG #r :kept nowhere")
+    got = b.expect(re.compile(r"@msgid=(%s) %s" % (MSGID, re.escape(
+        ":alice!alice@127.0.0.1 PRIVMSG #r :kept nowhere"))))
+    m = got.split(" ", 1)[0][len("@msgid="):]
+    b.send("REDACT #r %s" % m)
+    b.expect_exact_sequence([":irc.test FAIL REDACT UNKNOWN_MSGID #r %s "
+                             ":This message does not exist or is too old"
+                             % m])
+    a.no_line(rx(r".*REDACT.*"), sync=True)
+
+
+def test_redact_tagmsg_is_unknown(f):
+    """A TAGMSG (a reaction) is never stored: its msgid cannot be
+    redacted."""
+    s, a, b, c, obs = room3(f)
+    b.send("@+draft/react=x TAGMSG #r")
+    got = a.expect(re.compile(r"@msgid=([0-9a-z]{21});\+draft/react=x "
+                              r":bob!bob@127\.0\.0\.1 TAGMSG #r"))
+    m = got.split(";", 1)[0][len("@msgid="):]
+    b.send("REDACT #r %s" % m)
+    b.expect_exact_sequence([":irc.test FAIL REDACT UNKNOWN_MSGID #r * "
+                             ":This message does not exist or is too old"])
