@@ -50,9 +50,11 @@ def hist(obs, query):
 
 
 def redacted(c, who, target, msgid, reason=None):
-    """The REDACT line c (message-tags, the cap) receives."""
+    """The REDACT line c (message-tags, the cap) receives; who: a nick
+    (nick!nick@127.0.0.1) or a whole source."""
+    src = who if "!" in who else prefix(who)
     return c.expect(re.compile(r"@msgid=%s %s" % (MSGID, re.escape(
-        ":%s REDACT %s %s%s" % (prefix(who), target, msgid,
+        ":%s REDACT %s %s%s" % (src, target, msgid,
                                 " :" + reason if reason else "")))))
 
 
@@ -358,3 +360,35 @@ def test_redact_tagmsg_is_unknown(f):
     b.send("REDACT #r %s" % m)
     b.expect_exact_sequence([":irc.test FAIL REDACT UNKNOWN_MSGID #r * "
                              ":This message does not exist or is too old"])
+
+
+def test_redact_author_by_account_or_mask(f):
+    """The author is its account when it was logged in (any nick since),
+    else its nick!user@host as it was: after a nick change a logged-out
+    author is someone else."""
+    from test_nickserv import CHEAP
+    s = Server(f, *CHEAP)
+    a = v3(s, "alice", *TAGGED)
+    b = v3(s, "bob", *TAGGED)
+    join(a, b, room="#r")
+    settle(a, b)
+    a.send("REGISTER * * password1")
+    a.expect(":irc.test REGISTER SUCCESS alice :Account created")
+    settle(a)
+    a.send("JOIN #r2")
+    b.send("JOIN #r2")
+    settle(a, b)
+    ma = said(a, "#r2", "logged in", b)
+    mb = said(b, "#r2", "logged out", a)
+    for c, new in ((a, "alice2"), (b, "bob2")):
+        c.send("NICK " + new)
+        c.expect(":%s NICK %s" % (prefix(c.nick), new))
+        c.nick = new
+    settle(a, b)
+    a.send("REDACT #r2 %s" % ma)
+    redacted(a, "alice2!alice@127.0.0.1", "#r2", ma)
+    redacted(b, "alice2!alice@127.0.0.1", "#r2", ma)
+    b.send("REDACT #r2 %s" % mb)
+    b.expect_exact_sequence([":irc.test FAIL REDACT REDACT_FORBIDDEN #r2 %s "
+                             ":You are not authorised to delete this message"
+                             % mb])
