@@ -43,13 +43,13 @@ cap_find(const char *name)
 	return -1;
 }
 
-/* Whether natterd offers bit now: chathistory needs history,
- * account-registration open registration, and multiline no
- * --no-multiline. */
+/* Whether natterd offers bit now: chathistory and message-redaction
+ * need history, account-registration open registration, and multiline
+ * no --no-multiline. */
 static int
 cap_offered(int bit)
 {
-	if (bit == CAP_CHATHISTORY)
+	if (bit == CAP_CHATHISTORY || bit == CAP_MESSAGE_REDACTION)
 		return history_enabled();
 	if (bit == CAP_MULTILINE)
 		return !config.no_multiline;

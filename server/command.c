@@ -74,6 +74,7 @@ static const struct command commands[] = {
 	{ "HELP",	cmd_help,	0, 0 },
 	{ "HELPOP",	cmd_help,	0, 0 },
 	{ "MONITOR",	cmd_monitor,	1, 0 },
+	{ "REDACT",	cmd_redact,	2, 0 },
 };
 
 void

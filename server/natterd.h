@@ -485,6 +485,9 @@ struct config {
 #define REGISTRATION_CLOSED	1
 	unsigned	 register_per_ip;	/* accounts an IP address may
 					   register an hour, 0: no limit */
+	/* message-redaction */
+	int		 redact_window;	/* --redact-window: seconds an author
+					   may REDACT its message, 0: never */
 	const char	*unix_path;	/* --unix; NULL: the default */
 	int		 unix_mode;
 #define UNIX_ALSO	0	/* the Unix socket beside the TCP ports */
@@ -1047,6 +1050,29 @@ int		 store_default_path(char *buf, size_t len);
  * are already held, ENOMEM, or EINVAL when the store is closed; no seq
  * is used up then. */
 int64_t		 store_append(struct store_rec *rec);
+/*
+ * message-redaction.  A row with command STORE_REDACT and params the
+ * msgid of a message is never stored: its commit deletes that message
+ * (in seq order, so a message still pending goes in first and out
+ * again).  store_find reads a message by msgid, after waiting (at most
+ * HOLD_MS) for one of this run still on its way to the file: 1 with
+ * ref filled, 0 when there is none (or no history), -1.  Not under
+ * server.lock.
+ */
+#define STORE_REDACT	"REDACT"
+struct store_ref {
+	int64_t		 seq;
+	int64_t		 time_ms;
+	char		 msgid[STORE_MSGID_LEN + 1];
+	char		 key[STORE_KEY_MAX + 1];
+	char		 source[MASK_MAX + 1];
+	char		 account[NICK_MAX + 1];	/* its sender's, or "" */
+	char		 from_key[NICK_MAX + 1];	/* private: the sides */
+	char		 to_key[NICK_MAX + 1];
+	int64_t		 from_account;
+	int64_t		 to_account;
+};
+int		 store_find(const char *msgid, struct store_ref *ref);
 /* A msgid (STORE_STAMP_LEN + 1 bytes, never one store_append gives)
  * and the time now, for a line that is not stored. */
 #define STORE_STAMP_LEN	(STORE_MSGID_LEN + 1)
@@ -1562,6 +1588,9 @@ int64_t		 marker_get(struct account *a, const char *key);
 int		 marker_set(struct account *a, const char *key, int64_t *ms);
 /* Forgets every marker of a deleted account, in memory and store. */
 void		 marker_forget(int64_t id);
+
+/* redact.c: REDACT (draft/message-redaction). */
+void		 cmd_redact(struct turn *, struct irc_msg *);
 
 /* command_v3.c: MARKREAD, and the markers a JOIN sends. */
 void		 cmd_markread(struct turn *, struct irc_msg *);

@@ -147,6 +147,7 @@ enum {
 	SW_META_PUT,
 	SW_MARKER_PUT,
 	SW_MARKER_DEL,
+	SW_REDACT,
 	SW_COUNT
 };
 
@@ -200,6 +201,8 @@ static const char *const store_wsql[SW_COUNT] = {
 	    "target, time_ms) VALUES (?1, ?2, ?3)",
 	[SW_MARKER_DEL] = "DELETE FROM read_marker WHERE account = ?1 AND "
 	    "target = ?2",
+	/* message-redaction: a REDACT row takes its message out. */
+	[SW_REDACT] = "DELETE FROM message WHERE msgid = ?1",
 };
 
 /* Statements on the read connection.  The SR_A* ones read a private
@@ -216,6 +219,7 @@ enum {
 	SR_ALAST,
 	SR_PEERS,
 	SR_APEERS,
+	SR_FIND,
 	SR_COUNT
 };
 
@@ -270,6 +274,10 @@ static const char *const store_rsql[SR_COUNT] = {
 	    "ORDER BY time_ms DESC, seq DESC LIMIT 1",
 	[SR_PEERS] = "SELECT key FROM peer WHERE nick = ?1",
 	[SR_APEERS] = "SELECT nick FROM account_peer WHERE account = ?1",
+	/* message-redaction: a message by its msgid (the UNIQUE index). */
+	[SR_FIND] = "SELECT seq, time_ms, key, source, tags, from_key, "
+	    "to_key, from_account, to_account FROM message WHERE msgid = ?1 "
+	    "AND " STORE_MESSAGES,
 };
 
 /*
@@ -1605,6 +1613,15 @@ store_commit_locked(struct store_ent *list, int *code, char *why,
 		goto fail;
 	for (e = list; e != NULL; e = e->next) {
 		r = &e->rec;
+		if (strcmp(r->command, STORE_REDACT) == 0) {
+			/* In seq order: a message still pending went in
+			 * above, earlier in this batch or before it. */
+			sqlite3_bind_text(store.wst[SW_REDACT], 1, r->params,
+			    -1, SQLITE_STATIC);
+			if (store_step_done(store.wst[SW_REDACT]) == -1)
+				goto fail;
+			continue;
+		}
 		sqlite3_bind_int64(ins, 1, r->seq);
 		sqlite3_bind_text(ins, 2, r->msgid, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 3, r->time_ms);
@@ -2509,6 +2526,83 @@ store_read(const char *key, struct store_cursor *cur, int64_t min_seq,
 		cur->seq = rows.v[rows.n - 1].seq;
 	}
 	return store_read_done(rc, &rows, cb, arg);
+}
+
+/*
+ * message-redaction: the seq a msgid of this run names (store_msgid),
+ * or 0 for any other string.
+ */
+static int64_t
+store_msgid_seq(const char *msgid)
+{
+	char	 mine[STORE_MSGID_LEN + 1];
+	int64_t	 seq = 0;
+	int	 i;
+	const char *d;
+
+	if (strlen(msgid) != STORE_MSGID_LEN)
+		return 0;
+	store_msgid(0, mine);
+	if (memcmp(mine, msgid, 11) != 0)
+		return 0;
+	for (i = 11; i < STORE_MSGID_LEN; i++) {
+		if ((d = strchr("0123456789abcdefghjkmnpqrstvwxyz",
+		    msgid[i])) == NULL || *d == '\0')
+			return 0;
+		seq = seq * 32 + (d - "0123456789abcdefghjkmnpqrstvwxyz");
+	}
+	return seq;
+}
+
+int
+store_find(const char *msgid, struct store_ref *ref)
+{
+	sqlite3_stmt	*st;
+	const char	*tags, *semi;
+	int64_t		 seq;
+	int		 rc;
+
+	memset(ref, 0, sizeof(*ref));
+	if (store.off || strlen(msgid) != STORE_MSGID_LEN)
+		return 0;	/* no history, or never a msgid of ours */
+	/* A message of this run still on its way to the file: wait for
+	 * it (the REDACT would find nothing, then see it stored). */
+	seq = store_msgid_seq(msgid);
+	if (seq > 0 && seq <= atomic_load(&store.last_seq))
+		(void)store_wait(seq, HOLD_MS);
+	if (store_read_begin() == -1)
+		return -1;
+	st = store.rst[SR_FIND];
+	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ref->seq = sqlite3_column_int64(st, 0);
+		ref->time_ms = sqlite3_column_int64(st, 1);
+		store_copy(ref->key, sizeof(ref->key),
+		    sqlite3_column_text(st, 2));
+		store_copy(ref->source, sizeof(ref->source),
+		    sqlite3_column_text(st, 3));
+		/* tags_stored: "account=x" first, when it had one. */
+		tags = (const char *)sqlite3_column_text(st, 4);
+		if (tags != NULL && strncmp(tags, "account=", 8) == 0) {
+			tags += 8;
+			semi = strchr(tags, ';');
+			snprintf(ref->account, sizeof(ref->account), "%.*s",
+			    (int)(semi != NULL ? (size_t)(semi - tags) :
+			    strlen(tags)), tags);
+		}
+		store_copy(ref->from_key, sizeof(ref->from_key),
+		    sqlite3_column_text(st, 5));
+		store_copy(ref->to_key, sizeof(ref->to_key),
+		    sqlite3_column_text(st, 6));
+		ref->from_account = sqlite3_column_int64(st, 7);
+		ref->to_account = sqlite3_column_int64(st, 8);
+		snprintf(ref->msgid, sizeof(ref->msgid), "%s", msgid);
+	} else if (rc != SQLITE_DONE)
+		log_warnx("store: %s: query: %s", store.path,
+		    sqlite3_errmsg(store.rdb));
+	sqlite3_reset(st);
+	store_read_end();
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /*

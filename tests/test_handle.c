@@ -1201,6 +1201,74 @@ test_windows_bound(void **state)
 	assert_string_equal(last(0)->text, "hi 275");
 }
 
+/* draft/message-redaction: natter asks for it, keeps each message's
+ * msgid, and a REDACT shows that line as deleted in its window only. */
+static void
+test_redact(void **state)
+{
+	const struct line	*l;
+	int			 a, q, n0;
+
+	(void)state;
+	session_hello(&sess, out, &nout, OUT_MAX);
+	feed(":irc.test CAP * LS :draft/message-redaction message-tags");
+	assert_string_equal(out[0], "CAP REQ :message-tags "
+	    "draft/message-redaction");
+	feed(":irc.test CAP * ACK :message-tags draft/message-redaction");
+	assert_true(sess.caps & CAP_MESSAGE_REDACTION);
+
+	a = win("#a");
+	n0 = count(a);
+	feed("@msgid=m1 :alice!u@h PRIVMSG #a :oops");
+	feed("@msgid=m2 :alice!u@h PRIVMSG #a :fine");
+	feed("@msgid=m3 :me!u@h PRIVMSG #a :\001ACTION waves\001");
+	feed("@msgid=p1 :bob!u@h PRIVMSG me :secret");
+	q = win("bob");
+	assert_int_equal(count(a), n0 + 3);
+	/* Someone else's msgid, another window's, or none: ignored. */
+	sess.dirty = 0;
+	feed(":alice!u@h REDACT #a nosuch");
+	feed(":alice!u@h REDACT #a p1");
+	feed(":alice!u@h REDACT #nowhere m1");
+	feed(":alice!u@h REDACT #a");
+	assert_int_equal(sess.dirty, 0);
+	assert_string_equal(last(q)->text, "secret");
+
+	feed(":bob!u@h REDACT #a m1 :typo");
+	assert_int_equal(sess.dirty, 1);
+	assert_int_equal(count(a), n0 + 3);
+	l = scroll_get(&sess.wins.v[a]->sb, n0);
+	assert_string_equal(l->text, "(message deleted)");
+	assert_string_equal(l->nick, "alice");
+	assert_int_equal(l->kind, LINE_MSG);
+	assert_int_equal(l->when, 1000);
+	assert_string_equal(scroll_get(&sess.wins.v[a]->sb, n0 + 1)->text,
+	    "fine");
+	/* Our own action, and a private message to us (its window is
+	 * the sender's). */
+	feed(":me!u@h REDACT #a m3");
+	assert_string_equal(last(a)->text, "(message deleted)");
+	assert_int_equal(last(a)->kind, LINE_ACTION);
+	feed(":bob!u@h REDACT me p1");
+	assert_string_equal(last(q)->text, "(message deleted)");
+	assert_string_equal(last(q)->nick, "bob");
+
+	/* A history line keeps its msgid too. */
+	feed(":irc.test BATCH +h chathistory #a");
+	feed("@batch=h;time=2001-01-01T00:00:00.000Z;msgid=h1 "
+	    ":carol!u@h PRIVMSG #a :old");
+	feed(":irc.test BATCH -h");
+	feed(":bob!u@h REDACT #a h1");
+	for (q = 0; q < count(a); q++) {
+		l = scroll_get(&sess.wins.v[a]->sb, q);
+		if (l->nick != NULL && strcmp(l->nick, "carol") == 0)
+			break;
+	}
+	assert_true(q < count(a));
+	assert_string_equal(l->text, "(message deleted)");
+	assert_true(l->history);
+}
+
 int
 main(void)
 {
@@ -1246,6 +1314,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_windows_bound, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_redact, setup, teardown),
 		cmocka_unit_test(test_mentions),
 		cmocka_unit_test(test_colour),
 	};

@@ -225,6 +225,51 @@ test_insert(void **state)
 	scroll_free(&sb);
 }
 
+/* message-redaction: a line keeps its msgid (bounded: MSGID_MAX - 1
+ * bytes), gets one later (an echo), and scroll_redact finds it. */
+static void
+test_redact(void **state)
+{
+	struct scroll		 sb;
+	struct line		 l;
+	char			 id[32], big[200];
+	int			 i;
+
+	(void)state;
+	scroll_init(&sb);
+	memset(&l, 0, sizeof(l));
+	l.kind = LINE_MSG;
+	l.nick = (char *)"bob";
+	for (i = 0; i < SCROLL_MAX + 5; i++) {
+		snprintf(id, sizeof(id), "id%d", i);
+		l.when = i;
+		l.text = id;
+		l.msgid = id;
+		assert_int_not_equal(scroll_insert(&sb, sb.count, &l), -1);
+	}
+	/* Forgotten with its line. */
+	assert_int_equal(scroll_redact(&sb, "id0"), -1);
+	i = scroll_redact(&sb, "id10");
+	assert_int_equal(i, 10 - 5);
+	assert_string_equal(scroll_get(&sb, i)->text, SCROLL_DELETED);
+	assert_string_equal(scroll_get(&sb, i)->nick, "bob");
+	assert_int_equal(scroll_get(&sb, i)->when, 10);
+	assert_string_equal(scroll_get(&sb, i + 1)->text, "id11");
+	assert_int_equal(scroll_redact(&sb, ""), -1);
+	assert_int_equal(scroll_redact(&sb, NULL), -1);
+	/* A pending line's echo brings its msgid. */
+	scroll_push(&sb, 1, LINE_MSG, "me", "mine", 0, 1);
+	assert_int_equal(scroll_redact(&sb, "e1"), -1);
+	scroll_set_msgid(&sb, sb.count - 1, "e1");
+	assert_int_equal(scroll_redact(&sb, "e1"), sb.count - 1);
+	/* A msgid longer than natter keeps is cut, never overruns. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	scroll_set_msgid(&sb, 0, big);
+	assert_int_equal(strlen(scroll_get(&sb, 0)->msgid), MSGID_MAX - 1);
+	scroll_free(&sb);
+}
+
 int
 main(void)
 {
@@ -234,6 +279,7 @@ main(void)
 		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_view_stays),
 		cmocka_unit_test(test_insert),
+		cmocka_unit_test(test_redact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

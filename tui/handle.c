@@ -97,6 +97,7 @@ static const struct {
 	{ "draft/multiline",	CAP_MULTILINE },
 	{ "away-notify",	CAP_AWAY_NOTIFY },
 	{ "draft/read-marker",	CAP_READ_MARKER },
+	{ "draft/message-redaction", CAP_MESSAGE_REDACTION },
 };
 
 static void	reply(char out[][512], int *nout, int maxout,
@@ -345,6 +346,9 @@ win_add(struct session *s, int i, time_t now, enum line_kind kind,
 	l.self = self;
 	l.nick = (char *)nick;
 	l.text = (char *)text;
+	/* Messages keep their msgid, for a REDACT. */
+	if (kind == LINE_MSG || kind == LINE_ACTION || kind == LINE_NOTICE)
+		l.msgid = s->line_msgid;
 	/* A replay's prefix would be today's, not the line's. */
 	if (!s->line_history && (prefix == '@' || prefix == '+'))
 		l.prefix = prefix;
@@ -558,12 +562,14 @@ echoed(struct session *s, int i, enum line_kind kind, const char *text,
     time_t now)
 {
 	struct window	*w = s->wins.v[i];
+	int		 k;
 
-	if (scroll_echoed(&w->sb, kind, text, now) == -1) {
+	if ((k = scroll_echoed(&w->sb, kind, text, now)) == -1) {
 		w = s->wins.v[s->wins.cur];
-		if (scroll_echoed(&w->sb, kind, text, now) == -1)
+		if ((k = scroll_echoed(&w->sb, kind, text, now)) == -1)
 			return 0;
 	}
+	scroll_set_msgid(&w->sb, k, s->line_msgid);
 	window_seen_add(w, s->line_msgid);
 	if (w->kind != WIN_STATUS)
 		note_last(w, s);
@@ -664,6 +670,35 @@ on_message(struct session *s, const struct irc_msg *m, time_t now,
 	}
 	win_add(s, i, now, kind, src.nick, priv ? 0 :
 	    window_nick_prefix(s->wins.v[i], src.nick), text, hl, self, act);
+}
+
+/*
+ * REDACT <target> <msgid> [:reason] (draft/message-redaction): the line
+ * with that msgid in the target's window shows "(message deleted)".
+ * The window: the room; for a private message, the other person's
+ * (the sender's when it is to us, the target's when we sent it).  A
+ * msgid that window does not hold is ignored, as the spec says.
+ */
+static void
+on_redact(struct session *s, const struct irc_msg *m)
+{
+	struct source	 src;
+	const char	*target = param(m, 0);
+	int		 i;
+
+	if (m->nparams < 2)
+		return;
+	source_parse(m, s, &src);
+	if (is_room(target))
+		i = windows_find(&s->wins, room_of(target));
+	else if (is_me(s, target))
+		i = windows_find(&s->wins, src.nick);
+	else
+		i = windows_find(&s->wins, target);
+	if (i <= 0)
+		return;
+	if (scroll_redact(&s->wins.v[i]->sb, param(m, 1)) != -1)
+		s->dirty = 1;
 }
 
 static void
@@ -1978,6 +2013,8 @@ handle_line(struct session *s, struct irc_msg *m, time_t now,
 		on_away(s, m);
 	else if (strcmp(cmd, "MARKREAD") == 0)
 		on_markread(s, m);
+	else if (strcmp(cmd, "REDACT") == 0)
+		on_redact(s, m);
 	else if (strcmp(cmd, "ERROR") == 0)
 		win_line(s, 0, now, LINE_ERROR, NULL, param(m, 0), 0, 0,
 		    ACT_HIGHLIGHT);

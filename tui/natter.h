@@ -160,6 +160,9 @@ struct line {
 					   (scroll_insert): the read marker */
 	char		*nick;		/* NULL for INFO/ERROR/EVENT */
 	char		*text;		/* UTF-8, may hold mIRC codes */
+	/* message-redaction: the server's msgid of a message line (a
+	 * copy, at most MSGID_MAX), or NULL; a REDACT finds it here. */
+	char		*msgid;
 };
 
 struct scroll {
@@ -194,6 +197,13 @@ int	 scroll_find_pending(const struct scroll *, unsigned id);
  * -1 if none matched. */
 int	 scroll_echoed(struct scroll *, enum line_kind kind, const char *text,
 	    time_t when);
+/* Line i's msgid becomes msgid (copied; "" or NULL: none). */
+void	 scroll_set_msgid(struct scroll *, int i, const char *msgid);
+/* message-redaction: the message line with msgid shows SCROLL_DELETED
+ * as its text (nick, time and kind kept).  Its index, or -1 if no line
+ * has that msgid. */
+#define SCROLL_DELETED	"(message deleted)"
+int	 scroll_redact(struct scroll *, const char *msgid);
 /* Line i was sent: pending cleared. */
 void	 scroll_sent(struct scroll *, int i);
 /* Line i will never be sent: it becomes "not sent: <text>"
@@ -488,6 +498,8 @@ int	 paste_lines(const char *text, size_t len, char **out);
 #define CAP_READ_MARKER		0x2000	/* draft/read-marker */
 #define CAP_MULTILINE		0x200	/* draft/multiline (sendq) */
 #define CAP_LABELED_RESPONSE	0x400	/* reply.c routes replies by label */
+#define CAP_MESSAGE_REDACTION	0x4000	/* draft/message-redaction: REDACT
+					   shows a line as deleted */
 
 /* --- notify.c: bell, desktop notifications, the title's count --- */
 #define NOTIFY_BELL	0x01	/* BEL */

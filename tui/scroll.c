@@ -20,6 +20,7 @@ line_free(struct line *l)
 {
 	free(l->nick);
 	free(l->text);
+	free(l->msgid);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -79,6 +80,13 @@ scroll_insert(struct scroll *sb, int i, const struct line *src)
 		return -1;
 	if ((l.text = strdup(src->text != NULL ? src->text : "")) == NULL) {
 		free(l.nick);
+		return -1;
+	}
+	l.msgid = NULL;
+	if (src->msgid != NULL && src->msgid[0] != '\0' &&
+	    (l.msgid = strndup(src->msgid, MSGID_MAX - 1)) == NULL) {
+		free(l.nick);
+		free(l.text);
 		return -1;
 	}
 	/* Lines added below the bottom of a scrolled-up view push it up
@@ -198,4 +206,46 @@ scroll_not_sent(struct scroll *sb, int i)
 	l->kind = LINE_ERROR;
 	l->pending = 0;
 	l->self = 0;
+}
+
+/* --- message-redaction --- */
+
+void
+scroll_set_msgid(struct scroll *sb, int i, const char *msgid)
+{
+	struct line	*l;
+	char		*id = NULL;
+
+	if (i < 0 || i >= sb->count)
+		return;
+	if (msgid != NULL && msgid[0] != '\0' &&
+	    (id = strndup(msgid, MSGID_MAX - 1)) == NULL)
+		return;
+	l = line_at(sb, i);
+	free(l->msgid);
+	l->msgid = id;
+}
+
+int
+scroll_redact(struct scroll *sb, const char *msgid)
+{
+	struct line	*l;
+	char		*text;
+	int		 i;
+
+	if (msgid == NULL || msgid[0] == '\0')
+		return -1;
+	/* Newest first: what gets deleted was mostly just said. */
+	for (i = sb->count - 1; i >= 0; i--) {
+		l = line_at(sb, i);
+		if (l->msgid == NULL || strcmp(l->msgid, msgid) != 0)
+			continue;
+		if ((text = strdup(SCROLL_DELETED)) == NULL)
+			return -1;
+		free(l->text);
+		l->text = text;
+		l->highlight = 0;
+		return i;
+	}
+	return -1;
 }
