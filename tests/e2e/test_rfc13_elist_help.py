@@ -9,15 +9,13 @@ the topic; <n and >n the user count; a mask, and a negated mask with
 706 RPL_ENDOFHELP, or one 524 ERR_HELPNOTFOUND.
 """
 
-import glob
 import os
 import re
-import shutil
 import signal
-import subprocess
 import time
 
 from harness import FULL_SPEED, Server, join, numeric, rx, scaled, slow
+from weechat import Weechat
 
 ANY = re.compile(".*")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -462,50 +460,29 @@ def test_rfc13_elist_help_weechat(f):
     """WeeChat's /list passes an ELIST condition through as LIST's
     parameter (irc-command.c: "LIST <channel> <server>"), and shows the
     rooms that pass; /quote HELP shows the 704 to 706 text."""
-    exe = shutil.which("weechat-headless")
-    if exe is None:
-        f.skip("weechat-headless is not on PATH")
-    from test_realclient import weechat_commands, wait_for
     s = Server(f)
     a, b, c = s.user("alice"), s.user("bob"), s.user("carol")
     join(a, b, c, room="#big")
     join(a, room="#small")
-    home = f.path("weechat")
-    out = open(f.path("weechat.out"), "wb")
-    f.spawn("weechat", [exe, "--dir", home, "-r", weechat_commands(s.port)],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    out.close()
+    wee = Weechat(f, s.port)
     a.send("JOIN #test")
     a.expect(rx(r":alice!\S+ JOIN :?#test"))
     a.expect(rx(r":wee!wee@127\.0\.0\.1 JOIN :?#test"), timeout=20)
-    fifo = wait_for(lambda: glob.glob(os.path.join(home, "weechat_fifo*")),
-                    10, "no FIFO appeared")[0]
-    with open(fifo, "w") as fp:
-        fp.write("irc.server.t */list >2\n")
-    log = os.path.join(home, "logs", "irc.server.t.weechatlog")
+    buf = "irc.server.t"
+    wee.command("list >2")
+    wee.wait_log(buf, lambda text: "End of /LIST" in text, "no end of LIST")
 
-    def text():
-        try:
-            with open(log, encoding="utf-8", errors="replace") as fp:
-                return fp.read()
-        except OSError:
-            return ""
-    wait_for(lambda: "End of /LIST" in text(), 10,
-             "no end of LIST in %s: %s" % (log, text()[-2000:]))
     def shown(first, last):
         """The texts of the server buffer's lines from first to last."""
-        lines = [l.split("\t", 2)[2] for l in text().splitlines()
-                 if l.count("\t") >= 2]
+        lines = wee.texts(buf)
         i = len(lines) - 1 - lines[::-1].index(first)
         return lines[i:lines.index(last, i) + 1]
     # Only #big has more than 2 users (#test has alice and wee, #small
     # alice alone).
     assert shown("Channel Users  Name", "End of /LIST") == [
-        "Channel Users  Name", "#big(3)", "End of /LIST"], text()[-2000:]
-    with open(fifo, "w") as fp:
-        fp.write("irc.server.t */quote HELP ping\n")
-    wait_for(lambda: "End of /HELP" in text(), 10,
-             "no end of HELP in %s: %s" % (log, text()[-2000:]))
+        "Channel Users  Name", "#big(3)", "End of /LIST"], wee.tail(buf, 20)
+    wee.command("quote HELP ping")
+    wee.wait_log(buf, lambda text: "End of /HELP" in text, "no end of HELP")
     assert shown("PING <token>", "End of /HELP") == [
         "PING <token>", "", "The server answers PONG <server> <token>.",
-        "End of /HELP"], text()[-2000:]
+        "End of /HELP"], wee.tail(buf, 20)

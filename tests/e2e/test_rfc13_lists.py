@@ -13,15 +13,11 @@ as in Ergo the sender passes the checks of a message to the room, and
 the line is not kept in history.
 """
 
-import glob
-import os
 import re
-import shutil
-import subprocess
 import time
 
 from harness import FULL_SPEED, Server, join, numeric, prefix, rx, slow
-from test_realclient import ROOM, _tail, wait_for, weechat_commands
+from weechat import ROOM, Weechat
 
 ANY = re.compile(".*")
 
@@ -474,55 +470,32 @@ def test_rfc13_lists_weechat(f):
     """WeeChat reads EXCEPTS/INVEX/STATUSMSG from 005: it sets and lists
     +e (its 348/349 handlers), and /msg @#room sends STATUSMSG, which it
     also shows when it receives one."""
-    exe = shutil.which("weechat-headless")
-    if exe is None:
-        f.skip("weechat-headless is not on PATH")
     s = Server(f)
     sock = s.user("sock")
     sock.join(ROOM)
-    home = f.path("weechat")
-    out = open(f.path("weechat.out"), "wb")
-    wee = f.spawn("weechat", [exe, "--dir", home, "-r",
-                              weechat_commands(s.port)],
-                  stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    out.close()
+    wee = Weechat(f, s.port)
     sock.expect(rx(r":wee!wee@127\.0\.0\.1 JOIN :?%s", ROOM), timeout=20)
     mode(sock, ROOM, "+o wee")
-    fifo = wait_for(lambda: glob.glob(os.path.join(home, "weechat_fifo*")),
-                    10, "no FIFO appeared")[0]
-
-    def say(cmd):
-        with open(fifo, "w") as fp:
-            fp.write("irc.server.t */%s\n" % cmd)
-    say("mode %s +eI friend!*@* pal!*@*" % ROOM)
+    wee.command("mode %s +eI friend!*@* pal!*@*" % ROOM)
     sock.expect(":wee!wee@127.0.0.1 MODE %s +eI friend!*@* pal!*@*" % ROOM,
                 timeout=10)
-    say("mode %s e" % ROOM)
-    say("mode %s I" % ROOM)
-    say("msg -server t @%s to the ops" % ROOM)
+    wee.command("mode %s e" % ROOM)
+    wee.command("mode %s I" % ROOM)
+    wee.command("msg -server t @%s to the ops" % ROOM)
     sock.expect(":wee!wee@127.0.0.1 PRIVMSG @%s :to the ops" % ROOM,
                 timeout=10)
     sock.send("PRIVMSG @%s :ops only, wee" % ROOM)
-    log = os.path.join(home, "logs", "irc.t.%s.weechatlog" % ROOM)
+    buf = "irc.t.%s" % ROOM
 
-    def logged(*words):
-        def look():
-            try:
-                with open(log, encoding="utf-8", errors="replace") as fp:
-                    return [l for l in fp if all(w in l for w in words)]
-            except OSError:
-                return None
-        return look
+    def logged(text):
+        return lambda log: any(text in l for l in log.splitlines())
     # The lists, parsed from 348/349 and 346/347 into the room's buffer.
-    wait_for(logged("[%s] [1] exception friend!*@* by wee" % ROOM), 10,
-             "no 348 in %s: %s" % (log, _tail(log)))
-    wait_for(logged("[%s] End of channel exception list" % ROOM), 10,
-             "no 349 in %s: %s" % (log, _tail(log)))
-    wait_for(logged("[%s] [1] pal!*@* invited by wee" % ROOM), 10,
-             "no 346 in %s: %s" % (log, _tail(log)))
-    wait_for(logged("[%s] End of Channel Invite Exception List" % ROOM), 10,
-             "no 347 in %s: %s" % (log, _tail(log)))
-    # A STATUSMSG received goes to the room's buffer, marked as one.
-    wait_for(logged("Msg:@(sock): ops only, wee"), 10,
-             "the STATUSMSG not in %s: %s" % (log, _tail(log)))
-    assert wee.poll() is None, "weechat exited early: %s" % wee.returncode
+    for text, what in (
+            ("[%s] [1] exception friend!*@* by wee" % ROOM, "no 348"),
+            ("[%s] End of channel exception list" % ROOM, "no 349"),
+            ("[%s] [1] pal!*@* invited by wee" % ROOM, "no 346"),
+            ("[%s] End of Channel Invite Exception List" % ROOM, "no 347"),
+            # A STATUSMSG received goes to the room's buffer, marked as one.
+            ("Msg:@(sock): ops only, wee", "the STATUSMSG not")):
+        wee.wait_log(buf, logged(text), what)
+    wee.check_alive()

@@ -10,12 +10,7 @@ so one line goes to every watcher.  extended-monitor
 monitored nicks for clients with the respective cap.
 """
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import threading
 
 from harness import (FULL_SPEED, NO_THROTTLE, SLOW, Server, join, numeric,
                      prefix, rx, slow, timeout)
@@ -23,7 +18,7 @@ from test_account_notify import create, login, oper
 from test_account_notify import server as account_server
 from test_account_notify import v3
 from test_devices import device, make_account
-from test_realclient import _tail, wait_for
+from weechat import Relay, Weechat, wait_for
 
 ANY = re.compile(".*")
 LIMIT = 100
@@ -516,131 +511,43 @@ def test_extended_monitor_with_shared_room_once(f):
 
 # --- a real client ---
 
-class Relay:
-    """A TCP relay between a real client and natterd that keeps the lines
-    the client sent, so a test can show what natterd was asked."""
-
-    def __init__(self, f, port):
-        self.sent = []
-        self.lock = threading.Lock()
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(1)
-        self.port = self.listener.getsockname()[1]
-        self.target = port
-        self.socks = [self.listener]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        try:
-            down, _ = self.listener.accept()
-        except OSError:
-            return
-        up = socket.create_connection(("127.0.0.1", self.target))
-        self.socks += [down, up]
-        threading.Thread(target=self._pipe, args=(down, up, True),
-                         daemon=True).start()
-        threading.Thread(target=self._pipe, args=(up, down, False),
-                         daemon=True).start()
-
-    def _pipe(self, src, dst, record):
-        buf = b""
-        while True:
-            try:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-            except OSError:
-                break
-            if record:
-                buf += data
-                *lines, buf = buf.split(b"\n")
-                with self.lock:
-                    self.sent += [l.rstrip(b"\r").decode("utf-8", "replace")
-                                  for l in lines]
-        for x in (src, dst):
-            try:
-                x.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def lines(self):
-        with self.lock:
-            return list(self.sent)
-
-    def close(self):
-        for x in self.socks:
-            try:
-                x.close()
-            except OSError:
-                pass
-
-
 @slow
 @timeout(120)
 def test_weechat_notify_uses_monitor(f):
     """WeeChat's /notify add uses MONITOR when 005 has MONITOR (it sends
     MONITOR + through a relay that records it) and says "notify: bob ...
     has connected" and "notify: bob has quit" in its server buffer."""
-    exe = shutil.which("weechat-headless")
-    if exe is None:
-        f.skip("weechat-headless is not on PATH")
     s = Server(f)
     relay = Relay(f, s.port)
     try:
-        weechat_notify(f, exe, s, relay)
+        weechat_notify(f, s, relay)
     finally:
         relay.close()
 
 
-def weechat_notify(f, exe, s, relay):
+def weechat_notify(f, s, relay):
     sock = s.user("sock")
-    home = f.path("weechat")
-    cmds = ";".join([
-        "/set irc.server_default.nicks wee",
-        "/set irc.server_default.username wee",
-        "/set logger.file.auto_log on",
-        "/set logger.file.flush_delay 0",
-        "/set fifo.file.enabled on",
-        "/server add t 127.0.0.1/%d -notls" % relay.port,
-        "/set irc.server.t.autojoin #wee",
-        "/connect t",
-    ])
-    out = open(f.path("weechat.out"), "wb")
-    wee = f.spawn("weechat", [exe, "--dir", home, "-r", cmds],
-                  stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    out.close()
+    wee = Weechat(f, relay.port, room="#wee")
     sock.join("#wee")
     sock.expect(rx(r":wee!wee@127\.0\.0\.1 JOIN :?#wee"), timeout=20)
-    fifo = wait_for(lambda: [p for p in os.listdir(home)
-                             if p.startswith("weechat_fifo")], 10,
-                    "no FIFO appeared")[0]
-    with open(os.path.join(home, fifo), "w") as fp:
-        fp.write("irc.server.t */notify add bob t\n")
-    log = os.path.join(home, "logs", "irc.server.t.weechatlog")
+    wee.command("notify add bob t")
+    buf = "irc.server.t"
 
     def logged(what):
-        def check():
-            try:
-                with open(log, encoding="utf-8", errors="replace") as fp:
-                    return [l for l in fp if "\tnotify: " in l and what in l]
-            except OSError:
-                return None
-        return check
+        return lambda text: [l for l in text.splitlines()
+                             if "\tnotify: " in l and what in l]
     wait_for(lambda: "MONITOR + bob" in relay.lines(), 15,
              "weechat sent no MONITOR + bob (it sent %s)" % relay.lines()[-5:])
-    wait_for(logged("bob is offline"), 15, "no 'notify: bob is offline' in "
-             "%s (has: %s)" % (log, _tail(log)))
+    wee.wait_log(buf, logged("bob is offline"), "no 'notify: bob is offline'",
+                 timeout=15)
     b = s.user("bob")
     # The host comes from 730's mask: ISON would not have it.
-    wait_for(logged("bob (bob@127.0.0.1) has connected"), 15,
-             "no 'notify: bob has connected' in %s (has: %s)"
-             % (log, _tail(log)))
+    wee.wait_log(buf, logged("bob (bob@127.0.0.1) has connected"),
+                 "no 'notify: bob has connected'", timeout=15)
     b.send("QUIT :bye")
     b.expect_closed()
-    wait_for(logged("bob has quit"), 15, "no 'notify: bob has quit' in %s "
-             "(has: %s)" % (log, _tail(log)))
+    wee.wait_log(buf, logged("bob has quit"), "no 'notify: bob has quit'",
+                 timeout=15)
     assert not [l for l in relay.lines() if l.startswith("ISON")], \
         relay.lines()
-    assert wee.poll() is None, "weechat exited early: %s" % wee.returncode
+    wee.check_alive()

@@ -20,16 +20,12 @@ message-tags (PRIVMSG, NOTICE, TAGMSG, JOIN ...), and the history
 keeps it for replay (as Ergo does).
 """
 
-import glob
-import os
 import re
-import shutil
-import subprocess
 
 from harness import NO_THROTTLE, Server, join, numeric, rx, slow
 from test_caps import cap_user
 from test_oper import OPER, become_oper
-from test_realclient import _tail, wait_for
+from weechat import Weechat, wait_for
 from test_register import server as register_server, success
 
 ANY = re.compile(".*")
@@ -366,9 +362,6 @@ def test_rfc13_weechat_whox_on_join_and_bot(f):
     354 lines (a plain 352 has no account).  Its own view of them, read
     back through /eval, shows it parsed natterd's fields, B among the
     flags included.  It shows a +B user's messages, bot tag and all."""
-    exe = shutil.which("weechat-headless")
-    if exe is None:
-        f.skip("weechat-headless is not on PATH")
     s = register_server(f)
     sock = s.user("sock", realname="Sock Real")
     sock.send("REGISTER sockacct * password1")
@@ -378,40 +371,21 @@ def test_rfc13_weechat_whox_on_join_and_bot(f):
     sock.join("#test")
     sock.send("AWAY :lunch")
     sock.expect(numeric("306", "sock", ":You have been marked as being away"))
-    home = f.path("weechat")
-    out = open(f.path("weechat.out"), "wb")
-    cmds = ";".join([
-        "/set irc.server_default.nicks wee",
-        "/set irc.server_default.username wee",
-        "/set irc.server_default.realname weechat",
+    wee = Weechat(f, s.port, extra=(
         "/set irc.server_default.anti_flood_prio_high 0",
-        "/set irc.server_default.anti_flood_prio_low 0",
-        "/set logger.file.auto_log on",
-        "/set logger.file.flush_delay 0",
-        "/set fifo.file.enabled on",
-        "/server add t 127.0.0.1/%d -notls" % s.port,
-        "/set irc.server.t.autojoin #test",
-        "/connect t",
-    ])
-    wee = f.spawn("weechat", [exe, "--dir", home, "-r", cmds],
-                  stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    out.close()
+        "/set irc.server_default.anti_flood_prio_low 0"))
     try:
         sock.expect(rx(r":wee!wee@127\.0\.0\.1 JOIN #test"), timeout=20)
     except AssertionError:
         raise AssertionError("weechat never joined (exit status %s); its "
-                             "log: %s" % (wee.poll(), _tail(os.path.join(
-                                 home, "weechat.log"))))
-    fifo = wait_for(lambda: glob.glob(os.path.join(home, "weechat_fifo*")),
-                    10, "no FIFO appeared")[0]
+                             "log: %s" % (wee.proc.poll(), wee.tail()))
     want = ["sock", "1", "sockacct", "sock@127.0.0.1", "Sock Real", "@"]
 
     def parsed():
         # Ask again until the WHOX answer is in (WeeChat sends its WHO
         # after the MODE query that follows its JOIN).
-        with open(fifo, "w") as fp:
-            fp.write("*/eval /quote -server t PRIVMSG sock :%s | %s\n"
-                     % (_nick_info(0), _nick_info(1)))
+        wee.command("eval /quote -server t PRIVMSG sock :%s | %s"
+                    % (_nick_info(0), _nick_info(1)), buffer="")
         line = sock.expect(rx(r":wee!\S+ PRIVMSG sock :.*"), timeout=10)
         for half in line.split(" :", 1)[1].split(" | "):
             got = half.split(" ")
@@ -424,18 +398,10 @@ def test_rfc13_weechat_whox_on_join_and_bot(f):
              % want)
     # A +B user's message, with the bot tag (WeeChat has message-tags).
     sock.send("PRIVMSG #test :beep from a bot")
-    log = os.path.join(home, "logs", "irc.t.#test.weechatlog")
-
-    def logged():
-        try:
-            with open(log, encoding="utf-8", errors="replace") as fp:
-                return [l for l in fp
-                        if l.rstrip("\n").endswith("\tbeep from a bot")]
-        except OSError:
-            return None
-    wait_for(logged, 10, "the bot's line not in %s (has: %s)"
-             % (log, _tail(log)))
-    assert wee.poll() is None, "weechat exited early: %s" % wee.returncode
+    wee.wait_log("irc.t.#test", lambda text: [
+        l for l in text.splitlines() if l.endswith("\tbeep from a bot")],
+        "the bot's line not")
+    wee.check_alive()
 
 
 def test_rfc13_bot_tag_with_time_and_account(f):
