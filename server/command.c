@@ -45,6 +45,7 @@ static const struct command commands[] = {
 	{ "WHOIS",	cmd_whois,	1, 0 },
 	{ "WHOWAS",	cmd_whowas,	1, 0 },
 	{ "KICK",	cmd_kick,	2, 0 },
+	{ "RENAME",	cmd_rename,	2, 0 },
 	{ "INVITE",	cmd_invite,	2, 0 },
 	{ "LIST",	cmd_list,	0, 0 },
 	{ "AWAY",	cmd_away,	0, 0 },

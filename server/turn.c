@@ -85,6 +85,7 @@ struct post {
 	int64_t		 seq;		/* store row, 0 if none */
 	int		 durable;	/* waits for seq's commit */
 	int		 cancelled;	/* the store will never keep it */
+	int		 keep;		/* delivered even so (struct line) */
 	enum post_state	 state;		/* outbox.lock */
 	struct conn	*actor;		/* the connection that made it */
 	struct outlist	 payload;	/* the actor's output with it */
@@ -523,6 +524,7 @@ post_new_locked(struct turn *t, const struct line *l)
 	p->time_ms = l->time_ms;
 	p->seq = l->seq;
 	p->durable = l->seq > 0 && history_durable();
+	p->keep = l->keep;
 	p->actor = t->conn;
 	p->state = POST_OPEN;
 
@@ -606,6 +608,36 @@ post_add_conn_locked(struct post *p, struct conn *to)
 	p->to[p->nto] = to;
 	p->var[p->nto] = (unsigned char)post_var(p, to->caps);
 	p->nto++;
+}
+
+struct post *
+post_lines_locked(struct turn *t, struct conn *to, struct outlist *lines)
+{
+	struct post *p;
+	struct line l;
+	struct buf *b;
+	size_t len = 0;
+	int i;
+
+	memset(&l, 0, sizeof(l));
+	l.text = "";
+	p = post_new_locked(t, &l);
+	for (i = 0; i < lines->n; i++)
+		if (lines->v[i].b != NULL)
+			len += lines->v[i].b->len;
+	/* Variant 0 is the only one a post without tags or alt has. */
+	b = buf_new(len);
+	for (len = 0, i = 0; i < lines->n; i++) {
+		if (lines->v[i].b == NULL)
+			continue;
+		memcpy(b->data + len, lines->v[i].b->data,
+		    lines->v[i].b->len);
+		len += lines->v[i].b->len;
+	}
+	p->v[0] = b;
+	outlist_free(lines);
+	post_add_conn_locked(p, to);
+	return p;
 }
 
 void
@@ -965,7 +997,12 @@ turn_cancel(struct turn *t)
 		pthread_mutex_unlock(&outbox.lock);
 		kept = store_cancel(p->seq);
 		pthread_mutex_lock(&outbox.lock);
-		if (kept != 1) {
+		if (kept != 1 && p->keep) {
+			/* Done already: it goes out, not waiting again. */
+			p->durable = 0;
+			log_warnx("%s: a room's rename goes out without its "
+			    "history: the store cannot commit", t->conn->ip);
+		} else if (kept != 1) {
 			p->cancelled = 1;
 			n++;
 		}
