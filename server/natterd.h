@@ -834,6 +834,11 @@ void		 history_key(const char *a, const char *b, char *key,
 /* The last --history-lines messages of room r up to seq max_seq,
  * produced as the socket drains; NULL if there is nothing to do. */
 struct gen	*history_replay_gen(struct room *r, int64_t max_seq);
+/* draft/channel-rename: the rows of the room old_key made at seq since
+ * move to new_key when seq commits; a replay or CHATHISTORY asked for
+ * before follows them.  Takes a leaf lock: may run under server.lock. */
+void		 history_renamed(const char *old_key, const char *new_key,
+		    int64_t since, int64_t seq);
 void		 cmd_chathistory(struct turn *, struct irc_msg *);
 
 /* command.c */

@@ -320,6 +320,7 @@ room_rename_locked(struct room *r, const char *name)
 	if (moved) {
 		map_del(server.rooms, old);
 		marker_rename(old, key);
+		history_renamed(old, key, r->since, seq);
 	}
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	snprintf(r->key_folded, sizeof(r->key_folded), "%s", key);

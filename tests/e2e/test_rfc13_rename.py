@@ -12,6 +12,7 @@ the room's history with it (CHATHISTORY, the JOIN replay, the file
 across a crash) and lets a room be renamed once per 30 seconds.
 """
 
+import fcntl
 import glob
 import os
 import re
@@ -19,8 +20,10 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import termios
+import time
 
-from harness import Server, join, numeric, prefix, rx
+from harness import FULL_SPEED, Server, join, numeric, prefix, rx, scaled
 from test_caps import cap_user
 from test_history import TAGS3, ch, plain_replay, say, seen, settle, v3
 from test_realclient import _tail, wait_for
@@ -374,3 +377,42 @@ def test_rename_weechat_follows_fallback(f):
     sock.expect(":wee!wee@127.0.0.1 PRIVMSG #renamed :hello from the new "
                 "name", timeout=10)
     assert wee.poll() is None, "weechat exited early: %s" % wee.returncode
+
+
+def test_rename_replay_in_flight_follows(f):
+    """A JOIN replay under way when the room is renamed (its reader slow)
+    still gives every line, under the name it joined, before the
+    rename reaches it."""
+    n, pad = 450, "x" * 430
+    s = Server(f, *FULL_SPEED, "--history-lines", str(n))
+    a = cap_user(s, "alice", CAP)
+    a.join("#old")
+    a.send_raw("".join("PRIVMSG #old :%d %s\r\n" % (i, pad)
+                       for i in range(n)).encode())
+    a.sync(timeout=30)
+    slow = s.client("slow", rcvbuf=4096, reader=False)
+    slow.register("slow")
+    slow.send("JOIN #old")
+    # The replay has started and is held back by the unread socket.
+    deadline = time.monotonic() + scaled(10)
+    buf = bytearray(4)
+    while True:
+        fcntl.ioctl(slow.sock, termios.FIONREAD, buf)
+        if int.from_bytes(buf, "little") >= 2048:
+            break
+        assert time.monotonic() < deadline, "no replay arrived"
+        time.sleep(0.01)
+    a.send("RENAME #old #new :moving")
+    a.expect(":%s RENAME #old #new :moving" % prefix("alice"))
+    a.send("PRIVMSG #new :after")
+    a.sync()
+    slow.expect_joined("#old")
+    slow.expect_exact_sequence(plain_replay("#old", [
+        ":%s PRIVMSG #old :%d %s" % (prefix("alice"), i, pad)
+        for i in range(n)]), timeout=30)
+    slow.expect_exact_sequence([
+        ":%s PART #old :moving" % prefix("slow"),
+        ":%s JOIN #new" % prefix("slow"),
+        numeric("353", "slow", "= #new :@alice slow"),
+        numeric("366", "slow", "#new :End of /NAMES list"),
+        ":%s PRIVMSG #new :after" % prefix("alice")])
