@@ -418,19 +418,20 @@ done:
 
 /*
  * What a connection without draft/channel-rename sees of a rename: its
- * person leaving the old name and joining the new one, then the topic
- * and NAMES as a JOIN gives them (the spec's fallback).  The actor's
+ * person leaving the old name and joining the new one, then the topic,
+ * NAMES and the replay as a JOIN gives them (the spec's fallback).  The actor's
  * own connection gets them in its turn; any other, as a post of its
  * own lines.
  */
 static void
 rename_fallback_locked(struct turn *t, struct room *r, struct conn *k,
-    const char *old, const char *reason)
+    const char *old, const char *reason, int64_t seq)
 {
 	struct client	*m = k->cl;
 	char		 mask[MASK_MAX + 1], chunk[1024];
 	struct outlist	 lines;
 	struct turn	 kt, *to = t;
+	struct gen	*g;
 
 	if (k != t->conn) {
 		/* A turn of its own, for the reply functions; never posts. */
@@ -448,6 +449,10 @@ rename_fallback_locked(struct turn *t, struct room *r, struct conn *k,
 		turn_sendf(to, ":%s JOIN %s", mask, room_name(r));
 	room_send_topic_locked(to, r, 0);
 	send_names_locked(to, r);
+	/* And the replay a JOIN gives: the room's lines, now under the
+	 * new name once the move (seq) is on disk. */
+	if ((g = history_replay_gen(r, seq)) != NULL)
+		turn_gen(to, g);
 	if (to == t)
 		return;
 	memset(&lines, 0, sizeof(lines));
@@ -548,7 +553,7 @@ cmd_rename(struct turn *t, struct irc_msg *m)
 			for (k = who->conns; k != NULL; k = k->cnext)
 				if (!(k->caps & CAP(CAP_CHANNEL_RENAME)))
 					rename_fallback_locked(t, r, k, old,
-					    reason);
+					    reason, seq);
 		}
 	}
 	/* An oper outside the room: told as a cap client would be. */

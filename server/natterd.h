@@ -633,9 +633,10 @@ void		 post_reserve_locked(struct post *p, int n);
 void		 post_add_locked(struct post *p, struct client *to,
 		    unsigned caps);
 void		 post_add_conn_locked(struct post *p, struct conn *to);
-/* draft/channel-rename: a post of lines made for to alone (the output
- * of a turn of to's own that never posts, taken with turn_take), in
- * its place among the posts; lines is emptied. */
+/* draft/channel-rename: posts of lines made for to alone (the output
+ * of a turn of to's own that never posts, taken with turn_take, its
+ * generators included), in their place among the posts; lines is
+ * emptied.  Returns the last, or NULL if lines was empty. */
 struct post	*post_lines_locked(struct turn *t, struct conn *to,
 		    struct outlist *lines);
 /* t->c's own copy of p, in its place: the line itself if show, and in

@@ -610,8 +610,11 @@ post_add_conn_locked(struct post *p, struct conn *to)
 	p->nto++;
 }
 
-struct post *
-post_lines_locked(struct turn *t, struct conn *to, struct outlist *lines)
+/* One post of lines[from, to) for conn: their bytes in one buffer, or
+ * a generator alone (it runs on conn's own thread, in its place). */
+static struct post *
+post_lines_run_locked(struct turn *t, struct conn *to, struct outlist *lines,
+    int from, int end)
 {
 	struct post *p;
 	struct line l;
@@ -622,21 +625,45 @@ post_lines_locked(struct turn *t, struct conn *to, struct outlist *lines)
 	memset(&l, 0, sizeof(l));
 	l.text = "";
 	p = post_new_locked(t, &l);
-	for (i = 0; i < lines->n; i++)
-		if (lines->v[i].b != NULL)
+	if (lines->v[from].b->gen != NULL)
+		b = buf_ref(lines->v[from].b);
+	else {
+		for (i = from; i < end; i++)
 			len += lines->v[i].b->len;
-	/* Variant 0 is the only one a post without tags or alt has. */
-	b = buf_new(len);
-	for (len = 0, i = 0; i < lines->n; i++) {
-		if (lines->v[i].b == NULL)
-			continue;
-		memcpy(b->data + len, lines->v[i].b->data,
-		    lines->v[i].b->len);
-		len += lines->v[i].b->len;
+		b = buf_new(len);
+		for (len = 0, i = from; i < end; i++) {
+			memcpy(b->data + len, lines->v[i].b->data,
+			    lines->v[i].b->len);
+			len += lines->v[i].b->len;
+		}
 	}
+	/* Variant 0 is the only one a post without tags or alt has. */
 	p->v[0] = b;
-	outlist_free(lines);
 	post_add_conn_locked(p, to);
+	return p;
+}
+
+struct post *
+post_lines_locked(struct turn *t, struct conn *to, struct outlist *lines)
+{
+	struct post *p = NULL;
+	int i, from = -1;
+
+	for (i = 0; i <= lines->n; i++) {
+		if (i < lines->n && lines->v[i].b == NULL)
+			continue;
+		if (i < lines->n && lines->v[i].b->gen == NULL) {
+			if (from == -1)
+				from = i;
+			continue;
+		}
+		if (from != -1)
+			p = post_lines_run_locked(t, to, lines, from, i);
+		from = -1;
+		if (i < lines->n)
+			p = post_lines_run_locked(t, to, lines, i, i + 1);
+	}
+	outlist_free(lines);
 	return p;
 }
 

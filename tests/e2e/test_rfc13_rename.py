@@ -236,16 +236,25 @@ def test_rename_history_follows(f):
     s = Server(f, "--db", db)
     a = cap_user(s, "alice", CAP)
     obs = v3(s, "obs", *TAGS3, CAP)
-    join(a, obs, room="#old")
-    settle(obs, a)
+    p = s.user("plain")
+    join(a, obs, p, room="#old")
+    settle(obs, a, p)
     msgs = say(a, "#old", ["m0", "m1", "m2"], obs)
+    p.expect(msgs[-1].line)
     a.send("RENAME #old #new :moving")
     obs.expect(":%s RENAME #old #new :moving" % prefix("alice"))
     renamed(msgs, "#old", "#new")
+    # Without the cap: the fallback, with the replay a JOIN gives.
+    p.expect_exact_sequence([
+        ":%s PART #old :moving" % prefix("plain"),
+        ":%s JOIN #new" % prefix("plain"),
+        numeric("353", "plain", "= #new :@alice obs plain"),
+        numeric("366", "plain", "#new :End of /NAMES list")] +
+        plain_replay("#new", [m.line for m in msgs]))
     assert ch(obs, "LATEST #new * 10") == [m.tagged(*TAGS3) for m in msgs]
     # The JOIN replay of #new has them; #old is a new room, empty.
     d = s.user("dave")
-    lines = d.join("#new")
+    d.join("#new")
     d.expect_exact_sequence(plain_replay("#new", [m.line for m in msgs]))
     e = s.user("eve")
     e.join("#old")
@@ -414,5 +423,9 @@ def test_rename_replay_in_flight_follows(f):
         ":%s PART #old :moving" % prefix("slow"),
         ":%s JOIN #new" % prefix("slow"),
         numeric("353", "slow", "= #new :@alice slow"),
-        numeric("366", "slow", "#new :End of /NAMES list"),
-        ":%s PRIVMSG #new :after" % prefix("alice")])
+        numeric("366", "slow", "#new :End of /NAMES list")])
+    # The fallback's replay, as a JOIN of #new gives it, then live lines.
+    slow.expect_exact_sequence(plain_replay("#new", [
+        ":%s PRIVMSG #new :%d %s" % (prefix("alice"), i, pad)
+        for i in range(n)]) + [":%s PRIVMSG #new :after" % prefix("alice")],
+        timeout=30)
