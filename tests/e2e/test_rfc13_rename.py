@@ -26,6 +26,8 @@ import time
 from harness import FULL_SPEED, Server, join, numeric, prefix, rx, scaled
 from test_caps import cap_user
 from test_history import TAGS3, ch, plain_replay, say, seen, settle, v3
+from test_read_marker import T1, login, make_account, oper
+from test_read_marker import server as marker_server
 from test_realclient import _tail, wait_for
 
 ANY = re.compile(".*")
@@ -429,3 +431,48 @@ def test_rename_replay_in_flight_follows(f):
         ":%s PRIVMSG #new :%d %s" % (prefix("alice"), i, pad)
         for i in range(n)]) + [":%s PRIVMSG #new :after" % prefix("alice")],
         timeout=30)
+
+
+def test_rename_keeps_read_markers(f):
+    """An account's read marker of the room goes with it, in memory and
+    in the database (after a restart)."""
+    db = f.path("h.db")
+    s = marker_server(f, "--db", db)
+    make_account(s, "acct", "pw-acct-1")
+    a = login(s, "alice", "acct", "pw-acct-1",
+              caps=("draft/read-marker", CAP))
+    a.join("#old")
+    a.send("MARKREAD #old timestamp=%s" % T1)
+    a.expect(":irc.test MARKREAD #old timestamp=%s" % T1)
+    a.send("RENAME #old #new")
+    a.expect(":%s RENAME #old #new :" % prefix("alice"))
+    a.send("MARKREAD #new")
+    a.expect_exact_sequence([":irc.test MARKREAD #new timestamp=%s" % T1])
+    a.send("MARKREAD #old")
+    a.expect_exact_sequence([":irc.test MARKREAD #old *"])
+    s.stop()
+    s2 = marker_server(f, "--db", db)
+    b = login(s2, "alice", "acct", "pw-acct-1",
+              caps=("draft/read-marker",))
+    b.send("MARKREAD #new")
+    b.expect(":irc.test MARKREAD #new timestamp=%s" % T1)
+    b.send("MARKREAD #old")
+    b.expect_exact_sequence([":irc.test MARKREAD #old *"])
+
+
+def test_rename_by_server_operator(f):
+    """A server operator may rename a room it is not in (as Ergo lets an
+    operator with chanreg): the members see it, the operator gets the
+    RENAME line as the answer."""
+    s = marker_server(f)
+    a = s.user("alice")
+    a.join("#old")
+    o = oper(s)
+    o.send("RENAME #old #new :by the staff")
+    o.expect_exact_sequence([":%s RENAME #old #new :by the staff"
+                             % prefix(o.nick)])
+    a.expect_exact_sequence([
+        ":%s PART #old :by the staff" % prefix("alice"),
+        ":%s JOIN #new" % prefix("alice"),
+        numeric("353", "alice", "= #new :@alice"),
+        numeric("366", "alice", "#new :End of /NAMES list")])
