@@ -419,9 +419,9 @@ done:
 /*
  * What a connection without draft/channel-rename sees of a rename: its
  * person leaving the old name and joining the new one, then the topic,
- * NAMES and the replay as a JOIN gives them (the spec's fallback).  The actor's
- * own connection gets them in its turn; any other, as a post of its
- * own lines.
+ * NAMES and the replay as a JOIN gives them (the spec's fallback).  The
+ * actor's own connection gets them in its turn; any other, as posts of
+ * its own lines.
  */
 static void
 rename_fallback_locked(struct turn *t, struct room *r, struct conn *k,

@@ -610,7 +610,7 @@ post_add_conn_locked(struct post *p, struct conn *to)
 	p->nto++;
 }
 
-/* One post of lines[from, to) for conn: their bytes in one buffer, or
+/* One post of lines[from, end) for conn: their bytes in one buffer, or
  * a generator alone (it runs on conn's own thread, in its place). */
 static struct post *
 post_lines_run_locked(struct turn *t, struct conn *to, struct outlist *lines,
@@ -629,9 +629,12 @@ post_lines_run_locked(struct turn *t, struct conn *to, struct outlist *lines,
 		b = buf_ref(lines->v[from].b);
 	else {
 		for (i = from; i < end; i++)
-			len += lines->v[i].b->len;
+			if (lines->v[i].b != NULL)
+				len += lines->v[i].b->len;
 		b = buf_new(len);
 		for (len = 0, i = from; i < end; i++) {
+			if (lines->v[i].b == NULL)
+				continue;
 			memcpy(b->data + len, lines->v[i].b->data,
 			    lines->v[i].b->len);
 			len += lines->v[i].b->len;
