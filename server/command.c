@@ -572,6 +572,8 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 		rec.tags = stored;
 	}
 	rc = store_append(&rec);
+	if (rc != -1 && r != NULL)
+		room_stored_locked(r);
 	free(stored);
 	if (params != params_line)
 		free(params);

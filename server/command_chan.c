@@ -529,6 +529,10 @@ cmd_rename(struct turn *t, struct irc_msg *m)
 			turn_sendf(t, ":%s FAIL RENAME CANNOT_RENAME %s %s "
 			    ":This channel has been renamed recently",
 			    config.server_name, old, want);
+		else if (errno == EFBIG)
+			turn_sendf(t, ":%s FAIL RENAME CANNOT_RENAME %s %s "
+			    ":This channel has too much history to move",
+			    config.server_name, old, want);
 		else
 			turn_sendf(t, ":%s FAIL RENAME "
 			    "TEMPORARILY_UNAVAILABLE %s %s :The channel "

@@ -58,6 +58,7 @@ struct config	 config = {
 	.ping_interval = 90,
 	.ping_timeout = 120,
 	.history_lines = 50,
+	.rename_max = 50000,
 	.db_sync = STORE_SYNC_FULL,
 	.sts_duration = 300,
 	.flood_burst = 10,
@@ -126,7 +127,7 @@ enum {
 	OPT_SCRAM_ITERATIONS, OPT_LOGIN_FAILS_ACCOUNT, OPT_LOGIN_FAILS_IP,
 	OPT_ADD_ACCOUNT, OPT_MAX_DEVICES, OPT_NICK_GRACE, OPT_UNIX,
 	OPT_UNIX_ONLY, OPT_NO_UNIX, OPT_REGISTRATION, OPT_REGISTER_PER_IP,
-	OPT_NO_MULTILINE
+	OPT_NO_MULTILINE, OPT_RENAME_MAX
 };
 
 static const struct option long_options[] = {
@@ -155,6 +156,7 @@ static const struct option long_options[] = {
 	{ "history-lines",	required_argument, NULL, OPT_HISTORY_LINES },
 	{ "history-days",	required_argument, NULL, OPT_HISTORY_DAYS },
 	{ "history-max",	required_argument, NULL, OPT_HISTORY_MAX },
+	{ "rename-max",		required_argument, NULL, OPT_RENAME_MAX },
 	{ "tls-port",		required_argument, NULL, OPT_TLS_PORT },
 	{ "tls-cert",		required_argument, NULL, OPT_TLS_CERT },
 	{ "tls-key",		required_argument, NULL, OPT_TLS_KEY },
@@ -202,7 +204,7 @@ static const char synopsis[] =
     "               [--ping-interval sec] [--ping-timeout sec]\n"
     "               [--db path] [--db-sync off|normal|full]\n"
     "               [--history-lines n] [--history-days n]\n"
-    "               [--history-max n] [--tls-port port]\n"
+    "               [--history-max n] [--rename-max n] [--tls-port port]\n"
     "               [--tls-cert file --tls-key file] [--no-plain]\n"
     "               [--sts-duration sec] [--user name]\n"
     "               [--unix path | --no-unix] [--unix-only]\n"
@@ -292,7 +294,10 @@ static const char *const options_help[] = {
     "      --history-days N     forget lines older than N days, 0 = keep\n"
     "                           forever (default 0)\n"
     "      --history-max N      keep at most N messages per room or private\n"
-    "                           conversation, 0 = no limit (default 0)\n",
+    "                           conversation, 0 = no limit (default 0)\n"
+    "      --rename-max N       RENAME refuses a room with more than N\n"
+    "                           messages in its history, which a rename\n"
+    "                           rewrites (default 50000)\n",
     "      --tls-port PORT      TLS port (default 6697 when a certificate is\n"
     "                           given)\n"
     "      --tls-cert FILE      TLS certificate chain, PEM (default: no TLS);\n"
@@ -397,6 +402,7 @@ static const struct numopt {
 	    CHATHISTORY_MAX * 10 },
 	{ OPT_HISTORY_DAYS,  NUM_INT,      &config.history_days, 0, 365000 },
 	{ OPT_HISTORY_MAX,   NUM_INT,      &config.history_max, 0, 1000000000 },
+	{ OPT_RENAME_MAX,    NUM_INT,      &config.rename_max, 0, 1000000000 },
 	{ OPT_STS_DURATION,  NUM_INT,      &config.sts_duration, 0, 365 * 86400 },
 	{ OPT_MAX_ACCOUNTS,  NUM_UNSIGNED, &config.max_accounts, 0, 10000000 },
 	{ OPT_HASH_THREADS,  NUM_INT,      &config.hash_threads, 1, 64 },

@@ -448,6 +448,9 @@ struct config {
 	int		 history_lines;	/* replayed on JOIN */
 	int		 history_days;	/* 0: keep forever */
 	int		 history_max;	/* messages per target, 0: no limit */
+	/* draft/channel-rename */
+	int		 rename_max;	/* RENAME: most messages a room's
+					   history may hold */
 	int		 db_sync;	/* --db-sync: STORE_SYNC_* */
 	const char	*tls_port;	/* NULL: no TLS listener */
 	const char	*tls_cert;
@@ -739,10 +742,13 @@ const char	*room_name(const struct room *r);
 /* draft/channel-rename: r is called name from now on (the caller made
  * sure no other room holds it), its history moving with it in the
  * store; returns the seq of that move.  -1 with errno EBUSY when r was
- * renamed less than RENAME_INTERVAL seconds ago, EAGAIN when the store
- * cannot take it now, ENOMEM; r unchanged then. */
+ * renamed less than RENAME_INTERVAL seconds ago, EFBIG when its history
+ * holds more than --rename-max messages, EAGAIN when the store cannot
+ * take it now, ENOMEM; r unchanged then. */
 #define RENAME_INTERVAL	30
 int64_t		 room_rename_locked(struct room *r, const char *name);
+/* A message to r was stored: a rename rewrites it (--rename-max). */
+void		 room_stored_locked(struct room *r);
 /* The casefolded name, the store's key. */
 const char	*room_key(const struct room *r);
 /* Store seq when this room was made: its history starts after it. */

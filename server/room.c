@@ -60,6 +60,7 @@ struct room {
 	int		 memcap;
 	/* draft/channel-rename */
 	time_t		 renamed;	/* last RENAME, 0 if never */
+	int64_t		 stored;	/* messages stored since created */
 };
 
 /*
@@ -288,8 +289,8 @@ room_free_locked(struct room *r)
  * order of rows (store_rename), all in this one critical section, so a
  * name is never half-held and no message falls between.  Returns the
  * store seq of the move, or -1 with r unchanged: renamed less than
- * RENAME_INTERVAL seconds ago (EBUSY), the store cannot take it now
- * (EAGAIN), or ENOMEM.
+ * RENAME_INTERVAL seconds ago (EBUSY), more history than --rename-max
+ * (EFBIG), the store cannot take it now (EAGAIN), or ENOMEM.
  */
 int64_t
 room_rename_locked(struct room *r, const char *name)
@@ -301,6 +302,14 @@ room_rename_locked(struct room *r, const char *name)
 
 	if (r->renamed != 0 && now - r->renamed < RENAME_INTERVAL) {
 		errno = EBUSY;
+		return -1;
+	}
+	/* Its rows in the store, at most: the move rewrites each, in the
+	 * writer that every message waits for. */
+	if (history_enabled() && (config.history_max == 0 ||
+	    config.history_max > config.rename_max) &&
+	    r->stored > config.rename_max) {
+		errno = EFBIG;
 		return -1;
 	}
 	casemap_fold(key, name, sizeof(key));
@@ -326,6 +335,12 @@ room_rename_locked(struct room *r, const char *name)
 	snprintf(r->key_folded, sizeof(r->key_folded), "%s", key);
 	r->renamed = now;
 	return seq;
+}
+
+void
+room_stored_locked(struct room *r)
+{
+	r->stored++;
 }
 
 const char *

@@ -476,3 +476,42 @@ def test_rename_by_server_operator(f):
         ":%s JOIN #new" % prefix("alice"),
         numeric("353", "alice", "= #new :@alice"),
         numeric("366", "alice", "#new :End of /NAMES list")])
+
+
+def test_rename_history_bound(f):
+    """--rename-max: a room whose history holds more messages than that
+    is not renamed (each would be rewritten, in the writer every message
+    waits for); one at the bound is; with --history-max no larger, the
+    store never holds more, and any room may be renamed."""
+    s = Server(f, *FULL_SPEED, "--rename-max", "3")
+    a = cap_user(s, "alice", CAP)
+    for room, n in (("#small", 3), ("#big", 4)):
+        a.join(room)
+        for i in range(n):
+            a.send("PRIVMSG %s :line %d" % (room, i))
+    a.sync()
+    a.send("RENAME #big #bigger")
+    a.expect_exact_sequence([":irc.test FAIL RENAME CANNOT_RENAME #big "
+                             "#bigger :This channel has too much history "
+                             "to move"])
+    a.send("RENAME #small #smaller")
+    a.expect_exact_sequence([":%s RENAME #small #smaller :"
+                             % prefix("alice")])
+    s.stop()
+    s2 = Server(f, *FULL_SPEED, "--rename-max", "3", "--history-max", "3",
+                "--db", f.path("b.db"))
+    b = cap_user(s2, "bob", CAP)
+    b.join("#big")
+    for i in range(10):
+        b.send("PRIVMSG #big :line %d" % i)
+    b.send("RENAME #big #bigger")
+    b.expect_exact_sequence([":%s RENAME #big #bigger :" % prefix("bob")])
+
+
+def test_rename_max_flag_bad_value(f):
+    for bad in ("abc", "-1", "1000000001"):
+        cp = f.run("--rename-max", bad)
+        assert cp.returncode == 2, (bad, cp.returncode)
+        assert "usage" in cp.stderr.lower(), cp.stderr
+    cp = f.run("--help")
+    assert "--rename-max N" in cp.stdout and "(default 50000)" in cp.stdout
