@@ -515,3 +515,41 @@ def test_rename_max_flag_bad_value(f):
         assert "usage" in cp.stderr.lower(), cp.stderr
     cp = f.run("--help")
     assert "--rename-max N" in cp.stdout and "(default 50000)" in cp.stdout
+
+
+def test_rename_under_traffic_keeps_every_line(f):
+    """Senders blast #old while it is renamed and the server is then
+    SIGKILLed: every line the observer saw before the RENAME is in the
+    file under #new, in order, and nothing is left under #old."""
+    db = f.path("h.db")
+    s = Server(f, *FULL_SPEED, "--db", db)
+    a = cap_user(s, "alice", CAP)
+    obs = v3(s, "obs", "message-tags", CAP)
+    senders = [s.user("s%d" % i) for i in range(3)]
+    join(a, obs, *senders, room="#old")
+    settle(a, obs, *senders)
+    for c in senders:
+        c.send_raw("".join("PRIVMSG #old :%s-%d\r\n" % (c.nick, k)
+                           for k in range(200)).encode())
+    obs.expect(rx(r"@msgid=\S+ :s\d!\S+ PRIVMSG #old :s\d-\d+"))
+    a.send("RENAME #old #new :busy")
+    obs.expect(":%s RENAME #old #new :busy" % prefix("alice"), timeout=20)
+    for c in senders:
+        c.sync(timeout=30)
+    s.proc.send_signal(signal.SIGKILL)
+    s.wait(10)
+    s.stopped_by_us = True
+    seen_ids = []
+    for line in obs.history:
+        if " RENAME " in line:
+            break
+        m = re.match(r"@msgid=(\S+) :s\d!\S+ PRIVMSG #old :s\d-\d+$", line)
+        if m:
+            seen_ids.append(m.group(1))
+    kept = rows(db, "#new")
+    # Every line before the RENAME reached obs before it; after it, #old
+    # is gone (the senders' lines get 403).
+    assert [m for m, _ in kept] == seen_ids, (len(seen_ids), len(kept))
+    assert seen_ids
+    assert all(p.startswith("#new :") for _, p in kept), kept[:3]
+    assert rows(db, "#old") == []
