@@ -45,6 +45,7 @@ static const struct command commands[] = {
 	{ "WHOIS",	cmd_whois,	1, 0 },
 	{ "WHOWAS",	cmd_whowas,	1, 0 },
 	{ "KICK",	cmd_kick,	2, 0 },
+	{ "RENAME",	cmd_rename,	2, 0 },
 	{ "INVITE",	cmd_invite,	2, 0 },
 	{ "LIST",	cmd_list,	0, 0 },
 	{ "AWAY",	cmd_away,	0, 0 },
@@ -593,8 +594,11 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 		store_stamp(stamp, &rec.time_ms);
 		rec.seq = 0;
 		rc = 0;
-	} else
+	} else {
 		rc = store_append(&rec) == -1 ? -1 : 0;
+		if (rc != -1 && r != NULL)
+			room_stored_locked(r);
+	}
 	free(stored);
 	if (params != params_line)
 		free(params);

@@ -423,3 +423,156 @@ cmd_invite(struct turn *t, struct irc_msg *m)
 done:
 	pthread_mutex_unlock(&server.lock);
 }
+
+/* --- RENAME (draft/channel-rename) --- */
+
+/*
+ * What a connection without draft/channel-rename sees of a rename: its
+ * person leaving the old name and joining the new one, then the topic,
+ * NAMES and the replay as a JOIN gives them (the spec's fallback).  The
+ * actor's own connection gets them in its turn; any other, as posts of
+ * its own lines.
+ */
+static void
+rename_fallback_locked(struct turn *t, struct room *r, struct conn *k,
+    const char *old, const char *reason, int64_t seq)
+{
+	struct client	*m = k->cl;
+	char		 mask[MASK_MAX + 1], chunk[1024];
+	struct outlist	 lines;
+	struct turn	 kt, *to = t;
+	struct gen	*g;
+
+	if (k != t->conn) {
+		/* A turn of its own, for the reply functions; never posts. */
+		turn_begin(&kt, k, chunk, sizeof(chunk));
+		to = &kt;
+	}
+	client_mask(m, mask, sizeof(mask));
+	turn_sendf(to, ":%s PART %s :%s", mask, old,
+	    reason[0] != '\0' ? reason : "Channel renamed");
+	if (k->caps & CAP(CAP_EXTENDED_JOIN))
+		turn_sendf(to, ":%s JOIN %s %s :%s", mask, room_name(r),
+		    m->account != NULL ? account_name(m->account) : "*",
+		    m->realname);
+	else
+		turn_sendf(to, ":%s JOIN %s", mask, room_name(r));
+	room_send_topic_locked(to, r, 0);
+	send_names_locked(to, r);
+	/* And the replay a JOIN gives: the room's lines, now under the
+	 * new name once the move (seq) is on disk. */
+	if ((g = history_replay_gen(r, seq)) != NULL)
+		turn_gen(to, g);
+	if (to == t)
+		return;
+	memset(&lines, 0, sizeof(lines));
+	turn_take(&kt, &lines);
+	(void)post_lines_locked(t, k, &lines);
+}
+
+/*
+ * RENAME <old> <new> [:<reason>]: a room's operator (or a server
+ * operator) renames it.  Everything is decided and done in one critical
+ * section: the room changes its key in the table and queues the move of
+ * its history in the store, in the order of messages
+ * (room_rename_locked), and the news is posted to every member: RENAME
+ * to a connection with the cap, the fallback to the others (none for a
+ * change of case only, as the spec says).  The RENAME post waits for
+ * the move to be on disk, like a message: whoever saw it finds the
+ * history under the new name after a crash.
+ */
+void
+cmd_rename(struct turn *t, struct irc_msg *m)
+{
+	struct client	*c = t->c, *who;
+	const char	*want = m->params[1];
+	const char	*reason = m->nparams > 2 ? m->params[2] : "";
+	char		 mask[MASK_MAX + 1], old[ROOM_NAME_MAX + 1];
+	char		 line[OUT_LINE_MAX], fold_old[ROOM_NAME_MAX + 1];
+	char		 fold_new[ROOM_NAME_MAX + 1];
+	const struct member *mb;
+	struct member	*me;
+	struct room	*r, *taken;
+	struct conn	*k;
+	struct line	 l;
+	int64_t		 seq;
+	int		 oper, i;
+
+	client_mask(c, mask, sizeof(mask));
+	pthread_mutex_lock(&server.lock);
+	oper = (c->flags & CLIENT_OPER) != 0;
+	r = room_find_locked(m->params[0]);
+	me = r != NULL ? room_member_locked(r, c) : NULL;
+	/* To an outsider a +s room does not exist. */
+	if (r == NULL || (me == NULL && !oper && room_secret(r))) {
+		reply(t, ERR_NOSUCHCHANNEL, m->params[0]);
+		goto out;
+	}
+	snprintf(old, sizeof(old), "%s", room_name(r));
+	if (me == NULL && !oper) {
+		reply(t, ERR_NOTONCHANNEL, old);
+		goto out;
+	}
+	if (!oper && !(me->modes & MEMBER_OP)) {
+		reply(t, ERR_CHANOPRIVSNEEDED, old);
+		goto out;
+	}
+	if (!casemap_valid_room(want, ROOM_NAME_MAX)) {
+		reply(t, ERR_BADCHANMASK, want);
+		goto out;
+	}
+	taken = room_find_locked(want);
+	if (taken != NULL && taken != r) {
+		turn_sendf(t, ":%s FAIL RENAME CHANNEL_NAME_IN_USE %s %s "
+		    ":The channel name is already taken", config.server_name,
+		    old, want);
+		goto out;
+	}
+	if (strcmp(old, want) == 0) {
+		turn_sendf(t, ":%s FAIL RENAME CANNOT_RENAME %s %s "
+		    ":The channel already has that name", config.server_name,
+		    old, want);
+		goto out;
+	}
+	if ((seq = room_rename_locked(r, want)) == -1) {
+		if (errno == EBUSY)
+			turn_sendf(t, ":%s FAIL RENAME CANNOT_RENAME %s %s "
+			    ":This channel has been renamed recently",
+			    config.server_name, old, want);
+		else if (errno == EFBIG)
+			turn_sendf(t, ":%s FAIL RENAME CANNOT_RENAME %s %s "
+			    ":This channel has too much history to move",
+			    config.server_name, old, want);
+		else
+			turn_sendf(t, ":%s FAIL RENAME "
+			    "TEMPORARILY_UNAVAILABLE %s %s :The channel "
+			    "cannot be renamed now", config.server_name, old,
+			    want);
+		goto out;
+	}
+	snprintf(line, sizeof(line), ":%s RENAME %s %s :%s", mask, old,
+	    room_name(r), reason);
+	memset(&l, 0, sizeof(l));
+	l.text = line;
+	l.seq = seq;
+	l.keep = 1;
+	l.src = c;
+	(void)room_fanout_locked(t, r, &l, FAN_SELF,
+	    CAP(CAP_CHANNEL_RENAME), NULL);
+	casemap_fold(fold_old, old, sizeof(fold_old));
+	casemap_fold(fold_new, room_name(r), sizeof(fold_new));
+	if (strcmp(fold_old, fold_new) != 0) {
+		for (i = 0; (mb = room_member_at(r, i)) != NULL; i++) {
+			who = mb->c;
+			for (k = who->conns; k != NULL; k = k->cnext)
+				if (!(k->caps & CAP(CAP_CHANNEL_RENAME)))
+					rename_fallback_locked(t, r, k, old,
+					    reason, seq);
+		}
+	}
+	/* An oper outside the room: told as a cap client would be. */
+	if (me == NULL && !(t->conn->caps & CAP(CAP_CHANNEL_RENAME)))
+		turn_sendf(t, "%s", line);
+out:
+	pthread_mutex_unlock(&server.lock);
+}

@@ -55,6 +55,91 @@ history_key(const char *a, const char *b, char *key, size_t len)
 		snprintf(key, len, "%s %s", fb, fa);
 }
 
+/* --- draft/channel-rename: where a room's rows went --- */
+
+/*
+ * A generator made before a rename (a JOIN replay, a CHATHISTORY) reads
+ * by the key its room had; once the store has moved the rows (the
+ * rename's seq committed), they are under the new key.  The last
+ * RENAMES_KEPT renames are remembered so that it follows them; its
+ * lines keep the name they were asked under, as they come before the
+ * RENAME in that client's queue.
+ */
+#define RENAMES_KEPT	64
+
+static struct {
+	pthread_mutex_t	 lock;		/* a leaf */
+	struct {
+		char	 old_key[ROOM_NAME_MAX + 1];
+		char	 new_key[ROOM_NAME_MAX + 1];
+		int64_t	 since;
+		int64_t	 seq;
+	}		 v[RENAMES_KEPT];
+	uint64_t	 n;		/* every one so far */
+} renames = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void
+history_renamed(const char *old_key, const char *new_key, int64_t since,
+    int64_t seq)
+{
+	pthread_mutex_lock(&renames.lock);
+	snprintf(renames.v[renames.n % RENAMES_KEPT].old_key,
+	    sizeof(renames.v[0].old_key), "%s", old_key);
+	snprintf(renames.v[renames.n % RENAMES_KEPT].new_key,
+	    sizeof(renames.v[0].new_key), "%s", new_key);
+	renames.v[renames.n % RENAMES_KEPT].since = since;
+	renames.v[renames.n % RENAMES_KEPT].seq = seq;
+	renames.n++;
+	pthread_mutex_unlock(&renames.lock);
+}
+
+/* Moves key (a room's) to where its rows in (min_seq, max_seq] are now;
+ * 1 if it moved. */
+static int
+history_follow(char *key, size_t len, int64_t min_seq, int64_t max_seq)
+{
+	int64_t committed = store_committed();
+	uint64_t i;
+	int moved = 0;
+
+	pthread_mutex_lock(&renames.lock);
+	for (i = renames.n > RENAMES_KEPT ? renames.n - RENAMES_KEPT : 0;
+	    i < renames.n; i++) {
+		if (renames.v[i % RENAMES_KEPT].seq <= max_seq ||
+		    renames.v[i % RENAMES_KEPT].seq > committed ||
+		    renames.v[i % RENAMES_KEPT].since > min_seq ||
+		    strcmp(renames.v[i % RENAMES_KEPT].old_key, key) != 0 ||
+		    strcmp(renames.v[i % RENAMES_KEPT].new_key, key) == 0)
+			continue;
+		snprintf(key, len, "%s", renames.v[i % RENAMES_KEPT].new_key);
+		moved = 1;
+	}
+	pthread_mutex_unlock(&renames.lock);
+	return moved;
+}
+
+/* A room's row as it read under name: rec with its target (after any
+ * status prefix) name.  *freeme: to free after use. */
+static const struct store_rec *
+history_as(const struct store_rec *rec, const char *name,
+    struct store_rec *tmp, char **freeme)
+{
+	const char *p = rec->params, *rest;
+	size_t pre, len;
+
+	*freeme = NULL;
+	pre = strspn(p, "@+");
+	if ((rest = strchr(p, ' ')) == NULL)
+		return rec;
+	len = pre + strlen(name) + strlen(rest) + 1;
+	if ((*freeme = malloc(len)) == NULL)
+		return rec;
+	snprintf(*freeme, len, "%.*s%s%s", (int)pre, p, name, rest);
+	*tmp = *rec;
+	tmp->params = *freeme;
+	return tmp;
+}
+
 /*
  * A stored multiline message (body) for a client with caps, nested in
  * batch or not: a draft/multiline batch named after its msgid, or its
@@ -135,6 +220,7 @@ struct replay {
 	struct outlist		*out;
 	unsigned		 caps;
 	int			 got;
+	int			 followed;	/* a rename moved its rows */
 };
 
 static void
@@ -142,9 +228,15 @@ replay_row(const struct store_rec *rec, void *arg)
 {
 	struct replay *rp = arg;
 
+	struct store_rec tmp;
+	char *freeme = NULL;
+
 	rp->got++;
+	if (rp->followed)
+		rec = history_as(rec, rp->room, &tmp, &freeme);
 	outlist_add(rp->out, history_line(rec, rp->caps,
 	    rp->batch[0] != '\0' ? rp->batch : NULL));
+	free(freeme);
 }
 
 static int
@@ -159,8 +251,17 @@ replay_step(struct gen *g, struct conn *c, struct outlist *out)
 		rp->started = 1;
 		/* Its rows may still be on their way to the disk. */
 		(void)store_wait(rp->max_seq, HOLD_MS);
+		rp->followed |= history_follow(rp->key, sizeof(rp->key),
+		    rp->min_seq, rp->max_seq);
 		n = store_seek_latest(rp->key, config.history_lines,
 		    rp->min_seq, rp->max_seq, &rp->cur);
+		/* Read just before a rename moved them: look again. */
+		if (n == 0 && history_follow(rp->key, sizeof(rp->key),
+		    rp->min_seq, rp->max_seq)) {
+			rp->followed = 1;
+			n = store_seek_latest(rp->key, config.history_lines,
+			    rp->min_seq, rp->max_seq, &rp->cur);
+		}
 		if (n <= 0)
 			return 1;	/* nothing to replay: nothing at all */
 		rp->left = n;
@@ -178,10 +279,20 @@ replay_step(struct gen *g, struct conn *c, struct outlist *out)
 			    rp->room, rp->room));
 	}
 	rp->got = 0;
+	rp->followed |= history_follow(rp->key, sizeof(rp->key), rp->min_seq,
+	    rp->max_seq);
 	if (rp->left > 0 && store_read(rp->key, &rp->cur, rp->min_seq,
 	    rp->max_seq, rp->left < REPLAY_ROWS ? rp->left : REPLAY_ROWS,
 	    replay_row, rp) == -1)
 		log_warnx("%s: replay of %s failed", c->ip, rp->room);
+	if (rp->got == 0 && rp->left > 0 && history_follow(rp->key,
+	    sizeof(rp->key), rp->min_seq, rp->max_seq)) {
+		rp->followed = 1;
+		if (store_read(rp->key, &rp->cur, rp->min_seq, rp->max_seq,
+		    rp->left < REPLAY_ROWS ? rp->left : REPLAY_ROWS,
+		    replay_row, rp) == -1)
+			log_warnx("%s: replay of %s failed", c->ip, rp->room);
+	}
 	rp->left -= rp->got;
 	rp->total += rp->got;
 	if (rp->got > 0 && rp->left > 0)
@@ -259,15 +370,21 @@ struct chq {
 	struct outlist		 rows;	/* formatted, not yet sent */
 	int			 next;
 	unsigned		 caps;
+	int			 followed;	/* a rename moved its rows */
 };
 
 static void
 chq_row(const struct store_rec *rec, void *arg)
 {
 	struct chq *q = arg;
+	struct store_rec tmp;
+	char *freeme = NULL;
 
+	if (q->followed)
+		rec = history_as(rec, q->target, &tmp, &freeme);
 	outlist_add(&q->rows, history_line(rec, q->caps,
 	    q->batch[0] != '\0' ? q->batch : NULL));
+	free(freeme);
 }
 
 static void
@@ -293,13 +410,18 @@ static void
 chq_query(struct chq *q, struct conn *c)
 {
 	struct store_view v;
-	int rc = 0;
+	int rc = 0, room;
 
 	if (q->caps & CAP(CAP_BATCH))
 		batch_id(c, 'h', q->batch, sizeof(q->batch));
 	/* Read what was said up to the request, rows still being
 	 * written included. */
 	(void)store_wait(q->max_seq, HOLD_MS);
+	room = q->target[0] == '#' && q->sub != CH_TARGETS;
+	if (room)
+		q->followed = history_follow(q->key, sizeof(q->key),
+		    q->min_seq, q->max_seq);
+again:
 	memset(&v, 0, sizeof(v));
 	v.key = q->key;
 	v.min_seq = q->min_seq;
@@ -336,6 +458,12 @@ chq_query(struct chq *q, struct conn *c)
 		    q->nkeys, q->a.time_ms, q->b.time_ms, q->limit,
 		    chq_target, q);
 		break;
+	}
+	/* Read just before a rename moved them: look again. */
+	if (room && rc == 0 && history_follow(q->key, sizeof(q->key),
+	    q->min_seq, q->max_seq)) {
+		q->followed = 1;
+		goto again;
 	}
 	if (rc == -1) {
 		log_warnx("%s: CHATHISTORY %s failed", c->ip,

@@ -348,3 +348,35 @@ marker_forget(int64_t id)
 	}
 	pthread_mutex_unlock(&markers.wlock);
 }
+
+/* --- draft/channel-rename --- */
+
+static void
+marker_rename_set(const char *id, void *val, void *arg)
+{
+	struct marker_set	*s = val;
+	const char		**keys = arg;
+	int64_t			 ms;
+	int			 i;
+
+	(void)id;
+	if ((i = marker_find(s, keys[0])) < 0)
+		return;
+	ms = s->v[i].ms;
+	marker_del_locked(s, keys[0]);
+	/* One went, so there is room for it under its new key. */
+	marker_put_locked(s, keys[1], ms);
+}
+
+void
+marker_rename(const char *old_key, const char *new_key)
+{
+	const char	*keys[2] = { old_key, new_key };
+
+	if (strcmp(old_key, new_key) == 0)
+		return;
+	pthread_mutex_lock(&markers.lock);
+	if (markers.ids != NULL)
+		map_foreach(markers.ids, marker_rename_set, keys);
+	pthread_mutex_unlock(&markers.lock);
+}

@@ -65,6 +65,7 @@ struct config	 config = {
 	.ping_timeout = 120,
 	.history_lines = 50,
 	.redact_window = 900,
+	.rename_max = 50000,
 	.db_sync = STORE_SYNC_FULL,
 	.sts_duration = 300,
 	.flood_burst = 10,
@@ -133,7 +134,7 @@ enum {
 	OPT_SCRAM_ITERATIONS, OPT_LOGIN_FAILS_ACCOUNT, OPT_LOGIN_FAILS_IP,
 	OPT_ADD_ACCOUNT, OPT_MAX_DEVICES, OPT_NICK_GRACE, OPT_UNIX,
 	OPT_UNIX_ONLY, OPT_NO_UNIX, OPT_REGISTRATION, OPT_REGISTER_PER_IP,
-	OPT_NO_MULTILINE, OPT_HELP_FILE, OPT_REDACT_WINDOW
+	OPT_NO_MULTILINE, OPT_HELP_FILE, OPT_REDACT_WINDOW, OPT_RENAME_MAX
 };
 
 static const struct option long_options[] = {
@@ -164,6 +165,7 @@ static const struct option long_options[] = {
 	{ "history-days",	required_argument, NULL, OPT_HISTORY_DAYS },
 	{ "history-max",	required_argument, NULL, OPT_HISTORY_MAX },
 	{ "redact-window",	required_argument, NULL, OPT_REDACT_WINDOW },
+	{ "rename-max",		required_argument, NULL, OPT_RENAME_MAX },
 	{ "tls-port",		required_argument, NULL, OPT_TLS_PORT },
 	{ "tls-cert",		required_argument, NULL, OPT_TLS_CERT },
 	{ "tls-key",		required_argument, NULL, OPT_TLS_KEY },
@@ -213,7 +215,7 @@ static const char synopsis[] =
     "               [--db path] [--db-sync off|normal|full]\n"
     "               [--history-lines n] [--history-days n]\n"
     "               [--history-max n] [--redact-window sec]\n"
-    "               [--tls-port port]\n"
+    "               [--rename-max n] [--tls-port port]\n"
     "               [--tls-cert file --tls-key file] [--no-plain]\n"
     "               [--sts-duration sec] [--user name]\n"
     "               [--unix path | --no-unix] [--unix-only]\n"
@@ -310,7 +312,10 @@ static const char *const options_help[] = {
     "      --redact-window SECONDS  how long the author of a message may\n"
     "                           delete it (IRCv3 draft/message-redaction,\n"
     "                           REDACT), 0 = authors may not; room operators\n"
-    "                           may at any time (default 900)\n",
+    "                           may at any time (default 900)\n"
+    "      --rename-max N       RENAME refuses a room with more than N\n"
+    "                           messages in its history, which a rename\n"
+    "                           rewrites (default 50000)\n",
     "      --tls-port PORT      TLS port (default 6697 when a certificate is\n"
     "                           given)\n"
     "      --tls-cert FILE      TLS certificate chain, PEM (default: no TLS);\n"
@@ -417,6 +422,7 @@ static const struct numopt {
 	{ OPT_HISTORY_MAX,   NUM_INT,      &config.history_max, 0, 1000000000 },
 	{ OPT_REDACT_WINDOW, NUM_INT,      &config.redact_window, 0,
 	    365 * 86400 },
+	{ OPT_RENAME_MAX,    NUM_INT,      &config.rename_max, 0, 1000000000 },
 	{ OPT_STS_DURATION,  NUM_INT,      &config.sts_duration, 0, 365 * 86400 },
 	{ OPT_MAX_ACCOUNTS,  NUM_UNSIGNED, &config.max_accounts, 0, 10000000 },
 	{ OPT_HASH_THREADS,  NUM_INT,      &config.hash_threads, 1, 64 },

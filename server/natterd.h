@@ -368,6 +368,10 @@ struct line {
 					   it carries the account src is
 					   logged in to when the post is made
 					   (account-tag) */
+	/* draft/channel-rename */
+	int		 keep;		/* with seq: a change already made,
+					   delivered even if the store never
+					   keeps seq (no FAIL) */
 };
 
 /*
@@ -461,6 +465,9 @@ struct config {
 	int		 history_lines;	/* replayed on JOIN */
 	int		 history_days;	/* 0: keep forever */
 	int		 history_max;	/* messages per target, 0: no limit */
+	/* draft/channel-rename */
+	int		 rename_max;	/* RENAME: most messages a room's
+					   history may hold */
 	int		 db_sync;	/* --db-sync: STORE_SYNC_* */
 	const char	*tls_port;	/* NULL: no TLS listener */
 	const char	*tls_cert;
@@ -649,6 +656,12 @@ void		 post_reserve_locked(struct post *p, int n);
 void		 post_add_locked(struct post *p, struct client *to,
 		    unsigned caps);
 void		 post_add_conn_locked(struct post *p, struct conn *to);
+/* draft/channel-rename: posts of lines made for to alone (the output
+ * of a turn of to's own that never posts, taken with turn_take, its
+ * generators included), in their place among the posts; lines is
+ * emptied.  Returns the last, or NULL if lines was empty. */
+struct post	*post_lines_locked(struct turn *t, struct conn *to,
+		    struct outlist *lines);
 /* t->c's own copy of p, in its place: the line itself if show, and in
  * any case a FAIL if the store could not keep p. */
 void		 turn_echo_locked(struct turn *t, struct post *p, int show);
@@ -747,6 +760,16 @@ void		 whowas_add_locked(struct client *c);
 struct room	*room_find_locked(const char *name);
 struct room	*room_create_locked(const char *name);
 const char	*room_name(const struct room *r);
+/* draft/channel-rename: r is called name from now on (the caller made
+ * sure no other room holds it), its history moving with it in the
+ * store; returns the seq of that move.  -1 with errno EBUSY when r was
+ * renamed less than RENAME_INTERVAL seconds ago, EFBIG when its history
+ * holds more than --rename-max messages, EAGAIN when the store cannot
+ * take it now, ENOMEM; r unchanged then. */
+#define RENAME_INTERVAL	30
+int64_t		 room_rename_locked(struct room *r, const char *name);
+/* A message to r was stored: a rename rewrites it (--rename-max). */
+void		 room_stored_locked(struct room *r);
 /* The casefolded name, the store's key. */
 const char	*room_key(const struct room *r);
 /* Store seq when this room was made: its history starts after it. */
@@ -854,6 +877,11 @@ void		 history_key(const char *a, const char *b, char *key,
 /* The last --history-lines messages of room r up to seq max_seq,
  * produced as the socket drains; NULL if there is nothing to do. */
 struct gen	*history_replay_gen(struct room *r, int64_t max_seq);
+/* draft/channel-rename: the rows of the room old_key made at seq since
+ * move to new_key when seq commits; a replay or CHATHISTORY asked for
+ * before follows them.  Takes a leaf lock: may run under server.lock. */
+void		 history_renamed(const char *old_key, const char *new_key,
+		    int64_t since, int64_t seq);
 void		 cmd_chathistory(struct turn *, struct irc_msg *);
 
 /* command.c */
@@ -918,6 +946,7 @@ void		 send_isupport(struct turn *t);
 void		 cmd_mode(struct turn *, struct irc_msg *);
 void		 cmd_topic(struct turn *, struct irc_msg *);
 void		 cmd_kick(struct turn *, struct irc_msg *);
+void		 cmd_rename(struct turn *, struct irc_msg *);	/* channel-rename */
 void		 cmd_invite(struct turn *, struct irc_msg *);
 
 /* command_v3.c */
@@ -1073,6 +1102,14 @@ struct store_ref {
 	int64_t		 to_account;
 };
 int		 store_find(const char *msgid, struct store_ref *ref);
+/* draft/channel-rename: queues, in the order of rows, the move of the
+ * rows of the room old_key made at seq since (those sequenced before
+ * this) to new_key with new_name as their target, with its read
+ * markers, removing what an earlier room of new_key left in that
+ * window.  Like store_append: never waits; returns the seq that the
+ * move commits with (store_wait, store_cancel), or -1. */
+int64_t		 store_rename(const char *old_key, const char *new_key,
+		    const char *new_name, int64_t since);
 /* A msgid (STORE_STAMP_LEN + 1 bytes, never one store_append gives)
  * and the time now, for a line that is not stored. */
 #define STORE_STAMP_LEN	(STORE_MSGID_LEN + 1)
@@ -1588,6 +1625,10 @@ int64_t		 marker_get(struct account *a, const char *key);
 int		 marker_set(struct account *a, const char *key, int64_t *ms);
 /* Forgets every marker of a deleted account, in memory and store. */
 void		 marker_forget(int64_t id);
+/* draft/channel-rename: every account's marker for room key old_key is
+ * now for new_key, in memory (the store moves them with the room's rows,
+ * store_rename).  Takes markers.lock only: may run under server.lock. */
+void		 marker_rename(const char *old_key, const char *new_key);
 
 /* redact.c: REDACT (draft/message-redaction). */
 void		 cmd_redact(struct turn *, struct irc_msg *);

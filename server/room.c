@@ -77,6 +77,9 @@ struct room {
 	struct member	*members;
 	int		 nmembers;
 	int		 memcap;
+	/* draft/channel-rename */
+	time_t		 renamed;	/* last RENAME, 0 if never */
+	int64_t		 stored;	/* messages stored since created */
 };
 
 /*
@@ -341,6 +344,66 @@ room_free_locked(struct room *r)
 	free(r->topic);
 	free(r->topic_who);
 	free(r);
+}
+
+/*
+ * draft/channel-rename: r takes name.  Its key changes in the table,
+ * its history and read markers are queued to move in the store in the
+ * order of rows (store_rename), all in this one critical section, so a
+ * name is never half-held and no message falls between.  Returns the
+ * store seq of the move, or -1 with r unchanged: renamed less than
+ * RENAME_INTERVAL seconds ago (EBUSY), more history than --rename-max
+ * (EFBIG), the store cannot take it now (EAGAIN), or ENOMEM.
+ */
+int64_t
+room_rename_locked(struct room *r, const char *name)
+{
+	char key[ROOM_NAME_MAX + 1], old[ROOM_NAME_MAX + 1];
+	time_t now = time(NULL);
+	int64_t seq;
+	int moved;
+
+	if (r->renamed != 0 && now - r->renamed < RENAME_INTERVAL) {
+		errno = EBUSY;
+		return -1;
+	}
+	/* Its rows in the store, at most: the move rewrites each, in the
+	 * writer that every message waits for. */
+	if (history_enabled() && (config.history_max == 0 ||
+	    config.history_max > config.rename_max) &&
+	    r->stored > config.rename_max) {
+		errno = EFBIG;
+		return -1;
+	}
+	casemap_fold(key, name, sizeof(key));
+	snprintf(old, sizeof(old), "%s", r->key_folded);
+	/* For a moment both keys lead to r: undone without allocating. */
+	moved = strcmp(key, old) != 0;
+	if (moved && map_put(server.rooms, key, r) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if ((seq = store_rename(old, key, name, r->since)) == -1) {
+		if (moved)
+			map_del(server.rooms, key);
+		errno = errno == ENOMEM ? ENOMEM : EAGAIN;
+		return -1;
+	}
+	if (moved) {
+		map_del(server.rooms, old);
+		marker_rename(old, key);
+		history_renamed(old, key, r->since, seq);
+	}
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->key_folded, sizeof(r->key_folded), "%s", key);
+	r->renamed = now;
+	return seq;
+}
+
+void
+room_stored_locked(struct room *r)
+{
+	r->stored++;
 }
 
 const char *

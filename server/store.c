@@ -104,6 +104,11 @@ _Static_assert(STORE_MSGID_LEN == 20, "msgid is 11 + 9 base32 digits");
 struct store_ent {
 	struct store_ent	*next;		/* the writer's batch */
 	size_t			 size;		/* counted in store.nbytes */
+	/* draft/channel-rename: a room's rename (store_rename) rather than
+	 * a row; rec.key is the old key, rec.params the new name, rec.tags
+	 * the new key, since the room's creation. */
+	int			 rename;
+	int64_t			 since;
 	struct store_rec	 rec;
 	char			 text[];
 };
@@ -148,6 +153,10 @@ enum {
 	SW_MARKER_PUT,
 	SW_MARKER_DEL,
 	SW_REDACT,
+	/* draft/channel-rename */
+	SW_RENAME_DEL,
+	SW_RENAME,
+	SW_RENAME_MARKERS,
 	SW_COUNT
 };
 
@@ -203,6 +212,18 @@ static const char *const store_wsql[SW_COUNT] = {
 	    "target = ?2",
 	/* message-redaction: a REDACT row takes its message out. */
 	[SW_REDACT] = "DELETE FROM message WHERE msgid = ?1",
+	/* draft/channel-rename: the rows of an earlier room of the new name
+	 * that the renamed room's window would show; then the renamed
+	 * room's rows, their target (after any status prefix) the new
+	 * name; then its read markers. */
+	[SW_RENAME_DEL] = "DELETE FROM message WHERE key = ?1 AND seq > ?2 "
+	    "AND seq < ?3",
+	[SW_RENAME] = "UPDATE message SET key = ?1, params = "
+	    "substr(params, 1, length(params) - length(ltrim(params, '@+'))) "
+	    "|| ?2 || substr(params, instr(params, ' ')) WHERE key = ?3 AND "
+	    "seq > ?4 AND seq < ?5 AND instr(params, ' ') > 0",
+	[SW_RENAME_MARKERS] = "UPDATE OR REPLACE read_marker SET target = ?1 "
+	    "WHERE target = ?2",
 };
 
 /* Statements on the read connection.  The SR_A* ones read a private
@@ -493,6 +514,7 @@ static int	 store_ring_fit_locked(int64_t);
 static void	 store_advance_locked(void);
 static struct store_ent *store_batch_locked(int *);
 static void	 store_committed_locked(void);
+static int64_t	 store_append_ent(struct store_rec *, int, int64_t);
 static int	 store_drop_locked(void);
 static void	 store_user(uid_t, char *, size_t);
 static int	 store_check_one(const char *, int, char *, size_t);
@@ -509,6 +531,7 @@ static int	 store_wal_hook(void *, sqlite3 *, const char *, int);
 static int	 store_step_done(sqlite3_stmt *);
 static void	 store_bind_side(sqlite3_stmt *, int, const char *, int64_t);
 static int	 store_apeer(sqlite3_stmt *, int64_t, const char *);
+static int	 store_rename_rows(const struct store_ent *);
 static int	 store_commit_locked(struct store_ent *, int *, char *,
 		    size_t);
 static int	 store_unusable(int);
@@ -1358,6 +1381,26 @@ store_close(void)
 int64_t
 store_append(struct store_rec *rec)
 {
+	return store_append_ent(rec, 0, 0);
+}
+
+int64_t
+store_rename(const char *old_key, const char *new_key, const char *new_name,
+    int64_t since)
+{
+	struct store_rec	 rec;
+
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.key, sizeof(rec.key), "%s", old_key);
+	snprintf(rec.command, sizeof(rec.command), "RENAME");
+	rec.params = (char *)new_name;
+	rec.tags = (char *)new_key;
+	return store_append_ent(&rec, 1, since);
+}
+
+static int64_t
+store_append_ent(struct store_rec *rec, int rename, int64_t since)
+{
 	struct store_ent	*e;
 	size_t			 plen, tlen, size;
 	int64_t			 seq, t;
@@ -1385,6 +1428,8 @@ store_append(struct store_rec *rec)
 		return -1;
 	e->next = NULL;
 	e->size = size;
+	e->rename = rename;
+	e->since = since;
 	e->rec = *rec;
 	e->rec.params = e->text;
 	if (rec->params != NULL)
@@ -1613,6 +1658,11 @@ store_commit_locked(struct store_ent *list, int *code, char *why,
 		goto fail;
 	for (e = list; e != NULL; e = e->next) {
 		r = &e->rec;
+		if (e->rename) {
+			if (store_rename_rows(e) == -1)
+				goto fail;
+			continue;
+		}
 		if (strcmp(r->command, STORE_REDACT) == 0) {
 			/* In seq order: a message still pending went in
 			 * above, earlier in this batch or before it. */
@@ -1664,6 +1714,39 @@ fail:
 	if (!sqlite3_get_autocommit(store.wdb))
 		store_step_done(store.wst[SW_ROLLBACK]);
 	return -1;
+}
+
+/*
+ * draft/channel-rename, in the writer's transaction in seq order: every
+ * row of the room sequenced before the rename (those of this batch
+ * before it included) moves to the new key.  Caller holds wlock.
+ */
+static int
+store_rename_rows(const struct store_ent *e)
+{
+	const struct store_rec	*r = &e->rec;
+	sqlite3_stmt		*st;
+
+	if (strcmp(r->key, r->tags) != 0) {
+		st = store.wst[SW_RENAME_DEL];
+		sqlite3_bind_text(st, 1, r->tags, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, e->since);
+		sqlite3_bind_int64(st, 3, r->seq);
+		if (store_step_done(st) == -1)
+			return -1;
+		st = store.wst[SW_RENAME_MARKERS];
+		sqlite3_bind_text(st, 1, r->tags, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, r->key, -1, SQLITE_STATIC);
+		if (store_step_done(st) == -1)
+			return -1;
+	}
+	st = store.wst[SW_RENAME];
+	sqlite3_bind_text(st, 1, r->tags, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->params, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, e->since);
+	sqlite3_bind_int64(st, 5, r->seq);
+	return store_step_done(st);
 }
 
 /* Binds one side of a private row, key at i and its account at i + 2

@@ -85,6 +85,7 @@ struct post {
 	int64_t		 seq;		/* store row, 0 if none */
 	int		 durable;	/* waits for seq's commit */
 	int		 cancelled;	/* the store will never keep it */
+	int		 keep;		/* delivered even so (struct line) */
 	enum post_state	 state;		/* outbox.lock */
 	struct conn	*actor;		/* the connection that made it */
 	struct outlist	 payload;	/* the actor's output with it */
@@ -526,6 +527,7 @@ post_new_locked(struct turn *t, const struct line *l)
 	p->time_ms = l->time_ms;
 	p->seq = l->seq;
 	p->durable = l->seq > 0 && history_durable();
+	p->keep = l->keep;
 	p->actor = t->conn;
 	p->state = POST_OPEN;
 
@@ -609,6 +611,66 @@ post_add_conn_locked(struct post *p, struct conn *to)
 	p->to[p->nto] = to;
 	p->var[p->nto] = (unsigned char)post_var(p, to->caps);
 	p->nto++;
+}
+
+/* One post of lines[from, end) for conn: their bytes in one buffer, or
+ * a generator alone (it runs on conn's own thread, in its place). */
+static struct post *
+post_lines_run_locked(struct turn *t, struct conn *to, struct outlist *lines,
+    int from, int end)
+{
+	struct post *p;
+	struct line l;
+	struct buf *b;
+	size_t len = 0;
+	int i;
+
+	memset(&l, 0, sizeof(l));
+	l.text = "";
+	p = post_new_locked(t, &l);
+	if (lines->v[from].b->gen != NULL)
+		b = buf_ref(lines->v[from].b);
+	else {
+		for (i = from; i < end; i++)
+			if (lines->v[i].b != NULL)
+				len += lines->v[i].b->len;
+		b = buf_new(len);
+		for (len = 0, i = from; i < end; i++) {
+			if (lines->v[i].b == NULL)
+				continue;
+			memcpy(b->data + len, lines->v[i].b->data,
+			    lines->v[i].b->len);
+			len += lines->v[i].b->len;
+		}
+	}
+	/* Variant 0 is the only one a post without tags or alt has. */
+	p->v[0] = b;
+	post_add_conn_locked(p, to);
+	return p;
+}
+
+struct post *
+post_lines_locked(struct turn *t, struct conn *to, struct outlist *lines)
+{
+	struct post *p = NULL;
+	int i, from = -1;
+
+	for (i = 0; i <= lines->n; i++) {
+		if (i < lines->n && lines->v[i].b == NULL)
+			continue;
+		if (i < lines->n && lines->v[i].b->gen == NULL) {
+			if (from == -1)
+				from = i;
+			continue;
+		}
+		if (from != -1)
+			p = post_lines_run_locked(t, to, lines, from, i);
+		from = -1;
+		if (i < lines->n)
+			p = post_lines_run_locked(t, to, lines, i, i + 1);
+	}
+	outlist_free(lines);
+	return p;
 }
 
 void
@@ -968,7 +1030,12 @@ turn_cancel(struct turn *t)
 		pthread_mutex_unlock(&outbox.lock);
 		kept = store_cancel(p->seq);
 		pthread_mutex_lock(&outbox.lock);
-		if (kept != 1) {
+		if (kept != 1 && p->keep) {
+			/* Done already: it goes out, not waiting again. */
+			p->durable = 0;
+			log_warnx("%s: a room's rename goes out without its "
+			    "history: the store cannot commit", t->conn->ip);
+		} else if (kept != 1) {
 			p->cancelled = 1;
 			n++;
 		}
