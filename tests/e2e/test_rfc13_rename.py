@@ -13,13 +13,9 @@ across a crash) and lets a room be renamed once per 30 seconds.
 """
 
 import fcntl
-import glob
-import os
 import re
-import shutil
 import signal
 import sqlite3
-import subprocess
 import termios
 import time
 
@@ -28,7 +24,7 @@ from test_caps import cap_user
 from test_history import TAGS3, ch, plain_replay, say, seen, settle, v3
 from test_read_marker import T1, login, make_account, oper
 from test_read_marker import server as marker_server
-from test_realclient import _tail, wait_for
+from weechat import Weechat
 
 ANY = re.compile(".*")
 CAP = "draft/channel-rename"
@@ -341,53 +337,27 @@ def test_rename_then_join_old_name(f):
 def test_rename_weechat_follows_fallback(f):
     """WeeChat (3.8 does not know draft/channel-rename) sees the fallback:
     it ends up in a #renamed buffer and keeps talking there."""
-    exe = shutil.which("weechat-headless")
-    if exe is None:
-        f.skip("weechat-headless is not on PATH")
     s = Server(f)
     sock = cap_user(s, "sock", CAP)
     sock.join("#test")
-    home = f.path("weechat")
-    out = open(f.path("weechat.out"), "wb")
-    cmds = ";".join([
-        "/set irc.server_default.nicks wee",
-        "/set irc.server_default.username wee",
-        "/set irc.server_default.realname weechat",
-        "/set logger.file.auto_log on",
-        "/set logger.file.flush_delay 0",
-        "/set fifo.file.enabled on",
-        "/server add t 127.0.0.1/%d -notls" % s.port,
-        "/set irc.server.t.autojoin #test",
-        "/connect t"])
-    wee = f.spawn("weechat", [exe, "--dir", home, "-r", cmds],
-                  stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    out.close()
+    wee = Weechat(f, s.port)
     sock.expect(rx(r":wee!wee@127\.0\.0\.1 JOIN :?#test"), timeout=20)
-    fifo = wait_for(lambda: glob.glob(os.path.join(home, "weechat_fifo*")),
-                    10, "no FIFO appeared")[0]
+    wee.fifo()
     sock.send("RENAME #test #renamed :new name")
     sock.expect(":%s RENAME #test #renamed :new name" % prefix("sock"))
     # weechat logs the PART and JOIN, and sock's line in #renamed.
-    log = os.path.join(home, "logs", "irc.t.#renamed.weechatlog")
     sock.send("PRIVMSG #renamed :hello wee")
-
-    def logged():
-        try:
-            with open(log, encoding="utf-8", errors="replace") as fp:
-                return [l for l in fp if l.rstrip("\n").endswith("\thello wee")]
-        except OSError:
-            return None
-    wait_for(logged, 10, "'hello wee' not in %s (has: %s)" % (log, _tail(log)))
-    with open(os.path.join(home, "logs", "irc.t.#test.weechatlog"),
-              encoding="utf-8", errors="replace") as fp:
-        assert any(l.rstrip("\n").endswith("has left #test (new name)")
-                   for l in fp)
+    wee.wait_log("irc.t.#renamed", lambda text: [
+        l for l in text.splitlines() if l.endswith("\thello wee")],
+        "'hello wee' not")
+    assert any(l.endswith("has left #test (new name)")
+               for l in wee.log("irc.t.#test").splitlines()), \
+        wee.tail("irc.t.#test")
     # Text to its buffer irc.t.#renamed goes out to #renamed.
-    with open(fifo, "w") as fp:
-        fp.write("irc.t.#renamed *hello from the new name\n")
+    wee.say("hello from the new name", "irc.t.#renamed")
     sock.expect(":wee!wee@127.0.0.1 PRIVMSG #renamed :hello from the new "
                 "name", timeout=10)
-    assert wee.poll() is None, "weechat exited early: %s" % wee.returncode
+    wee.check_alive()
 
 
 def test_rename_replay_in_flight_follows(f):

@@ -87,6 +87,11 @@ class Weechat:
         with open(self.fifo(), "w") as fp:
             fp.write("%s*/%s\n" % (buffer + " " if buffer else "", cmd))
 
+    def say(self, text, buffer):
+        """Types text (not a command) in buffer: a message to it."""
+        with open(self.fifo(), "w") as fp:
+            fp.write("%s *%s\n" % (buffer, text))
+
     def log_path(self, buffer):
         """The log of a buffer: "irc.server.t", "irc.t.#test"."""
         return os.path.join(self.home, "logs", "%s.weechatlog" % buffer)
