@@ -375,7 +375,10 @@ def test_redact_author_by_account_or_mask(f):
     a.send("REGISTER * * password1")
     a.expect(":irc.test REGISTER SUCCESS alice :Account created")
     settle(a)
+    # alice first: she is #r2's operator, bob is not (an operator may
+    # redact anything).
     a.send("JOIN #r2")
+    a.expect(rx(r".*:irc\.test 366 alice #r2 :.*"))
     b.send("JOIN #r2")
     settle(a, b)
     ma = said(a, "#r2", "logged in", b)
