@@ -49,8 +49,21 @@ redact_fail(struct turn *t, const char *code, const char *target,
 		    config.server_name, code, target, text);
 }
 
-/* Whether t->c wrote ref: its account, else (sent logged out) its
- * nick!user@host then and now.  Caller holds server.lock. */
+/*
+ * Whether c held its nick when ref was written: a nick taken since
+ * (c->nick_seq, the store seq when c took it, is ref's or later) is
+ * someone else's, whoever had it then, whatever user@host it shows.
+ * Caller holds server.lock.
+ */
+static int
+redact_nick_then(const struct client *c, const struct store_ref *ref)
+{
+	return ref->seq > c->nick_seq;
+}
+
+/* Whether t->c wrote ref: its account (an account made after ref is
+ * another of that name), else (sent logged out) its nick!user@host
+ * then and now, the nick held all along.  Caller holds server.lock. */
 static int
 redact_author_locked(struct turn *t, const struct store_ref *ref)
 {
@@ -62,19 +75,23 @@ redact_author_locked(struct turn *t, const struct store_ref *ref)
 		    account_id(c->account) == ref->from_account;
 	if (ref->account[0] != '\0')
 		return c->account != NULL &&
-		    casemap_cmp(account_name(c->account), ref->account) == 0;
+		    casemap_cmp(account_name(c->account), ref->account) == 0 &&
+		    (int64_t)account_created(c->account) * 1000 <=
+		    ref->time_ms;
 	client_mask(c, mask, sizeof(mask));
-	return strcmp(mask, ref->source) == 0;
+	return strcmp(mask, ref->source) == 0 && redact_nick_then(c, ref);
 }
 
 /* Whether ref is a line of the private conversation between c and to:
- * one side each.  Caller holds server.lock. */
+ * one side each; a side without an account is the nick, held since
+ * before ref.  Caller holds server.lock. */
 static int
-redact_side(const char *key, int64_t account, struct client *c)
+redact_side(const char *key, int64_t account, struct client *c,
+    const struct store_ref *ref)
 {
 	if (account != 0)
 		return c->account != NULL && account_id(c->account) == account;
-	return strcmp(key, c->nickkey) == 0;
+	return strcmp(key, c->nickkey) == 0 && redact_nick_then(c, ref);
 }
 
 /* Decides and, if allowed, stores and posts the REDACT.  r: the room,
@@ -112,9 +129,10 @@ redact_locked(struct turn *t, struct room *r, struct client *to,
 		name = to->nick;
 		/* c's line to `to', or to's line to c. */
 		mine = redact_author_locked(t, ref) &&
-		    redact_side(ref->to_key, ref->to_account, to);
+		    redact_side(ref->to_key, ref->to_account, to, ref);
 		ours = mine || (redact_side(ref->from_key, ref->from_account,
-		    to) && redact_side(ref->to_key, ref->to_account, c));
+		    to, ref) && redact_side(ref->to_key, ref->to_account, c,
+		    ref));
 		if (ref->from_key[0] == '\0' || !ours)
 			goto unknown;
 	}

@@ -1,0 +1,111 @@
+"""Attack tests for issue 13, section 2: a hostile client against
+natterd's WHOX, bot mode, MONITOR, +e/+I, STATUSMSG, ELIST, HELP and
+draft/message-redaction."""
+
+import re
+
+from harness import FULL_SPEED, Server, join, numeric, prefix
+from test_history import settle, v3
+from test_rfc13_redact import ANY, TAGGED, redacted, said
+
+
+def lines_fit(lines):
+    """Every line within 512 bytes, CRLF included."""
+    long = [ln for ln in lines if len(ln.encode()) + 2 > 512]
+    assert not long, [(len(ln), ln[:80]) for ln in long]
+
+
+# --- REDACT: the author is a name that can change hands ---
+
+def test_attack_redact_nick_taken_after_author_left(f):
+    # bob, logged out, says something and quits; mallory connects as
+    # bob!bob@127.0.0.1 (the same nick!user@host: the same machine) and
+    # redacted bob's line within the window.
+    s = Server(f)
+    a = v3(s, "alice", *TAGGED)
+    b = v3(s, "bob", *TAGGED)
+    join(a, b, room="#r")
+    settle(a, b)
+    m = said(b, "#r", "mine", a)
+    b.send("QUIT :bye")
+    a.expect(":bob!bob@127.0.0.1 QUIT :Quit: bye")
+    mallory = v3(s, "bob", *TAGGED)
+    mallory.join("#r")
+    settle(a, mallory)
+    mallory.send("REDACT #r %s" % m)
+    mallory.expect_exact_sequence([
+        ":irc.test FAIL REDACT REDACT_FORBIDDEN #r %s :You are not "
+        "authorised to delete this message" % m])
+    a.no_line(ANY, sync=True)
+
+
+def test_attack_redact_nick_taken_while_author_online(f):
+    # The author renames (bob -> bob2) and stays; mallory takes "bob".
+    s = Server(f)
+    a = v3(s, "alice", *TAGGED)
+    b = v3(s, "bob", *TAGGED)
+    join(a, b, room="#r")
+    settle(a, b)
+    m = said(b, "#r", "mine too", a)
+    b.send("NICK bob2")
+    b.expect(":bob!bob@127.0.0.1 NICK bob2")
+    mallory = v3(s, "bob", *TAGGED)
+    mallory.join("#r")
+    settle(a, b, mallory)
+    mallory.send("REDACT #r %s" % m)
+    mallory.expect_exact_sequence([
+        ":irc.test FAIL REDACT REDACT_FORBIDDEN #r %s :You are not "
+        "authorised to delete this message" % m])
+    a.no_line(ANY, sync=True)
+    b.no_line(ANY, sync=True, wait=0)
+
+
+def test_attack_redact_private_to_nick_that_changed_hands(f):
+    # alice wrote to bob; bob became bob2 and carol took "bob".  A
+    # REDACT "bob <msgid>" named a conversation carol was never in, and
+    # carol got the REDACT (its msgid and reason).
+    s = Server(f)
+    a = v3(s, "alice", *TAGGED)
+    b = v3(s, "bob", *TAGGED)
+    m = said(a, "bob", "for bob", b)
+    b.send("NICK bob2")
+    b.expect(":bob!bob@127.0.0.1 NICK bob2")
+    carol = v3(s, "bob", *TAGGED)
+    settle(a, b)
+    a.send("REDACT bob %s :secret reason" % m)
+    a.expect_exact_sequence([
+        ":irc.test FAIL REDACT UNKNOWN_MSGID bob %s :This message does "
+        "not exist or is too old" % m])
+    carol.no_line(ANY, sync=True)
+    b.no_line(ANY, sync=True, wait=0)
+
+
+def test_attack_redact_account_name_taken_again(f):
+    # alice, logged in, says something, drops her account and leaves;
+    # mallory registers a new account of the same name and redacted
+    # alice's line: a room message names its author's account by name.
+    import time
+    from test_nickserv import CHEAP
+    s = Server(f, *CHEAP)
+    a = v3(s, "alice", *TAGGED)
+    b = v3(s, "bob", *TAGGED)
+    a.send("REGISTER * * password1")
+    a.expect(":irc.test REGISTER SUCCESS alice :Account created")
+    join(a, b, room="#r")
+    settle(a, b)
+    m = said(a, "#r", "hers", b)
+    a.send("PRIVMSG NickServ :DROP password1")
+    a.expect(re.compile(r".* NOTICE alice :Account alice dropped\."))
+    a.send("QUIT")
+    b.expect(re.compile(r":alice!alice@127\.0\.0\.1 QUIT .*"))
+    time.sleep(1.1)     # a new account: created after the message
+    mallory = v3(s, "alice", *TAGGED)
+    mallory.send("REGISTER * * password2")
+    mallory.expect(":irc.test REGISTER SUCCESS alice :Account created")
+    mallory.join("#r")
+    settle(b, mallory)
+    mallory.send("REDACT #r %s" % m)
+    mallory.expect_exact_sequence([
+        ":irc.test FAIL REDACT REDACT_FORBIDDEN #r %s :You are not "
+        "authorised to delete this message" % m])
+    b.no_line(ANY, sync=True)
