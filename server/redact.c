@@ -36,6 +36,7 @@
 #include "casemap.h"
 #include "log.h"
 #include "natterd.h"
+#include "utf8.h"
 
 static void
 redact_fail(struct turn *t, const char *code, const char *target,
@@ -108,7 +109,8 @@ redact_locked(struct turn *t, struct room *r, struct client *to,
 	struct line l;
 	char mask[MASK_MAX + 1], line[OUT_LINE_MAX], window[16];
 	const char *name;
-	int op = 0, mine, ours;
+	size_t room, len;
+	int op = 0, mine, ours, n;
 	int64_t now_ms;
 	struct timespec ts;
 
@@ -166,9 +168,17 @@ redact_locked(struct turn *t, struct room *r, struct client *to,
 		    "The history store cannot take this now");
 		return;
 	}
-	if (reason != NULL)
-		snprintf(line, sizeof(line), ":%s REDACT %s %s :%s", mask,
-		    name, ref->msgid, reason);
+	if (reason != NULL) {
+		/* The reason is cut (on a character) so that the line, as
+		 * the asker's numerics, fits IRC_LINE_MAX with its CRLF. */
+		n = snprintf(line, sizeof(line), ":%s REDACT %s %s :", mask,
+		    name, ref->msgid);
+		room = n > 0 && (size_t)n + 2 < IRC_LINE_MAX ?
+		    IRC_LINE_MAX - 2 - (size_t)n : 0;
+		len = utf8_cut(reason, strlen(reason), room);
+		snprintf(line + n, sizeof(line) - (size_t)n, "%.*s",
+		    (int)len, reason);
+	}
 	else
 		snprintf(line, sizeof(line), ":%s REDACT %s %s", mask, name,
 		    ref->msgid);

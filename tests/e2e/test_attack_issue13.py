@@ -109,3 +109,35 @@ def test_attack_redact_account_name_taken_again(f):
         ":irc.test FAIL REDACT REDACT_FORBIDDEN #r %s :You are not "
         "authorised to delete this message" % m])
     b.no_line(ANY, sync=True)
+
+
+def untagged(line):
+    return line.split(" ", 1)[1] if line.startswith("@") else line
+
+
+def test_attack_redact_replies_fit_512(f):
+    # A target too long to be a room or a nick was echoed whole: 403 and
+    # 401 lines of 518+ bytes.  A long reason made a REDACT line past
+    # 512 bytes (tags aside) for every member with the cap.
+    s = Server(f, *FULL_SPEED)
+    a = v3(s, "alice", *TAGGED)
+    b = v3(s, "b" * 16, *TAGGED)
+    join(a, b, room="#r")
+    settle(a, b)
+    room = "#" + "x" * 480
+    nick = "n" * 480
+    for cmd in ("REDACT %s abc" % room, "REDACT %s abc" % nick,
+                "REDACT #r %s" % ("m" * 490)):
+        a.send(cmd)
+        a.send("PING :fit")
+        got = a.read_until(":irc.test PONG irc.test :fit")
+        assert len(got) == 2, got
+        lines_fit(got)
+    m = said(b, "#r", "to go", a)
+    reason = "\u00e9" * 230          # 460 bytes, cut on a character
+    b.send("REDACT #r %s :%s" % (m, reason))
+    got = untagged(a.expect(re.compile(r"@msgid=\S+ :%s REDACT #r %s :.*"
+                                       % (re.escape(prefix(b.nick)), m))))
+    lines_fit([got])
+    shown = got.split(" :", 1)[1]
+    assert reason.startswith(shown) and len(shown) > 150, shown
