@@ -1021,6 +1021,12 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 		return;
 	}
 	if (mode_is_list(m)) {
+		/* +s: outsiders see nothing of it, its masks and who set
+		 * them least of all. */
+		if (me == NULL && (r->modes & ROOM_SECRET)) {
+			reply(t, ERR_NOTONCHANNEL, r->name);
+			return;
+		}
 		for (p = m->params[1]; *p != '\0'; p++) {
 			if ((rm = room_mode_find(*p)) == NULL ||
 			    (listed & (1 << rm->bit)))

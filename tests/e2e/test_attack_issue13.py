@@ -141,3 +141,30 @@ def test_attack_redact_replies_fit_512(f):
     lines_fit([got])
     shown = got.split(" :", 1)[1]
     assert reason.startswith(shown) and len(shown) > 150, shown
+
+
+def test_attack_secret_room_lists_hidden_from_outsiders(f):
+    # The +b list of a +s room (its masks and the operator who set each)
+    # was shown to anyone: "+s: outsiders see nothing of it".
+    s = Server(f, *FULL_SPEED)
+    a = s.user("alice")
+    c = s.user("carol")
+    a.join("#r")
+    a.send("MODE #r +sb x!*@*")
+    a.expect(":alice!alice@127.0.0.1 MODE #r +sb x!*@*")
+    for q in ("b", "+b", "be", "bI"):
+        c.send("MODE #r " + q)
+        c.expect_exact_sequence([numeric(
+            "442", "carol", "#r :You're not on that channel")])
+        c.no_line(ANY, sync=True, wait=0)
+    # A member sees it, an outsider of a room that is not +s too.
+    a.send("MODE #r b")
+    a.expect_exact_sequence([
+        re.compile(r":irc\.test 367 alice #r x!\*@\* "
+                   r"alice!alice@127\.0\.0\.1 \d+"),
+        numeric("368", "alice", "#r :End of channel ban list")])
+    a.send("MODE #r -s")
+    a.expect(":alice!alice@127.0.0.1 MODE #r -s")
+    c.send("MODE #r b")
+    c.expect(re.compile(r":irc\.test 367 carol #r x!\*@\* .*"))
+    c.expect(numeric("368", "carol", "#r :End of channel ban list"))
