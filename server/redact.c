@@ -19,6 +19,14 @@
  * saw the REDACT, the message is gone from the file, and a SIGKILL
  * after that does not bring it back.
  *
+ * Two REDACTs of one message can both find it: its row goes when the
+ * first REDACT's row commits, and the second may read before that (in
+ * the same read of one client, or from two operators at once).  So the
+ * REDACTs made are kept in a ring, under server.lock: one whose row
+ * was not committed when the second began its read (seq past `seen',
+ * the commit level then) makes the message unknown to it.  A ring of
+ * REDACT_RECENT is far more than can be made in that short time.
+ *
  * A msgid that is not a message of the target (another room's, a
  * private conversation the asker is not part of, one redacted already,
  * one older than the room) is UNKNOWN_MSGID, so errors tell nobody
@@ -37,6 +45,36 @@
 #include "log.h"
 #include "natterd.h"
 #include "utf8.h"
+
+#define REDACT_RECENT	256
+
+static struct {
+	char		 msgid[STORE_MSGID_LEN + 1];
+	int64_t		 seq;		/* its REDACT row */
+} redact_recent[REDACT_RECENT];		/* server.lock, a ring */
+static int	 redact_recent_next;	/* server.lock */
+
+/* Whether msgid was redacted by a row not committed at seen. */
+static int
+redact_pending_locked(const char *msgid, int64_t seen)
+{
+	int i;
+
+	for (i = 0; i < REDACT_RECENT; i++)
+		if (redact_recent[i].seq > seen &&
+		    strcmp(redact_recent[i].msgid, msgid) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+redact_recent_add_locked(const char *msgid, int64_t seq)
+{
+	snprintf(redact_recent[redact_recent_next].msgid,
+	    sizeof(redact_recent[0].msgid), "%s", msgid);
+	redact_recent[redact_recent_next].seq = seq;
+	redact_recent_next = (redact_recent_next + 1) % REDACT_RECENT;
+}
 
 static void
 redact_fail(struct turn *t, const char *code, const char *target,
@@ -96,11 +134,11 @@ redact_side(const char *key, int64_t account, struct client *c,
 }
 
 /* Decides and, if allowed, stores and posts the REDACT.  r: the room,
- * or NULL for the private conversation with `to'.  Caller holds
- * server.lock. */
+ * or NULL for the private conversation with `to'; seen: the commit
+ * level before ref was read.  Caller holds server.lock. */
 static void
 redact_locked(struct turn *t, struct room *r, struct client *to,
-    const struct store_ref *ref, const char *reason)
+    const struct store_ref *ref, int64_t seen, const char *reason)
 {
 	struct client *c = t->c;
 	struct member *mb;
@@ -123,7 +161,8 @@ redact_locked(struct turn *t, struct room *r, struct client *to,
 			return;
 		}
 		if (strcmp(ref->key, room_key(r)) != 0 ||
-		    ref->seq <= room_since(r))
+		    ref->seq <= room_since(r) ||
+		    redact_pending_locked(ref->msgid, seen))
 			goto unknown;
 		op = (mb->modes & MEMBER_OP) != 0;
 		mine = redact_author_locked(t, ref);
@@ -135,7 +174,8 @@ redact_locked(struct turn *t, struct room *r, struct client *to,
 		ours = mine || (redact_side(ref->from_key, ref->from_account,
 		    to, ref) && redact_side(ref->to_key, ref->to_account, c,
 		    ref));
-		if (ref->from_key[0] == '\0' || !ours)
+		if (ref->from_key[0] == '\0' || !ours ||
+		    redact_pending_locked(ref->msgid, seen))
 			goto unknown;
 	}
 	if (!op) {
@@ -168,6 +208,7 @@ redact_locked(struct turn *t, struct room *r, struct client *to,
 		    "The history store cannot take this now");
 		return;
 	}
+	redact_recent_add_locked(ref->msgid, rec.seq);
 	if (reason != NULL) {
 		/* The reason is cut (on a character) so that the line, as
 		 * the asker's numerics, fits IRC_LINE_MAX with its CRLF. */
@@ -218,6 +259,7 @@ cmd_redact(struct turn *t, struct irc_msg *m)
 	struct room *r = NULL;
 	const char *target = m->params[0], *msgid = m->params[1];
 	const char *reason = NULL;
+	int64_t seen;
 	int room = target[0] == '#', rc;
 
 	if (m->nparams > 2 && m->params[2][0] != '\0')
@@ -242,6 +284,7 @@ cmd_redact(struct turn *t, struct irc_msg *m)
 		return;
 	target = m->params[0];
 
+	seen = store_committed();
 	if ((rc = store_find(msgid, &ref)) != 1) {
 		if (rc == -1)
 			redact_fail(t, "TEMPORARILY_UNAVAILABLE", target,
@@ -263,11 +306,11 @@ cmd_redact(struct turn *t, struct irc_msg *m)
 		if ((r = room_find_locked(target)) == NULL)
 			reply(t, ERR_NOSUCHCHANNEL, target);
 		else
-			redact_locked(t, r, NULL, &ref, reason);
+			redact_locked(t, r, NULL, &ref, seen, reason);
 	} else if ((to = client_find_locked(target)) == NULL ||
 	    !(to->flags & CLIENT_REGISTERED))
 		reply(t, ERR_NOSUCHNICK, target);
 	else
-		redact_locked(t, NULL, to, &ref, reason);
+		redact_locked(t, NULL, to, &ref, seen, reason);
 	pthread_mutex_unlock(&server.lock);
 }

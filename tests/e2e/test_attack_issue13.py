@@ -168,3 +168,25 @@ def test_attack_secret_room_lists_hidden_from_outsiders(f):
     c.send("MODE #r b")
     c.expect(re.compile(r":irc\.test 367 carol #r x!\*@\* .*"))
     c.expect(numeric("368", "carol", "#r :End of channel ban list"))
+
+
+def test_attack_redact_twice_in_one_read(f):
+    # Two REDACTs of one msgid in one read (or from two operators at
+    # once): the message is deleted when the first REDACT's row
+    # commits, so the second still found it and went out as well.
+    s = Server(f, *FULL_SPEED)
+    a = v3(s, "alice", *TAGGED)
+    b = v3(s, "bob", *TAGGED)
+    join(a, b, room="#r")
+    settle(a, b)
+    m = said(b, "#r", "once", a)
+    a.send_raw(("REDACT #r %s :one\r\nREDACT #r %s :two\r\n"
+                "PING :done\r\n" % (m, m)).encode())
+    got = a.read_until(":irc.test PONG irc.test :done")
+    assert [untagged(ln) for ln in got] == [
+        ":alice!alice@127.0.0.1 REDACT #r %s :one" % m,
+        ":irc.test FAIL REDACT UNKNOWN_MSGID #r %s :This message does "
+        "not exist or is too old" % m,
+        ":irc.test PONG irc.test :done"], got
+    redacted(b, "alice", "#r", m, "one")
+    b.no_line(ANY, sync=True)
