@@ -190,3 +190,28 @@ def test_attack_redact_twice_in_one_read(f):
         ":irc.test PONG irc.test :done"], got
     redacted(b, "alice", "#r", m, "one")
     b.no_line(ANY, sync=True)
+
+
+def test_attack_monitor_full_reply_framing(f):
+    # The targets past a full list were echoed in 734 as sent, a middle
+    # parameter: spaces and ':' from a trailing parameter broke the line
+    # ("734 alice 100 zz,foo bar,:baz :Monitor list is full.").  Only
+    # the targets that could be nicks are named now.
+    s = Server(f, *FULL_SPEED)
+    a = s.user("alice")
+    for i in range(0, 100, 10):
+        a.send("MONITOR + " + ",".join("n%d" % j for j in range(i, i + 10)))
+    a.sync()
+    a.drain()
+    a.send("MONITOR + :zz,foo bar,:baz,x y :z,w")
+    a.expect_exact_sequence([":irc.test 734 alice 100 zz,w :Monitor list "
+                             "is full."])
+    a.send("MONITOR + :a b,c")
+    a.expect_exact_sequence([":irc.test 734 alice 100 c :Monitor list "
+                             "is full."])
+    long = ",".join("x%030d" % i for i in range(14))
+    a.send("MONITOR + " + long)
+    got = a.expect(re.compile(r":irc\.test 734 alice 100 \S+ :Monitor list "
+                              r"is full\."))
+    lines_fit([got])
+    a.no_line(ANY, sync=True)
