@@ -215,3 +215,18 @@ def test_attack_monitor_full_reply_framing(f):
                               r"is full\."))
     lines_fit([got])
     a.no_line(ANY, sync=True)
+
+
+def test_attack_who_end_framing(f):
+    # WHO's mask, sent as a trailing parameter, came back as 315's
+    # middle one with its spaces: "315 alice a b :End of WHO list".
+    s = Server(f, *FULL_SPEED)
+    a = s.user("alice")
+    for cmd in ("WHO :a b %n", "WHO ::x"):
+        a.send(cmd)
+        a.expect_exact_sequence([numeric("315", "alice",
+                                         "* :End of WHO list")])
+    a.send("WHO * :%n,1 x")
+    a.expect(":irc.test 354 alice alice")
+    a.expect(numeric("315", "alice", "* :End of WHO list"))
+    a.no_line(ANY, sync=True)
