@@ -230,3 +230,58 @@ def test_attack_who_end_framing(f):
     a.expect(":irc.test 354 alice alice")
     a.expect(numeric("315", "alice", "* :End of WHO list"))
     a.no_line(ANY, sync=True)
+
+
+def test_attack_monitor_who_redact_churn(f):
+    # Nicks changing hands, MONITOR lists changing, WHOX listings, AWAY
+    # and REDACTs, all at once from several clients (for TSan and ASan):
+    # the server lives, and a watcher's last word on each nick is the
+    # truth (MONITOR S agrees with who is online).
+    import threading
+    s = Server(f, *FULL_SPEED)
+    w = v3(s, "watcher", "extended-monitor", "away-notify")
+    w.send("MONITOR + p0,p1,p2,p3,q0,q1")
+    settle(w)
+    users = [v3(s, "p%d" % i, *TAGGED) for i in range(4)]
+    for u in users:
+        u.join("#r")
+    settle(*users)
+    errors = []
+
+    def churn(c, i):
+        try:
+            for k in range(30):
+                c.send("NICK q%d" % (i % 2) if k % 2 == 0 else
+                       "NICK p%d" % i)
+                c.send("AWAY :a%d" % k if k % 3 else "AWAY")
+                c.send("WHO * %tcuihsnfdlaor,42")
+                c.send("MONITOR + p%d,q%d" % ((i + 1) % 4, k % 2))
+                c.send("MONITOR - p%d" % ((i + 2) % 4))
+                c.send("PRIVMSG #r :k%d" % k)
+                c.send("REDACT #r %s" % ("0" * 20))
+                if k % 10 == 9:
+                    c.send("MONITOR C")
+            c.send("NICK p%d" % i)
+            c.sync(timeout=30)
+        except Exception as e:      # noqa: BLE001
+            errors.append(e)
+
+    ts = [threading.Thread(target=churn, args=(u, i))
+          for i, u in enumerate(users)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors, errors
+    users[0].send("QUIT")
+    w.expect(":irc.test 731 * :p0", timeout=10)
+    settle(w)
+    w.send("MONITOR S")
+    got = w.read_until(re.compile(r":irc\.test 731 watcher :.*"))
+    online = set()
+    for ln in got:
+        m = re.fullmatch(r":irc\.test 730 watcher :(.*)", ln)
+        if m:
+            online |= {x.split("!")[0] for x in m.group(1).split(",")}
+    assert online == {"p1", "p2", "p3"}, got
+    assert s.alive()
