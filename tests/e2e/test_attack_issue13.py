@@ -285,3 +285,40 @@ def test_attack_monitor_who_redact_churn(f):
             online |= {x.split("!")[0] for x in m.group(1).split(",")}
     assert online == {"p1", "p2", "p3"}, got
     assert s.alive()
+
+
+def test_attack_statusmsg_never_reaches_non_ops(f):
+    # Held up: a STATUSMSG (plain, NOTICE, TAGMSG, multiline) reaches
+    # the operators only, live, and is in no history: not CHATHISTORY,
+    # not the JOIN replay, not a later REDACT.
+    from test_history import TAGS3, ch
+    s = Server(f, *FULL_SPEED)
+    ML = ("batch", "draft/multiline", "message-tags")
+    a = v3(s, "alice", *ML)
+    b = v3(s, "bob", "batch", "message-tags", "server-time",
+           "draft/chathistory", "echo-message")
+    obs = v3(s, "obs", *TAGS3)
+    join(a, b, obs, room="#r")
+    a.send("MODE #r +o obs")
+    settle(a, b, obs)
+    a.send("PRIVMSG @#r :op1")
+    a.send("NOTICE @#r :op2")
+    a.send("@+draft/react=x TAGMSG @#r")
+    a.send_raw(b"BATCH +m draft/multiline @#r\r\n"
+               b"@batch=m PRIVMSG @#r :op3\r\n"
+               b"@batch=m PRIVMSG @#r :op4\r\nBATCH -m\r\n")
+    obs.expect(re.compile(r".*:alice!alice@127\.0\.0\.1 PRIVMSG @#r :op1"))
+    obs.expect(re.compile(r".*:alice!alice@127\.0\.0\.1 PRIVMSG @#r :op4"))
+    b.send("PRIVMSG #r :public")
+    got = b.read_until(re.compile(r".*PRIVMSG #r :public"))
+    assert not [ln for ln in got if "@#r" in ln or "op" in ln], got
+    settle(b)
+    lines = ch(b, "LATEST #r * 20")
+    assert [untagged(ln) for ln in lines] == [
+        ":bob!bob@127.0.0.1 PRIVMSG #r :public"], lines
+    d = s.user("dave")
+    d.send("JOIN #r")
+    got = d.read_until(":irc.test NOTICE #r :--- End of history "
+                       "(1 line) ---")
+    assert not [ln for ln in got if "op" in ln.split(" :")[-1]], got
+    b.no_line(re.compile(r".*op\d.*"), sync=True)
