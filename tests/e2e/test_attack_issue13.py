@@ -322,3 +322,23 @@ def test_attack_statusmsg_never_reaches_non_ops(f):
                        "(1 line) ---")
     assert not [ln for ln in got if "op" in ln.split(" :")[-1]], got
     b.no_line(re.compile(r".*op\d.*"), sync=True)
+
+
+def test_attack_list_mask_framing(f):
+    # A +b/+e/+I mask given as a trailing parameter kept its spaces and
+    # ':': every member got ":alice MODE #r +I x :y!*@*" (and 348/346
+    # lines alike), a line that reads as other parameters.  Such a mask
+    # is refused with 696, as a mask starting with ':' is.
+    s = Server(f, *FULL_SPEED)
+    a = s.user("alice")
+    b = s.user("bob")
+    join(a, b, room="#r")
+    for letter, mask, shown in (("e", "a b", "*"), ("I", "x :y", "*"),
+                                ("b", "c\x01d", "c\x01d")):
+        a.send("MODE #r +%s :%s" % (letter, mask))
+        a.expect_exact_sequence([numeric(
+            "696", "alice", "#r %s %s :Invalid mask" % (letter, shown))])
+    a.send("MODE #r e")
+    a.expect_exact_sequence([numeric(
+        "349", "alice", "#r :End of channel exception list")])
+    b.no_line(ANY, sync=True)
