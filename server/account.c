@@ -170,6 +170,12 @@ account_id(const struct account *a)
 	return a->id;
 }
 
+time_t
+account_created(const struct account *a)
+{
+	return a->created;
+}
+
 unsigned
 account_flags(struct account *a)
 {

@@ -891,6 +891,9 @@ cmd_who(struct turn *t, struct irc_msg *m)
 		/* RFC 2812: "0" is the same as "*". */
 		if (strcmp(mask, "0") == 0)
 			mask = "*";
+		/* 315 names it as a middle parameter. */
+		if (mask[0] == ':' || strchr(mask, ' ') != NULL)
+			given = "*";
 	}
 	/* The flags before any WHOX '%' field list. */
 	if (m->nparams > 1) {

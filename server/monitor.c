@@ -228,27 +228,36 @@ monitor_conn_gone_locked(struct conn *k)
 /* --- MONITOR --- */
 
 /*
- * 734 for the targets from first on, as sent: first, then rest (the
- * unparsed remainder, or NULL), cut at a comma to fit the line.
+ * 734 for the targets from first on: first, then those of rest (the
+ * unparsed remainder, or NULL) that could be nicks, as many as fit the
+ * line.  The list is a middle parameter, so nothing else of what was
+ * sent (a space, a ':') may go into it.
  */
 static void
-monitor_full(struct turn *t, const char *first, const char *rest)
+monitor_full(struct turn *t, char *first, char *rest)
 {
-	char list[IRC_LINE_MAX], lim[16];
-	size_t budget, fixed, i;
+	char list[IRC_LINE_MAX], lim[16], *tgt;
+	size_t budget, fixed, len, n;
 
 	snprintf(lim, sizeof(lim), "%d", MONITOR_MAX);
 	/* ":server 734 nick 100 <list> :Monitor list is full." CRLF */
 	fixed = 1 + strlen(config.server_name) + 5 + strlen(t->c->nick) +
 	    1 + strlen(lim) + 1 + strlen(" :Monitor list is full.") + 2;
 	budget = fixed < sizeof(list) ? sizeof(list) - fixed : 0;
-	snprintf(list, sizeof(list), "%s%s%s", first,
-	    rest != NULL ? "," : "", rest != NULL ? rest : "");
-	if (strlen(list) > budget) {
-		/* Whole targets only. */
-		for (i = budget; i > 0 && list[i] != ','; i--)
-			;
-		list[i] = '\0';
+	if (budget > sizeof(list) - 1)
+		budget = sizeof(list) - 1;
+	len = 0;
+	list[0] = '\0';
+	for (tgt = first; tgt != NULL; tgt = strsep(&rest, ",")) {
+		if (!casemap_valid_nick(tgt, NICK_MAX))
+			continue;
+		n = strlen(tgt);
+		if (len + (len > 0) + n > budget)
+			break;
+		if (len > 0)
+			list[len++] = ',';
+		memcpy(list + len, tgt, n + 1);
+		len += n;
 	}
 	if (list[0] == '\0')
 		snprintf(list, sizeof(list), "*");

@@ -1437,6 +1437,7 @@ void		 account_unref(struct account *a);
 /* Never change: valid as long as a reference is held. */
 const char	*account_name(const struct account *a);
 int64_t		 account_id(const struct account *a);
+time_t		 account_created(const struct account *a);
 unsigned	 account_flags(struct account *a);
 /* 1 unless deleted. */
 int		 account_usable(struct account *a);

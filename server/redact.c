@@ -19,6 +19,14 @@
  * saw the REDACT, the message is gone from the file, and a SIGKILL
  * after that does not bring it back.
  *
+ * Two REDACTs of one message can both find it: its row goes when the
+ * first REDACT's row commits, and the second may read before that (in
+ * the same read of one client, or from two operators at once).  So the
+ * REDACTs made are kept in a ring, under server.lock: one whose row
+ * was not committed when the second began its read (seq past `seen',
+ * the commit level then) makes the message unknown to it.  A ring of
+ * REDACT_RECENT is far more than can be made in that short time.
+ *
  * A msgid that is not a message of the target (another room's, a
  * private conversation the asker is not part of, one redacted already,
  * one older than the room) is UNKNOWN_MSGID, so errors tell nobody
@@ -36,6 +44,37 @@
 #include "casemap.h"
 #include "log.h"
 #include "natterd.h"
+#include "utf8.h"
+
+#define REDACT_RECENT	256
+
+static struct {
+	char		 msgid[STORE_MSGID_LEN + 1];
+	int64_t		 seq;		/* its REDACT row */
+} redact_recent[REDACT_RECENT];		/* server.lock, a ring */
+static int	 redact_recent_next;	/* server.lock */
+
+/* Whether msgid was redacted by a row not committed at seen. */
+static int
+redact_pending_locked(const char *msgid, int64_t seen)
+{
+	int i;
+
+	for (i = 0; i < REDACT_RECENT; i++)
+		if (redact_recent[i].seq > seen &&
+		    strcmp(redact_recent[i].msgid, msgid) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+redact_recent_add_locked(const char *msgid, int64_t seq)
+{
+	snprintf(redact_recent[redact_recent_next].msgid,
+	    sizeof(redact_recent[0].msgid), "%s", msgid);
+	redact_recent[redact_recent_next].seq = seq;
+	redact_recent_next = (redact_recent_next + 1) % REDACT_RECENT;
+}
 
 static void
 redact_fail(struct turn *t, const char *code, const char *target,
@@ -49,8 +88,21 @@ redact_fail(struct turn *t, const char *code, const char *target,
 		    config.server_name, code, target, text);
 }
 
-/* Whether t->c wrote ref: its account, else (sent logged out) its
- * nick!user@host then and now.  Caller holds server.lock. */
+/*
+ * Whether c held its nick when ref was written: a nick taken since
+ * (c->nick_seq, the store seq when c took it, is ref's or later) is
+ * someone else's, whoever had it then, whatever user@host it shows.
+ * Caller holds server.lock.
+ */
+static int
+redact_nick_then(const struct client *c, const struct store_ref *ref)
+{
+	return ref->seq > c->nick_seq;
+}
+
+/* Whether t->c wrote ref: its account (an account made after ref is
+ * another of that name), else (sent logged out) its nick!user@host
+ * then and now, the nick held all along.  Caller holds server.lock. */
 static int
 redact_author_locked(struct turn *t, const struct store_ref *ref)
 {
@@ -62,27 +114,31 @@ redact_author_locked(struct turn *t, const struct store_ref *ref)
 		    account_id(c->account) == ref->from_account;
 	if (ref->account[0] != '\0')
 		return c->account != NULL &&
-		    casemap_cmp(account_name(c->account), ref->account) == 0;
+		    casemap_cmp(account_name(c->account), ref->account) == 0 &&
+		    (int64_t)account_created(c->account) * 1000 <=
+		    ref->time_ms;
 	client_mask(c, mask, sizeof(mask));
-	return strcmp(mask, ref->source) == 0;
+	return strcmp(mask, ref->source) == 0 && redact_nick_then(c, ref);
 }
 
 /* Whether ref is a line of the private conversation between c and to:
- * one side each.  Caller holds server.lock. */
+ * one side each; a side without an account is the nick, held since
+ * before ref.  Caller holds server.lock. */
 static int
-redact_side(const char *key, int64_t account, struct client *c)
+redact_side(const char *key, int64_t account, struct client *c,
+    const struct store_ref *ref)
 {
 	if (account != 0)
 		return c->account != NULL && account_id(c->account) == account;
-	return strcmp(key, c->nickkey) == 0;
+	return strcmp(key, c->nickkey) == 0 && redact_nick_then(c, ref);
 }
 
 /* Decides and, if allowed, stores and posts the REDACT.  r: the room,
- * or NULL for the private conversation with `to'.  Caller holds
- * server.lock. */
+ * or NULL for the private conversation with `to'; seen: the commit
+ * level before ref was read.  Caller holds server.lock. */
 static void
 redact_locked(struct turn *t, struct room *r, struct client *to,
-    const struct store_ref *ref, const char *reason)
+    const struct store_ref *ref, int64_t seen, const char *reason)
 {
 	struct client *c = t->c;
 	struct member *mb;
@@ -91,7 +147,8 @@ redact_locked(struct turn *t, struct room *r, struct client *to,
 	struct line l;
 	char mask[MASK_MAX + 1], line[OUT_LINE_MAX], window[16];
 	const char *name;
-	int op = 0, mine, ours;
+	size_t room, len;
+	int op = 0, mine, ours, n;
 	int64_t now_ms;
 	struct timespec ts;
 
@@ -104,7 +161,8 @@ redact_locked(struct turn *t, struct room *r, struct client *to,
 			return;
 		}
 		if (strcmp(ref->key, room_key(r)) != 0 ||
-		    ref->seq <= room_since(r))
+		    ref->seq <= room_since(r) ||
+		    redact_pending_locked(ref->msgid, seen))
 			goto unknown;
 		op = (mb->modes & MEMBER_OP) != 0;
 		mine = redact_author_locked(t, ref);
@@ -112,10 +170,12 @@ redact_locked(struct turn *t, struct room *r, struct client *to,
 		name = to->nick;
 		/* c's line to `to', or to's line to c. */
 		mine = redact_author_locked(t, ref) &&
-		    redact_side(ref->to_key, ref->to_account, to);
+		    redact_side(ref->to_key, ref->to_account, to, ref);
 		ours = mine || (redact_side(ref->from_key, ref->from_account,
-		    to) && redact_side(ref->to_key, ref->to_account, c));
-		if (ref->from_key[0] == '\0' || !ours)
+		    to, ref) && redact_side(ref->to_key, ref->to_account, c,
+		    ref));
+		if (ref->from_key[0] == '\0' || !ours ||
+		    redact_pending_locked(ref->msgid, seen))
 			goto unknown;
 	}
 	if (!op) {
@@ -148,9 +208,18 @@ redact_locked(struct turn *t, struct room *r, struct client *to,
 		    "The history store cannot take this now");
 		return;
 	}
-	if (reason != NULL)
-		snprintf(line, sizeof(line), ":%s REDACT %s %s :%s", mask,
-		    name, ref->msgid, reason);
+	redact_recent_add_locked(ref->msgid, rec.seq);
+	if (reason != NULL) {
+		/* The reason is cut (on a character) so that the line, as
+		 * the asker's numerics, fits IRC_LINE_MAX with its CRLF. */
+		n = snprintf(line, sizeof(line), ":%s REDACT %s %s :", mask,
+		    name, ref->msgid);
+		room = n > 0 && (size_t)n + 2 < IRC_LINE_MAX ?
+		    IRC_LINE_MAX - 2 - (size_t)n : 0;
+		len = utf8_cut(reason, strlen(reason), room);
+		snprintf(line + n, sizeof(line) - (size_t)n, "%.*s",
+		    (int)len, reason);
+	}
 	else
 		snprintf(line, sizeof(line), ":%s REDACT %s %s", mask, name,
 		    ref->msgid);
@@ -190,6 +259,7 @@ cmd_redact(struct turn *t, struct irc_msg *m)
 	struct room *r = NULL;
 	const char *target = m->params[0], *msgid = m->params[1];
 	const char *reason = NULL;
+	int64_t seen;
 	int room = target[0] == '#', rc;
 
 	if (m->nparams > 2 && m->params[2][0] != '\0')
@@ -214,6 +284,7 @@ cmd_redact(struct turn *t, struct irc_msg *m)
 		return;
 	target = m->params[0];
 
+	seen = store_committed();
 	if ((rc = store_find(msgid, &ref)) != 1) {
 		if (rc == -1)
 			redact_fail(t, "TEMPORARILY_UNAVAILABLE", target,
@@ -235,11 +306,11 @@ cmd_redact(struct turn *t, struct irc_msg *m)
 		if ((r = room_find_locked(target)) == NULL)
 			reply(t, ERR_NOSUCHCHANNEL, target);
 		else
-			redact_locked(t, r, NULL, &ref, reason);
+			redact_locked(t, r, NULL, &ref, seen, reason);
 	} else if ((to = client_find_locked(target)) == NULL ||
 	    !(to->flags & CLIENT_REGISTERED))
 		reply(t, ERR_NOSUCHNICK, target);
 	else
-		redact_locked(t, NULL, to, &ref, reason);
+		redact_locked(t, NULL, to, &ref, seen, reason);
 	pthread_mutex_unlock(&server.lock);
 }

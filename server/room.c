@@ -171,6 +171,7 @@ static int	 mode_out_add(struct mode_out *, int, int, const char *);
 static void	 mode_out_format(const struct mode_out *, unsigned, unsigned,
 		    char *, size_t);
 static int	 mode_key_valid(const char *);
+static int	 mode_mask_valid(const char *);
 static int	 mode_limit_parse(const char *, unsigned *);
 static void	 mode_param_error(struct turn *, struct room *,
 		    const struct room_mode *, const char *);
@@ -949,6 +950,20 @@ mode_key_valid(const char *key)
 	return 1;
 }
 
+/* A list mask: one word that cannot read as the trailing parameter. */
+static int
+mode_mask_valid(const char *mask)
+{
+	const unsigned char *p;
+
+	if (mask[0] == '\0' || mask[0] == ':')
+		return 0;
+	for (p = (const unsigned char *)mask; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* A positive decimal that fits in unsigned; strtoul alone takes "-1". */
 static int
 mode_limit_parse(const char *s, unsigned *out)
@@ -1084,6 +1099,12 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 		return;
 	}
 	if (mode_is_list(m)) {
+		/* +s: outsiders see nothing of it, its masks and who set
+		 * them least of all. */
+		if (me == NULL && (r->modes & ROOM_SECRET)) {
+			reply(t, ERR_NOTONCHANNEL, r->name);
+			return;
+		}
 		for (p = m->params[1]; *p != '\0'; p++) {
 			if ((rm = room_mode_find(*p)) == NULL ||
 			    (listed & (1 << rm->bit)))
@@ -1224,8 +1245,10 @@ room_mode_locked(struct turn *t, struct room *r, struct irc_msg *m)
 			break;
 		case RM_LIST:
 			mask_normalize(arg, ban, sizeof(ban));
-			/* It would read as the trailing parameter. */
-			if (ban[0] == ':' || ban[0] == '\0') {
+			/* It goes out as a middle parameter (MODE, 367,
+			 * 348, 346): one word, not read as the trailing
+			 * one, no control bytes. */
+			if (!mode_mask_valid(ban)) {
 				mode_param_error(t, r, rm, arg);
 				break;
 			}

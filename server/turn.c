@@ -238,6 +238,53 @@ turn_sendf(struct turn *t, const char *fmt, ...)
 	outlist_add(&t->out, b);
 }
 
+/*
+ * Cuts at least n bytes off the end of the word at w (len bytes; the
+ * rest of the string follows it), never inside a UTF-8 character.
+ */
+static void
+reply_cut(char *w, size_t len, size_t n)
+{
+	size_t keep = len - n;
+
+	while (keep > 0 && ((unsigned char)w[keep] & 0xc0) == 0x80)
+		keep--;
+	memmove(w + keep, w + len, strlen(w + len) + 1);
+}
+
+/*
+ * A reply echoes what the client sent: a name too long to be one, a
+ * mask, a msgid.  When the line would pass IRC_LINE_MAX, its longest
+ * middle parameter (that echo) is cut, else its trailing one; words
+ * and framing stay as they are.  text is "NNN rest", used is what the
+ * prefix, the nick and CRLF add.
+ */
+static void
+reply_fit(char *text, size_t used)
+{
+	char *p, *w, *best = NULL, *trail = NULL;
+	size_t len, bestlen = 0, over;
+
+	len = used + strlen(text);
+	if (len <= IRC_LINE_MAX)
+		return;
+	over = len - IRC_LINE_MAX;
+	for (p = text + 3; *p == ' ' && p[1] != ':' && p[1] != '\0'; ) {
+		w = ++p;
+		p += strcspn(p, " ");
+		if ((size_t)(p - w) > bestlen) {
+			best = w;
+			bestlen = (size_t)(p - w);
+		}
+	}
+	if (*p == ' ' && p[1] == ':')
+		trail = p + 2;
+	if (best != NULL && bestlen > over)
+		reply_cut(best, bestlen, over);
+	else if (trail != NULL && strlen(trail) >= over)
+		reply_cut(trail, strlen(trail), over);
+}
+
 void
 reply(struct turn *t, const char *fmt, ...)
 {
@@ -247,6 +294,9 @@ reply(struct turn *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* ":server " and " nick" around the code, CRLF. */
+	reply_fit(text, 1 + strlen(config.server_name) + 1 + 1 +
+	    strlen(t->c->nick) + 2);
 	/* text is "NNN rest": the code, then what follows the nick. */
 	turn_sendf(t, ":%s %.3s %s%s", config.server_name, text, t->c->nick,
 	    text + 3);

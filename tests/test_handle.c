@@ -1269,6 +1269,56 @@ test_redact(void **state)
 	assert_true(l->history);
 }
 
+/* A hostile server's REDACTs: before any line, without parameters, from
+ * the server, with a msgid of another window, of 5000 bytes, or the
+ * first bytes of a msgid too long to keep.  None may touch a line. */
+static void
+test_redact_hostile(void **state)
+{
+	static char	 line[8192];
+	struct irc_msg	 m;
+	char		 id[5001];
+	int		 a, q, n;
+
+	(void)state;
+	feed(":bob!u@h REDACT #a m1");
+	feed(":bob!u@h REDACT me m1");
+	feed(":bob!u@h REDACT");
+	feed("REDACT");
+	feed(":irc.test REDACT me x");
+	feed("@msgid=p1 :bob!u@h PRIVMSG me :private");
+	q = win("bob");
+	a = win("#a");
+	feed("@msgid=r1 :alice!u@h PRIVMSG #a :room");
+	memset(id, 'x', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	/* A msgid too long to keep: the line has none. */
+	snprintf(line, sizeof(line), "@msgid=%.100s :alice!u@h PRIVMSG #a "
+	    ":long id", id);
+	assert_int_equal(irc_parse(line, &m), 0);
+	handle_line(&sess, &m, 1000, out, &nout, OUT_MAX);
+	n = count(a);
+	sess.dirty = 0;
+	feed(":bob!u@h REDACT #a p1");		/* bob's window's */
+	feed(":alice!u@h REDACT me r1");	/* #a's, as private */
+	feed(":irc.test REDACT #a");
+	feed(":irc.test REDACT #a :");
+	/* The first MSGID_MAX - 1 bytes of the long one, and 5000. */
+	snprintf(line, sizeof(line), ":alice!u@h REDACT #a %.*s",
+	    MSGID_MAX - 1, id);
+	assert_int_equal(irc_parse(line, &m), 0);
+	handle_line(&sess, &m, 1000, out, &nout, OUT_MAX);
+	snprintf(line, sizeof(line), ":alice!u@h REDACT #a %s", id);
+	assert_int_equal(irc_parse(line, &m), 0);
+	handle_line(&sess, &m, 1000, out, &nout, OUT_MAX);
+	assert_int_equal(sess.dirty, 0);
+	assert_int_equal(count(a), n);
+	assert_string_equal(last(a)->text, "long id");
+	assert_string_equal(scroll_get(&sess.wins.v[a]->sb, n - 2)->text,
+	    "room");
+	assert_string_equal(last(q)->text, "private");
+}
+
 int
 main(void)
 {
@@ -1315,6 +1365,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_windows_bound, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_redact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_redact_hostile, setup,
+		    teardown),
 		cmocka_unit_test(test_mentions),
 		cmocka_unit_test(test_colour),
 	};
