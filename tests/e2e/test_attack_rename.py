@@ -1,0 +1,190 @@
+"""Attacks on draft/channel-rename (RENAME) and its interactions with the
+other issue-13 features: multiline batches, JOIN replays in flight,
++s rooms, chains of renames, malformed input."""
+
+import fcntl
+import re
+import signal
+import termios
+import time
+
+from harness import FULL_SPEED, Server, join, numeric, prefix, rx, scaled
+from test_caps import cap_user
+from test_history import plain_replay, settle
+from test_read_marker import oper
+from test_read_marker import server as marker_server
+from test_rfc13_rename import rows
+
+ANY = re.compile(".*")
+CAP = "draft/channel-rename"
+
+
+def test_attack_rename_malformed(f):
+    """Malformed RENAMEs get their numeric and change nothing."""
+    s = Server(f)
+    a = cap_user(s, "alice", CAP)
+    b = s.user("bob")
+    join(a, b, room="#a")
+    a.send("RENAME")
+    a.expect_exact_sequence([numeric("461", "alice",
+                                     "RENAME :Not enough parameters")])
+    for bad in ("bob", "#" + "x" * 50, "#a\x07b", ":", "&a"):
+        a.send("RENAME #a %s" % bad)
+        shown = bad[1:] if bad.startswith(":") else bad
+        a.expect_exact_sequence([rx(r":irc\.test (476|461) alice .*")])
+    a.send("RENAME #a #a :same")
+    a.expect_exact_sequence([":irc.test FAIL RENAME CANNOT_RENAME #a #a "
+                             ":The channel already has that name"])
+    # A 50-byte name with a long reason: the relay and the fallback PART
+    # stay one line each, whole.
+    new = "#" + "n" * 49
+    reason = "r" * (510 - len("RENAME #a %s :" % new))
+    a.send("RENAME #a %s :%s" % (new, reason))
+    a.expect_exact_sequence([":%s RENAME #a %s :%s"
+                             % (prefix("alice"), new, reason)])
+    b.expect_exact_sequence([":%s PART #a :%s" % (prefix("bob"), reason),
+                             ":%s JOIN %s" % (prefix("bob"), new)])
+    b.read_until(rx(r":irc\.test 366 bob %s :.*", new))
+    for c in (a, b):
+        c.no_line(ANY, sync=True, wait=0)
+
+
+def test_attack_rename_secret_outsider(f):
+    """A +s room renamed: an outsider sees nothing of it, gets no
+    fallback JOIN, and cannot find it by its new name."""
+    s = Server(f)
+    a = cap_user(s, "alice", CAP)
+    b = s.user("bob")
+    d = s.user("dave")
+    join(a, b, room="#hid")
+    a.send("MODE #hid +s")
+    for c in (a, b):
+        c.expect(":%s MODE #hid +s" % prefix("alice"))
+    d.join("#lobby")
+    a.send("RENAME #hid #hidden :psst")
+    a.expect(":%s RENAME #hid #hidden :psst" % prefix("alice"))
+    b.expect(":%s JOIN #hidden" % prefix("bob"))
+    d.no_line(ANY, sync=True, wait=0.3)
+    for q in ("NAMES #hidden", "LIST #hidden", "WHOIS alice", "WHO #hidden",
+              "LIST"):
+        d.send(q)
+    d.sync()
+    assert not any("hidden" in ln and " 403 " not in ln and " 442 " not in ln
+                   and " 366 " not in ln and " 323 " not in ln
+                   and " 315 " not in ln
+                   for ln in d.history), d.history
+    d.send("RENAME #hidden #out")
+    d.expect_exact_sequence([numeric("403", "dave",
+                                     "#hidden :No such channel")])
+
+
+def test_attack_rename_multiline_open_on_old_name(f):
+    """A multiline batch opened on #old, the room renamed, a stranger
+    makes a new #old (and lets anyone talk in it): closing the batch
+    must not hand the message to the stranger's room."""
+    s = Server(f)
+    op = cap_user(s, "op", CAP)
+    a = cap_user(s, "alice", "batch", "draft/multiline", CAP)
+    join(op, a, room="#old")
+    op.send("MODE #old +s")
+    for c in (op, a):
+        c.expect(":%s MODE #old +s" % prefix("op"))
+    a.send("BATCH +ml draft/multiline #old")
+    a.send("@batch=ml PRIVMSG #old :the secret plan")
+    a.sync()
+    op.send("RENAME #old #new :moving")
+    for c in (op, a):
+        c.expect(":%s RENAME #old #new :moving" % prefix("op"))
+    e = s.user("eve")
+    e.join("#old")
+    e.send("MODE #old -nt")
+    e.expect(":%s MODE #old -nt" % prefix("eve"))
+    a.send("BATCH -ml")
+    a.sync()
+    e.no_line(rx(r".*secret plan.*"), sync=True, wait=0.3)
+
+
+def make_rooms(s, n, prefix_="#z"):
+    """n rooms, each made by one of a few users (CHANLIMIT 50)."""
+    users, names = [], ["%s%d" % (prefix_, i) for i in range(n)]
+    for k in range(0, n, 40):
+        u = s.user(s.f.unique("mk"))
+        u.send("JOIN " + ",".join(names[k:k + 40]))
+        u.read_until(rx(r":irc\.test 366 %s %s :.*", u.nick, names[
+            min(k + 40, n) - 1]), timeout=20)
+        users.append(u)
+    return users, names
+
+
+def test_attack_rename_replay_in_flight_many_renames(f):
+    """A JOIN replay held back by a slow reader while its room is renamed,
+    then many other rooms are renamed (by an operator, each once):
+    the replay must still give every line."""
+    n, pad = 450, "x" * 430
+    s = marker_server(f, *FULL_SPEED, "--history-lines", str(n))
+    a = cap_user(s, "alice", CAP)
+    a.join("#old")
+    a.send_raw("".join("PRIVMSG #old :%d %s\r\n" % (i, pad)
+                       for i in range(n)).encode())
+    a.sync(timeout=30)
+    _, names = make_rooms(s, 80)
+    o = oper(s)
+    slow = s.client("slow", rcvbuf=4096, reader=False)
+    slow.register("slow")
+    slow.send("JOIN #old")
+    deadline = time.monotonic() + scaled(10)
+    buf = bytearray(4)
+    while True:
+        fcntl.ioctl(slow.sock, termios.FIONREAD, buf)
+        if int.from_bytes(buf, "little") >= 2048:
+            break
+        assert time.monotonic() < deadline, "no replay arrived"
+        time.sleep(0.01)
+    a.send("RENAME #old #new :moving")
+    a.expect(":%s RENAME #old #new :moving" % prefix("alice"))
+    for name in names:
+        o.send("RENAME %s %sr" % (name, name))
+    o.sync(timeout=20)
+    a.send("PRIVMSG #new :after")
+    a.sync()
+    slow.expect_joined("#old")
+    slow.expect_exact_sequence(plain_replay("#old", [
+        ":%s PRIVMSG #old :%d %s" % (prefix("alice"), i, pad)
+        for i in range(n)]), timeout=30)
+
+
+def test_attack_rename_swap_names_history(f):
+    """#a -> #b, then another room #c -> #a at once (each room renamed
+    once): each room keeps its own history, in memory and in the file
+    after a SIGKILL."""
+    db = f.path("h.db")
+    s = Server(f, "--db", db)
+    a = cap_user(s, "alice", CAP)
+    c = cap_user(s, "carol", CAP)
+    a.join("#a")
+    c.join("#c")
+    a.send("PRIVMSG #a :from a")
+    c.send("PRIVMSG #c :from c")
+    a.send("RENAME #a #b")
+    a.expect(":%s RENAME #a #b :" % prefix("alice"))
+    c.send("RENAME #c #a")
+    c.expect(":%s RENAME #c #a :" % prefix("carol"))
+    a.send("PRIVMSG #b :a later")
+    c.send("PRIVMSG #a :c later")
+    a.sync()
+    c.sync()
+    x = s.user("x")
+    x.join("#b")
+    x.expect_exact_sequence(plain_replay("#b", [
+        ":%s PRIVMSG #b :from a" % prefix("alice"),
+        ":%s PRIVMSG #b :a later" % prefix("alice")]))
+    x.join("#a")
+    x.expect_exact_sequence(plain_replay("#a", [
+        ":%s PRIVMSG #a :from c" % prefix("carol"),
+        ":%s PRIVMSG #a :c later" % prefix("carol")]))
+    s.proc.send_signal(signal.SIGKILL)
+    s.wait(10)
+    s.stopped_by_us = True
+    assert [p for _, p in rows(db, "#b")] == ["#b :from a", "#b :a later"]
+    assert [p for _, p in rows(db, "#a")] == ["#a :from c", "#a :c later"]
+    assert rows(db, "#c") == []
