@@ -69,6 +69,7 @@ def test_attack_rename_secret_outsider(f):
               "LIST"):
         d.send(q)
     d.sync()
+    d.drain(wait=0.3)
     assert not any("hidden" in ln and " 403 " not in ln and " 442 " not in ln
                    and " 366 " not in ln and " 323 " not in ln
                    and " 315 " not in ln
