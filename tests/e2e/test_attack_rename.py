@@ -101,8 +101,11 @@ def test_attack_rename_multiline_open_on_old_name(f):
     e.send("MODE #old -nt")
     e.expect(":%s MODE #old -nt" % prefix("eve"))
     a.send("BATCH -ml")
-    a.sync()
+    a.expect_exact_sequence([
+        ":irc.test FAIL BATCH MULTILINE_INVALID_TARGET #old #old :#old is "
+        "another channel than when the batch was opened; not sent"])
     e.no_line(rx(r".*secret plan.*"), sync=True, wait=0.3)
+    op.no_line(rx(r".*secret plan.*"), sync=True, wait=0)
 
 
 def make_rooms(s, n, prefix_="#z"):
