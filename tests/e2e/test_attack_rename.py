@@ -192,3 +192,63 @@ def test_attack_rename_swap_names_history(f):
     assert [p for _, p in rows(db, "#b")] == ["#b :from a", "#b :a later"]
     assert [p for _, p in rows(db, "#a")] == ["#a :from c", "#a :c later"]
     assert rows(db, "#c") == []
+
+
+def test_attack_rename_redact_across(f):
+    """REDACT and RENAME: a message said in #old is redacted as a message
+    of #new after the rename (and no longer under #old); a REDACT sent
+    just before the RENAME takes it out for good, across a SIGKILL."""
+    from test_rfc13_redact import TAGGED, redacted, said
+    from test_history import TAGS3, ch, v3
+    db = f.path("h.db")
+    s = Server(f, "--db", db)
+    a = v3(s, "alice", *TAGGED, CAP)
+    b = v3(s, "bob", *TAGGED, CAP)
+    obs = v3(s, "obs", *TAGS3, CAP)
+    join(a, b, obs, room="#old")
+    settle(a, b, obs)
+    m0 = said(a, "#old", "m0", b)
+    m1 = said(a, "#old", "m1", b)
+    m2 = said(a, "#old", "m2", b)
+    a.send_raw(("REDACT #old %s :first\r\nRENAME #old #new :go\r\n"
+                % m0).encode())
+    redacted(a, "alice", "#old", m0, "first")
+    a.expect(":%s RENAME #old #new :go" % prefix("alice"))
+    obs.expect(":%s RENAME #old #new :go" % prefix("alice"))
+    a.send("REDACT #old %s" % m1)
+    a.expect_exact_sequence([numeric("403", "alice",
+                                     "#old :No such channel")])
+    a.send("REDACT #new %s :second" % m1)
+    redacted(a, "alice", "#new", m1, "second")
+    settle(obs)
+    lines = ch(obs, "LATEST #new * 10")
+    assert [ln.split(" ", 1)[1] for ln in lines] == [
+        ":%s PRIVMSG #new :m2" % prefix("alice")], lines
+    assert "msgid=" + m2 in lines[0]
+    s.proc.send_signal(signal.SIGKILL)
+    s.wait(10)
+    s.stopped_by_us = True
+    assert rows(db, "#new") == [(m2, "#new :m2")]
+    assert rows(db, "#old") == []
+
+
+def test_attack_rename_statusmsg_and_old_targets(f):
+    """After a rename the old name is gone for every kind of target:
+    STATUSMSG, TAGMSG, TOPIC, KICK, MODE; the
+    operators-only line sent just before it reaches the operators
+    under the old name, not the others."""
+    s = Server(f)
+    a = cap_user(s, "alice", CAP, "message-tags")
+    b = cap_user(s, "bob", CAP, "message-tags")
+    join(a, b, room="#old")
+    a.send_raw(b"PRIVMSG @#old :ops only\r\nRENAME #old #new\r\n")
+    a.expect(":%s RENAME #old #new :" % prefix("alice"))
+    b.expect_exact_sequence([":%s RENAME #old #new :" % prefix("alice")])
+    for cmd in ("PRIVMSG @#old :x", "@+typing=active TAGMSG @#old",
+                "TOPIC #old :x", "KICK #old bob", "MODE #old +m"):
+        a.send(cmd)
+        a.expect(rx(r":irc\.test (403|401) alice [@+]?#old :No such "
+                    r"(channel|nick/channel)"))
+    b.no_line(ANY, sync=True, wait=0.2)
+    a.send("PRIVMSG @#new :ops now")
+    b.no_line(ANY, sync=True, wait=0.2)
