@@ -320,3 +320,37 @@ def test_attack_rename_racing_part_kick_join(f):
     assert len(rooms) == 1 and rooms[0].lstrip("@") in ("#old", "#new"), w
     # eve, who joined #new by herself, never gets a fallback PART.
     assert not any(" PART " in ln for ln in e.history), e.history
+
+
+def test_attack_rename_store_outage_still_moves_history(f):
+    """A RENAME while the store cannot write for longer than a message
+    waits: the rename goes out anyway (it has happened), so its move of
+    the history must stay queued and reach the file once the store
+    recovers, not be taken back: otherwise #new never shows the lines
+    said before it, in the replay or after a restart."""
+    from test_path import HOLD_S, WriteLock
+    db = f.path("h.db")
+    s = Server(f, "--db", db)
+    a = cap_user(s, "alice", CAP)
+    a.join("#old")
+    for i in range(3):
+        a.send("PRIVMSG #old :m%d" % i)
+    a.sync()
+    lock = WriteLock(db)
+    try:
+        a.send("RENAME #old #new :outage")
+        a.expect(":%s RENAME #old #new :outage" % prefix("alice"),
+                 timeout=HOLD_S + 10)
+    finally:
+        lock.release()
+    a.send("PRIVMSG #new :m3")
+    a.sync()
+    x = s.user("x")
+    x.join("#new")
+    x.expect_exact_sequence(plain_replay("#new", [
+        ":%s PRIVMSG #new :m%d" % (prefix("alice"), i) for i in range(4)]),
+        timeout=10)
+    s.stop()
+    assert [p for _, p in rows(db, "#new")] == ["#new :m%d" % i
+                                                for i in range(4)]
+    assert rows(db, "#old") == []
