@@ -370,8 +370,10 @@ struct line {
 					   (account-tag) */
 	/* draft/channel-rename */
 	int		 keep;		/* with seq: a change already made,
-					   delivered even if the store never
-					   keeps seq (no FAIL) */
+					   delivered even if the store has
+					   not kept seq in time (no FAIL);
+					   seq stays queued, never taken
+					   back */
 };
 
 /*
