@@ -354,3 +354,50 @@ def test_attack_rename_store_outage_still_moves_history(f):
     assert [p for _, p in rows(db, "#new")] == ["#new :m%d" % i
                                                 for i in range(4)]
     assert rows(db, "#old") == []
+
+
+def test_attack_rename_chain_into_freed_name(f):
+    """#b -> #c, then at once #a -> #b (the name just freed), with a
+    JOIN replay of each in flight for a slow reader: each room's lines
+    stay its own, in the replays, in CHATHISTORY and in the file."""
+    db = f.path("h.db")
+    n, pad = 200, "y" * 400
+    s = Server(f, *FULL_SPEED, "--db", db, "--history-lines", str(n))
+    a = cap_user(s, "alice", CAP)
+    b = cap_user(s, "bob", CAP)
+    a.join("#a")
+    b.join("#b")
+    for c, room in ((a, "#a"), (b, "#b")):
+        c.send_raw("".join("PRIVMSG %s :%s%d %s\r\n" % (room, room[1], i, pad)
+                           for i in range(n)).encode())
+    a.sync(timeout=30)
+    b.sync(timeout=30)
+    slow = s.client("slow", rcvbuf=4096, reader=False)
+    slow.register("slow")
+    slow.send("JOIN #b,#a")
+    deadline = time.monotonic() + scaled(10)
+    buf = bytearray(4)
+    while True:
+        fcntl.ioctl(slow.sock, termios.FIONREAD, buf)
+        if int.from_bytes(buf, "little") >= 2048:
+            break
+        assert time.monotonic() < deadline, "no replay arrived"
+        time.sleep(0.01)
+    b.send("RENAME #b #c")
+    b.expect(":%s RENAME #b #c :" % prefix("bob"))
+    a.send("RENAME #a #b")
+    a.expect(":%s RENAME #a #b :" % prefix("alice"), timeout=10)
+    slow.expect_joined("#b")
+    slow.expect_exact_sequence(plain_replay("#b", [
+        ":%s PRIVMSG #b :b%d %s" % (prefix("bob"), i, pad)
+        for i in range(n)]), timeout=30)
+    slow.expect_joined("#a")
+    slow.expect_exact_sequence(plain_replay("#a", [
+        ":%s PRIVMSG #a :a%d %s" % (prefix("alice"), i, pad)
+        for i in range(n)]), timeout=30)
+    s.stop()
+    assert [p for _, p in rows(db, "#c")] == ["#c :b%d %s" % (i, pad)
+                                              for i in range(n)]
+    assert [p for _, p in rows(db, "#b")] == ["#b :a%d %s" % (i, pad)
+                                              for i in range(n)]
+    assert rows(db, "#a") == []
