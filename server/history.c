@@ -62,6 +62,7 @@ struct follow {
 	struct follow	*older;
 	struct follow	*newer;
 	uint64_t	 first;		/* the renames made after it */
+	uint64_t	 next;		/* the first it has not followed */
 	int		 tracked;
 };
 
@@ -158,7 +159,7 @@ static void
 history_track(struct follow *f)
 {
 	pthread_mutex_lock(&renames.lock);
-	f->first = renames.n;
+	f->first = f->next = renames.n;
 	f->older = renames.newest;
 	f->newer = NULL;
 	if (renames.newest != NULL)
@@ -189,11 +190,17 @@ history_untrack(struct follow *f)
 	pthread_mutex_unlock(&renames.lock);
 }
 
-/* Moves key (a room's, tracked by f) to where its rows in (min_seq,
- * max_seq] are now; 1 if it moved. */
+/*
+ * Moves key (a room's, tracked by f) to where its rows in (min_seq,
+ * max_seq] are now; 1 if it moved.  Renames apply in their order, each
+ * once: after following one, only those made after it can move the
+ * rows again (f->next goes past it), never an earlier rename of
+ * another room from the name this one took since.  They are in seq
+ * order, so the first not committed yet ends the walk.
+ */
 static int
-history_follow(const struct follow *f, char *key, size_t len,
-    int64_t min_seq, int64_t max_seq)
+history_follow(struct follow *f, char *key, size_t len, int64_t min_seq,
+    int64_t max_seq)
 {
 	int64_t committed = store_committed();
 	const struct rename_ent *e;
@@ -203,14 +210,17 @@ history_follow(const struct follow *f, char *key, size_t len,
 	if (!f->tracked)
 		return 0;
 	pthread_mutex_lock(&renames.lock);
-	for (i = f->first > renames.base ? f->first : renames.base;
+	for (i = f->next > renames.base ? f->next : renames.base;
 	    i < renames.n; i++) {
 		e = &renames.v[i - renames.base];
-		if (e->seq <= max_seq || e->seq > committed ||
-		    e->since > min_seq || strcmp(e->old_key, key) != 0 ||
+		if (e->seq > committed)
+			break;
+		if (e->seq <= max_seq || e->since > min_seq ||
+		    strcmp(e->old_key, key) != 0 ||
 		    strcmp(e->new_key, key) == 0)
 			continue;
 		snprintf(key, len, "%s", e->new_key);
+		f->next = i + 1;
 		moved = 1;
 	}
 	pthread_mutex_unlock(&renames.lock);
