@@ -771,12 +771,18 @@ uint64_t
 message_target_id(const char *target)
 {
 	struct client *to;
+	struct room *r;
+	const char *room;
 	uint64_t id = 0;
+	unsigned fan;
+	char status;
 
-	if (target[0] == '#')
-		return 0;
+	room = room_status_target(target, &fan, &status);
 	pthread_mutex_lock(&server.lock);
-	if ((to = client_find_locked(target)) != NULL &&
+	if (room[0] == '#') {
+		if ((r = room_find_locked(room)) != NULL)
+			id = room_id(r);
+	} else if ((to = client_find_locked(target)) != NULL &&
 	    (to->flags & CLIENT_REGISTERED))
 		id = to->id;
 	pthread_mutex_unlock(&server.lock);
@@ -808,6 +814,13 @@ message_multiline(struct turn *t, const char *target, const char *body,
 			    "MULTILINE_INVALID_TARGET %s %s :%s changed "
 			    "hands while the batch was open; not sent",
 			    config.server_name, target, name, name);
+		else if (r != NULL && room_id(r) != to_id)
+			/* Renamed while the batch was open, and its old
+			 * name taken by a room its lines were not for. */
+			turn_sendf(t, ":%s FAIL BATCH "
+			    "MULTILINE_INVALID_TARGET %s %s :%s is another "
+			    "channel than when the batch was opened; not "
+			    "sent", config.server_name, target, name, name);
 		else
 			message_post_locked(t, r, to, key, name, "PRIVMSG",
 			    body, ctags, 1, fan);

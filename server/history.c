@@ -57,61 +57,170 @@ history_key(const char *a, const char *b, char *key, size_t len)
 
 /* --- draft/channel-rename: where a room's rows went --- */
 
+/* A generator reading a room's rows by key (history_track). */
+struct follow {
+	struct follow	*older;
+	struct follow	*newer;
+	uint64_t	 first;		/* the renames made after it */
+	uint64_t	 next;		/* the first it has not followed */
+	int		 tracked;
+};
+
 /*
  * A generator made before a rename (a JOIN replay, a CHATHISTORY) reads
  * by the key its room had; once the store has moved the rows (the
- * rename's seq committed), they are under the new key.  The last
- * RENAMES_KEPT renames are remembered so that it follows them; its
- * lines keep the name they were asked under, as they come before the
- * RENAME in that client's queue.
+ * rename's seq committed), they are under the new key.  Every rename
+ * since the oldest generator still alive was made is remembered, so
+ * that each follows all those made after it (however many rooms were
+ * renamed meanwhile): a generator is tracked from the moment it takes
+ * its room's key (under server.lock, as renames are made) until it is
+ * freed, and what no live generator may need is dropped.  Its lines
+ * keep the name they were asked under, as they come before the RENAME
+ * in that client's queue.
  */
-#define RENAMES_KEPT	64
+struct rename_ent {
+	char	 old_key[ROOM_NAME_MAX + 1];
+	char	 new_key[ROOM_NAME_MAX + 1];
+	int64_t	 since;
+	int64_t	 seq;
+};
 
 static struct {
-	pthread_mutex_t	 lock;		/* a leaf */
-	struct {
-		char	 old_key[ROOM_NAME_MAX + 1];
-		char	 new_key[ROOM_NAME_MAX + 1];
-		int64_t	 since;
-		int64_t	 seq;
-	}		 v[RENAMES_KEPT];
-	uint64_t	 n;		/* every one so far */
+	pthread_mutex_t		 lock;		/* a leaf */
+	struct rename_ent	*v;		/* renames base.. base+nv-1 */
+	size_t			 nv;
+	size_t			 cap;
+	uint64_t		 base;
+	uint64_t		 n;		/* every one so far */
+	struct follow		*oldest;	/* live generators, by age */
+	struct follow		*newest;
 } renames = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Drops the renames no live generator can need.  Caller holds the lock. */
+static void
+renames_trim(void)
+{
+	uint64_t keep = renames.oldest != NULL ? renames.oldest->first :
+	    renames.n;
+	size_t drop;
+
+	if (keep <= renames.base)
+		return;
+	drop = (size_t)(keep - renames.base);
+	memmove(renames.v, renames.v + drop,
+	    (renames.nv - drop) * sizeof(renames.v[0]));
+	renames.nv -= drop;
+	renames.base = keep;
+}
 
 void
 history_renamed(const char *old_key, const char *new_key, int64_t since,
     int64_t seq)
 {
+	struct rename_ent *v;
+	size_t cap;
+
 	pthread_mutex_lock(&renames.lock);
-	snprintf(renames.v[renames.n % RENAMES_KEPT].old_key,
-	    sizeof(renames.v[0].old_key), "%s", old_key);
-	snprintf(renames.v[renames.n % RENAMES_KEPT].new_key,
-	    sizeof(renames.v[0].new_key), "%s", new_key);
-	renames.v[renames.n % RENAMES_KEPT].since = since;
-	renames.v[renames.n % RENAMES_KEPT].seq = seq;
+	renames_trim();
+	if (renames.oldest == NULL) {
+		/* Nobody reads by an older key: nothing to remember. */
+		renames.n++;
+		renames.base = renames.n;
+		pthread_mutex_unlock(&renames.lock);
+		return;
+	}
+	if (renames.nv == renames.cap) {
+		cap = renames.cap != 0 ? renames.cap * 2 : 16;
+		if ((v = realloc(renames.v, cap * sizeof(*v))) == NULL) {
+			/* The generators alive lose track of it: their
+			 * replay ends early, nothing worse. */
+			log_warn("history_renamed");
+			renames.n++;
+			renames.base = renames.n;
+			renames.nv = 0;
+			pthread_mutex_unlock(&renames.lock);
+			return;
+		}
+		renames.v = v;
+		renames.cap = cap;
+	}
+	v = &renames.v[renames.nv++];
+	snprintf(v->old_key, sizeof(v->old_key), "%s", old_key);
+	snprintf(v->new_key, sizeof(v->new_key), "%s", new_key);
+	v->since = since;
+	v->seq = seq;
 	renames.n++;
 	pthread_mutex_unlock(&renames.lock);
 }
 
-/* Moves key (a room's) to where its rows in (min_seq, max_seq] are now;
- * 1 if it moved. */
+/* f takes its room's key now: every rename from here on may move its
+ * rows.  Caller holds server.lock (so no rename falls between). */
+static void
+history_track(struct follow *f)
+{
+	pthread_mutex_lock(&renames.lock);
+	f->first = f->next = renames.n;
+	f->older = renames.newest;
+	f->newer = NULL;
+	if (renames.newest != NULL)
+		renames.newest->newer = f;
+	else
+		renames.oldest = f;
+	renames.newest = f;
+	f->tracked = 1;
+	pthread_mutex_unlock(&renames.lock);
+}
+
+static void
+history_untrack(struct follow *f)
+{
+	if (!f->tracked)
+		return;
+	pthread_mutex_lock(&renames.lock);
+	if (f->older != NULL)
+		f->older->newer = f->newer;
+	else
+		renames.oldest = f->newer;
+	if (f->newer != NULL)
+		f->newer->older = f->older;
+	else
+		renames.newest = f->older;
+	f->tracked = 0;
+	renames_trim();
+	pthread_mutex_unlock(&renames.lock);
+}
+
+/*
+ * Moves key (a room's, tracked by f) to where its rows in (min_seq,
+ * max_seq] are now; 1 if it moved.  Renames apply in their order, each
+ * once: after following one, only those made after it can move the
+ * rows again (f->next goes past it), never an earlier rename of
+ * another room from the name this one took since.  They are in seq
+ * order, so the first not committed yet ends the walk.
+ */
 static int
-history_follow(char *key, size_t len, int64_t min_seq, int64_t max_seq)
+history_follow(struct follow *f, char *key, size_t len, int64_t min_seq,
+    int64_t max_seq)
 {
 	int64_t committed = store_committed();
+	const struct rename_ent *e;
 	uint64_t i;
 	int moved = 0;
 
+	if (!f->tracked)
+		return 0;
 	pthread_mutex_lock(&renames.lock);
-	for (i = renames.n > RENAMES_KEPT ? renames.n - RENAMES_KEPT : 0;
+	for (i = f->next > renames.base ? f->next : renames.base;
 	    i < renames.n; i++) {
-		if (renames.v[i % RENAMES_KEPT].seq <= max_seq ||
-		    renames.v[i % RENAMES_KEPT].seq > committed ||
-		    renames.v[i % RENAMES_KEPT].since > min_seq ||
-		    strcmp(renames.v[i % RENAMES_KEPT].old_key, key) != 0 ||
-		    strcmp(renames.v[i % RENAMES_KEPT].new_key, key) == 0)
+		e = &renames.v[i - renames.base];
+		if (e->seq > committed)
+			break;
+		if (e->seq <= max_seq || e->since > min_seq ||
+		    strcmp(e->old_key, key) != 0 ||
+		    strcmp(e->new_key, key) == 0)
 			continue;
-		snprintf(key, len, "%s", renames.v[i % RENAMES_KEPT].new_key);
+		snprintf(key, len, "%s", e->new_key);
+		f->next = i + 1;
 		moved = 1;
 	}
 	pthread_mutex_unlock(&renames.lock);
@@ -221,6 +330,7 @@ struct replay {
 	unsigned		 caps;
 	int			 got;
 	int			 followed;	/* a rename moved its rows */
+	struct follow		 fw;
 };
 
 static void
@@ -251,13 +361,13 @@ replay_step(struct gen *g, struct conn *c, struct outlist *out)
 		rp->started = 1;
 		/* Its rows may still be on their way to the disk. */
 		(void)store_wait(rp->max_seq, HOLD_MS);
-		rp->followed |= history_follow(rp->key, sizeof(rp->key),
-		    rp->min_seq, rp->max_seq);
+		rp->followed |= history_follow(&rp->fw, rp->key,
+		    sizeof(rp->key), rp->min_seq, rp->max_seq);
 		n = store_seek_latest(rp->key, config.history_lines,
 		    rp->min_seq, rp->max_seq, &rp->cur);
 		/* Read just before a rename moved them: look again. */
-		if (n == 0 && history_follow(rp->key, sizeof(rp->key),
-		    rp->min_seq, rp->max_seq)) {
+		if (n == 0 && history_follow(&rp->fw, rp->key,
+		    sizeof(rp->key), rp->min_seq, rp->max_seq)) {
 			rp->followed = 1;
 			n = store_seek_latest(rp->key, config.history_lines,
 			    rp->min_seq, rp->max_seq, &rp->cur);
@@ -279,13 +389,13 @@ replay_step(struct gen *g, struct conn *c, struct outlist *out)
 			    rp->room, rp->room));
 	}
 	rp->got = 0;
-	rp->followed |= history_follow(rp->key, sizeof(rp->key), rp->min_seq,
-	    rp->max_seq);
+	rp->followed |= history_follow(&rp->fw, rp->key, sizeof(rp->key),
+	    rp->min_seq, rp->max_seq);
 	if (rp->left > 0 && store_read(rp->key, &rp->cur, rp->min_seq,
 	    rp->max_seq, rp->left < REPLAY_ROWS ? rp->left : REPLAY_ROWS,
 	    replay_row, rp) == -1)
 		log_warnx("%s: replay of %s failed", c->ip, rp->room);
-	if (rp->got == 0 && rp->left > 0 && history_follow(rp->key,
+	if (rp->got == 0 && rp->left > 0 && history_follow(&rp->fw, rp->key,
 	    sizeof(rp->key), rp->min_seq, rp->max_seq)) {
 		rp->followed = 1;
 		if (store_read(rp->key, &rp->cur, rp->min_seq, rp->max_seq,
@@ -310,6 +420,7 @@ replay_step(struct gen *g, struct conn *c, struct outlist *out)
 static void
 replay_free(struct gen *g)
 {
+	history_untrack(&((struct replay *)g)->fw);
 	free(g);
 }
 
@@ -331,6 +442,7 @@ history_replay_gen(struct room *r, int64_t max_seq)
 	snprintf(rp->key, sizeof(rp->key), "%s", room_key(r));
 	rp->min_seq = room_since(r);
 	rp->max_seq = max_seq;
+	history_track(&rp->fw);
 	return &rp->g;
 }
 
@@ -371,6 +483,7 @@ struct chq {
 	int			 next;
 	unsigned		 caps;
 	int			 followed;	/* a rename moved its rows */
+	struct follow		 fw;
 };
 
 static void
@@ -419,7 +532,7 @@ chq_query(struct chq *q, struct conn *c)
 	(void)store_wait(q->max_seq, HOLD_MS);
 	room = q->target[0] == '#' && q->sub != CH_TARGETS;
 	if (room)
-		q->followed = history_follow(q->key, sizeof(q->key),
+		q->followed = history_follow(&q->fw, q->key, sizeof(q->key),
 		    q->min_seq, q->max_seq);
 again:
 	memset(&v, 0, sizeof(v));
@@ -460,7 +573,7 @@ again:
 		break;
 	}
 	/* Read just before a rename moved them: look again. */
-	if (room && rc == 0 && history_follow(q->key, sizeof(q->key),
+	if (room && rc == 0 && history_follow(&q->fw, q->key, sizeof(q->key),
 	    q->min_seq, q->max_seq)) {
 		q->followed = 1;
 		goto again;
@@ -516,6 +629,7 @@ chq_free(struct gen *g)
 	struct chq *q = (struct chq *)g;
 	int i;
 
+	history_untrack(&q->fw);
 	outlist_free(&q->rows);		/* what was not sent */
 	for (i = 0; i < q->nkeys; i++)
 		free((char *)q->keys[i].key);
@@ -583,6 +697,7 @@ ch_target_locked(struct turn *t, const char *target, struct chq *q)
 		/* The batch names the target as the client wrote it. */
 		snprintf(q->target, sizeof(q->target), "%s", target);
 		q->min_seq = room_since(r);
+		history_track(&q->fw);
 		return 0;
 	}
 	if (!casemap_valid_nick(target, NICK_MAX))

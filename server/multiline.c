@@ -70,8 +70,9 @@ struct mlbatch {
 	size_t		 bytes;		/* as max-bytes counts them */
 	size_t		 flood;		/* B, for flood control */
 	int		 failed;	/* FAIL sent: drop its lines */
-	uint64_t	 to_id;		/* who had the target nick at the
-					   open (message_target_id) */
+	uint64_t	 to_id;		/* who had the target nick, or
+					   which room the name was, at
+					   the open (message_target_id) */
 	long long	 deadline;	/* monotonic ms */
 	size_t		 held;		/* what it counts in ml_held */
 };

@@ -370,8 +370,10 @@ struct line {
 					   (account-tag) */
 	/* draft/channel-rename */
 	int		 keep;		/* with seq: a change already made,
-					   delivered even if the store never
-					   keeps seq (no FAIL) */
+					   delivered even if the store has
+					   not kept seq in time (no FAIL);
+					   seq stays queued, never taken
+					   back */
 };
 
 /*
@@ -800,6 +802,9 @@ int		 room_topic_set_locked(struct turn *t, struct room *r,
 const char	*room_topic(const struct room *r);
 /* When r was made, and when its topic was set (0: no topic). */
 time_t		 room_created(const struct room *r);
+/* Which room r is: never the same for two rooms, whatever their names
+ * (a room renamed keeps it, a new room of its old name has another). */
+uint64_t	 room_id(const struct room *r);
 time_t		 room_topic_time(const struct room *r);
 /*
  * STATUSMSG (issue 13 section 2): skips target's leading PREFIX
@@ -908,13 +913,15 @@ void		 cmd_notice(struct turn *, struct irc_msg *);
 void		 cmd_tagmsg(struct turn *, struct irc_msg *);
 /* A draft/multiline message (its body: multiline.c) to target, checked
  * as a PRIVMSG to it is (404, 401, away...), stored and posted as one
- * message.  ctags: client-only tags, "" if none.  to_id: for a nick,
+ * message.  ctags: client-only tags, "" if none.  to_id:
  * message_target_id() when the batch opened: a nick that changed
- * hands since is refused, never delivered to its new holder. */
+ * hands since, or a room name that now leads to another room (renamed
+ * away, and made again by someone else), is refused, never delivered
+ * to the new holder. */
 void		 message_multiline(struct turn *t, const char *target,
 		    const char *body, const char *ctags, uint64_t to_id);
-/* The id of the person holding nick target now; 0 for a room or no
- * one. */
+/* The id of the person holding nick target now, or of the room called
+ * target (after any STATUSMSG prefix, room_id); 0 for no one. */
 uint64_t	 message_target_id(const char *target);
 /* Sends the welcome burst: 001-005, LUSERS, MOTD. */
 void		 send_welcome(struct turn *t);

@@ -55,6 +55,7 @@ struct invite {
 };
 
 struct room {
+	uint64_t	 id;		/* never reused (room_id) */
 	char		 name[ROOM_NAME_MAX + 1];
 	char		 key_folded[ROOM_NAME_MAX + 1];
 	time_t		 created;
@@ -312,10 +313,12 @@ room_find_locked(const char *name)
 struct room *
 room_create_locked(const char *name)
 {
+	static uint64_t last_id;	/* server.lock */
 	struct room *r;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
+	r->id = ++last_id;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	casemap_fold(r->key_folded, name, sizeof(r->key_folded));
 	r->created = time(NULL);
@@ -405,6 +408,12 @@ void
 room_stored_locked(struct room *r)
 {
 	r->stored++;
+}
+
+uint64_t
+room_id(const struct room *r)
+{
+	return r->id;
 }
 
 const char *

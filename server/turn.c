@@ -1076,16 +1076,23 @@ turn_cancel(struct turn *t)
 			pthread_mutex_unlock(&outbox.lock);
 			continue;
 		}
+		if (p->keep) {
+			/* Done already (a room's rename): it goes out, not
+			 * waiting again, and its row stays queued, for the
+			 * store to commit once it can; taking it back would
+			 * leave the history under the old name for good. */
+			p->durable = 0;
+			pthread_mutex_unlock(&outbox.lock);
+			log_warnx("%s: a room's rename goes out before its "
+			    "history moved: the store cannot commit now",
+			    t->conn->ip);
+			continue;
+		}
 		p->state = POST_CANCELLING;
 		pthread_mutex_unlock(&outbox.lock);
 		kept = store_cancel(p->seq);
 		pthread_mutex_lock(&outbox.lock);
-		if (kept != 1 && p->keep) {
-			/* Done already: it goes out, not waiting again. */
-			p->durable = 0;
-			log_warnx("%s: a room's rename goes out without its "
-			    "history: the store cannot commit", t->conn->ip);
-		} else if (kept != 1) {
+		if (kept != 1) {
 			p->cancelled = 1;
 			n++;
 		}
