@@ -637,12 +637,26 @@ chq_free(struct gen *g)
 	free(q);
 }
 
+/* A word of the client's echoed in a FAIL: "*" for one that could not
+ * be a subcommand or a target (too long for any, or one that would
+ * break the line's framing, from a trailing parameter). */
+#define CH_ECHO_MAX	ROOM_NAME_MAX
+
+static const char *
+ch_echo(const char *s)
+{
+	if (s[0] == '\0' || s[0] == ':' || strlen(s) > CH_ECHO_MAX ||
+	    strpbrk(s, " \r\n") != NULL)
+		return "*";
+	return s;
+}
+
 static void
 ch_fail(struct turn *t, const char *code, const char *ctx,
     const char *text)
 {
 	turn_sendf(t, ":%s FAIL CHATHISTORY %s %s :%s", config.server_name,
-	    code, ctx, text);
+	    code, ch_echo(ctx), text);
 }
 
 /* "*", "msgid=..." or "timestamp=...". */
@@ -794,7 +808,7 @@ cmd_chathistory(struct turn *t, struct irc_msg *m)
 	if (ok == -1) {
 		turn_sendf(t, ":%s FAIL CHATHISTORY INVALID_TARGET %s %s "
 		    ":Messages could not be retrieved", config.server_name,
-		    ch_subs[k], m->params[1]);
+		    ch_subs[k], ch_echo(m->params[1]));
 		chq_free(&q->g);
 		return;
 	}

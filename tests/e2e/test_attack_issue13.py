@@ -144,6 +144,24 @@ def test_attack_redact_replies_fit_512(f):
     assert reason.startswith(shown) and len(shown) > 150, shown
 
 
+def test_attack_chathistory_fail_fits_512(f):
+    # CHATHISTORY echoed a target or subcommand whole in its FAIL: a
+    # 553-byte line for a long target.  A target that could be one is
+    # still named.
+    s = Server(f, *FULL_SPEED)
+    a = v3(s, "alice", *TAGGED)
+    a.send("CHATHISTORY LATEST %s * 10" % ("#" + "x" * 480))
+    a.expect(":irc.test FAIL CHATHISTORY INVALID_TARGET LATEST * "
+             ":Messages could not be retrieved")
+    a.send("CHATHISTORY %s #r * 10" % ("Q" * 480))
+    a.expect(":irc.test FAIL CHATHISTORY UNKNOWN_COMMAND * "
+             ":Unknown subcommand")
+    a.send("CHATHISTORY LATEST #nowhere * 10")
+    got = a.read_until(re.compile(r".*(FAIL|BATCH -).*"))
+    assert got[-1].endswith(" LATEST #nowhere :Messages could not be "
+                            "retrieved") or "BATCH -" in got[-1], got
+
+
 def test_attack_secret_room_lists_hidden_from_outsiders(f):
     # The +b list of a +s room (its masks and the operator who set each)
     # was shown to anyone: "+s: outsiders see nothing of it".
