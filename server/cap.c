@@ -66,11 +66,17 @@ cap_value(int bit)
 	return cap_values[bit];
 }
 
+/*
+ * CAP LS: with_values (a 302 client) gets the values, and lines of about
+ * CAP_LS_CHUNK bytes, all but the last marked "*".  A client before 302
+ * gets one line, the names alone (it would not understand the "*";
+ * irctest's testNoMultiline301Response): they fit in IRC_LINE_MAX.
+ */
 static void
 cap_ls(struct turn *t, int with_values)
 {
 	struct client *c = t->c;
-	char line[CAP_LS_CHUNK + 64];
+	char line[IRC_LINE_MAX];
 	const char *value;
 	size_t len = 0;
 	int i, n;
@@ -78,7 +84,7 @@ cap_ls(struct turn *t, int with_values)
 	for (i = 0; i < CAP_COUNT; i++) {
 		if (!cap_offered(i))
 			continue;
-		if (len > CAP_LS_CHUNK) {
+		if (with_values && len > CAP_LS_CHUNK) {
 			/* 302: more lines follow, marked with "*". */
 			turn_sendf(t, ":%s CAP %s LS * :%s",
 			    config.server_name, c->nick, line);
