@@ -22,8 +22,8 @@ FUZZ_CHECK_SECONDS=${FUZZ_CHECK_SECONDS:-10}
 # Tests run at once.  The e2e tests mostly wait on sockets and tmux (about
 # a quarter of a core each), so more than one per core; the sanitizer
 # builds use more CPU, so fewer there.
-E2E_JOBS=${E2E_JOBS:-4}
-E2E_SAN_JOBS=${E2E_SAN_JOBS:-3}
+E2E_JOBS=${E2E_JOBS:-6}
+E2E_SAN_JOBS=${E2E_SAN_JOBS:-4}
 
 total_pass=0
 total_fail=0
