@@ -2,18 +2,15 @@
 other issue-13 features: multiline batches, JOIN replays in flight,
 +s rooms, chains of renames, malformed input."""
 
-import fcntl
 import re
 import signal
-import termios
-import time
 
-from harness import FULL_SPEED, Server, join, numeric, prefix, rx, scaled
+from harness import FULL_SPEED, Server, join, numeric, prefix, rx
 from test_caps import cap_user
 from test_history import plain_replay, settle
 from test_read_marker import oper
 from test_read_marker import server as marker_server
-from test_rfc13_rename import rows
+from test_rfc13_rename import replay_started, rows
 
 ANY = re.compile(".*")
 CAP = "draft/channel-rename"
@@ -136,14 +133,7 @@ def test_attack_rename_replay_in_flight_many_renames(f):
     slow = s.client("slow", rcvbuf=4096, reader=False)
     slow.register("slow")
     slow.send("JOIN #old")
-    deadline = time.monotonic() + scaled(10)
-    buf = bytearray(4)
-    while True:
-        fcntl.ioctl(slow.sock, termios.FIONREAD, buf)
-        if int.from_bytes(buf, "little") >= 2048:
-            break
-        assert time.monotonic() < deadline, "no replay arrived"
-        time.sleep(0.01)
+    replay_started(slow)
     a.send("RENAME #old #new :moving")
     a.expect(":%s RENAME #old #new :moving" % prefix("alice"))
     for name in names:
@@ -375,14 +365,7 @@ def test_attack_rename_chain_into_freed_name(f):
     slow = s.client("slow", rcvbuf=4096, reader=False)
     slow.register("slow")
     slow.send("JOIN #b,#a")
-    deadline = time.monotonic() + scaled(10)
-    buf = bytearray(4)
-    while True:
-        fcntl.ioctl(slow.sock, termios.FIONREAD, buf)
-        if int.from_bytes(buf, "little") >= 2048:
-            break
-        assert time.monotonic() < deadline, "no replay arrived"
-        time.sleep(0.01)
+    replay_started(slow)
     b.send("RENAME #b #c")
     b.expect(":%s RENAME #b #c :" % prefix("bob"))
     a.send("RENAME #a #b")

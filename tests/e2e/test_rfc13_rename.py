@@ -360,6 +360,19 @@ def test_rename_weechat_follows_fallback(f):
     wee.check_alive()
 
 
+def replay_started(slow, nbytes=2048):
+    """Waits until a replay to slow, a client that does not read, has
+    begun: nbytes of it wait in its socket."""
+    deadline = time.monotonic() + scaled(10)
+    buf = bytearray(4)
+    while True:
+        fcntl.ioctl(slow.sock, termios.FIONREAD, buf)
+        if int.from_bytes(buf, "little") >= nbytes:
+            return
+        assert time.monotonic() < deadline, "no replay arrived"
+        time.sleep(0.01)
+
+
 def test_rename_replay_in_flight_follows(f):
     """A JOIN replay under way when the room is renamed (its reader slow)
     still gives every line, under the name it joined, before the
@@ -375,14 +388,7 @@ def test_rename_replay_in_flight_follows(f):
     slow.register("slow")
     slow.send("JOIN #old")
     # The replay has started and is held back by the unread socket.
-    deadline = time.monotonic() + scaled(10)
-    buf = bytearray(4)
-    while True:
-        fcntl.ioctl(slow.sock, termios.FIONREAD, buf)
-        if int.from_bytes(buf, "little") >= 2048:
-            break
-        assert time.monotonic() < deadline, "no replay arrived"
-        time.sleep(0.01)
+    replay_started(slow)
     a.send("RENAME #old #new :moving")
     a.expect(":%s RENAME #old #new :moving" % prefix("alice"))
     a.send("PRIVMSG #new :after")
