@@ -16,6 +16,10 @@
 # scenario), BENCH_KEEP=1 keeps the logs.  The login scenario (SASL
 # PLAIN logins with the default hash settings) runs against natterd
 # servers only: the peers have no accounts without services.
+# roofline (tests/bench/roofline.c, built here like the loadgen) is a
+# minimal single-threaded epoll server doing only registration, JOIN and
+# PRIVMSG relay: the practical upper bound on this machine; each table
+# gives every server's figure as a fraction of it (server/roofline).
 # Exit status 1 when a natterd run stalls, loses messages or does not
 # register every client, or a server does not start.
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -27,6 +31,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 BENCH=build/bench
 LOADGEN=$BENCH/loadgen
+ROOFLINE=$BENCH/roofline
 NATTERD=server/natterd
 NATTERD_OLD=${BENCH_OLD:-}
 PEERS=tests/bench/peers
@@ -40,7 +45,7 @@ else
 	REPS=${BENCH_REPS:-3}
 fi
 SCENARIOS=${BENCH_SCENARIOS:-fanout rooms paced slow connect idle login}
-WANT_SERVERS=${BENCH_SERVERS:-natterd ngircd inspircd}
+WANT_SERVERS=${BENCH_SERVERS:-natterd ngircd inspircd roofline}
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
@@ -204,6 +209,11 @@ start_server() {
 		    --ping-interval 3600 --ping-timeout 3600 \
 		    >>"$dir/log" 2>&1 &
 		;;
+	roofline)
+		"$ROOFLINE" -p "$port" --sendq \
+		    "$([ "${CUR_SCENARIO:-}" = slow ] && echo 262144 || echo 4194304)" \
+		    >>"$dir/log" 2>&1 &
+		;;
 	ngircd)
 		# ngIRCd refuses to run as root without ServerUID.
 		if [ "$(id -u)" = 0 ]; then
@@ -246,6 +256,11 @@ if [ ! -x "$LOADGEN" ]; then
 	$CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -o "$LOADGEN" \
 	    tests/bench/loadgen.c || die "cannot build $LOADGEN"
 fi
+if [ ! -x "$ROOFLINE" ] || [ tests/bench/roofline.c -nt "$ROOFLINE" ]; then
+	say "building $ROOFLINE"
+	$CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -o "$ROOFLINE" \
+	    tests/bench/roofline.c || die "cannot build $ROOFLINE"
+fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 WORK=$(mktemp -d "$ROOT/$BENCH/run.XXXXXX") || die "mktemp failed"
 chmod 755 "$WORK"
@@ -254,7 +269,7 @@ RESULTS=$WORK/results
 SERVERS=
 for s in $WANT_SERVERS; do
 	case $s in
-	natterd|natterd-db|natterd-db-normal|natterd-h1)
+	natterd|natterd-db|natterd-db-normal|natterd-h1|roofline)
 		SERVERS="$SERVERS $s" ;;
 	natterd-old)
 		[ -x "$NATTERD_OLD" ] || die "natterd-old needs BENCH_OLD=path"
@@ -288,7 +303,7 @@ for rep in $(seq 1 "$REPS"); do
 		for i in $(seq 0 $((NSERVERS - 1))); do
 			srv=${SERVER_LIST[$(((i + rep - 1) % NSERVERS))]}
 			case $sc/$srv in
-			login/ngircd|login/inspircd) continue ;;
+			login/ngircd|login/inspircd|login/roofline) continue ;;
 			esac
 			port=$(free_port)
 			if ! start_server "$srv" "$port"; then
@@ -380,8 +395,15 @@ table() {
 		for (j = 1; j <= ns; j++)
 			hdr = hdr sprintf(" %12s", srv[j])
 		for (j = 1; j <= ns; j++)
-			if (srv[j] != "natterd")
+			if (srv[j] != "natterd" && srv[j] != "roofline")
 				hdr = hdr sprintf(" %16s", "natterd/" srv[j])
+		roof = 0
+		for (j = 1; j <= ns; j++)
+			if (srv[j] == "roofline")
+				roof = 1
+		for (j = 1; j <= ns && roof; j++)
+			if (srv[j] != "roofline")
+				hdr = hdr sprintf(" %16s", srv[j] "/roofline")
 		print hdr
 		for (i = 1; i <= nk; i++) {
 			split(key[i], kl, ":")
@@ -396,12 +418,22 @@ table() {
 			}
 			for (j = 1; j <= ns; j++) {
 				s = srv[j]
-				if (s == "natterd")
+				if (s == "natterd" || s == "roofline")
 					continue
 				if (med["natterd"] == "" || med[s] == "" || med[s] == 0)
 					r = "-"
 				else
 					r = sprintf("%.2f", med["natterd"] / med[s])
+				line = line sprintf(" %16s", r)
+			}
+			for (j = 1; j <= ns && roof; j++) {
+				s = srv[j]
+				if (s == "roofline")
+					continue
+				if (med[s] == "" || med["roofline"] == "" || med["roofline"] == 0)
+					r = "-"
+				else
+					r = sprintf("%.2f", med[s] / med["roofline"])
 				line = line sprintf(" %16s", r)
 			}
 			print line
