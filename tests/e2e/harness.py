@@ -442,6 +442,13 @@ class Server:
         except OSError:
             return ""
 
+    def kill(self):
+        """SIGKILL, as a crash or power loss would stop it, and waits for
+        it; the harness does not call it a crash.  Returns the status."""
+        self.stopped_by_us = True
+        self.proc.send_signal(signal.SIGKILL)
+        return self.wait(scaled(10))
+
     def stop(self):
         """SIGTERM, up to 5 s, then SIGKILL.  Idempotent."""
         if self.proc is None:

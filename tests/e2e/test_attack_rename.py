@@ -3,7 +3,6 @@ other issue-13 features: multiline batches, JOIN replays in flight,
 +s rooms, chains of renames, malformed input."""
 
 import re
-import signal
 
 from harness import FULL_SPEED, Server, join, numeric, prefix, rx
 from test_caps import cap_user
@@ -176,9 +175,7 @@ def test_attack_rename_swap_names_history(f):
     x.expect_exact_sequence(plain_replay("#a", [
         ":%s PRIVMSG #a :from c" % prefix("carol"),
         ":%s PRIVMSG #a :c later" % prefix("carol")]))
-    s.proc.send_signal(signal.SIGKILL)
-    s.wait(10)
-    s.stopped_by_us = True
+    s.kill()
     assert [p for _, p in rows(db, "#b")] == ["#b :from a", "#b :a later"]
     assert [p for _, p in rows(db, "#a")] == ["#a :from c", "#a :c later"]
     assert rows(db, "#c") == []
@@ -215,9 +212,7 @@ def test_attack_rename_redact_across(f):
     assert [ln.split(" ", 1)[1] for ln in lines] == [
         ":%s PRIVMSG #new :m2" % prefix("alice")], lines
     assert "msgid=" + m2 in lines[0]
-    s.proc.send_signal(signal.SIGKILL)
-    s.wait(10)
-    s.stopped_by_us = True
+    s.kill()
     assert rows(db, "#new") == [(m2, "#new :m2")]
     assert rows(db, "#old") == []
 
@@ -261,9 +256,7 @@ def test_attack_rename_kill_after_fallback(f):
     obs.expect(rx(r"(@\S+ )?:irc\.test 366 obs #new :.*"))
     obs.expect(rx(r".*:irc\.test NOTICE #new :--- End of history \(1 line\)"
                   r" ---"))
-    s.proc.send_signal(signal.SIGKILL)
-    s.wait(10)
-    s.stopped_by_us = True
+    s.kill()
     assert rows(db, "#new") == [(m.msgid, "#new :last words")]
     assert rows(db, "#old") == []
 

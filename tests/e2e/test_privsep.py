@@ -201,9 +201,7 @@ def test_user_reloads_through_root_helper(f):
                 "--tls-port", free_port(), "--tls-cert", crt, "--tls-key",
                 key)
     helper = helper_of(s2)
-    os.kill(s2.proc.pid, signal.SIGKILL)
-    s2.proc.wait()
-    s2.stopped_by_us = True      # not a crash
+    s2.kill()
     s2.stop()
     wait_gone(helper, "SIGKILL")
 

@@ -14,7 +14,6 @@ across a crash) and lets a room be renamed once per 30 seconds.
 
 import fcntl
 import re
-import signal
 import sqlite3
 import termios
 import time
@@ -289,9 +288,7 @@ def test_rename_history_survives_kill(f):
     a.send_raw(b"PRIVMSG #old :just before\r\nRENAME #old #new :now\r\n")
     m = seen(obs, ":%s PRIVMSG #old :just before" % prefix("alice"))
     obs.expect(":%s RENAME #old #new :now" % prefix("alice"))
-    s.proc.send_signal(signal.SIGKILL)
-    s.wait(10)
-    s.stopped_by_us = True
+    s.kill()
     assert rows(db, "#new") == [(m.msgid, "#new :just before")]
     assert rows(db, "#old") == []
 
@@ -512,9 +509,7 @@ def test_rename_under_traffic_keeps_every_line(f):
     obs.expect(":%s RENAME #old #new :busy" % prefix("alice"), timeout=20)
     for c in senders:
         c.sync(timeout=30)
-    s.proc.send_signal(signal.SIGKILL)
-    s.wait(10)
-    s.stopped_by_us = True
+    s.kill()
     seen_ids = []
     for line in obs.history:
         if " RENAME " in line:
