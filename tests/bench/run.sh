@@ -206,7 +206,7 @@ start_server() {
 		    --max-clients 20000 --max-per-ip 0 --db "$db" \
 		    --flood-burst 0 --throttle 0 \
 		    --sendq "$([ "${CUR_SCENARIO:-}" = slow ] && echo 262144 || echo 4194304)" \
-		    --ping-interval 3600 --ping-timeout 3600 \
+		    --ping-interval 3600 --ping-timeout 3600 --no-unix \
 		    >>"$dir/log" 2>&1 &
 		;;
 	roofline)
