@@ -124,9 +124,9 @@ cap_list(struct turn *t)
 	unsigned caps;
 	int i, n;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	caps = t->conn->caps;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	line[0] = '\0';
 	for (i = 0; i < CAP_COUNT; i++) {
 		if (!(caps & CAP(i)))
@@ -169,9 +169,9 @@ cap_req(struct turn *t, const char *list)
 	/* cap-notify cannot be turned off by a 302 client. */
 	if ((del & CAP(CAP_CAP_NOTIFY)) && t->conn->cap_version >= 302)
 		goto nak;
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	t->conn->caps = (t->conn->caps | add) & ~del;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	turn_sendf(t, ":%s CAP %s ACK :%s", config.server_name, c->nick,
 	    list);
 	return;
@@ -191,9 +191,9 @@ cmd_cap(struct turn *t, struct irc_msg *m)
 			t->conn->reg |= REG_CAP;
 		if (m->nparams > 1 && atoi(m->params[1]) >= 302) {
 			t->conn->cap_version = 302;
-			pthread_mutex_lock(&server.lock);
+			pthread_rwlock_wrlock(&server.lock);
 			t->conn->caps |= CAP(CAP_CAP_NOTIFY);
-			pthread_mutex_unlock(&server.lock);
+			pthread_rwlock_unlock(&server.lock);
 		}
 		cap_ls(t, t->conn->cap_version >= 302);
 	} else if (strcasecmp(sub, "LIST") == 0) {

@@ -31,6 +31,7 @@
 
 #include "log.h"
 #include "natterd.h"
+#include "str.h"
 #include "tls.h"
 #include "utf8.h"
 
@@ -213,8 +214,8 @@ void
 client_mask(struct client *c, char *buf, size_t len)
 {
 	/* Before USER, "*" stands for the user name. */
-	snprintf(buf, len, "%s!%s@%s", c->nick,
-	    c->user[0] != '\0' ? c->user : "*", c->host);
+	str_join(buf, len, c->nick, "!", c->user[0] != '\0' ? c->user : "*",
+	    "@", c->host, (char *)NULL);
 }
 
 void
@@ -380,7 +381,7 @@ client_try_register(struct turn *t)
 	/* sasl 3.1: registration ends an exchange still going on. */
 	sasl_abort(t);
 	local_login(t);
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if (c->account != NULL && config.max_devices > 1 &&
 	    (to = map_get(server.people, (people_key(c->account, key,
 	    sizeof(key)), key))) != NULL && to != c &&
@@ -390,7 +391,7 @@ client_try_register(struct turn *t)
 		 * as it is released. */
 		snprintf(old, sizeof(old), "%s", to->nick);
 		snprintf(name, sizeof(name), "%s", account_name(to->account));
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 		log_info("%s registered as another device of %s (%s)", k->ip,
 		    old, name);
 		return;
@@ -401,7 +402,7 @@ client_try_register(struct turn *t)
 	if (owner_other_locked(c) || owner_online_locked(c, c->nickkey)) {
 		snprintf(old, sizeof(old), "%s", c->nick);
 		if (owner_guest_locked(t) == -1) {
-			pthread_mutex_unlock(&server.lock);
+			pthread_rwlock_unlock(&server.lock);
 			conn_kill(k, "Nickname is registered");
 			return;
 		}
@@ -416,7 +417,7 @@ client_try_register(struct turn *t)
 	if (server.nusers > server.max_users)
 		server.max_users = server.nusers;
 	st = owner_check_locked(c);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	log_info("%s registered as %s!%s", k->ip, c->nick, c->user);
 	send_welcome(t);
 	if (renamed)
@@ -855,7 +856,7 @@ client_teardown(struct conn *c)
 	struct turn t;
 	struct line l;
 	uintptr_t n;
-	int len, queued, last;
+	int len, queued, last, empty;
 
 	pthread_mutex_lock(&c->out_lock);
 	reason = c->close_reason != NULL ? c->close_reason : "Connection closed";
@@ -863,7 +864,7 @@ client_teardown(struct conn *c)
 
 	turn_begin(&t, c, chunk, sizeof(chunk));
 	memset(&l, 0, sizeof(l));
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	for (kp = &cl->conns; *kp != NULL; kp = &(*kp)->cnext)
 		if (*kp == c) {
 			*kp = c->cnext;
@@ -919,7 +920,7 @@ client_teardown(struct conn *c)
 		server.conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	turn_command_end(&t);
 	turn_end(&t);
 
@@ -948,10 +949,14 @@ client_teardown(struct conn *c)
 	conn_unref(c);
 
 	/* Counted until now so that shutdown waits for the ERROR line. */
-	pthread_mutex_lock(&server.lock);
-	if (--server.nclients == 0)
+	pthread_rwlock_wrlock(&server.lock);
+	empty = --server.nclients == 0;
+	pthread_rwlock_unlock(&server.lock);
+	if (empty) {
+		pthread_mutex_lock(&server.drain_lock);
 		pthread_cond_broadcast(&server.drained);
-	pthread_mutex_unlock(&server.lock);
+		pthread_mutex_unlock(&server.drain_lock);
+	}
 }
 
 /*
@@ -1253,8 +1258,8 @@ client_main(void *arg)
 
 	/* The accept thread published c, c->thread included, under this
 	 * lock: taking it once orders those writes before ours. */
-	pthread_mutex_lock(&server.lock);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	pthread_setname_np(pthread_self(), "natterd-client");
 	pthread_sigmask(SIG_SETMASK, NULL, &waitmask);
 	sigdelset(&waitmask, SIGUSR1);

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "natterd.h"
+#include "str.h"
 #include "utf8.h"
 
 struct command {
@@ -127,9 +128,9 @@ mask_normalize(const char *in, char *out, size_t len)
 void
 send_welcome(struct turn *t)
 {
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	send_welcome_locked(t);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 void
@@ -241,10 +242,10 @@ cmd_nick(struct turn *t, struct irc_msg *m)
 	}
 	casemap_fold(key, nick, sizeof(key));
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	other = map_get(server.nicks, key);
 	if (other != NULL && other != c) {
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 		reply(t, ERR_NICKNAMEINUSE, nick);
 		return;
 	}
@@ -256,7 +257,7 @@ cmd_nick(struct turn *t, struct irc_msg *m)
 		    client_people_find_locked(owner) != NULL;
 		account_unref(owner);
 		if (reserved) {
-			pthread_mutex_unlock(&server.lock);
+			pthread_rwlock_unlock(&server.lock);
 			if (c->account != NULL)
 				reply(t, ERR_NICKRESERVED, nick);
 			else
@@ -265,18 +266,18 @@ cmd_nick(struct turn *t, struct irc_msg *m)
 		}
 	}
 	if (strcmp(c->nick, nick) == 0) {
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 		return;
 	}
 	if (client_nick_set_locked(t, nick, key) == -1) {
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 		conn_kill(t->conn, "Out of memory");
 		return;
 	}
 	/* Before registration, client_try_register decides. */
 	if (c->flags & CLIENT_REGISTERED)
 		st = owner_check_locked(c);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 
 	if (st == OWNER_GRACE)
 		owner_grace_notice(t);
@@ -326,12 +327,12 @@ cmd_user(struct turn *t, struct irc_msg *m)
 	 * waiting for a welcome that cannot come. */
 	if (n == 0)
 		n = (size_t)snprintf(user, sizeof(user), "%s", USER_STOCK);
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	snprintf(c->user, sizeof(c->user), "%s", user);
 	n = utf8_cut(m->params[3], strlen(m->params[3]), REALNAME_MAX);
 	snprintf(c->realname, sizeof(c->realname), "%.*s", (int)n,
 	    m->params[3]);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	t->conn->reg |= REG_USER;
 	client_try_register(t);
 }
@@ -414,7 +415,7 @@ join_one(struct turn *t, const char *name, const char *key,
 		reply(t, ERR_BADCHANMASK, name);
 		return;
 	}
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	r = room_find_locked(name);
 	if (r != NULL && room_member_locked(r, c) != NULL)
 		goto out;
@@ -463,7 +464,7 @@ join_one(struct turn *t, const char *name, const char *key,
 		    NULL);
 	}
 out:
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 void
@@ -474,10 +475,10 @@ cmd_join(struct turn *t, struct irc_msg *m)
 
 	client_mask(c, mask, sizeof(mask));
 	if (strcmp(m->params[0], "0") == 0) {
-		pthread_mutex_lock(&server.lock);
+		pthread_rwlock_wrlock(&server.lock);
 		while (c->nrooms > 0)
 			part_locked(t, c->rooms[c->nrooms - 1], mask, NULL);
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 		return;
 	}
 	names = m->params[0];
@@ -505,7 +506,7 @@ cmd_part(struct turn *t, struct irc_msg *m)
 	client_mask(c, mask, sizeof(mask));
 	for (name = strtok_r(m->params[0], ",", &sn); name != NULL;
 	    name = strtok_r(NULL, ",", &sn)) {
-		pthread_mutex_lock(&server.lock);
+		pthread_rwlock_wrlock(&server.lock);
 		r = room_find_locked(name);
 		if (r == NULL)
 			reply(t, ERR_NOSUCHCHANNEL, name);
@@ -513,7 +514,7 @@ cmd_part(struct turn *t, struct irc_msg *m)
 			reply(t, ERR_NOTONCHANNEL, room_name(r));
 		else
 			part_locked(t, r, mask, reason);
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 	}
 }
 
@@ -552,20 +553,19 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 		    cmd, name);
 		return;
 	}
-	snprintf(params, multi ? len : sizeof(params_line), "%s :%s", name,
-	    text);
+	str_join(params, multi ? len : sizeof(params_line), name, " :", text,
+	    (char *)NULL);
 	memset(&rec, 0, sizeof(rec));
-	snprintf(rec.key, sizeof(rec.key), "%s", key);
-	snprintf(rec.source, sizeof(rec.source), "%s", mask);
-	snprintf(rec.command, sizeof(rec.command), "%s", cmd);
+	str_copy(rec.key, sizeof(rec.key), key);
+	str_copy(rec.source, sizeof(rec.source), mask);
+	str_copy(rec.command, sizeof(rec.command), cmd);
 	rec.params = params;
 	rec.tags = ctags[0] != '\0' ? (char *)ctags : NULL;
 	if (r == NULL) {
 		/* Whose the line is, as it is decided who gets it: the two
 		 * people's nicks and accounts now (store.c, schema 5). */
-		snprintf(rec.from_key, sizeof(rec.from_key), "%s",
-		    c->nickkey);
-		snprintf(rec.to_key, sizeof(rec.to_key), "%s", to->nickkey);
+		str_copy(rec.from_key, sizeof(rec.from_key), c->nickkey);
+		str_copy(rec.to_key, sizeof(rec.to_key), to->nickkey);
 		rec.from_account = c->account != NULL ?
 		    account_id(c->account) : 0;
 		rec.to_account = to->account != NULL ?
@@ -590,6 +590,10 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 		}
 		rec.tags = stored;
 	}
+	/* Under server.lock held to read, this room's other messages may
+	 * be here too: seq, post and recipients in one order. */
+	if (r != NULL)
+		room_post_lock(r);
 	if (fan != 0) {
 		store_stamp(stamp, &rec.time_ms);
 		rec.seq = 0;
@@ -603,6 +607,8 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 	if (params != params_line)
 		free(params);
 	if (rc == -1) {
+		if (r != NULL)
+			room_post_unlock(r);
 		/* The store is failing and holds all it may: refuse now
 		 * rather than let anyone believe the line was kept. */
 		turn_sendf(t, ":%s FAIL %s TEMPORARILY_UNAVAILABLE %s "
@@ -612,11 +618,12 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 	}
 	memset(&l, 0, sizeof(l));
 	if (multi) {
-		snprintf(line, sizeof(line), ":%s %s %s", mask, cmd, name);
+		str_join(line, sizeof(line), ":", mask, " ", cmd, " ", name,
+		    (char *)NULL);
 		l.multi = text;
 	} else
-		snprintf(line, sizeof(line), ":%s %s %s :%s", mask, cmd, name,
-		    text);
+		str_join(line, sizeof(line), ":", mask, " ", cmd, " ", name,
+		    " :", text, (char *)NULL);
 	l.text = line;
 	l.seq = rec.seq;
 	l.time_ms = rec.time_ms;
@@ -624,9 +631,10 @@ message_post_locked(struct turn *t, struct room *r, struct client *to,
 	l.ctags = ctags[0] != '\0' ? ctags : NULL;
 	l.src = c;
 	echo = (t->conn->caps & CAP(CAP_ECHO_MESSAGE)) != 0;
-	if (r != NULL)
+	if (r != NULL) {
 		p = room_fanout_locked(t, r, &l, fan, 0, NULL);
-	else {
+		room_post_unlock(r);
+	} else {
 		p = post_new_locked(t, &l);
 		/* The person's other devices get it as an echo; a message
 		 * to oneself arrives once, echo or not, unless labeled:
@@ -673,13 +681,11 @@ message_target_locked(struct turn *t, const char *target, int notice,
 			if (!notice)
 				reply(t, ERR_CANNOTSENDTOCHAN, room_name(r));
 		} else {
-			if (status != '\0')
-				snprintf(name, MSG_NAME_MAX + 1, "%c%s",
-				    status, room_name(r));
-			else
-				snprintf(name, MSG_NAME_MAX + 1, "%s",
-				    room_name(r));
-			snprintf(key, STORE_KEY_MAX + 1, "%s", room_key(r));
+			char st[2] = { status, '\0' };
+
+			str_join(name, MSG_NAME_MAX + 1, st, room_name(r),
+			    (char *)NULL);
+			str_copy(key, STORE_KEY_MAX + 1, room_key(r));
 			ok = 1;
 		}
 	} else if (*fan != 0 || (to = client_find_locked(target)) == NULL ||
@@ -688,7 +694,7 @@ message_target_locked(struct turn *t, const char *target, int notice,
 		if (!notice)
 			reply(t, ERR_NOSUCHNICK, target);
 	} else {
-		snprintf(name, MSG_NAME_MAX + 1, "%s", to->nick);
+		str_copy(name, MSG_NAME_MAX + 1, to->nick);
 		history_key(c->nick, to->nick, key, STORE_KEY_MAX + 1);
 		if (!notice && to->away != NULL)
 			reply(t, RPL_AWAY, to->nick, to->away);
@@ -711,7 +717,7 @@ message(struct turn *t, struct irc_msg *m, const char *cmd, int notice)
 	struct client *to;
 	char key[STORE_KEY_MAX + 1], name[MSG_NAME_MAX + 1], *target, *sn;
 	char done[MSG_TARGETS_MAX][STORE_KEY_MAX + 2];	/* fan, key */
-	char ctags[IRC_TAGS_MAX + 1];
+	char ctags[IRC_TAGS_MAX + 1], status;
 	struct room *r;
 	unsigned fan;
 	int ntargets = 0, ok, i;
@@ -746,7 +752,12 @@ message(struct turn *t, struct irc_msg *m, const char *cmd, int notice)
 				nickserv_privmsg(t, m->params[1]);
 			continue;
 		}
-		pthread_mutex_lock(&server.lock);
+		/* A room's message changes nothing of the server's but
+		 * what its post lock guards: many at once, to read. */
+		if (room_status_target(target, &fan, &status)[0] == '#')
+			pthread_rwlock_rdlock(&server.lock);
+		else
+			pthread_rwlock_wrlock(&server.lock);
 		ok = message_target_locked(t, target, notice, &r, &to, key,
 		    name, &fan);
 		/* "#a,#A" or "bob,BOB" names one target: it gets one copy;
@@ -755,15 +766,17 @@ message(struct turn *t, struct irc_msg *m, const char *cmd, int notice)
 			if (done[i][0] == (char)('0' + FAN_STATUS_OF(fan)) &&
 			    strcmp(done[i] + 1, key) == 0)
 				ok = 0;
-		if (ok)
-			snprintf(done[ntargets - 1], sizeof(done[0]), "%c%s",
-			    (char)('0' + FAN_STATUS_OF(fan)), key);
-		else
+		if (ok) {
+			done[ntargets - 1][0] =
+			    (char)('0' + FAN_STATUS_OF(fan));
+			str_copy(done[ntargets - 1] + 1, sizeof(done[0]) - 1,
+			    key);
+		} else
 			done[ntargets - 1][0] = '\0';
 		if (ok)
 			message_post_locked(t, r, to, key, name, cmd,
 			    m->params[1], ctags, 0, fan);
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 	}
 }
 
@@ -778,14 +791,14 @@ message_target_id(const char *target)
 	char status;
 
 	room = room_status_target(target, &fan, &status);
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if (room[0] == '#') {
 		if ((r = room_find_locked(room)) != NULL)
 			id = room_id(r);
 	} else if ((to = client_find_locked(target)) != NULL &&
 	    (to->flags & CLIENT_REGISTERED))
 		id = to->id;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	return id;
 }
 
@@ -805,7 +818,7 @@ message_multiline(struct turn *t, const char *target, const char *body,
 		    target);
 		return;
 	}
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if (message_target_locked(t, target, 0, &r, &to, key, name, &fan)) {
 		/* Its first lines were written to whoever had the nick
 		 * then: someone who took it since must not read them. */
@@ -825,7 +838,7 @@ message_multiline(struct turn *t, const char *target, const char *body,
 			message_post_locked(t, r, to, key, name, "PRIVMSG",
 			    body, ctags, 1, fan);
 	}
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 /*
@@ -862,7 +875,7 @@ cmd_tagmsg(struct turn *t, struct irc_msg *m)
 	l.ctags = ctags;
 	l.src = c;
 	l.msgid = msgid;
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	store_stamp(msgid, &l.time_ms);
 	room = room_status_target(target, &fan, &status);
 	if (room[0] == '#') {
@@ -898,7 +911,7 @@ cmd_tagmsg(struct turn *t, struct irc_msg *m)
 		turn_echo_locked(t, p, echo || (to == c &&
 		    t->label[0] == '\0'));
 	}
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 void

@@ -155,11 +155,11 @@ account_logout_everyone(struct turn *t, struct account *a)
 {
 	struct client	*c;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	for (c = server.clients; c != NULL; c = c->next)
 		if (c->account == a)
 			(void)logout_locked(t, c);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 static void
@@ -199,11 +199,11 @@ acct_info(struct turn *t, struct irc_msg *m)
 		return;
 	}
 	account_info(a, ai);
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	for (c = server.clients; c != NULL; c = c->next)
 		if (c->account == a)
 			online++;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	gmtime_r(&ai->created, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(line, sizeof(line), "%s (id %lld) created %s", ai->name,
@@ -307,9 +307,9 @@ cmd_account(struct turn *t, struct irc_msg *m)
 	size_t	 i;
 	int	 oper;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	oper = (t->c->flags & CLIENT_OPER) != 0;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (!oper) {
 		reply(t, ERR_NOPRIVILEGES);
 		return;

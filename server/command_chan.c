@@ -59,12 +59,12 @@ cmd_mode(struct turn *t, struct irc_msg *m)
 		mode_user(t, m);
 		return;
 	}
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if ((r = room_find_locked(m->params[0])) == NULL)
 		reply(t, ERR_NOSUCHCHANNEL, m->params[0]);
 	else
 		room_mode_locked(t, r, m);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 /* "+Biorw": the flags, and r when logged in to an account. */
@@ -98,26 +98,26 @@ mode_user(struct turn *t, struct irc_msg *m)
 	size_t		 off;
 
 	if (casemap_cmp(target, c->nick) != 0) {
-		pthread_mutex_lock(&server.lock);
+		pthread_rwlock_wrlock(&server.lock);
 		if (chan_user_locked(target) == NULL)
 			reply(t, ERR_NOSUCHNICK, target);
 		else
 			reply(t, ERR_USERSDONTMATCH);
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 		return;
 	}
 	if (m->nparams < 2) {
 		/* Our own flags: only this thread writes them; an
 		 * operator's ACCOUNT DELETE may clear the account. */
-		pthread_mutex_lock(&server.lock);
+		pthread_rwlock_wrlock(&server.lock);
 		account = c->account != NULL;
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 		mode_user_string(c->flags, account, buf, sizeof buf);
 		reply(t, RPL_UMODEIS, buf);
 		return;
 	}
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	old = new = c->flags;
 	for (p = m->params[1]; *p != '\0'; p++) {
 		switch (*p) {
@@ -162,7 +162,7 @@ mode_user(struct turn *t, struct irc_msg *m)
 	}
 	if (diff & CLIENT_OPER)
 		server.nopers--;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 
 	if (r)
 		reply(t, ERR_NOPRIVILEGES_R);
@@ -226,7 +226,7 @@ cmd_topic(struct turn *t, struct irc_msg *m)
 		}
 	}
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if ((r = room_find_locked(name)) == NULL)
 		reply(t, ERR_NOSUCHCHANNEL, name);
 	else if (m->nparams < 2 && room_secret(r) &&
@@ -244,7 +244,7 @@ cmd_topic(struct turn *t, struct irc_msg *m)
 		l.src = t->c;
 		(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
 	}
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	/* The old topic, or the new one if it was refused. */
 	free(text);
 	free(who);
@@ -303,7 +303,7 @@ cmd_kick(struct turn *t, struct irc_msg *m)
 		return;
 	}
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	rp = rooms;
 	p = list;
 	name = rooms;
@@ -355,7 +355,7 @@ cmd_kick(struct turn *t, struct irc_msg *m)
 		(void)room_fanout_locked(t, r, &l, FAN_SELF, 0, NULL);
 		(void)room_remove_locked(r, victim);
 	}
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 /*
@@ -378,7 +378,7 @@ cmd_invite(struct turn *t, struct irc_msg *m)
 
 	client_mask(c, mask, sizeof mask);
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if ((target = chan_user_locked(nick)) == NULL) {
 		reply(t, ERR_NOSUCHNICK, nick);
 		goto done;
@@ -421,7 +421,7 @@ cmd_invite(struct turn *t, struct irc_msg *m)
 	if (target->away != NULL)
 		reply(t, RPL_AWAY, target->nick, target->away);
 done:
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 /* --- RENAME (draft/channel-rename) --- */
@@ -499,7 +499,7 @@ cmd_rename(struct turn *t, struct irc_msg *m)
 	int		 oper, i;
 
 	client_mask(c, mask, sizeof(mask));
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	oper = (c->flags & CLIENT_OPER) != 0;
 	r = room_find_locked(m->params[0]);
 	me = r != NULL ? room_member_locked(r, c) : NULL;
@@ -574,5 +574,5 @@ cmd_rename(struct turn *t, struct irc_msg *m)
 	if (me == NULL && !(t->conn->caps & CAP(CAP_CHANNEL_RENAME)))
 		turn_sendf(t, "%s", line);
 out:
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }

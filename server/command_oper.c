@@ -324,7 +324,7 @@ config_reload(void)
 		motd = NULL;
 	}
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if (motd_ok) {
 		oldmotd = server.motd;
 		noldmotd = server.nmotd;
@@ -337,7 +337,7 @@ config_reload(void)
 		server.file_opers = opers;
 		server.nfile_opers = nopers;
 	}
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 
 	oper_free_motd(oldmotd, noldmotd);
 	oper_free_opers(oldopers, noldopers);
@@ -356,7 +356,7 @@ config_unload(void)
 	struct oper	 *opers;
 	int		  nmotd, nopers;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	motd = server.motd;
 	nmotd = server.nmotd;
 	opers = server.file_opers;
@@ -365,7 +365,7 @@ config_unload(void)
 	server.nmotd = 0;
 	server.file_opers = NULL;
 	server.nfile_opers = 0;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	oper_free_motd(motd, nmotd);
 	oper_free_opers(opers, nopers);
 	help_unload();
@@ -391,7 +391,7 @@ oper_find_secret(const char *name, int *hashed)
 		}
 	}
 	if (!found) {
-		pthread_mutex_lock(&server.lock);
+		pthread_rwlock_wrlock(&server.lock);
 		for (i = 0; i < server.nfile_opers; i++) {
 			if (strcmp(server.file_opers[i].name, name) == 0) {
 				*hashed = server.file_opers[i].hashed;
@@ -400,7 +400,7 @@ oper_find_secret(const char *name, int *hashed)
 				break;
 			}
 		}
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 	}
 	/* strdup left ENOMEM in errno when it failed. */
 	if (!found)
@@ -444,13 +444,13 @@ cmd_oper(struct turn *t, struct irc_msg *m)
 		return;
 	}
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	was = (c->flags & CLIENT_OPER) != 0;
 	if (!was) {
 		c->flags |= CLIENT_OPER;
 		server.nopers++;
 	}
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (!was)
 		turn_sendf(t, ":%s MODE %s :+o", c->nick, c->nick);
 	reply(t, RPL_YOUREOPER);
@@ -493,16 +493,16 @@ cmd_kill(struct turn *t, struct irc_msg *m)
 	    (int)len, reason);
 	client_mask(c, mask, sizeof mask);
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if ((victim = client_find_locked(nick)) == NULL) {
 		reply(t, ERR_NOSUCHNICK, nick);
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 		return;
 	}
 	(void)snprintf(vnick, sizeof vnick, "%s", victim->nick);
 	/* Under the lock so t cannot be freed; it takes only out_lock. */
 	client_kill_locked(victim, why);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	log_info("kill: %s killed %s: %s", mask, vnick, why);
 }
 
@@ -521,14 +521,14 @@ cmd_wallops(struct turn *t, struct irc_msg *m)
 	memset(&l, 0, sizeof l);
 	l.text = line;
 	l.src = c;
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	p = post_new_locked(t, &l);
 	for (u = server.clients; u != NULL; u = u->next)
 		if (u != c && (u->flags & (CLIENT_REGISTERED |
 		    CLIENT_WALLOPS)) == (CLIENT_REGISTERED | CLIENT_WALLOPS))
 			post_add_locked(p, u, 0);
 	turn_echo_locked(t, p, (c->flags & CLIENT_WALLOPS) != 0);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 void

@@ -529,7 +529,7 @@ listing_step(struct gen *g, struct conn *c, struct outlist *out)
 
 	/* A turn of its own, for the reply functions; it never posts. */
 	turn_begin(&t, c, chunk, sizeof(chunk));
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if (!ls->started) {
 		ls->started = 1;
 		if (ls->kind == LS_WHO)
@@ -576,7 +576,7 @@ listing_step(struct gen *g, struct conn *c, struct outlist *out)
 		}
 		break;
 	}
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	/* The references go outside the lock: the last one frees. */
 	for (k = ls->next - 1; ls->kind == LS_WHO && k >= 0 &&
 	    ls->who[k].c != NULL; k--) {
@@ -704,12 +704,12 @@ cmd_names(struct turn *t, struct irc_msg *m)
 		listing_start(t, LS_NAMES, m->params[0], "", 0, NULL);
 		return;
 	}
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if ((r = room_find_locked(m->params[0])) != NULL)
 		send_names_locked(t, r);
 	else
 		reply(t, RPL_ENDOFNAMES, m->params[0]);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 /* --- WHO --- */
@@ -911,7 +911,7 @@ cmd_who(struct turn *t, struct irc_msg *m)
 	 * any other mask shows +i users only to those sharing a room with
 	 * them; that and a room are listings.
 	 */
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if (mask[0] != '#' && strpbrk(mask, "*?") == NULL &&
 	    strlen(mask) <= NICK_MAX && (u = client_find_locked(mask)) != NULL &&
 	    (u->flags & CLIENT_REGISTERED)) {
@@ -921,7 +921,7 @@ cmd_who(struct turn *t, struct irc_msg *m)
 		reply(t, RPL_ENDOFWHO, given);
 	} else
 		u = NULL;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (u == NULL)
 		listing_start(t, LS_WHO, mask, given, opers,
 		    pct != NULL ? &whox : NULL);
@@ -1013,14 +1013,14 @@ cmd_whois(struct turn *t, struct irc_msg *m)
 		reply(t, RPL_ENDOFWHOIS, NICKSERV_NICK);
 		return;
 	}
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	u = n <= NICK_MAX ? client_find_locked(nick) : NULL;
 	if (u != NULL && (u->flags & CLIENT_REGISTERED))
 		query_whois_locked(t, u);
 	else
 		reply(t, ERR_NOSUCHNICK, nick);
 	reply(t, RPL_ENDOFWHOIS, nick);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 /* --- WHOWAS --- */
@@ -1057,7 +1057,7 @@ cmd_whowas(struct turn *t, struct irc_msg *m)
 			count = 0;
 	}
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	/* Newest first: whowas_next is the slot written next. */
 	for (i = 1; i <= WHOWAS_MAX; i++) {
 		slot = (server.whowas_next + WHOWAS_MAX - i) % WHOWAS_MAX;
@@ -1075,7 +1075,7 @@ cmd_whowas(struct turn *t, struct irc_msg *m)
 	if (found == 0)
 		reply(t, ERR_WASNOSUCHNICK, nick);
 	reply(t, RPL_ENDOFWHOWAS, nick);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 /* --- LIST --- */
@@ -1166,9 +1166,9 @@ cmd_lusers(struct turn *t, struct irc_msg *m)
 {
 	if (m->nparams > 1 && !query_target_ok(t, m->params[1]))
 		return;
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	send_lusers_locked(t);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 void
@@ -1192,9 +1192,9 @@ cmd_motd(struct turn *t, struct irc_msg *m)
 {
 	if (m->nparams > 0 && !query_target_ok(t, m->params[0]))
 		return;
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	send_motd_locked(t);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 /* --- ISON, USERHOST --- */
@@ -1210,7 +1210,7 @@ cmd_ison(struct turn *t, struct irc_msg *m)
 	int			 i;
 
 	query_list_init(&l, query_budget(t->c, 1));
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	for (i = 0; i < m->nparams; i++) {
 		if ((size_t)snprintf(word, sizeof(word), "%s",
 		    m->params[i]) >= sizeof(word))
@@ -1228,7 +1228,7 @@ cmd_ison(struct turn *t, struct irc_msg *m)
 		}
 	}
 done:
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	reply(t, RPL_ISON, l.buf);
 }
 
@@ -1242,7 +1242,7 @@ cmd_userhost(struct turn *t, struct irc_msg *m)
 	int			 i;
 
 	query_list_init(&l, query_budget(t->c, 1));
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	for (i = 0; i < m->nparams && i < USERHOST_MAX; i++) {
 		if (strlen(m->params[i]) > NICK_MAX)
 			continue;
@@ -1256,7 +1256,7 @@ cmd_userhost(struct turn *t, struct irc_msg *m)
 		if (query_list_add(&l, "", entry) == -1)
 			break;
 	}
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	reply(t, RPL_USERHOST, l.buf);
 }
 
@@ -1391,9 +1391,9 @@ cmd_info(struct turn *t, struct irc_msg *m)
 
 	if (m->nparams > 0 && !query_target_ok(t, m->params[0]))
 		return;
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	started = server.started;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 
 	reply(t, RPL_INFO, NATTERD_VERSION);
 	reply(t, RPL_INFO, "natter: chat rooms for the terminal");
@@ -1446,7 +1446,7 @@ cmd_away(struct turn *t, struct irc_msg *m)
 	l.text = line;
 	l.src = c;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	old = c->away;
 	c->away = msg;
 	if (msg != NULL || old != NULL) {
@@ -1454,7 +1454,7 @@ cmd_away(struct turn *t, struct irc_msg *m)
 		    CAP(CAP_AWAY_NOTIFY), NULL);
 		(void)monitor_fanout_locked(t, p, c, CAP(CAP_AWAY_NOTIFY));
 	}
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	free(old);
 
 	if (msg != NULL)

@@ -44,12 +44,12 @@ cmd_setname(struct turn *t, struct irc_msg *m)
 	l.text = line;
 	l.src = c;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	memcpy(c->realname, name, len + 1);
 	p = room_fanout_locked(t, NULL, &l, FAN_SELF, CAP(CAP_SETNAME),
 	    NULL);
 	(void)monitor_fanout_locked(t, p, c, CAP(CAP_SETNAME));
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 /* --- draft/read-marker --- */
@@ -147,9 +147,9 @@ cmd_markread(struct turn *t, struct irc_msg *m)
 		return;
 	}
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	a = account_ref(t->c->account);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (a == NULL) {
 		turn_sendf(t, ":%s FAIL MARKREAD ACCOUNT_REQUIRED %s "
 		    ":You must be logged in to keep read markers",
@@ -174,13 +174,13 @@ cmd_markread(struct turn *t, struct irc_msg *m)
 		 * any other person it logged in as (--max-devices). */
 		memset(&l, 0, sizeof(l));
 		l.text = line;
-		pthread_mutex_lock(&server.lock);
+		pthread_rwlock_wrlock(&server.lock);
 		p = post_new_locked(t, &l);
 		for (cl = server.clients; cl != NULL; cl = cl->next)
 			if (cl->account == a &&
 			    (cl->flags & CLIENT_REGISTERED))
 				post_add_locked(p, cl, CAP(CAP_READ_MARKER));
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 	}
 	account_unref(a);
 }

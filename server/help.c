@@ -278,10 +278,10 @@ help_reload(void)
 	priv_free(buf, len);
 	if (h == NULL)
 		return -1;
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	old = help;
 	help = h;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	help_free(old);
 	log_debug("help: %d topics from %s", h->ntopics, config.help_file);
 	return 0;
@@ -292,10 +292,10 @@ help_unload(void)
 {
 	struct help *old;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	old = help;
 	help = NULL;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	help_free(old);
 }
 
@@ -368,11 +368,11 @@ cmd_help(struct turn *t, struct irc_msg *m)
 		reply(t, ERR_HELPNOTFOUND, "*");
 		return;
 	}
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	topic = help_find_locked(index ? HELP_INDEX : subject);
 	if (topic != NULL)
 		help_send_locked(t, subject, topic, index);
 	else
 		reply(t, ERR_HELPNOTFOUND, subject);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }

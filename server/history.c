@@ -793,13 +793,13 @@ cmd_chathistory(struct turn *t, struct irc_msg *m)
 		chq_free(&q->g);
 		return;
 	}
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	q->max_seq = store_last_seq();
 	if (q->sub == CH_TARGETS)
 		ok = ch_targets_locked(t, q);
 	else
 		ok = ch_target_locked(t, m->params[1], q);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (ok == -1 && q->sub == CH_TARGETS) {
 		ch_fail(t, "MESSAGE_ERROR", "TARGETS", "Out of memory");
 		chq_free(&q->g);

@@ -81,9 +81,9 @@ login_account(struct turn *t, struct account *a, const char *how, int sasl)
 	char		 mask[MASK_MAX + 1], old[NICK_MAX + 1];
 	int		 renamed = 0;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if (c->account != NULL || !account_usable(a)) {
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 		account_unref(a);
 		return -1;
 	}
@@ -111,7 +111,7 @@ login_account(struct turn *t, struct account *a, const char *how, int sasl)
 	 * in the critical section of the login: a logout (ACCOUNT DELETE)
 	 * comes after it for everyone. */
 	account_notify_locked(t, c, account_name(a));
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (how != NULL)
 		log_info("%s (%s) logged in as %s (%s)", t->conn->ip,
 		    c->nick, account_name(a), how);

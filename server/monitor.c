@@ -282,7 +282,7 @@ monitor_add(struct turn *t, char *targets)
 
 	monitor_list_init(t, &on, 730);
 	monitor_list_init(t, &off, 731);
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	monitors.call++;
 	p = targets;
 	while ((tgt = strsep(&p, ",")) != NULL) {
@@ -312,7 +312,7 @@ monitor_add(struct turn *t, char *targets)
 	}
 	monitor_list_flush(t, &on);
 	monitor_list_flush(t, &off);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (full != NULL)
 		monitor_full(t, full, p);
 	if (oom) {
@@ -326,13 +326,13 @@ monitor_remove(struct turn *t, char *targets)
 {
 	char key[NICK_MAX + 1], *p = targets, *tgt;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	while ((tgt = strsep(&p, ",")) != NULL) {
 		if (casemap_fold(key, tgt, sizeof(key)) >= sizeof(key))
 			continue;
 		monitor_unwatch_locked(t->conn, key);
 	}
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 /* MONITOR L: 732 lines (a nick online as it is written now), 733. */
@@ -345,13 +345,13 @@ monitor_show_list(struct turn *t)
 	int i;
 
 	monitor_list_init(t, &l, 732);
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	for (i = 0; i < k->nmon; i++) {
 		u = monitor_holder_locked(k->mon[i]->key);
 		monitor_list_add(t, &l, u != NULL ? u->nick : k->mon[i]->key);
 	}
 	monitor_list_flush(t, &l);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	reply(t, RPL_ENDOFMONLIST);
 }
 
@@ -367,7 +367,7 @@ monitor_status(struct turn *t)
 
 	monitor_list_init(t, &on, 730);
 	monitor_list_init(t, &off, 731);
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	for (i = 0; i < k->nmon; i++)
 		if ((u = monitor_holder_locked(k->mon[i]->key)) != NULL) {
 			client_mask(u, mask, sizeof(mask));
@@ -378,7 +378,7 @@ monitor_status(struct turn *t)
 		if (monitor_holder_locked(k->mon[i]->key) == NULL)
 			monitor_list_add(t, &off, k->mon[i]->key);
 	monitor_list_flush(t, &off);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }
 
 void
@@ -402,9 +402,9 @@ cmd_monitor(struct turn *t, struct irc_msg *m)
 			return;
 		case 'C':
 		case 'c':
-			pthread_mutex_lock(&server.lock);
+			pthread_rwlock_wrlock(&server.lock);
 			monitor_conn_gone_locked(t->conn);
-			pthread_mutex_unlock(&server.lock);
+			pthread_rwlock_unlock(&server.lock);
 			return;
 		case 'L':
 		case 'l':

@@ -41,7 +41,10 @@
 #define CLIENT_SNDBUF	65536	/* the kernel doubles it */
 
 struct server	 server = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
+	/* Writers first: a stream of messages (readers) never keeps a
+	 * JOIN or NICK (writers) waiting for long. */
+	.lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP,
+	.drain_lock = PTHREAD_MUTEX_INITIALIZER,
 	.drained = PTHREAD_COND_INITIALIZER,
 };
 /* The help file make install puts in the data folder (Makefile). */
@@ -888,9 +891,9 @@ server_stop(const char *why)
 	char byte = 0;
 
 	log_info("stopping: %s", why);
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	server.stopping = 1;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	/* A pipe write is async-signal-safe and wakes the accept poll. */
 	(void)write(stop_pipe[1], &byte, 1);
 }
@@ -1018,16 +1021,16 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 	 * socket absorb megabytes, so the SendQ would never be reached. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if (server.nclients >= config.max_clients) {
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 		log_info("%s refused: server full", shown);
 		refuse(fd, tls, "ERROR :Server full\r\n");
 		return;
 	}
 	n = (uintptr_t)map_get(server.ips, group);
 	if (config.max_per_ip > 0 && n >= config.max_per_ip) {
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 		log_info("%s refused: too many connections (group %s)", shown,
 		    group);
 		refuse(fd, tls, "ERROR :Too many connections from your IP\r\n");
@@ -1035,7 +1038,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 	}
 	if ((c = client_new(fd, shown, tls)) == NULL ||
 	    map_put(server.ips, group, (void *)(n + 1)) == -1) {
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 		if (c != NULL)
 			conn_discard(c);
 		refuse(fd, tls, "ERROR :Server out of memory\r\n");
@@ -1053,7 +1056,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 			map_del(server.ips, group);
 		else
 			map_put(server.ips, group, (void *)n);
-		pthread_mutex_unlock(&server.lock);
+		pthread_rwlock_unlock(&server.lock);
 		log_warnx("pthread_create: %s", strerror(rc));
 		conn_discard(c);
 		refuse(fd, tls, "ERROR :Server full\r\n");
@@ -1068,7 +1071,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		server.clients->prev = c->cl;
 	server.clients = c->cl;
 	server.nclients++;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (local)
 		log_debug("uid %lu (pid %ld) connected on %s",
 		    (unsigned long)cred.uid, (long)cred.pid, unixsock_path());
@@ -1081,7 +1084,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 static unsigned
 drain_clients(void)
 {
-	struct timespec deadline;
+	struct timespec deadline, now;
 	struct conn *c;
 	unsigned left;
 
@@ -1089,15 +1092,29 @@ drain_clients(void)
 	deadline.tv_nsec += 500000000L;
 	deadline.tv_sec += 1 + deadline.tv_nsec / 1000000000L;
 	deadline.tv_nsec %= 1000000000L;
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	for (c = server.conns; c != NULL; c = c->next)
 		conn_kill(c, "Server shutting down");
-	while (server.nclients > 0)
-		if (pthread_cond_timedwait(&server.drained, &server.lock,
-		    &deadline) != 0)
+	pthread_rwlock_unlock(&server.lock);
+	/* The last client out signals drained (client.c); nclients is
+	 * read under server.lock, so look again after each short wait. */
+	pthread_mutex_lock(&server.drain_lock);
+	for (;;) {
+		pthread_rwlock_rdlock(&server.lock);
+		left = server.nclients;
+		pthread_rwlock_unlock(&server.lock);
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (left == 0 || now.tv_sec > deadline.tv_sec ||
+		    (now.tv_sec == deadline.tv_sec &&
+		    now.tv_nsec >= deadline.tv_nsec))
 			break;
-	left = server.nclients;
-	pthread_mutex_unlock(&server.lock);
+		now.tv_nsec += 20000000L;
+		now.tv_sec += now.tv_nsec / 1000000000L;
+		now.tv_nsec %= 1000000000L;
+		(void)pthread_cond_timedwait(&server.drained,
+		    &server.drain_lock, &now);
+	}
+	pthread_mutex_unlock(&server.drain_lock);
 	if (left > 0)
 		log_warnx("%u clients still closing at exit", left);
 	return left;

@@ -14,7 +14,13 @@
  *                    write most of them, and others only under 1).
  *   1. server.lock   guards struct server, every struct room, and the
  *                    fields of struct client and struct conn marked
- *                    [S].
+ *                    [S].  A read-write lock: everything that changes
+ *                    them takes it to write; a message to a room takes
+ *                    it to read (command.c message), so rooms' messages
+ *                    run side by side.
+ *   1a. a room's post_lock  taken with server.lock held to read, around
+ *                    what a message changes: its store seq, its post
+ *                    and recipients, the room's count (room.c).
  *   2. outbox.lock   guards the order of posts (turn.c).
  *   3. client->out_lock  guards that client's output queue and the
  *                    fields marked [O].
@@ -515,7 +521,11 @@ struct whowas {
 struct map;
 
 struct server {
-	pthread_mutex_t	 lock;		/* guards everything below */
+	/* Guards everything below.  Taken to write by every command but
+	 * a message to a room, which reads under it and takes the room's
+	 * post lock (room.c) for what it changes. */
+	pthread_rwlock_t lock;
+	pthread_mutex_t	 drain_lock;	/* with drained, nothing else */
 	pthread_cond_t	 drained;	/* signalled when nclients hits 0 */
 	struct map	*nicks;		/* casefolded nick -> struct client */
 	struct map	*people;	/* account id -> its registered person
@@ -568,6 +578,10 @@ struct buf	*buf_printf(const char *, ...)
  * more bytes. */
 struct buf	*buf_printf_long(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
+/* buf_printf("%s", s) and buf_printf_long("@%s %s", tags, text), for the
+ * message path: copies, without printf's cost. */
+struct buf	*buf_str(const char *s);
+struct buf	*buf_tagged(const char *tags, const char *text);
 /* A queue entry for g, which it owns; it counts GEN_COST bytes until it
  * is done, so that a client cannot queue generators without end. */
 struct buf	*buf_gen(struct gen *g);
@@ -770,8 +784,13 @@ const char	*room_name(const struct room *r);
  * take it now, ENOMEM; r unchanged then. */
 #define RENAME_INTERVAL	30
 int64_t		 room_rename_locked(struct room *r, const char *name);
-/* A message to r was stored: a rename rewrites it (--rename-max). */
+/* A message to r was stored: a rename rewrites it (--rename-max).
+ * Caller holds server.lock to write, or to read and r's post lock. */
 void		 room_stored_locked(struct room *r);
+/* r's post lock (lock 1a): a message to r stored and posted while
+ * server.lock is held only to read. */
+void		 room_post_lock(struct room *r);
+void		 room_post_unlock(struct room *r);
 /* The casefolded name, the store's key. */
 const char	*room_key(const struct room *r);
 /* Store seq when this room was made: its history starts after it. */

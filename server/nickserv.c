@@ -118,9 +118,9 @@ ns_account(struct turn *t)
 {
 	struct account	*a;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	a = account_ref(t->c->account);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (a == NULL)
 		ns_notice(t, "You are not logged in.");
 	return a;
@@ -181,12 +181,12 @@ ns_identify(struct turn *t, char **w, int n)
 	const char	*password = w[n - 1];
 	int		 logged;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	logged = t->c->account != NULL;
 	if (logged)
 		snprintf(name, sizeof(name), "%s",
 		    account_name(t->c->account));
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (logged) {
 		ns_notice(t, "You are already logged in as %s.", name);
 		return;
@@ -220,12 +220,12 @@ ns_logout(struct turn *t, char **w, int n)
 
 	(void)w;
 	(void)n;
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if ((was = logout_locked(t, c))) {
 		/* Its own account's nick is owned like any other now. */
 		st = owner_check_locked(c);
 	}
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (!was) {
 		ns_notice(t, "You are not logged in.");
 		return;
@@ -456,9 +456,9 @@ ns_info(struct turn *t, char **w, int n)
 	size_t			 len;
 	int			 i;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	mine = account_ref(t->c->account);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (n > 0)
 		a = account_find(w[0]);
 	else if (mine != NULL)

@@ -104,6 +104,41 @@ buf_vprintf(const char *fmt, va_list ap)
 	return b;
 }
 
+/* buf_printf("%s", s) without the formatting: the hot path's copy. */
+struct buf *
+buf_str(const char *s)
+{
+	size_t n = strlen(s);
+	struct buf *b;
+
+	if (n > OUT_LINE_MAX - 3) {
+		n = utf8_cut(s, OUT_LINE_MAX - 3, OUT_LINE_MAX - 3);
+		log_debug("output line cut to %zu bytes", n);
+	}
+	b = buf_new(n + 2);
+	memcpy(b->data, s, n);
+	b->data[n] = '\r';
+	b->data[n + 1] = '\n';
+	return b;
+}
+
+/* buf_printf_long("@%s %s", tags, text) without the formatting. */
+struct buf *
+buf_tagged(const char *tags, const char *text)
+{
+	size_t nt = strlen(tags), nx = strlen(text);
+	struct buf *b;
+
+	b = buf_new(nt + nx + 4);
+	b->data[0] = '@';
+	memcpy(b->data + 1, tags, nt);
+	b->data[nt + 1] = ' ';
+	memcpy(b->data + nt + 2, text, nx);
+	b->data[nt + nx + 2] = '\r';
+	b->data[nt + nx + 3] = '\n';
+	return b;
+}
+
 struct buf *
 buf_printf(const char *fmt, ...)
 {

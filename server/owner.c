@@ -174,7 +174,7 @@ owner_claimed(struct turn *t, const char *nick)
 
 	if (casemap_fold(key, nick, sizeof(key)) >= sizeof(key))
 		return;
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	holder = map_get(server.nicks, key);
 	if (holder != NULL && owner_check_locked(holder) == OWNER_GRACE) {
 		if (holder == t->c)
@@ -187,7 +187,7 @@ owner_claimed(struct turn *t, const char *nick)
 			post_add_locked(p, holder, 0);
 		}
 	}
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (self)
 		owner_grace_notice(t);
 }
@@ -217,7 +217,7 @@ owner_timer(struct conn *c)
 
 	pthread_mutex_lock(&cl->act);
 	turn_begin(&t, c, chunk, sizeof(chunk));
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	due = atomic_load_explicit(&cl->grace_ms, memory_order_relaxed);
 	if (due != 0 && mono_ms() >= due) {
 		a = account_nick_owner(cl->nickkey);
@@ -238,7 +238,7 @@ owner_timer(struct conn *c)
 		account_unref(a);
 		owner_clear_locked(cl);
 	}
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	turn_command_end(&t);
 	pthread_mutex_unlock(&cl->act);
 	turn_end(&t);

@@ -265,7 +265,7 @@ cmd_redact(struct turn *t, struct irc_msg *m)
 	if (m->nparams > 2 && m->params[2][0] != '\0')
 		reason = m->params[2];
 	/* The cheap refusals first: no store read for them. */
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if (room) {
 		if ((r = room_find_locked(target)) == NULL)
 			reply(t, ERR_NOSUCHCHANNEL, target);
@@ -279,7 +279,7 @@ cmd_redact(struct turn *t, struct irc_msg *m)
 		reply(t, ERR_NOSUCHNICK, target);
 	else
 		target = NULL;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (target != NULL)
 		return;
 	target = m->params[0];
@@ -301,7 +301,7 @@ cmd_redact(struct turn *t, struct irc_msg *m)
 	}
 
 	/* Again: the room or the nick may have changed hands since. */
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	if (room) {
 		if ((r = room_find_locked(target)) == NULL)
 			reply(t, ERR_NOSUCHCHANNEL, target);
@@ -312,5 +312,5 @@ cmd_redact(struct turn *t, struct irc_msg *m)
 		reply(t, ERR_NOSUCHNICK, target);
 	else
 		redact_locked(t, NULL, to, &ref, seen, reason);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 }

@@ -102,9 +102,9 @@ register_account(struct turn *t, const char *name, const char *password,
 	char		 key[NICK_MAX + 1];
 	int		 logged, e;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	logged = c->account != NULL;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (logged) {
 		*code = "ALREADY_AUTHENTICATED";
 		*why = "You are already logged in";
@@ -144,9 +144,9 @@ register_account(struct turn *t, const char *name, const char *password,
 	/* Someone else's nick of the moment is not for the taking (it
 	 * would rename them): a new holder after this check meets the
 	 * account like any other owned nick. */
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	holder = map_get(server.nicks, key);
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (holder != NULL && holder != c) {
 		*code = "BAD_ACCOUNT_NAME";
 		*why = "That name is someone else's nick now";
@@ -241,9 +241,9 @@ cmd_verify(struct turn *t, struct irc_msg *m)
 
 	if (register_too_early(t, "VERIFY"))
 		return;
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	logged = t->c->account != NULL;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (logged)
 		turn_sendf(t, ":%s FAIL VERIFY ALREADY_AUTHENTICATED %s :You "
 		    "are already logged in", config.server_name, name);

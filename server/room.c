@@ -80,7 +80,13 @@ struct room {
 	int		 memcap;
 	/* draft/channel-rename */
 	time_t		 renamed;	/* last RENAME, 0 if never */
-	int64_t		 stored;	/* messages stored since created */
+	int64_t		 stored;	/* messages stored since created;
+					   server.lock to write, or to read
+					   with post_lock */
+	/* A message to the room runs with server.lock held to read (many
+	 * rooms' at once); this orders its store seq, its place in the
+	 * outbox and its recipients against the room's other messages. */
+	pthread_mutex_t	 post_lock;
 };
 
 /*
@@ -328,6 +334,7 @@ room_create_locked(const char *name)
 		free(r);
 		return NULL;
 	}
+	pthread_mutex_init(&r->post_lock, NULL);
 	return r;
 }
 
@@ -347,7 +354,20 @@ room_free_locked(struct room *r)
 	free(r->members);
 	free(r->topic);
 	free(r->topic_who);
+	pthread_mutex_destroy(&r->post_lock);
 	free(r);
+}
+
+void
+room_post_lock(struct room *r)
+{
+	pthread_mutex_lock(&r->post_lock);
+}
+
+void
+room_post_unlock(struct room *r)
+{
+	pthread_mutex_unlock(&r->post_lock);
 }
 
 /*

@@ -301,9 +301,9 @@ cmd_authenticate(struct turn *t, struct irc_msg *m)
 	size_t		 n;
 	int		 logged, len;
 
-	pthread_mutex_lock(&server.lock);
+	pthread_rwlock_wrlock(&server.lock);
 	logged = c->account != NULL;
-	pthread_mutex_unlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
 	if (logged) {
 		sasl_end(t->conn);
 		reply(t, ERR_SASLALREADY);

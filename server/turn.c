@@ -753,7 +753,7 @@ post_variant_tagged(struct post *p, int k, const char *text)
 	    ((k & VAR_TAGS) ? CAP(CAP_MESSAGE_TAGS) : 0) |
 	    ((k & VAR_ACCOUNT) ? CAP(CAP_ACCOUNT_TAG) : 0), p->time_ms,
 	    p->msgid, p->account, p->bot, p->ctags);
-	return buf_printf_long("@%s %s", tags, text);
+	return buf_tagged(tags, text);
 }
 
 /* A multiline message: a batch named after its msgid (one name for
@@ -795,7 +795,7 @@ post_variant(struct post *p, int k)
 		return p->v[k] = post_variant_multi(p, k);
 	text = (k & VAR_ALT) ? p->alt : p->text;
 	if ((k & (VAR_TIME | VAR_TAGS | VAR_ACCOUNT)) == 0)
-		p->v[k] = buf_printf("%s", text);
+		p->v[k] = buf_str(text);
 	else
 		p->v[k] = post_variant_tagged(p, k, text);
 	return p->v[k];
