@@ -1134,6 +1134,7 @@ client_backlog_turn(struct conn *c)
 	int rc;
 
 	turn_begin(&t, c, out, sizeof(out));
+	t.may_leave = 1;
 	rc = rq_process(&t);
 	turn_end(&t);
 	if (rc == -1)
@@ -1175,6 +1176,7 @@ client_read(struct conn *c)
 		clock_gettime(CLOCK_MONOTONIC, &c->last_read);
 		c->ping_sent = 0;
 		turn_begin(&t, c, out, sizeof(out));
+		t.may_leave = 1;
 		if (c->rqlen > 0) {
 			if ((rc = rq_append(c, buf, (size_t)n)) == 0)
 				rc = rq_process(&t);

@@ -277,6 +277,8 @@ struct client {
  */
 struct conn {
 	atomic_int	 refs;		/* own thread 1, plus each holder */
+	atomic_int	 ahead;		/* its posts left to the deliverer,
+					   not yet out (turn.c turn_leave) */
 	uint64_t	 id;				/* [R] never reused */
 	struct client	*cl;		/* [S] its person; changed only by
 					   its own thread (so [T] to read) */
@@ -415,6 +417,11 @@ struct turn {
 	size_t		 attached;	/* bytes given to posts this turn */
 	size_t		 backlog;	/* c's queue when the turn began */
 	struct pushlist	 push;		/* clients to write at the end */
+	/* turn_end may leave the turn's posts to the deliverer (set by the
+	 * client's read loop), unless one carries output for the actor
+	 * (must_wait, found at each command's end). */
+	int		 may_leave;
+	int		 must_wait;
 };
 
 /* Who a room broadcast reaches (room_fanout_locked). */
@@ -666,6 +673,9 @@ size_t		 turn_pending(struct turn *t);
  * is held; post_reserve_locked() sizes for n of them.
  */
 struct post	*post_new_locked(struct turn *t, const struct line *l);
+/* The same, with room made for n recipients at once. */
+struct post	*post_new_for_locked(struct turn *t, const struct line *l,
+		    int n);
 void		 post_reserve_locked(struct post *p, int n);
 /* Every connection of to with caps but the post's own (the actor's
  * other devices get their copy so); post_add_conn_locked: one. */

@@ -750,9 +750,8 @@ room_fanout_locked(struct turn *t, struct room *r, const struct line *l,
 	struct post *p;
 	int i;
 
-	p = post_new_locked(t, l);
+	p = post_new_for_locked(t, l, r != NULL ? r->nmembers : 0);
 	if (r != NULL) {
-		post_reserve_locked(p, r->nmembers);
 		for (i = 0; i < r->nmembers; i++) {
 			mb = &r->members[i];
 			m = mb->c;

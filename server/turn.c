@@ -34,7 +34,12 @@
  * turn_end() is where every turn ends: it waits for the store (at most
  * HOLD_MS; what was not kept by then is taken back with store_cancel and
  * answered with FAIL), delivers the turn's posts and any before them,
- * then queues and writes the output left.  A client is freed only after
+ * then queues and writes the output left.  When none of its posts
+ * carries output for the actor and none waits for the store (a message
+ * to a room from a client without echo-message, with the history off),
+ * the turn need not see them out: it leaves them to the deliverer,
+ * which frees them (turn_leave), and goes on reading; at most
+ * POSTS_AHEAD_MAX a connection, after which its turns wait again.  A client is freed only after
  * a post made after it left every table has been delivered (client.c
  * waits for its QUIT post), so the client pointers in posts stay valid.
  *
@@ -60,6 +65,10 @@
 #include "natterd.h"
 
 #define OUTBOX_NAP_MS	50	/* a waiter looks again after this */
+/* Posts a connection may have left to the deliverer, not yet out; past
+ * this its next turn waits for them, so a sender never runs ahead of
+ * delivery by more. */
+#define POSTS_AHEAD_MAX	16
 
 /* The variants of a post, bits of its index (post_var): server-time,
  * message-tags (msgid, client tags, bot), the alt text, account-tag. */
@@ -86,6 +95,8 @@ struct post {
 	int		 durable;	/* waits for seq's commit */
 	int		 cancelled;	/* the store will never keep it */
 	int		 keep;		/* delivered even so (struct line) */
+	int		 left;		/* its turn did not wait: the
+					   deliverer frees it (outbox.lock) */
 	enum post_state	 state;		/* outbox.lock */
 	struct conn	*actor;		/* the connection that made it */
 	struct outlist	 payload;	/* the actor's output with it */
@@ -93,6 +104,7 @@ struct post {
 	unsigned char	*var;		/* each recipient's variant */
 	int		 nto;
 	int		 capto;
+	int		 to_inline;	/* to and var are in strings[] */
 	/* The line. */
 	const char	*text;
 	const char	*alt;
@@ -105,7 +117,9 @@ struct post {
 	int		 bot;		/* its sender was +B (bot-mode) */
 	struct buf	*v[POST_VARIANTS];	/* made by the deliverer */
 	struct buf	*fail;
-	char		 strings[];
+	/* The recipients made room for at first (to, var), then the
+	 * line's strings. */
+	_Alignas(struct conn *) char strings[];
 };
 
 /* A turn waiting for its posts: woken alone when they are out. */
@@ -126,7 +140,9 @@ static struct outbox {
 	pthread_mutex_t	 drain;
 	atomic_int	 again;		/* someone wants a drain */
 } outbox = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
+	/* Held for a few instructions at a time by many threads: spin a
+	 * little before sleeping. */
+	.lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
 	.drain = PTHREAD_MUTEX_INITIALIZER,
 };
 
@@ -134,6 +150,7 @@ static void	 turn_flush_chunk(struct turn *);
 static void	 turn_label(struct turn *);
 static void	 turn_cancel(struct turn *);
 static void	 outbox_drain(struct turn *);
+static void	 turn_leave(struct turn *);
 static void	 outbox_wait(struct turn *, int64_t);
 static void	 outbox_wake_locked(void);
 static int	 post_ready(const struct post *);
@@ -514,6 +531,13 @@ turn_command_end(struct turn *t)
 	t->mark_post = NULL;
 	if (t->cmd_first == NULL)
 		return;
+	/* Output for the actor rides on a post (an echo, a reply between
+	 * posts, a label's; an item may name another post of the turn):
+	 * the turn must see it out before what it writes itself.  And a
+	 * post the store must keep may need taking back (turn_cancel). */
+	for (p = t->cmd_first; p != NULL; p = p->tnext)
+		if (p->durable || p->payload.n > 0)
+			t->must_wait = 1;
 	pthread_mutex_lock(&outbox.lock);
 	for (p = t->cmd_first; p != NULL; p = p->tnext)
 		p->state = POST_SEALED;
@@ -531,7 +555,13 @@ turn_command_end(struct turn *t)
 struct post *
 post_new_locked(struct turn *t, const struct line *l)
 {
-	size_t lt, la, lm, lc, lml, lacc;
+	return post_new_for_locked(t, l, 0);
+}
+
+struct post *
+post_new_for_locked(struct turn *t, const struct line *l, int n)
+{
+	size_t lt, la, lm, lc, lml, lacc, lto;
 	const char *acct;
 	struct post *p;
 	char *s;
@@ -547,10 +577,19 @@ post_new_locked(struct turn *t, const struct line *l)
 	    account_name(l->src->account) : NULL;
 	lacc = acct != NULL ? strlen(acct) + 1 : 0;
 	lml = l->multi != NULL ? strlen(l->multi) + 1 : 0;
-	if ((p = calloc(1, sizeof(*p) + lt + la + lm + lc + lml + lacc)) ==
-	    NULL)
+	/* Room for n recipients in the same block, pointers first. */
+	lto = (size_t)n * (sizeof(*p->to) + 1);
+	if ((p = calloc(1, sizeof(*p) + lto + lt + la + lm + lc + lml +
+	    lacc)) == NULL)
 		fatal("post");
 	s = p->strings;
+	if (n > 0) {
+		p->to = (struct conn **)(void *)s;
+		p->var = (unsigned char *)(p->to + n);
+		p->capto = n;
+		p->to_inline = 1;
+		s += lto;
+	}
 	p->text = memcpy(s, l->text, lt);
 	s += lt;
 	if (la > 0) {
@@ -647,7 +686,9 @@ post_reserve_locked(struct post *p, int n)
 		memcpy(nto, p->to, (size_t)p->nto * sizeof(*nto));
 		memcpy(nvar, p->var, (size_t)p->nto);
 	}
-	free(p->to);
+	if (!p->to_inline)
+		free(p->to);
+	p->to_inline = 0;
 	p->to = nto;
 	p->var = nvar;
 	p->capto = n;
@@ -736,6 +777,10 @@ post_add_locked(struct post *p, struct client *to, unsigned caps)
 void
 turn_echo_locked(struct turn *t, struct post *p, int show)
 {
+	/* Nothing to show, no FAIL possible (the store need not keep
+	 * it), no label to answer: no item. */
+	if (!show && !p->durable && t->label[0] == '\0')
+		return;
 	turn_flush_chunk(t);
 	outlist_add_echo(&t->out, p, post_var(p, t->conn->caps), show);
 }
@@ -829,7 +874,8 @@ post_free(struct post *p)
 		buf_unref(p->v[i]);
 	buf_unref(p->fail);
 	outlist_free(&p->payload);
-	free(p->to);		/* and var, in the same block */
+	if (!p->to_inline)
+		free(p->to);	/* and var, in the same block */
 	free(p);
 }
 
@@ -963,7 +1009,7 @@ post_deliver(struct turn *t, struct post *p)
 static void
 outbox_drain(struct turn *t)
 {
-	struct post *p;
+	struct post *p, *left = NULL;
 	int n;
 
 	atomic_store(&outbox.again, 1);
@@ -981,16 +1027,59 @@ outbox_drain(struct turn *t)
 			pthread_mutex_unlock(&outbox.lock);
 			post_deliver(t, p);
 			pthread_mutex_lock(&outbox.lock);
-			/* p is its turn's again from here on. */
+			/* p is its turn's again from here on, or ours to
+			 * free if the turn left it.  Its actor is counted
+			 * down now: a later post (its QUIT) may let the
+			 * connection be freed as soon as this lock drops. */
 			p->state = POST_DONE;
 			outbox.done = p->id;
+			if (p->left) {
+				atomic_fetch_sub(&p->actor->ahead, 1);
+				p->tnext = left;
+				left = p;
+			}
 			n++;
 		}
 		if (n > 0)
 			outbox_wake_locked();
 		pthread_mutex_unlock(&outbox.lock);
 		pthread_mutex_unlock(&outbox.drain);
+		for (; left != NULL; left = p) {
+			p = left->tnext;
+			post_free(left);
+		}
 	}
+}
+
+/*
+ * Leaves the turn's posts to whoever delivers them, which frees them:
+ * none carries output for the actor, so nothing the turn writes next
+ * has to wait for them.
+ */
+static void
+turn_leave(struct turn *t)
+{
+	struct post *p, *next, *done = NULL;
+	int n = 0;
+
+	pthread_mutex_lock(&outbox.lock);
+	for (p = t->posts; p != NULL; p = next) {
+		next = p->tnext;
+		if (p->state == POST_DONE) {
+			p->tnext = done;
+			done = p;
+		} else {
+			p->left = 1;
+			n++;
+		}
+	}
+	atomic_fetch_add(&t->conn->ahead, n);
+	pthread_mutex_unlock(&outbox.lock);
+	for (; done != NULL; done = p) {
+		p = done->tnext;
+		post_free(done);
+	}
+	outbox_drain(t);
 }
 
 /* Wakes, each alone, the waiters whose posts are all out.  Caller
@@ -1110,7 +1199,10 @@ turn_end(struct turn *t)
 	struct conn *c = t->conn;
 	struct post *p, *next;
 
-	if (t->posts != NULL) {
+	if (t->posts != NULL && t->may_leave && !t->must_wait &&
+	    atomic_load(&c->ahead) < POSTS_AHEAD_MAX)
+		turn_leave(t);
+	else if (t->posts != NULL) {
 		if (t->wait_seq > 0 && history_durable() &&
 		    store_wait(t->wait_seq, HOLD_MS) == -1)
 			turn_cancel(t);
@@ -1119,9 +1211,12 @@ turn_end(struct turn *t)
 			next = p->tnext;
 			post_free(p);
 		}
+	}
+	if (t->posts != NULL) {
 		t->posts = t->last = t->cmd_first = NULL;
 		t->wait_seq = 0;
 		t->attached = 0;
+		t->must_wait = 0;
 	}
 	if (t->out.n == 0 && t->chunklen > 0) {
 		/* The common case: straight from the stack. */
