@@ -123,12 +123,21 @@ struct store_ent {
 #define STORE_MESSAGES	"command IN ('PRIVMSG', 'NOTICE', 'TAGMSG') "
 #define STORE_MESSAGES_NOT "command NOT IN ('PRIVMSG', 'NOTICE', 'TAGMSG')"
 
+/* The multi-row insert: 16 rows of the 12 columns SW_INSERT binds. */
+#define STORE_INSERT_MANY	16
+#define STORE_ROW	"(?,?,?,?,?,?,?,?,?,?,?,?)"
+#define STORE_ROWS4	STORE_ROW "," STORE_ROW "," STORE_ROW "," STORE_ROW
+#define STORE_ROWS16	STORE_ROWS4 "," STORE_ROWS4 "," STORE_ROWS4 "," \
+			STORE_ROWS4
+#define STORE_ROW_COLS	12
+
 /* Statements on the write connection. */
 enum {
 	SW_BEGIN,
 	SW_COMMIT,
 	SW_ROLLBACK,
 	SW_INSERT,
+	SW_INSERT_MANY,
 	SW_PEER,
 	SW_APEER,
 	SW_NEXT_KEY,
@@ -168,6 +177,11 @@ static const char *const store_wsql[SW_COUNT] = {
 	    "source, command, params, tags, from_key, to_key, from_account, "
 	    "to_account) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
 	    "?11, ?12)",
+	/* STORE_INSERT_MANY rows in one statement: a statement's fixed
+	 * cost (cursors, its journal, halt) once for all of them. */
+	[SW_INSERT_MANY] = "INSERT INTO message (seq, msgid, time_ms, key, "
+	    "source, command, params, tags, from_key, to_key, from_account, "
+	    "to_account) VALUES " STORE_ROWS16,
 	[SW_PEER] = "INSERT OR IGNORE INTO peer (nick, key) VALUES (?1, ?2)",
 	[SW_APEER] = "INSERT OR IGNORE INTO account_peer (account, nick) "
 	    "VALUES (?1, ?2)",
@@ -523,6 +537,7 @@ static int	 store_create_file(const char *, char *, size_t);
 static int	 store_connect(const char *, int, sqlite3 **, char *, size_t);
 static int	 store_set_sync(sqlite3 *);
 static int	 store_schema(char *, size_t);
+static int	 store_insert_run(struct store_ent **, int *);
 static int	 store_prepare(sqlite3 *, const char *const *, sqlite3_stmt **,
 		    int, char *, size_t);
 static void	 store_finalize(sqlite3_stmt **, int);
@@ -1647,17 +1662,19 @@ static int
 store_commit_locked(struct store_ent *list, int *code, char *why,
     size_t len)
 {
-	sqlite3_stmt		*ins = store.wst[SW_INSERT];
-	sqlite3_stmt		*peer = store.wst[SW_PEER];
-	sqlite3_stmt		*apeer = store.wst[SW_APEER];
-	struct store_ent	*e;
+	struct store_ent	*e, *run[STORE_INSERT_MANY];
 	const struct store_rec	*r;
-	const char		*sp;
+	int			 nrun = 0;
 
 	if (store_step_done(store.wst[SW_BEGIN]) == -1)
 		goto fail;
 	for (e = list; e != NULL; e = e->next) {
 		r = &e->rec;
+		if (e->rename || strcmp(r->command, STORE_REDACT) == 0) {
+			/* In seq order: the rows before it go in first. */
+			if (store_insert_run(run, &nrun) == -1)
+				goto fail;
+		}
 		if (e->rename) {
 			if (store_rename_rows(e) == -1)
 				goto fail;
@@ -1672,38 +1689,13 @@ store_commit_locked(struct store_ent *list, int *code, char *why,
 				goto fail;
 			continue;
 		}
-		sqlite3_bind_int64(ins, 1, r->seq);
-		sqlite3_bind_text(ins, 2, r->msgid, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 3, r->time_ms);
-		sqlite3_bind_text(ins, 4, r->key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 5, r->source, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 6, r->command, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 7, r->params, -1, SQLITE_STATIC);
-		if (r->tags != NULL)
-			sqlite3_bind_text(ins, 8, r->tags, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(ins, 8);
-		store_bind_side(ins, 9, r->from_key, r->from_account);
-		store_bind_side(ins, 10, r->to_key, r->to_account);
-		if (store_step_done(ins) == -1)
-			goto fail;
-		/* An account's side: the other nick is one of its peers. */
-		if (r->from_key[0] != '\0' && r->to_key[0] != '\0' &&
-		    (store_apeer(apeer, r->from_account, r->to_key) == -1 ||
-		    store_apeer(apeer, r->to_account, r->from_key) == -1))
-			goto fail;
-		/* A private key "a b": remember it under both nicks. */
-		if ((sp = strchr(r->key, ' ')) == NULL)
-			continue;
-		sqlite3_bind_text(peer, 1, r->key, (int)(sp - r->key),
-		    SQLITE_STATIC);
-		sqlite3_bind_text(peer, 2, r->key, -1, SQLITE_STATIC);
-		if (store_step_done(peer) == -1)
-			goto fail;
-		sqlite3_bind_text(peer, 1, sp + 1, -1, SQLITE_STATIC);
-		if (store_step_done(peer) == -1)
+		run[nrun++] = e;
+		if (nrun == STORE_INSERT_MANY &&
+		    store_insert_run(run, &nrun) == -1)
 			goto fail;
 	}
+	if (store_insert_run(run, &nrun) == -1)
+		goto fail;
 	if (store_step_done(store.wst[SW_COMMIT]) == -1)
 		goto fail;
 	return 0;
@@ -1714,6 +1706,78 @@ fail:
 	if (!sqlite3_get_autocommit(store.wdb))
 		store_step_done(store.wst[SW_ROLLBACK]);
 	return -1;
+}
+
+/* Binds r to the 12 parameters of st from base + 1 (SW_INSERT's). */
+static void
+store_bind_row(sqlite3_stmt *st, int base, const struct store_rec *r)
+{
+	sqlite3_bind_int64(st, base + 1, r->seq);
+	sqlite3_bind_text(st, base + 2, r->msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, base + 3, r->time_ms);
+	sqlite3_bind_text(st, base + 4, r->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, base + 5, r->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, base + 6, r->command, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, base + 7, r->params, -1, SQLITE_STATIC);
+	if (r->tags != NULL)
+		sqlite3_bind_text(st, base + 8, r->tags, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, base + 8);
+	store_bind_side(st, base + 9, r->from_key, r->from_account);
+	store_bind_side(st, base + 10, r->to_key, r->to_account);
+}
+
+/*
+ * Inserts the run of message rows run[0..*n), in order: a full run as
+ * one statement, a shorter one row by row; then each row's peers.
+ * Caller holds wlock, in the writer's transaction.
+ */
+static int
+store_insert_run(struct store_ent **run, int *n)
+{
+	sqlite3_stmt		*ins = store.wst[SW_INSERT];
+	sqlite3_stmt		*many = store.wst[SW_INSERT_MANY];
+	sqlite3_stmt		*peer = store.wst[SW_PEER];
+	sqlite3_stmt		*apeer = store.wst[SW_APEER];
+	const struct store_rec	*r;
+	const char		*sp;
+	int			 i, rc = -1;
+
+	if (*n == STORE_INSERT_MANY) {
+		for (i = 0; i < *n; i++)
+			store_bind_row(many, i * STORE_ROW_COLS,
+			    &run[i]->rec);
+		if (store_step_done(many) == -1)
+			goto done;
+	} else
+		for (i = 0; i < *n; i++) {
+			store_bind_row(ins, 0, &run[i]->rec);
+			if (store_step_done(ins) == -1)
+				goto done;
+		}
+	for (i = 0; i < *n; i++) {
+		r = &run[i]->rec;
+		/* An account's side: the other nick is one of its peers. */
+		if (r->from_key[0] != '\0' && r->to_key[0] != '\0' &&
+		    (store_apeer(apeer, r->from_account, r->to_key) == -1 ||
+		    store_apeer(apeer, r->to_account, r->from_key) == -1))
+			goto done;
+		/* A private key "a b": remember it under both nicks. */
+		if ((sp = strchr(r->key, ' ')) == NULL)
+			continue;
+		sqlite3_bind_text(peer, 1, r->key, (int)(sp - r->key),
+		    SQLITE_STATIC);
+		sqlite3_bind_text(peer, 2, r->key, -1, SQLITE_STATIC);
+		if (store_step_done(peer) == -1)
+			goto done;
+		sqlite3_bind_text(peer, 1, sp + 1, -1, SQLITE_STATIC);
+		if (store_step_done(peer) == -1)
+			goto done;
+	}
+	rc = 0;
+done:
+	*n = 0;
+	return rc;
 }
 
 /*
