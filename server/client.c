@@ -1227,15 +1227,15 @@ stack_trim(char *stack_lo)
 		    MADV_DONTNEED);
 }
 
-/* The lowest address of this thread's stack, or NULL. */
+/* The lowest address of thread t's stack, or NULL. */
 static char *
-stack_low(void)
+stack_low(pthread_t t)
 {
 	pthread_attr_t attr;
 	void *addr = NULL;
 	size_t size;
 
-	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+	if (pthread_getattr_np(t, &attr) != 0)
 		return NULL;
 	if (pthread_attr_getstack(&attr, &addr, &size) != 0)
 		addr = NULL;
@@ -1277,8 +1277,13 @@ client_renew(struct conn *c)
 	 * everything afresh). */
 	pthread_mutex_lock(&c->out_lock);
 	rc = c->closing ? -1 : pthread_create(&t, &attr, client_renewed, c);
-	if (rc == 0)
+	if (rc == 0) {
 		c->thread = t;
+		/* Found here, as pthread_getattr_np() calls malloc(): an
+		 * idle thread that never does keeps no malloc cache
+		 * (about 650 bytes a thread). */
+		c->stack_lo = stack_low(t);
+	}
 	pthread_mutex_unlock(&c->out_lock);
 	pthread_attr_destroy(&attr);
 	return rc == 0 ? 0 : -1;
@@ -1287,21 +1292,21 @@ client_renew(struct conn *c)
 /*
  * The client's life on one thread: returns 0 when the connection is
  * done (the caller tears it down), 1 when a fresh thread took it over
- * (client_renew).  busy: the thread has done something already.
+ * (client_renew).  busy: the thread has done something already;
+ * stack_lo: the lowest address of its stack (stack_trim), or NULL.
  */
 static int
-client_loop(struct conn *c, int busy)
+client_loop(struct conn *c, int busy, char *stack_lo)
 {
 	struct pollfd pfd;
 	struct timespec ts;
 	sigset_t waitmask;
 	long long now, wait, idle_since;
-	char why[128], *stack_lo;
+	char why[128];
 	int closing, held;
 
 	pthread_sigmask(SIG_SETMASK, NULL, &waitmask);
 	sigdelset(&waitmask, SIGUSR1);
-	stack_lo = stack_low();
 	idle_since = mono_ms();
 	/* A fresh thread may run on a stack glibc kept from one that
 	 * exited, with the pages that one touched. */
@@ -1390,11 +1395,13 @@ static void *
 client_renewed(void *arg)
 {
 	struct conn *c = arg;
+	char *stack_lo;
 
 	/* The thread before published this one under out_lock. */
 	pthread_mutex_lock(&c->out_lock);
+	stack_lo = c->stack_lo;
 	pthread_mutex_unlock(&c->out_lock);
-	if (client_loop(c, 0) == 0)
+	if (client_loop(c, 0, stack_lo) == 0)
 		client_teardown(c);
 	return NULL;
 }
@@ -1415,7 +1422,7 @@ client_main(void *arg)
 		conn_kill(c, "TLS is not available");
 	if (c->local)
 		unix_login(c);
-	if (client_loop(c, 1) == 0)
+	if (client_loop(c, 1, stack_low(pthread_self())) == 0)
 		client_teardown(c);
 	return NULL;
 }

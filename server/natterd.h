@@ -284,6 +284,9 @@ struct conn {
 					   thread handing c to a fresh one
 					   (client_renew); read under
 					   out_lock to wake it */
+	char		*stack_lo;	/* [O] the lowest address of the
+					   stack of the thread client_renew
+					   made, for its stack_trim */
 	char		 ip[HOST_MAX];			/* [R] numeric */
 	char		 ipgroup[NETADDR_GROUP_MAX];	/* [R] key in server.ips */
 	/* A connection on the Unix socket: who is on the other end, from

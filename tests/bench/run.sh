@@ -71,7 +71,7 @@ scenario_args() {
 	paced)   echo "-n 500 -r 1 -s 5 --rate 20 -m 30" ;;
 	slow)    echo "-n 1000 -r 100 -s 100 -m 2000 -w 20 --stalled 5 --pad 200 --max-secs 3" ;;
 	connect) echo "-n 2000 -k 200 --reg-timeout 4" ;;
-	idle)    echo "-n 10000 --idle-secs 3 --reg-timeout 12" ;;
+	idle)    echo "-n 10000 --idle-secs 3 --reg-timeout 25" ;;
 	login)   echo "-n 500 --reg-timeout 120 $LOGIN_ARGS" ;;
 	esac
 }
