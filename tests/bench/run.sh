@@ -458,13 +458,14 @@ for sc in $SCENARIOS; do
 	connect)
 		table "$sc" "reg_per_s:registrations/s clients:registered cpu_s:server_cpu_s" ;;
 	idle)
-		table "$sc" "avail_drop_kb:MemAvailable_drop_kB pcp_kb:..on_per-CPU_lists used_kb:..the_rest_kB kstack_kb:KernelStack_kB sunreclaim_kb:SUnreclaim_kB sreclaim_kb:SReclaimable_kB pagetables_kb:PageTables_kB rss_per_client_kb:server_RSS_kB gen_rss_kb:loadgen_RSS_kB clients:registered peak_rss_kb:peak_rss_kb reg_per_s:registrations/s cpu_s:idle_cpu_s"
+		table "$sc" "avail_drop_kb:MemAvailable_drop_kB pcp_kb:..on_per-CPU_lists used_kb:..in_use_kB kstack_kb:KernelStack_kB sunreclaim_kb:SUnreclaim_kB sreclaim_kb:SReclaimable_kB pagetables_kb:PageTables_kB rss_per_client_kb:server_RSS_kB gen_rss_kb:loadgen_RSS_kB clients:registered peak_rss_kb:peak_rss_kb reg_per_s:registrations/s cpu_s:idle_cpu_s"
 		say "  (_kB: per idle client, whole machine, /proc/meminfo before the first"
 		say "  connect against after --idle-secs; the generator's end of each socket"
 		say "  is in it, and the roofline's figure bounds that share.  Per-CPU lists:"
-		say "  free pages the kernel holds back (/proc/zoneinfo), in the drop but not"
-		say "  in use; the rest is what the clients took.  Other programs running"
-		say "  meanwhile move these figures: run on a quiet machine.)" ;;
+		say "  free pages the kernel holds back (/proc/zoneinfo) for some seconds"
+		say "  after a burst of frees, in the drop but not in use; in use: the drop"
+		say "  less those.  Other programs running meanwhile move these figures: run"
+		say "  on a quiet machine.)" ;;
 	login)
 		table "$sc" "reg_per_s:logins/s clients:logged_in peak_rss_kb:peak_rss_kb cpu_s:server_cpu_s" ;;
 	esac
