@@ -3,7 +3,9 @@
  * reads, splits lines, dispatches commands, flushes its output queue
  * when others have queued more than the socket took at once, runs the
  * registration and ping timers and its person's nick grace (owner.c),
- * and tears the client down.
+ * and tears the client down.  A client idle for a second after doing
+ * anything moves to a fresh thread (client_renew says why): one thread
+ * per client at any time, not always the same one.
  *
  * Other threads reach a client only through server.lock (nick table,
  * rooms, the client list) and its out_lock (client_send, client_kill),
@@ -1213,8 +1215,9 @@ client_read(struct conn *c)
 /*
  * Gives back the stack pages below the caller's frame that deeper calls
  * touched (registration, a burst of commands): an idle client then
- * holds about one page of stack instead of four.  Rate-limited, since a
- * busy thread would only fault them in again.
+ * holds about one page of stack instead of four.  Done a second after
+ * the thread's last work, since a busy thread would only fault them in
+ * again, and only when no fresh thread could be had (client_renew).
  */
 static __attribute__((noinline)) void
 stack_trim(char *stack_lo)
@@ -1231,15 +1234,15 @@ stack_trim(char *stack_lo)
 		    MADV_DONTNEED);
 }
 
-/* The lowest address of this thread's stack, or NULL. */
+/* The lowest address of thread t's stack, or NULL. */
 static char *
-stack_low(void)
+stack_low(pthread_t t)
 {
 	pthread_attr_t attr;
 	void *addr = NULL;
 	size_t size;
 
-	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+	if (pthread_getattr_np(t, &attr) != 0)
 		return NULL;
 	if (pthread_attr_getstack(&attr, &addr, &size) != 0)
 		addr = NULL;
@@ -1247,32 +1250,75 @@ stack_low(void)
 	return addr;
 }
 
-void *
-client_main(void *arg)
+/*
+ * Hands c to a fresh thread; 0 when it did, and this thread must then
+ * return without touching c again.  Why: the first time a thread writes
+ * to a TCP socket, the kernel gives it a 32 KiB page to copy the data
+ * into (current->task_frag), and keeps that page until the thread exits.
+ * A client thread writes its registration replies, then may sleep for
+ * days: the page would be its largest cost, more than its kernel stack
+ * and task together.  A fresh thread has no page, and starts with only
+ * the stack pages it touches.  Done once a client has been idle for a
+ * second after doing anything (see client_loop), like stack_trim;
+ * -1 (c closing, no thread to be had) leaves c to this thread.
+ */
+static void	*client_renewed(void *);
+
+static int
+client_renew(struct conn *c)
 {
-	struct conn *c = arg;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	if (pthread_attr_init(&attr) != 0)
+		return -1;
+	if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
+	    pthread_attr_setstacksize(&attr, NATTERD_STACK_SIZE) != 0) {
+		pthread_attr_destroy(&attr);
+		return -1;
+	}
+	/* Whoever wakes c reads c->thread under out_lock; the new thread
+	 * takes it before it starts, so no wake-up finds this thread gone
+	 * (one sent to it before is moot: the new thread looks at
+	 * everything afresh). */
+	pthread_mutex_lock(&c->out_lock);
+	rc = c->closing ? -1 : pthread_create(&t, &attr, client_renewed, c);
+	if (rc == 0) {
+		c->thread = t;
+		/* Found here, as pthread_getattr_np() calls malloc(): an
+		 * idle thread that never does keeps no malloc cache
+		 * (about 650 bytes a thread). */
+		c->stack_lo = stack_low(t);
+	}
+	pthread_mutex_unlock(&c->out_lock);
+	pthread_attr_destroy(&attr);
+	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * The client's life on one thread: returns 0 when the connection is
+ * done (the caller tears it down), 1 when a fresh thread took it over
+ * (client_renew).  busy: the thread has done something already;
+ * stack_lo: the lowest address of its stack (stack_trim), or NULL.
+ */
+static int
+client_loop(struct conn *c, int busy, char *stack_lo)
+{
 	struct pollfd pfd;
 	struct timespec ts;
 	sigset_t waitmask;
-	long long now, wait, trimmed = 0;
-	char why[128], *stack_lo;
-	int closing, busy = 1, held;
+	long long now, wait, idle_since;
+	char why[128];
+	int closing, held;
 
-	/* The accept thread published c, c->thread included, under this
-	 * lock: taking it once orders those writes before ours. */
-	pthread_rwlock_wrlock(&server.lock);
-	pthread_rwlock_unlock(&server.lock);
-	pthread_setname_np(pthread_self(), "natterd-client");
 	pthread_sigmask(SIG_SETMASK, NULL, &waitmask);
 	sigdelset(&waitmask, SIGUSR1);
-	stack_lo = stack_low();
-	trimmed = mono_ms();	/* a new thread has nothing to give back */
-	/* The handshake happens in the first reads, under the
-	 * registration timeout like any silent connection. */
-	if (c->tls && (c->ssl = tls_accept_new(c->fd)) == NULL)
-		conn_kill(c, "TLS is not available");
-	if (c->local)
-		unix_login(c);
+	idle_since = mono_ms();
+	/* A fresh thread may run on a stack glibc kept from one that
+	 * exited, with the pages that one touched. */
+	if (!busy)
+		stack_trim(stack_lo);
 
 	for (;;) {
 		now = mono_ms();
@@ -1282,6 +1328,7 @@ client_main(void *arg)
 		if (c->rqlen > 0 && !held && flood_ok(c, now)) {
 			client_backlog_turn(c);
 			busy = 1;
+			idle_since = now;
 			held = conn_backlog(c) > config.sendq;
 		}
 		/* After the peer's close, only the receive queue is left.
@@ -1300,7 +1347,7 @@ client_main(void *arg)
 			pfd.events |= POLLOUT;
 		pthread_mutex_unlock(&c->out_lock);
 		if (closing)
-			break;
+			return 0;
 		wait = client_next_timer(c, now, held);
 		/* Records OpenSSL decrypted but we left while held: poll()
 		 * cannot see them. */
@@ -1308,13 +1355,18 @@ client_main(void *arg)
 		    SSL_pending(c->ssl) > 0)
 			wait = 0;
 		if (busy) {
-			/* Trim at most once a second; come back to do it. */
-			if (now - trimmed >= 1000) {
+			/* A second after the last thing it did: come back
+			 * then to hand over, or at least trim. */
+			if (now - idle_since >= 1000) {
+				if (client_renew(c) == 0) {
+					/* Fewer pages in glibc's cache. */
+					stack_trim(stack_lo);
+					return 1;
+				}
 				stack_trim(stack_lo);
-				trimmed = now;
 				busy = 0;
-			} else if (wait > 1000 - (now - trimmed))
-				wait = 1000 - (now - trimmed);
+			} else if (wait > 1000 - (now - idle_since))
+				wait = 1000 - (now - idle_since);
 		}
 		ts.tv_sec = wait / 1000;
 		ts.tv_nsec = (wait % 1000) * 1000000;
@@ -1325,7 +1377,7 @@ client_main(void *arg)
 			snprintf(why, sizeof(why), "Poll error: %s",
 			    strerror(errno));
 			conn_kill(c, why);
-			break;
+			return 0;
 		}
 		if (pfd.revents == 0 && (pfd.events & POLLIN) &&
 		    c->ssl != NULL && SSL_pending(c->ssl) > 0)
@@ -1333,15 +1385,52 @@ client_main(void *arg)
 		if (pfd.revents == 0)
 			continue;
 		busy = 1;
+		idle_since = mono_ms();
 		if ((pfd.revents & POLLOUT) && conn_flush(c) == -1) {
 			conn_kill(c, "Write error");
-			break;
+			return 0;
 		}
 		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL) ||
 		    (c->tls_want_write && (pfd.revents & POLLOUT))) &&
 		    client_read(c) == -1)
-			break;
+			return 0;
 	}
-	client_teardown(c);
+}
+
+/* A client's thread after the first (client_renew). */
+static void *
+client_renewed(void *arg)
+{
+	struct conn *c = arg;
+	char *stack_lo;
+
+	/* The thread before published this one under out_lock. */
+	pthread_mutex_lock(&c->out_lock);
+	stack_lo = c->stack_lo;
+	pthread_mutex_unlock(&c->out_lock);
+	pthread_setname_np(pthread_self(), "natterd-client");
+	if (client_loop(c, 0, stack_lo) == 0)
+		client_teardown(c);
+	return NULL;
+}
+
+void *
+client_main(void *arg)
+{
+	struct conn *c = arg;
+
+	/* The accept thread published c, c->thread included, under this
+	 * lock: taking it once orders those writes before ours. */
+	pthread_rwlock_wrlock(&server.lock);
+	pthread_rwlock_unlock(&server.lock);
+	pthread_setname_np(pthread_self(), "natterd-client");
+	/* The handshake happens in the first reads, under the
+	 * registration timeout like any silent connection. */
+	if (c->tls && (c->ssl = tls_accept_new(c->fd)) == NULL)
+		conn_kill(c, "TLS is not available");
+	if (c->local)
+		unix_login(c);
+	if (client_loop(c, 1, stack_low(pthread_self())) == 0)
+		client_teardown(c);
 	return NULL;
 }

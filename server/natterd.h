@@ -288,7 +288,13 @@ struct conn {
 	int		 fd;				/* [R] */
 	struct ssl_st	*ssl;		/* [T] NULL on a plain connection */
 	int		 tls;		/* [R] accepted on a TLS port */
-	pthread_t	 thread;			/* [R] set at accept */
+	pthread_t	 thread;	/* [O] set at accept, and by its
+					   thread handing c to a fresh one
+					   (client_renew); read under
+					   out_lock to wake it */
+	char		*stack_lo;	/* [O] the lowest address of the
+					   stack of the thread client_renew
+					   made, for its stack_trim */
 	char		 ip[HOST_MAX];			/* [R] numeric */
 	char		 ipgroup[NETADDR_GROUP_MAX];	/* [R] key in server.ips */
 	/* A connection on the Unix socket: who is on the other end, from

@@ -10,7 +10,8 @@
  * the same room.
  *
  * Scenarios: fanout, rooms, paced, slow, connect, idle (see usage()).
- * The last line of output is "RESULT key=value ...".
+ * The last line of output is "RESULT key=value ..."; idle also prints what
+ * the clients cost the whole machine, "SYSMEM key=value ..." (sysmem_read).
  */
 
 #include <sys/epoll.h>
@@ -194,6 +195,7 @@ static void	sasl_plain_b64(const char *, const char *, char *, size_t);
 static void	reset_peak_rss(void);
 static double	proc_cpu_s(void);
 static double	self_cpu_s(double *);
+static long	meminfo_kb(const char *, const char *);
 static bool	register_all(void);
 static void	join_all(void);
 static void	settle(int, int);
@@ -224,7 +226,9 @@ usage(void)
 	    "      --server-pid PID read VmHWM/VmRSS and CPU time of PID\n"
 	    "      --timeout SEC    message phase limit (120)\n"
 	    "      --stall SEC      give up after SEC without progress (10)\n"
-	    "      --idle-secs SEC  idle: hold time for the CPU figure (2)\n"
+	    "      --idle-secs SEC  idle: hold time for the CPU figure (2);\n"
+	    "                       memory is read at its end, the machine's\n"
+	    "                       (/proc/meminfo) against before connecting\n"
 	    "      --max-secs SEC   stop sending after SEC (0: send all)\n"
 	    "      --reg-timeout SEC  registration limit (120); connect and\n"
 	    "                       idle report what registered by then\n"
@@ -1023,6 +1027,106 @@ self_cpu_s(double *sys)
 	    *sys;
 }
 
+/*
+ * The whole machine's memory (idle): /proc/meminfo in kB, and the free
+ * pages the kernel holds on its per-CPU lists (the "count:" lines of
+ * /proc/zoneinfo), which MemFree and MemAvailable leave out.  Read before
+ * the first connect and once every idle client is registered, so the
+ * difference is what the clients cost the machine: the server's share
+ * (its threads' kernel stacks and tasks, its sockets, its pages) and the
+ * generator's (the other end of each socket, its own pages).
+ */
+struct sysmem {
+	long	avail, kstack, sunreclaim, sreclaim, pagetables, pcp, self_rss;
+};
+
+static long
+meminfo_kb(const char *path, const char *key)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			v = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static bool
+sysmem_read(struct sysmem *m)
+{
+	char line[256];
+	long pages = 0, n;
+	FILE *f;
+
+	m->avail = meminfo_kb("/proc/meminfo", "MemAvailable");
+	m->kstack = meminfo_kb("/proc/meminfo", "KernelStack");
+	m->sunreclaim = meminfo_kb("/proc/meminfo", "SUnreclaim");
+	m->sreclaim = meminfo_kb("/proc/meminfo", "SReclaimable");
+	m->pagetables = meminfo_kb("/proc/meminfo", "PageTables");
+	m->self_rss = meminfo_kb("/proc/self/status", "VmRSS");
+	m->pcp = -1;
+	if ((f = fopen("/proc/zoneinfo", "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, " count: %ld", &n) == 1)
+				pages += n;
+		fclose(f);
+		m->pcp = pages * (sysconf(_SC_PAGESIZE) / 1024);
+	}
+	return m->avail >= 0 && m->kstack >= 0 && m->sunreclaim >= 0 &&
+	    m->sreclaim >= 0 && m->pagetables >= 0 && m->self_rss >= 0;
+}
+
+/* Per client, in kB, of a growth from a to b. */
+static double
+per_client(long a, long b)
+{
+	return (double)(b - a) / nregistered;
+}
+
+/*
+ * The idle clients' cost to the machine, per client: the drop in
+ * MemAvailable, and where it went.  A line "SYSMEM key=value ..." for
+ * run.sh.  The generator's own sockets and pages are in it (so is any
+ * other program's activity meanwhile: run it on a quiet machine).
+ */
+static void
+print_sysmem(const struct sysmem *a, const struct sysmem *b,
+    double server_rss)
+{
+	double pcp = a->pcp >= 0 && b->pcp >= 0 ? per_client(a->pcp, b->pcp) :
+	    0;
+
+	printf("machine (/proc/meminfo, generator's own sockets included): "
+	    "MemAvailable -%.2f kB/client (%.2f kB of it free pages held on "
+	    "per-CPU lists); KernelStack +%.2f, SUnreclaim +%.2f, "
+	    "SReclaimable +%.2f, PageTables +%.2f, server RSS +%.2f, "
+	    "generator RSS +%.2f kB/client\n", per_client(b->avail, a->avail),
+	    pcp, per_client(a->kstack, b->kstack),
+	    per_client(a->sunreclaim, b->sunreclaim),
+	    per_client(a->sreclaim, b->sreclaim),
+	    per_client(a->pagetables, b->pagetables),
+	    server_rss,
+	    per_client(a->self_rss, b->self_rss));
+	printf("SYSMEM avail_drop_kb=%.2f used_kb=%.2f pcp_kb=%.2f "
+	    "kstack_kb=%.2f "
+	    "sunreclaim_kb=%.2f sreclaim_kb=%.2f pagetables_kb=%.2f "
+	    "gen_rss_kb=%.2f\n", per_client(b->avail, a->avail),
+	    per_client(b->avail, a->avail) - pcp, pcp,
+	    per_client(a->kstack, b->kstack),
+	    per_client(a->sunreclaim, b->sunreclaim),
+	    per_client(a->sreclaim, b->sreclaim),
+	    per_client(a->pagetables, b->pagetables),
+	    per_client(a->self_rss, b->self_rss));
+}
+
 /* Phases. */
 
 static bool
@@ -1190,7 +1294,8 @@ main(int argc, char *argv[])
 	};
 	double cpu0, cpu1, self0, self1, phase_s, dps, reg_s, reg_per_s;
 	double rss_per_client, sys0 = 0, sys1 = 0;
-	bool reg_ok, ok;
+	struct sysmem mem0, mem1;
+	bool reg_ok, ok, mem_ok = false;
 	long rss0, rss1, hwm;
 	uint64_t t0, t1, expected, lost, sent;
 	int ch, i, nclients = -1, nrooms = -1, nsenders = -1, msgs = -1;
@@ -1369,6 +1474,8 @@ main(int argc, char *argv[])
 	if (o.sc == SC_LOGIN)
 		reset_peak_rss();
 	rss0 = proc_status_kb("VmRSS");
+	if (o.sc == SC_IDLE)
+		mem_ok = sysmem_read(&mem0);
 	cpu0 = proc_cpu_s();
 	self0 = self_cpu_s(&sys0);
 	t0 = mono_ns();
@@ -1400,6 +1507,7 @@ main(int argc, char *argv[])
 				poll_once(100);
 			/* Memory per client is what an idle one holds. */
 			rss1 = proc_status_kb("VmRSS");
+			mem_ok = mem_ok && sysmem_read(&mem1);
 		} else {
 			for (i = 0; i < o.nclients; i++)
 				if (conns[i].stalled) {
@@ -1461,6 +1569,8 @@ main(int argc, char *argv[])
 		printf("server: VmRSS %ld -> %ld kB (%.2f kB/client), VmHWM %ld "
 		    "kB, CPU %.2f s in %.2f s\n", rss0, rss1, rss_per_client,
 		    hwm, cpu1 - cpu0, phase_s);
+	if (mem_ok && nregistered > 0)
+		print_sysmem(&mem0, &mem1, rss_per_client);
 	printf("loadgen CPU %.2f s (%.2f s system) in %.2f s (%.0f%%)\n",
 	    self1 - self0, sys1 - sys0, phase_s,
 	    phase_s > 0 ? 100 * (self1 - self0) / phase_s : 0);

@@ -71,7 +71,7 @@ scenario_args() {
 	paced)   echo "-n 500 -r 1 -s 5 --rate 20 -m 30" ;;
 	slow)    echo "-n 1000 -r 100 -s 100 -m 2000 -w 20 --stalled 5 --pad 200 --max-secs 3" ;;
 	connect) echo "-n 2000 -k 200 --reg-timeout 4" ;;
-	idle)    echo "-n 10000 --idle-secs 1 --reg-timeout 12" ;;
+	idle)    echo "-n 10000 --idle-secs 3 --reg-timeout 25" ;;
 	login)   echo "-n 500 --reg-timeout 120 $LOGIN_ARGS" ;;
 	esac
 }
@@ -329,6 +329,9 @@ for rep in $(seq 1 "$REPS"); do
 			if [ -z "$line" ]; then
 				line="RESULT scenario=$sc server=$srv ok=0"
 			fi
+			# idle: what the clients cost the machine (SYSMEM).
+			mem=$(grep '^SYSMEM ' "$WORK/out" | tail -n 1)
+			[ -n "$mem" ] && line="$line ${mem#SYSMEM }"
 			if [ "$rc" != 0 ]; then
 				# Peers hitting their own limits (e.g. in
 				# connect) are reported, not failures.
@@ -455,7 +458,14 @@ for sc in $SCENARIOS; do
 	connect)
 		table "$sc" "reg_per_s:registrations/s clients:registered cpu_s:server_cpu_s" ;;
 	idle)
-		table "$sc" "rss_per_client_kb:rss_per_client_kb clients:registered peak_rss_kb:peak_rss_kb reg_per_s:registrations/s cpu_s:idle_cpu_s" ;;
+		table "$sc" "avail_drop_kb:MemAvailable_drop_kB pcp_kb:..on_per-CPU_lists used_kb:..in_use_kB kstack_kb:KernelStack_kB sunreclaim_kb:SUnreclaim_kB sreclaim_kb:SReclaimable_kB pagetables_kb:PageTables_kB rss_per_client_kb:server_RSS_kB gen_rss_kb:loadgen_RSS_kB clients:registered peak_rss_kb:peak_rss_kb reg_per_s:registrations/s cpu_s:idle_cpu_s"
+		say "  (_kB: per idle client, whole machine, /proc/meminfo before the first"
+		say "  connect against after --idle-secs; the generator's end of each socket"
+		say "  is in it, and the roofline's figure bounds that share.  Per-CPU lists:"
+		say "  free pages the kernel holds back (/proc/zoneinfo) for some seconds"
+		say "  after a burst of frees, in the drop but not in use; in use: the drop"
+		say "  less those.  Other programs running meanwhile move these figures: run"
+		say "  on a quiet machine.)" ;;
 	login)
 		table "$sc" "reg_per_s:logins/s clients:logged_in peak_rss_kb:peak_rss_kb cpu_s:server_cpu_s" ;;
 	esac
