@@ -1421,7 +1421,7 @@ client_main(void *arg)
 
 	/* The accept thread published c, c->thread included, under this
 	 * lock: taking it once orders those writes before ours. */
-	pthread_rwlock_wrlock(&server.lock);
+	pthread_rwlock_rdlock(&server.lock);
 	pthread_rwlock_unlock(&server.lock);
 	pthread_setname_np(pthread_self(), "natterd-client");
 	/* The handshake happens in the first reads, under the
