@@ -5,7 +5,7 @@
 #   BENCH_QUICK=1 sh tests/bench/run.sh   small sizes, 1 repetition, < 30 s
 #
 # Needs server/natterd (run "make" first).  Builds build/bench/loadgen
-# itself if it is missing; builds nothing else.  Every server runs in the
+# itself if it is missing or older than its source; builds nothing else.  Every server runs in the
 # foreground on a free 127.0.0.1 port with a throwaway working directory
 # under build/bench/; each run of a scenario gets a fresh server process.
 # Environment: BENCH_REPS (repetitions), BENCH_SCENARIOS (names),
@@ -251,7 +251,7 @@ start_server() {
 
 [ -x "$NATTERD" ] || die "$NATTERD not built: run make first"
 mkdir -p "$BENCH"
-if [ ! -x "$LOADGEN" ]; then
+if [ ! -x "$LOADGEN" ] || [ tests/bench/loadgen.c -nt "$LOADGEN" ]; then
 	say "building $LOADGEN"
 	$CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -o "$LOADGEN" \
 	    tests/bench/loadgen.c || die "cannot build $LOADGEN"
