@@ -5,7 +5,7 @@
 #   BENCH_QUICK=1 sh tests/bench/run.sh   small sizes, 1 repetition, < 30 s
 #
 # Needs server/natterd (run "make" first).  Builds build/bench/loadgen
-# itself if it is missing; builds nothing else.  Every server runs in the
+# itself if it is missing or older than loadgen.c; builds nothing else.  Every server runs in the
 # foreground on a free 127.0.0.1 port with a throwaway working directory
 # under build/bench/; each run of a scenario gets a fresh server process.
 # Environment: BENCH_REPS (repetitions), BENCH_SCENARIOS (names),
@@ -202,7 +202,7 @@ start_server() {
 		# dropped at it; the others with room for any burst.  No
 		# flood control or connection throttle, as the peers run.
 		# shellcheck disable=SC2086
-		"$bin" -l 127.0.0.1 -p "$port" -n bench.test $sync \
+		"$bin" -l 127.0.0.1 -p "$port" -n bench.test $sync --no-unix \
 		    --max-clients 20000 --max-per-ip 0 --db "$db" \
 		    --flood-burst 0 --throttle 0 \
 		    --sendq "$([ "${CUR_SCENARIO:-}" = slow ] && echo 262144 || echo 4194304)" \
@@ -251,7 +251,7 @@ start_server() {
 
 [ -x "$NATTERD" ] || die "$NATTERD not built: run make first"
 mkdir -p "$BENCH"
-if [ ! -x "$LOADGEN" ]; then
+if [ ! -x "$LOADGEN" ] || [ tests/bench/loadgen.c -nt "$LOADGEN" ]; then
 	say "building $LOADGEN"
 	$CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -o "$LOADGEN" \
 	    tests/bench/loadgen.c || die "cannot build $LOADGEN"
@@ -338,7 +338,7 @@ for rep in $(seq 1 "$REPS"); do
 			fi
 			echo "rep=$rep ${line#RESULT }" >>"$RESULTS"
 			printf 'rep %d %-7s %-8s %s\n' "$rep" "$sc" "$srv" \
-			    "$(echo "$line" | tr ' ' '\n' | grep -E '^(ok|deliveries_per_s|p99_us|lost|reg_per_s|rss_per_client_kb|cpu_s)=' | tr '\n' ' ')"
+			    "$(echo "$line" | tr ' ' '\n' | grep -E '^(ok|deliveries_per_s|p99_us|lost|reg_per_s|rss_per_client_kb|cpu_s|reg_p99_us)=' | tr '\n' ' ')"
 			stop_server
 			# Let the kernel tear down thousands of sockets
 			# before the next measurement.
@@ -453,7 +453,7 @@ for sc in $SCENARIOS; do
 	slow)
 		table "$sc" "deliveries_per_s:reader_deliveries/s p99_us:p99_us lost:lost stalled_dropped:stalled_dropped cpu_s:server_cpu_s" ;;
 	connect)
-		table "$sc" "reg_per_s:registrations/s clients:registered cpu_s:server_cpu_s" ;;
+		table "$sc" "reg_per_s:registrations/s reg_p50_us:reg_p50_us reg_p99_us:reg_p99_us clients:registered cpu_s:server_cpu_s" ;;
 	idle)
 		table "$sc" "rss_per_client_kb:rss_per_client_kb clients:registered peak_rss_kb:peak_rss_kb reg_per_s:registrations/s cpu_s:idle_cpu_s" ;;
 	login)
