@@ -149,14 +149,22 @@ conn_free(struct conn *c)
 	free(c);
 }
 
+/* The connection this thread serves, or NULL. */
+static _Thread_local struct conn *client_self;
+
 void
 conn_wake_locked(struct conn *c)
 {
 	int rc;
 
 	/* A thread never signals itself. */
-	if (pthread_equal(c->thread, pthread_self()))
+	if (c == client_self)
 		return;
+	/* Not started yet: the accept thread signals it once it is. */
+	if (!c->started) {
+		c->wake_missed = 1;
+		return;
+	}
 	if ((rc = pthread_kill(c->thread, SIGUSR1)) != 0)
 		log_warnx("pthread_kill: %s", strerror(rc));
 }
@@ -844,7 +852,7 @@ client_timers(struct conn *c, long long now)
  * device of several) makes an empty post for the same reason, and the
  * rooms see nothing.  Then it says goodbye on the socket.
  */
-static void
+void
 client_teardown(struct conn *c)
 {
 	char mask[MASK_MAX + 1], line[OUT_LINE_MAX], drain[512], chunk[512];
@@ -1251,10 +1259,9 @@ client_main(void *arg)
 	char why[128], *stack_lo;
 	int closing, busy = 1, held;
 
-	/* The accept thread published c, c->thread included, under this
-	 * lock: taking it once orders those writes before ours. */
-	pthread_mutex_lock(&server.lock);
-	pthread_mutex_unlock(&server.lock);
+	/* The accept thread published c before it created this thread,
+	 * which orders those writes before ours. */
+	client_self = c;
 	pthread_setname_np(pthread_self(), "natterd-client");
 	pthread_sigmask(SIG_SETMASK, NULL, &waitmask);
 	sigdelset(&waitmask, SIGUSR1);

@@ -39,6 +39,7 @@
 
 #define LISTEN_MAX	8
 #define CLIENT_SNDBUF	65536	/* the kernel doubles it */
+#define ACCEPT_BATCH	64	/* connections accepted per poll wake-up */
 
 struct server	 server = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -960,7 +961,12 @@ refuse(int fd, int tls, const char *line)
 	close(fd);
 }
 
-static void
+/*
+ * Accepts one connection from lfd and starts its thread.  0 when there
+ * was none to accept (or accepting failed for want of resources), 1
+ * otherwise, refused or not.
+ */
+static int
 accept_one(int lfd, int kind, pthread_attr_t *attr)
 {
 	struct sockaddr_storage ss;
@@ -980,7 +986,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 			log_warn("accept");
 			poll(NULL, 0, 100);
 		}
-		return;
+		return errno == ECONNABORTED || errno == EINTR;
 	}
 	memset(&cred, 0, sizeof(cred));
 	if (local) {
@@ -990,7 +996,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		    &credlen) == -1) {
 			log_warn("SO_PEERCRED");
 			close(fd);
-			return;
+			return 1;
 		}
 		shown = "localhost";
 		snprintf(group, sizeof(group), "uid:%lu",
@@ -1010,7 +1016,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		snprintf(line, sizeof(line), "ERROR :Too many new connections "
 		    "from your IP; try again in %d seconds\r\n", wait);
 		refuse(fd, tls, line);
-		return;
+		return 1;
 	}
 	if (!local)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -1023,7 +1029,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		pthread_mutex_unlock(&server.lock);
 		log_info("%s refused: server full", shown);
 		refuse(fd, tls, "ERROR :Server full\r\n");
-		return;
+		return 1;
 	}
 	n = (uintptr_t)map_get(server.ips, group);
 	if (config.max_per_ip > 0 && n >= config.max_per_ip) {
@@ -1031,7 +1037,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		log_info("%s refused: too many connections (group %s)", shown,
 		    group);
 		refuse(fd, tls, "ERROR :Too many connections from your IP\r\n");
-		return;
+		return 1;
 	}
 	if ((c = client_new(fd, shown, tls)) == NULL ||
 	    map_put(server.ips, group, (void *)(n + 1)) == -1) {
@@ -1039,7 +1045,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		if (c != NULL)
 			conn_discard(c);
 		refuse(fd, tls, "ERROR :Server out of memory\r\n");
-		return;
+		return 1;
 	}
 	snprintf(c->ipgroup, sizeof(c->ipgroup), "%s", group);
 	if (local) {
@@ -1048,17 +1054,10 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		c->peer_gid = cred.gid;
 		c->peer_pid = cred.pid;
 	}
-	if ((rc = pthread_create(&c->thread, attr, client_main, c)) != 0) {
-		if (n == 0)
-			map_del(server.ips, group);
-		else
-			map_put(server.ips, group, (void *)n);
-		pthread_mutex_unlock(&server.lock);
-		log_warnx("pthread_create: %s", strerror(rc));
-		conn_discard(c);
-		refuse(fd, tls, "ERROR :Server full\r\n");
-		return;
-	}
+	/* Published first, its thread made after the lock is dropped:
+	 * creating a thread takes long, and every registration waits for
+	 * server.lock.  Until c->started, a wake-up is left for us to
+	 * deliver (conn_wake_locked). */
 	c->next = server.conns;
 	if (server.conns != NULL)
 		server.conns->prev = c;
@@ -1069,11 +1068,30 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 	server.clients = c->cl;
 	server.nclients++;
 	pthread_mutex_unlock(&server.lock);
+	/* Held until started is set: the thread may be done with c
+	 * before pthread_create() returns. */
+	conn_ref(c);
+	if ((rc = pthread_create(&c->thread, attr, client_main, c)) != 0) {
+		/* Closed here, as its own thread would have. */
+		log_warnx("pthread_create: %s", strerror(rc));
+		conn_kill(c, "Server full");
+		client_teardown(c);
+	} else {
+		pthread_mutex_lock(&c->out_lock);
+		c->started = 1;
+		if (c->wake_missed)
+			conn_wake_locked(c);
+		pthread_mutex_unlock(&c->out_lock);
+	}
+	conn_unref(c);
+	if (rc != 0)
+		return 1;
 	if (local)
 		log_debug("uid %lu (pid %ld) connected on %s",
 		    (unsigned long)cred.uid, (long)cred.pid, unixsock_path());
 	else
 		log_debug("%s connected", shown);
+	return 1;
 }
 
 /* Tells every client goodbye and waits up to 1.5 s for them to go.
@@ -1278,7 +1296,7 @@ main(int argc, char *argv[])
 	/* Static: the signal thread reads it after main() returns. */
 	static sigset_t set;
 	const char *gen_cert_dir = NULL, *add_name = NULL;
-	int ch, i, n, rc, verbose = 0, unix_only = 0, no_unix = 0;
+	int ch, i, k, n, rc, verbose = 0, unix_only = 0, no_unix = 0;
 
 	while ((ch = getopt_long(argc, argv, "hl:n:p:Vv", long_options,
 	    NULL)) != -1) {
@@ -1544,6 +1562,10 @@ main(int argc, char *argv[])
 
 	log_info("%s started as %s", NATTERD_VERSION, config.server_name);
 	for (i = 0; i < nlisteners; i++) {
+		/* Non-blocking: each wake-up accepts what is waiting. */
+		if ((rc = fcntl(listeners[i], F_GETFL)) == -1 ||
+		    fcntl(listeners[i], F_SETFL, rc | O_NONBLOCK) == -1)
+			fatal("fcntl");
 		pfd[i].fd = listeners[i];
 		pfd[i].events = POLLIN;
 	}
@@ -1558,9 +1580,10 @@ main(int argc, char *argv[])
 		if (pfd[nlisteners].revents != 0)
 			break;
 		for (i = 0; i < nlisteners; i++)
-			if (pfd[i].revents & POLLIN)
-				accept_one(listeners[i], listener_kind[i],
-				    &attr);
+			for (k = 0; k < ACCEPT_BATCH && (pfd[i].revents &
+			    POLLIN) && accept_one(listeners[i],
+			    listener_kind[i], &attr); k++)
+				;
 	}
 
 	for (i = 0; i < nlisteners; i++)

@@ -280,7 +280,9 @@ struct conn {
 	int		 fd;				/* [R] */
 	struct ssl_st	*ssl;		/* [T] NULL on a plain connection */
 	int		 tls;		/* [R] accepted on a TLS port */
-	pthread_t	 thread;			/* [R] set at accept */
+	pthread_t	 thread;	/* [O] valid once started is set */
+	int		 started;	/* [O] its thread exists (accept) */
+	int		 wake_missed;	/* [O] woken before it existed */
 	char		 ip[HOST_MAX];			/* [R] numeric */
 	char		 ipgroup[NETADDR_GROUP_MAX];	/* [R] key in server.ips */
 	/* A connection on the Unix socket: who is on the other end, from
@@ -717,6 +719,7 @@ void		 unixsock_close(void);
 
 /* client.c */
 void		*client_main(void *);
+void		 client_teardown(struct conn *);
 /* A new connection and its person (caller holds server.lock). */
 struct conn	*client_new(int fd, const char *ip, int tls);
 /* Frees a connection never published (its fd stays open). */
