@@ -374,6 +374,8 @@ client_try_register(struct turn *t)
 	struct conn *k = t->conn;
 	struct client *c = t->c, *to;
 	char key[32], old[NICK_MAX + 1], name[NICK_MAX + 1];
+	char mask[MASK_MAX + 1];
+	struct lusers lu;
 	enum owner_state st;
 	int renamed = 0;
 
@@ -424,9 +426,11 @@ client_try_register(struct turn *t)
 	if (server.nusers > server.max_users)
 		server.max_users = server.nusers;
 	st = owner_check_locked(c);
+	client_mask(c, mask, sizeof(mask));
+	lusers_get_locked(&lu);
 	pthread_mutex_unlock(&server.lock);
 	log_info("%s registered as %s!%s", k->ip, c->nick, c->user);
-	send_welcome(t);
+	send_welcome(t, mask, &lu);
 	if (renamed)
 		owner_renamed_notice(t, old);
 	if (st == OWNER_GRACE)

@@ -926,8 +926,21 @@ void		 message_multiline(struct turn *t, const char *target,
 /* The id of the person holding nick target now, or of the room called
  * target (after any STATUSMSG prefix, room_id); 0 for no one. */
 uint64_t	 message_target_id(const char *target);
-/* Sends the welcome burst: 001-005, LUSERS, MOTD. */
-void		 send_welcome(struct turn *t);
+/* The LUSERS counts, read under server.lock and sent after it. */
+struct lusers {
+	unsigned	 users;		/* registered */
+	unsigned	 invisible;
+	unsigned	 opers;
+	unsigned	 unknown;	/* connected, not registered */
+	unsigned	 rooms;
+	unsigned	 max_users;
+};
+/* Sends the welcome burst: 001-005, LUSERS, MOTD.  send_welcome()
+ * takes mask (client_mask) and lu as they were when t->c registered,
+ * and server.lock only for the MOTD, so registrations do not wait for
+ * one another's formatting. */
+void		 send_welcome(struct turn *t, const char *mask,
+		    const struct lusers *lu);
 void		 send_welcome_locked(struct turn *t);
 
 /* command_query.c */
@@ -949,6 +962,8 @@ void		 cmd_away(struct turn *, struct irc_msg *);
  * members of r. */
 void		 send_names_locked(struct turn *t, struct room *r);
 void		 send_lusers_locked(struct turn *t);
+void		 lusers_get_locked(struct lusers *lu);
+void		 send_lusers(struct turn *t, const struct lusers *lu);
 void		 send_motd_locked(struct turn *t);
 void		 send_isupport(struct turn *t);
 
