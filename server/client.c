@@ -1252,6 +1252,18 @@ stack_low(void)
 	return addr;
 }
 
+/* What a client thread's ppoll() lets through: its mask less SIGUSR1
+ * (conn_wake_locked). */
+static pthread_once_t	 waitmask_once = PTHREAD_ONCE_INIT;
+static sigset_t		 client_waitmask;
+
+static void
+waitmask_make(void)
+{
+	pthread_sigmask(SIG_SETMASK, NULL, &client_waitmask);
+	sigdelset(&client_waitmask, SIGUSR1);
+}
+
 void *
 client_main(void *arg)
 {
@@ -1267,8 +1279,9 @@ client_main(void *arg)
 	 * which orders those writes before ours. */
 	client_self = c;
 	pthread_setname_np(pthread_self(), "natterd-client");
-	pthread_sigmask(SIG_SETMASK, NULL, &waitmask);
-	sigdelset(&waitmask, SIGUSR1);
+	/* Every client thread has the accept thread's mask: ask once. */
+	pthread_once(&waitmask_once, waitmask_make);
+	waitmask = client_waitmask;
 	stack_lo = stack_low();
 	trimmed = mono_ms();	/* a new thread has nothing to give back */
 	/* The handshake happens in the first reads, under the

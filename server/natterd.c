@@ -962,6 +962,30 @@ refuse(int fd, int tls, const char *line)
 }
 
 /*
+ * Makes lfd non-blocking, so that each wake-up accepts what is waiting,
+ * and gives a TCP listener the options Linux copies to each socket it
+ * accepts: no Nagle delay, and a fixed kernel send buffer (autotuning
+ * would let a stalled reader's socket absorb megabytes, so the SendQ
+ * would never be reached).  A Unix socket copies none: accept_one sets
+ * its buffer.
+ */
+static void
+listener_setup(int lfd, int kind)
+{
+	int flags, one = 1, sndbuf = CLIENT_SNDBUF;
+
+	if ((flags = fcntl(lfd, F_GETFL)) == -1 ||
+	    fcntl(lfd, F_SETFL, flags | O_NONBLOCK) == -1)
+		fatal("fcntl");
+	if (kind == LISTEN_UNIX)
+		return;
+	if (setsockopt(lfd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)) == -1 || setsockopt(lfd, SOL_SOCKET, SO_SNDBUF,
+	    &sndbuf, sizeof(sndbuf)) == -1)
+		fatal("setsockopt");
+}
+
+/*
  * Accepts one connection from lfd and starts its thread.  0 when there
  * was none to accept (or accepting failed for want of resources), 1
  * otherwise, refused or not.
@@ -976,7 +1000,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 	struct conn *c;
 	struct ucred cred;
 	uintptr_t n;
-	int fd, rc, one = 1, sndbuf = CLIENT_SNDBUF, wait;
+	int fd, rc, sndbuf = CLIENT_SNDBUF, wait;
 	int tls = kind == LISTEN_TLS, local = kind == LISTEN_UNIX;
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
@@ -1018,11 +1042,10 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		refuse(fd, tls, line);
 		return 1;
 	}
-	if (!local)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* A fixed kernel buffer: autotuning would let a stalled reader's
-	 * socket absorb megabytes, so the SendQ would never be reached. */
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	/* A TCP socket has TCP_NODELAY and its SO_SNDBUF from its
+	 * listener (listener_setup); a Unix one is made new. */
+	if (local)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 
 	pthread_mutex_lock(&server.lock);
 	if (server.nclients >= config.max_clients) {
@@ -1562,10 +1585,7 @@ main(int argc, char *argv[])
 
 	log_info("%s started as %s", NATTERD_VERSION, config.server_name);
 	for (i = 0; i < nlisteners; i++) {
-		/* Non-blocking: each wake-up accepts what is waiting. */
-		if ((rc = fcntl(listeners[i], F_GETFL)) == -1 ||
-		    fcntl(listeners[i], F_SETFL, rc | O_NONBLOCK) == -1)
-			fatal("fcntl");
+		listener_setup(listeners[i], listener_kind[i]);
 		pfd[i].fd = listeners[i];
 		pfd[i].events = POLLIN;
 	}
