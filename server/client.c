@@ -160,6 +160,8 @@ conn_wake_locked(struct conn *c)
 	/* A thread never signals itself. */
 	if (c == client_self)
 		return;
+	if (c->left)
+		return;
 	/* Not started yet: the accept thread signals it once it is. */
 	if (!c->started) {
 		c->wake_missed = 1;
@@ -871,6 +873,7 @@ client_teardown(struct conn *c)
 
 	pthread_mutex_lock(&c->out_lock);
 	reason = c->close_reason != NULL ? c->close_reason : "Connection closed";
+	c->left = 1;	/* the thread may be gone before it is signalled */
 	pthread_mutex_unlock(&c->out_lock);
 
 	turn_begin(&t, c, chunk, sizeof(chunk));

@@ -283,6 +283,8 @@ struct conn {
 	pthread_t	 thread;	/* [O] valid once started is set */
 	int		 started;	/* [O] its thread exists (accept) */
 	int		 wake_missed;	/* [O] woken before it existed */
+	int		 left;		/* [O] its thread left its loop:
+					   no wake-up needed any more */
 	char		 ip[HOST_MAX];			/* [R] numeric */
 	char		 ipgroup[NETADDR_GROUP_MAX];	/* [R] key in server.ips */
 	/* A connection on the Unix socket: who is on the other end, from
