@@ -961,28 +961,16 @@ refuse(int fd, int tls, const char *line)
 	close(fd);
 }
 
-/*
- * Makes lfd non-blocking, so that each wake-up accepts what is waiting,
- * and gives a TCP listener the options Linux copies to each socket it
- * accepts: no Nagle delay, and a fixed kernel send buffer (autotuning
- * would let a stalled reader's socket absorb megabytes, so the SendQ
- * would never be reached).  A Unix socket copies none: accept_one sets
- * its buffer.
- */
+/* Makes lfd non-blocking, so that each wake-up accepts what is
+ * waiting. */
 static void
-listener_setup(int lfd, int kind)
+listener_setup(int lfd)
 {
-	int flags, one = 1, sndbuf = CLIENT_SNDBUF;
+	int flags;
 
 	if ((flags = fcntl(lfd, F_GETFL)) == -1 ||
 	    fcntl(lfd, F_SETFL, flags | O_NONBLOCK) == -1)
 		fatal("fcntl");
-	if (kind == LISTEN_UNIX)
-		return;
-	if (setsockopt(lfd, IPPROTO_TCP, TCP_NODELAY, &one,
-	    sizeof(one)) == -1 || setsockopt(lfd, SOL_SOCKET, SO_SNDBUF,
-	    &sndbuf, sizeof(sndbuf)) == -1)
-		fatal("setsockopt");
 }
 
 /*
@@ -1000,7 +988,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 	struct conn *c;
 	struct ucred cred;
 	uintptr_t n;
-	int fd, rc, sndbuf = CLIENT_SNDBUF, wait;
+	int fd, rc, one = 1, sndbuf = CLIENT_SNDBUF, wait;
 	int tls = kind == LISTEN_TLS, local = kind == LISTEN_UNIX;
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
@@ -1042,10 +1030,14 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		refuse(fd, tls, line);
 		return 1;
 	}
-	/* A TCP socket has TCP_NODELAY and its SO_SNDBUF from its
-	 * listener (listener_setup); a Unix one is made new. */
-	if (local)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	if (!local)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A fixed kernel buffer: autotuning would let a stalled reader's
+	 * socket absorb megabytes, so the SendQ would never be reached.
+	 * Set on each socket: one that inherits the listener's size can
+	 * still be autotuned (test_registered_reader_that_stops_is_dropped
+	 * saw 3.9 MB). */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 
 	pthread_mutex_lock(&server.lock);
 	if (server.nclients >= config.max_clients) {
@@ -1585,7 +1577,7 @@ main(int argc, char *argv[])
 
 	log_info("%s started as %s", NATTERD_VERSION, config.server_name);
 	for (i = 0; i < nlisteners; i++) {
-		listener_setup(listeners[i], listener_kind[i]);
+		listener_setup(listeners[i]);
 		pfd[i].fd = listeners[i];
 		pfd[i].events = POLLIN;
 	}
