@@ -152,14 +152,24 @@ conn_free(struct conn *c)
 	free(c);
 }
 
+/* The connection this thread serves, or NULL. */
+static _Thread_local struct conn *client_self;
+
 void
 conn_wake_locked(struct conn *c)
 {
 	int rc;
 
 	/* A thread never signals itself. */
-	if (pthread_equal(c->thread, pthread_self()))
+	if (c == client_self)
 		return;
+	if (c->left)
+		return;
+	/* Not started yet: the accept thread signals it once it is. */
+	if (!c->started) {
+		c->wake_missed = 1;
+		return;
+	}
 	if ((rc = pthread_kill(c->thread, SIGUSR1)) != 0)
 		log_warnx("pthread_kill: %s", strerror(rc));
 }
@@ -369,6 +379,8 @@ client_try_register(struct turn *t)
 	struct conn *k = t->conn;
 	struct client *c = t->c, *to;
 	char key[32], old[NICK_MAX + 1], name[NICK_MAX + 1];
+	char mask[MASK_MAX + 1];
+	struct lusers lu;
 	enum owner_state st;
 	int renamed = 0;
 
@@ -419,9 +431,11 @@ client_try_register(struct turn *t)
 	if (server.nusers > server.max_users)
 		server.max_users = server.nusers;
 	st = owner_check_locked(c);
+	client_mask(c, mask, sizeof(mask));
+	lusers_get_locked(&lu);
 	pthread_rwlock_unlock(&server.lock);
 	log_info("%s registered as %s!%s", k->ip, c->nick, c->user);
-	send_welcome(t);
+	send_welcome(t, mask, &lu);
 	if (renamed)
 		owner_renamed_notice(t, old);
 	if (st == OWNER_GRACE)
@@ -847,7 +861,7 @@ client_timers(struct conn *c, long long now)
  * device of several) makes an empty post for the same reason, and the
  * rooms see nothing.  Then it says goodbye on the socket.
  */
-static void
+void
 client_teardown(struct conn *c)
 {
 	char mask[MASK_MAX + 1], line[OUT_LINE_MAX], drain[512], chunk[512];
@@ -862,6 +876,7 @@ client_teardown(struct conn *c)
 
 	pthread_mutex_lock(&c->out_lock);
 	reason = c->close_reason != NULL ? c->close_reason : "Connection closed";
+	c->left = 1;	/* the thread may be gone before it is signalled */
 	pthread_mutex_unlock(&c->out_lock);
 
 	turn_begin(&t, c, chunk, sizeof(chunk));
@@ -1250,6 +1265,18 @@ stack_low(pthread_t t)
 	return addr;
 }
 
+/* What a client thread's ppoll() lets through: its mask less SIGUSR1
+ * (conn_wake_locked). */
+static pthread_once_t	 waitmask_once = PTHREAD_ONCE_INIT;
+static sigset_t		 client_waitmask;
+
+static void
+waitmask_make(void)
+{
+	pthread_sigmask(SIG_SETMASK, NULL, &client_waitmask);
+	sigdelset(&client_waitmask, SIGUSR1);
+}
+
 /*
  * Hands c to a fresh thread; 0 when it did, and this thread must then
  * return without touching c again.  Why: the first time a thread writes
@@ -1285,7 +1312,11 @@ client_renew(struct conn *c)
 	pthread_mutex_lock(&c->out_lock);
 	rc = c->closing ? -1 : pthread_create(&t, &attr, client_renewed, c);
 	if (rc == 0) {
+		/* Started already, or the accept thread would set
+		 * c->thread after us (natterd.c accept_one). */
 		c->thread = t;
+		c->started = 1;
+		c->wake_missed = 0;
 		/* Found here, as pthread_getattr_np() calls malloc(): an
 		 * idle thread that never does keeps no malloc cache
 		 * (about 650 bytes a thread). */
@@ -1312,8 +1343,9 @@ client_loop(struct conn *c, int busy, char *stack_lo)
 	char why[128];
 	int closing, held;
 
-	pthread_sigmask(SIG_SETMASK, NULL, &waitmask);
-	sigdelset(&waitmask, SIGUSR1);
+	/* Every client thread has the accept thread's mask: ask once. */
+	pthread_once(&waitmask_once, waitmask_make);
+	waitmask = client_waitmask;
 	idle_since = mono_ms();
 	/* A fresh thread may run on a stack glibc kept from one that
 	 * exited, with the pages that one touched. */
@@ -1408,6 +1440,7 @@ client_renewed(void *arg)
 	pthread_mutex_lock(&c->out_lock);
 	stack_lo = c->stack_lo;
 	pthread_mutex_unlock(&c->out_lock);
+	client_self = c;
 	pthread_setname_np(pthread_self(), "natterd-client");
 	if (client_loop(c, 0, stack_lo) == 0)
 		client_teardown(c);
@@ -1419,10 +1452,9 @@ client_main(void *arg)
 {
 	struct conn *c = arg;
 
-	/* The accept thread published c, c->thread included, under this
-	 * lock: taking it once orders those writes before ours. */
-	pthread_rwlock_rdlock(&server.lock);
-	pthread_rwlock_unlock(&server.lock);
+	/* The accept thread published c before it created this thread,
+	 * which orders those writes before ours. */
+	client_self = c;
 	pthread_setname_np(pthread_self(), "natterd-client");
 	/* The handshake happens in the first reads, under the
 	 * registration timeout like any silent connection. */

@@ -125,11 +125,38 @@ mask_normalize(const char *in, char *out, size_t len)
 		snprintf(out, len, "%s!*@*", in);
 }
 
-void
-send_welcome(struct turn *t)
+/* 001-005: constants, and mask; no lock needed. */
+static void
+welcome_head(struct turn *t, const char *mask)
 {
-	pthread_rwlock_wrlock(&server.lock);
-	send_welcome_locked(t);
+	reply(t, RPL_WELCOME, config.network, mask);
+	reply(t, RPL_YOURHOST, config.server_name, NATTERD_VERSION);
+	reply(t, RPL_CREATED, server.created);
+	reply(t, RPL_MYINFO, config.server_name, NATTERD_VERSION, USER_MODES,
+	    room_modes_all(), room_modes_with_param());
+	send_isupport(t);
+}
+
+/* The MOTD (SIGHUP replaces it under server.lock), then +r. */
+static void
+welcome_tail_locked(struct turn *t)
+{
+	send_motd_locked(t);
+	/* Logged in before the welcome (SASL, the Unix socket, another
+	 * device's account): its +r, as a login later would say it. */
+	if (t->c->account != NULL)
+		turn_sendf(t, ":%s MODE %s :+r", config.server_name,
+		    t->c->nick);
+}
+
+void
+send_welcome(struct turn *t, const char *mask, const struct lusers *lu)
+{
+	welcome_head(t, mask);
+	send_lusers(t, lu);
+	/* Only read: the MOTD a reload may replace, the client's own. */
+	pthread_rwlock_rdlock(&server.lock);
+	welcome_tail_locked(t);
 	pthread_rwlock_unlock(&server.lock);
 }
 
@@ -139,19 +166,9 @@ send_welcome_locked(struct turn *t)
 	char mask[MASK_MAX + 1];
 
 	client_mask(t->c, mask, sizeof(mask));
-	reply(t, RPL_WELCOME, config.network, mask);
-	reply(t, RPL_YOURHOST, config.server_name, NATTERD_VERSION);
-	reply(t, RPL_CREATED, server.created);
-	reply(t, RPL_MYINFO, config.server_name, NATTERD_VERSION, USER_MODES,
-	    room_modes_all(), room_modes_with_param());
-	send_isupport(t);
+	welcome_head(t, mask);
 	send_lusers_locked(t);
-	send_motd_locked(t);
-	/* Logged in before the welcome (SASL, the Unix socket, another
-	 * device's account): its +r, as a login later would say it. */
-	if (t->c->account != NULL)
-		turn_sendf(t, ":%s MODE %s :+r", config.server_name,
-		    t->c->nick);
+	welcome_tail_locked(t);
 }
 
 /* --- registration --- */

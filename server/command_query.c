@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,20 +159,30 @@ query_list_init(struct query_list *l, size_t budget)
 static int
 query_list_add(struct query_list *l, const char *pfx, const char *word)
 {
-	size_t	need;
-	int	n;
+	size_t	need, plen, wlen, room, n;
+	char	*p;
 
-	need = (l->len > 0) + strlen(pfx) + strlen(word);
+	plen = strlen(pfx);
+	wlen = strlen(word);
+	need = (l->len > 0) + plen + wlen;
 	if (l->len > 0 && l->len + need > l->budget)
 		return -1;
-	n = snprintf(l->buf + l->len, sizeof(l->buf) - l->len, "%s%s%s",
-	    l->len > 0 ? " " : "", pfx, word);
-	if (n < 0)
-		return -1;
-	if ((size_t)n >= sizeof(l->buf) - l->len)
-		l->len = sizeof(l->buf) - 1;	/* cut; only when alone */
-	else
-		l->len += (size_t)n;
+	/* Cut at the end of buf; only when alone. */
+	room = sizeof(l->buf) - 1 - l->len;
+	p = l->buf + l->len;
+	if (l->len > 0 && room > 0) {
+		*p++ = ' ';
+		room--;
+	}
+	n = plen < room ? plen : room;
+	memcpy(p, pfx, n);
+	p += n;
+	room -= n;
+	n = wlen < room ? wlen : room;
+	memcpy(p, word, n);
+	p += n;
+	*p = '\0';
+	l->len = (size_t)(p - l->buf);
 	return 0;
 }
 
@@ -1140,24 +1151,40 @@ cmd_list(struct turn *t, struct irc_msg *m)
 /* --- LUSERS, MOTD --- */
 
 void
+lusers_get_locked(struct lusers *lu)
+{
+	lu->users = server.nusers;
+	lu->invisible = server.ninvisible;
+	lu->opers = server.nopers;
+	lu->unknown = server.nclients > server.nusers ?
+	    server.nclients - server.nusers : 0;
+	lu->rooms = (unsigned)map_count(server.rooms);
+	lu->max_users = server.max_users;
+}
+
+void
+send_lusers(struct turn *t, const struct lusers *lu)
+{
+	reply(t, RPL_LUSERCLIENT, lu->users - lu->invisible, lu->invisible);
+	if (lu->opers > 0)
+		reply(t, RPL_LUSEROP, lu->opers);
+	if (lu->unknown > 0)
+		reply(t, RPL_LUSERUNKNOWN, lu->unknown);
+	reply(t, RPL_LUSERCHANNELS, lu->rooms);
+	reply(t, RPL_LUSERME, lu->users);
+	reply(t, RPL_LOCALUSERS, lu->users, lu->max_users, lu->users,
+	    lu->max_users);
+	reply(t, RPL_GLOBALUSERS, lu->users, lu->max_users, lu->users,
+	    lu->max_users);
+}
+
+void
 send_lusers_locked(struct turn *t)
 {
-	unsigned	visible, unknown;
+	struct lusers	lu;
 
-	visible = server.nusers - server.ninvisible;
-	reply(t, RPL_LUSERCLIENT, visible, server.ninvisible);
-	if (server.nopers > 0)
-		reply(t, RPL_LUSEROP, server.nopers);
-	unknown = server.nclients > server.nusers ?
-	    server.nclients - server.nusers : 0;
-	if (unknown > 0)
-		reply(t, RPL_LUSERUNKNOWN, unknown);
-	reply(t, RPL_LUSERCHANNELS, (unsigned)map_count(server.rooms));
-	reply(t, RPL_LUSERME, server.nusers);
-	reply(t, RPL_LOCALUSERS, server.nusers, server.max_users,
-	    server.nusers, server.max_users);
-	reply(t, RPL_GLOBALUSERS, server.nusers, server.max_users,
-	    server.nusers, server.max_users);
+	lusers_get_locked(&lu);
+	send_lusers(t, &lu);
 }
 
 /* LUSERS [<mask> [<server>]]: one server, so the mask changes nothing. */
@@ -1278,63 +1305,88 @@ query_isupport_add(struct turn *t, struct query_list *l, int *ntok,
 	(*ntok)++;
 }
 
+/*
+ * The 005 tokens, in order.  They come from constants and settings
+ * fixed at start (the network name, whether there is history), so they
+ * are made once, by the first thread that needs them.
+ */
+#define ISUPPORT_MAX	40
+#define ISUPPORT_TOKEN	128
+static pthread_once_t	 isupport_once = PTHREAD_ONCE_INIT;
+static char		 isupport_tok[ISUPPORT_MAX][ISUPPORT_TOKEN];
+static int		 isupport_n;
+
+static void
+isupport_fmt(const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	if (isupport_n == ISUPPORT_MAX) {
+		log_warnx("isupport: too many tokens");
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(isupport_tok[isupport_n], ISUPPORT_TOKEN, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= ISUPPORT_TOKEN)
+		log_warnx("isupport: token too long");
+	else
+		isupport_n++;
+}
+
+static void
+isupport_make(void)
+{
+	isupport_fmt("AWAYLEN=%d", AWAY_MAX);
+	isupport_fmt("BOT=B");
+	isupport_fmt("CASEMAPPING=rfc1459");
+	isupport_fmt("CHANLIMIT=#:%d", ROOMS_PER_CLIENT);
+	isupport_fmt("CHANMODES=%s", room_modes_chanmodes());
+	isupport_fmt("CHANNELLEN=%d", ROOM_NAME_MAX);
+	isupport_fmt("CHANTYPES=#");
+	if (history_enabled())
+		isupport_fmt("CHATHISTORY=%d", CHATHISTORY_MAX);
+	isupport_fmt("ELIST=CMNTU");
+	isupport_fmt("EXCEPTS=e");
+	isupport_fmt("HOSTLEN=%d", HOST_MAX);
+	isupport_fmt("INVEX=I");
+	isupport_fmt("KICKLEN=%d", KICK_MAX);
+	/* Each list has its own limit (room.c, room_list_add_locked). */
+	isupport_fmt("MAXLIST=b:%d,e:%d,I:%d", BAN_LIST_MAX, BAN_LIST_MAX,
+	    BAN_LIST_MAX);
+	isupport_fmt("MAXTARGETS=%d", MSG_TARGETS_MAX);
+	isupport_fmt("MODES=%d", MODES_PER_LINE);
+	isupport_fmt("MONITOR=%d", MONITOR_MAX);
+	if (history_enabled())
+		isupport_fmt("MSGREFTYPES=msgid,timestamp");
+	if (config.network != NULL && config.network[0] != '\0')
+		isupport_fmt("NETWORK=%s", config.network);
+	isupport_fmt("NICKLEN=%d", NICK_MAX);
+	isupport_fmt("PREFIX=%s", room_modes_prefix());
+	isupport_fmt("SAFELIST");
+	isupport_fmt("STATUSMSG=%s", room_modes_statusmsg());
+	isupport_fmt("TARGMAX=JOIN:,KICK:%d,LIST:,NAMES:,NOTICE:%d,PART:,"
+	    "PRIVMSG:%d,TAGMSG:%d,WHOIS:1", KICK_TARGETS_MAX, MSG_TARGETS_MAX,
+	    MSG_TARGETS_MAX, MSG_TARGETS_MAX);
+	isupport_fmt("TOPICLEN=%d", TOPIC_MAX);
+	isupport_fmt("USERLEN=%d", USER_MAX);
+	isupport_fmt("UTF8ONLY");
+	isupport_fmt("WHOX");
+}
+
 void
 send_isupport(struct turn *t)
 {
 	struct query_list	 l;
-	char			 tok[128];
-	int			 ntok = 0;
+	int			 i, ntok = 0;
 
+	pthread_once(&isupport_once, isupport_make);
 	/* " :are supported by this server" follows the tokens. */
 	query_list_init(&l, query_budget(t->c,
 	    strlen(" :are supported by this server")));
-
-#define ISUPPORT_FMT(...) do {						\
-	if ((size_t)snprintf(tok, sizeof(tok), __VA_ARGS__) < sizeof(tok)) \
-		query_isupport_add(t, &l, &ntok, tok);			\
-	else								\
-		log_warnx("isupport: token too long");			\
-} while (0)
-
-	ISUPPORT_FMT("AWAYLEN=%d", AWAY_MAX);
-	query_isupport_add(t, &l, &ntok, "BOT=B");
-	query_isupport_add(t, &l, &ntok, "CASEMAPPING=rfc1459");
-	ISUPPORT_FMT("CHANLIMIT=#:%d", ROOMS_PER_CLIENT);
-	ISUPPORT_FMT("CHANMODES=%s", room_modes_chanmodes());
-	ISUPPORT_FMT("CHANNELLEN=%d", ROOM_NAME_MAX);
-	query_isupport_add(t, &l, &ntok, "CHANTYPES=#");
-	if (history_enabled())
-		ISUPPORT_FMT("CHATHISTORY=%d", CHATHISTORY_MAX);
-	query_isupport_add(t, &l, &ntok, "ELIST=CMNTU");
-	query_isupport_add(t, &l, &ntok, "EXCEPTS=e");
-	ISUPPORT_FMT("HOSTLEN=%d", HOST_MAX);
-	query_isupport_add(t, &l, &ntok, "INVEX=I");
-	ISUPPORT_FMT("KICKLEN=%d", KICK_MAX);
-	/* Each list has its own limit (room.c, room_list_add_locked). */
-	ISUPPORT_FMT("MAXLIST=b:%d,e:%d,I:%d", BAN_LIST_MAX, BAN_LIST_MAX,
-	    BAN_LIST_MAX);
-	ISUPPORT_FMT("MAXTARGETS=%d", MSG_TARGETS_MAX);
-	ISUPPORT_FMT("MODES=%d", MODES_PER_LINE);
-	ISUPPORT_FMT("MONITOR=%d", MONITOR_MAX);
-	if (history_enabled())
-		query_isupport_add(t, &l, &ntok,
-		    "MSGREFTYPES=msgid,timestamp");
-	if (config.network != NULL && config.network[0] != '\0')
-		ISUPPORT_FMT("NETWORK=%s", config.network);
-	ISUPPORT_FMT("NICKLEN=%d", NICK_MAX);
-	ISUPPORT_FMT("PREFIX=%s", room_modes_prefix());
-	query_isupport_add(t, &l, &ntok, "SAFELIST");
-	ISUPPORT_FMT("STATUSMSG=%s", room_modes_statusmsg());
-	ISUPPORT_FMT("TARGMAX=JOIN:,KICK:%d,LIST:,NAMES:,NOTICE:%d,PART:,"
-	    "PRIVMSG:%d,TAGMSG:%d,WHOIS:1", KICK_TARGETS_MAX, MSG_TARGETS_MAX,
-	    MSG_TARGETS_MAX, MSG_TARGETS_MAX);
-	ISUPPORT_FMT("TOPICLEN=%d", TOPIC_MAX);
-	ISUPPORT_FMT("USERLEN=%d", USER_MAX);
-	query_isupport_add(t, &l, &ntok, "UTF8ONLY");
-	query_isupport_add(t, &l, &ntok, "WHOX");
-
-#undef ISUPPORT_FMT
-
+	for (i = 0; i < isupport_n; i++)
+		query_isupport_add(t, &l, &ntok, isupport_tok[i]);
 	if (l.len > 0)
 		reply(t, RPL_ISUPPORT, l.buf);
 }

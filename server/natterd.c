@@ -39,6 +39,7 @@
 
 #define LISTEN_MAX	8
 #define CLIENT_SNDBUF	65536	/* the kernel doubles it */
+#define ACCEPT_BATCH	64	/* connections accepted per poll wake-up */
 
 struct server	 server = {
 	/* Writers first: a stream of messages (readers) never keeps a
@@ -963,7 +964,24 @@ refuse(int fd, int tls, const char *line)
 	close(fd);
 }
 
+/* Makes lfd non-blocking, so that each wake-up accepts what is
+ * waiting. */
 static void
+listener_setup(int lfd)
+{
+	int flags;
+
+	if ((flags = fcntl(lfd, F_GETFL)) == -1 ||
+	    fcntl(lfd, F_SETFL, flags | O_NONBLOCK) == -1)
+		fatal("fcntl");
+}
+
+/*
+ * Accepts one connection from lfd and starts its thread.  0 when there
+ * was none to accept (or accepting failed for want of resources), 1
+ * otherwise, refused or not.
+ */
+static int
 accept_one(int lfd, int kind, pthread_attr_t *attr)
 {
 	struct sockaddr_storage ss;
@@ -971,6 +989,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 	char ip[NI_MAXHOST], line[128], group[NETADDR_GROUP_MAX];
 	const char *shown;
 	struct conn *c;
+	pthread_t tid;
 	struct ucred cred;
 	uintptr_t n;
 	int fd, rc, one = 1, sndbuf = CLIENT_SNDBUF, wait;
@@ -983,7 +1002,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 			log_warn("accept");
 			poll(NULL, 0, 100);
 		}
-		return;
+		return errno == ECONNABORTED || errno == EINTR;
 	}
 	memset(&cred, 0, sizeof(cred));
 	if (local) {
@@ -993,7 +1012,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		    &credlen) == -1) {
 			log_warn("SO_PEERCRED");
 			close(fd);
-			return;
+			return 1;
 		}
 		shown = "localhost";
 		snprintf(group, sizeof(group), "uid:%lu",
@@ -1013,12 +1032,15 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		snprintf(line, sizeof(line), "ERROR :Too many new connections "
 		    "from your IP; try again in %d seconds\r\n", wait);
 		refuse(fd, tls, line);
-		return;
+		return 1;
 	}
 	if (!local)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* A fixed kernel buffer: autotuning would let a stalled reader's
-	 * socket absorb megabytes, so the SendQ would never be reached. */
+	 * socket absorb megabytes, so the SendQ would never be reached.
+	 * Set on each socket: one that inherits the listener's size can
+	 * still be autotuned (test_registered_reader_that_stops_is_dropped
+	 * saw 3.9 MB). */
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 
 	pthread_rwlock_wrlock(&server.lock);
@@ -1026,7 +1048,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		pthread_rwlock_unlock(&server.lock);
 		log_info("%s refused: server full", shown);
 		refuse(fd, tls, "ERROR :Server full\r\n");
-		return;
+		return 1;
 	}
 	n = (uintptr_t)map_get(server.ips, group);
 	if (config.max_per_ip > 0 && n >= config.max_per_ip) {
@@ -1034,7 +1056,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		log_info("%s refused: too many connections (group %s)", shown,
 		    group);
 		refuse(fd, tls, "ERROR :Too many connections from your IP\r\n");
-		return;
+		return 1;
 	}
 	if ((c = client_new(fd, shown, tls)) == NULL ||
 	    map_put(server.ips, group, (void *)(n + 1)) == -1) {
@@ -1042,7 +1064,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		if (c != NULL)
 			conn_discard(c);
 		refuse(fd, tls, "ERROR :Server out of memory\r\n");
-		return;
+		return 1;
 	}
 	snprintf(c->ipgroup, sizeof(c->ipgroup), "%s", group);
 	if (local) {
@@ -1051,17 +1073,10 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		c->peer_gid = cred.gid;
 		c->peer_pid = cred.pid;
 	}
-	if ((rc = pthread_create(&c->thread, attr, client_main, c)) != 0) {
-		if (n == 0)
-			map_del(server.ips, group);
-		else
-			map_put(server.ips, group, (void *)n);
-		pthread_rwlock_unlock(&server.lock);
-		log_warnx("pthread_create: %s", strerror(rc));
-		conn_discard(c);
-		refuse(fd, tls, "ERROR :Server full\r\n");
-		return;
-	}
+	/* Published first, its thread made after the lock is dropped:
+	 * creating a thread takes long, and every registration waits for
+	 * server.lock.  Until c->started, a wake-up is left for us to
+	 * deliver (conn_wake_locked). */
 	c->next = server.conns;
 	if (server.conns != NULL)
 		server.conns->prev = c;
@@ -1072,11 +1087,35 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 	server.clients = c->cl;
 	server.nclients++;
 	pthread_rwlock_unlock(&server.lock);
+	/* Held until started is set: the thread may be done with c
+	 * before pthread_create() returns. */
+	conn_ref(c);
+	if ((rc = pthread_create(&tid, attr, client_main, c)) != 0) {
+		/* Closed here, as its own thread would have. */
+		log_warnx("pthread_create: %s", strerror(rc));
+		conn_kill(c, "Server full");
+		client_teardown(c);
+	} else {
+		/* Unless the thread has handed c to a fresh one already
+		 * (client_renew), which set both. */
+		pthread_mutex_lock(&c->out_lock);
+		if (!c->started) {
+			c->thread = tid;
+			c->started = 1;
+			if (c->wake_missed)
+				conn_wake_locked(c);
+		}
+		pthread_mutex_unlock(&c->out_lock);
+	}
+	conn_unref(c);
+	if (rc != 0)
+		return 1;
 	if (local)
 		log_debug("uid %lu (pid %ld) connected on %s",
 		    (unsigned long)cred.uid, (long)cred.pid, unixsock_path());
 	else
 		log_debug("%s connected", shown);
+	return 1;
 }
 
 /* Tells every client goodbye and waits up to 1.5 s for them to go.
@@ -1295,7 +1334,7 @@ main(int argc, char *argv[])
 	/* Static: the signal thread reads it after main() returns. */
 	static sigset_t set;
 	const char *gen_cert_dir = NULL, *add_name = NULL;
-	int ch, i, n, rc, verbose = 0, unix_only = 0, no_unix = 0;
+	int ch, i, k, n, rc, verbose = 0, unix_only = 0, no_unix = 0;
 
 	while ((ch = getopt_long(argc, argv, "hl:n:p:Vv", long_options,
 	    NULL)) != -1) {
@@ -1561,6 +1600,7 @@ main(int argc, char *argv[])
 
 	log_info("%s started as %s", NATTERD_VERSION, config.server_name);
 	for (i = 0; i < nlisteners; i++) {
+		listener_setup(listeners[i]);
 		pfd[i].fd = listeners[i];
 		pfd[i].events = POLLIN;
 	}
@@ -1575,9 +1615,10 @@ main(int argc, char *argv[])
 		if (pfd[nlisteners].revents != 0)
 			break;
 		for (i = 0; i < nlisteners; i++)
-			if (pfd[i].revents & POLLIN)
-				accept_one(listeners[i], listener_kind[i],
-				    &attr);
+			for (k = 0; k < ACCEPT_BATCH && (pfd[i].revents &
+			    POLLIN) && accept_one(listeners[i],
+			    listener_kind[i], &attr); k++)
+				;
 	}
 
 	for (i = 0; i < nlisteners; i++)

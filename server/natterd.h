@@ -288,10 +288,14 @@ struct conn {
 	int		 fd;				/* [R] */
 	struct ssl_st	*ssl;		/* [T] NULL on a plain connection */
 	int		 tls;		/* [R] accepted on a TLS port */
-	pthread_t	 thread;	/* [O] set at accept, and by its
-					   thread handing c to a fresh one
-					   (client_renew); read under
-					   out_lock to wake it */
+	pthread_t	 thread;	/* [O] valid once started is set;
+					   changed by its thread handing c
+					   to a fresh one (client_renew);
+					   read under out_lock to wake it */
+	int		 started;	/* [O] its thread exists (accept) */
+	int		 wake_missed;	/* [O] woken before it existed */
+	int		 left;		/* [O] its thread left its loop:
+					   no wake-up needed any more */
 	char		*stack_lo;	/* [O] the lowest address of the
 					   stack of the thread client_renew
 					   made, for its stack_trim */
@@ -747,6 +751,7 @@ void		 unixsock_close(void);
 
 /* client.c */
 void		*client_main(void *);
+void		 client_teardown(struct conn *);
 /* A new connection and its person (caller holds server.lock). */
 struct conn	*client_new(int fd, const char *ip, int tls);
 /* Frees a connection never published (its fd stays open). */
@@ -958,8 +963,21 @@ void		 message_multiline(struct turn *t, const char *target,
 /* The id of the person holding nick target now, or of the room called
  * target (after any STATUSMSG prefix, room_id); 0 for no one. */
 uint64_t	 message_target_id(const char *target);
-/* Sends the welcome burst: 001-005, LUSERS, MOTD. */
-void		 send_welcome(struct turn *t);
+/* The LUSERS counts, read under server.lock and sent after it. */
+struct lusers {
+	unsigned	 users;		/* registered */
+	unsigned	 invisible;
+	unsigned	 opers;
+	unsigned	 unknown;	/* connected, not registered */
+	unsigned	 rooms;
+	unsigned	 max_users;
+};
+/* Sends the welcome burst: 001-005, LUSERS, MOTD.  send_welcome()
+ * takes mask (client_mask) and lu as they were when t->c registered,
+ * and server.lock only for the MOTD, so registrations do not wait for
+ * one another's formatting. */
+void		 send_welcome(struct turn *t, const char *mask,
+		    const struct lusers *lu);
 void		 send_welcome_locked(struct turn *t);
 
 /* command_query.c */
@@ -981,6 +999,8 @@ void		 cmd_away(struct turn *, struct irc_msg *);
  * members of r. */
 void		 send_names_locked(struct turn *t, struct room *r);
 void		 send_lusers_locked(struct turn *t);
+void		 lusers_get_locked(struct lusers *lu);
+void		 send_lusers(struct turn *t, const struct lusers *lu);
 void		 send_motd_locked(struct turn *t);
 void		 send_isupport(struct turn *t);
 

@@ -10,6 +10,9 @@
  * the same room.
  *
  * Scenarios: fanout, rooms, paced, slow, connect, idle (see usage()).
+ * Registration time is from a connection's connect() to the 001 that
+ * ends its registration (the same point for every server: the rest of
+ * the welcome differs between them); connect reports its p50 and p99.
  * The last line of output is "RESULT key=value ..."; idle also prints what
  * the clients cost the whole machine, "SYSMEM key=value ..." (sysmem_read).
  */
@@ -77,6 +80,7 @@ struct conn {
 	bool		 ignore;	/* no longer counted (stalled, dead) */
 	uint32_t	*next_seq;	/* per sender slot of the room */
 	uint64_t	 got;
+	uint64_t	 launch_ns;	/* connect() called */
 	char		*wbuf;
 	size_t		 wlen;
 	size_t		 wcap;
@@ -153,6 +157,7 @@ static uint64_t		 first_send_ns;
 static uint64_t		 last_delivery_ns;
 static uint64_t		 reg_start_ns;
 static uint64_t		 last_reg_ns;
+static uint32_t		*reg_us;	/* connect() to 001, per client */
 static uint64_t		 now_ns;
 
 static uint32_t		*hist;
@@ -180,6 +185,7 @@ static void	handle_privmsg(struct conn *, const char *, const char *);
 static void	join_confirmed(struct conn *);
 static void	hist_add(uint64_t);
 static uint64_t	hist_percentile(double);
+static uint64_t	reg_percentile(double);
 static void	sender_fill(struct sender *);
 static void	flush_dirty(void);
 static void	paced_tick(void);
@@ -417,6 +423,7 @@ conn_launch(struct conn *c)
 	sin.sin_port = htons((uint16_t)o.port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	c->state = CS_CONNECTING;
+	c->launch_ns = mono_ns();
 	if (connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 &&
 	    errno != EINPROGRESS)
 		fatal("connect to 127.0.0.1 port %d: %s", o.port,
@@ -498,6 +505,22 @@ hist_percentile(double p)
 	qsort(overflow, noverflow, sizeof(*overflow), cmp_u32);
 	i = (size_t)(rank - seen);
 	return i < noverflow ? overflow[i] : max_us;
+}
+
+/* Registration time (connect() to 001) at percentile p, in us; sorts
+ * reg_us. */
+static uint64_t
+reg_percentile(double p)
+{
+	size_t rank;
+
+	if (nregistered == 0)
+		return 0;
+	qsort(reg_us, (size_t)nregistered, sizeof(*reg_us), cmp_u32);
+	rank = (size_t)(p * (double)nregistered);
+	if (rank >= (size_t)nregistered)
+		rank = (size_t)nregistered - 1;
+	return reg_us[rank];
 }
 
 static uint64_t
@@ -594,7 +617,9 @@ handle_line(struct conn *c, char *line, size_t len)
 		case 1:
 			if (c->state == CS_REGISTERING) {
 				c->state = CS_REGISTERED;
-				nregistered++;
+				reg_us[nregistered++] = now_ns > c->launch_ns ?
+				    (uint32_t)((now_ns - c->launch_ns) / 1000) :
+				    0;
 				last_reg_ns = now_ns;
 			}
 			break;
@@ -1297,7 +1322,7 @@ main(int argc, char *argv[])
 	struct sysmem mem0, mem1;
 	bool reg_ok, ok, mem_ok = false;
 	long rss0, rss1, hwm;
-	uint64_t t0, t1, expected, lost, sent;
+	uint64_t t0, t1, expected, lost, sent, reg_p50, reg_p99, reg_max;
 	int ch, i, nclients = -1, nrooms = -1, nsenders = -1, msgs = -1;
 	size_t si;
 
@@ -1452,6 +1477,7 @@ main(int argc, char *argv[])
 		fatal("epoll_create1: %s", strerror(errno));
 	scratch = xcalloc(1, SCRATCH_SIZE);
 	hist = xcalloc(HIST_LINEAR, sizeof(*hist));
+	reg_us = xcalloc((size_t)o.nclients, sizeof(*reg_us));
 	conns = xcalloc((size_t)o.nclients, sizeof(*conns));
 	senders = xcalloc((size_t)o.nsenders, sizeof(*senders));
 	dirty = xcalloc((size_t)o.nsenders, sizeof(*dirty));
@@ -1486,6 +1512,13 @@ main(int argc, char *argv[])
 	    "logged in (SASL PLAIN) and registered" : "registered",
 	    nregistered, o.nclients, reg_s, reg_per_s, o.sc == SC_LOGIN ?
 	    "logins" : "registrations");
+	reg_p50 = reg_percentile(0.50);
+	reg_p99 = reg_percentile(0.99);
+	reg_max = reg_percentile(1.0);
+	if (o.sc == SC_CONNECT)
+		printf("registration time (connect() to 001): p50 %" PRIu64
+		    " us, p99 %" PRIu64 " us, max %" PRIu64 " us\n", reg_p50,
+		    reg_p99, reg_max);
 	t1 = mono_ns();
 
 	if (o.sc != SC_CONNECT && o.sc != SC_IDLE && o.sc != SC_LOGIN) {
@@ -1578,11 +1611,12 @@ main(int argc, char *argv[])
 	    "deliveries=%" PRIu64 " deliveries_per_s=%.0f p50_us=%" PRIu64
 	    " p99_us=%" PRIu64 " max_us=%" PRIu64 " lost=%" PRIu64
 	    " reg_per_s=%.0f rss_per_client_kb=%.2f peak_rss_kb=%ld cpu_s=%.2f"
-	    " gen_cpu_s=%.2f phase_s=%.2f stalled_dropped=%d\n",
+	    " gen_cpu_s=%.2f phase_s=%.2f stalled_dropped=%d reg_p50_us=%"
+	    PRIu64 " reg_p99_us=%" PRIu64 " reg_max_us=%" PRIu64 "\n",
 	    scenario_names[o.sc], o.label, ok ? 1 : 0, nregistered, delivered, dps, hist_percentile(0.50),
 	    hist_percentile(0.99), max_us, lost, reg_per_s, rss_per_client,
 	    hwm, o.server_pid > 0 ? cpu1 - cpu0 : -1.0, self1 - self0, phase_s,
-	    nstalled_dropped);
+	    nstalled_dropped, reg_p50, reg_p99, reg_max);
 	fflush(stdout);
 	close_all();
 	return ok ? 0 : 1;

@@ -341,7 +341,7 @@ for rep in $(seq 1 "$REPS"); do
 			fi
 			echo "rep=$rep ${line#RESULT }" >>"$RESULTS"
 			printf 'rep %d %-7s %-8s %s\n' "$rep" "$sc" "$srv" \
-			    "$(echo "$line" | tr ' ' '\n' | grep -E '^(ok|deliveries_per_s|p99_us|lost|reg_per_s|rss_per_client_kb|cpu_s)=' | tr '\n' ' ')"
+			    "$(echo "$line" | tr ' ' '\n' | grep -E '^(ok|deliveries_per_s|p99_us|lost|reg_per_s|rss_per_client_kb|cpu_s|reg_p99_us)=' | tr '\n' ' ')"
 			stop_server
 			# Let the kernel tear down thousands of sockets
 			# before the next measurement.
@@ -456,7 +456,7 @@ for sc in $SCENARIOS; do
 	slow)
 		table "$sc" "deliveries_per_s:reader_deliveries/s p99_us:p99_us lost:lost stalled_dropped:stalled_dropped cpu_s:server_cpu_s" ;;
 	connect)
-		table "$sc" "reg_per_s:registrations/s clients:registered cpu_s:server_cpu_s" ;;
+		table "$sc" "reg_per_s:registrations/s reg_p50_us:reg_p50_us reg_p99_us:reg_p99_us clients:registered cpu_s:server_cpu_s" ;;
 	idle)
 		table "$sc" "avail_drop_kb:MemAvailable_drop_kB pcp_kb:..on_per-CPU_lists used_kb:..in_use_kB kstack_kb:KernelStack_kB sunreclaim_kb:SUnreclaim_kB sreclaim_kb:SReclaimable_kB pagetables_kb:PageTables_kB rss_per_client_kb:server_RSS_kB gen_rss_kb:loadgen_RSS_kB clients:registered peak_rss_kb:peak_rss_kb reg_per_s:registrations/s cpu_s:idle_cpu_s"
 		say "  (_kB: per idle client, whole machine, /proc/meminfo before the first"
