@@ -39,9 +39,10 @@
  * to a room from a client without echo-message, with the history off),
  * the turn need not see them out: it leaves them to the deliverer,
  * which frees them (turn_leave), and goes on reading; at most
- * POSTS_AHEAD_MAX a connection, after which its turns wait again.  A client is freed only after
- * a post made after it left every table has been delivered (client.c
- * waits for its QUIT post), so the client pointers in posts stay valid.
+ * POSTS_AHEAD_MAX a connection, after which its turns wait again.  A
+ * client is freed only after a post made after it left every table has
+ * been delivered (client.c waits for its QUIT post), so the client
+ * pointers in posts stay valid.
  *
  * Locks (natterd.h has the order): outbox.lock guards the list, the
  * states, outbox.done and the waiters (each turn that waits for its
