@@ -370,3 +370,105 @@ def test_attack_history_runs_with_rename_and_redact(f):
     shown = [re.search(r"PRIVMSG #[rs] :(h\d+)$", ln).group(1)
              for ln in got]
     assert shown == texts, shown
+
+
+B32 = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def msgid_after(msgid, k):
+    """The msgid of the message stored k after msgid (store_msgid: 11
+    digits of the open's random value, then 9 of the seq)."""
+    seq = 0
+    for ch in msgid[11:]:
+        seq = seq * 32 + B32.index(ch)
+    seq += k
+    tail = ""
+    for _ in range(9):
+        tail = B32[seq & 31] + tail
+        seq >>= 5
+    return msgid[:11] + tail
+
+
+def test_attack_redact_in_the_same_commit_as_its_message(f):
+    # 20 lines, a REDACT of the 6th, 20 more, in one read: the store
+    # commits them together, the REDACT between two runs of rows.
+    # What alice is told and what CHATHISTORY shows agree, each line
+    # once, in order.
+    s = Server(f, "--flood-burst", "0", "--redact-window", "60")
+    caps = ("batch", "message-tags", "server-time", "draft/chathistory",
+            "draft/message-redaction", "echo-message")
+    a = v3(s, "alice", *caps)
+    a.join("#r")
+    settle(a)
+    a.send("PRIVMSG #r :base")
+    got = a.expect(rx(r"@time=\S+;msgid=\S+ :alice!\S+ PRIVMSG #r :base"))
+    base = re.search(r"msgid=([^; ]+)", got).group(1)
+    gone = msgid_after(base, 6)
+    burst(a, ["PRIVMSG #r :p%d" % i for i in range(20)] +
+          ["REDACT #r %s" % gone] +
+          ["PRIVMSG #r :p%d" % i for i in range(20, 40)])
+    ids = []
+    for i in range(20):
+        got = a.expect(rx(r"@time=\S+;msgid=\S+ :alice!\S+ PRIVMSG #r "
+                          r":p%d" % i))
+        ids.append(re.search(r"msgid=([^; ]+)", got).group(1))
+    assert ids[5] == gone, (ids[5], gone)
+    a.expect(rx(r"@time=\S+ :alice!\S+ REDACT #r %s" % gone))
+    for i in range(20, 40):
+        a.expect(rx(r"@time=\S+;msgid=\S+ :alice!\S+ PRIVMSG #r :p%d" % i))
+    a.send("CHATHISTORY LATEST #r * 100")
+    lines = batch(a, "chathistory", "#r")
+    shown = [re.search(r"PRIVMSG #r :(\S+)$", ln).group(1) for ln in lines]
+    assert shown == ["base"] + ["p%d" % i for i in range(40) if i != 5], \
+        shown
+
+
+def test_attack_multiline_tagmsg_statusmsg_left_in_order(f):
+    # No echo, no history file: every post is left to the deliverer.
+    # Batches, TAGMSGs, STATUSMSGs and plain lines reach each reader
+    # whole and in the order sent.
+    s = Server(f, "--flood-burst", "0", *NOHIST)
+    a = v3(s, "alice", "batch", "draft/multiline", "message-tags")
+    b = v3(s, "bob", "batch", "draft/multiline", "message-tags")
+    c = s.user("carol")
+    join(a, b, c, room="#r")
+    settle(a, b, c)
+    out, want_b, want_c = [], [], []
+    pa = prefix("alice")
+    for i in range(12):
+        out.append("BATCH +m%d draft/multiline #r" % i)
+        out.append("@batch=m%d PRIVMSG #r :one %d" % (i, i))
+        out.append("@batch=m%d PRIVMSG #r :two %d" % (i, i))
+        out.append("BATCH -m%d" % i)
+        want_b.append(("batch", i))
+        want_c += [":%s PRIVMSG #r :one %d" % (pa, i),
+                   ":%s PRIVMSG #r :two %d" % (pa, i)]
+        out.append("@+typing=active TAGMSG #r")
+        want_b.append(("tag", i))
+        out.append("PRIVMSG @#r :ops %d" % i)
+        out.append("PRIVMSG #r :plain %d" % i)
+        want_b.append(("plain", i))
+        want_c.append(":%s PRIVMSG #r :plain %d" % (pa, i))
+    burst(a, out)
+    for kind, i in want_b:
+        if kind == "batch":
+            line = b.next_line(timeout=30)
+            m = re.fullmatch(r"@msgid=\S+ :%s BATCH \+(\S+) draft/multiline "
+                             r"#r" % re.escape(pa), line)
+            assert m, line
+            ref = m.group(1)
+            b.expect_exact_sequence([
+                "@batch=%s :%s PRIVMSG #r :one %d" % (ref, pa, i),
+                "@batch=%s :%s PRIVMSG #r :two %d" % (ref, pa, i),
+                ":%s BATCH -%s" % (pa, ref)], timeout=30)
+        elif kind == "tag":
+            line = b.next_line(timeout=30)
+            assert re.fullmatch(r"@msgid=\S+;\+typing=active :%s TAGMSG #r"
+                                % re.escape(pa), line), line
+        else:
+            line = b.next_line(timeout=30)
+            assert re.fullmatch(r"@msgid=\S+ :%s PRIVMSG #r :plain %d"
+                                % (re.escape(pa), i), line), line
+    c.expect_exact_sequence(want_c, timeout=30)
+    b.no_line(rx(".*"), sync=True)
+    c.no_line(rx(".*"), sync=True, wait=0)
