@@ -472,3 +472,35 @@ def test_attack_multiline_tagmsg_statusmsg_left_in_order(f):
     c.expect_exact_sequence(want_c, timeout=30)
     b.no_line(rx(".*"), sync=True)
     c.no_line(rx(".*"), sync=True, wait=0)
+
+
+def test_attack_renewed_mid_generator(f):
+    # bob asks for ten CHATHISTORY batches and stops reading: their
+    # generators wait for his socket; his thread, idle, is handed over
+    # meanwhile.  When he reads, every batch is there, whole, in order.
+    s = Server(f, "--flood-burst", "0", "--history-lines", "0")
+    caps = ("batch", "message-tags", "server-time", "draft/chathistory")
+    a = s.user("alice")
+    a.join("#r")
+    text = "z" * 400
+    burst(a, ["PRIVMSG #r :%d %s" % (i, text) for i in range(100)])
+    a.send("PING :said")
+    a.expect(":irc.test PONG irc.test :said", timeout=30)
+    b = s.client("bob", reader=False, rcvbuf=4096)
+    b.send("CAP LS 302")
+    b.send("CAP REQ :%s" % " ".join(caps))
+    b.send("NICK bob")
+    b.send("USER bob 0 * :bob")
+    b.send("CAP END")
+    b.read_until(rx(r":irc\.test (376|422) bob :.*"), timeout=10)
+    b.send("JOIN #r")
+    b.read_until(numeric("366", "bob", "#r :End of /NAMES list"))
+    b.drain()
+    b.send_raw(b"CHATHISTORY LATEST #r * 100\r\n" * 10 + b"PING :all\r\n")
+    time.sleep(2.5)         # his thread hands him over, output pending
+    for q in range(10):
+        lines = batch(b, "chathistory", "#r", timeout=30)
+        shown = [re.search(r"PRIVMSG #r :(\d+) z+$", ln).group(1)
+                 for ln in lines]
+        assert shown == [str(i) for i in range(100)], (q, shown[:5])
+    b.expect(":irc.test PONG irc.test :all", timeout=30)
