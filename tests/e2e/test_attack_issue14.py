@@ -7,7 +7,7 @@ import re
 import threading
 import time
 
-from harness import Server, join, numeric, prefix, rx
+from harness import SLOW, Server, join, numeric, prefix, rx
 from test_devices import OPER, device, make_account
 from test_history import batch, settle, v3
 
@@ -186,8 +186,10 @@ def test_attack_flood_against_stalled_reader_memory_bounded(f):
         rss.append(vmrss_kb(s))
     a.send("PING :end")
     a.expect(":irc.test PONG irc.test :end")
-    # The last 10 rounds sent 2.2 MB more.
-    assert rss[-1] - rss[9] < 1024, rss
+    # The last 10 rounds sent 2.2 MB more.  A sanitizer build's
+    # allocator keeps freed memory a while: there LeakSanitizer checks.
+    if SLOW <= 1:
+        assert rss[-1] - rss[9] < 1024, rss
     c.no_line(rx(".*"), sync=True)
 
 
