@@ -247,7 +247,10 @@ struct client {
 /* Bot mode (issue 13 §2): set by the user, shown in WHO and WHOIS, and
  * the bot tag on what it says (IRCv3 bot-mode). */
 #define CLIENT_BOT		0x20	/* +B */
-	time_t		 last_spoke;			/* [S] for WHOIS idle */
+	/* For WHOIS idle.  Atomic: each of a person's devices sets it
+	 * as it speaks in a room, under server.lock held only to read
+	 * (command.c message), maybe two at once. */
+	_Atomic time_t	 last_spoke;
 
 	struct room	**rooms;			/* [S] joined rooms */
 	int		 nrooms;			/* [S] */
