@@ -1429,9 +1429,11 @@ store_append_ent(struct store_rec *rec, int rename, int64_t since)
 		    memory_order_relaxed);
 		if (rec->time_ms == 0)
 			rec->time_ms = store_now_ms();
-		store_unlock(&store.qlock);
+		/* Under qlock: rooms' messages take seqs side by side, and
+		 * committed never goes back. */
 		atomic_store_explicit(&store.committed, seq,
 		    memory_order_release);
+		store_unlock(&store.qlock);
 		rec->seq = seq;
 		store_msgid(seq, rec->msgid);
 		return seq;
