@@ -73,7 +73,11 @@ def test_attack_multiline_nick_changing_hands_is_refused(f):
     b = s.user("bob")
     c = s.user("carol")
     a.send_raw(b"BATCH +x draft/multiline bob\r\n"
-               b"@batch=x PRIVMSG bob :for bob only\r\n")
+               b"@batch=x PRIVMSG bob :for bob only\r\n"
+               b"PING :opened\r\n")
+    # The batch was opened while bob had the nick (a PING may come
+    # inside a batch): only then is carol someone else.
+    a.expect(":irc.test PONG irc.test :opened")
     b.send("NICK bob2")
     b.expect(":bob!bob@127.0.0.1 NICK bob2")
     c.send("NICK bob")
