@@ -201,7 +201,7 @@ static void	sasl_plain_b64(const char *, const char *, char *, size_t);
 static void	reset_peak_rss(void);
 static double	proc_cpu_s(void);
 static double	self_cpu_s(double *);
-static long	meminfo_kb(const char *, const char *);
+static long	proc_field_kb(const char *, const char *);
 static bool	register_all(void);
 static void	join_all(void);
 static void	settle(int, int);
@@ -995,17 +995,15 @@ reset_peak_rss(void)
 	fclose(f);
 }
 
+/* The value of "key:" in a /proc file of that form, or -1. */
 static long
-proc_status_kb(const char *key)
+proc_field_kb(const char *path, const char *key)
 {
-	char path[64], line[256];
+	char line[256];
 	size_t klen = strlen(key);
 	long v = -1;
 	FILE *f;
 
-	if (o.server_pid <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%ld/status", o.server_pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
@@ -1015,6 +1013,17 @@ proc_status_kb(const char *key)
 		}
 	fclose(f);
 	return v;
+}
+
+static long
+proc_status_kb(const char *key)
+{
+	char path[64];
+
+	if (o.server_pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/status", o.server_pid);
+	return proc_field_kb(path, key);
 }
 
 static double
@@ -1065,25 +1074,6 @@ struct sysmem {
 	long	avail, kstack, sunreclaim, sreclaim, pagetables, pcp, self_rss;
 };
 
-static long
-meminfo_kb(const char *path, const char *key)
-{
-	char line[256];
-	size_t klen = strlen(key);
-	long v = -1;
-	FILE *f;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-			v = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 static bool
 sysmem_read(struct sysmem *m)
 {
@@ -1091,12 +1081,12 @@ sysmem_read(struct sysmem *m)
 	long pages = 0, n;
 	FILE *f;
 
-	m->avail = meminfo_kb("/proc/meminfo", "MemAvailable");
-	m->kstack = meminfo_kb("/proc/meminfo", "KernelStack");
-	m->sunreclaim = meminfo_kb("/proc/meminfo", "SUnreclaim");
-	m->sreclaim = meminfo_kb("/proc/meminfo", "SReclaimable");
-	m->pagetables = meminfo_kb("/proc/meminfo", "PageTables");
-	m->self_rss = meminfo_kb("/proc/self/status", "VmRSS");
+	m->avail = proc_field_kb("/proc/meminfo", "MemAvailable");
+	m->kstack = proc_field_kb("/proc/meminfo", "KernelStack");
+	m->sunreclaim = proc_field_kb("/proc/meminfo", "SUnreclaim");
+	m->sreclaim = proc_field_kb("/proc/meminfo", "SReclaimable");
+	m->pagetables = proc_field_kb("/proc/meminfo", "PageTables");
+	m->self_rss = proc_field_kb("/proc/self/status", "VmRSS");
 	m->pcp = -1;
 	if ((f = fopen("/proc/zoneinfo", "r")) != NULL) {
 		while (fgets(line, sizeof(line), f) != NULL)
