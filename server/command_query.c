@@ -24,6 +24,7 @@
 #include "casemap.h"
 #include "log.h"
 #include "natterd.h"
+#include "str.h"
 #include "utf8.h"
 
 #define ISUPPORT_PER_LINE	13	/* tokens per 005 line */
@@ -159,30 +160,16 @@ query_list_init(struct query_list *l, size_t budget)
 static int
 query_list_add(struct query_list *l, const char *pfx, const char *word)
 {
-	size_t	need, plen, wlen, room, n;
-	char	*p;
+	size_t	need, n;
 
-	plen = strlen(pfx);
-	wlen = strlen(word);
-	need = (l->len > 0) + plen + wlen;
+	need = (l->len > 0) + strlen(pfx) + strlen(word);
 	if (l->len > 0 && l->len + need > l->budget)
 		return -1;
+	n = str_join(l->buf + l->len, sizeof(l->buf) - l->len,
+	    l->len > 0 ? " " : "", pfx, word, (char *)NULL);
 	/* Cut at the end of buf; only when alone. */
-	room = sizeof(l->buf) - 1 - l->len;
-	p = l->buf + l->len;
-	if (l->len > 0 && room > 0) {
-		*p++ = ' ';
-		room--;
-	}
-	n = plen < room ? plen : room;
-	memcpy(p, pfx, n);
-	p += n;
-	room -= n;
-	n = wlen < room ? wlen : room;
-	memcpy(p, word, n);
-	p += n;
-	*p = '\0';
-	l->len = (size_t)(p - l->buf);
+	l->len = n < sizeof(l->buf) - l->len ? l->len + n :
+	    sizeof(l->buf) - 1;
 	return 0;
 }
 
