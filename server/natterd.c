@@ -1583,6 +1583,7 @@ main(int argc, char *argv[])
 	open_listeners();
 	drop_privileges();
 	open_history();
+	outbox_start();
 	open_accounts();
 	log_listeners();
 	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
@@ -1627,6 +1628,7 @@ main(int argc, char *argv[])
 	/* Unlinked at once: a new natterd may start while these drain. */
 	unixsock_close();
 	rc = drain_clients();
+	outbox_stop();
 	/* Logins still waiting for a hash fail now. */
 	passwd_pool_stop();
 	if (rc == 0) {

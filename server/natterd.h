@@ -282,6 +282,8 @@ struct conn {
 	atomic_int	 refs;		/* own thread 1, plus each holder */
 	atomic_int	 ahead;		/* its posts left to the deliverer,
 					   not yet out (turn.c turn_leave) */
+	int64_t		 left_fail_id;	/* [T] the last of them that may
+					   answer with a FAIL */
 	uint64_t	 id;				/* [R] never reused */
 	struct client	*cl;		/* [S] its person; changed only by
 					   its own thread (so [T] to read) */
@@ -664,6 +666,10 @@ void		 turn_begin(struct turn *t, struct conn *c, char *chunk,
 /* Waits for the store where the crash rule needs it, delivers every
  * post of the turn, applies nothing more, writes. */
 void		 turn_end(struct turn *t);
+/* The deliverer thread, with a history file: started before the first
+ * client, stopped when the last is gone (natterd.c). */
+void		 outbox_start(void);
+void		 outbox_stop(void);
 /* Around each command: label is the labeled-response label or NULL. */
 void		 turn_command_begin(struct turn *t, const char *label);
 void		 turn_command_end(struct turn *t);
@@ -1187,6 +1193,9 @@ int		 store_wait(int64_t seq, int timeout_ms);
 /* The highest seq such that every row up to it is committed or
  * cancelled (store_wait(seq) would return at once).  Atomic, cheap. */
 int64_t		 store_committed(void);
+/* Waits until store_committed() passes seen, at most timeout_ms (also
+ * once the store has closed: it never moves then); returns it. */
+int64_t		 store_wait_past(int64_t seen, int timeout_ms);
 /* The last seq handed out. */
 int64_t		 store_last_seq(void);
 /* Takes row seq back, once.  0: it was removed and will never be

@@ -90,7 +90,7 @@
 #define STORE_PRUNE_MS		60000	/* between retention passes */
 #define STORE_PRUNE_FIRST_MS	1000	/* first pass after open */
 #define STORE_PRUNE_CHUNK	1000	/* rows per DELETE */
-#define STORE_CKPT_PAGES	1000	/* WAL pages: ask for a checkpoint */
+#define STORE_CKPT_PAGES	4000	/* WAL pages: ask for a checkpoint */
 #define STORE_CKPT_FORCE_PAGES	16000	/* WAL pages: writer checkpoints */
 #define STORE_BUSY_MS		5000	/* opening, reads, checkpoints */
 #define STORE_WBUSY_MS		1000	/* commits: a lock held longer
@@ -1538,6 +1538,24 @@ store_wait(int64_t seq, int timeout_ms)
 		return -1;
 	}
 	return 0;
+}
+
+int64_t
+store_wait_past(int64_t seen, int timeout_ms)
+{
+	struct timespec	 until;
+	int64_t		 now;
+
+	if ((now = atomic_load_explicit(&store.committed,
+	    memory_order_acquire)) > seen)
+		return now;
+	store_deadline(&until, timeout_ms);
+	store_lock(&store.qlock);
+	while ((now = atomic_load(&store.committed)) <= seen &&
+	    store_cond_wait(&store.ccond, &store.qlock, &until) == 0)
+		;
+	store_unlock(&store.qlock);
+	return now;
 }
 
 int64_t

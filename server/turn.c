@@ -35,11 +35,17 @@
  * HOLD_MS; what was not kept by then is taken back with store_cancel and
  * answered with FAIL), delivers the turn's posts and any before them,
  * then queues and writes the output left.  When none of its posts
- * carries output for the actor and none waits for the store (a message
- * to a room from a client without echo-message, with the history off),
- * the turn need not see them out: it leaves them to the deliverer,
- * which frees them (turn_leave), and goes on reading; at most
- * POSTS_AHEAD_MAX a connection, after which its turns wait again.  A
+ * carries output for the actor but the FAIL its store may answer it
+ * with (a message from a client without echo-message or a label), the
+ * turn need not see them out: it leaves them to whoever delivers them,
+ * who frees them (turn_leave), and goes on reading; at most
+ * POSTS_AHEAD_MAX a connection, after which its turns wait again.  With
+ * a history file a thread of its own, the deliverer, delivers them
+ * after each commit, and takes back those the store has not kept
+ * HOLD_MS after their command ended (outbox_expire), so the sender is
+ * not held while its rows wait for a commit and its next lines join
+ * the same one.  Whatever the connection is told next waits for the
+ * FAILs of messages it left (left_fail_id).  A
  * client is freed only after a post made after it left every table has
  * been delivered (client.c waits for its QUIT post), so the client
  * pointers in posts stay valid.
@@ -64,8 +70,10 @@
 
 #include "log.h"
 #include "natterd.h"
+#include "str.h"
 
 #define OUTBOX_NAP_MS	50	/* a waiter looks again after this */
+#define DELIVER_NAP_MS	100	/* the deliverer looks for expired posts */
 /* Posts a connection may have left to the deliverer, not yet out; past
  * this its next turn waits for them, so a sender never runs ahead of
  * delivery by more. */
@@ -98,6 +106,7 @@ struct post {
 	int		 keep;		/* delivered even so (struct line) */
 	int		 left;		/* its turn did not wait: the
 					   deliverer frees it (outbox.lock) */
+	long long	 sealed_ms;	/* when its command ended (durable) */
 	enum post_state	 state;		/* outbox.lock */
 	struct conn	*actor;		/* the connection that made it */
 	struct outlist	 payload;	/* the actor's output with it */
@@ -140,11 +149,19 @@ static struct outbox {
 	struct waiter	*waiters;
 	pthread_mutex_t	 drain;
 	atomic_int	 again;		/* someone wants a drain */
+	/* The deliverer (with a history file): left posts the store must
+	 * keep are delivered by it after their commit, or taken back. */
+	int		 deliverer;	/* running: set before any client */
+	int		 nleft_durable;	/* such posts not out yet */
+	int		 stopping;
+	pthread_cond_t	 dcond;		/* nleft_durable became > 0 */
+	pthread_t	 dthread;
 } outbox = {
 	/* Held for a few instructions at a time by many threads: spin a
 	 * little before sleeping. */
 	.lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
 	.drain = PTHREAD_MUTEX_INITIALIZER,
+	.dcond = PTHREAD_COND_INITIALIZER,
 };
 
 static void	 turn_flush_chunk(struct turn *);
@@ -152,6 +169,8 @@ static void	 turn_label(struct turn *);
 static void	 turn_cancel(struct turn *);
 static void	 outbox_drain(struct turn *);
 static void	 turn_leave(struct turn *);
+static int	 post_leavable(const struct post *);
+static int	 post_cancel(struct post *);
 static void	 outbox_wait(struct turn *, int64_t);
 static void	 outbox_wake_locked(void);
 static int	 post_ready(const struct post *);
@@ -536,9 +555,12 @@ turn_command_end(struct turn *t)
 	 * posts, a label's; an item may name another post of the turn):
 	 * the turn must see it out before what it writes itself.  And a
 	 * post the store must keep may need taking back (turn_cancel). */
-	for (p = t->cmd_first; p != NULL; p = p->tnext)
-		if (p->durable || p->payload.n > 0)
+	for (p = t->cmd_first; p != NULL; p = p->tnext) {
+		if (!post_leavable(p))
 			t->must_wait = 1;
+		if (p->durable)
+			p->sealed_ms = mono_ms();
+	}
 	pthread_mutex_lock(&outbox.lock);
 	for (p = t->cmd_first; p != NULL; p = p->tnext)
 		p->state = POST_SEALED;
@@ -882,6 +904,26 @@ post_free(struct post *p)
 
 /* --- the outbox --- */
 
+/*
+ * Whether p's turn may leave it to the deliverer: it carries no output
+ * for its actor, but for a message the store must keep the FAIL that
+ * answers it if the store never does, which whoever delivers it gives
+ * (the deliverer takes it back after HOLD_MS, outbox_expire).
+ */
+static int
+post_leavable(const struct post *p)
+{
+	const struct item *it;
+
+	if (p->keep || (p->durable && !outbox.deliverer))
+		return 0;
+	if (p->payload.n == 0)
+		return 1;
+	it = &p->payload.v[0];
+	return p->payload.n == 1 && it->echo == p &&
+	    it->show == ITEM_FAIL_ONLY && it->tag == NULL;
+}
+
 static int
 post_ready(const struct post *p)
 {
@@ -1036,6 +1078,8 @@ outbox_drain(struct turn *t)
 			outbox.done = p->id;
 			if (p->left) {
 				atomic_fetch_sub(&p->actor->ahead, 1);
+				if (p->durable)
+					outbox.nleft_durable--;
 				p->tnext = left;
 				left = p;
 			}
@@ -1061,7 +1105,7 @@ static void
 turn_leave(struct turn *t)
 {
 	struct post *p, *next, *done = NULL;
-	int n = 0;
+	int n = 0, nd = 0;
 
 	pthread_mutex_lock(&outbox.lock);
 	for (p = t->posts; p != NULL; p = next) {
@@ -1069,12 +1113,22 @@ turn_leave(struct turn *t)
 		if (p->state == POST_DONE) {
 			p->tnext = done;
 			done = p;
-		} else {
-			p->left = 1;
-			n++;
+			continue;
+		}
+		p->left = 1;
+		n++;
+		if (p->durable) {
+			/* Its FAIL, if any, comes before what the
+			 * connection is told next (turn_end). */
+			t->conn->left_fail_id = p->id;
+			nd++;
 		}
 	}
 	atomic_fetch_add(&t->conn->ahead, n);
+	if (nd > 0) {
+		outbox.nleft_durable += nd;
+		pthread_cond_signal(&outbox.dcond);
+	}
 	pthread_mutex_unlock(&outbox.lock);
 	for (; done != NULL; done = p) {
 		p = done->tnext;
@@ -1148,50 +1202,92 @@ outbox_wait(struct turn *t, int64_t id)
 }
 
 /*
- * The store did not keep the turn's messages in time: take back each
- * one it has not committed.  A post being taken back is not ready, so
- * nobody delivers it meanwhile.
+ * The store did not keep p in time: take it back unless it committed
+ * meanwhile.  A post being taken back is not ready, so nobody delivers
+ * it meanwhile.  Returns 1 if p will go out as a FAIL.
  */
+static int
+post_cancel(struct post *p)
+{
+	int kept;
+
+	pthread_mutex_lock(&outbox.lock);
+	if (!p->durable || p->state != POST_SEALED ||
+	    p->seq <= store_committed()) {
+		pthread_mutex_unlock(&outbox.lock);
+		return 0;
+	}
+	if (p->keep) {
+		/* Done already (a room's rename): it goes out, not waiting
+		 * again, and its row stays queued, for the store to commit
+		 * once it can; taking it back would leave the history
+		 * under the old name for good. */
+		p->durable = 0;
+		pthread_mutex_unlock(&outbox.lock);
+		log_warnx("%s: a room's rename goes out before its history "
+		    "moved: the store cannot commit now", p->actor->ip);
+		return 0;
+	}
+	p->state = POST_CANCELLING;
+	pthread_mutex_unlock(&outbox.lock);
+	kept = store_cancel(p->seq);
+	pthread_mutex_lock(&outbox.lock);
+	if (kept != 1)
+		p->cancelled = 1;
+	p->state = POST_SEALED;
+	pthread_mutex_unlock(&outbox.lock);
+	return kept != 1;
+}
+
+/* The store did not keep the turn's messages in time: take back each
+ * one it has not committed. */
 static void
 turn_cancel(struct turn *t)
 {
 	struct post *p;
-	int kept, n = 0;
+	int n = 0;
 
-	for (p = t->posts; p != NULL; p = p->tnext) {
-		if (!p->durable)
-			continue;
-		pthread_mutex_lock(&outbox.lock);
-		if (p->state != POST_SEALED || p->seq <= store_committed()) {
-			pthread_mutex_unlock(&outbox.lock);
-			continue;
-		}
-		if (p->keep) {
-			/* Done already (a room's rename): it goes out, not
-			 * waiting again, and its row stays queued, for the
-			 * store to commit once it can; taking it back would
-			 * leave the history under the old name for good. */
-			p->durable = 0;
-			pthread_mutex_unlock(&outbox.lock);
-			log_warnx("%s: a room's rename goes out before its "
-			    "history moved: the store cannot commit now",
-			    t->conn->ip);
-			continue;
-		}
-		p->state = POST_CANCELLING;
-		pthread_mutex_unlock(&outbox.lock);
-		kept = store_cancel(p->seq);
-		pthread_mutex_lock(&outbox.lock);
-		if (kept != 1) {
-			p->cancelled = 1;
-			n++;
-		}
-		p->state = POST_SEALED;
-		pthread_mutex_unlock(&outbox.lock);
-	}
+	for (p = t->posts; p != NULL; p = p->tnext)
+		n += post_cancel(p);
 	if (n > 0)
 		log_warnx("%s: %d message%s not sent: the store cannot "
 		    "commit", t->conn->ip, n, n == 1 ? "" : "s");
+}
+
+/*
+ * Takes back the post at the head of the outbox if it was left to the
+ * deliverer and the store has not kept it for HOLD_MS since its command
+ * ended.  Returns 1 if it did (deliver, then look again).
+ */
+static int
+outbox_expire(void)
+{
+	char ip[sizeof(((struct conn *)0)->ip)];
+	struct post *p;
+	int kept;
+
+	pthread_mutex_lock(&outbox.lock);
+	p = outbox.head;
+	if (p == NULL || !p->left || !p->durable || p->cancelled ||
+	    p->state != POST_SEALED || p->seq <= store_committed() ||
+	    mono_ms() - p->sealed_ms < HOLD_MS) {
+		pthread_mutex_unlock(&outbox.lock);
+		return 0;
+	}
+	/* Not ready while taken back, so no drain frees it meanwhile. */
+	p->state = POST_CANCELLING;
+	str_copy(ip, sizeof(ip), p->actor->ip);
+	pthread_mutex_unlock(&outbox.lock);
+	kept = store_cancel(p->seq);
+	pthread_mutex_lock(&outbox.lock);
+	if (kept != 1)
+		p->cancelled = 1;
+	p->state = POST_SEALED;
+	pthread_mutex_unlock(&outbox.lock);
+	if (kept != 1)
+		log_warnx("%s: a message not sent: the store cannot commit",
+		    ip);
+	return 1;
 }
 
 void
@@ -1219,6 +1315,12 @@ turn_end(struct turn *t)
 		t->attached = 0;
 		t->must_wait = 0;
 	}
+	if (c->left_fail_id != 0 && (t->chunklen > 0 || t->out.n > 0)) {
+		/* A message left to the deliverer may yet be answered by
+		 * a FAIL: it comes before this. */
+		outbox_wait(t, c->left_fail_id);
+		c->left_fail_id = 0;
+	}
 	if (t->out.n == 0 && t->chunklen > 0) {
 		/* The common case: straight from the stack. */
 		(void)conn_send_direct(c, t->chunk, t->chunklen);
@@ -1231,4 +1333,69 @@ turn_end(struct turn *t)
 		}
 	}
 	pushlist_flush(&t->push);
+}
+
+/* --- the deliverer --- */
+
+/*
+ * With a history file, a turn leaves its messages to this thread: it
+ * delivers them after each commit (their turns went back to reading, so
+ * more rows join the next commit), and takes back what the store did
+ * not keep in HOLD_MS (outbox_expire), whose FAIL goes to its sender.
+ */
+static void *
+outbox_deliver_main(void *arg)
+{
+	struct turn t;
+	int64_t seen;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "natterd-deliver");
+	memset(&t, 0, sizeof(t));
+	seen = store_committed();
+	pthread_mutex_lock(&outbox.lock);
+	while (!outbox.stopping) {
+		if (outbox.nleft_durable == 0) {
+			pthread_cond_wait(&outbox.dcond, &outbox.lock);
+			continue;
+		}
+		pthread_mutex_unlock(&outbox.lock);
+		seen = store_wait_past(seen, DELIVER_NAP_MS);
+		outbox_drain(&t);
+		while (outbox_expire())
+			outbox_drain(&t);
+		pushlist_flush(&t.push);
+		pthread_mutex_lock(&outbox.lock);
+	}
+	pthread_mutex_unlock(&outbox.lock);
+	pushlist_flush(&t.push);
+	return NULL;
+}
+
+void
+outbox_start(void)
+{
+	int rc;
+
+	if (!history_durable())
+		return;
+	if ((rc = pthread_create(&outbox.dthread, NULL, outbox_deliver_main,
+	    NULL)) != 0) {
+		/* Turns then wait for the store themselves. */
+		log_warnx("deliverer: pthread_create: %s", strerror(rc));
+		return;
+	}
+	outbox.deliverer = 1;
+}
+
+void
+outbox_stop(void)
+{
+	if (!outbox.deliverer)
+		return;
+	pthread_mutex_lock(&outbox.lock);
+	outbox.stopping = 1;
+	pthread_cond_signal(&outbox.dcond);
+	pthread_mutex_unlock(&outbox.lock);
+	pthread_join(outbox.dthread, NULL);
 }

@@ -1266,6 +1266,29 @@ append(const char *key, const char *params)
 	return seq;
 }
 
+/* store_wait_past: at once when committed is past seen, the time out
+ * when nothing commits (and once the store is closed), else the new
+ * committed. */
+static void
+test_wait_past(void **state)
+{
+	struct fixture	*f = *state;
+	int64_t		 seq, t0;
+
+	open_ok(f->path, 0, 0);
+	seq = add("#a", "#a :one", 0);
+	assert_int_equal(store_wait_past(seq - 1, 5000), seq);
+	t0 = now_us();
+	assert_int_equal(store_wait_past(seq, 200), seq);
+	assert_true(now_us() - t0 >= 150 * 1000);
+	seq = append("#a", "#a :two");
+	assert_true(store_wait_past(seq - 1, 10000) >= seq);
+	store_close();
+	t0 = now_us();
+	assert_int_equal(store_wait_past(seq, 100), seq);
+	assert_true(now_us() - t0 >= 50 * 1000);
+}
+
 /* Another connection takes the write lock, as another process would. */
 static sqlite3 *
 lock_file(const char *path)
@@ -2552,6 +2575,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_past, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_private_accounts, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_private_targets, setup,

@@ -413,6 +413,68 @@ def test_store_outage_holds_then_fails_then_recovers(f):
     assert texts == ["#s :short outage", "#s :after"], texts
 
 
+FAIL_S = (":irc.test FAIL PRIVMSG TEMPORARILY_UNAVAILABLE #s "
+          ":Message not sent: the history store cannot keep it now")
+
+
+@timeout(90)
+def test_store_outage_without_echo_fails_each_left_message_in_order(f):
+    # A sender without echo-message leaves its messages to the deliverer
+    # and goes on reading; in a long outage each is still answered by
+    # its FAIL, before anything it is told later, and nobody gets one.
+    db = f.path("h.db")
+    s = Server(f, "--db", db, *FULL_SPEED)
+    alice, bob = s.user("alice"), s.user("bob")
+    join(alice, bob, room="#s")
+    lock = WriteLock(db)
+    try:
+        # More than the 16 a connection may leave: the rest wait.
+        for i in range(20):
+            alice.send("PRIVMSG #s :lost %d" % i)
+        alice.send("PING :after-the-lost")
+        for i in range(20):
+            assert alice.next_line(timeout=HOLD_S * 3 + 10) == FAIL_S, i
+        alice.expect(":irc.test PONG irc.test :after-the-lost")
+    finally:
+        lock.release()
+    alice.send("PRIVMSG #s :after")
+    bob.expect(":alice!alice@127.0.0.1 PRIVMSG #s :after", timeout=10)
+    bob.no_line(re.compile(".*lost.*"), sync=True)
+    s.stop()
+    con = sqlite3.connect(db)
+    texts = [r[0] for r in con.execute(
+        "SELECT params FROM message WHERE key = '#s' ORDER BY seq")]
+    con.close()
+    assert texts == ["#s :after"], texts
+
+
+@timeout(60)
+def test_store_short_outage_without_echo_delivers_in_order(f):
+    # Held while the file is locked, then every line out, in order, and
+    # a reply asked for meanwhile comes after them.
+    db = f.path("h.db")
+    s = Server(f, "--db", db, *FULL_SPEED)
+    alice, bob = s.user("alice"), s.user("bob")
+    join(alice, bob, room="#s")
+    lock = WriteLock(db)
+    for i in range(30):
+        alice.send("PRIVMSG #s :held %d" % i)
+    time.sleep(1.5)
+    bob.no_line(re.compile(".*held.*"), wait=0.2)
+    lock.release()
+    for i in range(30):
+        bob.expect(":alice!alice@127.0.0.1 PRIVMSG #s :held %d" % i,
+                   timeout=10)
+    alice.send("PING :x")
+    alice.expect(":irc.test PONG irc.test :x")
+    s.stop()
+    con = sqlite3.connect(db)
+    n = con.execute("SELECT count(*) FROM message WHERE key = '#s'"
+                    ).fetchone()[0]
+    con.close()
+    assert n == 30
+
+
 def test_events_are_not_stored_and_history_max_counts_messages(f):
     db = f.path("h.db")
     s = Server(f, "--db", db, "--history-max", "5")
