@@ -45,7 +45,8 @@ else
 	REPS=${BENCH_REPS:-3}
 fi
 SCENARIOS=${BENCH_SCENARIOS:-fanout rooms paced slow connect idle login}
-WANT_SERVERS=${BENCH_SERVERS:-natterd ngircd inspircd roofline}
+# natterd-db runs in rooms only, unless BENCH_SERVERS names it.
+WANT_SERVERS=${BENCH_SERVERS:-natterd natterd-db ngircd inspircd roofline}
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
@@ -304,6 +305,8 @@ for rep in $(seq 1 "$REPS"); do
 			srv=${SERVER_LIST[$(((i + rep - 1) % NSERVERS))]}
 			case $sc/$srv in
 			login/ngircd|login/inspircd|login/roofline) continue ;;
+			rooms/natterd-db) ;;
+			*/natterd-db) [ -z "${BENCH_SERVERS:-}" ] && continue ;;
 			esac
 			port=$(free_port)
 			if ! start_server "$srv" "$port"; then
@@ -392,7 +395,12 @@ table() {
 		}
 	}
 	END {
-		ns = split(servers, srv, " ")
+		# Only the servers that ran this scenario.
+		nall = split(servers, all, " ")
+		ns = 0
+		for (j = 1; j <= nall; j++)
+			if (cnt[all[j], "ok"] > 0)
+				srv[++ns] = all[j]
 		nk = split(keys, key, " ")
 		hdr = sprintf("%-22s", "")
 		for (j = 1; j <= ns; j++)
