@@ -251,6 +251,33 @@ def test_left_multiline_and_tagmsg_in_an_outage(f):
     assert len(rows) == 1 and "five" in rows[0] and "six" in rows[0], rows
 
 
+@timeout(90)
+def test_sender_reads_its_left_message_back_at_once(f):
+    # The sender goes back to reading before its message is on disk;
+    # its CHATHISTORY right after (same read or the next) still finds
+    # it, after the commit its answer waits for.
+    db = f.path("h.db")
+    s = Server(f, "--db", db, *FULL_SPEED)
+    alice = cap_user(s, "alice", "batch", "draft/chathistory",
+                     "server-time", "message-tags")
+    bob = s.user("bob")
+    join(alice, bob, room="#s")
+    alice.sync()
+    for i in range(60):
+        if i % 2:
+            alice.send("PRIVMSG #s :m%d" % i)
+            alice.send("CHATHISTORY LATEST #s * 1")
+        else:
+            alice.send_raw(("PRIVMSG #s :m%d\r\nCHATHISTORY LATEST #s * 1"
+                            "\r\n" % i).encode())
+        alice.expect_exact_sequence([
+            re.compile(r":irc\.test BATCH \+(\S+) chathistory #s"),
+            re.compile(r"@batch=\S+;time=\S+;msgid=\S+ "
+                       r":alice!alice@127\.0\.0\.1 PRIVMSG #s :m%d" % i),
+            re.compile(r":irc\.test BATCH -\S+")], timeout=10)
+        bob.expect(":alice!alice@127.0.0.1 PRIVMSG #s :m%d" % i)
+
+
 # --- nothing lost, nothing doubled, nothing FAILed delivered ---
 
 def sender_loop(c, room, n):
