@@ -436,6 +436,7 @@ struct turn {
 	 * client's read loop), unless one carries output for the actor
 	 * (must_wait, found at each command's end). */
 	int		 may_leave;
+	int		 nposts;	/* in posts */
 	int		 must_wait;
 };
 

@@ -70,7 +70,6 @@
 
 #include "log.h"
 #include "natterd.h"
-#include "str.h"
 
 #define OUTBOX_NAP_MS	50	/* a waiter looks again after this */
 #define DELIVER_NAP_MS	100	/* the deliverer looks for expired posts */
@@ -667,6 +666,7 @@ post_new_for_locked(struct turn *t, const struct line *l, int n)
 	t->last = p;
 	if (t->cmd_first == NULL)
 		t->cmd_first = p;
+	t->nposts++;
 	if (history_durable())
 		t->wait_seq = store_last_seq();
 	return p;
@@ -1257,12 +1257,12 @@ turn_cancel(struct turn *t)
 /*
  * Takes back the post at the head of the outbox if it was left to the
  * deliverer and the store has not kept it for HOLD_MS since its command
- * ended.  Returns 1 if it did (deliver, then look again).
+ * ended, counting in *failed those that will go out as a FAIL.  Returns
+ * 1 if it looked at one (deliver, then look again).
  */
 static int
-outbox_expire(void)
+outbox_expire(int *failed)
 {
-	char ip[sizeof(((struct conn *)0)->ip)];
 	struct post *p;
 	int kept;
 
@@ -1276,7 +1276,6 @@ outbox_expire(void)
 	}
 	/* Not ready while taken back, so no drain frees it meanwhile. */
 	p->state = POST_CANCELLING;
-	str_copy(ip, sizeof(ip), p->actor->ip);
 	pthread_mutex_unlock(&outbox.lock);
 	kept = store_cancel(p->seq);
 	pthread_mutex_lock(&outbox.lock);
@@ -1285,8 +1284,7 @@ outbox_expire(void)
 	p->state = POST_SEALED;
 	pthread_mutex_unlock(&outbox.lock);
 	if (kept != 1)
-		log_warnx("%s: a message not sent: the store cannot commit",
-		    ip);
+		(*failed)++;
 	return 1;
 }
 
@@ -1296,8 +1294,10 @@ turn_end(struct turn *t)
 	struct conn *c = t->conn;
 	struct post *p, *next;
 
+	/* The bound counts this read's posts too: one read of many short
+	 * lines makes many. */
 	if (t->posts != NULL && t->may_leave && !t->must_wait &&
-	    atomic_load(&c->ahead) < POSTS_AHEAD_MAX)
+	    atomic_load(&c->ahead) + t->nposts <= POSTS_AHEAD_MAX)
 		turn_leave(t);
 	else if (t->posts != NULL) {
 		if (t->wait_seq > 0 && history_durable() &&
@@ -1314,6 +1314,7 @@ turn_end(struct turn *t)
 		t->wait_seq = 0;
 		t->attached = 0;
 		t->must_wait = 0;
+		t->nposts = 0;
 	}
 	if (c->left_fail_id != 0 && (t->chunklen > 0 || t->out.n > 0)) {
 		/* A message left to the deliverer may yet be answered by
@@ -1348,6 +1349,7 @@ outbox_deliver_main(void *arg)
 {
 	struct turn t;
 	int64_t seen;
+	int failed;
 
 	(void)arg;
 	pthread_setname_np(pthread_self(), "natterd-deliver");
@@ -1362,9 +1364,14 @@ outbox_deliver_main(void *arg)
 		pthread_mutex_unlock(&outbox.lock);
 		seen = store_wait_past(seen, DELIVER_NAP_MS);
 		outbox_drain(&t);
-		while (outbox_expire())
+		failed = 0;
+		while (outbox_expire(&failed))
 			outbox_drain(&t);
 		pushlist_flush(&t.push);
+		/* One line a pass, not one a message, in a long outage. */
+		if (failed > 0)
+			log_warnx("%d message%s not sent: the store cannot "
+			    "commit", failed, failed == 1 ? "" : "s");
 		pthread_mutex_lock(&outbox.lock);
 	}
 	pthread_mutex_unlock(&outbox.lock);
