@@ -1202,14 +1202,34 @@ outbox_wait(struct turn *t, int64_t id)
 }
 
 /*
+ * Takes sealed, durable p back from the store.  Caller holds outbox.lock,
+ * which is dropped meanwhile and held again on return: p is not ready
+ * while it is taken back, so no drain delivers or frees it.  Returns 1
+ * if p will go out as a FAIL, 0 if the store had committed it.
+ */
+static int
+post_take_back_locked(struct post *p)
+{
+	int kept;
+
+	p->state = POST_CANCELLING;
+	pthread_mutex_unlock(&outbox.lock);
+	kept = store_cancel(p->seq);
+	pthread_mutex_lock(&outbox.lock);
+	if (kept != 1)
+		p->cancelled = 1;
+	p->state = POST_SEALED;
+	return kept != 1;
+}
+
+/*
  * The store did not keep p in time: take it back unless it committed
- * meanwhile.  A post being taken back is not ready, so nobody delivers
- * it meanwhile.  Returns 1 if p will go out as a FAIL.
+ * meanwhile.  Returns 1 if p will go out as a FAIL.
  */
 static int
 post_cancel(struct post *p)
 {
-	int kept;
+	int failed;
 
 	pthread_mutex_lock(&outbox.lock);
 	if (!p->durable || p->state != POST_SEALED ||
@@ -1228,15 +1248,9 @@ post_cancel(struct post *p)
 		    "moved: the store cannot commit now", p->actor->ip);
 		return 0;
 	}
-	p->state = POST_CANCELLING;
+	failed = post_take_back_locked(p);
 	pthread_mutex_unlock(&outbox.lock);
-	kept = store_cancel(p->seq);
-	pthread_mutex_lock(&outbox.lock);
-	if (kept != 1)
-		p->cancelled = 1;
-	p->state = POST_SEALED;
-	pthread_mutex_unlock(&outbox.lock);
-	return kept != 1;
+	return failed;
 }
 
 /* The store did not keep the turn's messages in time: take back each
@@ -1264,7 +1278,6 @@ static int
 outbox_expire(int *failed)
 {
 	struct post *p;
-	int kept;
 
 	pthread_mutex_lock(&outbox.lock);
 	p = outbox.head;
@@ -1274,17 +1287,8 @@ outbox_expire(int *failed)
 		pthread_mutex_unlock(&outbox.lock);
 		return 0;
 	}
-	/* Not ready while taken back, so no drain frees it meanwhile. */
-	p->state = POST_CANCELLING;
+	*failed += post_take_back_locked(p);
 	pthread_mutex_unlock(&outbox.lock);
-	kept = store_cancel(p->seq);
-	pthread_mutex_lock(&outbox.lock);
-	if (kept != 1)
-		p->cancelled = 1;
-	p->state = POST_SEALED;
-	pthread_mutex_unlock(&outbox.lock);
-	if (kept != 1)
-		(*failed)++;
 	return 1;
 }
 
