@@ -15,7 +15,7 @@ import threading
 import time
 
 from harness import (FULL_SPEED, Client, Server, join, prefix, scaled,
-                     timeout)
+                     slow, timeout)
 from test_caps import cap_user
 from test_devices import OPER, device, make_account
 from test_multiline import send_batch
@@ -50,6 +50,7 @@ def oper(c):
 
 # --- what the sender is told, and in which order ---
 
+@slow
 @timeout(90)
 def test_left_fails_come_before_later_replies_labels_and_caps(f):
     # Left messages of every kind, with replies, labels and echo-message
@@ -101,6 +102,7 @@ def test_left_fails_come_before_later_replies_labels_and_caps(f):
     assert stored(db) == [], stored(db)
 
 
+@slow
 @timeout(90)
 def test_left_posts_then_nick_part_quit_fail_before_what_follows(f):
     # The connection changes nick, parts and quits while its messages
@@ -143,6 +145,7 @@ def test_left_posts_then_nick_part_quit_fail_before_what_follows(f):
     assert stored(db) == ["#s :after"], stored(db)
 
 
+@slow
 @timeout(90)
 def test_kill_and_kick_while_left_posts_wait(f):
     # An operator kills the sender, and kicks another, while their
@@ -182,6 +185,7 @@ def test_kill_and_kick_while_left_posts_wait(f):
     assert stored(db) == [], stored(db)
 
 
+@slow
 @timeout(90)
 def test_left_fail_goes_to_the_device_that_sent(f):
     # Two devices of one person: the FAIL of a left message goes to the
@@ -214,6 +218,7 @@ def test_left_fail_goes_to_the_device_that_sent(f):
     phone.no_line(re.compile(r".*(lost|FAIL).*"), sync=True)
 
 
+@slow
 @timeout(90)
 def test_left_multiline_and_tagmsg_in_an_outage(f):
     # A multiline batch and a TAGMSG (not stored) from a sender without
@@ -286,6 +291,7 @@ def sender_loop(c, room, n):
         time.sleep(0.04)
 
 
+@slow
 @timeout(150)
 def test_outage_and_recovery_with_many_senders(f):
     # Six senders to three rooms, an outage in the middle: each line
@@ -382,6 +388,7 @@ def test_sigkill_mid_traffic_every_line_received_is_in_the_file(f):
 
 # --- churn around the expiry (for the sanitizer builds) ---
 
+@slow
 @timeout(240)
 def test_churn_while_left_posts_wait_and_expire(f):
     # Senders connect, join, leave a burst, and go (QUIT, close or
@@ -441,7 +448,7 @@ def test_churn_while_left_posts_wait_and_expire(f):
     ths.append(threading.Thread(target=locker))
     for t in ths:
         t.start()
-    time.sleep(20)
+    time.sleep(10)
     stop.set()
     for t in ths:
         t.join(60)

@@ -377,6 +377,7 @@ def test_100_pastes_of_10_lines_reach_a_reader(f):
 
 # --- the store never silently stops ---
 
+@slow
 @timeout(60)
 def test_store_outage_holds_then_fails_then_recovers(f):
     db = f.path("h.db")
@@ -417,6 +418,7 @@ FAIL_S = (":irc.test FAIL PRIVMSG TEMPORARILY_UNAVAILABLE #s "
           ":Message not sent: the history store cannot keep it now")
 
 
+@slow
 @timeout(90)
 def test_store_outage_without_echo_fails_each_left_message_in_order(f):
     # A sender without echo-message leaves its messages to the deliverer
