@@ -1278,6 +1278,7 @@
 		},
 		'353': onNames,
 		'366': onEndOfNames,
+		'422': () => {},	/* no MOTD: nothing to say */
 		'432': onBadNick,
 		'433': onNickInUse,
 		AWAY: onAway,
