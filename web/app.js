@@ -801,7 +801,14 @@
 			fn(m);
 		else if (/^[45]\d\d$/.test(m.command))
 			error(m);
+		else if (/^[23]\d\d$/.test(m.command) && registered &&
+		    !QUIET.test(m.command))
+			info(m.params.slice(1).join(' '));
 	}
+
+	/* Numerics not worth a line: the welcome burst, the MOTD, a
+	 * topic's setter, a room's creation time. */
+	const QUIET = /^(00\d|2[56]\d|37[2-6]|333|329|396)$/;
 
 	function onBatch(m) {
 		const ref = m.params[0] || '';

@@ -224,15 +224,16 @@ return Array.from(document.querySelectorAll('#nicklist li.member')).map(
 
     # --- using it ---
 
-    def login(self, nick, room):
-        """Fills the form and waits until we are in the room."""
+    def login(self, nick, room, as_nick=None):
+        """Fills the form and waits until we are in the room (as
+        as_nick if the server gives us another nick)."""
         self.by_id("nick").clear()
         self.by_id("nick").send_keys(nick)
         self.by_id("room").clear()
         self.by_id("room").send_keys(room)
         self.by_id("connect").click()
         want = room if room.startswith("#") else "#" + room
-        self.wait_event(nick, "has joined " + want)
+        self.wait_event(as_nick or nick, "has joined " + want)
         self.wait(lambda: self.state() == "", "connected state")
 
     def type(self, text):
@@ -317,6 +318,19 @@ def test_web_two_browsers_chat(f):
         assert a.text_of("topic") == "Private conversation with bob"
         a.type("sure")
         b.wait_msg("alice", "sure")         # bob looks at that tab
+
+        # /help says what the commands are; another /command goes to
+        # the server as it is.
+        a.type("/help")
+        a.wait(lambda: [ln for ln in a.lines() if "info" in
+                        ln["cls"].split() and "/join #room" in ln["desc"]
+                        and "sent to the server as it is" in ln["desc"]],
+               "the help line")
+        a.type("/whois bob")
+        a.wait(lambda: [ln for ln in a.lines()
+                        if ln["desc"] == "bob :End of /WHOIS list"
+                        or ln["desc"] == "bob End of /WHOIS list"],
+               "the end of the WHOIS reply")
 
         if os.environ.get("NATTER_SCREENSHOT") == "1":
             screenshot(a, b)
@@ -549,8 +563,9 @@ def test_web_phone_layout(f):
     s, url = web_server(f)
     bob = s.user("bob")
     bob.join("#7")
+    s.user("alice")             # the nick is taken: the page takes alice_
     with Browser(f, url, width=390, height=760, name="phone") as p:
-        p.login("alice", "7")
+        p.login("alice", "7", as_nick="alice_")
         p.type("a fairly long line of text that has to wrap on a small "
                "screen instead of making the page scroll sideways, "
                "with_a_very_long_word_" + "x" * 80)
@@ -573,4 +588,50 @@ return { sw: document.documentElement.scrollWidth,
         p.wait(lambda: p.js("return getComputedStyle(document."
                             "getElementById('nicklist')).display") != "none",
                "nick list shown")
-        assert sorted(p.nicklist()) == ["@bob", "alice"], p.nicklist()
+        assert sorted(p.nicklist()) == ["@bob", "alice_"], p.nicklist()
+
+
+# --- the nick list follows the room ---
+
+@timeout(60)
+def test_web_nick_list_follows(f):
+    s, url = web_server(f)
+    op = s.user("op")
+    op.join("#n")
+    with Browser(f, url, name="alice") as a:
+        a.login("alice", "n")
+        assert a.nicklist() == ["@op", "alice"], a.nicklist()
+        users = {}
+        for n in ("bob", "carol", "dave", "erin"):
+            users[n] = s.user(n)
+            users[n].join("#n")
+        a.wait(lambda: a.nicklist() == ["@op", "alice", "bob", "carol",
+                                        "dave", "erin"], "six members")
+        op.send("MODE #n +v carol")
+        a.wait(lambda: a.nicklist() == ["@op", "+carol", "alice", "bob",
+                                        "dave", "erin"], "+carol")
+        op.send("MODE #n +o-v carol carol")
+        a.wait(lambda: a.nicklist() == ["@carol", "@op", "alice", "bob",
+                                        "dave", "erin"], "@carol")
+        for who, line, want in (
+                ("bob", "NICK bobby", ["@carol", "@op", "alice", "bobby",
+                                       "dave", "erin"]),
+                ("dave", "PART #n :see you", ["@carol", "@op", "alice",
+                                              "bobby", "erin"]),
+                ("erin", "QUIT :gone home", ["@carol", "@op", "alice",
+                                             "bobby"]),
+                ("op", "KICK #n carol :enough", ["@op", "alice", "bobby"])):
+            (op if who == "op" else users[who]).send(line)
+            a.wait(lambda: a.nicklist() == want, "the list after " + line)
+        got = [ln["shown"].split(" ", 1)[1] for ln in a.lines()
+               if "event" in ln["cls"].split()][-7:]
+        assert got == [
+            "erin has joined #n",
+            "op sets mode +v carol",
+            "op sets mode +o-v carol carol",
+            "bob is now known as bobby",
+            "dave has left #n see you",
+            "erin has quit Quit: gone home",
+            "carol was kicked by op enough"], got
+        assert "3 people" == a.js("return document.querySelector("
+                                  "'#nicklist .count').textContent")
