@@ -121,6 +121,8 @@ class Browser:
             opts.add_argument(a)
         if os.geteuid() == 0:
             opts.add_argument("--no-sandbox")
+        # The console: a Content-Security-Policy refusal shows there.
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         env = dict(os.environ, TZ="UTC", LANG="en_US.UTF-8")
         service = self.se["Service"](
             CHROMEDRIVER, env=env,
@@ -253,6 +255,12 @@ return Array.from(document.querySelectorAll('#nicklist li.member')).map(
             box.send_keys(ln)
         box.send_keys(keys.ENTER)
 
+    def console_errors(self):
+        """The console's errors since the last call (a CSP refusal, a
+        script error, a missing file)."""
+        return [e["message"] for e in self.d.get_log("browser")
+                if e.get("level") == "SEVERE"]
+
     def no_alert(self):
         try:
             alert = self.d.switch_to.alert
@@ -336,6 +344,7 @@ def test_web_two_browsers_chat(f):
             screenshot(a, b)
         a.no_alert()
         b.no_alert()
+        assert a.console_errors() == [] and b.console_errors() == []
 
 
 def screenshot(a, b):
@@ -394,6 +403,14 @@ def test_web_room_shows_last_lines(f):
         assert [ln["time"] for ln in got] == [hhmm(m.time) for m in msgs]
         assert [ln["msgid"] for ln in got] == [m.msgid for m in msgs]
         assert all("history" in ln["cls"].split() for ln in got)
+        # The nick and the room are remembered for the next visit.
+        r.d.refresh()
+        assert r.js("return [document.getElementById('nick').value, "
+                    "document.getElementById('room').value]") == \
+            ["reader", "news"]
+        # (Another nick: the old page's connection may not be gone yet.)
+        r.login("reader2", "news")
+        r.wait(lambda: len(r.msgs()) == len(texts), "12 messages again")
         # Then live lines, below them.
         poster.send("PRIVMSG #news :live now")
         r.wait_msg("poster", "live now")
@@ -430,7 +447,6 @@ def test_web_restart_catches_up_once(f):
                         ln["desc"] == "has joined #r"][1:],
                "a second join of #r", 15)
         a.wait(lambda: a.state() == "", "connected state")
-        carol.expect(rx(r"(@\S+ )?:alice!\S+ JOIN #r"))
         carol.send("PRIVMSG #r :after reconnect")
         a.wait_msg("carol", "after reconnect")
         # The catch-up (CHATHISTORY AFTER) went out before that line
@@ -443,6 +459,39 @@ def test_web_restart_catches_up_once(f):
         ids = [ln["msgid"] for ln in a.lines() if ln["msgid"]]
         assert len(ids) == len(set(ids)), ids
         assert away[0].msgid in ids and away[1].msgid in ids
+
+
+@timeout(60)
+def test_web_reconnect_shows_no_line_twice(f):
+    """Killed, the page reconnects to a room that lived on: the JOIN
+    replay and CHATHISTORY AFTER both bring lines it has; each shows
+    once."""
+    s, url = web_server(f, "--oper", "admin:secret")
+    bob = v3(s, "bob", *TAGS)
+    bob.join("#r")
+    bob.send("OPER admin secret")
+    bob.expect(rx(r".* 381 bob :.*"))
+    with Browser(f, url, name="alice") as a:
+        a.login("alice", "r")
+        say(bob, "#r", ["before 1", "before 2"], bob)
+        a.wait_msg("bob", "before 2")
+        bob.send("KILL alice :come back")
+        a.wait(lambda: "reconnecting" in a.state(), "reconnecting state")
+        say(bob, "#r", ["while away 1", "while away 2"], bob)
+        a.wait(lambda: [ln for ln in a.lines()
+                        if ln["nicks"] == ["alice"] and
+                        ln["desc"] == "has joined #r"][1:],
+               "a second join of #r", 15)
+        a.wait(lambda: a.state() == "", "connected state")
+        bob.send("PRIVMSG #r :after reconnect")
+        a.wait_msg("bob", "after reconnect")
+        time.sleep(scaled(0.3))
+        got = a.msgs()
+        assert got == [("bob", t) for t in (
+            "before 1", "before 2", "while away 1", "while away 2",
+            "after reconnect")], got
+        ids = [ln["msgid"] for ln in a.lines() if ln["msgid"]]
+        assert len(ids) == len(set(ids)), ids
 
 
 # --- 5. the injection table ---
@@ -511,7 +560,14 @@ return document.querySelectorAll(
     '#nicklist a, #nicklist script').length;""")
         assert found == 0, found
         assert a.js("return document.querySelectorAll('script').length") == 1
+        # Each nick and text is isolated: an RTL override inside one
+        # cannot reorder the rest of its line.
+        bidi = a.js("""
+return Array.from(document.querySelectorAll('#log .nick, #log .text')).map(
+    e => e.dir + ' ' + getComputedStyle(e).unicodeBidi);""")
+        assert bidi and set(bidi) == {"auto isolate"}, set(bidi)
         a.no_alert()
+        assert a.console_errors() == []
         # mIRC formatting is removed for display.
         op.send("PRIVMSG " + HOSTILE_ROOM + " :\x02bold\x02 \x0304,01red\x03"
                 " \x1ditalic\x1d\x0f")
