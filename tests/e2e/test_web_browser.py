@@ -344,7 +344,8 @@ def test_web_two_browsers_chat(f):
             screenshot(a, b)
         a.no_alert()
         b.no_alert()
-        assert a.console_errors() == [] and b.console_errors() == []
+        errors = a.console_errors() + b.console_errors()
+        assert errors == [], errors
 
 
 def screenshot(a, b):
@@ -567,7 +568,8 @@ return Array.from(document.querySelectorAll('#log .nick, #log .text')).map(
     e => e.dir + ' ' + getComputedStyle(e).unicodeBidi);""")
         assert bidi and set(bidi) == {"auto isolate"}, set(bidi)
         a.no_alert()
-        assert a.console_errors() == []
+        errors = a.console_errors()
+        assert errors == [], errors
         # mIRC formatting is removed for display.
         op.send("PRIVMSG " + HOSTILE_ROOM + " :\x02bold\x02 \x0304,01red\x03"
                 " \x1ditalic\x1d\x0f")
