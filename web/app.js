@@ -52,7 +52,9 @@
 	const CATCH_UP = 100;		/* lines per CHATHISTORY AFTER */
 	const CHUNK_BYTES = 400;	/* longest text sent in one line */
 	const TITLE = 'natter';
-	const HELP = 'Commands: /join #room, /part [reason], /me text, ' +
+	const HELP = 'Enter sends, Shift-Enter starts a new line, Up and ' +
+	    'Down recall what you sent. ' +
+	    'Commands: /join #room, /part [reason], /me text, ' +
 	    '/msg nick text, /query nick, /nick newnick, /topic text, ' +
 	    '/quit [reason]. Any other /command is sent to the server ' +
 	    'as it is, without the slash (/whois bob sends WHOIS bob); ' +

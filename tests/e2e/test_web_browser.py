@@ -649,6 +649,63 @@ return { sw: document.documentElement.scrollWidth,
         assert sorted(p.nicklist()) == ["@bob", "alice_"], p.nicklist()
 
 
+# --- mentions, unread counts, notifications ---
+
+# The page's Notification and document.hidden, replaced: a headless
+# browser shows no notification and its page is never hidden.
+HIDE_JS = """
+window.shown = window.shown || [];
+window.Notification = function (title, opts) {
+    window.shown.push([title, opts.body]);
+    this.close = () => {};
+};
+window.Notification.permission = 'granted';
+Object.defineProperty(document, 'hidden', { configurable: true,
+    get: () => arguments[0] });
+if (!arguments[0])
+    document.dispatchEvent(new Event('visibilitychange'));
+"""
+
+
+@timeout(60)
+def test_web_mention_notifies(f):
+    s, url = web_server(f)
+    bob = s.user("bob")
+    bob.join("#7")
+    with Browser(f, url, name="alice") as a:
+        a.login("alice", "7")
+        # Permission is asked for from a click on this button only.
+        assert a.js("return document.getElementById('notify').hidden") \
+            is False
+        a.js(HIDE_JS, True)
+        bob.send("PRIVMSG #7 :just chatting")
+        bob.send("PRIVMSG #7 :Alice, lunch?")
+        line = a.wait_msg("bob", "Alice, lunch?")
+        assert "mention" in line["cls"].split(), line
+        assert [("mention" in ln["cls"].split()) for ln in a.lines()
+                if ln["text"] == "just chatting"] == [False]
+        assert a.js("return window.shown") == [["bob in #7",
+                                                "Alice, lunch?"]]
+        assert a.tabs() == [("#7", "2", True)], a.tabs()
+        assert a.d.title == "(2) natter", a.d.title
+        assert a.js("return document.querySelector('.tab')"
+                    ".classList.contains('mentioned')")
+        a.js(HIDE_JS, False)                # looking again
+        a.wait(lambda: a.d.title == "natter", "title without count")
+        assert a.tabs() == [("#7", "", True)], a.tabs()
+        # Seen: no notification, no count.
+        bob.send("PRIVMSG #7 :alice: still there?")
+        a.wait_msg("bob", "alice: still there?")
+        assert a.js("return window.shown.length") == 1
+        assert a.d.title == "natter"
+        # A private message while away notifies too.
+        a.js(HIDE_JS, True)
+        bob.send("PRIVMSG alice :psst")
+        a.wait(lambda: ("bob", "1", False) in a.tabs(), "bob's tab")
+        assert a.js("return window.shown")[1:] == [["bob", "psst"]]
+        assert a.d.title == "(1) natter", a.d.title
+
+
 # --- the nick list follows the room ---
 
 @timeout(60)
