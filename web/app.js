@@ -1220,8 +1220,20 @@
 			return;
 		b.names = false;
 		membersChanged(b);
-		if (b.joined)
+		if (!b.joined)
+			return;
+		if (b.catchUp) {
 			catchUp(b);
+			return;
+		}
+		/* natterd replays the room's last lines on JOIN, before
+		 * this PING's PONG; a server that did not gets asked. */
+		whenDone(() => {
+			if (b.joined && oldest(b) === null &&
+			    caps.has('draft/chathistory'))
+				send('CHATHISTORY LATEST ' + b.name + ' * ' +
+				    OLDER_PAGE);
+		});
 	}
 
 	function onNickInUse(m) {

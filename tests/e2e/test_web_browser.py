@@ -418,6 +418,22 @@ def test_web_room_shows_last_lines(f):
         assert r.msgs()[-1] == ("poster", "live now"), r.msgs()
 
 
+@timeout(60)
+def test_web_room_asks_when_not_replayed(f):
+    """--history-lines 0: no replay on JOIN, so the page asks
+    (CHATHISTORY LATEST)."""
+    s, url = web_server(f, "--history-lines", "0")
+    poster = v3(s, "poster", *TAGS)
+    poster.join("#quiet")
+    poster.drain(0.1)
+    say(poster, "#quiet", ["one", "two", "three"], poster)
+    with Browser(f, url, name="reader") as r:
+        r.login("reader", "quiet")
+        r.wait(lambda: r.msgs() == [("poster", t) for t in
+                                    ("one", "two", "three")],
+               "the three lines")
+
+
 # --- 4. a restart: reconnect and catch up exactly once ---
 
 @timeout(90)
@@ -647,6 +663,13 @@ return { sw: document.documentElement.scrollWidth,
                             "getElementById('nicklist')).display") != "none",
                "nick list shown")
         assert sorted(p.nicklist()) == ["@bob", "alice_"], p.nicklist()
+        # /quit: back to the form, no reconnecting.
+        p.type("/quit off to bed")
+        bob.expect(rx(r":alice_!\S+ QUIT :Quit: off to bed"))
+        p.wait(lambda: p.js("return !document.getElementById('login')"
+                            ".hidden && document.getElementById('chat')"
+                            ".hidden"), "the form again")
+        assert p.state() == "disconnected", p.state()
 
 
 # --- mentions, unread counts, notifications ---
