@@ -303,6 +303,7 @@
 		this.catchUp = false;		/* AFTER once rejoined */
 		this.olderPending = false;
 		this.olderDone = false;
+		this.reading = 0;		/* chathistory batches open */
 		this.atBottom = true;
 		this.scrollTop = 0;
 		this.tab = element('button', 'tab');
@@ -620,7 +621,8 @@
 	function maybeOlder() {
 		const b = current;
 		if (b === null || !registered || b.olderPending ||
-		    b.olderDone || !caps.has('draft/chathistory') ||
+		    b.olderDone || b.reading > 0 ||
+		    !caps.has('draft/chathistory') ||
 		    (b.kind === 'room' && !b.joined))
 			return;
 		if (ui.log.scrollTop > 40 &&
@@ -714,6 +716,7 @@
 		for (const b of buffers.values()) {
 			b.joined = false;
 			b.olderPending = false;
+			b.reading = 0;
 		}
 		if (quitting) {
 			setState('disconnected', 'down');
@@ -825,6 +828,8 @@
 			batches.set(id, b);
 			if (b.type === 'chathistory') {
 				const t = historyTarget(b);
+				if (t !== null)
+					t.reading++;
 				if (t !== null && t === current)
 					b.anchor = anchor();
 			}
@@ -834,11 +839,15 @@
 		if (b === undefined)
 			return;
 		batches.delete(id);
-		if (b.type === 'draft/multiline')
+		if (b.type === 'draft/multiline') {
 			multiline(b);
-		else if (b.type === 'chathistory' && b.anchor !== null &&
-		    historyTarget(b) === current)
-			restore(b.anchor);
+		} else if (b.type === 'chathistory') {
+			const t = historyTarget(b);
+			if (t !== null)
+				t.reading = Math.max(0, t.reading - 1);
+			if (b.anchor !== null && t === current)
+				restore(b.anchor);
+		}
 	}
 
 	/* The conversation a chathistory batch is about. */

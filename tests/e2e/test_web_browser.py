@@ -288,10 +288,11 @@ def test_web_two_browsers_chat(f):
         a.wait(lambda: a.text_of("topic") ==
                "Friday lunch: noodles at 12:30", "topic bar")
         b.login("bob", "7")
-        assert b.text_of("topic") == "Friday lunch: noodles at 12:30"
+        b.wait(lambda: b.text_of("topic") ==
+               "Friday lunch: noodles at 12:30", "topic bar")
         a.wait_event("bob", "has joined #7")
         a.wait(lambda: a.nicklist() == ["@alice", "bob"], "nick list")
-        assert b.nicklist() == ["@alice", "bob"], b.nicklist()
+        b.wait(lambda: b.nicklist() == ["@alice", "bob"], "nick list")
 
         a.type("hello bob")
         b.wait_msg("alice", "hello bob")
@@ -372,7 +373,8 @@ def test_web_and_tui_talk(f):
                    timeout=10)
         with Browser(f, url, name="alice") as a:
             a.login("alice", "#7")
-            assert a.nicklist() == ["@carol", "alice"], a.nicklist()
+            a.wait(lambda: a.nicklist() == ["@carol", "alice"],
+                   "nick list")
             carol.wait(re.compile(STAMP + r" alice \(\S+@127\.0\.0\.1\) "
                                   r"has joined #7"))
             a.type("hello from the browser")
@@ -738,7 +740,7 @@ def test_web_nick_list_follows(f):
     op.join("#n")
     with Browser(f, url, name="alice") as a:
         a.login("alice", "n")
-        assert a.nicklist() == ["@op", "alice"], a.nicklist()
+        a.wait(lambda: a.nicklist() == ["@op", "alice"], "nick list")
         users = {}
         for n in ("bob", "carol", "dave", "erin"):
             users[n] = s.user(n)
