@@ -341,7 +341,8 @@ have python3 || need python3
 # The web chat's tests drive a headless Chromium.
 have chromium || need chromium
 have chromedriver || need chromium-driver
-python3 -c 'import selenium' >/dev/null 2>&1 || need python3-selenium
+# dpkg, not an import: python3 may be another Python than Debian's.
+dpkg -s python3-selenium >/dev/null 2>&1 || need python3-selenium
 have tmux || need tmux
 have mandoc || need mandoc
 have weechat-headless || need weechat-headless
