@@ -124,7 +124,19 @@ struct web {
 	double			 ping_tokens;
 	long long		 ping_ms;
 	int			 io_error;
-	int			 final_sent;
+	int			 final_sent;	/* web_final was here */
+	/* Frames out, made by wslay's frame layer into this buffer and
+	 * written with one call: the event layer sends each frame's head
+	 * and payload in two.  Only wslay's own answers (pongs, the reply
+	 * to a client's close) go through the event layer, never while
+	 * this holds bytes, and nothing is added here while the event
+	 * layer holds some: frames never interleave. */
+	wslay_frame_context_ptr	 fctx;
+	char			*out;
+	size_t			 outlen;
+	size_t			 outoff;
+	size_t			 outcap;
+	int			 closing;	/* our close frame is in out */
 };
 
 static int
@@ -164,6 +176,9 @@ web_free(struct conn *c)
 		return;
 	if (w->ws != NULL)
 		wslay_event_context_free(w->ws);
+	if (w->fctx != NULL)
+		wslay_frame_context_free(w->fctx);
+	free(w->out);
 	free(w->http);
 	free(w->head);
 	free(w->lines);
@@ -232,8 +247,8 @@ web_answer(struct web *w, int status, const char *extra,
 	char *h;
 	int n;
 
+	/* A text body goes in the same allocation as the head. */
 	if (body == NULL) {
-		body = (const unsigned char *)text;
 		bodylen = text != NULL ? strlen(text) : 0;
 		type = "text/plain; charset=utf-8";
 	}
@@ -246,8 +261,9 @@ web_answer(struct web *w, int status, const char *extra,
 	    "Cache-Control: no-cache\r\n"
 	    "Connection: close\r\n"
 	    "%s"
-	    "\r\n", status, status_text(status), type, bodylen,
-	    extra != NULL ? extra : "");
+	    "\r\n%s", status, status_text(status), type, bodylen,
+	    extra != NULL ? extra : "", body == NULL && text != NULL &&
+	    !head_only ? text : "");
 	w->phase = WEB_ANSWERED;
 	free(w->http);
 	w->http = NULL;
@@ -257,7 +273,7 @@ web_answer(struct web *w, int status, const char *extra,
 	}
 	w->head = h;
 	w->headlen = (size_t)n;
-	if (!head_only) {
+	if (!head_only && body != NULL) {
 		w->body = body;
 		w->bodylen = bodylen;
 	}
@@ -345,6 +361,7 @@ accept_key(const char *key, char *out, size_t len)
 }
 
 static int	 web_upgrade(struct web *);
+int		 web_send(struct conn *);
 
 static void
 web_request(struct web *w)
@@ -817,9 +834,11 @@ web_ws_input(struct web *w, const char *buf, size_t n)
 
 	w->in = buf;
 	w->inlen = n;
-	/* Fails on some protocol errors (a fragmented control frame)
-	 * rather than answering them itself. */
+	/* Fails on some protocol errors (a fragmented or long control
+	 * frame) after queueing a close without a code: that one is
+	 * dropped, and ours says 1002 (web_final). */
 	if (wslay_event_recv(w->ws) != 0 && !w->closed) {
+		wslay_event_shutdown_write(w->ws);
 		ws_fail(w, w->oom ? WSLAY_CODE_INTERNAL_SERVER_ERROR :
 		    WSLAY_CODE_PROTOCOL_ERROR, w->oom ? "Out of memory" :
 		    "WebSocket protocol error");
@@ -839,7 +858,8 @@ web_ws_input(struct web *w, const char *buf, size_t n)
 			snprintf(w->why, sizeof(w->why), "Connection closed");
 			return;
 		}
-		(void)wslay_event_send(w->ws);
+		/* Through web_send, after what out holds. */
+		(void)web_send(w->c);
 		code = wslay_event_get_status_code_sent(w->ws);
 		snprintf(w->why, sizeof(w->why), "%s",
 		    code == WSLAY_CODE_MESSAGE_TOO_BIG ?
@@ -911,12 +931,14 @@ web_want_write(struct conn *c)
 	struct web *w = c->web;
 
 	return w->headoff < w->headlen || w->bodyoff < w->bodylen ||
+	    w->outoff < w->outlen ||
 	    (w->ws != NULL && wslay_event_want_write(w->ws));
 }
 
 /*
- * Sends what is waiting here: the raw HTTP bytes, then wslay's frames.
- * 1 when all went, 0 when the socket is full, -1 on error.
+ * Sends what is waiting here: the raw HTTP bytes, the frames in out,
+ * then wslay's own.  1 when all went, 0 when the socket is full, -1 on
+ * error.
  */
 int
 web_send(struct conn *c)
@@ -938,7 +960,23 @@ web_send(struct conn *c)
 			return (int)n;
 		w->bodyoff += (size_t)n;
 	}
-	if (w->ws == NULL)
+	while (w->outoff < w->outlen) {
+		n = web_write(w, w->out + w->outoff, w->outlen - w->outoff, 0);
+		if (n <= 0)
+			return (int)n;
+		w->outoff += (size_t)n;
+	}
+	if (w->out != NULL) {
+		/* An idle client keeps neither. */
+		free(w->out);
+		w->out = NULL;
+		w->outlen = w->outoff = w->outcap = 0;
+		if (w->fctx != NULL) {
+			wslay_frame_context_free(w->fctx);
+			w->fctx = NULL;
+		}
+	}
+	if (w->ws == NULL || !wslay_event_want_write(w->ws))
 		return 1;
 	if (wslay_event_send(w->ws) != 0)
 		return w->io_error ? -1 : 0;
@@ -948,17 +986,69 @@ web_send(struct conn *c)
 int
 web_framing(struct conn *c)
 {
-	return c->web->phase == WEB_WS && wslay_event_get_write_enabled(
-	    c->web->ws) && !wslay_event_get_close_sent(c->web->ws) &&
-	    !c->web->final_sent;
+	struct web *w = c->web;
+
+	return w->phase == WEB_WS && !w->final_sent &&
+	    !wslay_event_get_close_received(w->ws) &&
+	    wslay_event_get_write_enabled(w->ws);
 }
 
-/* One line (CRLF-ended) for wslay to send as one message. */
+/* wslay's frame layer writes here. */
+static ssize_t
+out_cb(const uint8_t *data, size_t len, int flags, void *arg)
+{
+	struct web *w = arg;
+	size_t cap;
+	char *n;
+
+	(void)flags;
+	if (w->outlen + len > w->outcap) {
+		cap = w->outcap == 0 ? 4096 : w->outcap;
+		while (cap < w->outlen + len)
+			cap *= 2;
+		if ((n = realloc(w->out, cap)) == NULL)
+			return -1;
+		w->out = n;
+		w->outcap = cap;
+	}
+	memcpy(w->out + w->outlen, data, len);
+	w->outlen += len;
+	return (ssize_t)len;
+}
+
+/* One frame into out; -1 when out of memory, or while wslay's event
+ * layer has a frame on its way (frames must not interleave). */
+static int
+out_frame(struct web *w, uint8_t opcode, const void *p, size_t n)
+{
+	static const struct wslay_frame_callbacks cb = {
+		.send_callback = out_cb,
+	};
+	struct wslay_frame_iocb io;
+	ssize_t r;
+
+	if (wslay_event_want_write(w->ws) && wslay_event_get_write_enabled(
+	    w->ws))
+		return -1;
+	if (w->fctx == NULL && wslay_frame_context_init(&w->fctx, &cb,
+	    w) != 0)
+		return -1;
+	memset(&io, 0, sizeof(io));
+	io.fin = 1;
+	io.opcode = opcode;
+	io.payload_length = n;
+	io.data = p;
+	io.data_length = n;
+	r = wslay_frame_send(w->fctx, &io);
+	/* out_cb takes everything or fails. */
+	return r == (ssize_t)n ? 0 : -1;
+}
+
+/* One line (CRLF-ended) to go out as one message. */
 int
 web_queue_line(struct conn *c, const char *p, size_t n)
 {
 	struct web *w = c->web;
-	struct wslay_event_msg m;
 	char *copy = NULL;
 	int rc;
 
@@ -973,12 +1063,10 @@ web_queue_line(struct conn *c, const char *p, size_t n)
 		utf8_scrub(copy, n);
 		p = copy;
 	}
-	m.opcode = w->binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME;
-	m.msg = (const uint8_t *)p;
-	m.msg_length = n;
-	rc = wslay_event_queue_msg(w->ws, &m);
+	rc = out_frame(w, w->binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME,
+	    p, n);
 	free(copy);
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
 /* 1 once an HTTP answer or a close frame is all out: the connection is
@@ -991,49 +1079,59 @@ web_finished(struct conn *c)
 	if (w->phase == WEB_ANSWERED)
 		return w->headoff == w->headlen && w->bodyoff == w->bodylen;
 	if (w->phase == WEB_WS)
-		return wslay_event_get_close_sent(w->ws) &&
-		    !wslay_event_want_write(w->ws);
+		return (w->closing && w->outoff == w->outlen) ||
+		    (wslay_event_get_close_sent(w->ws) &&
+		    !wslay_event_want_write(w->ws));
 	return 0;
 }
 
 /*
  * The goodbye, best effort: the ERROR line as a message, then a close
  * frame (bad input: its code; otherwise 1000, or 1001 when the server
- * stops), or nothing more if one went already.
+ * stops).  Nothing more after a close wslay sent (its answer to the
+ * client's), or when the socket is full.
  */
 void
 web_final(struct conn *c, const char *line, size_t len, const char *reason)
 {
 	struct web *w = c->web;
 	uint16_t code = w->close_code;
-	char why[WEB_REASON_MAX + 1];
+	unsigned char frame[2 + WEB_REASON_MAX + 1];
+	size_t n;
 
-	if (w->phase == WEB_ANSWERED || w->phase == WEB_HTTP) {
+	if (w->phase != WEB_WS || w->final_sent) {
 		(void)web_send(c);
 		return;
 	}
-	if (!wslay_event_get_close_sent(w->ws)) {
-		/* wslay sends control frames ahead of messages: the
-		 * line first, then the close. */
-		if (line != NULL && !w->final_sent &&
-		    web_queue_line(c, line, len) == 0)
-			(void)web_send(c);
-		if (code == 0) {
-			if (strcmp(reason, "Server shutting down") == 0)
-				code = WSLAY_CODE_GOING_AWAY;
-			else if (strcmp(reason, "Excess Flood") == 0 ||
-			    strcmp(reason, "SendQ exceeded") == 0)
-				code = WSLAY_CODE_POLICY_VIOLATION;
-			else
-				code = WSLAY_CODE_NORMAL_CLOSURE;
-		}
-		snprintf(why, sizeof(why), "%s", w->why[0] != '\0' ? w->why :
-		    reason);
-		why[utf8_cut(why, strlen(why), WEB_REASON_MAX)] = '\0';
-		(void)wslay_event_queue_close(w->ws, code,
-		    (const uint8_t *)why, strlen(why));
-	}
 	w->final_sent = 1;
+	if (wslay_event_get_close_received(w->ws) ||
+	    wslay_event_get_close_sent(w->ws) || web_send(c) != 1) {
+		(void)web_send(c);
+		return;
+	}
+	if (line != NULL)
+		(void)web_queue_line(c, line, len);
+	if (code == 0) {
+		if (strcmp(reason, "Server shutting down") == 0)
+			code = WSLAY_CODE_GOING_AWAY;
+		else if (strcmp(reason, "Excess Flood") == 0 ||
+		    strcmp(reason, "SendQ exceeded") == 0)
+			code = WSLAY_CODE_POLICY_VIOLATION;
+		else
+			code = WSLAY_CODE_NORMAL_CLOSURE;
+	}
+	frame[0] = (unsigned char)(code >> 8);
+	frame[1] = (unsigned char)(code & 0xff);
+	/* The reason is UTF-8 (natterd takes no other): cut between
+	 * characters. */
+	if (w->why[0] != '\0')
+		reason = w->why;
+	n = utf8_cut(reason, strlen(reason), WEB_REASON_MAX);
+	memcpy(frame + 2, reason, n);
+	/* Ours, not wslay's queue: no pong after it, and after the line. */
+	wslay_event_shutdown_write(w->ws);
+	if (out_frame(w, WSLAY_CONNECTION_CLOSE, frame, 2 + n) == 0)
+		w->closing = 1;
 	(void)web_send(c);
 }
 
