@@ -255,7 +255,7 @@ mkdir -p "$BENCH"
 if [ ! -x "$LOADGEN" ] || [ tests/bench/loadgen.c -nt "$LOADGEN" ]; then
 	say "building $LOADGEN"
 	$CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -o "$LOADGEN" \
-	    tests/bench/loadgen.c || die "cannot build $LOADGEN"
+	    tests/bench/loadgen.c -lcrypto || die "cannot build $LOADGEN"
 fi
 if [ ! -x "$ROOFLINE" ] || [ tests/bench/roofline.c -nt "$ROOFLINE" ]; then
 	say "building $ROOFLINE"
