@@ -58,7 +58,11 @@ SSL_LIBS = $(shell $(PKG_CONFIG) --libs openssl)
 # Password hashing: libargon2, the reference argon2 (server/passwd.c
 # says why not libsodium).
 ARGON2_LIBS = -largon2
-SERVER_LIBS = -lpthread -lcrypt $(SQLITE_LIBS) $(SSL_LIBS) $(ARGON2_LIBS)
+# The web port (server/web.c): libhttp-parser parses the HTTP request,
+# wslay frames WebSocket.
+WEB_LIBS = -lhttp_parser -lwslay
+SERVER_LIBS = -lpthread -lcrypt $(SQLITE_LIBS) $(SSL_LIBS) $(ARGON2_LIBS) \
+	$(WEB_LIBS)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 NCURSES_CFLAGS = $(shell $(PKG_CONFIG) --cflags ncursesw)
@@ -73,6 +77,10 @@ TUI_SRC = $(wildcard tui/*.c)
 TUI_APP_SRC = tui/natter.c tui/ui.c tui/net.c
 TUI_MODEL_SRC = $(filter-out $(TUI_APP_SRC),$(TUI_SRC))
 TEST_SRC = $(wildcard tests/test_*.c)
+
+# The web chat's files, compiled into natterd (scripts/web-assets.sh).
+WEB_FILES = $(sort $(wildcard web/*))
+WEB_ASSETS_OBJ = build/web/assets.o
 
 SERVER = server/natterd
 CLIENT = $(if $(TUI_SRC),tui/natter)
@@ -140,7 +148,19 @@ build/tsan/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(TSAN_CFLAGS) $(XCFLAGS) -c $< -o $@
 
-$(SERVER): $(SERVER_OBJ) $(SHARED_OBJ)
+build/web/assets.S: $(WEB_FILES) scripts/web-assets.sh build/web/files
+	@mkdir -p $(@D)
+	sh scripts/web-assets.sh $@ $(WEB_FILES)
+
+# The list of files, rewritten when it changes (a file removed).
+build/web/files: FORCE
+	@mkdir -p $(@D)
+	@echo '$(WEB_FILES)' | cmp -s - $@ || echo '$(WEB_FILES)' >$@
+
+$(WEB_ASSETS_OBJ): build/web/assets.S
+	$(CC) -c $< -o $@
+
+$(SERVER): $(SERVER_OBJ) $(SHARED_OBJ) $(WEB_ASSETS_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(LDLIBS)
 
 tui/natter: $(TUI_OBJ) $(SHARED_OBJ)
@@ -176,7 +196,7 @@ build/tests/test_account: $(OBJ)/tests/test_account.o \
 
 asan: build/asan/natterd $(if $(CLIENT),build/asan/natter) $(ASAN_TEST_BIN)
 
-build/asan/natterd: $(ASAN_SERVER_OBJ) $(ASAN_SHARED_OBJ)
+build/asan/natterd: $(ASAN_SERVER_OBJ) $(ASAN_SHARED_OBJ) $(WEB_ASSETS_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(ASAN_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(LDLIBS)
 
 # The client too: the TUI tests of suite e2e-asan run it (tests/check.sh).
@@ -202,7 +222,7 @@ build/asan/tests/test_account: build/asan/obj/tests/test_account.o \
 
 tsan: build/tsan/natterd
 
-build/tsan/natterd: $(TSAN_SERVER_OBJ) $(TSAN_SHARED_OBJ)
+build/tsan/natterd: $(TSAN_SERVER_OBJ) $(TSAN_SHARED_OBJ) $(WEB_ASSETS_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(TSAN_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(LDLIBS)
 
 # The link step's objects are intermediate to nothing: keep them.
@@ -314,6 +334,13 @@ else
 	need gcc; need libc6-dev; need libcrypt-dev
 fi
 have python3 || need python3
+# The web port's libraries (no pkg-config files for these two).
+[ -e /usr/include/http_parser.h ] || need libhttp-parser-dev
+[ -e /usr/include/wslay/wslay.h ] || need libwslay-dev
+# The web chat's tests drive a headless Chromium.
+have chromium || need chromium
+have chromedriver || need chromium-driver
+python3 -c 'import selenium' >/dev/null 2>&1 || need python3-selenium
 have tmux || need tmux
 have mandoc || need mandoc
 have weechat-headless || need weechat-headless

@@ -129,6 +129,7 @@ client_unref(struct client *cl)
 void
 conn_discard(struct conn *c)
 {
+	web_free(c);
 	frame_free(&c->frame);
 	pthread_mutex_destroy(&c->out_lock);
 	pthread_mutex_destroy(&c->cl->act);
@@ -140,6 +141,7 @@ void
 conn_free(struct conn *c)
 {
 	SSL_free(c->ssl);
+	web_free(c);
 	close(c->fd);
 	outq_clear(&c->q);
 	frame_free(&c->frame);
@@ -792,7 +794,7 @@ client_line(void *arg, enum frame_event ev, char *line, size_t len)
 static long long
 client_next_timer(struct conn *c, long long now, int held)
 {
-	long long due, stall, grace, batch;
+	long long due, stall, grace, batch, web;
 
 	if (c->rqlen > 0 && !held) {
 		/* The held-back input is the next thing to do. */
@@ -812,6 +814,8 @@ client_next_timer(struct conn *c, long long now, int held)
 		due = grace;
 	if ((stall = conn_stall_deadline(c)) != 0 && stall < due)
 		due = stall;
+	if (c->web != NULL && (web = web_deadline(c)) != 0 && web < due)
+		due = web;
 	if ((batch = multiline_deadline(c)) != 0 && batch < due)
 		due = batch;
 	return due > now ? due - now : 0;
@@ -830,6 +834,8 @@ client_timers(struct conn *c, long long now)
 		return;
 	}
 	if (!(c->cl->flags & CLIENT_REGISTERED)) {
+		if (c->web != NULL)
+			web_timer(c, now);
 		if (now - ts_ms(&c->connected) >= config.reg_timeout * 1000LL)
 			conn_kill(c, "Registration timed out");
 		return;
@@ -947,7 +953,11 @@ client_teardown(struct conn *c)
 	queued = !conn_flush_final(c);
 	len = snprintf(line, sizeof(line), "ERROR :Closing Link: %s (%s)\r\n",
 	    host, reason);
-	if (len > 0 && (size_t)len < sizeof(line) && !queued) {
+	if (c->web != NULL) {
+		/* As a WebSocket message, then the close frame. */
+		web_final(c, len > 0 && (size_t)len < sizeof(line) &&
+		    !queued ? line : NULL, (size_t)len, reason);
+	} else if (len > 0 && (size_t)len < sizeof(line) && !queued) {
 		if (c->ssl == NULL)
 			(void)send(c->fd, line, (size_t)len,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -1147,6 +1157,7 @@ static __attribute__((noinline)) void
 client_backlog_turn(struct conn *c)
 {
 	char out[OUT_GATHER];
+	const char *why;
 	struct turn t;
 	int rc;
 
@@ -1157,7 +1168,8 @@ client_backlog_turn(struct conn *c)
 	if (rc == -1)
 		conn_kill(c, "Out of memory");
 	else if (c->eof && c->rqlen == 0)
-		conn_kill(c, "Connection closed");
+		conn_kill(c, c->web != NULL && web_closed(c, &why) ? why :
+		    "Connection closed");
 }
 
 /*
@@ -1173,7 +1185,9 @@ static __attribute__((noinline)) int
 client_read(struct conn *c)
 {
 	char buf[READ_CHUNK], out[OUT_GATHER];
+	const char *in, *why;
 	struct turn t;
+	size_t inlen;
 	ssize_t n, took;
 	int rc;
 
@@ -1192,16 +1206,31 @@ client_read(struct conn *c)
 			return (int)n;
 		clock_gettime(CLOCK_MONOTONIC, &c->last_read);
 		c->ping_sent = 0;
+		in = buf;
+		inlen = (size_t)n;
+		/* The web port: HTTP, then IRC lines out of WebSocket
+		 * messages. */
+		if (c->web != NULL)
+			(void)web_input(c, buf, (size_t)n, &in, &inlen);
 		turn_begin(&t, c, out, sizeof(out));
 		t.may_leave = 1;
 		if (c->rqlen > 0) {
-			if ((rc = rq_append(c, buf, (size_t)n)) == 0)
+			if ((rc = rq_append(c, in, inlen)) == 0)
 				rc = rq_process(&t);
-		} else if ((took = client_input(&t, buf, (size_t)n)) == -1)
+		} else if ((took = client_input(&t, in, inlen)) == -1)
 			rc = -1;
 		else
-			rc = rq_append(c, buf + took, (size_t)(n - took));
+			rc = rq_append(c, in + took, inlen - (size_t)took);
 		turn_end(&t);
+		if (rc != -1 && c->web != NULL && web_closed(c, &why)) {
+			/* Lines before the close still count. */
+			if (c->rqlen > 0) {
+				c->eof = 1;
+				return 0;
+			}
+			conn_kill(c, why);
+			return -1;
+		}
 		if (rc == -1) {
 			conn_kill(c, "Out of memory");
 			return -1;
@@ -1373,7 +1402,8 @@ client_loop(struct conn *c, int busy, char *stack_lo)
 		pthread_mutex_lock(&c->out_lock);
 		closing = c->closing;
 		/* While another thread writes for c, it wakes c if needed. */
-		c->want_out = c->q.count > 0 && !c->writing &&
+		c->want_out = (c->q.count > 0 || (c->web != NULL &&
+		    web_want_write(c))) && !c->writing &&
 		    (c->ssl == NULL || SSL_is_init_finished(c->ssl));
 		if (c->want_out || c->tls_want_write)
 			pfd.events |= POLLOUT;
@@ -1420,6 +1450,11 @@ client_loop(struct conn *c, int busy, char *stack_lo)
 		idle_since = mono_ms();
 		if ((pfd.revents & POLLOUT) && conn_flush(c) == -1) {
 			conn_kill(c, "Write error");
+			return 0;
+		}
+		/* An HTTP answer, or a close frame, all sent. */
+		if (c->web != NULL && web_finished(c)) {
+			conn_kill(c, "Connection closed");
 			return 0;
 		}
 		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL) ||

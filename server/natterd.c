@@ -115,6 +115,8 @@ static int	 listener_kind[LISTEN_MAX];
 #define LISTEN_PLAIN	0
 #define LISTEN_TLS	1
 #define LISTEN_UNIX	2	/* the local socket (unixsock.c) */
+#define LISTEN_WEB	3	/* --web-port, plain HTTP (web.c) */
+#define LISTEN_WEB_TLS	4	/* --web-port, HTTPS */
 static int	 nlisteners;
 /* Why there is no Unix socket when none was asked for, or NULL. */
 static const char *no_unix_why;
@@ -138,6 +140,7 @@ enum {
 	OPT_SCRAM_ITERATIONS, OPT_LOGIN_FAILS_ACCOUNT, OPT_LOGIN_FAILS_IP,
 	OPT_ADD_ACCOUNT, OPT_MAX_DEVICES, OPT_NICK_GRACE, OPT_UNIX,
 	OPT_UNIX_ONLY, OPT_NO_UNIX, OPT_REGISTRATION, OPT_REGISTER_PER_IP,
+	OPT_WEB_PORT, OPT_WEB_PLAIN, OPT_WEB_ORIGIN,
 	OPT_NO_MULTILINE, OPT_HELP_FILE, OPT_REDACT_WINDOW, OPT_RENAME_MAX
 };
 
@@ -174,6 +177,9 @@ static const struct option long_options[] = {
 	{ "tls-cert",		required_argument, NULL, OPT_TLS_CERT },
 	{ "tls-key",		required_argument, NULL, OPT_TLS_KEY },
 	{ "no-plain",		no_argument,	   NULL, OPT_NO_PLAIN },
+	{ "web-port",		required_argument, NULL, OPT_WEB_PORT },
+	{ "web-plain",		no_argument,	   NULL, OPT_WEB_PLAIN },
+	{ "web-origin",		required_argument, NULL, OPT_WEB_ORIGIN },
 	{ "no-multiline",	no_argument,	   NULL, OPT_NO_MULTILINE },
 	{ "sts-duration",	required_argument, NULL, OPT_STS_DURATION },
 	{ "gen-cert",		required_argument, NULL, OPT_GEN_CERT },
@@ -221,7 +227,8 @@ static const char synopsis[] =
     "               [--history-max n] [--redact-window sec]\n"
     "               [--rename-max n] [--tls-port port]\n"
     "               [--tls-cert file --tls-key file] [--no-plain]\n"
-    "               [--sts-duration sec] [--user name]\n"
+    "               [--sts-duration sec] [--web-port port]\n"
+    "               [--web-plain] [--web-origin list] [--user name]\n"
     "               [--unix path | --no-unix] [--unix-only]\n"
     "               [--max-accounts n] [--hash-threads n]\n"
     "               [--argon2-memory kib] [--argon2-time n]\n"
@@ -329,6 +336,16 @@ static const char *const options_help[] = {
     "      --sts-duration SECONDS  how long clients keep to TLS once they\n"
     "                           have seen it (IRCv3 sts), 0 = do not\n"
     "                           advertise sts (default 300)\n"
+    "      --web-port PORT      serve the web chat (the page, and IRC over\n"
+    "                           WebSocket at /irc) on PORT: HTTPS with the\n"
+    "                           --tls-cert certificate, else plain HTTP\n"
+    "                           (default: no web port)\n"
+    "      --web-plain          plain HTTP on --web-port even with a\n"
+    "                           certificate\n"
+    "      --web-origin LIST    the Origins (comma-separated, e.g.\n"
+    "                           https://chat.example.org) whose pages may\n"
+    "                           open a WebSocket, * = any (default: a page\n"
+    "                           from the host the request names)\n"
     "      --gen-cert DIR       write a new self-signed certificate and key,\n"
     "                           DIR/natterd.crt and DIR/natterd.key, for the\n"
     "                           server name, print its fingerprint, and exit\n"
@@ -567,7 +584,7 @@ hash_password(void)
 }
 
 static void
-listen_on(struct addrinfo *ai, const char *port, int tls)
+listen_on(struct addrinfo *ai, const char *port, int kind)
 {
 	char host[NI_MAXHOST];
 	int fd, one = 1;
@@ -599,7 +616,7 @@ listen_on(struct addrinfo *ai, const char *port, int tls)
 	}
 	if (listen(fd, 1024) == -1)
 		err(1, "listen on %s port %s", host, port);
-	listener_kind[nlisteners] = tls ? LISTEN_TLS : LISTEN_PLAIN;
+	listener_kind[nlisteners] = kind;
 	listeners[nlisteners++] = fd;
 }
 
@@ -627,15 +644,18 @@ log_listeners(void)
 			snprintf(host, sizeof(host), "?");
 		log_info("listening on %s port %s%s", host,
 		    listener_kind[i] == LISTEN_TLS ? config.tls_port :
+		    listener_kind[i] == LISTEN_WEB ||
+		    listener_kind[i] == LISTEN_WEB_TLS ? config.web_port :
 		    config.port, listener_kind[i] == LISTEN_TLS ?
-		    " (TLS)" : "");
+		    " (TLS)" : listener_kind[i] == LISTEN_WEB ? " (web, HTTP)" :
+		    listener_kind[i] == LISTEN_WEB_TLS ? " (web, HTTPS)" : "");
 	}
 	if (no_unix_why != NULL)
 		log_info("%s", no_unix_why);
 }
 
 static void
-open_port(const char *port, int tls)
+open_port(const char *port, int kind)
 {
 	struct addrinfo hints, *res, *ai;
 	const char *hosts[2] = { "::", "0.0.0.0" };
@@ -651,7 +671,7 @@ open_port(const char *port, int tls)
 		if ((rc = getaddrinfo(hosts[i], port, &hints, &res)) != 0)
 			errx(1, "%s: %s", hosts[i], gai_strerror(rc));
 		for (ai = res; ai != NULL; ai = ai->ai_next)
-			listen_on(ai, port, tls);
+			listen_on(ai, port, kind);
 		freeaddrinfo(res);
 	}
 }
@@ -714,9 +734,12 @@ open_listeners(void)
 {
 	if (config.unix_mode != UNIX_ONLY) {
 		if (strcmp(config.port, "0") != 0)
-			open_port(config.port, 0);
+			open_port(config.port, LISTEN_PLAIN);
 		if (config.tls_port != NULL)
-			open_port(config.tls_port, 1);
+			open_port(config.tls_port, LISTEN_TLS);
+		if (config.web_port != NULL)
+			open_port(config.web_port, config.tls_cert != NULL &&
+			    !config.web_plain ? LISTEN_WEB_TLS : LISTEN_WEB);
 	}
 	open_unix();
 	if (nlisteners == 0)
@@ -954,12 +977,19 @@ throttled(const char *group)
 	return 0;
 }
 
-/* Says why a connection is refused, then closes it.  A TLS client
- * could not read the line: it just sees the connection close. */
+/* Says why a connection is refused, then closes it: an ERROR line, or
+ * on the web port an HTTP 503.  A TLS client could not read it: it just
+ * sees the connection close. */
 static void
-refuse(int fd, int tls, const char *line)
+refuse(int fd, int kind, const char *line)
 {
-	if (!tls)
+	const char *why;
+
+	if (kind == LISTEN_WEB) {
+		why = strncmp(line, "ERROR :", 7) == 0 ? line + 7 : line;
+		line = web_refusal(why);
+	}
+	if (kind == LISTEN_PLAIN || kind == LISTEN_WEB || kind == LISTEN_UNIX)
 		(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
 }
@@ -993,7 +1023,8 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 	struct ucred cred;
 	uintptr_t n;
 	int fd, rc, one = 1, sndbuf = CLIENT_SNDBUF, wait;
-	int tls = kind == LISTEN_TLS, local = kind == LISTEN_UNIX;
+	int tls = kind == LISTEN_TLS || kind == LISTEN_WEB_TLS;
+	int local = kind == LISTEN_UNIX;
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
@@ -1031,7 +1062,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		log_info("%s refused: throttled (group %s)", shown, group);
 		snprintf(line, sizeof(line), "ERROR :Too many new connections "
 		    "from your IP; try again in %d seconds\r\n", wait);
-		refuse(fd, tls, line);
+		refuse(fd, kind, line);
 		return 1;
 	}
 	if (!local)
@@ -1047,7 +1078,7 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 	if (server.nclients >= config.max_clients) {
 		pthread_rwlock_unlock(&server.lock);
 		log_info("%s refused: server full", shown);
-		refuse(fd, tls, "ERROR :Server full\r\n");
+		refuse(fd, kind, "ERROR :Server full\r\n");
 		return 1;
 	}
 	n = (uintptr_t)map_get(server.ips, group);
@@ -1055,15 +1086,17 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 		pthread_rwlock_unlock(&server.lock);
 		log_info("%s refused: too many connections (group %s)", shown,
 		    group);
-		refuse(fd, tls, "ERROR :Too many connections from your IP\r\n");
+		refuse(fd, kind, "ERROR :Too many connections from your IP\r\n");
 		return 1;
 	}
 	if ((c = client_new(fd, shown, tls)) == NULL ||
+	    ((kind == LISTEN_WEB || kind == LISTEN_WEB_TLS) &&
+	    web_open(c) == -1) ||
 	    map_put(server.ips, group, (void *)(n + 1)) == -1) {
 		pthread_rwlock_unlock(&server.lock);
 		if (c != NULL)
 			conn_discard(c);
-		refuse(fd, tls, "ERROR :Server out of memory\r\n");
+		refuse(fd, kind, "ERROR :Server out of memory\r\n");
 		return 1;
 	}
 	snprintf(c->ipgroup, sizeof(c->ipgroup), "%s", group);
@@ -1362,6 +1395,21 @@ main(int argc, char *argv[])
 		case OPT_TLS_KEY:
 			config.tls_key = optarg;
 			break;
+		case OPT_WEB_PORT:
+			number("--web-port", optarg, 1, 65535);
+			config.web_port = optarg;
+			break;
+		case OPT_WEB_PLAIN:
+			config.web_plain = 1;
+			break;
+		case OPT_WEB_ORIGIN:
+			if (optarg[0] == '\0' || strlen(optarg) > 4096) {
+				fprintf(stderr, "natterd: --web-origin: a "
+				    "comma-separated list of origins, or *\n");
+				usage();
+			}
+			config.web_origin = optarg;
+			break;
 		case OPT_GEN_CERT:
 			gen_cert_dir = optarg;
 			break;
@@ -1580,6 +1628,7 @@ main(int argc, char *argv[])
 	/* The port first: "address already in use" is the likelier
 	 * mistake, and it must be the one line printed. */
 	tls_open();
+	web_init();
 	open_listeners();
 	drop_privileges();
 	open_history();

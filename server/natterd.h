@@ -145,6 +145,7 @@ enum cap_bit {
 /* --- a reference-counted, formatted line (output.c) --- */
 struct client;
 struct conn;
+struct web;
 struct outlist;
 struct gen;
 
@@ -293,6 +294,9 @@ struct conn {
 	int		 fd;				/* [R] */
 	struct ssl_st	*ssl;		/* [T] NULL on a plain connection */
 	int		 tls;		/* [R] accepted on a TLS port */
+	struct web	*web;		/* [R] the web port's HTTP and
+					   WebSocket state (web.c; its
+					   content [T]), or NULL */
 	pthread_t	 thread;	/* [O] valid once started is set;
 					   changed by its thread handing c
 					   to a fresh one (client_renew);
@@ -503,6 +507,10 @@ struct config {
 	const char	*tls_port;	/* NULL: no TLS listener */
 	const char	*tls_cert;
 	const char	*tls_key;
+	/* The web listener (web.c): the page and IRC over WebSocket. */
+	const char	*web_port;	/* NULL: none */
+	int		 web_plain;	/* plain HTTP even with a certificate */
+	const char	*web_origin;	/* --web-origin list, or NULL */
 	int		 sts_duration;	/* seconds; 0: no sts cap */
 	const char	*user;		/* --user: drop to it after binding */
 	unsigned	 flood_burst;	/* lines at once; 0: no flood control */
@@ -762,6 +770,23 @@ void		 unixsock_close(void);
 /* client.c */
 void		*client_main(void *);
 void		 client_teardown(struct conn *);
+
+/* web.c: the web listener.  All on the connection's own thread. */
+void		 web_init(void);
+int		 web_open(struct conn *);
+void		 web_free(struct conn *);
+int		 web_input(struct conn *, const char *, size_t, const char **,
+		    size_t *);
+int		 web_closed(struct conn *, const char **);
+long long	 web_deadline(struct conn *);
+void		 web_timer(struct conn *, long long);
+int		 web_want_write(struct conn *);
+int		 web_send(struct conn *);
+int		 web_framing(struct conn *);
+int		 web_queue_line(struct conn *, const char *, size_t);
+int		 web_finished(struct conn *);
+void		 web_final(struct conn *, const char *, size_t, const char *);
+const char	*web_refusal(const char *);
 /* A new connection and its person (caller holds server.lock). */
 struct conn	*client_new(int fd, const char *ip, int tls);
 /* Frees a connection never published (its fd stays open). */

@@ -47,6 +47,7 @@
 #define OUTQ_IOV_MAX	64
 #define TLS_GATHER	4096	/* bytes of small lines per TLS record */
 #define GEN_STEPS	4	/* generator steps per flush, then poll */
+#define WEB_OUT_BATCH	16384	/* bytes of lines handed to wslay at once */
 #define SENDQ_HARD_MIN	(1024 * 1024)
 
 long long
@@ -596,6 +597,55 @@ outq_write_tls_locked(struct conn *c)
 }
 
 /*
+ * outq_write_locked for a connection on the web port: what web.c holds
+ * goes first (an HTTP answer, frames wslay has not sent), then whole
+ * lines move from the queue into wslay, a batch at a time, each to be
+ * one WebSocket message.  Only as fast as the socket takes them, so
+ * the queue and its SendQ stay the measure of what c has not read.
+ */
+static int
+outq_write_web_locked(struct conn *c)
+{
+	struct outq *q = &c->q;
+	struct buf *b;
+	const char *p, *nl;
+	size_t n, moved;
+	int rc = 0, r;
+
+	c->writing = 1;
+	for (;;) {
+		pthread_mutex_unlock(&c->out_lock);
+		r = web_send(c);
+		pthread_mutex_lock(&c->out_lock);
+		if (r <= 0) {
+			rc = r;
+			break;
+		}
+		if (!web_framing(c))
+			break;
+		for (moved = 0; q->count > 0 && moved < WEB_OUT_BATCH;
+		    moved += n) {
+			b = q->ring[q->head];
+			if (b->gen != NULL)
+				break;
+			p = b->data + q->off;
+			nl = memchr(p, '\n', b->len - q->off);
+			n = nl != NULL ? (size_t)(nl + 1 - p) : b->len - q->off;
+			if (web_queue_line(c, p, n) == -1) {
+				rc = -1;
+				break;
+			}
+			outq_consume(q, n);
+		}
+		if (rc == -1 || moved == 0)
+			break;
+		c->drained_ms = mono_ms();
+	}
+	c->writing = 0;
+	return rc;
+}
+
+/*
  * Writes what the socket takes, up to the first generator.  Caller holds
  * c->out_lock, which is dropped around each writev() so that threads
  * queuing for c never wait for a system call; c->writing keeps this the
@@ -617,6 +667,12 @@ outq_write_locked(struct conn *c, int owner)
 
 	if (c->writing)
 		return 0;
+	if (c->web != NULL) {
+		/* Framed on the owner's thread, like TLS (web.c). */
+		if (!owner)
+			return 0;
+		return outq_write_web_locked(c);
+	}
 	if (c->tls) {
 		/* Others leave it to the owner, whom conn_push wakes. */
 		if (!owner || c->ssl == NULL || !SSL_is_init_finished(c->ssl))
@@ -792,7 +848,7 @@ conn_send_direct(struct conn *c, const char *p, size_t n)
 
 	/* Even when closing: its last replies go out before the ERROR. */
 	pthread_mutex_lock(&c->out_lock);
-	if (c->q.count == 0 && !c->writing && !c->tls) {
+	if (c->q.count == 0 && !c->writing && !c->tls && c->web == NULL) {
 		c->writing = 1;
 		sent = 1;
 		pthread_mutex_unlock(&c->out_lock);
