@@ -264,6 +264,8 @@ class WebSocket:
             if opcode == OP_PING:
                 self.send_frame(OP_PONG, payload)
                 continue
+            if opcode == OP_PONG:
+                continue
             assert opcode != OP_CLOSE, ("close %r before %r; got %r"
                                         % (payload, pattern, seen))
             assert fin and opcode == op, "frame %r (want opcode %d)" % (fr, op)
@@ -432,6 +434,13 @@ def test_web_bad_unfinished_request_408(f):
     assert 1.5 <= took <= scaled(6), "408 after %.2f s, want about 2 s" % took
 
 
+def test_web_bad_request_with_body_400(f):
+    w = Web(f)
+    r = w.request(("GET / HTTP/1.1\r\nHost: %s\r\nContent-Length: 5\r\n"
+                   "\r\nhello" % w.host).encode())
+    assert_refused(r, "HTTP/1.1 400 Bad Request")
+
+
 # --- the upgrade ---
 
 def test_web_bad_upgrade_without_key_400(f):
@@ -540,24 +549,24 @@ def test_web_bad_line_break_inside_1007(f):
 
 
 def test_web_bad_ping_flood_bounded(f):
+    """5000 pings in one write, nothing read: pings count against flood
+    control, so natterd closes with 1008 (or at least answers a bounded
+    number of them), and its memory does not grow with the flood."""
     w = Web(f)
     ws = WebSocket(w)
     ws.register("pinger")
     before = rss_kb(w.pid())
-    ping = encode_frame(OP_PING, b"p" * 125)
+    sent = 5000
     ws.sock.settimeout(scaled(5))
-    sent = 0
     try:
-        for _ in range(50):             # 5000 pings, 100 to a write
-            ws.sock.sendall(ping * 100)
-            sent += 100
+        ws.sock.sendall(encode_frame(OP_PING, b"p" * 125) * sent)
     except (BrokenPipeError, ConnectionResetError, socket.timeout):
-        pass
+        pass                            # closed (or stopped reading) early
     time.sleep(0.3)
     grew = rss_kb(w.pid()) - before
     assert w.server.alive()
     assert grew < 10 * 1024, "RSS grew %d kB under %d pings" % (grew, sent)
-    # Now read: pongs, at most one for each ping, maybe a close 1008.
+    # Now read: pongs, at most one for each ping, and a close 1008.
     pongs, code = 0, None
     while True:
         try:
@@ -572,9 +581,64 @@ def test_web_bad_ping_flood_bounded(f):
         elif fr[1] == OP_CLOSE:
             code = struct.unpack("!H", fr[2][:2])[0]
             break
-    assert code in (None, 1008), "close %s after a ping flood" % code
-    assert pongs <= sent, "%d pongs for %d pings" % (pongs, sent)
+    assert code in (None, 1008), ("close %s after a ping flood (%d pongs)"
+                                  % (code, pongs))
+    assert pongs < sent, "%d pongs for %d pings: no flood control" % (pongs,
+                                                                      sent)
     ws.close()
+    still_serves(w)
+
+
+def test_web_bad_protocol_errors_1002(f):
+    """wslay's other checks: RSV bits, an unknown opcode, a continuation
+    with nothing to continue."""
+    w = Web(f)
+    for raw in (encode_frame(OP_TEXT, "NICK rsv", rsv=4),
+                encode_frame(3, "NICK op3"),
+                encode_frame(OP_CONT, "NICK cont")):
+        ws = WebSocket(w)
+        ws.sock.sendall(raw)
+        ws.expect_close(1002)
+    still_serves(w)
+
+
+def test_web_bad_control_frame_errors_1002(f):
+    """A fragmented control frame, and one over 125 bytes."""
+    w = Web(f)
+    for raw in (encode_frame(OP_PING, "frag", fin=False),
+                encode_frame(OP_PING, b"p" * 126)):
+        ws = WebSocket(w)
+        ws.sock.sendall(raw)
+        ws.expect_close(1002)
+    still_serves(w)
+
+
+def test_web_bad_fragmented_messages(f):
+    """A message may come in fragments (a ping between them); the limit
+    is on the whole message, not on one frame."""
+    w = Web(f)
+    ws = WebSocket(w)
+    ws.send_frame(OP_TEXT, "NICK fr", fin=False)
+    ws.send_frame(OP_PING, "between")
+    ws.send_frame(OP_CONT, "ag")
+    ws.send_text("USER frag 0 * :frag")
+    ws.expect_line(r":irc\.test 001 frag .*")
+    part = "a" * 3000
+    ws.send_frame(OP_TEXT, "PRIVMSG frag :" + part, fin=False)
+    ws.send_frame(OP_CONT, part, fin=False)
+    ws.send_frame(OP_CONT, part)            # 9014 bytes in all
+    ws.expect_close(1009)
+    still_serves(w)
+
+
+def test_web_bad_client_close_answered(f):
+    """The client closes first: natterd answers with a close frame (the
+    same code) and ends the connection."""
+    w = Web(f)
+    ws = WebSocket(w)
+    ws.register("closer")
+    ws.send_frame(OP_CLOSE, struct.pack("!H", 1000) + b"bye")
+    ws.expect_close(1000)
     still_serves(w)
 
 
