@@ -234,8 +234,9 @@ run: deps
 	$(MAKE) all
 	sh scripts/run.sh
 
+# The three builds in parallel, one job a core, unless make was given -j.
 check: deps
-	$(MAKE) all asan tsan tests
+	$(MAKE) $(if $(findstring j,$(filter-out --%,$(MAKEFLAGS))),,-j$(shell nproc)) all asan tsan tests
 	bash tests/check.sh
 
 # make bench: natterd against ngIRCd and InspIRCd (those installed), see

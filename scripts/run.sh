@@ -1,7 +1,9 @@
 #!/bin/sh
 # scripts/run.sh: `make run`.  Starts natterd on the first free loopback
-# port from 6667 up, opens natter on it in room #lobby, and stops the
-# server when natter exits.  Extra arguments go to natter.
+# port from 6667 up, with the web chat on the matching port from 8080 up
+# (6667 and 8080, else 6668 and 8081, ...), prints the page's address,
+# opens natter on it in room #lobby, and stops the server when natter
+# exits.  Extra arguments go to natter.
 #
 # The demo is a guest on the user's machine: its history goes to
 # build/run/history.db, never to natterd's default database
@@ -31,7 +33,9 @@ trap 'exit 143' TERM HUP
 port=6667
 while [ "$port" -lt 6700 ]; do
 	: >"$log"
+	webport=$((port + 1413))
 	./server/natterd -l 127.0.0.1 -p "$port" -n irc.local \
+	    --web-port "$webport" \
 	    --db "$rundir/history.db" --no-unix \
 	    --help-file server/natterd.help 2>"$log" &
 	pid=$!
@@ -61,5 +65,8 @@ if [ -z "$pid" ]; then
 	exit 1
 fi
 
-echo "natterd is on 127.0.0.1:$port (pid $pid); starting natter"
+echo "natterd is on 127.0.0.1:$port (pid $pid)"
+echo "web chat: http://127.0.0.1:$webport/ (open it in a browser on this machine)"
+echo "starting natter in #lobby"
+sleep 1
 ./tui/natter -j lobby "$@" "127.0.0.1:$port"

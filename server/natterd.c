@@ -109,6 +109,13 @@ struct throttle {
 	unsigned	 count;
 };
 static struct throttle	 throttles[THROTTLE_SLOTS];
+/* The web port's connections, most of them a file of the page each: they
+ * count here, against WEB_THROTTLE_FACTOR times --throttle; a WebSocket
+ * counts in throttles too, when it asks to upgrade (conn_throttled). */
+#define WEB_THROTTLE_FACTOR	10
+static struct throttle	 web_throttles[THROTTLE_SLOTS];
+/* The accept thread's, and the web clients' upgrading. */
+static pthread_mutex_t	 throttle_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int	 listeners[LISTEN_MAX];
 static int	 listener_kind[LISTEN_MAX];
@@ -268,7 +275,9 @@ static const char *const options_help[] = {
     "      --max-per-ip N       most connections from one IP address, 0 = no\n"
     "                           limit (default 50)\n"
     "      --throttle N         most new connections from one IP address\n"
-    "                           a minute, 0 = no limit (default 30)\n",
+    "                           a minute, 0 = no limit; on --web-port a\n"
+    "                           WebSocket counts, a file of the page counts\n"
+    "                           against 10 times N (default 30)\n",
     "      --ipv6-prefix BITS   IPv6 addresses count against --max-per-ip and\n"
     "                           --throttle by their first BITS bits, 32 to 128\n"
     "                           (default 64: one /64 is one address)\n"
@@ -949,21 +958,23 @@ wake_handler(int sig)
 	(void)sig;
 }
 
-/* Seconds group must wait before it may connect again; 0 if it may
- * now. */
+/* Seconds group must wait before it may connect again, counting in
+ * table against limit a minute; 0 if it may now. */
 static int
-throttled(const char *group)
+throttled(struct throttle *table, const char *group, unsigned limit)
 {
 	struct throttle *t;
 	unsigned h = 2166136261u;
 	const char *p;
 	time_t now;
+	int wait = 0;
 
-	if (config.throttle == 0)
+	if (limit == 0)
 		return 0;
 	for (p = group; *p != '\0'; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
-	t = &throttles[h % THROTTLE_SLOTS];
+	pthread_mutex_lock(&throttle_lock);
+	t = &table[h % THROTTLE_SLOTS];
 	now = time(NULL);
 	if (strcmp(t->group, group) != 0 || now - t->start >= THROTTLE_WINDOW ||
 	    now < t->start) {
@@ -971,10 +982,18 @@ throttled(const char *group)
 		t->start = now;
 		t->count = 0;
 	}
-	if (t->count >= config.throttle)
-		return (int)(t->start + THROTTLE_WINDOW - now);
-	t->count++;
-	return 0;
+	if (t->count >= limit)
+		wait = (int)(t->start + THROTTLE_WINDOW - now);
+	else
+		t->count++;
+	pthread_mutex_unlock(&throttle_lock);
+	return wait;
+}
+
+int
+conn_throttled(const struct conn *c)
+{
+	return throttled(throttles, c->ipgroup, config.throttle);
 }
 
 /* Says why a connection is refused, then closes it: an ERROR line, or
@@ -1058,7 +1077,10 @@ accept_one(int lfd, int kind, pthread_attr_t *attr)
 			snprintf(group, sizeof(group), "%.*s",
 			    (int)sizeof(group) - 1, shown);
 	}
-	if ((wait = throttled(group)) > 0) {
+	if ((wait = kind == LISTEN_WEB || kind == LISTEN_WEB_TLS ?
+	    throttled(web_throttles, group, config.throttle *
+	    WEB_THROTTLE_FACTOR) : throttled(throttles, group,
+	    config.throttle)) > 0) {
 		log_info("%s refused: throttled (group %s)", shown, group);
 		snprintf(line, sizeof(line), "ERROR :Too many new connections "
 		    "from your IP; try again in %d seconds\r\n", wait);

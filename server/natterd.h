@@ -787,6 +787,9 @@ int		 web_queue_line(struct conn *, const char *, size_t);
 int		 web_finished(struct conn *);
 void		 web_final(struct conn *, const char *, size_t, const char *);
 const char	*web_refusal(const char *);
+/* natterd.c: seconds c's address must wait before another connection
+ * counts against --throttle; 0: it counted now. */
+int		 conn_throttled(const struct conn *);
 /* A new connection and its person (caller holds server.lock). */
 struct conn	*client_new(int fd, const char *ip, int tls);
 /* Frees a connection never published (its fd stays open). */

@@ -190,6 +190,7 @@ status_text(int status)
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 426: return "Upgrade Required";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
@@ -595,8 +596,8 @@ web_upgrade(struct web *w)
 	};
 	struct web_http *h = w->http;
 	unsigned char raw[32];
-	char acc[BASE64_LEN(SHA_DIGEST_LENGTH)], *head;
-	int proto, n;
+	char acc[BASE64_LEN(SHA_DIGEST_LENGTH)], *head, why[128], retry[48];
+	int proto, n, wait;
 
 	if (h->hp.http_minor < 1 || !h->seen[H_UPGRADE] ||
 	    !has_token(h->val[H_UPGRADE], "websocket") ||
@@ -618,6 +619,17 @@ web_upgrade(struct web *w)
 	if (!origin_allowed(h->val[H_ORIGIN], h->seen[H_ORIGIN],
 	    h->val[H_HOST])) {
 		web_refuse(w, 403, "Origin not allowed (natterd --web-origin)");
+		return -1;
+	}
+	/* A page's files count against 10 times --throttle (natterd.c);
+	 * a WebSocket is an IRC connection. */
+	if ((wait = conn_throttled(w->c)) > 0) {
+		snprintf(why, sizeof(why), "Too many new connections from "
+		    "your IP; try again in %d seconds", wait);
+		snprintf(retry, sizeof(retry), "Retry-After: %d\r\n", wait);
+		log_info("%s: HTTP 429: throttled (group %s)", w->c->ip,
+		    w->c->ipgroup);
+		web_answer(w, 429, retry, NULL, 0, NULL, why, 0);
 		return -1;
 	}
 	proto = h->seen[H_PROTOCOL] ? choose_protocol(h->val[H_PROTOCOL]) : -1;
