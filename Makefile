@@ -243,7 +243,7 @@ check: deps
 # tests/bench/run.sh; BENCH_QUICK=1 for a short run.  Not part of check.
 bench: all
 	@mkdir -p build/bench
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARNFLAGS) -O2 -g -o build/bench/loadgen tests/bench/loadgen.c
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARNFLAGS) -O2 -g -o build/bench/loadgen tests/bench/loadgen.c -lcrypto
 	bash tests/bench/run.sh
 
 # make fuzz: libFuzzer targets in tests/fuzz/ (clang only), each run for
