@@ -24,7 +24,7 @@ FUZZ_CHECK_SECONDS=${FUZZ_CHECK_SECONDS:-10}
 # builds use more CPU, so fewer there (at 4 a third of the CPU still
 # idled in the TSan suite on 2 cores).
 E2E_JOBS=${E2E_JOBS:-6}
-E2E_SAN_JOBS=${E2E_SAN_JOBS:-5}
+E2E_SAN_JOBS=${E2E_SAN_JOBS:-6}
 
 total_pass=0
 total_fail=0
@@ -204,7 +204,10 @@ suite_e2e_asan() {
 	# The 200-line paste waits 99 s on natter's own pacing (2 lines a
 	# second); suite e2e runs it, and the other paste tests drive the
 	# ASan client's send queue here.
-	E2E_ARGS=(-j "$E2E_SAN_JOBS" --exclude test_tui_paste_200_lines_default_flood)
+	# The browser tests run in e2e only: they test the page, and the
+	# server's side of a WebSocket is here in test_web_bad and
+	# test_attack_web.
+	E2E_ARGS=(-j "$E2E_SAN_JOBS" --exclude test_tui_paste_200_lines_default_flood --exclude test_web_browser)
 	run_e2e e2e-asan build/asan/natterd
 	E2E_ARGS=()
 	unset ASAN_OPTIONS UBSAN_OPTIONS NATTER_CLIENT
@@ -218,8 +221,7 @@ suite_e2e_tsan() {
 	fi
 	cat "$LOGDIR/tsan-probe.log"
 	export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-	# Nor the browser tests: the page's, not the server's threads
-	# (test_web_bad and test_attack_web drive WebSockets here).
+	# Nor the browser tests (see suite_e2e_asan).
 	E2E_ARGS=(-j "$E2E_SAN_JOBS" --exclude test_tui --exclude test_web_browser)
 	run_e2e e2e-tsan build/tsan/natterd "$wrap"
 	E2E_ARGS=()

@@ -926,7 +926,14 @@
 		    [['nick', from], ['text', text]];
 		const line = addLine(b, kind, meta(m, { self: self,
 		    mention: mention }), parts);
-		if (line === null || m.history || self)
+		if (line === null || self)
+			return;
+		/* History is read, unless it is newer than our JOIN: natterd
+		 * may answer the CHATHISTORY sent on joining with a line
+		 * before that line itself comes live (then it shows once,
+		 * from history). */
+		if (m.history && !(b.joinedAt > 0 && m.tags.time !== undefined &&
+		    Date.parse(m.tags.time) > b.joinedAt))
 			return;
 		/* A private message calls for attention like a mention. */
 		if (kind !== 'notice' || b.kind === 'query')
@@ -951,6 +958,8 @@
 			if (b.name !== room)
 				renameBuffer(b, room);
 			b.joined = true;
+			b.joinedAt = m.tags.time !== undefined ?
+			    Date.parse(m.tags.time) : Date.now();
 			b.wanted = true;
 			b.olderDone = false;
 			b.members = new Map();
