@@ -223,7 +223,8 @@ content_type(const char *name)
 }
 
 /* Queues an HTTP answer (head, extra header lines, body) and closes
- * once it is out.  body is static or NULL (then the text is the body). */
+ * once it is out.  body is static, or NULL: then the body is a copy of
+ * text. */
 static void
 web_answer(struct web *w, int status, const char *extra,
     const unsigned char *body, size_t bodylen, const char *type,
@@ -232,9 +233,12 @@ web_answer(struct web *w, int status, const char *extra,
 	char *h;
 	int n;
 
+	if (text == NULL)
+		text = "";
 	if (body == NULL) {
-		body = (const unsigned char *)text;
-		bodylen = text != NULL ? strlen(text) : 0;
+		/* The text is the caller's (often its stack): it goes in
+		 * the head's allocation, which outlives the call. */
+		bodylen = strlen(text);
 		type = "text/plain; charset=utf-8";
 	}
 	n = asprintf(&h, "HTTP/1.1 %d %s\r\n"
@@ -246,8 +250,8 @@ web_answer(struct web *w, int status, const char *extra,
 	    "Cache-Control: no-cache\r\n"
 	    "Connection: close\r\n"
 	    "%s"
-	    "\r\n", status, status_text(status), type, bodylen,
-	    extra != NULL ? extra : "");
+	    "\r\n%s", status, status_text(status), type, bodylen,
+	    extra != NULL ? extra : "", body == NULL && !head_only ? text : "");
 	w->phase = WEB_ANSWERED;
 	free(w->http);
 	w->http = NULL;
@@ -257,7 +261,7 @@ web_answer(struct web *w, int status, const char *extra,
 	}
 	w->head = h;
 	w->headlen = (size_t)n;
-	if (!head_only) {
+	if (body != NULL && !head_only) {
 		w->body = body;
 		w->bodylen = bodylen;
 	}
