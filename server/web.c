@@ -814,19 +814,52 @@ web_http_input(struct web *w, const char *buf, size_t n, const char **rest,
 }
 
 /* Runs wslay over bytes; decoded lines go to w->lines. */
+/*
+ * Sends a close frame with code and why ourselves, ahead of anything
+ * wslay holds, which is dropped: wslay_event_recv() answers an error in
+ * a frame's header (a control frame without FIN or over 125 bytes) with
+ * a close frame of its own that has no status code, and it cannot be
+ * taken back.  Only when wslay had nothing of ours to write before that
+ * read, so that no frame of its is cut; otherwise its close goes.
+ */
+static void
+ws_raw_close(struct web *w, uint16_t code, const char *why)
+{
+	size_t rlen = utf8_cut(why, strlen(why), WEB_REASON_MAX), n;
+	char *h;
+
+	n = w->headlen - w->headoff;
+	if ((h = malloc(n + 4 + rlen)) == NULL)
+		return;
+	memcpy(h, w->head + w->headoff, n);	/* the 101, if not all out */
+	h[n] = (char)0x88;			/* FIN, close */
+	h[n + 1] = (char)(2 + rlen);
+	h[n + 2] = (char)(code >> 8);
+	h[n + 3] = (char)(code & 0xff);
+	memcpy(h + n + 4, why, rlen);
+	free(w->head);
+	w->head = h;
+	w->headlen = n + 4 + rlen;
+	w->headoff = 0;
+	wslay_event_shutdown_write(w->ws);
+}
+
 static void
 web_ws_input(struct web *w, const char *buf, size_t n)
 {
 	uint16_t code;
+	int idle = !wslay_event_want_write(w->ws);
 
 	w->in = buf;
 	w->inlen = n;
-	/* Fails on some protocol errors (a fragmented control frame)
-	 * rather than answering them itself. */
+	/* Fails on some protocol errors (a fragmented control frame),
+	 * having queued a close frame without a code. */
 	if (wslay_event_recv(w->ws) != 0 && !w->closed) {
 		ws_fail(w, w->oom ? WSLAY_CODE_INTERNAL_SERVER_ERROR :
 		    WSLAY_CODE_PROTOCOL_ERROR, w->oom ? "Out of memory" :
 		    "WebSocket protocol error");
+		if (idle)
+			ws_raw_close(w, w->close_code, w->why);
 		return;
 	}
 	if (w->oom && !w->closed)
