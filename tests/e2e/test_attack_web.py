@@ -336,7 +336,24 @@ def test_tiny_fragments_cost_about_the_message(f):
         assert w.next_frame(30) == (10, b"sync")
     grown = vmrss_kb(s) - before
     assert grown < n * 100, "%d KB for %d connections" % (grown, n)
-    # The message still arrives whole, once finished.
-    w = ws[0]
-    w.send_raw(WS.frame(0, b"NG :done", fin=True))
-    assert w.next_line() == "PONG irc.test :done" or True
+
+
+def test_fragmented_messages_arrive_whole_and_are_measured_whole(f):
+    """What the fix of the test above must keep: fragments (with control
+    frames between them) make one line; fragments that add up to more
+    than 8703 bytes close 1009, whatever each one's size."""
+    s = web_server(f)
+    a = WS(s)
+    a.register("alice")
+    b = WS(s)
+    b.register("bob")
+    a.send_raw(WS.frame(1, b"PRIV", fin=False) + WS.frame(9, b"p1") +
+               WS.frame(0, b"MSG bob :h", fin=False) + WS.frame(10, b"x") +
+               WS.frame(0, "é".encode()[:1], fin=False) +
+               WS.frame(0, "é".encode()[1:] + b"llo", fin=True))
+    assert a.next_frame() == (10, b"p1")
+    b.expect(":alice!alice@127.0.0.1 PRIVMSG bob :héllo")
+    a.send_raw(WS.frame(1, b"PING :" + b"x" * 4000, fin=False) +
+               WS.frame(0, b"y" * 4000, fin=False) +
+               WS.frame(0, b"z" * 704, fin=True))
+    assert a.expect_close() == 1009, (a.close_code, a.close_reason)
