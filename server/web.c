@@ -114,6 +114,9 @@ struct web {
 	int			 binary;	/* binary.ircv3.net */
 	const char		*in;		/* for recv_cb: this read */
 	size_t			 inlen;
+	char			*msg;		/* the data message being read */
+	size_t			 msglen;
+	int			 ctrl_frame;	/* the frame being read is one */
 	char			*lines;		/* decoded, CRLF-ended */
 	size_t			 nlines;
 	size_t			 caplines;
@@ -167,6 +170,7 @@ web_free(struct conn *c)
 	free(w->http);
 	free(w->head);
 	free(w->lines);
+	free(w->msg);
 	free(w);
 	c->web = NULL;
 }
@@ -510,6 +514,48 @@ lines_add(struct web *w, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * A data message's bytes are gathered here, not by wslay: it keeps each
+ * fragment as a chunk of its own (three allocations), so one message of
+ * 8703 one-byte fragments held 90 times its size.  Control frames (125
+ * bytes at most) stay wslay's.
+ */
+static void
+ws_frame_start_cb(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
+{
+	struct web *w = user;
+
+	(void)ctx;
+	w->ctrl_frame = (arg->opcode & 0x8) != 0;
+	if (arg->opcode == WSLAY_TEXT_FRAME ||
+	    arg->opcode == WSLAY_BINARY_FRAME)
+		w->msglen = 0;		/* a new message */
+}
+
+static void
+ws_frame_chunk_cb(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_frame_recv_chunk_arg *arg, void *user)
+{
+	struct web *w = user;
+
+	(void)ctx;
+	if (w->ctrl_frame || w->closed || arg->data_length == 0)
+		return;
+	if (arg->data_length > FRAME_MAX - w->msglen) {
+		ws_fail(w, WSLAY_CODE_MESSAGE_TOO_BIG, "WebSocket message too "
+		    "long");
+		return;
+	}
+	if (w->msg == NULL && (w->msg = malloc(FRAME_MAX)) == NULL) {
+		w->oom = 1;
+		ws_fail(w, WSLAY_CODE_INTERNAL_SERVER_ERROR, "Out of memory");
+		return;
+	}
+	memcpy(w->msg + w->msglen, arg->data, arg->data_length);
+	w->msglen += arg->data_length;
+}
+
 static void
 ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
     *arg, void *user)
@@ -518,6 +564,13 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
 	const char *p = (const char *)arg->msg;
 	size_t n = arg->msg_length;
 	long long now;
+
+	if (arg->opcode == WSLAY_TEXT_FRAME ||
+	    arg->opcode == WSLAY_BINARY_FRAME) {
+		p = w->msg != NULL ? w->msg : "";
+		n = w->msglen;
+		w->msglen = 0;
+	}
 
 	(void)ctx;
 	if (w->closed)
@@ -565,6 +618,11 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
 	}
 	if (n > 0 && lines_add(w, p, n) == -1)
 		w->oom = 1;
+	/* An idle connection holds no message buffer. */
+	if (p == w->msg) {
+		free(w->msg);
+		w->msg = NULL;
+	}
 }
 
 /* Chooses the subprotocol: the first the client lists that natterd
@@ -597,6 +655,8 @@ web_upgrade(struct web *w)
 		.recv_callback = ws_recv_cb,
 		.send_callback = ws_send_cb,
 		.on_msg_recv_callback = ws_msg_cb,
+		.on_frame_recv_start_callback = ws_frame_start_cb,
+		.on_frame_recv_chunk_callback = ws_frame_chunk_cb,
 	};
 	struct web_http *h = w->http;
 	unsigned char raw[32];
@@ -641,6 +701,9 @@ web_upgrade(struct web *w)
 		web_refuse(w, 500, "Out of memory");
 		return -1;
 	}
+	/* Data messages are gathered in w->msg (ws_frame_chunk_cb), which
+	 * checks their length; wslay checks each frame's. */
+	wslay_event_config_set_no_buffering(w->ws, 1);
 	wslay_event_config_set_max_recv_msg_length(w->ws, FRAME_MAX);
 	accept_key(h->val[H_KEY], acc, sizeof(acc));
 	n = asprintf(&head, "HTTP/1.1 101 Switching Protocols\r\n"
