@@ -316,6 +316,8 @@ def test_tiny_fragments_cost_about_the_message(f):
     mallocs) until the message ends: one of 8690 one-byte fragments,
     never finished, held about 800 KB of the server per connection, 93
     times what a TCP client's unfinished line can hold (8.7 KB)."""
+    if "tsan" in f.server_path:
+        f.skip("TSan's shadow memory grows with every page touched")
     n = 40
     s = web_server(f, "--max-per-ip", "0", "--throttle", "0",
                    "--db", ":memory:")
@@ -357,3 +359,56 @@ def test_fragmented_messages_arrive_whole_and_are_measured_whole(f):
                WS.frame(0, b"y" * 4000, fin=False) +
                WS.frame(0, b"z" * 704, fin=True))
     assert a.expect_close() == 1009, (a.close_code, a.close_reason)
+
+
+# --- 4. pongs pile up without bound for a client that never reads ---
+
+@slow
+@timeout(150)
+def test_pinging_non_reader_is_not_read_forever(f):
+    """wslay queues a pong for every ping, ahead of the lines, and nothing
+    counts them: not the SendQ (c->q), not held input.  A client that
+    never reads but pings within the limit (20, then 5 a second) stayed
+    connected for ever -- each read refreshed its idle time, so no Ping
+    timeout either -- while the server held each pong (125 bytes and
+    three allocations) in memory: about 1 KB a second a connection, 50
+    connections an address.  A TCP client's PONG lines count against its
+    SendQ, and past it the server stops reading it.  Here: once the
+    socket is full (a history replay the client does not read), 125-byte
+    pings at 4 a second; natterd should stop reading it, and its Ping
+    timeout (2 + 2 s here) drop it."""
+    s = web_server(f, "--flood-burst", "0", "--db", ":memory:",
+                   "--history-lines", "0", "--ping-interval", "2",
+                   "--ping-timeout", "2")
+    a = s.user("alice")
+    a.join("#r")
+    for i in range(500):
+        a.send("PRIVMSG #r :line %d %s" % (i, "x" * 380))
+    a.sync(60)
+    w = WS(s, rcvbuf=2048)
+    w.send("CAP REQ :draft/chathistory batch server-time message-tags")
+    w.send("CAP END")
+    w.send("NICK bob")
+    w.send("USER bob 0 * :bob")
+    w.send("JOIN #r")
+    w.send("CHATHISTORY LATEST #r * 500")      # about 230 KB, not read
+    time.sleep(2)
+    pong = b"p" * 125
+    start = time.monotonic()
+    sent = 0
+    dropped = False
+    while time.monotonic() - start < scaled(40):
+        try:
+            w.sock.settimeout(1)
+            w.send_frame(9, pong)
+            sent += 1
+        except (socket.timeout, BrokenPipeError, ConnectionResetError):
+            dropped = True
+            break
+        if "(bob) closed" in s.log_text():
+            dropped = True
+            break
+        time.sleep(0.25)
+    assert dropped, ("%d pings in %.0f s to a client that reads nothing: "
+                     "still read, still connected" %
+                     (sent, time.monotonic() - start))
