@@ -49,6 +49,7 @@
 #define WEB_BATCH	16384	/* bytes of lines handed to wslay at once */
 #define WEB_PING_BURST	20	/* pings answered at once */
 #define WEB_PING_RATE	5	/* and then a second */
+#define WEB_PONGS_HELD	(2 * WEB_PING_BURST) /* unsent: stop reading */
 #define WEB_REASON_MAX	120	/* a close frame's reason (RFC 6455: 123) */
 
 /* The files of the page: web_assets.S, made by the Makefile from web/. */
@@ -125,6 +126,7 @@ struct web {
 	char			 why[WEB_REASON_MAX + 1];
 	int			 closed;	/* no more input will come */
 	double			 ping_tokens;
+	int			 pongs;		/* queued since all was sent */
 	long long		 ping_ms;
 	int			 io_error;
 	int			 final_sent;
@@ -588,6 +590,7 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
 			ws_fail(w, WSLAY_CODE_POLICY_VIOLATION, "Ping flood");
 		else
 			w->ping_tokens -= 1;
+		w->pongs++;	/* wslay queued one */
 		return;
 	case WSLAY_BINARY_FRAME:
 		if (!w->binary) {
@@ -1042,7 +1045,22 @@ web_send(struct conn *c)
 		return 1;
 	if (wslay_event_send(w->ws) != 0)
 		return w->io_error ? -1 : 0;
-	return wslay_event_want_write(w->ws) ? 0 : 1;
+	if (wslay_event_want_write(w->ws))
+		return 0;
+	w->pongs = 0;
+	return 1;
+}
+
+/*
+ * 1 while the pongs wslay holds for c, unsent, are too many: c takes no
+ * more input until its reader catches up (as past its SendQ), which
+ * its Ping timeout ends if it never does.  wslay answers each ping
+ * before natterd sees it, and nothing else counts those answers.
+ */
+int
+web_held(struct conn *c)
+{
+	return c->web->phase == WEB_WS && c->web->pongs > WEB_PONGS_HELD;
 }
 
 int
