@@ -412,3 +412,30 @@ def test_pinging_non_reader_is_not_read_forever(f):
     assert dropped, ("%d pings in %.0f s to a client that reads nothing: "
                      "still read, still connected" %
                      (sent, time.monotonic() - start))
+
+
+# --- 5. a TLS handshake that never ends outlives the request deadline ---
+
+@timeout(90)
+def test_wss_stalled_handshake_closed_at_the_request_deadline(f):
+    """On the HTTPS web port the 10 s request deadline fired (the log
+    said 'HTTP 408') but a 408 cannot go out before the handshake ends,
+    so the connection stayed until the registration timeout, 30 s: a
+    slowloris on wss held each connection (and its thread) three times
+    as long as on the plain port."""
+    s = web_server(f, tls=True)
+    socks = []
+    for hello in (b"", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"):
+        sk = socket.create_connection(("127.0.0.1", s.web_port))
+        sk.sendall(hello)
+        socks.append(sk)
+    t0 = time.monotonic()
+    for sk in socks:
+        sk.settimeout(scaled(40))
+        try:
+            sk.recv(100)
+        except OSError:
+            pass
+        took = time.monotonic() - t0
+        sk.close()
+        assert took < scaled(10) + 5, "closed after %.1f s" % took
