@@ -1004,8 +1004,15 @@ web_timer(struct conn *c, long long now)
 {
 	struct web *w = c->web;
 
-	if (w->phase == WEB_HTTP && now >= w->deadline)
-		web_refuse(w, 408, "The request took too long");
+	if (w->phase != WEB_HTTP || now < w->deadline)
+		return;
+	if (c->ssl != NULL && !SSL_is_init_finished(c->ssl)) {
+		/* No 408 can go out before the handshake ends: it would
+		 * wait for the registration timeout. */
+		conn_kill(c, "TLS handshake timed out");
+		return;
+	}
+	web_refuse(w, 408, "The request took too long");
 }
 
 int
