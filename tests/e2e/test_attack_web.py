@@ -439,3 +439,29 @@ def test_wss_stalled_handshake_closed_at_the_request_deadline(f):
         took = time.monotonic() - t0
         sk.close()
         assert took < scaled(10) + 5, "closed after %.1f s" % took
+
+
+# --- 6. the closes wslay makes itself have no reason ---
+
+def test_closes_for_bad_frames_have_a_reason(f):
+    """The contract: 'the server sends a close frame with this code and
+    a short reason'.  For what wslay catches itself (a frame over 8703
+    bytes, an unmasked frame, RSV bits, invalid UTF-8 in a text frame, a
+    close with a reserved code) its own close frame went out, with the
+    code but no reason, and web.c's reason (w->why) went only to the
+    log."""
+    s = web_server(f)
+    cases = [
+        (WS.frame(1, b"PRIVMSG x :" + b"a" * 9000), 1009),
+        (WS.frame(1, b"PING x", mask=False), 1002),
+        (WS.frame(1, b"PING x", rsv=4), 1002),
+        (WS.frame(1, b"PRIVMSG x :\xff"), 1007),
+        (WS.frame(8, struct.pack("!H", 1005)), 1002),
+    ]
+    for bad, code in cases:
+        w = WS(s)
+        w.register(f.unique("u"))
+        w.send_raw(bad)
+        assert w.expect_close() == code, (bad[:4], w.close_code)
+        assert w.close_reason, (bad[:4], code, "no reason")
+        w.close()
