@@ -129,6 +129,7 @@ struct web {
 	int			 pongs;		/* queued since all was sent */
 	long long		 ping_ms;
 	int			 io_error;
+	int			 swallow;	/* ws_send_cb drops what it gets */
 	int			 final_sent;
 };
 
@@ -471,6 +472,8 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	struct web *w = arg;
 	ssize_t n;
 
+	if (w->swallow)
+		return (ssize_t)len;
 	n = web_write(w, data, len, flags & WSLAY_MSG_MORE);
 	if (n > 0)
 		return n;
@@ -936,19 +939,25 @@ web_ws_input(struct web *w, const char *buf, size_t n)
 	}
 	if (!wslay_event_get_read_enabled(w->ws)) {
 		/* The peer's close, or a protocol error wslay answered with
-		 * its own close frame: send that now, to name it. */
+		 * its own close frame, which has no reason: learn its code
+		 * by letting it go, to nowhere if nothing of ours was
+		 * waiting, and send ours with the reason instead. */
 		w->closed = 1;
 		if (wslay_event_get_close_received(w->ws)) {
 			snprintf(w->why, sizeof(w->why), "Connection closed");
 			return;
 		}
+		w->swallow = idle;
 		(void)wslay_event_send(w->ws);
+		w->swallow = 0;
 		code = wslay_event_get_status_code_sent(w->ws);
 		snprintf(w->why, sizeof(w->why), "%s",
 		    code == WSLAY_CODE_MESSAGE_TOO_BIG ?
 		    "WebSocket message too long" :
 		    code == WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA ?
 		    "Invalid UTF-8" : "WebSocket protocol error");
+		if (idle && wslay_event_get_close_sent(w->ws))
+			ws_raw_close(w, code, w->why);
 	}
 }
 
@@ -1117,7 +1126,7 @@ web_finished(struct conn *c)
 		return w->headoff == w->headlen && w->bodyoff == w->bodylen;
 	if (w->phase == WEB_WS)
 		return wslay_event_get_close_sent(w->ws) &&
-		    !wslay_event_want_write(w->ws);
+		    !wslay_event_want_write(w->ws) && w->headoff == w->headlen;
 	return 0;
 }
 
