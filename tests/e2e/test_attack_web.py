@@ -465,3 +465,25 @@ def test_closes_for_bad_frames_have_a_reason(f):
         assert w.expect_close() == code, (bad[:4], w.close_code)
         assert w.close_reason, (bad[:4], code, "no reason")
         w.close()
+
+
+# --- 7. HEAD: refusals with a body, and a WebSocket opened by HEAD ---
+
+def test_head_gets_no_body_and_opens_no_websocket(f):
+    """RFC 9110 9.3.2: no content in an answer to HEAD, yet each refusal
+    of a HEAD (404, 426, 400...) carried its text after the head.  And
+    RFC 6455 4.1: the opening handshake is a GET, yet HEAD /irc with the
+    upgrade headers switched to a WebSocket."""
+    s = web_server(f)
+    for raw, status in [
+            (b"HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+            (b"HEAD /irc HTTP/1.1\r\nHost: x\r\n\r\n", 426),
+            (b"HEAD / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400)]:
+        st, hd, body = http(s, raw)
+        assert (st, body) == (status, b""), (raw, st, body)
+        assert int(hd["content-length"]) > 0
+    w = WS(s, upgrade=False)
+    w.send_raw(("HEAD /irc HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n" % KEY).encode())
+    assert w.read_head() != 101
