@@ -278,11 +278,15 @@ static void
 web_refuse(struct web *w, int status, const char *why)
 {
 	char text[160];
+	/* No body for a HEAD (RFC 9110 9.3.2), once we know it is one. */
+	int head_only = w->http != NULL && w->http->headers_done &&
+	    w->http->hp.method == HTTP_HEAD;
 
 	log_info("%s: HTTP %d: %s", w->c->ip, status, why);
 	snprintf(text, sizeof(text), "%s\n", why);
 	web_answer(w, status, status == 426 ?
-	    "Sec-WebSocket-Version: 13\r\n" : NULL, NULL, 0, NULL, text, 0);
+	    "Sec-WebSocket-Version: 13\r\n" : NULL, NULL, 0, NULL, text,
+	    head_only);
 }
 
 /* 1 if the comma-separated list s holds token (case-insensitive). */
@@ -394,6 +398,8 @@ web_request(struct web *w)
 	if (h->seen[H_UPGRADE] || strcmp(path, "/irc") == 0) {
 		if (strcmp(path, "/irc") != 0)
 			web_refuse(w, 404, "WebSocket is at /irc");
+		else if (head_only && h->seen[H_UPGRADE])
+			web_refuse(w, 400, "A WebSocket opens with GET");
 		else
 			(void)web_upgrade(w);
 		return;
