@@ -243,7 +243,7 @@ check: deps
 # tests/bench/run.sh; BENCH_QUICK=1 for a short run.  Not part of check.
 bench: all
 	@mkdir -p build/bench
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARNFLAGS) -O2 -g -o build/bench/loadgen tests/bench/loadgen.c
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARNFLAGS) -O2 -g -o build/bench/loadgen tests/bench/loadgen.c -lcrypto
 	bash tests/bench/run.sh
 
 # make fuzz: libFuzzer targets in tests/fuzz/ (clang only), each run for
@@ -341,7 +341,8 @@ have python3 || need python3
 # The web chat's tests drive a headless Chromium.
 have chromium || need chromium
 have chromedriver || need chromium-driver
-python3 -c 'import selenium' >/dev/null 2>&1 || need python3-selenium
+# dpkg, not an import: python3 may be another Python than Debian's.
+dpkg -s python3-selenium >/dev/null 2>&1 || need python3-selenium
 have tmux || need tmux
 have mandoc || need mandoc
 have weechat-headless || need weechat-headless

@@ -360,7 +360,7 @@ replay_step(struct gen *g, struct conn *c, struct outlist *out)
 	if (!rp->started) {
 		rp->started = 1;
 		/* Its rows may still be on their way to the disk. */
-		(void)store_wait(rp->max_seq, HOLD_MS);
+		(void)store_wait(rp->max_seq, config.store_hold * 1000);
 		rp->followed |= history_follow(&rp->fw, rp->key,
 		    sizeof(rp->key), rp->min_seq, rp->max_seq);
 		n = store_seek_latest(rp->key, config.history_lines,
@@ -529,7 +529,7 @@ chq_query(struct chq *q, struct conn *c)
 		batch_id(c, 'h', q->batch, sizeof(q->batch));
 	/* Read what was said up to the request, rows still being
 	 * written included. */
-	(void)store_wait(q->max_seq, HOLD_MS);
+	(void)store_wait(q->max_seq, config.store_hold * 1000);
 	room = q->target[0] == '#' && q->sub != CH_TARGETS;
 	if (room)
 		q->followed = history_follow(&q->fw, q->key, sizeof(q->key),

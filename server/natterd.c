@@ -71,6 +71,7 @@ struct config	 config = {
 	.redact_window = 900,
 	.rename_max = 50000,
 	.db_sync = STORE_SYNC_FULL,
+	.store_hold = STORE_HOLD_DEFAULT,
 	.sts_duration = 300,
 	.flood_burst = 10,
 	.flood_rate = 2,
@@ -148,7 +149,8 @@ enum {
 	OPT_ADD_ACCOUNT, OPT_MAX_DEVICES, OPT_NICK_GRACE, OPT_UNIX,
 	OPT_UNIX_ONLY, OPT_NO_UNIX, OPT_REGISTRATION, OPT_REGISTER_PER_IP,
 	OPT_WEB_PORT, OPT_WEB_PLAIN, OPT_WEB_ORIGIN,
-	OPT_NO_MULTILINE, OPT_HELP_FILE, OPT_REDACT_WINDOW, OPT_RENAME_MAX
+	OPT_NO_MULTILINE, OPT_HELP_FILE, OPT_REDACT_WINDOW, OPT_RENAME_MAX,
+	OPT_STORE_HOLD
 };
 
 static const struct option long_options[] = {
@@ -175,6 +177,7 @@ static const struct option long_options[] = {
 	{ "ping-timeout",	required_argument, NULL, OPT_PING_TIMEOUT },
 	{ "db",			required_argument, NULL, OPT_DB },
 	{ "db-sync",		required_argument, NULL, OPT_DB_SYNC },
+	{ "store-hold",		required_argument, NULL, OPT_STORE_HOLD },
 	{ "history-lines",	required_argument, NULL, OPT_HISTORY_LINES },
 	{ "history-days",	required_argument, NULL, OPT_HISTORY_DAYS },
 	{ "history-max",	required_argument, NULL, OPT_HISTORY_MAX },
@@ -230,6 +233,7 @@ static const char synopsis[] =
     "               [--nick-grace sec]\n"
     "               [--ping-interval sec] [--ping-timeout sec]\n"
     "               [--db path] [--db-sync off|normal|full]\n"
+    "               [--store-hold sec]\n"
     "               [--history-lines n] [--history-days n]\n"
     "               [--history-max n] [--redact-window sec]\n"
     "               [--rename-max n] [--tls-port port]\n"
@@ -323,6 +327,12 @@ static const char *const options_help[] = {
     "                           a power loss or kernel crash; normal and off\n"
     "                           survive a crash of natterd only, and off may\n"
     "                           corrupt the file (default full)\n"
+    "      --store-hold SECONDS how long a message waits for the history\n"
+    "                           file to keep it (while another process\n"
+    "                           locks it, the disk is full) before it is\n"
+    "                           taken back and its sender told FAIL\n"
+    "                           TEMPORARILY_UNAVAILABLE, 1 to 3600\n"
+    "                           (default 5)\n"
     "      --history-lines N    lines replayed to a client joining a room\n"
     "                           (default 50)\n"
     "      --history-days N     forget lines older than N days, 0 = keep\n"
@@ -446,6 +456,8 @@ static const struct numopt {
 	{ OPT_REG_TIMEOUT,   NUM_INT,      &config.reg_timeout, 1, 86400 },
 	{ OPT_PING_INTERVAL, NUM_INT,      &config.ping_interval, 1, 86400 },
 	{ OPT_PING_TIMEOUT,  NUM_INT,      &config.ping_timeout, 1, 86400 },
+	{ OPT_STORE_HOLD,    NUM_INT,      &config.store_hold, 1,
+	    STORE_HOLD_MAX },
 	{ OPT_HISTORY_LINES, NUM_INT,      &config.history_lines, 0,
 	    CHATHISTORY_MAX * 10 },
 	{ OPT_HISTORY_DAYS,  NUM_INT,      &config.history_days, 0, 365000 },
@@ -1222,6 +1234,7 @@ open_history(void)
 		.history_days = config.history_days,
 		.history_max = config.history_max,
 		.sync = config.db_sync,
+		.hold_ms = config.store_hold * 1000,
 	};
 	char path[PATH_MAX], why[512];
 	int level;
@@ -1296,7 +1309,7 @@ open_accounts(void)
 static int
 add_account(const char *name)
 {
-	struct store_opts so = { 0, 0, STORE_SYNC_FULL };
+	struct store_opts so = { 0, 0, STORE_SYNC_FULL, 0 };
 	struct account_opts o;
 	char path[PATH_MAX], why[512], *line = NULL;
 	size_t cap = 0;

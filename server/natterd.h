@@ -140,7 +140,9 @@ enum cap_bit {
 #define GEN_COST	1024	/* what a waiting generator counts
 				   against its client's SendQ */
 #define LABEL_MAX	64	/* a labeled-response label, unescaped */
-#define HOLD_MS		5000	/* a message waits this long for the store */
+/* --store-hold: seconds a message waits for the store by default. */
+#define STORE_HOLD_DEFAULT	5
+#define STORE_HOLD_MAX		3600
 
 /* --- a reference-counted, formatted line (output.c) --- */
 struct client;
@@ -504,6 +506,8 @@ struct config {
 	int		 rename_max;	/* RENAME: most messages a room's
 					   history may hold */
 	int		 db_sync;	/* --db-sync: STORE_SYNC_* */
+	int		 store_hold;	/* --store-hold: seconds a message
+					   waits for the store, then FAILs */
 	const char	*tls_port;	/* NULL: no TLS listener */
 	const char	*tls_cert;
 	const char	*tls_key;
@@ -1153,6 +1157,8 @@ struct store_opts {
 	int		 history_days;	/* 0: keep forever */
 	int		 history_max;	/* messages per key, 0: no limit */
 	int		 sync;		/* STORE_SYNC_* */
+	int		 hold_ms;	/* store_find waits at most this long;
+					   0: STORE_HOLD_DEFAULT seconds */
 };
 
 /* Opens (creating 0700 folders and a 0600 file) or migrates path
@@ -1185,9 +1191,9 @@ int64_t		 store_append(struct store_rec *rec);
  * msgid of a message is never stored: its commit deletes that message
  * (in seq order, so a message still pending goes in first and out
  * again).  store_find reads a message by msgid, after waiting (at most
- * HOLD_MS) for one of this run still on its way to the file: 1 with
- * ref filled, 0 when there is none (or no history), -1.  Not under
- * server.lock.
+ * store_opts.hold_ms) for one of this run still on its way to the
+ * file: 1 with ref filled, 0 when there is none (or no history), -1.
+ * Not under server.lock.
  */
 #define STORE_REDACT	"REDACT"
 struct store_ref {

@@ -458,6 +458,7 @@ static struct store {
 	int		 days;
 	int		 max;
 	int		 sync;		/* STORE_SYNC_* */
+	int		 hold_ms;	/* store_find's wait for a pending row */
 	long		 prune_ms;
 	uint64_t	 rnd;		/* msgid prefix, new each open */
 	sqlite3		*ckdb;		/* pruner thread only: checkpoints */
@@ -1244,6 +1245,8 @@ store_open(const char *path, const struct store_opts *o, char *err,
 	store.days = o->history_days > 0 ? o->history_days : 0;
 	store.max = o->history_max > 0 ? o->history_max : 0;
 	store.sync = o->sync;
+	store.hold_ms = o->hold_ms > 0 ? o->hold_ms :
+	    STORE_HOLD_DEFAULT * 1000;
 	store.prune_ms = STORE_PRUNE_MS;
 	if ((env = getenv("NATTERD_PRUNE_INTERVAL_MS")) != NULL) {
 		errno = 0;
@@ -2736,7 +2739,7 @@ store_find(const char *msgid, struct store_ref *ref)
 	 * it (the REDACT would find nothing, then see it stored). */
 	seq = store_msgid_seq(msgid);
 	if (seq > 0 && seq <= atomic_load(&store.last_seq))
-		(void)store_wait(seq, HOLD_MS);
+		(void)store_wait(seq, store.hold_ms);
 	if (store_read_begin() == -1)
 		return -1;
 	st = store.rst[SR_FIND];

@@ -32,23 +32,23 @@
  * the command, across those payloads, before they are sealed.
  *
  * turn_end() is where every turn ends: it waits for the store (at most
- * HOLD_MS; what was not kept by then is taken back with store_cancel and
- * answered with FAIL), delivers the turn's posts and any before them,
- * then queues and writes the output left.  When none of its posts
- * carries output for the actor but the FAIL its store may answer it
- * with (a message from a client without echo-message or a label), the
- * turn need not see them out: it leaves them to whoever delivers them,
- * who frees them (turn_leave), and goes on reading; at most
- * POSTS_AHEAD_MAX a connection, after which its turns wait again.  With
- * a history file a thread of its own, the deliverer, delivers them
+ * --store-hold seconds; what was not kept by then is taken back with
+ * store_cancel and answered with FAIL), delivers the turn's posts and
+ * any before them, then queues and writes the output left.  When none
+ * of its posts carries output for the actor but the FAIL its store may
+ * answer it with (a message from a client without echo-message or a
+ * label), the turn need not see them out: it leaves them to whoever
+ * delivers them, who frees them (turn_leave), and goes on reading; at
+ * most POSTS_AHEAD_MAX a connection, after which its turns wait again.
+ * With a history file a thread of its own, the deliverer, delivers them
  * after each commit, and takes back those the store has not kept
- * HOLD_MS after their command ended (outbox_expire), so the sender is
- * not held while its rows wait for a commit and its next lines join
- * the same one.  Whatever the connection is told next waits for the
- * FAILs of messages it left (left_fail_id).  A
- * client is freed only after a post made after it left every table has
- * been delivered (client.c waits for its QUIT post), so the client
- * pointers in posts stay valid.
+ * --store-hold seconds after their command ended (outbox_expire), so
+ * the sender is not held while its rows wait for a commit and its next
+ * lines join the same one.  Whatever the connection is told next waits
+ * for the FAILs of messages it left (left_fail_id).  A client is freed
+ * only after a post made after it left every table has been delivered
+ * (client.c waits for its QUIT post), so the client pointers in posts
+ * stay valid.
  *
  * Locks (natterd.h has the order): outbox.lock guards the list, the
  * states, outbox.done and the waiters (each turn that waits for its
@@ -908,7 +908,7 @@ post_free(struct post *p)
  * Whether p's turn may leave it to the deliverer: it carries no output
  * for its actor, but for a message the store must keep the FAIL that
  * answers it if the store never does, which whoever delivers it gives
- * (the deliverer takes it back after HOLD_MS, outbox_expire).
+ * (the deliverer takes it back after --store-hold, outbox_expire).
  */
 static int
 post_leavable(const struct post *p)
@@ -1270,9 +1270,9 @@ turn_cancel(struct turn *t)
 
 /*
  * Takes back the post at the head of the outbox if it was left to the
- * deliverer and the store has not kept it for HOLD_MS since its command
- * ended, counting in *failed those that will go out as a FAIL.  Returns
- * 1 if it looked at one (deliver, then look again).
+ * deliverer and the store has not kept it for --store-hold seconds
+ * since its command ended, counting in *failed those that will go out
+ * as a FAIL.  Returns 1 if it looked at one (deliver, then look again).
  */
 static int
 outbox_expire(int *failed)
@@ -1283,7 +1283,7 @@ outbox_expire(int *failed)
 	p = outbox.head;
 	if (p == NULL || !p->left || !p->durable || p->cancelled ||
 	    p->state != POST_SEALED || p->seq <= store_committed() ||
-	    mono_ms() - p->sealed_ms < HOLD_MS) {
+	    mono_ms() - p->sealed_ms < config.store_hold * 1000LL) {
 		pthread_mutex_unlock(&outbox.lock);
 		return 0;
 	}
@@ -1305,7 +1305,7 @@ turn_end(struct turn *t)
 		turn_leave(t);
 	else if (t->posts != NULL) {
 		if (t->wait_seq > 0 && history_durable() &&
-		    store_wait(t->wait_seq, HOLD_MS) == -1)
+		    store_wait(t->wait_seq, config.store_hold * 1000) == -1)
 			turn_cancel(t);
 		outbox_wait(t, t->last->id);
 		for (p = t->posts; p != NULL; p = next) {
@@ -1346,7 +1346,8 @@ turn_end(struct turn *t)
  * With a history file, a turn leaves its messages to this thread: it
  * delivers them after each commit (their turns went back to reading, so
  * more rows join the next commit), and takes back what the store did
- * not keep in HOLD_MS (outbox_expire), whose FAIL goes to its sender.
+ * not keep in --store-hold seconds (outbox_expire), whose FAIL goes to
+ * its sender.
  */
 static void *
 outbox_deliver_main(void *arg)

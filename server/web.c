@@ -127,10 +127,23 @@ struct web {
 	int			 closed;	/* no more input will come */
 	double			 ping_tokens;
 	int			 pongs;		/* queued since all was sent */
+	int			 swallow;	/* ws_send_cb drops what it gets */
+	int			 swallowed;	/* wslay's close went nowhere */
 	long long		 ping_ms;
 	int			 io_error;
-	int			 swallow;	/* ws_send_cb drops what it gets */
-	int			 final_sent;
+	int			 final_sent;	/* web_final was here */
+	/* Frames out, made by wslay's frame layer into this buffer and
+	 * written with one call: the event layer sends each frame's head
+	 * and payload in two.  Only wslay's own answers (pongs, the reply
+	 * to a client's close) go through the event layer, never while
+	 * this holds bytes, and nothing is added here while the event
+	 * layer holds some: frames never interleave. */
+	wslay_frame_context_ptr	 fctx;
+	char			*out;
+	size_t			 outlen;
+	size_t			 outoff;
+	size_t			 outcap;
+	int			 closing;	/* our close frame is in out */
 };
 
 static int
@@ -170,6 +183,9 @@ web_free(struct conn *c)
 		return;
 	if (w->ws != NULL)
 		wslay_event_context_free(w->ws);
+	if (w->fctx != NULL)
+		wslay_frame_context_free(w->fctx);
+	free(w->out);
 	free(w->http);
 	free(w->head);
 	free(w->lines);
@@ -230,8 +246,7 @@ content_type(const char *name)
 }
 
 /* Queues an HTTP answer (head, extra header lines, body) and closes
- * once it is out.  body is static, or NULL: then the body is a copy of
- * text. */
+ * once it is out.  body is static or NULL (then the text is the body). */
 static void
 web_answer(struct web *w, int status, const char *extra,
     const unsigned char *body, size_t bodylen, const char *type,
@@ -240,12 +255,9 @@ web_answer(struct web *w, int status, const char *extra,
 	char *h;
 	int n;
 
-	if (text == NULL)
-		text = "";
+	/* A text body goes in the same allocation as the head. */
 	if (body == NULL) {
-		/* The text is the caller's (often its stack): it goes in
-		 * the head's allocation, which outlives the call. */
-		bodylen = strlen(text);
+		bodylen = text != NULL ? strlen(text) : 0;
 		type = "text/plain; charset=utf-8";
 	}
 	n = asprintf(&h, "HTTP/1.1 %d %s\r\n"
@@ -258,7 +270,8 @@ web_answer(struct web *w, int status, const char *extra,
 	    "Connection: close\r\n"
 	    "%s"
 	    "\r\n%s", status, status_text(status), type, bodylen,
-	    extra != NULL ? extra : "", body == NULL && !head_only ? text : "");
+	    extra != NULL ? extra : "", body == NULL && text != NULL &&
+	    !head_only ? text : "");
 	w->phase = WEB_ANSWERED;
 	free(w->http);
 	w->http = NULL;
@@ -268,7 +281,7 @@ web_answer(struct web *w, int status, const char *extra,
 	}
 	w->head = h;
 	w->headlen = (size_t)n;
-	if (body != NULL && !head_only) {
+	if (!head_only && body != NULL) {
 		w->body = body;
 		w->bodylen = bodylen;
 	}
@@ -360,6 +373,7 @@ accept_key(const char *key, char *out, size_t len)
 }
 
 static int	 web_upgrade(struct web *);
+int		 web_send(struct conn *);
 
 static void
 web_request(struct web *w)
@@ -889,52 +903,22 @@ web_http_input(struct web *w, const char *buf, size_t n, const char **rest,
 }
 
 /* Runs wslay over bytes; decoded lines go to w->lines. */
-/*
- * Sends a close frame with code and why ourselves, ahead of anything
- * wslay holds, which is dropped: wslay_event_recv() answers an error in
- * a frame's header (a control frame without FIN or over 125 bytes) with
- * a close frame of its own that has no status code, and it cannot be
- * taken back.  Only when wslay had nothing of ours to write before that
- * read, so that no frame of its is cut; otherwise its close goes.
- */
-static void
-ws_raw_close(struct web *w, uint16_t code, const char *why)
-{
-	size_t rlen = utf8_cut(why, strlen(why), WEB_REASON_MAX), n;
-	char *h;
-
-	n = w->headlen - w->headoff;
-	if ((h = malloc(n + 4 + rlen)) == NULL)
-		return;
-	memcpy(h, w->head + w->headoff, n);	/* the 101, if not all out */
-	h[n] = (char)0x88;			/* FIN, close */
-	h[n + 1] = (char)(2 + rlen);
-	h[n + 2] = (char)(code >> 8);
-	h[n + 3] = (char)(code & 0xff);
-	memcpy(h + n + 4, why, rlen);
-	free(w->head);
-	w->head = h;
-	w->headlen = n + 4 + rlen;
-	w->headoff = 0;
-	wslay_event_shutdown_write(w->ws);
-}
-
 static void
 web_ws_input(struct web *w, const char *buf, size_t n)
 {
 	uint16_t code;
-	int idle = !wslay_event_want_write(w->ws);
+	int idle = w->outoff == w->outlen && !wslay_event_want_write(w->ws);
 
 	w->in = buf;
 	w->inlen = n;
-	/* Fails on some protocol errors (a fragmented control frame),
-	 * having queued a close frame without a code. */
+	/* Fails on some protocol errors (a fragmented or long control
+	 * frame) after queueing a close without a code: that one is
+	 * dropped, and ours says 1002 (web_final). */
 	if (wslay_event_recv(w->ws) != 0 && !w->closed) {
+		wslay_event_shutdown_write(w->ws);
 		ws_fail(w, w->oom ? WSLAY_CODE_INTERNAL_SERVER_ERROR :
 		    WSLAY_CODE_PROTOCOL_ERROR, w->oom ? "Out of memory" :
 		    "WebSocket protocol error");
-		if (idle)
-			ws_raw_close(w, w->close_code, w->why);
 		return;
 	}
 	if (w->oom && !w->closed)
@@ -945,16 +929,18 @@ web_ws_input(struct web *w, const char *buf, size_t n)
 	}
 	if (!wslay_event_get_read_enabled(w->ws)) {
 		/* The peer's close, or a protocol error wslay answered with
-		 * its own close frame, which has no reason: learn its code
-		 * by letting it go, to nowhere if nothing of ours was
-		 * waiting, and send ours with the reason instead. */
+		 * its own close frame: send that now, to name it. */
 		w->closed = 1;
 		if (wslay_event_get_close_received(w->ws)) {
 			snprintf(w->why, sizeof(w->why), "Connection closed");
 			return;
 		}
+		/* Through web_send, after what out holds.  wslay's close
+		 * has no reason: when nothing else was waiting, it goes
+		 * nowhere, to learn its code, and web_final sends ours
+		 * (after the ERROR line, as for the other bad input). */
 		w->swallow = idle;
-		(void)wslay_event_send(w->ws);
+		(void)web_send(w->c);
 		w->swallow = 0;
 		code = wslay_event_get_status_code_sent(w->ws);
 		snprintf(w->why, sizeof(w->why), "%s",
@@ -962,8 +948,10 @@ web_ws_input(struct web *w, const char *buf, size_t n)
 		    "WebSocket message too long" :
 		    code == WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA ?
 		    "Invalid UTF-8" : "WebSocket protocol error");
-		if (idle && wslay_event_get_close_sent(w->ws))
-			ws_raw_close(w, code, w->why);
+		if (idle && wslay_event_get_close_sent(w->ws)) {
+			w->swallowed = 1;
+			w->close_code = code;
+		}
 	}
 }
 
@@ -1036,12 +1024,14 @@ web_want_write(struct conn *c)
 	struct web *w = c->web;
 
 	return w->headoff < w->headlen || w->bodyoff < w->bodylen ||
+	    w->outoff < w->outlen ||
 	    (w->ws != NULL && wslay_event_want_write(w->ws));
 }
 
 /*
- * Sends what is waiting here: the raw HTTP bytes, then wslay's frames.
- * 1 when all went, 0 when the socket is full, -1 on error.
+ * Sends what is waiting here: the raw HTTP bytes, the frames in out,
+ * then wslay's own.  1 when all went, 0 when the socket is full, -1 on
+ * error.
  */
 int
 web_send(struct conn *c)
@@ -1063,12 +1053,28 @@ web_send(struct conn *c)
 			return (int)n;
 		w->bodyoff += (size_t)n;
 	}
-	if (w->ws == NULL)
-		return 1;
-	if (wslay_event_send(w->ws) != 0)
-		return w->io_error ? -1 : 0;
-	if (wslay_event_want_write(w->ws))
-		return 0;
+	while (w->outoff < w->outlen) {
+		n = web_write(w, w->out + w->outoff, w->outlen - w->outoff, 0);
+		if (n <= 0)
+			return (int)n;
+		w->outoff += (size_t)n;
+	}
+	if (w->out != NULL) {
+		/* An idle client keeps neither. */
+		free(w->out);
+		w->out = NULL;
+		w->outlen = w->outoff = w->outcap = 0;
+		if (w->fctx != NULL) {
+			wslay_frame_context_free(w->fctx);
+			w->fctx = NULL;
+		}
+	}
+	if (w->ws != NULL && wslay_event_want_write(w->ws)) {
+		if (wslay_event_send(w->ws) != 0)
+			return w->io_error ? -1 : 0;
+		if (wslay_event_want_write(w->ws))
+			return 0;
+	}
 	w->pongs = 0;
 	return 1;
 }
@@ -1088,17 +1094,69 @@ web_held(struct conn *c)
 int
 web_framing(struct conn *c)
 {
-	return c->web->phase == WEB_WS && wslay_event_get_write_enabled(
-	    c->web->ws) && !wslay_event_get_close_sent(c->web->ws) &&
-	    !c->web->final_sent;
+	struct web *w = c->web;
+
+	return w->phase == WEB_WS && !w->final_sent &&
+	    !wslay_event_get_close_received(w->ws) &&
+	    wslay_event_get_write_enabled(w->ws);
 }
 
-/* One line (CRLF-ended) for wslay to send as one message. */
+/* wslay's frame layer writes here. */
+static ssize_t
+out_cb(const uint8_t *data, size_t len, int flags, void *arg)
+{
+	struct web *w = arg;
+	size_t cap;
+	char *n;
+
+	(void)flags;
+	if (w->outlen + len > w->outcap) {
+		cap = w->outcap == 0 ? 4096 : w->outcap;
+		while (cap < w->outlen + len)
+			cap *= 2;
+		if ((n = realloc(w->out, cap)) == NULL)
+			return -1;
+		w->out = n;
+		w->outcap = cap;
+	}
+	memcpy(w->out + w->outlen, data, len);
+	w->outlen += len;
+	return (ssize_t)len;
+}
+
+/* One frame into out; -1 when out of memory, or while wslay's event
+ * layer has a frame on its way (frames must not interleave). */
+static int
+out_frame(struct web *w, uint8_t opcode, const void *p, size_t n)
+{
+	static const struct wslay_frame_callbacks cb = {
+		.send_callback = out_cb,
+	};
+	struct wslay_frame_iocb io;
+	ssize_t r;
+
+	if (wslay_event_want_write(w->ws) && wslay_event_get_write_enabled(
+	    w->ws))
+		return -1;
+	if (w->fctx == NULL && wslay_frame_context_init(&w->fctx, &cb,
+	    w) != 0)
+		return -1;
+	memset(&io, 0, sizeof(io));
+	io.fin = 1;
+	io.opcode = opcode;
+	io.payload_length = n;
+	io.data = p;
+	io.data_length = n;
+	r = wslay_frame_send(w->fctx, &io);
+	/* out_cb takes everything or fails. */
+	return r == (ssize_t)n ? 0 : -1;
+}
+
+/* One line (CRLF-ended) to go out as one message. */
 int
 web_queue_line(struct conn *c, const char *p, size_t n)
 {
 	struct web *w = c->web;
-	struct wslay_event_msg m;
 	char *copy = NULL;
 	int rc;
 
@@ -1113,12 +1171,10 @@ web_queue_line(struct conn *c, const char *p, size_t n)
 		utf8_scrub(copy, n);
 		p = copy;
 	}
-	m.opcode = w->binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME;
-	m.msg = (const uint8_t *)p;
-	m.msg_length = n;
-	rc = wslay_event_queue_msg(w->ws, &m);
+	rc = out_frame(w, w->binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME,
+	    p, n);
 	free(copy);
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
 /* 1 once an HTTP answer or a close frame is all out: the connection is
@@ -1131,49 +1187,60 @@ web_finished(struct conn *c)
 	if (w->phase == WEB_ANSWERED)
 		return w->headoff == w->headlen && w->bodyoff == w->bodylen;
 	if (w->phase == WEB_WS)
-		return wslay_event_get_close_sent(w->ws) &&
-		    !wslay_event_want_write(w->ws) && w->headoff == w->headlen;
+		return (w->closing && w->outoff == w->outlen) ||
+		    (wslay_event_get_close_sent(w->ws) && !w->swallowed &&
+		    !wslay_event_want_write(w->ws));
 	return 0;
 }
 
 /*
  * The goodbye, best effort: the ERROR line as a message, then a close
  * frame (bad input: its code; otherwise 1000, or 1001 when the server
- * stops), or nothing more if one went already.
+ * stops).  Nothing more after a close wslay sent (its answer to the
+ * client's), or when the socket is full.
  */
 void
 web_final(struct conn *c, const char *line, size_t len, const char *reason)
 {
 	struct web *w = c->web;
 	uint16_t code = w->close_code;
-	char why[WEB_REASON_MAX + 1];
+	unsigned char frame[2 + WEB_REASON_MAX + 1];
+	size_t n;
 
-	if (w->phase == WEB_ANSWERED || w->phase == WEB_HTTP) {
+	if (w->phase != WEB_WS || w->final_sent) {
 		(void)web_send(c);
 		return;
 	}
-	if (!wslay_event_get_close_sent(w->ws)) {
-		/* wslay sends control frames ahead of messages: the
-		 * line first, then the close. */
-		if (line != NULL && !w->final_sent &&
-		    web_queue_line(c, line, len) == 0)
-			(void)web_send(c);
-		if (code == 0) {
-			if (strcmp(reason, "Server shutting down") == 0)
-				code = WSLAY_CODE_GOING_AWAY;
-			else if (strcmp(reason, "Excess Flood") == 0 ||
-			    strcmp(reason, "SendQ exceeded") == 0)
-				code = WSLAY_CODE_POLICY_VIOLATION;
-			else
-				code = WSLAY_CODE_NORMAL_CLOSURE;
-		}
-		snprintf(why, sizeof(why), "%s", w->why[0] != '\0' ? w->why :
-		    reason);
-		why[utf8_cut(why, strlen(why), WEB_REASON_MAX)] = '\0';
-		(void)wslay_event_queue_close(w->ws, code,
-		    (const uint8_t *)why, strlen(why));
-	}
 	w->final_sent = 1;
+	if (wslay_event_get_close_received(w->ws) ||
+	    (wslay_event_get_close_sent(w->ws) && !w->swallowed) ||
+	    web_send(c) != 1) {
+		(void)web_send(c);
+		return;
+	}
+	if (line != NULL)
+		(void)web_queue_line(c, line, len);
+	if (code == 0) {
+		if (strcmp(reason, "Server shutting down") == 0)
+			code = WSLAY_CODE_GOING_AWAY;
+		else if (strcmp(reason, "Excess Flood") == 0 ||
+		    strcmp(reason, "SendQ exceeded") == 0)
+			code = WSLAY_CODE_POLICY_VIOLATION;
+		else
+			code = WSLAY_CODE_NORMAL_CLOSURE;
+	}
+	frame[0] = (unsigned char)(code >> 8);
+	frame[1] = (unsigned char)(code & 0xff);
+	/* The reason is UTF-8 (natterd takes no other): cut between
+	 * characters. */
+	if (w->why[0] != '\0')
+		reason = w->why;
+	n = utf8_cut(reason, strlen(reason), WEB_REASON_MAX);
+	memcpy(frame + 2, reason, n);
+	/* Ours, not wslay's queue: no pong after it, and after the line. */
+	wslay_event_shutdown_write(w->ws);
+	if (out_frame(w, WSLAY_CONNECTION_CLOSE, frame, 2 + n) == 0)
+		w->closing = 1;
 	(void)web_send(c);
 }
 

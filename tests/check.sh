@@ -194,7 +194,7 @@ E2E_ARGS=()
 # The sanitizer builds of the server, and of the client: e2e-asan runs
 # the TUI tests with natter built with ASan+UBSan (a report fails the
 # test: harness.py check_client_reports); e2e-tsan is for the server's
-# threads and leaves the TUI tests to the other two.
+# threads and leaves the TUI and browser tests to the other two.
 suite_e2e_asan() {
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -218,7 +218,9 @@ suite_e2e_tsan() {
 	fi
 	cat "$LOGDIR/tsan-probe.log"
 	export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-	E2E_ARGS=(-j "$E2E_SAN_JOBS" --exclude test_tui)
+	# Nor the browser tests: the page's, not the server's threads
+	# (test_web_bad and test_attack_web drive WebSockets here).
+	E2E_ARGS=(-j "$E2E_SAN_JOBS" --exclude test_tui --exclude test_web_browser)
 	run_e2e e2e-tsan build/tsan/natterd "$wrap"
 	E2E_ARGS=()
 	unset TSAN_OPTIONS

@@ -83,7 +83,7 @@ cheap_opts(void)
 static void
 open_all(const char *path, const struct account_opts *o)
 {
-	struct store_opts so = { 0, 0, STORE_SYNC_NORMAL };
+	struct store_opts so = { 0, 0, STORE_SYNC_NORMAL, 0 };
 	char why[512];
 
 	if (store_open(path, &so, why, sizeof(why)) == -1)

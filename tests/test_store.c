@@ -43,7 +43,7 @@
 #define GOT_MAX		64
 /* store_open's options: retention, and the default sync level. */
 #define OPTS(days, max) \
-	(&(struct store_opts){ (days), (max), STORE_SYNC_FULL })
+	(&(struct store_opts){ (days), (max), STORE_SYNC_FULL, 0 })
 #define NTHREADS	8
 #define PER_THREAD	2000
 
@@ -2366,7 +2366,7 @@ static void
 test_sync_level(void **state)
 {
 	struct fixture		*f = *state;
-	struct store_opts	 o = { 0, 0, 0 };
+	struct store_opts	 o = { 0, 0, 0, 0 };
 	char			 err[512] = "", want[512];
 	int			 level;
 

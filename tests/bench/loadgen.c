@@ -15,9 +15,17 @@
  * the welcome differs between them); connect reports its p50 and p99.
  * The last line of output is "RESULT key=value ..."; idle also prints what
  * the clients cost the whole machine, "SYSMEM key=value ..." (sysmem_read).
+ *
+ * With --ws PATH every connection is a WebSocket instead (natterd's web
+ * port): an HTTP upgrade to PATH offering text.ircv3.net, the 101 and its
+ * Sec-WebSocket-Accept checked (SHA-1 from libcrypto), then one IRC line
+ * per masked text frame, without CR LF, and the server's frames taken
+ * apart into lines for the same handling.  Registration time then
+ * includes the upgrade.
  */
 
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -36,6 +44,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/sha.h>
 
 enum scenario {
 	SC_FANOUT,
@@ -68,6 +78,9 @@ enum cstate {
 #define MAX_EVENTS	512
 #define NS_PER_S	1000000000ULL
 #define NS_PER_MS	1000000ULL
+#define WS_LINE_MAX	1024		/* longest line sent as one frame */
+#define WS_KEY_LEN	24		/* base64 of 16 bytes */
+#define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 struct conn {
 	int		 fd;
@@ -88,6 +101,12 @@ struct conn {
 	char		 nick[16];
 	size_t		 nicklen;
 	char		 partial[PARTIAL_MAX];
+	/* --ws */
+	bool		 ws_open;	/* 101 received */
+	uint64_t	 ws_skip;	/* bytes left of an overlong frame */
+	char		*line;		/* the line being sent (WS_LINE_MAX) */
+	size_t		 llen;
+	char		 ws_key[WS_KEY_LEN + 1];
 };
 
 struct sender {
@@ -128,6 +147,7 @@ struct opts {
 	const char	*sasl_user;	/* login */
 	const char	*sasl_pass;
 	char		 sasl_b64[512];	/* "\0user\0pass", base64 */
+	const char	*ws_path;	/* --ws: WebSocket upgrade to this path */
 };
 
 static struct opts	 o;
@@ -159,6 +179,7 @@ static uint64_t		 reg_start_ns;
 static uint64_t		 last_reg_ns;
 static uint32_t		*reg_us;	/* connect() to 001, per client */
 static uint64_t		 now_ns;
+static uint64_t		 mask_state;	/* xorshift64 for frame masks */
 
 static uint32_t		*hist;
 static uint32_t		*overflow;
@@ -172,6 +193,11 @@ static void	fatal(const char *, ...)
 static uint64_t	mono_ns(void);
 static void	*xcalloc(size_t, size_t);
 static void	conn_send(struct conn *, const char *, size_t);
+static void	conn_send_raw(struct conn *, const char *, size_t);
+static void	conn_register(struct conn *);
+static void	ws_frame(struct conn *, int, const char *, size_t);
+static void	ws_input(struct conn *, char *, char *);
+static void	b64_encode(const unsigned char *, size_t, char *);
 static void	conn_printf(struct conn *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	conn_flush(struct conn *);
@@ -241,7 +267,10 @@ usage(void)
 	    "      --label NAME     server name shown in the output\n"
 	    "      --sasl-user NAME, --sasl-pass PASS  login: the account\n"
 	    "                       every client logs in to (SASL PLAIN before\n"
-	    "                       registration); 500 clients by default\n");
+	    "                       registration); 500 clients by default\n"
+	    "      --ws PATH        connect by WebSocket (HTTP upgrade to PATH,\n"
+	    "                       e.g. /irc, subprotocol text.ircv3.net):\n"
+	    "                       -p is then natterd's --web-port\n");
 	exit(2);
 }
 
@@ -336,13 +365,12 @@ conn_flush(struct conn *c)
 	conn_update_events(c);
 }
 
-static void
-conn_send(struct conn *c, const char *buf, size_t len)
+/* Room for len more bytes in c's output buffer; returns where they go. */
+static char *
+conn_reserve(struct conn *c, size_t len)
 {
 	size_t cap;
 
-	if (c->state == CS_DEAD)
-		return;
 	if (c->wlen + len > c->wcap) {
 		cap = c->wcap ? c->wcap : 256;
 		while (cap < c->wlen + len)
@@ -351,8 +379,87 @@ conn_send(struct conn *c, const char *buf, size_t len)
 			fatal("out of memory");
 		c->wcap = cap;
 	}
-	memcpy(c->wbuf + c->wlen, buf, len);
+	return c->wbuf + c->wlen;
+}
+
+static void
+conn_send_raw(struct conn *c, const char *buf, size_t len)
+{
+	if (c->state == CS_DEAD)
+		return;
+	memcpy(conn_reserve(c, len), buf, len);
 	c->wlen += len;
+}
+
+/*
+ * IRC output: as it is over TCP; with --ws, each line (up to its LF, the
+ * CR LF left out) becomes one text frame once the line is complete.
+ */
+static void
+conn_send(struct conn *c, const char *buf, size_t len)
+{
+	const char *nl;
+	size_t n;
+
+	if (o.ws_path == NULL) {
+		conn_send_raw(c, buf, len);
+		return;
+	}
+	if (c->state == CS_DEAD)
+		return;
+	while (len > 0) {
+		nl = memchr(buf, '\n', len);
+		n = nl != NULL ? (size_t)(nl - buf) : len;
+		if (c->llen + n > WS_LINE_MAX)
+			fatal("line too long");
+		memcpy(c->line + c->llen, buf, n);
+		c->llen += n;
+		if (nl == NULL)
+			break;
+		if (c->llen > 0 && c->line[c->llen - 1] == '\r')
+			c->llen--;
+		ws_frame(c, 1, c->line, c->llen);
+		c->llen = 0;
+		buf = nl + 1;
+		len -= n + 1;
+	}
+}
+
+/* A client frame: FIN, opcode op, masked with a fresh key. */
+static void
+ws_frame(struct conn *c, int op, const char *payload, size_t len)
+{
+	unsigned char *p;
+	uint8_t mask[4];
+	size_t i, hl;
+
+	if (c->state == CS_DEAD)
+		return;
+	p = (unsigned char *)conn_reserve(c, 14 + len);
+	p[0] = (unsigned char)(0x80 | op);
+	if (len < 126) {
+		p[1] = (unsigned char)(0x80 | len);
+		hl = 2;
+	} else if (len <= 0xffff) {
+		p[1] = 0x80 | 126;
+		p[2] = (unsigned char)(len >> 8);
+		p[3] = (unsigned char)len;
+		hl = 4;
+	} else {
+		p[1] = 0x80 | 127;
+		for (i = 0; i < 8; i++)
+			p[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+		hl = 10;
+	}
+	mask_state ^= mask_state << 13;
+	mask_state ^= mask_state >> 7;
+	mask_state ^= mask_state << 17;
+	memcpy(mask, &mask_state, 4);
+	memcpy(p + hl, mask, 4);
+	hl += 4;
+	for (i = 0; i < len; i++)
+		p[hl + i] = (unsigned char)payload[i] ^ mask[i & 3];
+	c->wlen += hl + len;
 }
 
 static void
@@ -449,6 +556,33 @@ conn_connected(struct conn *c)
 		fatal("connect to 127.0.0.1 port %d: %s", o.port,
 		    strerror(err));
 	c->state = CS_REGISTERING;
+	if (o.ws_path != NULL) {
+		unsigned char key[16];
+		char req[512];
+		int n;
+
+		if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
+			fatal("getrandom: %s", strerror(errno));
+		b64_encode(key, sizeof(key), c->ws_key);
+		n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n"
+		    "Host: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+		    "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+		    "Sec-WebSocket-Version: 13\r\n"
+		    "Sec-WebSocket-Protocol: text.ircv3.net\r\n\r\n",
+		    o.ws_path, o.port, c->ws_key);
+		if (n < 0 || (size_t)n >= sizeof(req))
+			fatal("--ws path too long");
+		conn_send_raw(c, req, (size_t)n);
+		conn_flush(c);
+		return;
+	}
+	conn_register(c);
+}
+
+/* Registration (after the upgrade, with --ws). */
+static void
+conn_register(struct conn *c)
+{
 	/* login: SASL PLAIN before registration; CAP END after 903. */
 	if (o.sc == SC_LOGIN)
 		conn_printf(c, "CAP LS 302\r\nCAP REQ :sasl\r\n"
@@ -695,6 +829,10 @@ conn_read(struct conn *c)
 	now_ns = mono_ns();
 	p = buf;
 	end = buf + c->plen + (size_t)n;
+	if (o.ws_path != NULL) {
+		ws_input(c, p, end);
+		return;
+	}
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		line = p;
 		len = (size_t)(nl - p);
@@ -708,6 +846,169 @@ conn_read(struct conn *c)
 	len = (size_t)(end - p);
 	if (len >= PARTIAL_MAX)
 		len = 0;	/* overlong line: drop it */
+	memmove(c->partial, p, len);
+	c->plen = len;
+}
+
+/* --ws: the value of header name in an HTTP head (CR LF lines), or NULL;
+ * *len is set to its length. */
+static const char *
+http_header(const char *head, const char *end, const char *name,
+    size_t *len)
+{
+	const char *p, *eol, *v;
+	size_t nlen = strlen(name);
+
+	for (p = head; p < end; p = eol + 2) {
+		if ((eol = memmem(p, (size_t)(end - p), "\r\n", 2)) == NULL)
+			break;
+		if ((size_t)(eol - p) > nlen && p[nlen] == ':' &&
+		    strncasecmp(p, name, nlen) == 0) {
+			v = p + nlen + 1;
+			while (v < eol && (*v == ' ' || *v == '\t'))
+				v++;
+			*len = (size_t)(eol - v);
+			while (*len > 0 && (v[*len - 1] == ' ' ||
+			    v[*len - 1] == '\t'))
+				(*len)--;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+/* --ws: the server's answer to the upgrade, head to end (past its blank
+ * line): 101, the right Sec-WebSocket-Accept, text.ircv3.net. */
+static void
+ws_upgraded(struct conn *c, const char *head, const char *end)
+{
+	unsigned char sha[SHA_DIGEST_LENGTH];
+	char in[WS_KEY_LEN + sizeof(WS_GUID)], want[32];
+	const char *v, *eol;
+	size_t len;
+
+	eol = memmem(head, (size_t)(end - head), "\r\n", 2);
+	if (strncmp(head, "HTTP/1.1 101 ", 13) != 0)
+		fatal("connection %d: upgrade refused: %.*s", c->idx,
+		    (int)(eol - head), head);
+	snprintf(in, sizeof(in), "%s%s", c->ws_key, WS_GUID);
+	SHA1((const unsigned char *)in, strlen(in), sha);
+	b64_encode(sha, sizeof(sha), want);
+	if ((v = http_header(head, end, "Sec-WebSocket-Accept", &len)) ==
+	    NULL || len != strlen(want) || memcmp(v, want, len) != 0)
+		fatal("connection %d: 101 without the right "
+		    "Sec-WebSocket-Accept (want %s)", c->idx, want);
+	if ((v = http_header(head, end, "Sec-WebSocket-Protocol", &len)) ==
+	    NULL || len != 14 || memcmp(v, "text.ircv3.net", 14) != 0)
+		fatal("connection %d: 101 without Sec-WebSocket-Protocol: "
+		    "text.ircv3.net", c->idx);
+	c->ws_open = true;
+	conn_register(c);
+}
+
+/* --ws: one message from the server (never fragmented). */
+static void
+ws_message(struct conn *c, unsigned b0, char *payload, size_t len)
+{
+	char why[160];
+	int code;
+
+	switch (b0 & 0x0f) {
+	case 1:
+	case 2:
+		if (!(b0 & 0x80))
+			fatal("connection %d: fragmented message", c->idx);
+		if (len >= 2 && payload[len - 2] == '\r' &&
+		    payload[len - 1] == '\n')
+			fatal("connection %d: a message ends in CR LF", c->idx);
+		/* handle_line writes a NUL at payload[len] only on its way
+		 * to fatal() or conn_dead(). */
+		handle_line(c, payload, len);
+		break;
+	case 8:
+		code = len >= 2 ? ((unsigned char)payload[0] << 8 |
+		    (unsigned char)payload[1]) : 1005;
+		snprintf(why, sizeof(why), "close %d %.*s", code,
+		    len > 2 ? (int)(len - 2 > 100 ? 100 : len - 2) : 0,
+		    len > 2 ? payload + 2 : "");
+		conn_dead(c, why);
+		break;
+	case 9:
+		ws_frame(c, 10, payload, len);
+		conn_flush(c);
+		break;
+	case 10:
+		break;
+	default:
+		fatal("connection %d: frame with opcode %u", c->idx, b0 & 0x0f);
+	}
+}
+
+/* --ws: input p to end (what was kept of the last read, then this read):
+ * the 101, then frames. */
+static void
+ws_input(struct conn *c, char *p, char *end)
+{
+	const unsigned char *u;
+	uint64_t plen;
+	size_t avail, hl, len, i;
+	char *hend;
+
+	if (!c->ws_open) {
+		hend = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
+		if (hend == NULL) {
+			if ((size_t)(end - p) >= PARTIAL_MAX)
+				fatal("connection %d: upgrade answer too long",
+				    c->idx);
+			goto keep;
+		}
+		ws_upgraded(c, p, hend + 4);
+		p = hend + 4;
+	}
+	while (p < end) {
+		avail = (size_t)(end - p);
+		if (c->ws_skip > 0) {
+			len = c->ws_skip < avail ? (size_t)c->ws_skip : avail;
+			c->ws_skip -= len;
+			p += len;
+			continue;
+		}
+		u = (const unsigned char *)p;
+		if (avail < 2)
+			break;
+		if (u[1] & 0x80)
+			fatal("connection %d: masked frame from the server",
+			    c->idx);
+		plen = u[1] & 0x7f;
+		hl = 2;
+		if (plen == 126) {
+			hl = 4;
+			if (avail < hl)
+				break;
+			plen = (uint64_t)u[2] << 8 | u[3];
+		} else if (plen == 127) {
+			hl = 10;
+			if (avail < hl)
+				break;
+			for (plen = 0, i = 0; i < 8; i++)
+				plen = plen << 8 | u[2 + i];
+		}
+		if (avail - hl < plen) {
+			if (hl + plen <= PARTIAL_MAX)
+				break;
+			/* Overlong and incomplete: drop it, as an
+			 * overlong line is dropped over TCP. */
+			c->ws_skip = hl + plen - avail;
+			p = end;
+			break;
+		}
+		p += hl + plen;
+		ws_message(c, u[0], (char *)u + hl, (size_t)plen);
+		if (c->state == CS_DEAD)
+			return;
+	}
+keep:
+	len = (size_t)(end - p);
 	memmove(c->partial, p, len);
 	c->plen = len;
 }
@@ -945,25 +1246,15 @@ settle(int quiet_ms, int max_ms)
 
 /* /proc readings. */
 
-/* Base64 of "\0user\0pass" for AUTHENTICATE PLAIN. */
+/* Base64 of n bytes into out (NUL-terminated, (n + 2) / 3 * 4 + 1). */
 static void
-sasl_plain_b64(const char *user, const char *pass, char *out, size_t len)
+b64_encode(const unsigned char *in, size_t n, char *out)
 {
 	static const char b64[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned char in[300];
-	size_t n, i, k = 0;
+	size_t i, k = 0;
 	unsigned v;
 
-	n = (size_t)snprintf((char *)in + 1, sizeof(in) - 1, "%s", user) + 1;
-	in[0] = '\0';
-	if (n + 1 + strlen(pass) >= sizeof(in))
-		fatal("--sasl-user and --sasl-pass are too long");
-	in[n++] = '\0';
-	memcpy(in + n, pass, strlen(pass));
-	n += strlen(pass);
-	if ((n + 2) / 3 * 4 + 1 > len || (n + 2) / 3 * 4 > 400)
-		fatal("--sasl-user and --sasl-pass are too long");
 	for (i = 0; i < n; i += 3) {
 		v = (unsigned)in[i] << 16;
 		if (i + 1 < n)
@@ -976,6 +1267,25 @@ sasl_plain_b64(const char *user, const char *pass, char *out, size_t len)
 		out[k++] = i + 2 < n ? b64[v & 63] : '=';
 	}
 	out[k] = '\0';
+}
+
+/* Base64 of "\0user\0pass" for AUTHENTICATE PLAIN. */
+static void
+sasl_plain_b64(const char *user, const char *pass, char *out, size_t len)
+{
+	unsigned char in[300];
+	size_t n;
+
+	n = (size_t)snprintf((char *)in + 1, sizeof(in) - 1, "%s", user) + 1;
+	in[0] = '\0';
+	if (n + 1 + strlen(pass) >= sizeof(in))
+		fatal("--sasl-user and --sasl-pass are too long");
+	in[n++] = '\0';
+	memcpy(in + n, pass, strlen(pass));
+	n += strlen(pass);
+	if ((n + 2) / 3 * 4 + 1 > len || (n + 2) / 3 * 4 > 400)
+		fatal("--sasl-user and --sasl-pass are too long");
+	b64_encode(in, n, out);
 }
 
 /* Resets the server's VmHWM to its current RSS (Linux clear_refs 5);
@@ -1304,6 +1614,7 @@ main(int argc, char *argv[])
 		{ "sasl-pass", required_argument, NULL, 'W' },
 		{ "max-secs", required_argument, NULL, 'X' },
 		{ "reg-timeout", required_argument, NULL, 'G' },
+		{ "ws", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1395,6 +1706,11 @@ main(int argc, char *argv[])
 			o.reg_timeout = (int)parse_num("reg-timeout", optarg,
 			    1, 86400);
 			break;
+		case 'V':
+			if (optarg[0] != '/')
+				usage();
+			o.ws_path = optarg;
+			break;
 		case 'X':
 			o.max_secs = (double)parse_num("max-secs", optarg, 0,
 			    86400);
@@ -1472,7 +1788,15 @@ main(int argc, char *argv[])
 	senders = xcalloc((size_t)o.nsenders, sizeof(*senders));
 	dirty = xcalloc((size_t)o.nsenders, sizeof(*dirty));
 	rooms = xcalloc((size_t)o.nrooms, sizeof(*rooms));
+	if (o.ws_path != NULL) {
+		if (getrandom(&mask_state, sizeof(mask_state), 0) !=
+		    (ssize_t)sizeof(mask_state))
+			fatal("getrandom: %s", strerror(errno));
+		mask_state |= 1;
+	}
 	for (i = 0; i < o.nclients; i++) {
+		if (o.ws_path != NULL)
+			conns[i].line = xcalloc(1, WS_LINE_MAX);
 		conns[i].fd = -1;
 		conns[i].idx = i;
 		snprintf(conns[i].nick, sizeof(conns[i].nick), "b%d", i);
@@ -1480,9 +1804,11 @@ main(int argc, char *argv[])
 	}
 	assign_roles();
 
-	printf("loadgen: %s against %s on 127.0.0.1 port %d: %d clients, "
+	printf("loadgen: %s against %s on 127.0.0.1 port %d%s%s: %d clients, "
 	    "%d rooms, %d senders x %d msgs, window %d, %d in flight\n",
-	    scenario_names[o.sc], o.label, o.port, o.nclients, o.nrooms,
+	    scenario_names[o.sc], o.label, o.port,
+	    o.ws_path != NULL ? ", WebSocket " : "",
+	    o.ws_path != NULL ? o.ws_path : "", o.nclients, o.nrooms,
 	    o.nsenders, o.msgs, o.window, o.inflight);
 	fflush(stdout);
 

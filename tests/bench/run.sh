@@ -16,6 +16,10 @@
 # scenario), BENCH_KEEP=1 keeps the logs.  The login scenario (SASL
 # PLAIN logins with the default hash settings) runs against natterd
 # servers only: the peers have no accounts without services.
+# wsfanout and wsidle are fanout and idle over WebSocket: natterd with
+# --web-port, the loadgen with --ws /irc, shown as the server natterd-ws
+# in the fanout and idle tables beside the TCP figures of the same run
+# (natterd only: the peers have no WebSocket).
 # roofline (tests/bench/roofline.c, built here like the loadgen) is a
 # minimal single-threaded epoll server doing only registration, JOIN and
 # PRIVMSG relay: the practical upper bound on this machine; each table
@@ -44,7 +48,7 @@ if [ "$QUICK" = 1 ]; then
 else
 	REPS=${BENCH_REPS:-3}
 fi
-SCENARIOS=${BENCH_SCENARIOS:-fanout rooms paced slow connect idle login}
+SCENARIOS=${BENCH_SCENARIOS:-fanout wsfanout rooms paced slow connect idle wsidle login}
 # natterd-db runs in rooms only, unless BENCH_SERVERS names it.
 WANT_SERVERS=${BENCH_SERVERS:-natterd natterd-db ngircd inspircd roofline}
 
@@ -105,6 +109,7 @@ scenario_inflight_login() {
 SPID=
 LPID=
 WORK=
+WEB_PORT=	# natterd-ws: its --web-port, where the loadgen connects
 cleanup() {
 	trap - EXIT INT TERM
 	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null
@@ -163,10 +168,10 @@ stop_server() {
 # start_server NAME PORT: start NAME in the foreground (as a child of this
 # script) and wait until it listens.
 start_server() {
-	local name=$1 port=$2 dir="$WORK/$1" uid gid db bin sync
+	local name=$1 port=$2 dir="$WORK/$1" uid gid db bin sync web=
 	mkdir -p "$dir"
 	case $name in
-	natterd|natterd-db|natterd-db-normal|natterd-old|natterd-h1)
+	natterd|natterd-db|natterd-db-normal|natterd-old|natterd-h1|natterd-ws)
 		# natterd runs with the store off, as the peers keep no
 		# history; natterd-db keeps it in a file, to measure what
 		# the store costs.
@@ -175,6 +180,14 @@ start_server() {
 		natterd-old) bin=$NATTERD_OLD ;;
 		natterd-db-normal) sync="--db-sync normal" ;;
 		natterd-h1) sync="--hash-threads 1" ;;
+		natterd-ws)
+			# The web listener (plain HTTP: no --tls-cert).
+			WEB_PORT=$(free_port)
+			while [ "$WEB_PORT" = "$port" ]; do
+				WEB_PORT=$(free_port)
+			done
+			web="--web-port $WEB_PORT"
+			;;
 		esac
 		if [ "${CUR_SCENARIO:-}" = login ]; then
 			# One account in a fresh file, made on the stopped
@@ -190,7 +203,7 @@ start_server() {
 			# the loadgen's 120 s, to measure the rate.
 			sync="$sync --reg-timeout 120"
 		elif [ "$name" != natterd ] && [ "$name" != natterd-old ] &&
-		    [ "$name" != natterd-h1 ]; then
+		    [ "$name" != natterd-h1 ] && [ "$name" != natterd-ws ]; then
 			# A fresh file each start: replayed lines of an
 			# earlier run would reach the new run's clients as
 			# messages sent long ago.
@@ -203,7 +216,7 @@ start_server() {
 		# dropped at it; the others with room for any burst.  No
 		# flood control or connection throttle, as the peers run.
 		# shellcheck disable=SC2086
-		"$bin" -l 127.0.0.1 -p "$port" -n bench.test $sync \
+		"$bin" -l 127.0.0.1 -p "$port" -n bench.test $sync $web \
 		    --max-clients 20000 --max-per-ip 0 --db "$db" \
 		    --flood-burst 0 --throttle 0 \
 		    --sendq "$([ "${CUR_SCENARIO:-}" = slow ] && echo 262144 || echo 4194304)" \
@@ -241,7 +254,8 @@ start_server() {
 		;;
 	esac
 	SPID=$!
-	if ! wait_listen "$port"; then
+	if ! wait_listen "$port" ||
+	    { [ -n "$web" ] && ! wait_listen "$WEB_PORT"; }; then
 		tail -n 20 "$dir/log" >&2
 		stop_server
 		return 1
@@ -255,7 +269,7 @@ mkdir -p "$BENCH"
 if [ ! -x "$LOADGEN" ] || [ tests/bench/loadgen.c -nt "$LOADGEN" ]; then
 	say "building $LOADGEN"
 	$CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -o "$LOADGEN" \
-	    tests/bench/loadgen.c || die "cannot build $LOADGEN"
+	    tests/bench/loadgen.c -lcrypto || die "cannot build $LOADGEN"
 fi
 if [ ! -x "$ROOFLINE" ] || [ tests/bench/roofline.c -nt "$ROOFLINE" ]; then
 	say "building $ROOFLINE"
@@ -298,11 +312,17 @@ FAILED=0
 
 for rep in $(seq 1 "$REPS"); do
 	for sc in $SCENARIOS; do
-		CUR_SCENARIO=$sc
+		# wsfanout, wsidle: the loadgen's fanout and idle over
+		# WebSocket, against natterd-ws alone.
+		lsc=$sc ws= list=("${SERVER_LIST[@]}")
+		case $sc in
+		wsfanout|wsidle) lsc=${sc#ws} ws="--ws /irc" list=(natterd-ws) ;;
+		esac
+		CUR_SCENARIO=$lsc
 		# Alternate the order of the servers from one repetition
 		# to the next.
-		for i in $(seq 0 $((NSERVERS - 1))); do
-			srv=${SERVER_LIST[$(((i + rep - 1) % NSERVERS))]}
+		for i in $(seq 0 $((${#list[@]} - 1))); do
+			srv=${list[$(((i + rep - 1) % ${#list[@]}))]}
 			case $sc/$srv in
 			login/ngircd|login/inspircd|login/roofline) continue ;;
 			rooms/natterd-db) ;;
@@ -314,15 +334,16 @@ for rep in $(seq 1 "$REPS"); do
 				FAILED=1
 				continue
 			fi
-			args=$(scenario_args "$sc")
-			case $sc in
+			args=$(scenario_args "$lsc")
+			case $lsc in
 			connect) ;;
 			login) args="$args -k $(scenario_inflight_login)" ;;
 			*) args="$args -k $(setup_inflight "$srv")" ;;
 			esac
+			[ -n "$ws" ] && port=$WEB_PORT
 			# shellcheck disable=SC2086
 			"$LOADGEN" -p "$port" --server-pid "$SPID" --label "$srv" \
-			    $args "$sc" >"$WORK/out" 2>&1 &
+			    $args $ws "$lsc" >"$WORK/out" 2>&1 &
 			LPID=$!
 			wait "$LPID"
 			rc=$?
@@ -348,7 +369,7 @@ for rep in $(seq 1 "$REPS"); do
 			stop_server
 			# Let the kernel tear down thousands of sockets
 			# before the next measurement.
-			case $sc in connect|idle|login) sleep 1 ;; esac
+			case $lsc in connect|idle|login) sleep 1 ;; esac
 		done
 	done
 done
@@ -361,7 +382,7 @@ table() {
 	local sc=$1 keys=$2
 	say ""
 	say "== $sc: $(scenario_args "$sc" | sed 's/ *--max-secs [0-9]*//') (median of $REPS)"
-	awk -v sc="$sc" -v keys="$keys" -v servers="$SERVERS" '
+	awk -v sc="$sc" -v keys="$keys" -v servers="$SERVERS natterd-ws" '
 	function median(arr, n,    i, j, t) {
 		for (i = 2; i <= n; i++)
 			for (j = i; j > 1 && arr[j - 1] > arr[j]; j--) {
@@ -455,10 +476,24 @@ table() {
 	}' "$RESULTS"
 }
 
+# One fanout and one idle table, with natterd-ws beside the TCP servers.
+ws_note() {
+	case " $SCENARIOS " in
+	*" ws$1 "*)
+		say "  (natterd-ws: natterd over WebSocket, --web-port and loadgen --ws /irc,"
+		say "  one text frame per line; natterd only, the peers have no WebSocket;"
+		say "  natterd/natterd-ws: TCP against WebSocket)" ;;
+	esac
+}
+TABLES=
 for sc in $SCENARIOS; do
+	case $sc in wsfanout|wsidle) sc=${sc#ws} ;; esac
+	case " $TABLES " in *" $sc "*) continue ;; esac
+	TABLES="$TABLES $sc"
 	case $sc in
 	fanout|rooms)
-		table "$sc" "deliveries_per_s:deliveries/s p50_us:p50_us p99_us:p99_us max_us:max_us lost:lost cpu_s:server_cpu_s gen_cpu_s:loadgen_cpu_s" ;;
+		table "$sc" "deliveries_per_s:deliveries/s p50_us:p50_us p99_us:p99_us max_us:max_us lost:lost cpu_s:server_cpu_s gen_cpu_s:loadgen_cpu_s"
+		[ "$sc" = fanout ] && ws_note fanout ;;
 	paced)
 		table "$sc" "p50_us:p50_us p99_us:p99_us max_us:max_us lost:lost deliveries_per_s:deliveries/s cpu_s:server_cpu_s" ;;
 	slow)
@@ -473,7 +508,8 @@ for sc in $SCENARIOS; do
 		say "  free pages the kernel holds back (/proc/zoneinfo) for some seconds"
 		say "  after a burst of frees, in the drop but not in use; in use: the drop"
 		say "  less those.  Other programs running meanwhile move these figures: run"
-		say "  on a quiet machine.)" ;;
+		say "  on a quiet machine.)"
+		ws_note idle ;;
 	login)
 		table "$sc" "reg_per_s:logins/s clients:logged_in peak_rss_kb:peak_rss_kb cpu_s:server_cpu_s" ;;
 	esac

@@ -1,11 +1,12 @@
 """Attack tests for the deliverer (commit 06a8a71): with a history file,
 a message from a client without echo-message or a label is left to a
 thread of its own, which delivers it after its commit or takes it back
-HOLD_MS after its command ended, with a FAIL to its sender; the sender
-goes back to reading at once.  The store outages are another process's
-write transaction on the file (test_path.WriteLock), held until the
-sender has been told everything, so no assertion here depends on how
-long anything took."""
+--store-hold seconds after its command ended, with a FAIL to its
+sender; the sender goes back to reading at once.  The store outages are
+another process's write transaction on the file (test_path.WriteLock),
+held until the sender has been told everything, so no assertion here
+depends on how long anything took; natterd runs with a short hold
+(test_path.STORE_HOLD) so that the FAILs come sooner."""
 
 import re
 import socket
@@ -14,12 +15,12 @@ import struct
 import threading
 import time
 
-from harness import (FULL_SPEED, Client, Server, join, prefix, scaled,
-                     slow, timeout)
+from harness import (FULL_SPEED, NO_THROTTLE, Client, Server, join, prefix,
+                     scaled, slow, timeout)
 from test_caps import cap_user
 from test_devices import OPER, device, make_account
 from test_multiline import send_batch
-from test_path import WriteLock
+from test_path import HOLD_S, STORE_HOLD, WriteLock
 
 MSG = ":Message not sent: the history store cannot keep it now"
 
@@ -57,7 +58,7 @@ def test_left_fails_come_before_later_replies_labels_and_caps(f):
     # toggled between them: each FAIL where its message stands, every
     # reply after the FAILs of what was sent before it.
     db = f.path("h.db")
-    s = Server(f, "--db", db, *FULL_SPEED)
+    s = Server(f, "--db", db, *FULL_SPEED, *STORE_HOLD)
     alice = cap_user(s, "alice", "labeled-response", "batch",
                      "message-tags")
     bob = s.user("bob")
@@ -109,7 +110,7 @@ def test_left_posts_then_nick_part_quit_fail_before_what_follows(f):
     # wait for the store: each FAIL comes before the NICK, PART and
     # ERROR that follow, and the others see only those.
     db = f.path("h.db")
-    s = Server(f, "--db", db, *FULL_SPEED)
+    s = Server(f, "--db", db, *FULL_SPEED, *STORE_HOLD)
     alice, bob = s.user("alice"), s.user("bob")
     join(alice, bob, room="#s")
     alice.join("#t")
@@ -152,7 +153,8 @@ def test_kill_and_kick_while_left_posts_wait(f):
     # messages wait: each is told its FAILs before its ERROR or KICK,
     # and the FAILed lines never reach anyone nor the file.
     db = f.path("h.db")
-    s = Server(f, "--db", db, *OPER, *FULL_SPEED)
+    # A hold of 2 s: the KILL and KICK come well inside it.
+    s = Server(f, "--db", db, *OPER, *FULL_SPEED, "--store-hold", "2")
     op, alice, bob = s.user("op"), s.user("alice"), s.user("bob")
     oper(op)
     join(op, alice, bob, room="#s")
@@ -164,7 +166,7 @@ def test_kill_and_kick_while_left_posts_wait(f):
         alice.send("PRIVMSG op :alice lost private")
         # Both left their lines (stored, waiting for the commit), as
         # test_path waits for it.
-        time.sleep(scaled(1))
+        time.sleep(scaled(0.3))
         op.send("KILL alice :enough")
         op.send("KICK #s bob :out")
         alice.expect_exact_sequence(
@@ -191,7 +193,7 @@ def test_left_fail_goes_to_the_device_that_sent(f):
     # Two devices of one person: the FAIL of a left message goes to the
     # device that sent it, and the other sees nothing of it.
     db = f.path("h.db")
-    s = Server(f, "--db", db, *OPER, *FULL_SPEED)
+    s = Server(f, "--db", db, *OPER, *FULL_SPEED, *STORE_HOLD)
     make_account(s, "alice", "pw-alice-1")
     laptop = device(s, "alice", "alice", "pw-alice-1")
     phone = device(s, "phone", "alice", "pw-alice-1")
@@ -225,7 +227,7 @@ def test_left_multiline_and_tagmsg_in_an_outage(f):
     # echo: the batches FAIL, the TAGMSG goes out, after the store is
     # back a batch goes out whole.
     db = f.path("h.db")
-    s = Server(f, "--db", db, *FULL_SPEED)
+    s = Server(f, "--db", db, *FULL_SPEED, *STORE_HOLD)
     alice = cap_user(s, "alice", "batch", "draft/multiline", "message-tags")
     bob = cap_user(s, "bob", "batch", "draft/multiline", "message-tags")
     carol = s.user("carol")
@@ -294,11 +296,12 @@ def sender_loop(c, room, n):
 @slow
 @timeout(150)
 def test_outage_and_recovery_with_many_senders(f):
-    # Six senders to three rooms, an outage in the middle: each line
-    # either FAILs to its sender or reaches the observer once, in its
-    # sender's order; the file holds exactly the lines delivered.
+    # Six senders to three rooms, an outage in the middle longer than
+    # the hold: each line either FAILs to its sender or reaches the
+    # observer once, in its sender's order; the file holds exactly the
+    # lines delivered.
     db = f.path("h.db")
-    s = Server(f, "--db", db, *FULL_SPEED)
+    s = Server(f, "--db", db, *FULL_SPEED, *STORE_HOLD)
     obs = s.user("obs")
     senders = [s.user("s%d" % k) for k in range(6)]
     rooms = ["#r%d" % (k % 3) for k in range(6)]
@@ -307,14 +310,14 @@ def test_outage_and_recovery_with_many_senders(f):
     for r in sorted(set(rooms)):
         obs.join(r)
     obs.sync()
-    n = 150
+    n = 100
     ths = [threading.Thread(target=sender_loop, args=(c, r, n))
            for c, r in zip(senders, rooms)]
     for t in ths:
         t.start()
-    time.sleep(1)
+    time.sleep(0.5)
     lock = WriteLock(db)
-    time.sleep(6.5)
+    time.sleep(HOLD_S + 1.5)
     lock.release()
     for t in ths:
         t.join()
@@ -340,6 +343,9 @@ def test_outage_and_recovery_with_many_senders(f):
         assert g == sorted(set(g)), (c.nick, g[:20])
         assert rows.get(c.nick, []) == g, (c.nick, len(g), len(rows))
         assert len(fails) + len(g) == n, (c.nick, len(fails), len(g))
+    # The outage outlasted the hold: some lines FAILed, the rest went.
+    nfail = sum(" FAIL " in l for c in senders for l in c.history)
+    assert 0 < nfail < n * len(senders), nfail
 
 
 @timeout(150)
@@ -392,12 +398,14 @@ def test_sigkill_mid_traffic_every_line_received_is_in_the_file(f):
 @timeout(240)
 def test_churn_while_left_posts_wait_and_expire(f):
     # Senders connect, join, leave a burst, and go (QUIT, close or
-    # reset) while the file is locked for about HOLD_MS at a time, so
+    # reset) while the file is locked for about the hold at a time, so
     # connections end while their posts wait, are taken back, or go
     # out.  The server stays up and stops cleanly.
     import random
     db = f.path("h.db")
-    s = Server(f, "--db", db, *OPER, *FULL_SPEED)
+    # No throttle: 30 connections a minute would stop the churn.
+    s = Server(f, "--db", db, *OPER, *FULL_SPEED, *NO_THROTTLE,
+               "--max-per-ip", "0", *STORE_HOLD)
     op = s.user("op")
     oper(op)
     op.join("#a")
@@ -422,7 +430,7 @@ def test_churn_while_left_posts_wait_and_expire(f):
                     if rnd.random() < 0.05:
                         lines.append("PART #b")
                 c.send_raw(("\r\n".join(lines) + "\r\n").encode())
-                time.sleep(rnd.uniform(0, 6))
+                time.sleep(rnd.uniform(0, 1.2 * HOLD_S))
                 how = rnd.random()
                 if how < 0.3:
                     c.send("QUIT :bye")
@@ -440,15 +448,15 @@ def test_churn_while_left_posts_wait_and_expire(f):
         rnd = random.Random(99)
         while not stop.is_set():
             lock = WriteLock(db)
-            time.sleep(rnd.uniform(4.5, 6.5))
+            time.sleep(rnd.uniform(0.9, 1.3) * HOLD_S)
             lock.release()
-            time.sleep(rnd.uniform(0.1, 1.5))
+            time.sleep(rnd.uniform(0.02, 0.3) * HOLD_S)
 
     ths = [threading.Thread(target=churn, args=(k,)) for k in range(8)]
     ths.append(threading.Thread(target=locker))
     for t in ths:
         t.start()
-    time.sleep(10)
+    time.sleep(6)
     stop.set()
     for t in ths:
         t.join(60)

@@ -311,9 +311,9 @@ def test_attack_rename_store_outage_still_moves_history(f):
     the history must stay queued and reach the file once the store
     recovers, not be taken back: otherwise #new never shows the lines
     said before it, in the replay or after a restart."""
-    from test_path import HOLD_S, WriteLock
+    from test_path import HOLD_S, STORE_HOLD, WriteLock
     db = f.path("h.db")
-    s = Server(f, "--db", db)
+    s = Server(f, "--db", db, *STORE_HOLD)
     a = cap_user(s, "alice", CAP)
     a.join("#old")
     for i in range(3):

@@ -27,6 +27,8 @@ USAGE_ERRORS = [
     (["--oper", "nocolon"], "--oper without name:password"),
     (["--db-sync", "bogus"], "unknown sync level"),
     (["--nick-grace", "0"], "zero grace"),
+    (["--store-hold", "0"], "zero store hold"),
+    (["--store-hold", "3601"], "store hold over an hour"),
     (["extra-argument"], "stray operand"),
 ]
 
