@@ -1384,8 +1384,10 @@ client_loop(struct conn *c, int busy, char *stack_lo)
 	for (;;) {
 		now = mono_ms();
 		client_timers(c, now);
-		/* Output past the SendQ: no more input until it drains. */
-		held = conn_backlog(c) > config.sendq;
+		/* Output past the SendQ (or pongs on the web port): no more
+		 * input until it drains. */
+		held = conn_backlog(c) > config.sendq ||
+		    (c->web != NULL && web_held(c));
 		if (c->rqlen > 0 && !held && flood_ok(c, now)) {
 			client_backlog_turn(c);
 			busy = 1;

@@ -785,6 +785,7 @@ int		 web_closed(struct conn *, const char **);
 long long	 web_deadline(struct conn *);
 void		 web_timer(struct conn *, long long);
 int		 web_want_write(struct conn *);
+int		 web_held(struct conn *);
 int		 web_send(struct conn *);
 int		 web_framing(struct conn *);
 int		 web_queue_line(struct conn *, const char *, size_t);

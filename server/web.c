@@ -49,6 +49,7 @@
 #define WEB_BATCH	16384	/* bytes of lines handed to wslay at once */
 #define WEB_PING_BURST	20	/* pings answered at once */
 #define WEB_PING_RATE	5	/* and then a second */
+#define WEB_PONGS_HELD	(2 * WEB_PING_BURST) /* unsent: stop reading */
 #define WEB_REASON_MAX	120	/* a close frame's reason (RFC 6455: 123) */
 
 /* The files of the page: web_assets.S, made by the Makefile from web/. */
@@ -114,6 +115,9 @@ struct web {
 	int			 binary;	/* binary.ircv3.net */
 	const char		*in;		/* for recv_cb: this read */
 	size_t			 inlen;
+	char			*msg;		/* the data message being read */
+	size_t			 msglen;
+	int			 ctrl_frame;	/* the frame being read is one */
 	char			*lines;		/* decoded, CRLF-ended */
 	size_t			 nlines;
 	size_t			 caplines;
@@ -122,6 +126,9 @@ struct web {
 	char			 why[WEB_REASON_MAX + 1];
 	int			 closed;	/* no more input will come */
 	double			 ping_tokens;
+	int			 pongs;		/* queued since all was sent */
+	int			 swallow;	/* ws_send_cb drops what it gets */
+	int			 swallowed;	/* wslay's close went nowhere */
 	long long		 ping_ms;
 	int			 io_error;
 	int			 final_sent;	/* web_final was here */
@@ -182,6 +189,7 @@ web_free(struct conn *c)
 	free(w->http);
 	free(w->head);
 	free(w->lines);
+	free(w->msg);
 	free(w);
 	c->web = NULL;
 }
@@ -283,11 +291,15 @@ static void
 web_refuse(struct web *w, int status, const char *why)
 {
 	char text[160];
+	/* No body for a HEAD (RFC 9110 9.3.2), once we know it is one. */
+	int head_only = w->http != NULL && w->http->headers_done &&
+	    w->http->hp.method == HTTP_HEAD;
 
 	log_info("%s: HTTP %d: %s", w->c->ip, status, why);
 	snprintf(text, sizeof(text), "%s\n", why);
 	web_answer(w, status, status == 426 ?
-	    "Sec-WebSocket-Version: 13\r\n" : NULL, NULL, 0, NULL, text, 0);
+	    "Sec-WebSocket-Version: 13\r\n" : NULL, NULL, 0, NULL, text,
+	    head_only);
 }
 
 /* 1 if the comma-separated list s holds token (case-insensitive). */
@@ -400,6 +412,8 @@ web_request(struct web *w)
 	if (h->seen[H_UPGRADE] || strcmp(path, "/irc") == 0) {
 		if (strcmp(path, "/irc") != 0)
 			web_refuse(w, 404, "WebSocket is at /irc");
+		else if (head_only && h->seen[H_UPGRADE])
+			web_refuse(w, 400, "A WebSocket opens with GET");
 		else
 			(void)web_upgrade(w);
 		return;
@@ -478,6 +492,8 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	struct web *w = arg;
 	ssize_t n;
 
+	if (w->swallow)
+		return (ssize_t)len;
 	n = web_write(w, data, len, flags & WSLAY_MSG_MORE);
 	if (n > 0)
 		return n;
@@ -523,6 +539,48 @@ lines_add(struct web *w, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * A data message's bytes are gathered here, not by wslay: it keeps each
+ * fragment as a chunk of its own (three allocations), so one message of
+ * 8703 one-byte fragments held 90 times its size.  Control frames (125
+ * bytes at most) stay wslay's.
+ */
+static void
+ws_frame_start_cb(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
+{
+	struct web *w = user;
+
+	(void)ctx;
+	w->ctrl_frame = (arg->opcode & 0x8) != 0;
+	if (arg->opcode == WSLAY_TEXT_FRAME ||
+	    arg->opcode == WSLAY_BINARY_FRAME)
+		w->msglen = 0;		/* a new message */
+}
+
+static void
+ws_frame_chunk_cb(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_frame_recv_chunk_arg *arg, void *user)
+{
+	struct web *w = user;
+
+	(void)ctx;
+	if (w->ctrl_frame || w->closed || arg->data_length == 0)
+		return;
+	if (arg->data_length > FRAME_MAX - w->msglen) {
+		ws_fail(w, WSLAY_CODE_MESSAGE_TOO_BIG, "WebSocket message too "
+		    "long");
+		return;
+	}
+	if (w->msg == NULL && (w->msg = malloc(FRAME_MAX)) == NULL) {
+		w->oom = 1;
+		ws_fail(w, WSLAY_CODE_INTERNAL_SERVER_ERROR, "Out of memory");
+		return;
+	}
+	memcpy(w->msg + w->msglen, arg->data, arg->data_length);
+	w->msglen += arg->data_length;
+}
+
 static void
 ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
     *arg, void *user)
@@ -531,6 +589,13 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
 	const char *p = (const char *)arg->msg;
 	size_t n = arg->msg_length;
 	long long now;
+
+	if (arg->opcode == WSLAY_TEXT_FRAME ||
+	    arg->opcode == WSLAY_BINARY_FRAME) {
+		p = w->msg != NULL ? w->msg : "";
+		n = w->msglen;
+		w->msglen = 0;
+	}
 
 	(void)ctx;
 	if (w->closed)
@@ -548,6 +613,7 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
 			ws_fail(w, WSLAY_CODE_POLICY_VIOLATION, "Ping flood");
 		else
 			w->ping_tokens -= 1;
+		w->pongs++;	/* wslay queued one */
 		return;
 	case WSLAY_BINARY_FRAME:
 		if (!w->binary) {
@@ -578,6 +644,11 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
 	}
 	if (n > 0 && lines_add(w, p, n) == -1)
 		w->oom = 1;
+	/* An idle connection holds no message buffer. */
+	if (p == w->msg) {
+		free(w->msg);
+		w->msg = NULL;
+	}
 }
 
 /* Chooses the subprotocol: the first the client lists that natterd
@@ -610,6 +681,8 @@ web_upgrade(struct web *w)
 		.recv_callback = ws_recv_cb,
 		.send_callback = ws_send_cb,
 		.on_msg_recv_callback = ws_msg_cb,
+		.on_frame_recv_start_callback = ws_frame_start_cb,
+		.on_frame_recv_chunk_callback = ws_frame_chunk_cb,
 	};
 	struct web_http *h = w->http;
 	unsigned char raw[32];
@@ -654,6 +727,9 @@ web_upgrade(struct web *w)
 		web_refuse(w, 500, "Out of memory");
 		return -1;
 	}
+	/* Data messages are gathered in w->msg (ws_frame_chunk_cb), which
+	 * checks their length; wslay checks each frame's. */
+	wslay_event_config_set_no_buffering(w->ws, 1);
 	wslay_event_config_set_max_recv_msg_length(w->ws, FRAME_MAX);
 	accept_key(h->val[H_KEY], acc, sizeof(acc));
 	n = asprintf(&head, "HTTP/1.1 101 Switching Protocols\r\n"
@@ -831,6 +907,7 @@ static void
 web_ws_input(struct web *w, const char *buf, size_t n)
 {
 	uint16_t code;
+	int idle = w->outoff == w->outlen && !wslay_event_want_write(w->ws);
 
 	w->in = buf;
 	w->inlen = n;
@@ -858,14 +935,23 @@ web_ws_input(struct web *w, const char *buf, size_t n)
 			snprintf(w->why, sizeof(w->why), "Connection closed");
 			return;
 		}
-		/* Through web_send, after what out holds. */
+		/* Through web_send, after what out holds.  wslay's close
+		 * has no reason: when nothing else was waiting, it goes
+		 * nowhere, to learn its code, and web_final sends ours
+		 * (after the ERROR line, as for the other bad input). */
+		w->swallow = idle;
 		(void)web_send(w->c);
+		w->swallow = 0;
 		code = wslay_event_get_status_code_sent(w->ws);
 		snprintf(w->why, sizeof(w->why), "%s",
 		    code == WSLAY_CODE_MESSAGE_TOO_BIG ?
 		    "WebSocket message too long" :
 		    code == WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA ?
 		    "Invalid UTF-8" : "WebSocket protocol error");
+		if (idle && wslay_event_get_close_sent(w->ws)) {
+			w->swallowed = 1;
+			w->close_code = code;
+		}
 	}
 }
 
@@ -921,8 +1007,15 @@ web_timer(struct conn *c, long long now)
 {
 	struct web *w = c->web;
 
-	if (w->phase == WEB_HTTP && now >= w->deadline)
-		web_refuse(w, 408, "The request took too long");
+	if (w->phase != WEB_HTTP || now < w->deadline)
+		return;
+	if (c->ssl != NULL && !SSL_is_init_finished(c->ssl)) {
+		/* No 408 can go out before the handshake ends: it would
+		 * wait for the registration timeout. */
+		conn_kill(c, "TLS handshake timed out");
+		return;
+	}
+	web_refuse(w, 408, "The request took too long");
 }
 
 int
@@ -976,11 +1069,26 @@ web_send(struct conn *c)
 			w->fctx = NULL;
 		}
 	}
-	if (w->ws == NULL || !wslay_event_want_write(w->ws))
-		return 1;
-	if (wslay_event_send(w->ws) != 0)
-		return w->io_error ? -1 : 0;
-	return wslay_event_want_write(w->ws) ? 0 : 1;
+	if (w->ws != NULL && wslay_event_want_write(w->ws)) {
+		if (wslay_event_send(w->ws) != 0)
+			return w->io_error ? -1 : 0;
+		if (wslay_event_want_write(w->ws))
+			return 0;
+	}
+	w->pongs = 0;
+	return 1;
+}
+
+/*
+ * 1 while the pongs wslay holds for c, unsent, are too many: c takes no
+ * more input until its reader catches up (as past its SendQ), which
+ * its Ping timeout ends if it never does.  wslay answers each ping
+ * before natterd sees it, and nothing else counts those answers.
+ */
+int
+web_held(struct conn *c)
+{
+	return c->web->phase == WEB_WS && c->web->pongs > WEB_PONGS_HELD;
 }
 
 int
@@ -1080,7 +1188,7 @@ web_finished(struct conn *c)
 		return w->headoff == w->headlen && w->bodyoff == w->bodylen;
 	if (w->phase == WEB_WS)
 		return (w->closing && w->outoff == w->outlen) ||
-		    (wslay_event_get_close_sent(w->ws) &&
+		    (wslay_event_get_close_sent(w->ws) && !w->swallowed &&
 		    !wslay_event_want_write(w->ws));
 	return 0;
 }
@@ -1105,7 +1213,8 @@ web_final(struct conn *c, const char *line, size_t len, const char *reason)
 	}
 	w->final_sent = 1;
 	if (wslay_event_get_close_received(w->ws) ||
-	    wslay_event_get_close_sent(w->ws) || web_send(c) != 1) {
+	    (wslay_event_get_close_sent(w->ws) && !w->swallowed) ||
+	    web_send(c) != 1) {
 		(void)web_send(c);
 		return;
 	}
