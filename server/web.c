@@ -965,7 +965,11 @@ web_input(struct conn *c, const char *buf, size_t n, const char **out,
 
 	*out = NULL;
 	*outlen = 0;
-	w->nlines = 0;
+	/* The last call's lines are handled by now: an idle connection
+	 * keeps no buffer for them. */
+	free(w->lines);
+	w->lines = NULL;
+	w->nlines = w->caplines = 0;
 	switch (w->phase) {
 	case WEB_HTTP:
 		web_http_input(w, buf, n, &rest, &restlen);
