@@ -47,10 +47,25 @@ def _selenium():
         from selenium.webdriver.common.action_chains import ActionChains
         from selenium.webdriver.common.by import By
         from selenium.webdriver.common.keys import Keys
+        from selenium.webdriver.common import utils
     except ImportError as e:
         raise AssertionError("python3-selenium is missing (%s): run make "
                              "deps" % e)
-    return {"webdriver": webdriver, "Options": Options, "Service": Service,
+
+    class LoopbackService(Service):
+        """chromedriver at 127.0.0.1, not at "localhost": the tests
+        talk to loopback addresses only, and a host without /etc/hosts
+        (a minimal Debian root) resolves no "localhost"."""
+
+        @property
+        def service_url(self):
+            return "http://127.0.0.1:%d" % self.port
+
+        def is_connectable(self):
+            return utils.is_connectable(self.port, "127.0.0.1")
+
+    return {"webdriver": webdriver, "Options": Options,
+            "Service": LoopbackService,
             "By": By, "Keys": Keys, "ActionChains": ActionChains,
             "NoAlert": NoAlertPresentException}
 
