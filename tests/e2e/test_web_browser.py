@@ -15,6 +15,8 @@ import datetime
 import os
 import re
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -120,25 +122,54 @@ class Browser:
         self.name = name
         self.profile = tempfile.mkdtemp(prefix="chromium-",
                                         dir=f.tmpdir)
-        opts = self.se["Options"]()
-        opts.binary_location = CHROMIUM
-        for a in ("--headless=new", "--disable-dev-shm-usage",
-                  "--disable-gpu", "--no-first-run",
-                  "--no-default-browser-check", "--disable-extensions",
-                  "--disable-background-networking",
-                  "--disable-background-timer-throttling",
-                  "--disable-renderer-backgrounding",
-                  "--disable-backgrounding-occluded-windows",
-                  "--force-device-scale-factor=1", "--lang=en-US",
-                  "--hide-scrollbars",
-                  "--user-data-dir=" + self.profile,
-                  "--window-size=%d,%d" % (width, height)):
-            opts.add_argument(a)
+        self.d = None
+        self.chromium = None
+        # Chromium is started here and chromedriver attached to it at
+        # 127.0.0.1: launched by chromedriver, it is reached at
+        # "localhost", which a host without /etc/hosts (a minimal Debian
+        # root) does not resolve.
+        args = [CHROMIUM, "--headless=new", "--disable-dev-shm-usage",
+                "--disable-gpu", "--no-first-run",
+                "--no-default-browser-check", "--disable-extensions",
+                "--disable-background-networking",
+                "--disable-background-timer-throttling",
+                "--disable-renderer-backgrounding",
+                "--disable-backgrounding-occluded-windows",
+                "--force-device-scale-factor=1", "--lang=en-US",
+                "--hide-scrollbars",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                "--user-data-dir=" + self.profile,
+                "--window-size=%d,%d" % (width, height)]
         if os.geteuid() == 0:
-            opts.add_argument("--no-sandbox")
+            args.append("--no-sandbox")
+        args.append("about:blank")
+        env = dict(os.environ, TZ="UTC", LANG="en_US.UTF-8")
+        with open(os.path.join(f.tmpdir, name + "-chromium.log"),
+                  "w") as log:
+            self.chromium = subprocess.Popen(
+                args, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=log, start_new_session=True)
+        f.procs.append(("chromium " + name, self.chromium))
+        f.note_pid(self.chromium.pid)
+        # It names the port it took in its profile.
+        active = os.path.join(self.profile, "DevToolsActivePort")
+        deadline = time.monotonic() + scaled(20)
+        port = None
+        while port is None:
+            try:
+                with open(active) as fp:
+                    port = int(fp.readline())
+            except (OSError, ValueError):
+                if self.chromium.poll() is not None or \
+                        time.monotonic() > deadline:
+                    raise AssertionError("chromium did not start (%s)"
+                                         % active)
+                time.sleep(0.05)
+        opts = self.se["Options"]()
+        opts.debugger_address = "127.0.0.1:%d" % port
         # The console: a Content-Security-Policy refusal shows there.
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        env = dict(os.environ, TZ="UTC", LANG="en_US.UTF-8")
         service = self.se["Service"](
             CHROMEDRIVER, env=env,
             log_path=os.path.join(f.tmpdir, name + "-chromedriver.log"),
@@ -164,10 +195,23 @@ class Browser:
     def close(self):
         if self.d is not None:
             try:
+                # Chromium closes itself, and reaps its own children.
+                self.d.execute_cdp_cmd("Browser.close", {})
+            except Exception:
+                pass
+            try:
                 self.d.quit()
             except Exception:
                 pass
             self.d = None
+        # Attached to, not launched by, chromedriver: quit leaves it.
+        if self.chromium is not None and self.chromium.poll() is None:
+            try:
+                os.killpg(self.chromium.pid, signal.SIGTERM)
+                self.chromium.wait(timeout=scaled(10))
+            except (OSError, subprocess.TimeoutExpired):
+                os.killpg(self.chromium.pid, signal.SIGKILL)
+                self.chromium.wait()
 
     # --- reading the page ---
 
