@@ -11,6 +11,8 @@ import struct
 import time
 
 from harness import SLOW, Server, free_port, scaled, slow, timeout
+from test_attack_issue14 import vmrss_kb
+from test_web_bad import encode_frame
 
 KEY = base64.b64encode(b"0123456789abcdef").decode()
 
@@ -34,14 +36,6 @@ def web_server(f, *flags, tls=False):
         except OSError:
             time.sleep(0.05)
     return s
-
-
-def vmrss_kb(s):
-    with open("/proc/%d/status" % s.proc.pid) as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class WS:
@@ -117,20 +111,7 @@ class WS:
 
     @staticmethod
     def frame(opcode, payload=b"", fin=True, mask=True, rsv=0):
-        b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
-        n = len(payload)
-        mbit = 0x80 if mask else 0
-        if n < 126:
-            hdr = struct.pack("!BB", b0, mbit | n)
-        elif n < 65536:
-            hdr = struct.pack("!BBH", b0, mbit | 126, n)
-        else:
-            hdr = struct.pack("!BBQ", b0, mbit | 127, n)
-        if not mask:
-            return hdr + payload
-        key = os.urandom(4)
-        body = bytes(c ^ key[i % 4] for i, c in enumerate(payload))
-        return hdr + key + body
+        return encode_frame(opcode, payload, mask=mask, fin=fin, rsv=rsv)
 
     def send_frame(self, opcode, payload=b"", **kw):
         self.send_raw(self.frame(opcode, payload, **kw))
