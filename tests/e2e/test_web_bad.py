@@ -673,3 +673,29 @@ def test_web_bad_normal_session(f):
     ws.send_text("QUIT :bye")
     ws.expect_line(r"ERROR :Closing Link: .*")
     ws.expect_close(1000)
+
+
+def test_web_bad_throttle_429_then_page_files_503(f):
+    """--throttle N: a WebSocket counts against N when it asks to upgrade
+    (429 with Retry-After past it); each connection to the web port
+    counts against 10 x N at accept (503 past it), so a page load of
+    five files does not use up a person's N."""
+    w = Web(f, "--throttle", "2")
+    first = [WebSocket(w), WebSocket(w)]
+    r = w.request(upgrade_request(w, ws_key()))
+    assert_refused(r, "HTTP/1.1 429 Too Many Requests")
+    assert 0 < int(r.header("retry-after")) <= 60, r
+    assert r.body.startswith(b"Too many new connections from your IP"), r
+    for ws in first:
+        ws.close()
+    ok = 0
+    for _ in range(30):
+        r = w.get("/app.js")
+        if r.status != "HTTP/1.1 200 OK":
+            break
+        ok += 1
+    assert_refused(r, "HTTP/1.1 503 Service Unavailable")
+    assert r.body.startswith(b"Too many new connections from your IP"), r
+    # 20 a minute in all, less the three upgrades and the harness's
+    # probes of the port.
+    assert 10 <= ok <= 17, ok
