@@ -21,10 +21,8 @@
  * own event loops and, for HTTPS, their own TLS.
  */
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +44,6 @@
 #define WEB_HEAD_SECS	10	/* to send them, or --reg-timeout if less */
 #define WEB_VALUE_MAX	512	/* one header we read */
 #define WEB_URL_MAX	512
-#define WEB_BATCH	16384	/* bytes of lines handed to wslay at once */
 #define WEB_PING_BURST	20	/* pings answered at once */
 #define WEB_PING_RATE	5	/* and then a second */
 #define WEB_PONGS_HELD	(2 * WEB_PING_BURST) /* unsent: stop reading */
@@ -63,13 +60,12 @@ extern const struct web_asset web_assets[];
 /* The headers we look at. */
 enum {
 	H_OTHER, H_HOST, H_ORIGIN, H_UPGRADE, H_CONNECTION, H_KEY,
-	H_VERSION, H_PROTOCOL, H_LENGTH, H_ENCODING, H_COUNT
+	H_VERSION, H_PROTOCOL, H_COUNT
 };
 
 static const char *const header_names[H_COUNT] = {
 	NULL, "host", "origin", "upgrade", "connection", "sec-websocket-key",
-	"sec-websocket-version", "sec-websocket-protocol", "content-length",
-	"transfer-encoding"
+	"sec-websocket-version", "sec-websocket-protocol"
 };
 
 /* The request being read: freed once it is answered. */
@@ -518,24 +514,39 @@ ws_fail(struct web *w, uint16_t code, const char *why)
 	w->closed = 1;
 }
 
+/* Appends n bytes to a growing buffer (first: its first capacity);
+ * -1 when out of memory. */
+static int
+bytes_add(char **buf, size_t *len, size_t *cap, size_t first,
+    const void *p, size_t n)
+{
+	size_t ncap;
+	char *nb;
+
+	if (*len + n > *cap) {
+		ncap = *cap == 0 ? first : *cap;
+		while (ncap < *len + n)
+			ncap *= 2;
+		if ((nb = realloc(*buf, ncap)) == NULL)
+			return -1;
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, p, n);
+	*len += n;
+	return 0;
+}
+
 static int
 lines_add(struct web *w, const char *p, size_t n)
 {
-	char *nl;
-	size_t cap;
-
-	if (w->nlines + n + 2 > w->caplines) {
-		cap = w->caplines == 0 ? 1024 : w->caplines;
-		while (cap < w->nlines + n + 2)
-			cap *= 2;
-		if ((nl = realloc(w->lines, cap)) == NULL)
-			return -1;
-		w->lines = nl;
-		w->caplines = cap;
+	if (bytes_add(&w->lines, &w->nlines, &w->caplines, 1024, p, n) == -1)
+		return -1;
+	if (bytes_add(&w->lines, &w->nlines, &w->caplines, 1024, "\r\n",
+	    2) == -1) {
+		w->nlines -= n;		/* no line without its end */
+		return -1;
 	}
-	memcpy(w->lines + w->nlines, p, n);
-	memcpy(w->lines + w->nlines + n, "\r\n", 2);
-	w->nlines += n + 2;
 	return 0;
 }
 
@@ -1110,21 +1121,10 @@ static ssize_t
 out_cb(const uint8_t *data, size_t len, int flags, void *arg)
 {
 	struct web *w = arg;
-	size_t cap;
-	char *n;
 
 	(void)flags;
-	if (w->outlen + len > w->outcap) {
-		cap = w->outcap == 0 ? 4096 : w->outcap;
-		while (cap < w->outlen + len)
-			cap *= 2;
-		if ((n = realloc(w->out, cap)) == NULL)
-			return -1;
-		w->out = n;
-		w->outcap = cap;
-	}
-	memcpy(w->out + w->outlen, data, len);
-	w->outlen += len;
+	if (bytes_add(&w->out, &w->outlen, &w->outcap, 4096, data, len) == -1)
+		return -1;
 	return (ssize_t)len;
 }
 
