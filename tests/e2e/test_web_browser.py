@@ -467,9 +467,10 @@ def test_web_room_shows_last_lines(f):
         assert all("history" in ln["cls"].split() for ln in got)
         # The nick and the room are remembered for the next visit.
         r.d.refresh()
-        assert r.js("return [document.getElementById('nick').value, "
-                    "document.getElementById('room').value]") == \
-            ["reader", "news"]
+        # app.js is deferred: the form is filled once it has run.
+        r.wait(lambda: r.js("return [document.getElementById('nick').value, "
+                            "document.getElementById('room').value]") ==
+               ["reader", "news"], "nick and room remembered")
         # (Another nick: the old page's connection may not be gone yet.)
         r.login("reader2", "news")
         r.wait(lambda: len(r.msgs()) == len(texts), "12 messages again")
